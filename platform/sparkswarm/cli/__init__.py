@@ -1,0 +1,1 @@
+"""The ``sparkswarm`` command line (typer + rich). Heavy modules load lazily."""

@@ -1,0 +1,118 @@
+"""What every CLI command shares: output, exit codes, running operations.
+
+Exit codes: 0 ok, 2 invalid input (also unknown objects and refused
+permissions), 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INVALID = 2
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
+DETACH_OPTION = typer.Option(False, "--detach", "-d", help="Return without waiting.")
+
+_gateway: Gateway | None = None
+
+
+def gateway() -> Gateway:
+    """The process's gateway to the swarm (configured from settings)."""
+    global _gateway
+    if _gateway is None:
+        from sparkswarm.gateway import Gateway
+
+        _gateway = Gateway.from_settings()
+    return _gateway
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """Map one of our errors to the documented exit code."""
+    from sparkswarm.errors import Forbidden, InvalidRequest, NotFound
+
+    if isinstance(exc, InvalidRequest | NotFound | Forbidden):
+        return EXIT_INVALID
+    return EXIT_FAILURE
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
+    """Print ``message`` to stderr and return the Exit to raise."""
+    err_console().print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def err_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` (pydantic models included) as indented JSON."""
+    sys.stdout.write(json.dumps(to_jsonable(data), indent=2, default=str) + "\n")
+
+
+def to_jsonable(data: Any) -> Any:
+    if hasattr(data, "model_dump"):
+        return data.model_dump(mode="json")
+    if isinstance(data, list | tuple):
+        return [to_jsonable(item) for item in data]
+    if isinstance(data, dict):
+        return {k: to_jsonable(v) for k, v in data.items()}
+    return data
+
+
+def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | None = None) -> None:
+    """Print rows (dicts or pydantic models) as a rich table of ``columns``."""
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    for column in columns:
+        table.add_column(column.upper().replace("_", " "))
+    for row in rows:
+        data = to_jsonable(row)
+        table.add_row(*(_cell(data.get(column)) for column in columns))
+    console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def show(data: Any, columns: Sequence[str], *, as_json: bool, title: str | None = None) -> None:
+    """Print a list as JSON or as a table, as the user asked."""
+    if as_json:
+        print_json(data)
+    else:
+        print_table(data, columns, title=title)
+
+
+def perform(name: str, params: dict[str, Any], *, detach: bool = False) -> dict[str, Any]:
+    """Run mutating operation ``name``: through the queue when a broker is
+    configured, in this process otherwise. Shows progress; returns the result.
+    """
+    from sparkswarm.cli.progress_display import run_with_progress
+
+    return run_with_progress(name, params, detach=detach)

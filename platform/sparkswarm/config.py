@@ -1,0 +1,49 @@
+"""Settings, read from ``SPARKSWARM_*`` environment variables and an optional ``.env``.
+
+Kept free of heavy imports: the CLI reads settings on every start.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything sparkswarm can be configured with. See README "Configuration"."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SPARKSWARM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    managers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Manager endpoints tried in order (unix://, tcp://, ssh://). "
+        "Empty: DOCKER_HOST or the local socket, as the docker CLI does.",
+    )
+    tls_verify: bool = Field(False, description="Verify tcp:// managers with TLS.")
+    cert_path: str | None = Field(
+        None, description="Folder with ca.pem, cert.pem, key.pem for tcp:// managers."
+    )
+    docker_timeout: float = Field(60.0, description="Seconds per Engine API call.")
+    redis_url: str | None = Field(
+        None, description="Broker and record store. Unset: mutating commands run in-process."
+    )
+    run_retention_days: int = Field(30, description="How long operation records are kept.")
+    run_retention_count: int = Field(5000, description="How many operation records are kept.")
+
+    @field_validator("managers", mode="before")
+    @classmethod
+    def _split_managers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,100 @@
+"""The registry of mutating operations, by name.
+
+One name per core operation (``service.scale``, ``node.drain``, ...). The CLI,
+the Celery worker and the Slack bot all refer to operations by these names;
+only this module knows which function implements each. Functions are given
+as import paths and resolved on first use, so the CLI starts fast.
+
+Every registered function has the signature
+``func(gw: Gateway, *, progress: ProgressFn, **params) -> BaseModel | dict``
+with JSON-able params, and is safe to run twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sparkswarm.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
+    from sparkswarm.progress import ProgressFn
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A named core operation.
+
+    ``target_param`` names the parameter that identifies what the operation
+    changes (a service, node, stack, ...); the worker serialises operations on
+    the same target. ``secret_params`` are masked in records and logs.
+    """
+
+    name: str
+    path: str
+    kind: str
+    target_param: str | None = None
+    secret_params: tuple[str, ...] = field(default_factory=tuple)
+
+    def resolve(self) -> Callable[..., Any]:
+        module, _, attr = self.path.partition(":")
+        func: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+        return func
+
+    def target(self, params: dict[str, Any]) -> str:
+        """The lock key for ``params``: ``service:web``, or the kind alone."""
+        if self.target_param is None:
+            return self.kind
+        value = params.get(self.target_param)
+        if isinstance(value, list):
+            value = ",".join(sorted(str(v) for v in value))
+        return f"{self.kind}:{value}"
+
+
+REGISTRY: dict[str, Operation] = {}
+
+
+def register(
+    name: str,
+    path: str,
+    *,
+    target_param: str | None = None,
+    secret_params: tuple[str, ...] = (),
+) -> None:
+    """Add an operation to the registry (called at import of this module)."""
+    kind = name.split(".", 1)[0]
+    REGISTRY[name] = Operation(name, path, kind, target_param, secret_params)
+
+
+def get_operation(name: str) -> Operation:
+    """The operation called ``name``; InvalidRequest if there is none."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise InvalidRequest(f"unknown operation {name!r}") from None
+
+
+def mask_secrets(op: Operation, params: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``params`` safe to record or show: secrets replaced by ``***``."""
+    return {k: ("***" if k in op.secret_params and v else v) for k, v in params.items()}
+
+
+def run_operation(
+    gw: Gateway, name: str, params: dict[str, Any], progress: ProgressFn
+) -> dict[str, Any]:
+    """Run operation ``name`` in this process and return its JSON-able result."""
+    op = get_operation(name)
+    result = op.resolve()(gw, progress=progress, **params)
+    if hasattr(result, "model_dump"):
+        dumped: dict[str, Any] = result.model_dump(mode="json")
+        return dumped
+    if result is None:
+        return {}
+    return dict(result)
+
+
+# --- the operations -------------------------------------------------------
+# Filled in by the modules that implement them; keep one line per operation.

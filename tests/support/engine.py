@@ -1,0 +1,63 @@
+"""Helpers for integration tests on the real engine: checks and cleanup."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def require_swarm_manager(gw: Any) -> str | None:
+    """None if the engine answers and is a swarm manager, else why not."""
+    from sparkswarm.errors import SparkswarmError
+
+    try:
+        info = gw.api.info()
+    except SparkswarmError as exc:
+        return f"no Docker Engine reachable: {exc}"
+    swarm = info.get("Swarm") or {}
+    if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
+        return "the engine is not a swarm manager (run scripts/setup.sh)"
+    return None
+
+
+def remove_prefixed(gw: Any, prefix: str, *, timeout: float = 60.0) -> None:
+    """Remove every service, network, config, secret and volume named ``prefix*``.
+
+    Services go first and we wait for their containers to stop, since a
+    network or volume in use cannot be removed.
+    """
+    api = gw.api
+    for service in api.services():
+        if service["Spec"]["Name"].startswith(prefix):
+            _quietly(api.remove_service, service["ID"])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [
+            c
+            for c in api.containers(all=True)
+            if c["Labels"].get("com.docker.swarm.service.name", "").startswith(prefix)
+        ]
+        if not busy:
+            break
+        time.sleep(0.5)
+    for network in api.networks():
+        if network["Name"].startswith(prefix):
+            _quietly(api.remove_network, network["Id"])
+    for config in api.configs():
+        if config["Spec"]["Name"].startswith(prefix):
+            _quietly(api.remove_config, config["ID"])
+    for secret in api.secrets():
+        if secret["Spec"]["Name"].startswith(prefix):
+            _quietly(api.remove_secret, secret["ID"])
+    for volume in (api.volumes() or {}).get("Volumes") or []:
+        if volume["Name"].startswith(prefix):
+            _quietly(api.remove_volume, volume["Name"], force=True)
+
+
+def _quietly(func: Any, *args: Any, **kwargs: Any) -> None:
+    from sparkswarm.errors import SparkswarmError
+
+    try:
+        func(*args, **kwargs)
+    except SparkswarmError:
+        pass

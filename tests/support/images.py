@@ -1,0 +1,51 @@
+"""Tiny test images built locally from Debian's static busybox (no registry)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+from typing import Any
+
+BUSYBOX = "/bin/busybox"
+WEB_IMAGE = "sparkswarm-test/web"
+
+
+def _context(files: dict[str, bytes], dockerfile: str) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path, data in {**files, "Dockerfile": dockerfile.encode()}.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mode = 0o755
+            tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+def build_busybox_image(gw: Any, tag: str, *, cmd: str, page: str = "") -> str:
+    """Build ``tag``: busybox, an index page, and ``cmd`` as its command."""
+    busybox = shutil.which("busybox") or BUSYBOX
+    with open(busybox, "rb") as fh:
+        binary = fh.read()
+    dockerfile = (
+        "FROM scratch\n"
+        "COPY busybox /bin/busybox\n"
+        'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+        "COPY index.html /www/index.html\n"
+        f'CMD ["/bin/sh", "-c", "{cmd}"]\n'
+    )
+    context = _context({"busybox": binary, "index.html": page.encode()}, dockerfile)
+    for _ in gw.api.build(fileobj=context, custom_context=True, tag=tag, rm=True, decode=True):
+        pass
+    return tag
+
+
+def build_web_images(gw: Any) -> dict[str, str]:
+    """``v1``/``v2`` serve HTTP on port 80 saying their version; ``broken`` exits at once."""
+    serve = "exec httpd -f -p 80 -h /www"
+    return {
+        "v1": build_busybox_image(gw, f"{WEB_IMAGE}:v1", cmd=serve, page="web v1\n"),
+        "v2": build_busybox_image(gw, f"{WEB_IMAGE}:v2", cmd=serve, page="web v2\n"),
+        "broken": build_busybox_image(gw, f"{WEB_IMAGE}:broken", cmd="exit 3", page="x"),
+    }
