@@ -1,0 +1,28 @@
+# The sparkswarm platform itself (CLI, Celery worker and beat) as an image.
+#
+# Works offline: the wheels of sparkswarm and its dependencies are built on
+# the host first (no registry or index is needed inside the build):
+#
+#     .venv/bin/pip wheel --wheel-dir build/wheels .
+#     docker build --build-arg BASE=python:3.11-slim-bookworm -t sparkswarm/platform .
+#
+# On a machine without a registry, any local Debian image with python3 and
+# python3-venv works as BASE (see scripts/build-platform-image.sh).
+ARG BASE=python:3.11-slim-bookworm
+FROM ${BASE}
+
+COPY build/wheels /tmp/wheels
+RUN python3 -m venv /opt/sparkswarm \
+ && /opt/sparkswarm/bin/pip install --no-index --find-links /tmp/wheels sparkswarm \
+ && rm -rf /tmp/wheels \
+ && useradd --system --home /var/lib/sparkswarm sparkswarm
+COPY stacks /opt/sparkswarm-stacks
+ENV PATH=/opt/sparkswarm/bin:$PATH \
+    SPARKSWARM_STACKS_DIR=/opt/sparkswarm-stacks \
+    PYTHONUNBUFFERED=1
+
+# The worker talks to the Docker socket, which is root on the host: whoever
+# can reach this container's socket mount owns the machine. Run it only where
+# that is intended.
+ENTRYPOINT ["sparkswarm"]
+CMD ["worker"]

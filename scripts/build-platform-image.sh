@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds sparkswarm/platform:latest with no registry: a Debian base made by
+# mmdebstrap (python3 + venv) and the wheels built from this checkout.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+base=sparkswarm/pybase:bookworm
+if ! docker image inspect "$base" >/dev/null 2>&1; then
+  mmdebstrap --variant=minbase --include=python3,python3-venv,passwd bookworm - |
+    docker import - "$base"
+fi
+rm -rf build/wheels
+.venv/bin/pip wheel -q --wheel-dir build/wheels .
+DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$base" -t sparkswarm/platform:latest .
