@@ -34,7 +34,10 @@ def slowest_imports(count: int = 8) -> list[tuple[int, str]]:
     env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
     done = subprocess.run(
         [sys.executable, "-c", "from sparkswarm.cli.main import app"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = []
     for line in done.stderr.splitlines():
@@ -53,8 +56,10 @@ def main() -> None:
     samples = sorted(time_once(argv) for _ in range(args.runs))
     median = statistics.median(samples)
     p90 = samples[int(0.9 * (len(samples) - 1))]
-    print(f"sparkswarm --help over {args.runs} runs: min {samples[0]:.3f} s, "
-          f"median {median:.3f} s, p90 {p90:.3f} s (target < {TARGET_SECONDS} s)")
+    print(
+        f"sparkswarm --help over {args.runs} runs: min {samples[0]:.3f} s, "
+        f"median {median:.3f} s, p90 {p90:.3f} s (target < {TARGET_SECONDS} s)"
+    )
     print("verdict:", "ok" if median < TARGET_SECONDS else "TOO SLOW")
     print("slowest imports (cumulative us):")
     for micros, module in slowest_imports():

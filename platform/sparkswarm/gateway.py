@@ -129,8 +129,9 @@ class Gateway:
         from sparkswarm.config import get_settings
 
         s = get_settings()
-        return cls(s.managers, tls_verify=s.tls_verify, cert_path=s.cert_path,
-                   timeout=s.docker_timeout)
+        return cls(
+            s.managers, tls_verify=s.tls_verify, cert_path=s.cert_path, timeout=s.docker_timeout
+        )
 
     @property
     def api(self) -> Any:
@@ -180,8 +181,8 @@ class Gateway:
     def _tls_config(self) -> Any:
         import docker.tls
 
-        folder = self.cert_path or os.environ.get("DOCKER_CERT_PATH") or os.path.expanduser(
-            "~/.docker"
+        folder = (
+            self.cert_path or os.environ.get("DOCKER_CERT_PATH") or os.path.expanduser("~/.docker")
         )
         return docker.tls.TLSConfig(
             client_cert=(os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")),

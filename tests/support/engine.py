@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -57,7 +58,5 @@ def remove_prefixed(gw: Any, prefix: str, *, timeout: float = 60.0) -> None:
 def _quietly(func: Any, *args: Any, **kwargs: Any) -> None:
     from sparkswarm.errors import SparkswarmError
 
-    try:
+    with contextlib.suppress(SparkswarmError):
         func(*args, **kwargs)
-    except SparkswarmError:
-        pass
