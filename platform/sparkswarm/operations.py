@@ -98,3 +98,13 @@ def run_operation(
 
 # --- the operations -------------------------------------------------------
 # Filled in by the modules that implement them; keep one line per operation.
+register("swarm.init", "sparkswarm.swarm:init_swarm")
+register("swarm.join", "sparkswarm.swarm:join_swarm", secret_params=("token",))
+register("swarm.leave", "sparkswarm.swarm:leave_swarm")
+register("swarm.rotate_join_token", "sparkswarm.swarm:rotate_join_token")
+register("node.promote", "sparkswarm.nodes:promote_node", target_param="node")
+register("node.demote", "sparkswarm.nodes:demote_node", target_param="node")
+register("node.availability", "sparkswarm.nodes:set_node_availability", target_param="node")
+register("node.label", "sparkswarm.nodes:label_node", target_param="node")
+register("network.create", "sparkswarm.networks:create_network", target_param="name")
+register("network.rm", "sparkswarm.networks:remove_network", target_param="name")

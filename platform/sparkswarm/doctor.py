@@ -1,0 +1,354 @@
+"""``sparkswarm swarm doctor``: is this swarm fit to run services?
+
+Two halves, kept apart so the verdicts can be unit tested from given facts:
+
+- :func:`probe` gathers :class:`DoctorFacts` (Engine API, ``/proc`` of this
+  host, a throw-away overlay network);
+- :func:`evaluate` turns facts into :class:`Check` verdicts (ok / warn /
+  fail, each with a one-line fix). It does no I/O.
+
+Host facts (listening ports, IPVS) are only meaningful when the engine runs
+on this host, which we decide by trying to bind the node's own address here;
+otherwise they are reported as unknown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel
+
+from sparkswarm.errors import SparkswarmError
+from sparkswarm.nodes import failures_tolerated, quorum_size
+
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
+
+Status = Literal["ok", "warn", "fail"]
+MIN_API_VERSION = (1, 41)
+# port/proto -> needed on managers only?
+SWARM_PORTS: dict[str, bool] = {
+    "2377/tcp": True,
+    "7946/tcp": False,
+    "7946/udp": False,
+    "4789/udp": False,
+}
+IPVS_PATH = Path("/proc/sys/net/ipv4/vs")
+PROC_NET = Path("/proc/net")
+
+
+class Check(BaseModel):
+    """One verdict of the doctor."""
+
+    name: str
+    status: Status
+    summary: str
+    fix: str = ""
+
+
+@dataclass
+class DoctorFacts:
+    """What the probe found; None means "could not be determined"."""
+
+    engine_error: str | None = None
+    api_version: str | None = None
+    server_version: str | None = None
+    swarm_state: str | None = None
+    swarm_error: str = ""
+    is_manager: bool = False
+    managers: int | None = None
+    reachable_managers: int | None = None
+    engine_is_local: bool = False
+    listening: dict[str, bool] = field(default_factory=dict)
+    ipvs_present: bool | None = None
+    ingress_present: bool | None = None
+    overlay_error: str | None = None
+    overlay_tested: bool = False
+
+
+# --- pure verdicts ------------------------------------------------------------
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (0,)
+
+
+def check_engine(facts: DoctorFacts) -> Check:
+    """Engine reachable, and new enough."""
+    if facts.engine_error is not None:
+        return Check(
+            name="engine",
+            status="fail",
+            summary=f"unreachable: {facts.engine_error}",
+            fix="start dockerd or set SPARKSWARM_MANAGERS to a reachable manager",
+        )
+    version = facts.api_version or "?"
+    summary = f"Docker {facts.server_version or '?'}, API {version}"
+    if _version_tuple(version) < MIN_API_VERSION:
+        return Check(
+            name="engine",
+            status="fail",
+            summary=summary + " (too old)",
+            fix="upgrade Docker Engine to 20.10 or newer (API 1.41)",
+        )
+    return Check(name="engine", status="ok", summary=summary)
+
+
+def check_swarm_state(facts: DoctorFacts) -> Check:
+    """The engine is an active swarm member."""
+    state = facts.swarm_state
+    if state == "active":
+        role = "manager" if facts.is_manager else "worker"
+        return Check(name="swarm", status="ok", summary=f"active ({role})")
+    fixes = {
+        "inactive": "run: sparkswarm swarm init --advertise-addr <this host's address>",
+        "pending": "wait for the join to finish, or: sparkswarm swarm leave --force",
+        "locked": "unlock it: docker swarm unlock",
+        "error": "see `docker info`; then: sparkswarm swarm leave --force and join again",
+    }
+    detail = f": {facts.swarm_error}" if facts.swarm_error else ""
+    return Check(
+        name="swarm",
+        status="fail",
+        summary=f"state {state or 'unknown'}{detail}",
+        fix=fixes.get(state or "", "check `docker info`"),
+    )
+
+
+def check_quorum(facts: DoctorFacts) -> Check:
+    """Manager count, reachable majority, and whether losing one manager is survivable."""
+    if not facts.is_manager or facts.managers is None:
+        return Check(
+            name="managers",
+            status="warn",
+            summary="unknown (not connected to a manager)",
+            fix="point SPARKSWARM_MANAGERS at a manager to check quorum",
+        )
+    total = facts.managers
+    reachable = facts.reachable_managers if facts.reachable_managers is not None else total
+    needed = quorum_size(total)
+    tolerated = failures_tolerated(total)
+    summary = f"{reachable}/{total} reachable, quorum {needed}, tolerates {tolerated} loss(es)"
+    if reachable < needed:
+        return Check(
+            name="managers",
+            status="fail",
+            summary=summary + ": quorum LOST",
+            fix="bring managers back, or recover: docker swarm init --force-new-cluster",
+        )
+    if reachable - 1 < needed:
+        return Check(
+            name="managers",
+            status="warn",
+            summary=summary + ": losing one manager loses quorum",
+            fix="promote workers so there are 3 (or 5) reachable managers",
+        )
+    if total % 2 == 0:
+        return Check(
+            name="managers",
+            status="warn",
+            summary=summary + " (even count)",
+            fix="use an odd number of managers; the extra one adds no fault tolerance",
+        )
+    return Check(name="managers", status="ok", summary=summary)
+
+
+def check_ports(facts: DoctorFacts) -> Check:
+    """Swarm ports listening on this host (managers need 2377/tcp as well)."""
+    if not facts.engine_is_local:
+        return Check(
+            name="ports",
+            status="warn",
+            summary="unknown: the engine is not on this host",
+            fix="run `sparkswarm swarm doctor` on the node itself to check its ports",
+        )
+    needed = [
+        p for p, managers_only in SWARM_PORTS.items() if facts.is_manager or not managers_only
+    ]
+    missing = [p for p in needed if not facts.listening.get(p)]
+    if not missing:
+        return Check(name="ports", status="ok", summary="listening: " + ", ".join(needed))
+    # The VXLAN socket opens with the first overlay network in use here.
+    if missing == ["4789/udp"]:
+        return Check(
+            name="ports",
+            status="warn",
+            summary="4789/udp (VXLAN) not open yet",
+            fix="normal until an overlay network is used on this node; "
+            "else allow 4789/udp in the firewall",
+        )
+    return Check(
+        name="ports",
+        status="fail",
+        summary="not listening: " + ", ".join(missing),
+        fix="check the swarm's --listen-addr and firewall (2377/tcp, 7946/tcp+udp, 4789/udp)",
+    )
+
+
+def check_ipvs(facts: DoctorFacts) -> Check:
+    """IPVS in the kernel: the routing mesh and VIP endpoints need it."""
+    if facts.ipvs_present is None:
+        return Check(
+            name="ipvs",
+            status="warn",
+            summary="unknown: the engine is not on this host",
+            fix="run the doctor on the node itself",
+        )
+    if facts.ipvs_present:
+        return Check(name="ipvs", status="ok", summary="present: routing mesh and VIP usable")
+    return Check(
+        name="ipvs",
+        status="warn",
+        summary="absent: the routing mesh (ingress) and VIP will not carry traffic",
+        fix="publish ports with mode=host and use --endpoint-mode dnsrr (or load ip_vs)",
+    )
+
+
+def check_overlay(facts: DoctorFacts) -> Check:
+    """Overlay networking usable: a test network could be created, ingress exists."""
+    if facts.overlay_error is not None:
+        return Check(
+            name="overlay",
+            status="fail",
+            summary=f"cannot create an overlay network: {facts.overlay_error}",
+            fix="check `docker info` and the dockerd log",
+        )
+    if not facts.is_manager:
+        return Check(
+            name="overlay",
+            status="warn",
+            summary="not tested (needs a manager)",
+            fix="point SPARKSWARM_MANAGERS at a manager",
+        )
+    if facts.ingress_present is False:
+        return Check(
+            name="overlay",
+            status="warn",
+            summary="the ingress network is missing (published ingress ports will not work)",
+            fix="docker network create --driver overlay --ingress ingress",
+        )
+    if not facts.overlay_tested:
+        return Check(
+            name="overlay",
+            status="ok",
+            summary="ingress network present (no test network created)",
+        )
+    return Check(name="overlay", status="ok", summary="test overlay network created and removed")
+
+
+def evaluate(facts: DoctorFacts) -> list[Check]:
+    """Every verdict for ``facts``; only the engine check when it is unreachable."""
+    engine = check_engine(facts)
+    if facts.engine_error is not None:
+        return [engine]
+    swarm = check_swarm_state(facts)
+    checks = [engine, swarm]
+    if swarm.status == "ok":
+        checks.append(check_quorum(facts))
+    checks += [check_ports(facts), check_ipvs(facts)]
+    if swarm.status == "ok":
+        checks.append(check_overlay(facts))
+    return checks
+
+
+def has_failures(checks: list[Check]) -> bool:
+    """True if any check failed (the CLI then exits 1)."""
+    return any(c.status == "fail" for c in checks)
+
+
+# --- probing ------------------------------------------------------------------
+
+
+def listening_ports(proc_net: Path = PROC_NET) -> dict[str, bool]:
+    """Which swarm ports have a listening (tcp) or bound (udp) socket in this netns."""
+    found: dict[str, bool] = dict.fromkeys(SWARM_PORTS, False)
+    for proto in ("tcp", "udp"):
+        for table in (proto, proto + "6"):
+            try:
+                lines = (proc_net / table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                if len(fields) < 4:
+                    continue
+                port = int(fields[1].rsplit(":", 1)[1], 16)
+                # tcp: 0A is LISTEN; udp: 07 is an unconnected bound socket.
+                if fields[3] == ("0A" if proto == "tcp" else "07"):
+                    key = f"{port}/{proto}"
+                    if key in found:
+                        found[key] = True
+    return found
+
+
+def address_is_local(address: str) -> bool:
+    """True if ``address`` belongs to this host (network namespace): we can bind it."""
+    if not address:
+        return False
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+def probe(gw: Gateway, *, test_overlay: bool = True) -> DoctorFacts:
+    """Gather the facts. Never raises for an unreachable engine (it is a fact)."""
+    facts = DoctorFacts()
+    try:
+        version = gw.api.version()
+        info = gw.api.info()
+    except SparkswarmError as exc:
+        facts.engine_error = str(exc)
+        return facts
+    facts.api_version = version.get("ApiVersion")
+    facts.server_version = version.get("Version")
+    swarm = info.get("Swarm") or {}
+    facts.swarm_state = swarm.get("LocalNodeState")
+    facts.swarm_error = swarm.get("Error") or ""
+    facts.is_manager = bool(swarm.get("ControlAvailable"))
+    facts.engine_is_local = address_is_local(swarm.get("NodeAddr") or "")
+    if facts.engine_is_local:
+        facts.listening = listening_ports()
+        facts.ipvs_present = IPVS_PATH.exists()
+    if facts.is_manager and facts.swarm_state == "active":
+        managers = gw.api.nodes(filters={"role": "manager"})
+        facts.managers = len(managers)
+        facts.reachable_managers = sum(
+            1 for m in managers if (m.get("ManagerStatus") or {}).get("Reachability") == "reachable"
+        )
+        facts.ingress_present = any(
+            n.get("Ingress") for n in gw.api.networks(filters={"driver": "overlay"})
+        )
+        if test_overlay:
+            facts.overlay_error = _try_overlay(gw)
+            facts.overlay_tested = True
+    return facts
+
+
+def _try_overlay(gw: Gateway) -> str | None:
+    name = f"sparkswarm-doctor-{secrets.token_hex(4)}"
+    try:
+        created = gw.api.create_network(
+            name, driver="overlay", attachable=True, labels={"sparkswarm.doctor": "probe"}
+        )
+    except SparkswarmError as exc:
+        return str(exc)
+    with contextlib.suppress(SparkswarmError):
+        gw.api.remove_network(created["Id"])
+    return None
+
+
+def run_doctor(gw: Gateway, *, test_overlay: bool = True) -> list[Check]:
+    """Probe and evaluate: the doctor's verdicts for the swarm behind ``gw``."""
+    return evaluate(probe(gw, test_overlay=test_overlay))
