@@ -49,6 +49,8 @@ class Operation:
         if self.target_param is None:
             return self.kind
         value = params.get(self.target_param)
+        if isinstance(value, dict):  # e.g. service.scale's {name: replicas}: lock the names
+            value = list(value)
         if isinstance(value, list):
             value = ",".join(sorted(str(v) for v in value))
         return f"{self.kind}:{value}"
@@ -108,3 +110,8 @@ register("node.availability", "sparkswarm.nodes:set_node_availability", target_p
 register("node.label", "sparkswarm.nodes:label_node", target_param="node")
 register("network.create", "sparkswarm.networks:create_network", target_param="name")
 register("network.rm", "sparkswarm.networks:remove_network", target_param="name")
+register("service.create", "sparkswarm.services.ops:create_service", target_param="name")
+register("service.update", "sparkswarm.services.ops:update_service", target_param="name")
+register("service.scale", "sparkswarm.services.ops:scale_services", target_param="replicas")
+register("service.rollback", "sparkswarm.services.ops:rollback_service", target_param="name")
+register("service.rm", "sparkswarm.services.ops:remove_service", target_param="names")

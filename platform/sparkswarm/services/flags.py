@@ -1,0 +1,287 @@
+"""Parsing of single ``service`` flag values into Engine API structures (pure).
+
+Each function takes the text a user typed (``--publish``, ``--mount``,
+``--env``, ``--limit-memory`` ...) and returns the JSON the Engine expects,
+or raises InvalidRequest with a message that says what was wrong and what
+is accepted. Nothing here talks to the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sparkswarm.errors import InvalidRequest
+
+# swarmkit's own rule for service names (controlapi: a DNS label, at most 63
+# characters), so the engine would refuse anything this refuses.
+_SERVICE_NAME = re.compile(r"^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$")
+MAX_SERVICE_NAME = 63
+
+PUBLISH_MODES = ("ingress", "host")
+PROTOCOLS = ("tcp", "udp", "sctp")
+MOUNT_TYPES = ("bind", "volume", "tmpfs")
+
+
+def validate_service_name(name: str) -> str:
+    """Return ``name`` if the engine would accept it as a service name.
+
+    Raises InvalidRequest otherwise.
+    """
+    if not name:
+        raise InvalidRequest("service name is empty")
+    if len(name) > MAX_SERVICE_NAME:
+        raise InvalidRequest(
+            f"invalid service name {name!r}: longer than {MAX_SERVICE_NAME} characters"
+        )
+    if not _SERVICE_NAME.match(name):
+        raise InvalidRequest(
+            f"invalid service name {name!r}: use letters, digits, '-' and '_', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+def validate_image(image: str) -> str:
+    """Return ``image`` if it looks like an image reference; InvalidRequest if not."""
+    if not image or any(ch.isspace() for ch in image) or image.startswith(("-", ":", "@")):
+        raise InvalidRequest(f"invalid image reference {image!r}")
+    return image
+
+
+# --- ports -----------------------------------------------------------------
+
+
+def _port_number(text: str, what: str, spec: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise InvalidRequest(f"invalid {what} port {text!r} in --publish {spec!r} (1-65535)")
+    return int(text)
+
+
+def _protocol(text: str, spec: str) -> str:
+    if text not in PROTOCOLS:
+        raise InvalidRequest(
+            f"invalid protocol {text!r} in --publish {spec!r}: one of {', '.join(PROTOCOLS)}"
+        )
+    return text
+
+
+def parse_publish(spec: str) -> dict[str, Any]:
+    """An EndpointSpec port from ``--publish`` text.
+
+    Accepted forms (mode defaults to ingress, protocol to tcp)::
+
+        8080:80   8080:80/udp   80   mode=host,8080:80
+        mode=host,target=80,published=8080,protocol=tcp
+
+    Raises InvalidRequest for anything else (port ranges and host IPs are not
+    supported by swarm services).
+    """
+    port: dict[str, Any] = {"Protocol": "tcp", "PublishMode": "ingress"}
+    short_seen = False
+    for raw_part in spec.split(","):
+        part = raw_part.strip()
+        if not part:
+            raise InvalidRequest(f"empty field in --publish {spec!r}")
+        if "=" in part:
+            key, _, value = part.partition("=")
+            key = key.strip().lower()
+            value = value.strip()
+            if key == "mode":
+                if value not in PUBLISH_MODES:
+                    raise InvalidRequest(
+                        f"invalid publish mode {value!r} in --publish {spec!r}: host or ingress"
+                    )
+                port["PublishMode"] = value
+            elif key == "target":
+                port["TargetPort"] = _port_number(value, "target", spec)
+            elif key == "published":
+                port["PublishedPort"] = _port_number(value, "published", spec)
+            elif key == "protocol":
+                port["Protocol"] = _protocol(value, spec)
+            else:
+                raise InvalidRequest(
+                    f"unknown field {key!r} in --publish {spec!r}: "
+                    "use mode, target, published, protocol"
+                )
+            continue
+        if short_seen:
+            raise InvalidRequest(f"more than one port mapping in --publish {spec!r}")
+        short_seen = True
+        ports, slash, protocol = part.partition("/")
+        if slash:
+            port["Protocol"] = _protocol(protocol, spec)
+        published, colon, target = ports.rpartition(":")
+        if colon:
+            if ":" in published or "." in published:
+                raise InvalidRequest(
+                    f"host IPs are not supported by swarm services: --publish {spec!r}"
+                )
+            port["PublishedPort"] = _port_number(published, "published", spec)
+        port["TargetPort"] = _port_number(target, "target", spec)
+    if "TargetPort" not in port:
+        raise InvalidRequest(f"--publish {spec!r} has no target port")
+    return port
+
+
+def format_publish(port: dict[str, Any]) -> str:
+    """The long ``--publish`` text for an EndpointSpec port (inverse of parse_publish)."""
+    fields = [f"mode={port.get('PublishMode', 'ingress')}"]
+    if port.get("PublishedPort"):
+        fields.append(f"published={port['PublishedPort']}")
+    fields.append(f"target={port['TargetPort']}")
+    fields.append(f"protocol={port.get('Protocol', 'tcp')}")
+    return ",".join(fields)
+
+
+def port_matches_removal(port: dict[str, Any], spec: str) -> bool:
+    """Whether ``--publish-rm spec`` removes ``port``.
+
+    ``spec`` is a target port (``80``, ``80/udp``) as the docker CLI takes it,
+    or any form parse_publish accepts (then the published port must match too).
+    """
+    text = spec.strip()
+    target, slash, protocol = text.partition("/")
+    if target.isdigit() and "," not in text:
+        return bool(
+            port.get("TargetPort") == int(target)
+            and port.get("Protocol", "tcp") == (protocol if slash else "tcp")
+        )
+    wanted = parse_publish(text)
+    return all(
+        port.get(key) == wanted[key]
+        for key in ("TargetPort", "Protocol", "PublishedPort")
+        if key in wanted
+    )
+
+
+# --- key=value lists -------------------------------------------------------
+
+
+def parse_key_values(items: list[str], flag: str, *, allow_bare: bool = False) -> dict[str, str]:
+    """``["A=1", "B=x=y"]`` -> ``{"A": "1", "B": "x=y"}`` (later items win).
+
+    With ``allow_bare`` an item without ``=`` maps to ``""`` (labels allow that).
+    Raises InvalidRequest for an empty key or, without ``allow_bare``, a missing ``=``.
+    """
+    result: dict[str, str] = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        key = key.strip()
+        if not key or (not equals and not allow_bare):
+            raise InvalidRequest(f"invalid {flag} {item!r}: expected KEY=VALUE")
+        if any(ch.isspace() for ch in key):
+            raise InvalidRequest(f"invalid {flag} {item!r}: the key contains whitespace")
+        result[key] = value
+    return result
+
+
+def env_list(env: dict[str, str]) -> list[str]:
+    """Engine form of an environment: ``["A=1", ...]`` in insertion order."""
+    return [f"{key}={value}" for key, value in env.items()]
+
+
+def parse_constraint(text: str) -> str:
+    """A placement constraint such as ``node.role==manager``; InvalidRequest if malformed."""
+    match = re.fullmatch(r"\s*([\w.\-]+)\s*(==|!=)\s*(\S.*?)\s*", text)
+    if match is None:
+        raise InvalidRequest(
+            f"invalid --constraint {text!r}: expected ATTRIBUTE==VALUE or ATTRIBUTE!=VALUE, "
+            "e.g. node.role==manager"
+        )
+    return f"{match.group(1)}{match.group(2)}{match.group(3)}"
+
+
+# --- mounts ----------------------------------------------------------------
+
+_TRUE = ("", "1", "true", "yes")
+_FALSE = ("0", "false", "no")
+
+
+def parse_mount(spec: str) -> dict[str, Any]:
+    """An Engine ``Mount`` from docker CLI ``--mount`` text.
+
+    ``type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=64m]``;
+    ``src``, ``dst``/``destination`` and ``ro`` are accepted aliases, the type
+    defaults to volume. Raises InvalidRequest when a field is unknown, the
+    target is missing or not absolute, a bind source is not absolute, or a
+    tmpfs mount has a source.
+    """
+    mount: dict[str, Any] = {"Type": "volume"}
+    tmpfs: dict[str, Any] = {}
+    for raw_field in spec.split(","):
+        field = raw_field.strip()
+        key, equals, value = field.partition("=")
+        key = key.lower()
+        if key == "type":
+            if value not in MOUNT_TYPES:
+                raise InvalidRequest(
+                    f"invalid mount type {value!r} in --mount {spec!r}: bind, volume or tmpfs"
+                )
+            mount["Type"] = value
+        elif key in ("source", "src"):
+            mount["Source"] = value
+        elif key in ("target", "dst", "destination"):
+            mount["Target"] = value
+        elif key in ("readonly", "ro"):
+            if value.lower() not in _TRUE + _FALSE:
+                raise InvalidRequest(f"invalid readonly value {value!r} in --mount {spec!r}")
+            if value.lower() in _TRUE:
+                mount["ReadOnly"] = True
+        elif key == "tmpfs-size" and equals:
+            tmpfs["SizeBytes"] = parse_memory(value, "--mount tmpfs-size")
+        else:
+            raise InvalidRequest(
+                f"unknown field {field!r} in --mount {spec!r}: "
+                "use type, source, target, readonly, tmpfs-size"
+            )
+    target = mount.get("Target")
+    if not target or not str(target).startswith("/"):
+        raise InvalidRequest(f"--mount {spec!r} needs an absolute target=/path")
+    if mount["Type"] == "bind" and not str(mount.get("Source", "")).startswith("/"):
+        raise InvalidRequest(f"bind --mount {spec!r} needs an absolute source=/path")
+    if mount["Type"] == "tmpfs" and mount.get("Source"):
+        raise InvalidRequest(f"tmpfs --mount {spec!r} cannot have a source")
+    if tmpfs:
+        if mount["Type"] != "tmpfs":
+            raise InvalidRequest(f"tmpfs-size only applies to type=tmpfs in --mount {spec!r}")
+        mount["TmpfsOptions"] = tmpfs
+    return mount
+
+
+# --- resources -------------------------------------------------------------
+
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)(b|ib)?", re.IGNORECASE)
+_MEMORY_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def parse_memory(text: str, flag: str = "memory") -> int:
+    """Bytes in ``text``: ``512m``, ``1g``, ``1.5g``, ``64mb``, ``1024`` (binary units).
+
+    Raises InvalidRequest when ``text`` is not a positive size.
+    """
+    match = _MEMORY.fullmatch(text.strip())
+    if match is None:
+        raise InvalidRequest(f"invalid {flag} {text!r}: use e.g. 512m, 1g or 1.5g")
+    size = int(Decimal(match.group(1)) * 1024 ** _MEMORY_POWERS[match.group(2).lower()])
+    if size <= 0:
+        raise InvalidRequest(f"invalid {flag} {text!r}: must be more than 0")
+    return size
+
+
+def parse_cpus(text: str, flag: str = "cpu") -> int:
+    """NanoCPUs in ``text`` (``0.5`` -> 500_000_000).
+
+    Raises InvalidRequest when ``text`` is not a positive number or finer than 1e-9.
+    """
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise InvalidRequest(f"invalid {flag} {text!r}: use a number of CPUs, e.g. 0.5") from None
+    if not value.is_finite() or value <= 0:
+        raise InvalidRequest(f"invalid {flag} {text!r}: must be a number more than 0")
+    nano = value * 10**9
+    if nano != nano.to_integral_value():
+        raise InvalidRequest(f"invalid {flag} {text!r}: more precise than 1e-9 CPUs")
+    return int(nano)

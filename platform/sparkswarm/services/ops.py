@@ -1,0 +1,439 @@
+"""Service operations on a swarm: create, list, ps, inspect, logs, scale, update,
+rollback, remove. Keyword-only, typed, safe to run twice; all I/O through ``gw.api``.
+
+Conventions:
+
+- Images are used as given, never resolved against a registry (the docker
+  CLI's ``--no-resolve-image``): images here are built locally.
+- Every update resends the service's whole current spec with its current
+  version (the engine replaces the spec), and is retried a bounded number of
+  times when the engine answers "update out of sequence".
+- ``create_service`` on an existing service: the same spec is a no-op
+  (outcome ``unchanged``); a different spec raises Conflict and changes
+  nothing. Changing a service is ``update_service``'s job, so a create can
+  never start a rolling update by surprise.
+- A rolling update whose outcome is paused or rolled back raises
+  OperationFailed (the CLI exits 1) with a message that names the outcome and
+  the failing task's error.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
+from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.services import flags
+from sparkswarm.services.changes import (
+    ServiceChanges,
+    apply_changes,
+    rollout_expected,
+    set_replicas,
+)
+from sparkswarm.services.models import RemoveResult, ScaleResult, ServiceOutcome
+from sparkswarm.services.queries import find_service, resolve_service
+from sparkswarm.services.rolling import (
+    TaskWatcher,
+    UpdateEnd,
+    wait_for_convergence,
+    wait_for_job,
+    wait_for_update,
+)
+from sparkswarm.services.specs import (
+    JOB_MODES,
+    ServiceOptions,
+    build_service_spec,
+    mode_name,
+    spec_differences,
+    validated,
+)
+
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
+
+UPDATE_ATTEMPTS = 5
+DEFAULT_TIMEOUT = 300.0
+
+
+# --- looking services up ----------------------------------------------------
+
+
+def _network_ids(gw: Gateway, networks: list[str]) -> list[str]:
+    ids = []
+    for network in networks:
+        try:
+            ids.append(str(gw.api.inspect_network(network)["Id"]))
+        except NotFound:
+            raise NotFound(f"network {network!r} not found") from None
+    return ids
+
+
+def _send_update(
+    gw: Gateway, service_id: str, version: int, spec: dict[str, Any], *, rollback: bool = False
+) -> None:
+    # docker-py's update_service cannot send ?rollback=previous, so the update
+    # goes to the documented endpoint directly (still through the gateway).
+    api = gw.api
+    params: dict[str, Any] = {"version": version}
+    if rollback:
+        params["rollback"] = "previous"
+    response = api._post_json(
+        api._url("/services/{0}/update", service_id), data=spec, params=params
+    )
+    api._result(response, json=True)
+
+
+def _replicas(spec: dict[str, Any]) -> int | None:
+    replicated = (spec.get("Mode") or {}).get("Replicated")
+    return int(replicated.get("Replicas", 1)) if replicated is not None else None
+
+
+# --- create -------------------------------------------------------------------
+
+
+def create_service(
+    gw: Gateway,
+    *,
+    name: str,
+    image: str,
+    detach: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: ProgressFn = no_progress,
+    **options: Any,
+) -> ServiceOutcome:
+    """Create service ``name`` from ``image`` with ``options`` (see ServiceOptions).
+
+    Waits until its tasks run (jobs: until they complete) unless ``detach``.
+    An existing service with the same spec is left alone (``unchanged``).
+    Raises InvalidRequest for bad options, NotFound for an unknown network,
+    Conflict when the name exists with a different spec, OperationFailed when
+    the service does not converge (or the job fails) within ``timeout`` s.
+    """
+    started = time.monotonic()
+    opts: ServiceOptions = validated(ServiceOptions, options, "service options")
+    build_service_spec(name, image, opts)  # validate everything before any lookup
+    spec = build_service_spec(name, image, opts, network_ids=_network_ids(gw, opts.networks))
+    existing = find_service(gw, name)
+    if existing is None:
+        try:
+            created = gw.api.create_service(
+                spec["TaskTemplate"],
+                name=name,
+                labels=spec["Labels"],
+                mode=spec["Mode"],
+                update_config=spec.get("UpdateConfig"),
+                endpoint_spec=spec.get("EndpointSpec"),
+                rollback_config=spec.get("RollbackConfig"),
+            )
+        except Conflict:
+            # Someone created it between our look and our create: compare below.
+            existing = find_service(gw, name)
+            if existing is None:
+                raise
+        else:
+            service_id = str(created["ID"])
+            progress(f"created service {name} ({service_id[:12]})", service=name, log=True)
+            return _await_new_service(
+                gw,
+                name,
+                service_id,
+                spec,
+                detach=detach,
+                timeout=timeout,
+                progress=progress,
+                started=started,
+            )
+    differences = spec_differences(spec, existing["Spec"])
+    if differences:
+        raise Conflict(
+            f"service {name} exists with a different spec ({', '.join(differences)}); "
+            "use `service update` to change it or `service rm` first"
+        )
+    progress(f"service {name} exists with the same spec", service=name)
+    return ServiceOutcome(
+        service=name,
+        id=existing["ID"],
+        changed=False,
+        outcome="unchanged",
+        image=image,
+        desired=_replicas(existing["Spec"]),
+        elapsed_s=round(time.monotonic() - started, 3),
+    )
+
+
+def _await_new_service(
+    gw: Gateway,
+    name: str,
+    service_id: str,
+    spec: dict[str, Any],
+    *,
+    detach: bool,
+    timeout: float,
+    progress: ProgressFn,
+    started: float,
+) -> ServiceOutcome:
+    image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
+    result = ServiceOutcome(
+        service=name,
+        id=service_id,
+        changed=True,
+        outcome="created",
+        image=image,
+        desired=_replicas(spec),
+    )
+    if detach:
+        return result
+    watcher = TaskWatcher(gw, service_id, name, progress)
+    if mode_name(spec["Mode"]) in JOB_MODES:
+        done, wanted = wait_for_job(gw, watcher, timeout=timeout)
+    else:
+        done, wanted = wait_for_convergence(gw, watcher, timeout=timeout)
+    return result.model_copy(
+        update={
+            "running": done,
+            "desired": wanted,
+            "elapsed_s": round(time.monotonic() - started, 3),
+        }
+    )
+
+
+# --- update, scale, rollback -----------------------------------------------------
+
+
+def update_service(
+    gw: Gateway,
+    *,
+    name: str,
+    detach: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: ProgressFn = no_progress,
+    **changes: Any,
+) -> ServiceOutcome:
+    """Change service ``name`` (see ServiceChanges) and follow the rolling update.
+
+    Nothing is sent when the change makes no difference (``unchanged``).
+    Returns outcome ``completed`` (or ``detached``). Raises InvalidRequest for
+    bad changes, NotFound for an unknown service, Conflict when the update
+    stays out of sequence after retries, OperationFailed when the update ends
+    paused or rolled back (the message says which, and why).
+    """
+    started = time.monotonic()
+    wanted: ServiceChanges = validated(ServiceChanges, changes, "service update")
+    for attempt in range(1, UPDATE_ATTEMPTS + 1):
+        service = resolve_service(gw, name)
+        before = service["Spec"]
+        after = apply_changes(before, wanted)
+        if not spec_differences(after, before):
+            progress(f"service {name} already as requested", service=name)
+            return ServiceOutcome(
+                service=name,
+                id=service["ID"],
+                changed=False,
+                outcome="unchanged",
+                image=_image(after),
+                desired=_replicas(after),
+            )
+        watcher = TaskWatcher(gw, service["ID"], name, progress)
+        watcher.baseline()
+        try:
+            _send_update(gw, service["ID"], service["Version"]["Index"], after)
+            break
+        except Conflict:
+            if attempt == UPDATE_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)  # someone else updated it: re-read and retry
+    progress(f"update of {name} accepted", service=name, log=True)
+    result = ServiceOutcome(
+        service=name,
+        id=service["ID"],
+        changed=True,
+        outcome="detached",
+        image=_image(after),
+        desired=_replicas(after),
+    )
+    if detach:
+        return result
+    end = wait_for_update(
+        gw, watcher, timeout=timeout, expect_rollout=rollout_expected(before, after)
+    )
+    return _finished(result, end, started, rollback=False)
+
+
+def _image(spec: dict[str, Any]) -> str:
+    return str(spec["TaskTemplate"]["ContainerSpec"]["Image"])
+
+
+def _finished(
+    result: ServiceOutcome, end: UpdateEnd, started: float, *, rollback: bool
+) -> ServiceOutcome:
+    name = result.service
+    why = f": {end.message}" if end.message else ""
+    error = f"; task error: {end.task_error}" if end.task_error else ""
+    if end.state == "paused":
+        raise OperationFailed(f"update of service {name} paused{why}{error}")
+    if end.state == "rollback_paused":
+        raise OperationFailed(f"rollback of service {name} paused{why}{error}")
+    if end.state == "rollback_completed" and not rollback:
+        raise OperationFailed(f"update of service {name} failed and was rolled back{why}{error}")
+    outcome = "rolled_back" if end.state == "rollback_completed" else "completed"
+    return result.model_copy(
+        update={
+            "outcome": outcome,
+            "message": end.message,
+            "task_error": end.task_error,
+            "running": end.running,
+            "desired": end.desired,
+            "elapsed_s": round(time.monotonic() - started, 3),
+        }
+    )
+
+
+def scale_services(
+    gw: Gateway,
+    *,
+    replicas: dict[str, int],
+    detach: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: ProgressFn = no_progress,
+) -> ScaleResult:
+    """Set the replica count of each service in ``replicas`` and wait for all to converge.
+
+    Every service is checked before any is changed: an unknown service is
+    NotFound, a global or job service (or a negative count) InvalidRequest.
+    Raises OperationFailed when a service does not converge within ``timeout`` s.
+    """
+    if not replicas:
+        raise InvalidRequest("nothing to scale: give SERVICE=REPLICAS")
+    for name, count in replicas.items():
+        set_replicas(resolve_service(gw, name)["Spec"], count)
+    watchers: list[tuple[TaskWatcher, ServiceOutcome]] = []
+    for name, count in replicas.items():
+        for attempt in range(1, UPDATE_ATTEMPTS + 1):
+            service = resolve_service(gw, name)
+            spec = service["Spec"]
+            watcher = TaskWatcher(gw, service["ID"], name, progress)
+            outcome = ServiceOutcome(
+                service=name,
+                id=service["ID"],
+                changed=False,
+                outcome="unchanged",
+                image=_image(spec),
+                desired=count,
+            )
+            if _replicas(spec) == count:
+                break
+            watcher.baseline()
+            try:
+                _send_update(
+                    gw, service["ID"], service["Version"]["Index"], set_replicas(spec, count)
+                )
+            except Conflict:
+                if attempt == UPDATE_ATTEMPTS:
+                    raise
+                time.sleep(0.2 * attempt)
+                continue
+            progress(f"{name} scaled to {count}", service=name, replicas=count, log=True)
+            outcome = outcome.model_copy(update={"changed": True, "outcome": "detached"})
+            break
+        watchers.append((watcher, outcome))
+    results = []
+    for watcher, outcome in watchers:
+        if not detach:
+            running, desired = wait_for_convergence(gw, watcher, timeout=timeout)
+            outcome = outcome.model_copy(
+                update={
+                    "running": running,
+                    "desired": desired,
+                    "outcome": "completed" if outcome.changed else "unchanged",
+                }
+            )
+        results.append(outcome)
+    return ScaleResult(services=results)
+
+
+def rollback_service(
+    gw: Gateway,
+    *,
+    name: str,
+    detach: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: ProgressFn = no_progress,
+) -> ServiceOutcome:
+    """Go back to the service's previous spec (the engine keeps one) and follow it.
+
+    Safe to run twice: when the last change was already a rollback (manual
+    or automatic) nothing is sent and the outcome is ``unchanged``. Raises
+    NotFound for an unknown service, InvalidRequest when there is no previous
+    spec, OperationFailed when the rollback pauses.
+    """
+    started = time.monotonic()
+    service = resolve_service(gw, name)
+    status = (service.get("UpdateStatus") or {}).get("State")
+    result = ServiceOutcome(
+        service=name,
+        id=service["ID"],
+        changed=False,
+        outcome="unchanged",
+        image=_image(service["Spec"]),
+        desired=_replicas(service["Spec"]),
+    )
+    if status == "rollback_completed":
+        progress(f"service {name} is already rolled back", service=name)
+        return result
+    watcher = TaskWatcher(gw, service["ID"], name, progress)
+    if status != "rollback_started":
+        if not service.get("PreviousSpec"):
+            raise InvalidRequest(f"service {name} has no previous spec to roll back to")
+        watcher.baseline()
+        _send_update(gw, service["ID"], service["Version"]["Index"], service["Spec"], rollback=True)
+        progress(f"rollback of {name} started", service=name, log=True)
+        result = result.model_copy(
+            update={
+                "changed": True,
+                "outcome": "detached",
+                "image": _image(service["PreviousSpec"]),
+                "desired": _replicas(service["PreviousSpec"]),
+            }
+        )
+    if detach:
+        return result
+    end = wait_for_update(gw, watcher, timeout=timeout, expect_rollout=True)
+    return _finished(result, end, started, rollback=True)
+
+
+# --- remove ---------------------------------------------------------------------
+
+
+def _by_full_id(gw: Gateway, service_id: str) -> dict[str, Any] | None:
+    # Only a complete ID: removing by an ID prefix could hit the wrong service.
+    try:
+        service: dict[str, Any] = gw.api.inspect_service(service_id)
+    except NotFound:
+        return None
+    return service if service["ID"] == service_id else None
+
+
+def remove_service(
+    gw: Gateway, *, names: list[str], progress: ProgressFn = no_progress
+) -> RemoveResult:
+    """Remove each service in ``names``; ones that do not exist are reported as absent.
+
+    Raises InvalidRequest when ``names`` is empty or holds an invalid name.
+    """
+    if not names:
+        raise InvalidRequest("no service named to remove")
+    result = RemoveResult()
+    for name in names:
+        service = find_service(gw, flags.validate_service_name(name)) or _by_full_id(gw, name)
+        if service is None:
+            result.absent.append(name)
+            continue
+        try:
+            gw.api.remove_service(service["ID"])
+        except NotFound:  # removed by someone else meanwhile: the end state is the same
+            result.absent.append(name)
+            continue
+        progress(f"removed service {name}", service=name, log=True)
+        result.removed.append(name)
+    return result
