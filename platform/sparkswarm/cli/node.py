@@ -47,7 +47,10 @@ def ls(
 
 
 @app.command("inspect")
-def inspect(node: str = typer.Argument(..., help="Node id, id prefix or hostname.")) -> None:
+def inspect(
+    node: str = typer.Argument(..., help="Node id, id prefix or hostname."),
+    as_json: bool = typer.Option(True, "--json", help="Always JSON (accepted for symmetry)."),
+) -> None:
     """Print the Engine's full JSON for NODE."""
     from sparkswarm.cli.common import gateway, print_json
     from sparkswarm.nodes import inspect_node

@@ -1,0 +1,74 @@
+"""`sparkswarm network create|ls|rm` on the real engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sparkswarm.errors import Conflict
+from sparkswarm.networks import create_network, find_network
+
+from tests.support.swarm_cli import sparkswarm, sparkswarm_json
+
+pytestmark = pytest.mark.integration
+
+
+def test_create_is_idempotent_and_shows_in_ls(gw: Any, name: Callable[[str], str]) -> None:
+    net = name("net")
+    first = sparkswarm_json("network", "create", net, "--attachable", "--label", "team=a")
+    assert first["changed"] is True
+    assert first["network"]["driver"] == "overlay" and first["network"]["attachable"] is True
+
+    again = sparkswarm_json("network", "create", net, "--attachable", "--label", "team=a")
+    assert again["changed"] is False
+    assert again["network"]["id"] == first["network"]["id"]
+
+    listed = {n["name"]: n for n in sparkswarm_json("network", "ls", "--driver", "overlay")}
+    assert listed[net]["labels"] == {"team": "a"} and listed[net]["scope"] == "swarm"
+    table = sparkswarm("network", "ls")
+    assert table.returncode == 0 and net in table.stdout
+
+
+def test_encrypted_network_with_subnet(gw: Any, name: Callable[[str], str]) -> None:
+    net = name("enc")
+    created = sparkswarm_json("network", "create", net, "--encrypted", "--subnet", "10.231.7.0/24")[
+        "network"
+    ]
+    raw = gw.api.inspect_network(created["id"])
+    assert "encrypted" in raw["Options"]
+    assert [c["Subnet"] for c in raw["IPAM"]["Config"]] == ["10.231.7.0/24"]
+
+
+def test_same_name_other_options_is_a_conflict_and_changes_nothing(
+    gw: Any, name: Callable[[str], str]
+) -> None:
+    net = name("net")
+    before = create_network(gw, name=net)
+    assert before.network is not None
+    with pytest.raises(Conflict, match="attachable"):
+        create_network(gw, name=net, attachable=True)
+
+    done = sparkswarm("network", "create", net, "--encrypted")
+    assert done.returncode == 1
+    assert "exists with other options" in done.stderr
+
+    after = find_network(gw, net)
+    assert after is not None and after.id == before.network.id and not after.encrypted
+
+
+def test_rm_removes_and_absent_is_fine(gw: Any, name: Callable[[str], str]) -> None:
+    net = name("gone")
+    create_network(gw, name=net)
+    removed = sparkswarm_json("network", "rm", net)
+    assert removed == [{"name": net, "network": None, "changed": True}]
+    assert find_network(gw, net) is None
+    assert sparkswarm_json("network", "rm", net)[0]["changed"] is False
+
+
+def test_bad_input_exits_2_and_creates_nothing(gw: Any, name: Callable[[str], str]) -> None:
+    net = name("bad")
+    done = sparkswarm("network", "create", net, "--subnet", "10.1.2.3/24")
+    assert done.returncode == 2 and "not a network CIDR" in done.stderr
+    assert find_network(gw, net) is None
+    assert sparkswarm("network", "create", "-x-").returncode == 2
