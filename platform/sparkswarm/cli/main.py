@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from sparkswarm.cli import network, node, service, swarm
+from sparkswarm.cli import network, node, service, stack, swarm
 
 app = typer.Typer(
     name="sparkswarm",
@@ -20,6 +20,7 @@ app.add_typer(swarm.app, name="swarm")
 app.add_typer(node.app, name="node")
 app.add_typer(service.app, name="service")
 app.add_typer(network.app, name="network")
+app.add_typer(stack.app, name="stack")
 
 
 @app.callback()

@@ -1,0 +1,83 @@
+"""Validation against the compose file JSON schema the Docker CLI uses.
+
+The schema file shipped next to this module is docker/cli's
+``config_schema_v3.13.json`` (the newest version Docker CLI 28 accepts;
+Apache-2.0, see ``schema/README.md``). Using the CLI's own schema means a file
+we accept is a file ``docker stack deploy`` accepts, and unknown keys are
+rejected the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from sparkswarm.errors import InvalidRequest
+from sparkswarm.stacks.units import parse_duration
+
+SCHEMA_FILE = "config_schema_v3.13.json"
+SCHEMA_VERSION = "3.13"
+SUPPORTED_VERSIONS = ("3", *(f"3.{minor}" for minor in range(14)))
+
+
+def _check_duration(value: object) -> bool:
+    if isinstance(value, str):
+        parse_duration(value)
+    return True
+
+
+def _check_ports(value: object) -> bool:
+    from sparkswarm.stacks.compose_normalise import parse_port_spec
+
+    if isinstance(value, str | int):
+        parse_port_spec(str(value))
+    return True
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    import jsonschema
+
+    text = resources.files("sparkswarm.stacks").joinpath("schema", SCHEMA_FILE).read_text()
+    checker = jsonschema.FormatChecker(formats=())
+
+    checker.checks("duration", raises=ValueError)(_check_duration)
+    checker.checks("ports", raises=ValueError)(_check_ports)
+
+    return jsonschema.Draft4Validator(json.loads(text), format_checker=checker)
+
+
+def _path(parts: Any) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def validate(config: dict[str, Any], *, filename: str) -> None:
+    """Raise InvalidRequest naming ``filename`` and the key path of each problem."""
+    version = str(config.get("version", SCHEMA_VERSION))
+    if version not in SUPPORTED_VERSIONS:
+        raise InvalidRequest(
+            f"{filename}: version: unsupported compose file version {version!r} "
+            f"(3.0 to {SCHEMA_VERSION})"
+        )
+    errors = sorted(_validator().iter_errors(config), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    lines = []
+    for error in errors[:10]:
+        where = _path(error.absolute_path)
+        if error.validator == "additionalProperties":
+            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            extra = [key for key in extra if not str(key).startswith("x-")]
+            lines.append(f"{where}: unknown key(s) {', '.join(map(str, extra))}")
+        elif error.validator == "oneOf" and error.context:
+            # The alternative that got furthest into the value says most.
+            best = max(error.context, key=lambda e: len(list(e.absolute_path)))
+            lines.append(f"{_path(best.absolute_path)}: {best.message}")
+        else:
+            lines.append(f"{where}: {error.message}")
+    raise InvalidRequest(f"{filename}: " + "; ".join(lines))

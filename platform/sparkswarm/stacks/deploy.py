@@ -1,0 +1,340 @@
+"""Stack operations against the engine: deploy, diff, remove, roll back.
+
+Registered in :mod:`sparkswarm.operations` as ``stack.deploy``, ``stack.rm``
+and ``stack.rollback`` (serialised per stack name). The order is the CLI's:
+networks, secrets, configs, then services; but only services whose spec
+changed are updated, and every check that can fail (external networks exist,
+config contents unchanged) runs before anything is changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from sparkswarm.errors import Conflict, InvalidRequest, NotFound, SparkswarmError
+from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.stacks.plan import Plan, plan_services
+from sparkswarm.stacks.snapshots import list_snapshots, read_snapshot, save_snapshot
+from sparkswarm.stacks.source import load_stack_source
+from sparkswarm.stacks.translate import NAMESPACE_LABEL, DesiredStack, translate
+from sparkswarm.stacks.wait import wait_for_services
+
+UPDATE_RETRIES = 3
+
+
+def _stack_filter(stack: str) -> dict[str, Any]:
+    return {"label": f"{NAMESPACE_LABEL}={stack}"}
+
+
+def stack_services(gw: Any, stack: str) -> dict[str, dict[str, Any]]:
+    """The stack's services (inspected), by full name."""
+    return {s["Spec"]["Name"]: s for s in gw.api.services(filters=_stack_filter(stack))}
+
+
+def _network_names(gw: Any) -> dict[str, str]:
+    return {n["Id"]: n["Name"] for n in gw.api.networks()}
+
+
+def desired_from_params(
+    name: str,
+    files: list[dict[str, str]],
+    working_dir: str,
+    env: dict[str, str],
+    attachments: dict[str, str],
+) -> tuple[DesiredStack, list[str]]:
+    """Load and translate a stack from operation params; returns it and the warnings."""
+    if not name or ("_" in name and name.startswith("_")):
+        raise InvalidRequest(f"invalid stack name {name!r}")
+    loaded = load_stack_source(files, working_dir, env, attachments)
+    return translate(name, loaded.model), loaded.warnings
+
+
+def plan_stack(gw: Any, desired: DesiredStack, *, prune: bool) -> Plan:
+    """What deploying ``desired`` would do to the services (no change made)."""
+    return plan_services(desired, stack_services(gw, desired.name), _network_names(gw), prune=prune)
+
+
+def _referenced(desired: DesiredStack, kind: str) -> set[str]:
+    names = set()
+    for spec in desired.services.values():
+        for ref in spec["TaskTemplate"]["ContainerSpec"].get(f"{kind}s") or []:
+            names.add(ref[f"{kind}Name"])
+    return names
+
+
+def _find_id(gw: Any, kind: str, name: str) -> str | None:
+    listing = gw.api.secrets if kind == "Secret" else gw.api.configs
+    match = [o for o in listing(filters={"name": name}) if o["Spec"]["Name"] == name]
+    return str(match[0]["ID"]) if match else None
+
+
+def _check_before_changing(gw: Any, desired: DesiredStack) -> dict[str, str]:
+    """Refuse before any change; returns the IDs of external secrets/configs."""
+    external_ids: dict[str, str] = {}
+    for kind, ours in (("Secret", desired.secrets), ("Config", desired.configs)):
+        for name in sorted(_referenced(desired, kind) - set(ours)):
+            found = _find_id(gw, kind, name)
+            if found is None:
+                raise InvalidRequest(
+                    f"{kind.lower()} {name!r} is declared as external, but could not be found"
+                )
+            external_ids[name] = found
+    for network in desired.external_networks:
+        if network in ("bridge", "host", "none"):
+            continue
+        try:
+            found = gw.api.inspect_network(network)
+        except NotFound:
+            raise InvalidRequest(
+                f"network {network!r} is declared as external, but could not be found; "
+                "create a swarm-scoped network before the stack is deployed"
+            ) from None
+        if found.get("Scope") != "swarm":
+            raise InvalidRequest(f"external network {network!r} is not swarm-scoped")
+    for name, spec in desired.configs.items():
+        try:
+            current = gw.api.inspect_config(name)
+        except NotFound:
+            continue
+        if base64.b64decode(current["Spec"].get("Data") or "") != base64.b64decode(spec["Data"]):
+            raise Conflict(
+                f"config {name!r} exists with other contents and swarm configs cannot change; "
+                "give the new contents a new config name"
+            )
+    return external_ids
+
+
+def _create_objects(gw: Any, desired: DesiredStack, progress: ProgressFn) -> dict[str, str]:
+    existing = {n["Name"] for n in gw.api.networks(filters=_stack_filter(desired.name))}
+    for name, options in desired.networks.items():
+        if name not in existing:
+            progress(f"creating network {name}", log=True)
+            gw.api.create_network(name, check_duplicate=True, **options)
+    ids: dict[str, str] = {}
+    for name, spec in desired.secrets.items():
+        found = gw.api.secrets(filters={"name": name})
+        match = [s for s in found if s["Spec"]["Name"] == name]
+        if match:
+            ids[name] = match[0]["ID"]
+            continue
+        if not spec["Data"] and not spec.get("Driver"):
+            raise NotFound(f"secret {name!r} no longer exists; deploy the stack from its files")
+        progress(f"creating secret {name}", log=True)
+        created = gw.api.create_secret(
+            name, base64.b64decode(spec["Data"]), labels=spec["Labels"], driver=spec.get("Driver")
+        )
+        ids[name] = created["ID"]
+    for name, spec in desired.configs.items():
+        found = gw.api.configs(filters={"name": name})
+        match = [c for c in found if c["Spec"]["Name"] == name]
+        if match:
+            ids[name] = match[0]["ID"]
+            continue
+        progress(f"creating config {name}", log=True)
+        created = gw.api.create_config(
+            name,
+            base64.b64decode(spec["Data"]),
+            labels=spec["Labels"],
+            templating=spec.get("Templating"),
+        )
+        ids[name] = created["ID"]
+    return ids
+
+
+def _with_ids(spec: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    container = spec["TaskTemplate"]["ContainerSpec"]
+    for ref in container.get("Secrets") or []:
+        ref["SecretID"] = ids.get(ref["SecretName"], "")
+    for ref in container.get("Configs") or []:
+        ref["ConfigID"] = ids.get(ref["ConfigName"], "")
+    return spec
+
+
+def _service_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "task_template": spec["TaskTemplate"],
+        "name": spec["Name"],
+        "labels": spec["Labels"],
+        "mode": spec["Mode"],
+        "update_config": spec["UpdateConfig"],
+        "rollback_config": spec["RollbackConfig"],
+        "endpoint_spec": spec["EndpointSpec"],
+    }
+
+
+def _update_service(gw: Any, full: str, spec: dict[str, Any]) -> str:
+    for attempt in range(UPDATE_RETRIES):
+        current = gw.api.inspect_service(full)
+        task = dict(spec["TaskTemplate"])
+        # As the CLI: keep the forced-update counter, and keep a resolved image
+        # while the compose file's image is unchanged.
+        task["ForceUpdate"] = current["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+        if spec["Labels"].get("com.docker.stack.image") == current["Spec"]["Labels"].get(
+            "com.docker.stack.image"
+        ):
+            task["ContainerSpec"] = {
+                **task["ContainerSpec"],
+                "Image": current["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"],
+            }
+        try:
+            gw.api.update_service(
+                current["ID"],
+                current["Version"]["Index"],
+                **{**_service_kwargs(spec), "task_template": task},
+            )
+            return str(current["ID"])
+        except Conflict:
+            if attempt == UPDATE_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def apply_stack(
+    gw: Any,
+    desired: DesiredStack,
+    *,
+    prune: bool,
+    detach: bool,
+    progress: ProgressFn,
+    timeout: float = 300.0,
+) -> dict[str, Any]:
+    """Make the swarm match ``desired``; returns the per-service report."""
+    external_ids = _check_before_changing(gw, desired)
+    ids = {**external_ids, **_create_objects(gw, desired, progress)}
+    plan = plan_stack(gw, desired, prune=prune)
+    touched: list[str] = []
+    for change in plan.services:
+        spec = desired.services.get(change.name)
+        full = spec["Name"] if spec else f"{desired.name}_{change.name}"
+        if change.action == "create" and spec:
+            progress(f"creating service {full}", log=True)
+            created = gw.api.create_service(**_service_kwargs(_with_ids(spec, ids)))
+            touched.append(created["ID"])
+        elif change.action == "update" and spec:
+            progress(f"updating service {full} ({', '.join(change.changes[:3])})", log=True)
+            touched.append(_update_service(gw, full, _with_ids(spec, ids)))
+        elif change.action == "remove":
+            progress(f"removing service {full}", log=True)
+            gw.api.remove_service(full)
+    snapshot = save_snapshot(gw, desired)
+    if touched and not detach:
+        wait_for_services(gw, touched, progress=progress, timeout=timeout)
+    report = {
+        "created": "create",
+        "updated": "update",
+        "unchanged": "unchanged",
+        "removed": "remove",
+    }
+    return {
+        "stack": desired.name,
+        "services": [
+            {
+                "service": c.name,
+                "result": next(k for k, v in report.items() if v == c.action),
+                "changes": c.changes,
+            }
+            for c in plan.services
+        ],
+        "snapshot": snapshot,
+        "waited": bool(touched and not detach),
+    }
+
+
+def deploy_stack(
+    gw: Any,
+    *,
+    name: str,
+    files: list[dict[str, str]],
+    working_dir: str,
+    env: dict[str, str] | None = None,
+    attachments: dict[str, str] | None = None,
+    prune: bool = False,
+    detach: bool = False,
+    generated_secrets: list[dict[str, Any]] | None = None,
+    progress: ProgressFn = no_progress,
+) -> dict[str, Any]:
+    """Deploy compose ``files`` (texts, as read by the CLI) as stack ``name``.
+
+    ``generated_secrets`` (``[{name, bytes}]``) are external secrets created
+    with random content when missing. Raises InvalidRequest for a bad file,
+    Conflict for a changed config, OperationFailed when services do not converge.
+    """
+    desired, warnings = desired_from_params(name, files, working_dir, env or {}, attachments or {})
+    for warning in warnings:
+        progress(f"warning: {warning}", log=True)
+    for generated in generated_secrets or []:
+        _ensure_random_secret(gw, generated["name"], int(generated.get("bytes", 32)), progress)
+    result = apply_stack(gw, desired, prune=prune, detach=detach, progress=progress)
+    return {**result, "warnings": warnings}
+
+
+def _ensure_random_secret(gw: Any, name: str, size: int, progress: ProgressFn) -> None:
+    import secrets
+
+    if any(s["Spec"]["Name"] == name for s in gw.api.secrets(filters={"name": name})):
+        return
+    progress(f"creating secret {name} with random content", log=True)
+    gw.api.create_secret(
+        name, secrets.token_hex(size).encode(), labels={"io.sparkswarm.generated": "true"}
+    )
+
+
+def rollback_stack(
+    gw: Any, *, name: str, detach: bool = False, progress: ProgressFn = no_progress
+) -> dict[str, Any]:
+    """Deploy the stack's previous snapshot (a second rollback goes forward again).
+
+    Raises NotFound when fewer than two versions were deployed by sparkswarm.
+    """
+    snapshots = list_snapshots(gw, name)
+    if len(snapshots) < 2:
+        raise NotFound(f"stack {name!r} has no previous deployed version to roll back to")
+    previous = read_snapshot(gw, snapshots[-2])
+    progress(f"rolling back {name} to snapshot {snapshots[-2]['seq']}", log=True)
+    result = apply_stack(gw, previous, prune=True, detach=detach, progress=progress)
+    return {**result, "rolled_back_to": snapshots[-2]["seq"]}
+
+
+def remove_stack(gw: Any, *, name: str, progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Remove the stack's services, networks, secrets and configs (as ``docker stack rm``).
+
+    Raises NotFound when nothing carries the stack's label.
+    """
+    selector = _stack_filter(name)
+    services = gw.api.services(filters=selector)
+    networks = gw.api.networks(filters=selector)
+    secrets = gw.api.secrets(filters=selector)
+    configs = gw.api.configs(filters=selector)
+    if not (services or networks or secrets or configs):
+        raise NotFound(f"nothing found in stack {name!r}")
+    for service in services:
+        progress(f"removing service {service['Spec']['Name']}", log=True)
+        gw.api.remove_service(service["ID"])
+    for secret in secrets:
+        gw.api.remove_secret(secret["ID"])
+    for config in configs:
+        gw.api.remove_config(config["ID"])
+    removed_networks = []
+    deadline = time.monotonic() + 60
+    for network in networks:
+        # A network is busy until the removed services' tasks have stopped.
+        while True:
+            try:
+                gw.api.remove_network(network["Id"])
+                removed_networks.append(network["Name"])
+                break
+            except NotFound:
+                break
+            except SparkswarmError as exc:
+                if "in use" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+    return {
+        "stack": name,
+        "services": sorted(s["Spec"]["Name"] for s in services),
+        "networks": removed_networks,
+        "secrets": sorted(s["Spec"]["Name"] for s in secrets),
+        "configs": sorted(c["Spec"]["Name"] for c in configs),
+    }

@@ -1,0 +1,134 @@
+"""Ready-made stacks (``stacks/<name>/stack.yml``) and their parameters.
+
+Each ready-made stack declares its parameters next to its file, in
+``stacks/<name>/params.yml``::
+
+    params:
+      workers: {default: 2, help: "number of Spark worker replicas"}
+
+The stack file refers to them as interpolation variables (``${workers}``).
+Values come, lowest first, from the declared defaults, the environment, and
+``--set key=value``. A file with no ``params.yml`` beside it takes any
+``--set`` key as a variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sparkswarm.errors import InvalidRequest, NotFound
+from sparkswarm.stacks.compose_normalise import go_string
+
+STACK_FILE = "stack.yml"
+PARAMS_FILE = "params.yml"
+
+
+@dataclass(frozen=True)
+class StackParam:
+    """One declared parameter."""
+
+    name: str
+    default: str | None
+    help: str
+
+
+def stacks_dir() -> Path:
+    """``SPARKSWARM_STACKS_DIR``, or the repository's ``stacks/`` (editable install)."""
+    configured = os.environ.get("SPARKSWARM_STACKS_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[3] / "stacks"
+
+
+def ready_made_stacks() -> list[str]:
+    """Names of the folders under :func:`stacks_dir` that hold a ``stack.yml``."""
+    root = stacks_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / STACK_FILE).is_file())
+
+
+def ready_made_file(name: str) -> Path:
+    """``stacks/<name>/stack.yml``; NotFound listing the known stacks."""
+    path = stacks_dir() / name / STACK_FILE
+    if not path.is_file():
+        known = ", ".join(ready_made_stacks()) or "none"
+        raise NotFound(f"no ready-made stack {name!r} (known: {known}); give files with -c")
+    return path
+
+
+def declared_params(stack_file: Path) -> dict[str, StackParam] | None:
+    """The parameters declared beside ``stack_file``, or None when it declares none."""
+    path = stack_file.parent / PARAMS_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InvalidRequest(f"{path}: invalid YAML: {exc}") from None
+    params = data.get("params") if isinstance(data, dict) else None
+    if not isinstance(params, dict):
+        raise InvalidRequest(f"{path}: expected a mapping under 'params'")
+    result = {}
+    for key, spec in params.items():
+        spec = spec if isinstance(spec, dict) else {"default": spec}
+        default = spec.get("default")
+        result[str(key)] = StackParam(
+            str(key), None if default is None else go_string(default), str(spec.get("help", ""))
+        )
+    return result
+
+
+def parse_sets(pairs: list[str]) -> dict[str, str]:
+    """``["a=1", "b=x=y"]`` -> ``{"a": "1", "b": "x=y"}``; InvalidRequest on a pair without '='."""
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidRequest(f"--set {pair!r}: expected key=value")
+        result[key] = value
+    return result
+
+
+def interpolation_env(
+    stack_file: Path, sets: dict[str, str], environ: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The variables to load ``stack_file`` with: defaults < environment < ``--set``.
+
+    Raises InvalidRequest for a ``--set`` key the stack does not declare.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    declared = declared_params(stack_file)
+    if declared is None:
+        return {**environ, **sets}
+    unknown = sorted(set(sets) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise InvalidRequest(f"unknown parameter(s) {', '.join(unknown)}; known: {known}")
+    defaults = {k: p.default for k, p in declared.items() if p.default is not None}
+    return {**defaults, **environ, **sets}
+
+
+def describe_params(stack_file: Path) -> list[dict[str, Any]]:
+    """Rows (name, default, help) for ``stack params``-style listings."""
+    declared = declared_params(stack_file) or {}
+    return [{"name": p.name, "default": p.default, "help": p.help} for p in declared.values()]
+
+
+def generated_secrets(stack_file: Path) -> list[dict[str, Any]]:
+    """``generated_secrets`` entries of the ``params.yml`` beside ``stack_file``.
+
+    Each names a parameter whose value is an external swarm secret that the
+    deployer creates with random content when it does not exist yet.
+    """
+    path = stack_file.parent / PARAMS_FILE
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text()) or {}
+    entries = data.get("generated_secrets") if isinstance(data, dict) else None
+    return [e for e in entries or [] if isinstance(e, dict) and e.get("param")]

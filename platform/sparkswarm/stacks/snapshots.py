@@ -1,0 +1,79 @@
+"""The last deployed versions of each stack, kept as swarm configs.
+
+After every deployment that changed something, the deployed
+:class:`~sparkswarm.stacks.translate.DesiredStack` is stored as a swarm config
+named ``<stack>_sparkswarm-snapshot-<seq>`` (labelled with the stack namespace,
+so ``docker stack rm`` removes them with the stack). The last
+:data:`KEEP` (5) are kept. Secret data is never stored: a snapshot refers to
+secrets by name only (swarm secrets cannot change in place anyway).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sparkswarm.stacks.translate import NAMESPACE_LABEL, DesiredStack
+
+KEEP = 5
+SNAPSHOT_LABEL = "io.sparkswarm.stack.snapshot"
+
+
+def snapshot_name(stack: str, seq: int) -> str:
+    """The config name of snapshot ``seq`` of ``stack``."""
+    return f"{stack}_sparkswarm-snapshot-{seq:06d}"
+
+
+def encode(desired: DesiredStack) -> bytes:
+    """The snapshot payload: the desired stack without secret data."""
+    data = desired.to_json()
+    for secret in data["secrets"].values():
+        secret["Data"] = ""
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+def list_snapshots(gw: Any, stack: str) -> list[dict[str, Any]]:
+    """The stack's snapshot configs, oldest first (each with ``seq``)."""
+    found = gw.api.configs(filters={"label": [f"{NAMESPACE_LABEL}={stack}", SNAPSHOT_LABEL]})
+    snapshots = []
+    for config in found:
+        labels = config["Spec"].get("Labels") or {}
+        if labels.get(NAMESPACE_LABEL) == stack and SNAPSHOT_LABEL in labels:
+            snapshots.append({**config, "seq": int(labels[SNAPSHOT_LABEL])})
+    return sorted(snapshots, key=lambda c: c["seq"])
+
+
+def read_snapshot(gw: Any, config: dict[str, Any]) -> DesiredStack:
+    """The DesiredStack stored in a snapshot config."""
+    import base64
+
+    data = config["Spec"].get("Data")
+    if data is None:
+        data = gw.api.inspect_config(config["ID"])["Spec"]["Data"]
+    return DesiredStack.from_json(json.loads(base64.b64decode(data)))
+
+
+def save_snapshot(gw: Any, desired: DesiredStack) -> int | None:
+    """Store ``desired`` as the newest snapshot unless it equals the newest one.
+
+    Returns the new sequence number (None when nothing was stored); prunes to
+    the last :data:`KEEP`.
+    """
+    existing = list_snapshots(gw, desired.name)
+    payload = encode(desired)
+    if existing:
+        import base64
+
+        newest = existing[-1]
+        data = newest["Spec"].get("Data") or gw.api.inspect_config(newest["ID"])["Spec"]["Data"]
+        if base64.b64decode(data) == payload:
+            return None
+    seq = existing[-1]["seq"] + 1 if existing else 1
+    gw.api.create_config(
+        snapshot_name(desired.name, seq),
+        payload,
+        labels={NAMESPACE_LABEL: desired.name, SNAPSHOT_LABEL: str(seq)},
+    )
+    for old in [*existing, {"seq": seq}][:-KEEP]:
+        gw.api.remove_config(old["ID"])
+    return seq

@@ -1,0 +1,70 @@
+"""The JSON-able input of a stack operation, and how to build it from disk.
+
+The CLI reads the compose files and everything they refer to (env files,
+config/secret files) and validates them *before* submitting, so a bad file
+fails at once and changes nothing. What was read travels in the operation's
+params (a queue worker may run on another machine) and is loaded again there
+from the recording, never from the worker's disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from sparkswarm.errors import InvalidRequest
+from sparkswarm.stacks.compose_load import LoadedStack, load_stack
+
+
+def _read_disk(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def read_stack_source(
+    paths: list[str], env: Mapping[str, str]
+) -> tuple[dict[str, Any], LoadedStack]:
+    """Load ``paths`` from disk; return the operation params for them and the load.
+
+    The params hold the file texts, the working directory, only the variables
+    the files used (``env``) and the files they referred to (``attachments``,
+    base64). Raises InvalidRequest naming the file and key on any problem.
+    """
+    files: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                files.append((path, handle.read()))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidRequest(f"{path}: cannot read compose file: {exc}") from None
+    working_dir = os.path.dirname(os.path.abspath(paths[0])) if paths else os.getcwd()
+    loaded = load_stack(files, env=env, working_dir=working_dir, read_file=_read_disk)
+    params = {
+        "files": [{"name": name, "text": text} for name, text in files],
+        "working_dir": working_dir,
+        "env": dict(loaded.used_env),
+        "attachments": {
+            path: base64.b64encode(data).decode() for path, data in loaded.files_read.items()
+        },
+    }
+    return params, loaded
+
+
+def load_stack_source(
+    files: list[dict[str, str]],
+    working_dir: str,
+    env: Mapping[str, str],
+    attachments: Mapping[str, str],
+) -> LoadedStack:
+    """Load a stack again from what :func:`read_stack_source` recorded."""
+
+    def read(path: str) -> bytes:
+        if path not in attachments:
+            raise OSError(f"{path} was not sent with the request")
+        return base64.b64decode(attachments[path])
+
+    return load_stack(
+        [(f["name"], f["text"]) for f in files], env=env, working_dir=working_dir, read_file=read
+    )

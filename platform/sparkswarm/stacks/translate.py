@@ -1,0 +1,397 @@
+"""Compose model -> swarm objects, exactly as ``docker stack deploy`` builds them (pure).
+
+Follows docker/cli ``cli/compose/convert`` (service.go, compose.go,
+volume.go): names ``<stack>_<name>``, the ``com.docker.stack.namespace``
+label on every object, ``com.docker.stack.image`` on services, the service
+name as an alias on each user-defined network, secrets/configs sorted by
+name, ports sorted by published port, durations in nanoseconds. The result
+is Engine API JSON (``ServiceSpec`` etc.) with objects referred to by name;
+:mod:`.deploy` fills in IDs where the API wants them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sparkswarm.errors import InvalidRequest
+from sparkswarm.stacks.units import parse_duration, parse_nano_cpus, parse_ram_bytes
+
+NAMESPACE_LABEL = "com.docker.stack.namespace"
+IMAGE_LABEL = "com.docker.stack.image"
+DEFAULT_NETWORK_DRIVER = "overlay"
+_BUILTIN_NETWORKS = ("bridge", "host", "none", "default")
+
+
+@dataclass
+class DesiredStack:
+    """What a stack should look like: JSON-able, keyed by full object names."""
+
+    name: str
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    external_networks: list[str] = field(default_factory=list)
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain dict (for snapshots and operation results)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DesiredStack:
+        """The inverse of :meth:`to_json`."""
+        return cls(**data)
+
+
+def scope(stack: str, name: str) -> str:
+    """``<stack>_<name>``, the CLI's namespacing."""
+    return f"{stack}_{name}"
+
+
+def _labels(stack: str, labels: dict[str, Any] | None) -> dict[str, str]:
+    return {**{k: str(v) for k, v in (labels or {}).items()}, NAMESPACE_LABEL: stack}
+
+
+def _ns(value: str | None) -> int | None:
+    return None if value is None else parse_duration(value)
+
+
+def _healthcheck(check: dict[str, Any] | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    if check.get("disable"):
+        if check.get("test"):
+            raise ValueError("healthcheck: test and disable can't be set at the same time")
+        return {"Test": ["NONE"]}
+    return {
+        "Test": check.get("test"),
+        "Interval": _ns(check.get("interval")) or 0,
+        "Timeout": _ns(check.get("timeout")) or 0,
+        "Retries": int(check.get("retries") or 0),
+        "StartPeriod": _ns(check.get("start_period")) or 0,
+        "StartInterval": _ns(check.get("start_interval")) or 0,
+    }
+
+
+def _restart_policy(deploy: dict[str, Any], restart: str | None) -> dict[str, Any] | None:
+    policy = deploy.get("restart_policy")
+    if policy is not None:
+        return {
+            "Condition": policy.get("condition", ""),
+            "Delay": _ns(policy.get("delay")),
+            "MaxAttempts": policy.get("max_attempts"),
+            "Window": _ns(policy.get("window")),
+        }
+    if not restart or restart == "no":
+        return None
+    name, _, count = restart.partition(":")
+    attempts = int(count) if count else 0
+    if name in ("always", "unless-stopped"):
+        return {"Condition": "any", "MaxAttempts": attempts or None}
+    if name == "on-failure":
+        return {"Condition": "on-failure", "MaxAttempts": attempts or None}
+    raise ValueError(f"restart: unknown policy {name!r}")
+
+
+def _update_config(source: dict[str, Any] | None) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    parallelism = source.get("parallelism")
+    return {
+        "Parallelism": 1 if parallelism is None else parallelism,
+        "Delay": _ns(source.get("delay")) or 0,
+        "FailureAction": source.get("failure_action", ""),
+        "Monitor": _ns(source.get("monitor")) or 0,
+        "MaxFailureRatio": source.get("max_failure_ratio", 0),
+        "Order": source.get("order", ""),
+    }
+
+
+def _resources(resources: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    limits = resources.get("limits")
+    if limits is not None:
+        result["Limits"] = {
+            "NanoCPUs": parse_nano_cpus(limits["cpus"]) if limits.get("cpus") else 0,
+            "MemoryBytes": parse_ram_bytes(limits["memory"]) if limits.get("memory") else 0,
+            "Pids": limits.get("pids", 0),
+        }
+    reservations = resources.get("reservations")
+    if reservations is not None:
+        generic = [
+            {
+                "DiscreteResourceSpec": {
+                    "Kind": g["discrete_resource_spec"]["kind"],
+                    "Value": g["discrete_resource_spec"]["value"],
+                }
+            }
+            for g in reservations.get("generic_resources") or []
+            if g.get("discrete_resource_spec")
+        ]
+        result["Reservations"] = {
+            "NanoCPUs": parse_nano_cpus(reservations["cpus"]) if reservations.get("cpus") else 0,
+            "MemoryBytes": (
+                parse_ram_bytes(reservations["memory"]) if reservations.get("memory") else 0
+            ),
+            "GenericResources": generic or None,
+        }
+    return result
+
+
+def _mode(deploy: dict[str, Any]) -> dict[str, Any]:
+    mode = deploy.get("mode") or "replicated"
+    replicas = deploy.get("replicas")
+    if mode in ("global", "global-job") and replicas is not None:
+        raise ValueError("deploy.replicas can only be used with replicated or replicated-job mode")
+    if mode == "global":
+        return {"Global": {}}
+    if mode == "global-job":
+        return {"GlobalJob": {}}
+    if mode == "replicated-job":
+        return {"ReplicatedJob": {"MaxConcurrent": replicas, "TotalCompletions": replicas}}
+    if mode == "replicated":
+        return {"Replicated": {"Replicas": replicas}}
+    raise ValueError(f"deploy.mode: unknown mode {mode!r}")
+
+
+def _endpoint(deploy: dict[str, Any], ports: list[dict[str, Any]]) -> dict[str, Any]:
+    configs = [
+        {
+            "Protocol": p.get("protocol", ""),
+            "TargetPort": p.get("target", 0),
+            "PublishedPort": p.get("published", 0),
+            "PublishMode": p.get("mode", ""),
+        }
+        for p in ports
+    ]
+    configs.sort(key=lambda p: p["PublishedPort"])
+    return {"Mode": (deploy.get("endpoint_mode") or "").lower(), "Ports": configs}
+
+
+def _mounts(stack: str, service: dict[str, Any], volumes: dict[str, Any]) -> list[dict[str, Any]]:
+    mounts = []
+    for volume in service.get("volumes") or []:
+        kind = volume.get("type") or "volume"
+        mount: dict[str, Any] = {
+            "Type": kind,
+            "Target": volume.get("target", ""),
+            "Source": volume.get("source", ""),
+            "ReadOnly": bool(volume.get("read_only", False)),
+            "Consistency": volume.get("consistency", ""),
+        }
+        if kind == "volume" and mount["Source"]:
+            declared = volumes[mount["Source"]]
+            options: dict[str, Any] = {"NoCopy": bool((volume.get("volume") or {}).get("nocopy"))}
+            mount["Source"] = declared.get("name") or scope(stack, mount["Source"])
+            if not declared.get("external"):
+                options["Labels"] = _labels(stack, declared.get("labels"))
+                if declared.get("driver") or declared.get("driver_opts") is not None:
+                    options["DriverConfig"] = {
+                        "Name": declared.get("driver", ""),
+                        "Options": declared.get("driver_opts"),
+                    }
+            mount["VolumeOptions"] = options
+        elif kind == "bind" and volume.get("bind") is not None:
+            mount["BindOptions"] = {"Propagation": volume["bind"].get("propagation", "")}
+        elif kind == "tmpfs" and volume.get("tmpfs") is not None:
+            mount["TmpfsOptions"] = {"SizeBytes": volume["tmpfs"].get("size", 0)}
+        mounts.append(mount)
+    return mounts
+
+
+def _networks(
+    stack: str, name: str, service: dict[str, Any], declared: dict[str, Any]
+) -> list[Any]:
+    wanted = service.get("networks") or {"default": None}
+    attachments = []
+    for network, options in wanted.items():
+        target = (declared.get(network) or {}).get("name") or scope(stack, network)
+        aliases = list((options or {}).get("aliases") or [])
+        if target not in _BUILTIN_NETWORKS and not target.startswith("container:"):
+            aliases.append(name)
+        attachment: dict[str, Any] = {"Target": target, "Aliases": aliases or None}
+        if (options or {}).get("driver_opts"):
+            attachment["DriverOpts"] = {k: str(v) for k, v in options["driver_opts"].items()}
+        attachments.append(attachment)
+    return sorted(attachments, key=lambda a: a["Target"])
+
+
+def _file_refs(stack: str, refs: list[dict[str, Any]], declared: dict[str, Any], kind: str) -> Any:
+    result = []
+    for ref in refs:
+        source = ref["source"]
+        full = declared[source].get("name") or scope(stack, source)
+        mode = ref.get("mode")
+        result.append(
+            {
+                "File": {
+                    "Name": ref.get("target") or source,
+                    "UID": ref.get("uid") or "0",
+                    "GID": ref.get("gid") or "0",
+                    "Mode": 0o444 if mode is None else int(mode),
+                },
+                f"{kind}Name": full,
+            }
+        )
+    return sorted(result, key=lambda r: r[f"{kind}Name"])
+
+
+def _normalise_caps(caps: list[str] | None) -> list[str]:
+    result = []
+    for cap in caps or []:
+        cap = cap.strip().upper()
+        result.append(cap if cap == "ALL" or cap.startswith("CAP_") else f"CAP_{cap}")
+    return sorted(result)
+
+
+def effective_capabilities(
+    add: list[str] | None, drop: list[str] | None
+) -> tuple[list[str], list[str]]:
+    """``CAP_``-prefixed, sorted capabilities to add and drop (the CLI's
+    EffectiveCapAddCapDrop: ``ALL`` trumps the others, adding wins over dropping)."""
+    added, dropped = _normalise_caps(add), _normalise_caps(drop)
+    if "ALL" in added:
+        added = ["ALL"]
+    if "ALL" in dropped:
+        dropped = ["ALL"]
+    return added, [cap for cap in dropped if cap not in added]
+
+
+def service_spec(stack: str, name: str, service: dict[str, Any], model: dict[str, Any]) -> Any:
+    """The Engine API ``ServiceSpec`` for one long-form compose service."""
+    deploy = service.get("deploy") or {}
+    placement = deploy.get("placement") or {}
+    dns, search = service.get("dns") or None, service.get("dns_search") or None
+    environment = service.get("environment") or {}
+    logging = service.get("logging")
+    ulimits = service.get("ulimits") or {}
+    add, drop = effective_capabilities(service.get("cap_add"), service.get("cap_drop"))
+    container: dict[str, Any] = {
+        "Image": service["image"],
+        "Labels": _labels(stack, service.get("labels")),
+        "Command": service.get("entrypoint"),
+        "Args": service.get("command"),
+        "Hostname": service.get("hostname", ""),
+        "Env": sorted(k if v is None else f"{k}={v}" for k, v in environment.items()) or None,
+        "Dir": service.get("working_dir", ""),
+        "User": service.get("user", ""),
+        "Mounts": _mounts(stack, service, model["volumes"]) or None,
+        "StopGracePeriod": _ns(service.get("stop_grace_period")),
+        "StopSignal": service.get("stop_signal", ""),
+        "TTY": bool(service.get("tty", False)),
+        "OpenStdin": bool(service.get("stdin_open", False)),
+        "ReadOnly": bool(service.get("read_only", False)),
+        "Healthcheck": _healthcheck(service.get("healthcheck")),
+        "Hosts": [
+            f"{ip} {host}"
+            for host, _, ip in (h.partition(":") for h in service.get("extra_hosts") or [])
+            if ip
+        ]
+        or None,
+        "DNSConfig": {"Nameservers": dns, "Search": search} if dns or search else None,
+        "Secrets": _file_refs(stack, service.get("secrets") or [], model["secrets"], "Secret"),
+        "Configs": _file_refs(stack, service.get("configs") or [], model["configs"], "Config"),
+        "Privileges": {"CredentialSpec": None, "SELinuxContext": None},
+        "Isolation": service.get("isolation", ""),
+        "Init": service.get("init"),
+        "Sysctls": service.get("sysctls") or None,
+        "CapabilityAdd": add or None,
+        "CapabilityDrop": drop or None,
+        "Ulimits": [
+            {
+                "Name": key,
+                "Soft": v if isinstance(v, int) else v["soft"],
+                "Hard": v if isinstance(v, int) else v["hard"],
+            }
+            for key, v in sorted(ulimits.items())
+        ]
+        or None,
+    }
+    spec: dict[str, Any] = {
+        "Name": scope(stack, name),
+        "Labels": {**_labels(stack, deploy.get("labels")), IMAGE_LABEL: service["image"]},
+        "TaskTemplate": {
+            "ContainerSpec": container,
+            "LogDriver": (
+                {
+                    "Name": logging.get("driver", ""),
+                    "Options": {k: str(v) for k, v in (logging.get("options") or {}).items()}
+                    or None,
+                }
+                if logging is not None
+                else None
+            ),
+            "Resources": _resources(deploy.get("resources") or {}),
+            "RestartPolicy": _restart_policy(deploy, service.get("restart")),
+            "Placement": {
+                "Constraints": placement.get("constraints") or None,
+                "Preferences": [
+                    {"Spread": {"SpreadDescriptor": p.get("spread", "")}}
+                    for p in placement.get("preferences") or []
+                ]
+                or None,
+                "MaxReplicas": placement.get("max_replicas_per_node", 0),
+            },
+            "Networks": _networks(stack, name, service, model["networks"]),
+        },
+        "Mode": _mode(deploy),
+        "UpdateConfig": _update_config(deploy.get("update_config")),
+        "RollbackConfig": _update_config(deploy.get("rollback_config")),
+        "EndpointSpec": _endpoint(deploy, service.get("ports") or []),
+    }
+    return spec
+
+
+def _network_create(stack: str, network: dict[str, Any]) -> dict[str, Any]:
+    ipam = network.get("ipam") or {}
+    options: dict[str, Any] = {
+        "driver": network.get("driver") or DEFAULT_NETWORK_DRIVER,
+        "options": network.get("driver_opts"),
+        "labels": _labels(stack, network.get("labels")),
+        "internal": bool(network.get("internal", False)),
+        "attachable": bool(network.get("attachable", False)),
+        "scope": None,
+        "ipam": None,
+    }
+    if ipam.get("driver") or ipam.get("config"):
+        options["ipam"] = {
+            "Driver": ipam.get("driver", ""),
+            "Config": [{"Subnet": c.get("subnet", "")} for c in ipam.get("config") or []],
+        }
+    return options
+
+
+def translate(stack: str, model: dict[str, Any]) -> DesiredStack:
+    """The swarm objects for a loaded compose model; InvalidRequest on conflicts."""
+    desired = DesiredStack(name=stack)
+    used_networks: set[str] = set()
+    for name, service in sorted(model["services"].items()):
+        try:
+            desired.services[name] = service_spec(stack, name, service, model)
+        except (ValueError, KeyError) as exc:
+            raise InvalidRequest(f"services.{name}: {exc}") from None
+        used_networks.update(service.get("networks") or {"default": None})
+    for network in sorted(used_networks):
+        declared = model["networks"].get(network) or {}
+        if declared.get("external"):
+            desired.external_networks.append(declared["name"])
+            continue
+        full = declared.get("name") or scope(stack, network)
+        desired.networks[full] = _network_create(stack, declared)
+    for section, target in (("configs", desired.configs), ("secrets", desired.secrets)):
+        for key, item in sorted(model[section].items()):
+            if item.get("external"):
+                continue
+            full = item.get("name") or scope(stack, key)
+            spec: dict[str, Any] = {
+                "Name": full,
+                "Labels": _labels(stack, item.get("labels")),
+                "Data": item.get("data_b64", ""),
+            }
+            if item.get("driver"):
+                spec["Driver"] = {"Name": item["driver"], "Options": item.get("driver_opts")}
+            if item.get("template_driver"):
+                spec["Templating"] = {"Name": item["template_driver"]}
+            target[full] = spec
+    return desired
