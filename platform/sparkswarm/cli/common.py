@@ -111,8 +111,57 @@ def show(data: Any, columns: Sequence[str], *, as_json: bool, title: str | None 
 
 def perform(name: str, params: dict[str, Any], *, detach: bool = False) -> dict[str, Any]:
     """Run mutating operation ``name``: through the queue when a broker is
-    configured, in this process otherwise. Shows progress; returns the result.
+    configured (SPARKSWARM_REDIS_URL), in this process otherwise. Shows progress;
+    returns the result. With ``detach`` and a broker: prints the run id and
+    ends the command at once.
+
+    Inside :func:`capture_operation` it only records ``(name, params)``.
     """
+    if _capturing:
+        raise _Captured(name, params)
+    from sparkswarm.config import get_settings
+
+    if get_settings().redis_url:
+        from sparkswarm.cli.progress_display import submit_and_follow
+
+        return submit_and_follow(name, params, detach=detach)
     from sparkswarm.cli.progress_display import run_with_progress
 
     return run_with_progress(name, params, detach=detach)
+
+
+_capturing = False
+
+
+class _Captured(Exception):
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.params = params
+
+
+def capture_operation(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The operation and parameters the CLI command ``argv`` would perform,
+    without performing it (schedules store these).
+
+    Raises InvalidRequest if ``argv`` is not a valid mutating command.
+    """
+    global _capturing
+    import click
+
+    from sparkswarm.cli.main import app
+    from sparkswarm.errors import InvalidRequest
+
+    command = typer.main.get_command(app)
+    _capturing = True
+    try:
+        command.main(args=list(argv), prog_name="sparkswarm", standalone_mode=False)
+    except _Captured as captured:
+        return captured.name, captured.params
+    except click.exceptions.Exit as exc:
+        raise InvalidRequest(f"`{' '.join(argv)}` is not an operation (it exited)") from exc
+    except click.ClickException as exc:
+        raise InvalidRequest(f"`{' '.join(argv)}`: {exc.format_message()}") from exc
+    finally:
+        _capturing = False
+    raise InvalidRequest(f"`{' '.join(argv)}` does not change anything; nothing to schedule")

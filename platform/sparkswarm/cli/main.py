@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from sparkswarm.cli import network, node, service, stack, swarm
+from sparkswarm.cli import events, network, node, runs, schedule, service, stack, swarm, worker
 
 app = typer.Typer(
     name="sparkswarm",
@@ -20,6 +20,11 @@ app.add_typer(swarm.app, name="swarm")
 app.add_typer(node.app, name="node")
 app.add_typer(service.app, name="service")
 app.add_typer(network.app, name="network")
+app.add_typer(runs.app, name="runs")
+app.add_typer(schedule.app, name="schedule")
+app.command("events")(events.events)
+app.command("worker")(worker.worker)
+app.command("beat")(worker.beat)
 app.add_typer(stack.app, name="stack")
 
 

@@ -1,0 +1,93 @@
+"""The Celery application: Redis broker, settings for operations that must
+neither be lost nor run twice.
+
+``celery -A sparkswarm.workers.app worker`` (or ``sparkswarm worker``) runs it.
+Importing this module is cheap (no tasks, no docker): the CLI imports it only
+to publish messages by task name. The worker imports
+:mod:`sparkswarm.workers.tasks` through ``include`` and gets one task per
+registered operation there.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+from sparkswarm.workers.settings import get_queue_settings
+
+
+def make_app() -> Celery:
+    """A Celery app configured from :class:`QueueSettings`."""
+    settings = get_queue_settings()
+    url = settings.redis_url or os.environ.get("SPARKSWARM_REDIS_URL") or "redis://127.0.0.1:6379/0"
+    app = Celery("sparkswarm", broker=url, include=["sparkswarm.workers.tasks"])
+    conf: dict[str, Any] = {
+        # Acknowledge a message only after the task returned: a worker that dies
+        # mid-operation leaves the message in Redis instead of losing it.
+        "task_acks_late": True,
+        # A pool process killed under a task (OOM, SIGKILL) gives the message
+        # back to the queue instead of acking it as failed.
+        "task_reject_on_worker_lost": True,
+        # Each worker process reserves one message at a time: operations are long,
+        # and a reserved message is stuck with its worker until that worker acks.
+        "worker_prefetch_multiplier": 1,
+        # Redis redelivers an unacked message after this many seconds. It must be
+        # longer than the longest operation (a slow rolling update) or a healthy
+        # run would be started twice. Prompt recovery of dead workers does not
+        # rely on it: runs carry a short heartbeat and the workers' recovery pass
+        # re-queues runs whose heartbeat expired (see runner.py).
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout,
+            # Publishing must survive a Redis restart: retry the connection.
+            "socket_keepalive": True,
+        },
+        # JSON only: messages are plain data (a run id and parameters), readable by
+        # any client, and a pickled payload would execute code on the worker.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "event_serializer": "json",
+        # Results live in our own run records (records.py), which outlive any
+        # Celery result expiry; storing them twice would only cost Redis writes.
+        "task_ignore_result": True,
+        "result_expires": 24 * 3600,
+        # Everything goes to one queue whose name the tests change per session.
+        "task_default_queue": settings.queue,
+        "task_create_missing_queues": True,
+        # After a broker connection loss, let running operations finish: stopping a
+        # rolling update half-way is worse than a late ack (the run record and
+        # heartbeat make the redelivery a no-op).
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+        # Keep trying to reach the broker at start and after a Redis restart.
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        # Publishing retries while Redis restarts (AOF keeps what it had accepted).
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {
+            "max_retries": 30,
+            "interval_start": 0.2,
+            "interval_step": 0.5,
+            "interval_max": 2.0,
+        },
+        # Task state events let `celery events`/flower watch; our own typed events
+        # are on the sparkswarm stream.
+        "worker_send_task_events": False,
+        "task_send_sent_event": False,
+        # Schedules: RedBeat keeps them in Redis (dynamic, one active beat by lock).
+        "redbeat_redis_url": url,
+        "redbeat_key_prefix": settings.key_prefix + "redbeat:",
+        # Beat looks for new or changed schedules at least this often (seconds).
+        "beat_max_loop_interval": 5,
+        # The beat lock expires this long after a beat died, then another takes over.
+        "redbeat_lock_timeout": 25,
+        "timezone": "UTC",
+        "enable_utc": True,
+        # The worker's own log format; no hijacking of the root logger config.
+        "worker_hijack_root_logger": True,
+    }
+    app.conf.update(conf)
+    return app
+
+
+app = make_app()

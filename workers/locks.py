@@ -1,0 +1,129 @@
+"""Redis locks with expiry and an owner check.
+
+Two locks guard every run:
+
+- the *target lock* ``ssw:lock:<target>`` (owner: the run id) keeps operations
+  on the same service, stack or node from interleaving. It belongs to the run,
+  not to a worker, so a run recovered on another worker can take it back at
+  once while other runs still wait;
+- the *heartbeat* ``ssw:run:<id>:hb`` (owner: one worker's token) says "a
+  live worker is executing this run". Its short expiry is what lets the
+  recovery pass find runs whose worker died.
+
+Both are ``SET NX PX``; extend and release are Lua compare-and-act scripts so
+a worker never extends or deletes a lock someone else holds now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# All-or-nothing over KEYS; ARGV[1] owner, ARGV[2] ttl ms. Re-entrant for the
+# same owner, so a recovered run takes back the locks its dead worker held.
+_ACQUIRE = """
+for _, key in ipairs(KEYS) do
+  local holder = redis.call('GET', key)
+  if holder ~= false and holder ~= ARGV[1] then return 0 end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+end
+return 1
+"""
+
+# Extend only our own locks; one that expired meanwhile is taken back if free.
+# Returns 0 if any key is held by another owner now.
+_EXTEND = """
+local kept = 1
+for _, key in ipairs(KEYS) do
+  local holder = redis.call('GET', key)
+  if holder == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+  elseif holder == false then
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+  else
+    kept = 0
+  end
+end
+return kept
+"""
+
+_RELEASE = """
+local released = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    released = released + redis.call('DEL', key)
+  end
+end
+return released
+"""
+
+
+class RedisLock:
+    """A lock on one or more ``keys`` held by ``owner`` for ``ttl`` seconds
+    unless extended. Several keys are taken all together or not at all.
+
+    All methods raise redis-py's ``RedisError`` when Redis is unreachable;
+    callers in the worker treat that like any lost connection.
+    """
+
+    def __init__(self, client: Any, keys: str | list[str], owner: str, ttl: float) -> None:
+        self.client = client
+        self.keys = [keys] if isinstance(keys, str) else list(keys)
+        self.owner = owner
+        self.ttl_ms = max(int(ttl * 1000), 1)
+        self._acquire = client.register_script(_ACQUIRE)
+        self._extend = client.register_script(_EXTEND)
+        self._release = client.register_script(_RELEASE)
+
+    @property
+    def key(self) -> str:
+        return ",".join(self.keys)
+
+    def acquire(self, pipe: Any = None) -> bool:
+        """Take the lock if it is free or already ours; False if someone holds it.
+
+        With ``pipe`` (a redis pipeline) the call is only queued there; the
+        pipeline's ``execute()`` returns its 1 or 0.
+        """
+        return bool(self._acquire(keys=self.keys, args=[self.owner, self.ttl_ms], client=pipe))
+
+    def extend(self, pipe: Any = None) -> bool:
+        """Push the expiry out again; False if another owner holds the lock now.
+
+        A lock that expired (e.g. Redis restarted without it) and is free is
+        taken back, since the work it guards is still going on.
+        """
+        return bool(self._extend(keys=self.keys, args=[self.owner, self.ttl_ms], client=pipe))
+
+    def release(self) -> bool:
+        """Delete the lock's keys that are still ours; False if none was."""
+        return bool(self._release(keys=self.keys, args=[self.owner]))
+
+    def holder(self) -> str | None:
+        """Who holds (one of) the keys now, or None."""
+        for key in self.keys:
+            value = self.client.get(key)
+            if value is not None:
+                return value.decode() if isinstance(value, bytes) else str(value)
+        return None
+
+
+def target_keys(prefix: str, target: str) -> list[str]:
+    """Lock keys of a target: ``service:a,b`` locks ``service:a`` and ``service:b``."""
+    kind, sep, names = target.partition(":")
+    if not sep:
+        return [f"{prefix}lock:{kind}"]
+    return [f"{prefix}lock:{kind}:{name}" for name in sorted(set(names.split(",")))]
+
+
+def target_lock(client: Any, prefix: str, target: str, run_id: str, ttl: float) -> RedisLock:
+    """The lock serialising operations on ``target`` (``service:web``), owned by a run."""
+    return RedisLock(client, target_keys(prefix, target), run_id, ttl)
+
+
+def heartbeat_lock(
+    client: Any, prefix: str, run_id: str, worker_token: str, ttl: float
+) -> RedisLock:
+    """The heartbeat of run ``run_id``, owned by the worker executing it."""
+    return RedisLock(client, f"{prefix}run:{run_id}:hb", worker_token, ttl)

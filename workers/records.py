@@ -1,0 +1,369 @@
+"""Operation records in Redis: who asked for what, and what became of it.
+
+A record is the hash ``ssw:run:<id>``; ``ssw:runs`` indexes them by creation
+time and ``ssw:runs:active`` holds the runs a worker has picked up. Records
+outlive Celery's own results and are trimmed by age and count (settings).
+State changes are Lua scripts, so each transition is atomic and checks the
+state it leaves: a finished run is never started or finished again, which is
+what makes a redelivered message harmless.
+
+States: ``queued`` -> ``running`` -> ``succeeded`` | ``failed``;
+``queued`` -> ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sparkswarm.errors import NotFound
+
+RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
+SOURCES = ("cli", "slack", "schedule", "api")
+
+
+class RunRecord(BaseModel):
+    """One operation run as recorded; ``params`` has its secrets masked."""
+
+    id: str
+    op: str
+    target: str
+    requester: str = ""
+    source: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    state: RunState = "queued"
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    deliveries: int = 0
+    retries: int = 0
+    worker: str | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    error_type: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    schedule: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @classmethod
+    def from_hash(cls, data: dict[str, str]) -> RunRecord:
+        """Decode the Redis hash (all values strings, some of them JSON)."""
+        values: dict[str, Any] = {k: v for k, v in data.items() if v != ""}
+        for key in ("params", "result"):
+            if key in values:
+                values[key] = json.loads(values[key])
+        notes = json.loads(values.pop("notes", "[]"))
+        # Lua's cjson encodes an empty table as {}.
+        values["notes"] = notes if isinstance(notes, list) else []
+        return cls.model_validate(values)
+
+
+# KEYS: run, params, index, stream. ARGV: id, created, params json, event json,
+# maxlen, ttl seconds, then field/value pairs of the new record.
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[6])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+local sid = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[4])
+return {1, sid}
+"""
+
+# KEYS: run, stream. ARGV: max deliveries, now, worker, started event json, maxlen.
+_START = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == false then return {'missing', 0} end
+if state == 'succeeded' or state == 'failed' or state == 'cancelled' then return {'done', 0} end
+local deliveries = tonumber(redis.call('HGET', KEYS[1], 'deliveries') or '0')
+if deliveries >= tonumber(ARGV[1]) then return {'exhausted', deliveries} end
+deliveries = redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
+redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[3])
+redis.call('HSETNX', KEYS[1], 'started_at', ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[4])
+return {'started', deliveries}
+"""
+
+# KEYS: run, params, active, stream. ARGV: id, state, now, result json, error,
+# error type, event json, maxlen, ttl seconds, allowed previous states (csv).
+_FINISH = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == false then return 'missing' end
+if not string.find(',' .. ARGV[10] .. ',', ',' .. state .. ',', 1, true) then return state end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'finished_at', ARGV[3], 'result', ARGV[4],
+           'error', ARGV[5], 'error_type', ARGV[6])
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[2])
+redis.call('EXPIRE', KEYS[1], ARGV[9])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'event', ARGV[7])
+return 'ok'
+"""
+
+# KEYS: run. ARGV: note, field to increment or ''.
+_NOTE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local raw = redis.call('HGET', KEYS[1], 'notes')
+local notes = {}
+if raw and raw ~= '' then notes = cjson.decode(raw) end
+if #notes < 50 then table.insert(notes, ARGV[1]) end
+redis.call('HSET', KEYS[1], 'notes', cjson.encode(notes))
+if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[1], ARGV[2], 1) end
+return 1
+"""
+
+# KEYS: run, heartbeat, active, suspect. ARGV: id, now, grace seconds.
+# A run is orphaned when its heartbeat has been missing on two passes at least
+# ``grace`` apart: a single miss may be a worker reconnecting after a Redis
+# restart, which re-creates its heartbeat at once.
+_ORPHANED = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == false or state == 'succeeded' or state == 'failed' or state == 'cancelled' then
+  redis.call('SREM', KEYS[3], ARGV[1])
+  redis.call('DEL', KEYS[4])
+  return 0
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('DEL', KEYS[4])
+  return 0
+end
+local seen = redis.call('GET', KEYS[4])
+if seen == false then
+  redis.call('SET', KEYS[4], ARGV[2], 'EX', 600)
+  return 0
+end
+if tonumber(ARGV[2]) - tonumber(seen) < tonumber(ARGV[3]) then return 0 end
+redis.call('DEL', KEYS[4])
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1
+"""
+
+
+class RunStore:
+    """Operation records on one Redis client (``decode_responses=True``).
+
+    Every method raises redis-py's errors when Redis is unreachable, and
+    :class:`NotFound` for an unknown run id where it says so.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        prefix: str = "ssw:",
+        *,
+        retention_days: int = 30,
+        retention_count: int = 5000,
+        events_maxlen: int = 10_000,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.retention_seconds = retention_days * 86400
+        self.retention_count = retention_count
+        self.events_maxlen = events_maxlen
+        self.index_key = f"{prefix}runs"
+        self.active_key = f"{prefix}runs:active"
+        self.stream_key = f"{prefix}events"
+        self._create = client.register_script(_CREATE)
+        self._start = client.register_script(_START)
+        self._finish = client.register_script(_FINISH)
+        self._note = client.register_script(_NOTE)
+        self._orphaned = client.register_script(_ORPHANED)
+
+    def run_key(self, run_id: str) -> str:
+        return f"{self.prefix}run:{run_id}"
+
+    def params_key(self, run_id: str) -> str:
+        return f"{self.prefix}run:{run_id}:params"
+
+    def create(
+        self, record: RunRecord, params: dict[str, Any], event_json: str
+    ) -> tuple[bool, str]:
+        """Store a new queued record unless its id exists (atomic ``SET NX``).
+
+        ``params`` are the unmasked parameters, kept only until the run ends so
+        a recovered run can be re-queued. Returns (created, stream id of the
+        queued event); (False, "") when the id was taken: the same idempotency
+        key submitted again.
+        """
+        fields: list[Any] = []
+        for key, value in record.model_dump(mode="json").items():
+            if value is None:
+                continue
+            if key in ("params", "result", "notes"):
+                value = json.dumps(value)
+            fields += [key, value]
+        created, sid = self._create(
+            keys=[
+                self.run_key(record.id),
+                self.params_key(record.id),
+                self.index_key,
+                self.stream_key,
+            ],
+            args=[
+                record.id,
+                record.created_at,
+                json.dumps(params),
+                event_json,
+                self.events_maxlen,
+                self.retention_seconds,
+                *fields,
+            ],
+        )
+        return bool(created), str(sid)
+
+    def start(
+        self, run_id: str, worker: str, event_json: str, max_deliveries: int
+    ) -> tuple[str, int]:
+        """Mark a run running; returns (outcome, delivery number).
+
+        Outcomes: ``started``; ``done`` (finished or cancelled already: a
+        duplicate delivery); ``missing`` (expired); ``exhausted`` (started
+        ``max_deliveries`` times already, each time on a worker that died).
+        """
+        outcome, deliveries = self._start(
+            keys=[self.run_key(run_id), self.stream_key],
+            args=[max_deliveries, time.time(), worker, event_json, self.events_maxlen],
+        )
+        return str(outcome), int(deliveries)
+
+    def finish(
+        self,
+        run_id: str,
+        state: RunState,
+        event_json: str,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str = "",
+        error_type: str = "",
+        allowed_from: tuple[str, ...] = ("queued", "running"),
+    ) -> str:
+        """Move a run to a final state; ``ok`` or the state that prevented it."""
+        return str(
+            self._finish(
+                keys=[
+                    self.run_key(run_id),
+                    self.params_key(run_id),
+                    self.active_key,
+                    self.stream_key,
+                ],
+                args=[
+                    run_id,
+                    state,
+                    time.time(),
+                    json.dumps(result) if result is not None else "",
+                    error,
+                    error_type,
+                    event_json,
+                    self.events_maxlen,
+                    self.retention_seconds,
+                    ",".join(allowed_from),
+                ],
+            )
+        )
+
+    def note(self, run_id: str, text: str, *, count: str = "") -> None:
+        """Append a line to the run's notes; bump the counter field ``count`` if given."""
+        self._note(keys=[self.run_key(run_id)], args=[text, count])
+
+    def mark_active(self, run_id: str) -> None:
+        self.client.sadd(self.active_key, run_id)
+
+    def orphaned(self, run_id: str, grace: float) -> bool:
+        """True (once) if ``run_id`` lost its worker: see ``_ORPHANED``."""
+        return bool(
+            self._orphaned(
+                keys=[
+                    self.run_key(run_id),
+                    f"{self.run_key(run_id)}:hb",
+                    self.active_key,
+                    f"{self.run_key(run_id)}:suspect",
+                ],
+                args=[run_id, time.time(), grace],
+            )
+        )
+
+    def active_ids(self) -> list[str]:
+        return sorted(self.client.smembers(self.active_key))
+
+    def execution_params(self, run_id: str) -> dict[str, Any] | None:
+        """The unmasked parameters of an unfinished run, or None once it ended."""
+        raw = self.client.get(self.params_key(run_id))
+        return json.loads(raw) if raw else None
+
+    def get(self, run_id: str) -> RunRecord:
+        """The record of ``run_id``; NotFound if there is none (or it expired)."""
+        data = self.client.hgetall(self.run_key(run_id))
+        if not data:
+            raise NotFound(f"no operation run {run_id!r}")
+        return RunRecord.from_hash(data)
+
+    def find(self, run_id: str) -> RunRecord | None:
+        try:
+            return self.get(run_id)
+        except NotFound:
+            return None
+
+    def list(
+        self,
+        *,
+        state: str | None = None,
+        target: str | None = None,
+        source: str | None = None,
+        schedule: str | None = None,
+        limit: int = 50,
+    ) -> list[RunRecord]:
+        """The newest records first, filtered; at most ``limit``."""
+        out: list[RunRecord] = []
+        start = 0
+        page = max(limit, 100)
+        while len(out) < limit:
+            ids = self.client.zrevrange(self.index_key, start, start + page - 1)
+            if not ids:
+                break
+            start += page
+            with self.client.pipeline(transaction=False) as pipe:
+                for run_id in ids:
+                    pipe.hgetall(self.run_key(run_id))
+                rows = pipe.execute()
+            for data in rows:
+                if not data:
+                    continue
+                record = RunRecord.from_hash(data)
+                if state and record.state != state:
+                    continue
+                if target and record.target != target and not record.target.endswith(f":{target}"):
+                    continue
+                if source and record.source != source:
+                    continue
+                if schedule and record.schedule != schedule:
+                    continue
+                out.append(record)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def trim(self, now: float | None = None) -> int:
+        """Drop finished records older than the retention age or beyond the
+        retention count; returns how many were removed. Unfinished runs stay.
+        """
+        now = time.time() if now is None else now
+        doomed = set(self.client.zrangebyscore(self.index_key, 0, now - self.retention_seconds))
+        excess = self.client.zcard(self.index_key) - self.retention_count
+        if excess > 0:
+            doomed.update(self.client.zrange(self.index_key, 0, excess - 1))
+        removed = 0
+        for run_id in doomed:
+            state = self.client.hget(self.run_key(run_id), "state")
+            if state in ("queued", "running"):
+                continue
+            with self.client.pipeline() as pipe:
+                pipe.delete(self.run_key(run_id), self.params_key(run_id))
+                pipe.zrem(self.index_key, run_id)
+                pipe.execute()
+            removed += 1
+        return removed

@@ -1,0 +1,347 @@
+"""Executing one run on a worker, and recovering runs whose worker died.
+
+The life of a delivery (``execute_run``):
+
+1. take the run's heartbeat (owner: this worker) and its target lock (owner:
+   the run) in one round trip; a heartbeat held by another live worker means
+   this message is a duplicate, so it is acked and dropped;
+2. while the target is busy, wait up to ``target_wait`` seconds, then put the
+   message back at the end of the queue (a worker slot is never held
+   indefinitely by a run that cannot start);
+3. mark the run ``running`` (a finished run is never started again; a run
+   started ``max_deliveries`` times on workers that all died is failed);
+4. run the core operation, retrying errors marked retryable with backoff;
+5. record the outcome and release both locks.
+
+A thread refreshes the heartbeat and the target lock while 1-5 go on. The
+worker's recovery pass (``recovery_loop``) re-queues runs whose heartbeat
+expired: that is how a run whose worker was SIGKILLed finishes within
+seconds instead of after Redis's visibility timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sparkswarm.errors import SparkswarmError
+from sparkswarm.workers.client import QueueClient
+from sparkswarm.workers.events import (
+    OperationFailed,
+    OperationRecovered,
+    OperationRetrying,
+    OperationStarted,
+    OperationSucceeded,
+    OperationWaiting,
+    progress_event,
+)
+from sparkswarm.workers.locks import RedisLock, heartbeat_lock, target_lock
+from sparkswarm.workers.settings import retry_delays
+
+log = logging.getLogger(__name__)
+
+WORKER_TOKEN = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@lru_cache(maxsize=1)
+def worker_client() -> QueueClient:
+    """The worker process's queue client (one Redis connection pool)."""
+    return QueueClient()
+
+
+@dataclass
+class Outcome:
+    """What a delivery did, returned as the Celery task's JSON result."""
+
+    run_id: str
+    outcome: str
+    state: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "outcome": self.outcome, "state": self.state}
+
+
+class _Refresher(threading.Thread):
+    """Extends the heartbeat and the target lock every quarter of their TTL."""
+
+    def __init__(self, client: QueueClient, locks: list[RedisLock], interval: float) -> None:
+        super().__init__(daemon=True, name="sparkswarm-heartbeat")
+        self.client = client
+        self.locks = locks
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                with self.client.redis.pipeline(transaction=False) as pipe:
+                    for lock in self.locks:
+                        lock.extend(pipe)
+                    kept = pipe.execute()
+            except Exception as exc:
+                log.warning("heartbeat refresh failed: %s", exc)
+                continue
+            for lock, ok in zip(self.locks, kept, strict=True):
+                if not ok:
+                    log.warning("lost lock %s to %s", lock.key, lock.holder())
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def execute_run(
+    op_name: str, run_id: str, params: dict[str, Any], *, requeue: Callable[[], None]
+) -> dict[str, Any]:
+    """Execute one delivery of run ``run_id`` (see the module docstring).
+
+    Never raises for the operation's own failures: they are recorded. Redis
+    errors propagate (the message is then not acked and comes back later).
+    """
+    from sparkswarm.operations import get_operation
+
+    qc = worker_client()
+    s = qc.settings
+    op = get_operation(op_name)
+    target = op.target(params)
+    heartbeat = heartbeat_lock(qc.redis, s.key_prefix, run_id, WORKER_TOKEN, s.heartbeat_ttl)
+    lock = target_lock(qc.redis, s.key_prefix, target, run_id, s.heartbeat_ttl * 3)
+    with qc.redis.pipeline(transaction=False) as pipe:
+        heartbeat.acquire(pipe)
+        pipe.sadd(qc.store.active_key, run_id)
+        lock.acquire(pipe)
+        got_heartbeat, _, got_lock = pipe.execute()
+    if not got_heartbeat:
+        # Another live worker is executing this run: this is a duplicate message.
+        return Outcome(run_id, "duplicate").as_dict()
+    refresher = _Refresher(qc, [heartbeat, lock], s.heartbeat_ttl / 4)
+    refresher.start()
+    try:
+        if not got_lock and not _wait_for_target(qc, op_name, run_id, target, lock):
+            qc.redis.srem(qc.store.active_key, run_id)
+            heartbeat.release()
+            requeue()
+            return Outcome(run_id, "requeued").as_dict()
+        started = OperationStarted(
+            run_id=run_id,
+            op=op_name,
+            target=target,
+            worker=WORKER_TOKEN,
+            message=f"started on {WORKER_TOKEN}",
+        )
+        outcome, delivery = qc.store.start(
+            run_id, WORKER_TOKEN, started.model_dump_json(), s.max_deliveries
+        )
+        if outcome in ("done", "missing"):
+            qc.redis.srem(qc.store.active_key, run_id)
+            return Outcome(run_id, outcome).as_dict()
+        if outcome == "exhausted":
+            reason = (
+                f"worker died {delivery} times while running this operation; not starting it again"
+            )
+            _finish_failed(qc, run_id, op_name, target, reason, "OperationFailed")
+            return Outcome(run_id, "exhausted", "failed").as_dict()
+        if delivery > 1:
+            qc.store.note(
+                run_id,
+                f"recovered after worker loss: delivery {delivery} started on {WORKER_TOKEN}",
+            )
+            qc.events.publish(
+                OperationRecovered(
+                    run_id=run_id,
+                    op=op_name,
+                    target=target,
+                    delivery=delivery,
+                    message=f"recovered after worker loss (delivery {delivery})",
+                )
+            )
+        return _run_and_record(qc, op_name, run_id, target, params)
+    finally:
+        refresher.stop()
+        _release(lock, heartbeat)
+
+
+def _release(*locks: RedisLock) -> None:
+    for lock in locks:
+        try:
+            lock.release()
+        except Exception as exc:
+            log.warning("could not release %s: %s", lock.key, exc)
+
+
+def _wait_for_target(
+    qc: QueueClient, op_name: str, run_id: str, target: str, lock: RedisLock
+) -> bool:
+    """Poll the target lock for up to ``target_wait`` seconds; True once held.
+
+    False means: give up for now and re-queue, or the run was cancelled while
+    waiting (the start step then sees it finished).
+    """
+    holder = lock.holder() or ""
+    qc.events.publish(
+        OperationWaiting(
+            run_id=run_id,
+            op=op_name,
+            target=target,
+            holder=holder,
+            message=f"waiting for {target} (busy with run {holder})",
+        )
+    )
+    deadline = time.monotonic() + qc.settings.target_wait
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        if lock.acquire():
+            return True
+        record = qc.store.find(run_id)
+        if record is None or record.done:
+            return True  # the start step returns "done"/"missing" and releases
+    return False
+
+
+def _run_and_record(
+    qc: QueueClient, op_name: str, run_id: str, target: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    from sparkswarm.gateway import Gateway
+    from sparkswarm.operations import run_operation
+
+    s = qc.settings
+
+    def progress(message: str, /, **details: Any) -> None:
+        try:
+            qc.events.publish(progress_event(run_id, op_name, target, message, details))
+        except Exception as exc:
+            log.warning("progress event lost: %s", exc)
+
+    delays = retry_delays(s.retry_attempts, s.retry_backoff, s.retry_backoff_max)
+    attempt = 0
+    while True:
+        attempt += 1
+        gw = Gateway.from_settings()
+        try:
+            result = run_operation(gw, op_name, params, progress)
+        except SparkswarmError as exc:
+            if exc.retryable and attempt <= len(delays):
+                delay = delays[attempt - 1]
+                qc.store.note(
+                    run_id,
+                    f"attempt {attempt} failed ({type(exc).__name__}: {exc}); "
+                    f"retrying in {delay:g}s",
+                    count="retries",
+                )
+                qc.events.publish(
+                    OperationRetrying(
+                        run_id=run_id,
+                        op=op_name,
+                        target=target,
+                        attempt=attempt,
+                        delay=delay,
+                        error=str(exc),
+                        message=f"attempt {attempt} failed, retrying in {delay:g}s",
+                    )
+                )
+                time.sleep(delay)
+                continue
+            reason = str(exc)
+            if exc.retryable:
+                reason = f"{exc} (gave up after {attempt} attempts)"
+            _finish_failed(qc, run_id, op_name, target, reason, type(exc).__name__)
+            return Outcome(run_id, "finished", "failed").as_dict()
+        except Exception as exc:
+            log.exception("operation %s (run %s) crashed", op_name, run_id)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            _finish_failed(qc, run_id, op_name, target, reason, "InternalError")
+            return Outcome(run_id, "finished", "failed").as_dict()
+        finally:
+            gw.close()
+        event = OperationSucceeded(
+            run_id=run_id, op=op_name, target=target, result=result, message="succeeded"
+        )
+        state = qc.store.finish(
+            run_id, "succeeded", event.model_dump_json(), result=result, allowed_from=("running",)
+        )
+        return Outcome(
+            run_id, "finished" if state == "ok" else f"late:{state}", "succeeded"
+        ).as_dict()
+
+
+def _finish_failed(
+    qc: QueueClient, run_id: str, op_name: str, target: str, reason: str, error_type: str
+) -> None:
+    event = OperationFailed(
+        run_id=run_id,
+        op=op_name,
+        target=target,
+        error=reason,
+        error_type=error_type,
+        message=reason,
+    )
+    qc.store.finish(
+        run_id,
+        "failed",
+        event.model_dump_json(),
+        error=reason,
+        error_type=error_type,
+        allowed_from=("queued", "running"),
+    )
+
+
+def recover_orphans(qc: QueueClient) -> list[str]:
+    """One recovery pass: re-queue runs whose worker stopped heartbeating.
+
+    A run counts as orphaned when its heartbeat was missing on two passes at
+    least half a heartbeat TTL apart. Returns the ids re-queued.
+    """
+    recovered: list[str] = []
+    grace = qc.settings.heartbeat_ttl / 2
+    for run_id in qc.store.active_ids():
+        if not qc.store.orphaned(run_id, grace):
+            continue
+        record = qc.store.find(run_id)
+        params = qc.store.execution_params(run_id)
+        if record is None or params is None:
+            continue
+        qc.store.note(
+            run_id,
+            f"recovered after worker loss: heartbeat of {record.worker or 'its worker'} "
+            f"expired; re-queued by {WORKER_TOKEN}",
+        )
+        qc.events.publish(
+            OperationRecovered(
+                run_id=run_id,
+                op=record.op,
+                target=record.target,
+                delivery=record.deliveries,
+                message="worker lost; re-queued",
+            )
+        )
+        try:
+            qc.publish(record.op, run_id, params)
+        except SparkswarmError:
+            qc.store.mark_active(run_id)  # try again on the next pass
+            raise
+        recovered.append(run_id)
+        log.warning("re-queued run %s (%s) after its worker died", run_id, record.op)
+    return recovered
+
+
+def recovery_loop(stop: threading.Event) -> None:
+    """Run recovery passes (and record trimming) until ``stop`` is set."""
+    qc = worker_client()
+    last_trim = 0.0
+    while True:
+        try:
+            recover_orphans(qc)
+            if time.monotonic() - last_trim > 60:
+                qc.store.trim()
+                last_trim = time.monotonic()
+        except Exception as exc:
+            log.warning("recovery pass failed: %s", exc)
+        if stop.wait(qc.settings.recovery_interval):
+            return

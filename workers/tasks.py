@@ -1,0 +1,97 @@
+"""The Celery tasks: one per registered operation, named like it.
+
+Tasks are thin: they take a run id and JSON parameters, hand them to
+:func:`sparkswarm.workers.runner.execute_run` and return a JSON summary. The
+task list is generated from :data:`sparkswarm.operations.REGISTRY` when the
+worker imports this module, so the worker knows every operation the core
+registered (plus the modules named in ``SPARKSWARM_WORKER_IMPORTS``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from typing import Any
+
+from celery import signals
+from sparkswarm.workers.app import app
+from sparkswarm.workers.builtin_ops import register_builtin_ops
+from sparkswarm.workers.settings import get_queue_settings
+
+OPERATION_TASKS: dict[str, Any] = {}
+
+
+def _make_operation_task(op_name: str) -> Any:
+    def run_op(self: Any, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        from sparkswarm.workers.runner import execute_run
+
+        def requeue() -> None:
+            self.app.send_task(
+                op_name,
+                kwargs={"run_id": run_id, "params": params},
+                task_id=run_id,
+                queue=get_queue_settings().queue,
+            )
+
+        return execute_run(op_name, run_id, params, requeue=requeue)
+
+    run_op.__doc__ = f"Run operation {op_name!r} for one operation record."
+    return app.task(name=op_name, bind=True, acks_late=True, ignore_result=True)(run_op)
+
+
+def register_operation_tasks() -> dict[str, Any]:
+    """Create a task for every registered operation that has none yet."""
+    from sparkswarm.operations import REGISTRY
+
+    for module in get_queue_settings().worker_imports:
+        importlib.import_module(module)
+    register_builtin_ops()
+    for name in sorted(REGISTRY):
+        if name not in OPERATION_TASKS:
+            OPERATION_TASKS[name] = _make_operation_task(name)
+    return OPERATION_TASKS
+
+
+register_operation_tasks()
+
+
+def fire_schedule(name: str, timezone: str = "UTC") -> dict[str, Any]:
+    """A schedule's tick: submit its operation as an ordinary run (source ``schedule``)."""
+    from sparkswarm.workers.schedules import fire
+
+    return fire(name)
+
+
+app.task(name="sparkswarm.schedule.fire", acks_late=True, ignore_result=True)(fire_schedule)
+
+
+def bare_noop(mark_list: str) -> None:
+    """A bare Celery task for bench/queue_latency.py: note when it started."""
+    started = time.time()
+    from sparkswarm.workers.runner import worker_client
+
+    worker_client().redis.rpush(mark_list, repr(started))
+
+
+app.task(name="sparkswarm.bench.bare_noop", ignore_result=True)(bare_noop)
+
+
+_recovery_stop = threading.Event()
+
+
+def _start_recovery(**_: Any) -> None:
+    """At worker start, and every few seconds after: re-queue orphaned runs."""
+    from sparkswarm.workers.runner import recovery_loop
+
+    threading.Thread(
+        target=recovery_loop, args=(_recovery_stop,), daemon=True, name="sparkswarm-recovery"
+    ).start()
+
+
+def _stop_recovery(**_: Any) -> None:
+    _recovery_stop.set()
+
+
+signals.worker_ready.connect(_start_recovery, weak=False)
+signals.worker_shutdown.connect(_stop_recovery, weak=False)
