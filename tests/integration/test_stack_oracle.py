@@ -49,7 +49,7 @@ def _case_env(gw: Any, name: Any, case: str, stack_file: Path) -> dict[str, str]
 
 @pytest.mark.parametrize("case", sorted(ORACLE_CASES))
 def test_deploy_matches_docker_stack_deploy(gw: Any, name: Any, web_images: Any, case: str) -> None:
-    from sparkswarm.stacks.deploy import deploy_stack, remove_stack
+    from sparkswarm.stacks.deploy import deploy_stack, desired_from_params, plan_stack, remove_stack
     from sparkswarm.stacks.plan import differences
     from sparkswarm.stacks.source import read_stack_source
 
@@ -60,6 +60,12 @@ def test_deploy_matches_docker_stack_deploy(gw: Any, name: Any, web_images: Any,
     env = _case_env(gw, name, case, Path(paths[0]))
     params, _ = read_stack_source(paths, {**os.environ, **env})
     deploy_stack(gw, name=stack, **params, detach=True)
+    # Deploying the same file again must change nothing.
+    desired, _ = desired_from_params(
+        stack, params["files"], params["working_dir"], params["env"], params["attachments"]
+    )
+    replan = plan_stack(gw, desired, prune=True)
+    assert {s.action for s in replan.services} == {"unchanged"}, replan.to_json()
     ours = capture(gw, stack)
     remove_stack(gw, name=stack)
     wait_stack_gone(gw, stack)

@@ -30,6 +30,10 @@ def capture(gw: Any, stack: str) -> dict[str, Any]:
             ref["ConfigID"] = config_names.get(ref["ConfigID"], "?")
         for ref in container.get("Secrets") or []:
             ref["SecretID"] = secret_names.get(ref["SecretID"], "?")
+        # The CLI orders references to the same secret/config randomly (Go map order).
+        for kind in ("Secrets", "Configs"):
+            if container.get(kind):
+                container[kind].sort(key=lambda r: (r.get(kind[:-1] + "Name"), r["File"]["Name"]))
         services[spec["Name"]] = spec
     networks = {}
     for network in gw.api.networks(filters=selector):

@@ -85,10 +85,12 @@ def canonical_spec(spec: dict[str, Any], network_names: dict[str, str] | None = 
     container.setdefault("Isolation", "default")
     if not container.get("Isolation"):
         container["Isolation"] = "default"
-    for ref in container.get("Secrets") or []:
-        ref.pop("SecretID", None)
-    for ref in container.get("Configs") or []:
-        ref.pop("ConfigID", None)
+    for kind in ("Secret", "Config"):
+        refs = container.get(f"{kind}s") or []
+        for ref in refs:
+            ref.pop(f"{kind}ID", None)
+        # Same-name references come in random order from the CLI.
+        refs.sort(key=lambda r: (r.get(f"{kind}Name", ""), (r.get("File") or {}).get("Name", "")))
     for attachment in task.get("Networks") or []:
         attachment["Target"] = names.get(attachment.get("Target", ""), attachment.get("Target"))
     task["Networks"] = sorted(task.get("Networks") or [], key=lambda a: a.get("Target", ""))

@@ -234,7 +234,9 @@ def _file_refs(stack: str, refs: list[dict[str, Any]], declared: dict[str, Any],
                 f"{kind}Name": full,
             }
         )
-    return sorted(result, key=lambda r: r[f"{kind}Name"])
+    # The CLI sorts by name only, ties in Go map order (random); we break
+    # ties by target file name to be deterministic.
+    return sorted(result, key=lambda r: (r[f"{kind}Name"], r["File"]["Name"]))
 
 
 def _normalise_caps(caps: list[str] | None) -> list[str]:

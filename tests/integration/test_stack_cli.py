@@ -1,0 +1,117 @@
+"""`sparkswarm stack ...` end to end through the CLI: bad files, diff, deploy, ls, rm."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SPARKSWARM = str(Path(sys.executable).parent / "sparkswarm")
+
+GOOD = """
+services:
+  web:
+    image: sparkswarm-test/web:v1
+    networks: [front]
+    deploy: {replicas: 0}
+networks:
+  front: {}
+"""
+
+BAD_FILES = {
+    "yaml": ("services:\n  web:\n    image: [unclosed\n", "invalid YAML"),
+    "schema": (
+        "services:\n  web:\n    image: x\n    deploy: {replicas: many}\n",
+        "services.web.deploy.replicas",
+    ),
+    "unknown-key": (
+        "services:\n  web:\n    image: x\n    colour: blue\n",
+        "services.web: unknown key(s) colour",
+    ),
+    "required-var": (
+        "services:\n  web:\n    image: ${NOPE_NOT_SET:?give an image}\n",
+        "services.web.image: required variable NOPE_NOT_SET is missing a value",
+    ),
+    "unknown-network": (
+        "services:\n  web:\n    image: x\n    networks: [nowhere]\n",
+        "services.web.networks.nowhere: undefined network",
+    ),
+}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "NOPE_NOT_SET"}
+    env.pop("SPARKSWARM_REDIS_URL", None)  # run in-process, not through a queue
+    return subprocess.run(
+        [SPARKSWARM, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "COLUMNS": "200"},
+        check=False,
+    )
+
+
+def _stack_objects(gw: Any, stack: str) -> list[Any]:
+    selector = {"label": f"com.docker.stack.namespace={stack}"}
+    return [
+        *gw.api.services(filters=selector),
+        *gw.api.networks(filters=selector),
+        *gw.api.configs(filters=selector),
+    ]
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_file_exits_2_names_file_and_key_and_changes_nothing(
+    gw: Any, name: Any, tmp_path: Path, case: str
+) -> None:
+    text, expected = BAD_FILES[case]
+    path = tmp_path / f"{case}.yml"
+    path.write_text(text)
+    stack = name("bad")
+    result = _cli("stack", "deploy", stack, "-c", str(path))
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    assert str(path) in message.replace(" ", "") or path.name in message
+    assert expected in message
+    assert _stack_objects(gw, stack) == []
+
+
+def test_unknown_set_key_lists_known_parameters(tmp_path: Path) -> None:
+    folder = tmp_path / "mystack"
+    folder.mkdir()
+    (folder / "stack.yml").write_text(GOOD)
+    (folder / "params.yml").write_text("params:\n  replicas: {default: 1, help: how many}\n")
+    result = _cli("stack", "deploy", "x", "-c", str(folder / "stack.yml"), "--set", "colour=red")
+    assert result.returncode == 2
+    assert "unknown parameter(s) colour; known: replicas" in " ".join(result.stderr.split())
+
+
+def test_diff_deploy_ls_and_rm_through_the_cli(
+    gw: Any, name: Any, web_images: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "stack.yml"
+    path.write_text(GOOD)
+    stack = name("cli")
+    planned = _cli("stack", "diff", stack, "-c", str(path), "--json")
+    assert planned.returncode == 0, planned.stderr
+    assert '"action": "create"' in planned.stdout
+    assert _stack_objects(gw, stack) == []
+
+    deployed = _cli("stack", "deploy", stack, "-c", str(path), "--json")
+    assert deployed.returncode == 0, deployed.stderr
+    assert '"result": "created"' in deployed.stdout
+    listed = _cli("stack", "ls", "--json")
+    assert f'"name": "{stack}"' in listed.stdout
+    again = _cli("stack", "diff", stack, "-c", str(path), "--json")
+    assert '"action": "unchanged"' in again.stdout
+
+    removed = _cli("stack", "rm", stack)
+    assert removed.returncode == 0, removed.stderr
+    assert _cli("stack", "services", stack).returncode == 2

@@ -1,0 +1,153 @@
+"""Deploy, redeploy, update one service, roll back, and remove a stack on the real engine."""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.stacks import docker_cli, wait_stack_gone
+
+pytestmark = pytest.mark.integration
+
+STACK_FILE = """
+services:
+  front:
+    image: ${FRONT_IMAGE}
+    ports:
+      - {target: 80, published: "${PORT}", mode: host}
+    deploy:
+      replicas: 1
+      endpoint_mode: dnsrr
+      update_config: {parallelism: 1, delay: 0s, order: stop-first}
+  back:
+    image: sparkswarm-test/web:v1
+    networks: [inner]
+    deploy:
+      replicas: 1
+      endpoint_mode: dnsrr
+networks:
+  inner:
+    driver: overlay
+"""
+
+
+def _http_get(port: int, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+                conn.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                data = b""
+                while chunk := conn.recv(4096):
+                    data += chunk
+            last = data.decode(errors="replace")
+            if "200" in last.split("\r\n", 1)[0]:
+                return last.split("\r\n\r\n", 1)[-1]
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.5)
+    raise AssertionError(f"no HTTP answer on port {port}: {last}")
+
+
+def _versions(gw: Any, stack: str) -> dict[str, int]:
+    return {
+        s["Spec"]["Name"]: s["Version"]["Index"]
+        for s in gw.api.services(filters={"label": f"com.docker.stack.namespace={stack}"})
+    }
+
+
+def _results(result: dict[str, Any]) -> dict[str, str]:
+    return {row["service"]: row["result"] for row in result["services"]}
+
+
+def test_redeploy_update_one_rollback_and_remove(
+    gw: Any, name: Any, web_images: Any, tmp_path: Path
+) -> None:
+    from sparkswarm.stacks.deploy import deploy_stack, remove_stack, rollback_stack
+    from sparkswarm.stacks.source import read_stack_source
+
+    stack = name("life")
+    port = random.randint(21000, 29000)
+    path = tmp_path / "stack.yml"
+    path.write_text(STACK_FILE)
+
+    def deploy(image: str) -> dict[str, Any]:
+        params, _ = read_stack_source([str(path)], {"FRONT_IMAGE": image, "PORT": str(port)})
+        return deploy_stack(gw, name=stack, **params)
+
+    first = deploy(web_images["v1"])
+    assert _results(first) == {"front": "created", "back": "created"}
+    assert _http_get(port) == "web v1\n"
+    before = _versions(gw, stack)
+
+    again = deploy(web_images["v1"])
+    assert _results(again) == {"front": "unchanged", "back": "unchanged"}
+    assert _versions(gw, stack) == before
+
+    changed = deploy(web_images["v2"])
+    assert _results(changed) == {"front": "updated", "back": "unchanged"}
+    after = _versions(gw, stack)
+    assert after[f"{stack}_back"] == before[f"{stack}_back"]
+    assert after[f"{stack}_front"] > before[f"{stack}_front"]
+    assert _http_get(port) == "web v2\n"
+
+    rolled = rollback_stack(gw, name=stack)
+    assert _results(rolled) == {"front": "updated", "back": "unchanged"}
+    front = gw.api.inspect_service(f"{stack}_front")
+    assert front["Spec"]["Labels"]["com.docker.stack.image"] == web_images["v1"]
+    assert _http_get(port) == "web v1\n"
+
+    # The Docker CLI sees our stack as one of its own.
+    listed = docker_cli("stack", "ls", "--format", "{{.Name}} {{.Services}}")
+    assert f"{stack} 2" in listed.stdout.splitlines()
+    tasks = docker_cli("stack", "ps", stack, "--format", "{{.Name}} {{.CurrentState}}")
+    assert any(line.startswith(f"{stack}_front.1 Running") for line in tasks.stdout.splitlines())
+    services = docker_cli("stack", "services", stack, "--format", "{{.Name}} {{.Replicas}}")
+    assert sorted(services.stdout.split("\n")[:-1]) == [f"{stack}_back 1/1", f"{stack}_front 1/1"]
+
+    removed = remove_stack(gw, name=stack)
+    assert removed["services"] == [f"{stack}_back", f"{stack}_front"]
+    wait_stack_gone(gw, stack)
+
+
+def test_docker_stack_rm_removes_our_stack(
+    gw: Any, name: Any, web_images: Any, tmp_path: Path
+) -> None:
+    from sparkswarm.stacks.deploy import deploy_stack
+    from sparkswarm.stacks.source import read_stack_source
+
+    stack = name("cli")
+    path = tmp_path / "stack.yml"
+    path.write_text(STACK_FILE)
+    params, _ = read_stack_source([str(path)], {"FRONT_IMAGE": web_images["v1"], "PORT": "0"})
+    deploy_stack(gw, name=stack, **params, detach=True)
+    assert docker_cli("stack", "rm", stack).returncode == 0
+    wait_stack_gone(gw, stack)
+
+
+def test_prune_removes_services_that_left_the_file(
+    gw: Any, name: Any, web_images: Any, tmp_path: Path
+) -> None:
+    from sparkswarm.stacks.deploy import deploy_stack
+    from sparkswarm.stacks.source import read_stack_source
+
+    stack = name("prune")
+    path = tmp_path / "stack.yml"
+    path.write_text(STACK_FILE)
+    env = {"FRONT_IMAGE": web_images["v1"], "PORT": "0"}
+    params, _ = read_stack_source([str(path)], env)
+    deploy_stack(gw, name=stack, **params, detach=True)
+    path.write_text(STACK_FILE.split("  back:")[0] + "networks:\n  inner: {}\n")
+    params, _ = read_stack_source([str(path)], env)
+    kept = deploy_stack(gw, name=stack, **params, detach=True)
+    assert _results(kept)["back"] == "unchanged"
+    assert f"{stack}_back" in _versions(gw, stack)
+    pruned = deploy_stack(gw, name=stack, **params, detach=True, prune=True)
+    assert _results(pruned) == {"front": "unchanged", "back": "removed"}
+    assert list(_versions(gw, stack)) == [f"{stack}_front"]
