@@ -9,5 +9,6 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
     docker import - "$base"
 fi
 rm -rf build/wheels
-.venv/bin/pip wheel -q --wheel-dir build/wheels .
+# Debian bookworm has Python 3.11.2, for which redis-py also wants async-timeout.
+.venv/bin/pip wheel -q --wheel-dir build/wheels . async-timeout
 DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$base" -t sparkswarm/platform:latest .
