@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -96,9 +96,10 @@ class QueueClient:
     ) -> Submission:
         """Record and enqueue operation ``op_name``; the same ``key`` twice runs once.
 
-        Raises InvalidRequest for an unknown operation, source or malformed key,
-        Unavailable when Redis cannot be reached (the run is then recorded as
-        failed if it was recorded at all).
+        The record and the task message are written in one atomic script: a
+        run is either recorded and queued, or neither. Raises InvalidRequest
+        for an unknown operation, source or malformed key, Unavailable when
+        Redis cannot be reached (nothing was recorded or queued then).
         """
         from sparkswarm.operations import get_operation, mask_secrets
 
@@ -130,38 +131,28 @@ class QueueClient:
             source=source,
             message=f"queued by {requester} ({source})",
         )
-        with broker_errors("record"):
-            created, sid = self.store.create(record, params, event.model_dump_json())
+        from sparkswarm.workers.app import app
+        from sparkswarm.workers.wire import task_envelope
+
+        message = task_envelope(
+            app,
+            op_name,
+            run_id,
+            {"run_id": run_id, "params": params},
+            self.settings.queue,
+            kwargs_shown={"run_id": run_id, "params": record.params},
+        )
+        with broker_errors("submit"):
+            created, sid = self.store.create(
+                record,
+                params,
+                event.model_dump_json(),
+                queue_key=self.settings.queue,
+                message=message,
+            )
         if not created:
             return Submission(run_id, False, "")
-        try:
-            self.publish(op_name, run_id, params)
-        except Unavailable as exc:
-            self._fail_unsent(run_id, op_name, target, exc)
-            raise
         return Submission(run_id, True, sid)
-
-    def _fail_unsent(self, run_id: str, op_name: str, target: str, exc: Exception) -> None:
-        from sparkswarm.workers.events import OperationFailed
-
-        message = f"could not enqueue: {exc}"
-        event = OperationFailed(
-            run_id=run_id,
-            op=op_name,
-            target=target,
-            error=message,
-            error_type="Unavailable",
-            message=message,
-        )
-        with suppress(Exception):
-            self.store.finish(
-                run_id,
-                "failed",
-                event.model_dump_json(),
-                error=message,
-                error_type="Unavailable",
-                allowed_from=("queued",),
-            )
 
     def get(self, run_id: str) -> RunRecord:
         """The record of ``run_id``; NotFound, or Unavailable without Redis."""

@@ -16,6 +16,7 @@ a worker never extends or deletes a lock someone else holds now.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 # All-or-nothing over KEYS; ARGV[1] owner, ARGV[2] ttl ms. Re-entrant for the
@@ -59,6 +60,16 @@ return released
 """
 
 
+@lru_cache(maxsize=16)
+def _scripts(client: Any) -> tuple[Any, Any, Any]:
+    # Registered once per client: a lock is made for every run.
+    return (
+        client.register_script(_ACQUIRE),
+        client.register_script(_EXTEND),
+        client.register_script(_RELEASE),
+    )
+
+
 class RedisLock:
     """A lock on one or more ``keys`` held by ``owner`` for ``ttl`` seconds
     unless extended. Several keys are taken all together or not at all.
@@ -72,9 +83,7 @@ class RedisLock:
         self.keys = [keys] if isinstance(keys, str) else list(keys)
         self.owner = owner
         self.ttl_ms = max(int(ttl * 1000), 1)
-        self._acquire = client.register_script(_ACQUIRE)
-        self._extend = client.register_script(_EXTEND)
-        self._release = client.register_script(_RELEASE)
+        self._acquire, self._extend, self._release = _scripts(client)
 
     @property
     def key(self) -> str:

@@ -64,44 +64,73 @@ class RunRecord(BaseModel):
         return cls.model_validate(values)
 
 
-# KEYS: run, params, index, stream. ARGV: id, created, params json, event json,
-# maxlen, ttl seconds, then field/value pairs of the new record.
+# The record and its Celery message are written together or not at all.
+# KEYS: run, params, index, stream, queue list. ARGV: id, created, params json,
+# event json, maxlen, ttl seconds, message, then field/value pairs of the record.
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 local sid = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[4])
+if ARGV[7] ~= '' then redis.call('LPUSH', KEYS[5], ARGV[7]) end
 return {1, sid}
 """
 
-# KEYS: run, stream. ARGV: max deliveries, now, worker, started event json, maxlen.
-_START = """
+# The fast path of a delivery in one round trip (see runner.py): take the
+# heartbeat (owner: worker token) and the target locks (owner: run id) with the
+# semantics of locks.RedisLock, then mark the run running.
+# KEYS: run, heartbeat, active, stream, lock keys... ARGV: id, worker token,
+# heartbeat ttl ms, lock ttl ms, max deliveries, now, started event json, maxlen.
+_CLAIM = """
 local state = redis.call('HGET', KEYS[1], 'state')
-if state == false then return {'missing', 0} end
-if state == 'succeeded' or state == 'failed' or state == 'cancelled' then return {'done', 0} end
+if state == false then return {'missing', 0, ''} end
+if state == 'succeeded' or state == 'failed' or state == 'cancelled' then
+  return {'done', 0, ''}
+end
+local beat = redis.call('GET', KEYS[2])
+if beat ~= false and beat ~= ARGV[2] then return {'duplicate', 0, beat} end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[1])
+for i = 5, #KEYS do
+  local holder = redis.call('GET', KEYS[i])
+  if holder ~= false and holder ~= ARGV[1] then return {'locked', 0, holder} end
+end
+for i = 5, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[4]) end
 local deliveries = tonumber(redis.call('HGET', KEYS[1], 'deliveries') or '0')
-if deliveries >= tonumber(ARGV[1]) then return {'exhausted', deliveries} end
+if deliveries >= tonumber(ARGV[5]) then return {'exhausted', deliveries, ''} end
 deliveries = redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
-redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[3])
-redis.call('HSETNX', KEYS[1], 'started_at', ARGV[2])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[4])
-return {'started', deliveries}
+redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2])
+redis.call('HSETNX', KEYS[1], 'started_at', ARGV[6])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'event', ARGV[7])
+return {'started', deliveries, ''}
 """
 
-# KEYS: run, params, active, stream. ARGV: id, state, now, result json, error,
-# error type, event json, maxlen, ttl seconds, allowed previous states (csv).
+# KEYS: run, params, active, stream, heartbeat, lock keys... ARGV: id, state,
+# now, result json, error, error type, event json, maxlen, ttl seconds, allowed
+# previous states (csv), worker token. Releases the heartbeat and locks that
+# are still ours, whatever the outcome.
 _FINISH = """
+local function release()
+  if redis.call('GET', KEYS[5]) == ARGV[11] then redis.call('DEL', KEYS[5]) end
+  for i = 6, #KEYS do
+    if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
+  end
+end
 local state = redis.call('HGET', KEYS[1], 'state')
-if state == false then return 'missing' end
-if not string.find(',' .. ARGV[10] .. ',', ',' .. state .. ',', 1, true) then return state end
+if state == false then release() return 'missing' end
+if not string.find(',' .. ARGV[10] .. ',', ',' .. state .. ',', 1, true) then
+  release()
+  return state
+end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'finished_at', ARGV[3], 'result', ARGV[4],
            'error', ARGV[5], 'error_type', ARGV[6])
 redis.call('SREM', KEYS[3], ARGV[1])
 redis.call('DEL', KEYS[2])
 redis.call('EXPIRE', KEYS[1], ARGV[9])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'event', ARGV[7])
+release()
 return 'ok'
 """
 
@@ -169,7 +198,7 @@ class RunStore:
         self.active_key = f"{prefix}runs:active"
         self.stream_key = f"{prefix}events"
         self._create = client.register_script(_CREATE)
-        self._start = client.register_script(_START)
+        self._claim = client.register_script(_CLAIM)
         self._finish = client.register_script(_FINISH)
         self._note = client.register_script(_NOTE)
         self._orphaned = client.register_script(_ORPHANED)
@@ -181,14 +210,21 @@ class RunStore:
         return f"{self.prefix}run:{run_id}:params"
 
     def create(
-        self, record: RunRecord, params: dict[str, Any], event_json: str
+        self,
+        record: RunRecord,
+        params: dict[str, Any],
+        event_json: str,
+        *,
+        queue_key: str = "",
+        message: str = "",
     ) -> tuple[bool, str]:
-        """Store a new queued record unless its id exists (atomic ``SET NX``).
+        """Store a new queued record unless its id exists (atomic ``SET NX``)
+        and, in the same script, push ``message`` onto list ``queue_key``.
 
         ``params`` are the unmasked parameters, kept only until the run ends so
         a recovered run can be re-queued. Returns (created, stream id of the
         queued event); (False, "") when the id was taken: the same idempotency
-        key submitted again.
+        key submitted again (nothing is pushed then).
         """
         fields: list[Any] = []
         for key, value in record.model_dump(mode="json").items():
@@ -203,6 +239,7 @@ class RunStore:
                 self.params_key(record.id),
                 self.index_key,
                 self.stream_key,
+                queue_key or f"{self.prefix}unused",
             ],
             args=[
                 record.id,
@@ -211,25 +248,55 @@ class RunStore:
                 event_json,
                 self.events_maxlen,
                 self.retention_seconds,
+                message,
                 *fields,
             ],
         )
         return bool(created), str(sid)
 
-    def start(
-        self, run_id: str, worker: str, event_json: str, max_deliveries: int
-    ) -> tuple[str, int]:
-        """Mark a run running; returns (outcome, delivery number).
+    def heartbeat_key(self, run_id: str) -> str:
+        return f"{self.prefix}run:{run_id}:hb"
 
-        Outcomes: ``started``; ``done`` (finished or cancelled already: a
-        duplicate delivery); ``missing`` (expired); ``exhausted`` (started
-        ``max_deliveries`` times already, each time on a worker that died).
+    def claim(
+        self,
+        run_id: str,
+        worker: str,
+        lock_keys: list[str],
+        event_json: str,
+        *,
+        heartbeat_ttl: float,
+        lock_ttl: float,
+        max_deliveries: int,
+    ) -> tuple[str, int, str]:
+        """Take the run for ``worker`` and mark it running, in one round trip.
+
+        Returns (outcome, delivery number, lock holder). Outcomes: ``started``;
+        ``locked`` (heartbeat taken, a target lock is held by the run named
+        third: wait and claim again); ``duplicate`` (another live worker has the
+        heartbeat); ``done`` (finished or cancelled already); ``missing``
+        (expired); ``exhausted`` (started ``max_deliveries`` times already, on
+        workers that all died; heartbeat and locks are held, finish it).
         """
-        outcome, deliveries = self._start(
-            keys=[self.run_key(run_id), self.stream_key],
-            args=[max_deliveries, time.time(), worker, event_json, self.events_maxlen],
+        outcome, deliveries, holder = self._claim(
+            keys=[
+                self.run_key(run_id),
+                self.heartbeat_key(run_id),
+                self.active_key,
+                self.stream_key,
+                *lock_keys,
+            ],
+            args=[
+                run_id,
+                worker,
+                int(heartbeat_ttl * 1000),
+                int(lock_ttl * 1000),
+                max_deliveries,
+                time.time(),
+                event_json,
+                self.events_maxlen,
+            ],
         )
-        return str(outcome), int(deliveries)
+        return str(outcome), int(deliveries), str(holder)
 
     def finish(
         self,
@@ -241,8 +308,14 @@ class RunStore:
         error: str = "",
         error_type: str = "",
         allowed_from: tuple[str, ...] = ("queued", "running"),
+        worker: str = "",
+        lock_keys: tuple[str, ...] | list[str] = (),
     ) -> str:
-        """Move a run to a final state; ``ok`` or the state that prevented it."""
+        """Move a run to a final state; ``ok`` or the state that prevented it.
+
+        Also releases the heartbeat (if ``worker`` still owns it) and the
+        ``lock_keys`` (if the run still owns them).
+        """
         return str(
             self._finish(
                 keys=[
@@ -250,6 +323,8 @@ class RunStore:
                     self.params_key(run_id),
                     self.active_key,
                     self.stream_key,
+                    self.heartbeat_key(run_id),
+                    *lock_keys,
                 ],
                 args=[
                     run_id,
@@ -262,6 +337,7 @@ class RunStore:
                     self.events_maxlen,
                     self.retention_seconds,
                     ",".join(allowed_from),
+                    worker or "-",
                 ],
             )
         )

@@ -69,32 +69,51 @@ class Outcome:
         return {"run_id": self.run_id, "outcome": self.outcome, "state": self.state}
 
 
-class _Refresher(threading.Thread):
-    """Extends the heartbeat and the target lock every quarter of their TTL."""
+class _Refresher:
+    """One thread per worker process that extends the heartbeat and target
+    locks of every run this process holds, every quarter of their TTL.
 
-    def __init__(self, client: QueueClient, locks: list[RedisLock], interval: float) -> None:
-        super().__init__(daemon=True, name="sparkswarm-heartbeat")
-        self.client = client
-        self.locks = locks
-        self.interval = interval
-        self.stopped = threading.Event()
+    Shared rather than one thread per run: starting a thread costs as much as
+    a Redis round trip, on every operation.
+    """
 
-    def run(self) -> None:
-        while not self.stopped.wait(self.interval):
-            try:
-                with self.client.redis.pipeline(transaction=False) as pipe:
-                    for lock in self.locks:
-                        lock.extend(pipe)
-                    kept = pipe.execute()
-            except Exception as exc:
-                log.warning("heartbeat refresh failed: %s", exc)
-                continue
-            for lock, ok in zip(self.locks, kept, strict=True):
-                if not ok:
-                    log.warning("lost lock %s to %s", lock.key, lock.holder())
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[RedisLock, RedisLock]] = {}
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
 
-    def stop(self) -> None:
-        self.stopped.set()
+    def hold(self, run_id: str, heartbeat: RedisLock, lock: RedisLock) -> None:
+        with self._guard:
+            self._held[run_id] = (heartbeat, lock)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, daemon=True, name="sparkswarm-heartbeat"
+                )
+                self._thread.start()
+
+    def drop(self, run_id: str) -> None:
+        with self._guard:
+            self._held.pop(run_id, None)
+
+    def _loop(self) -> None:
+        interval = worker_client().settings.heartbeat_ttl / 4
+        while True:
+            time.sleep(interval)
+            with self._guard:
+                held = list(self._held.items())
+            for run_id, (heartbeat, lock) in held:
+                try:
+                    if not heartbeat.extend():
+                        log.warning("run %s: heartbeat now held by %s", run_id, heartbeat.holder())
+                    if not lock.extend():
+                        log.warning(
+                            "run %s: target lock %s now held by %s", run_id, lock.key, lock.holder()
+                        )
+                except Exception as exc:
+                    log.warning("heartbeat refresh of run %s failed: %s", run_id, exc)
+
+
+_REFRESHER = _Refresher()
 
 
 def execute_run(
@@ -113,40 +132,46 @@ def execute_run(
     target = op.target(params)
     heartbeat = heartbeat_lock(qc.redis, s.key_prefix, run_id, WORKER_TOKEN, s.heartbeat_ttl)
     lock = target_lock(qc.redis, s.key_prefix, target, run_id, s.heartbeat_ttl * 3)
-    with qc.redis.pipeline(transaction=False) as pipe:
-        heartbeat.acquire(pipe)
-        pipe.sadd(qc.store.active_key, run_id)
-        lock.acquire(pipe)
-        got_heartbeat, _, got_lock = pipe.execute()
-    if not got_heartbeat:
-        # Another live worker is executing this run: this is a duplicate message.
-        return Outcome(run_id, "duplicate").as_dict()
-    refresher = _Refresher(qc, [heartbeat, lock], s.heartbeat_ttl / 4)
-    refresher.start()
+    started = OperationStarted(
+        run_id=run_id,
+        op=op_name,
+        target=target,
+        worker=WORKER_TOKEN,
+        message=f"started on {WORKER_TOKEN}",
+    ).model_dump_json()
+
+    def claim() -> tuple[str, int, str]:
+        return qc.store.claim(
+            run_id,
+            WORKER_TOKEN,
+            lock.keys,
+            started,
+            heartbeat_ttl=s.heartbeat_ttl,
+            lock_ttl=s.heartbeat_ttl * 3,
+            max_deliveries=s.max_deliveries,
+        )
+
+    outcome, delivery, holder = claim()
+    if outcome in ("duplicate", "done", "missing"):
+        # duplicate: another live worker is executing this run right now.
+        return Outcome(run_id, outcome).as_dict()
+    _REFRESHER.hold(run_id, heartbeat, lock)
     try:
-        if not got_lock and not _wait_for_target(qc, op_name, run_id, target, lock):
-            qc.redis.srem(qc.store.active_key, run_id)
-            heartbeat.release()
-            requeue()
-            return Outcome(run_id, "requeued").as_dict()
-        started = OperationStarted(
-            run_id=run_id,
-            op=op_name,
-            target=target,
-            worker=WORKER_TOKEN,
-            message=f"started on {WORKER_TOKEN}",
-        )
-        outcome, delivery = qc.store.start(
-            run_id, WORKER_TOKEN, started.model_dump_json(), s.max_deliveries
-        )
-        if outcome in ("done", "missing"):
-            qc.redis.srem(qc.store.active_key, run_id)
-            return Outcome(run_id, outcome).as_dict()
+        if outcome == "locked":
+            outcome, delivery = _wait_for_target(qc, op_name, run_id, target, holder, claim)
+            if outcome == "requeued":
+                qc.redis.srem(qc.store.active_key, run_id)
+                heartbeat.release()
+                requeue()
+                return Outcome(run_id, "requeued").as_dict()
+            if outcome != "started" and outcome != "exhausted":
+                heartbeat.release()
+                return Outcome(run_id, outcome).as_dict()
         if outcome == "exhausted":
             reason = (
                 f"worker died {delivery} times while running this operation; not starting it again"
             )
-            _finish_failed(qc, run_id, op_name, target, reason, "OperationFailed")
+            _finish_failed(qc, run_id, op_name, target, reason, "OperationFailed", lock)
             return Outcome(run_id, "exhausted", "failed").as_dict()
         if delivery > 1:
             qc.store.note(
@@ -162,29 +187,25 @@ def execute_run(
                     message=f"recovered after worker loss (delivery {delivery})",
                 )
             )
-        return _run_and_record(qc, op_name, run_id, target, params)
+        return _run_and_record(qc, op_name, run_id, target, params, lock)
     finally:
-        refresher.stop()
-        _release(lock, heartbeat)
-
-
-def _release(*locks: RedisLock) -> None:
-    for lock in locks:
-        try:
-            lock.release()
-        except Exception as exc:
-            log.warning("could not release %s: %s", lock.key, exc)
+        _REFRESHER.drop(run_id)
 
 
 def _wait_for_target(
-    qc: QueueClient, op_name: str, run_id: str, target: str, lock: RedisLock
-) -> bool:
-    """Poll the target lock for up to ``target_wait`` seconds; True once held.
+    qc: QueueClient,
+    op_name: str,
+    run_id: str,
+    target: str,
+    holder: str,
+    claim: Callable[[], tuple[str, int, str]],
+) -> tuple[str, int]:
+    """Claim again every 0.1 s for up to ``target_wait`` seconds.
 
-    False means: give up for now and re-queue, or the run was cancelled while
-    waiting (the start step then sees it finished).
+    Returns the claim's final (outcome, delivery), or ("requeued", 0) when the
+    target stayed busy: the caller puts the message back at the end of the
+    queue so this worker slot serves other targets meanwhile.
     """
-    holder = lock.holder() or ""
     qc.events.publish(
         OperationWaiting(
             run_id=run_id,
@@ -197,16 +218,19 @@ def _wait_for_target(
     deadline = time.monotonic() + qc.settings.target_wait
     while time.monotonic() < deadline:
         time.sleep(0.1)
-        if lock.acquire():
-            return True
-        record = qc.store.find(run_id)
-        if record is None or record.done:
-            return True  # the start step returns "done"/"missing" and releases
-    return False
+        outcome, delivery, _holder = claim()
+        if outcome != "locked":
+            return outcome, delivery
+    return "requeued", 0
 
 
 def _run_and_record(
-    qc: QueueClient, op_name: str, run_id: str, target: str, params: dict[str, Any]
+    qc: QueueClient,
+    op_name: str,
+    run_id: str,
+    target: str,
+    params: dict[str, Any],
+    lock: RedisLock,
 ) -> dict[str, Any]:
     from sparkswarm.gateway import Gateway
     from sparkswarm.operations import run_operation
@@ -251,12 +275,12 @@ def _run_and_record(
             reason = str(exc)
             if exc.retryable:
                 reason = f"{exc} (gave up after {attempt} attempts)"
-            _finish_failed(qc, run_id, op_name, target, reason, type(exc).__name__)
+            _finish_failed(qc, run_id, op_name, target, reason, type(exc).__name__, lock)
             return Outcome(run_id, "finished", "failed").as_dict()
         except Exception as exc:
             log.exception("operation %s (run %s) crashed", op_name, run_id)
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            _finish_failed(qc, run_id, op_name, target, reason, "InternalError")
+            _finish_failed(qc, run_id, op_name, target, reason, "InternalError", lock)
             return Outcome(run_id, "finished", "failed").as_dict()
         finally:
             gw.close()
@@ -264,7 +288,13 @@ def _run_and_record(
             run_id=run_id, op=op_name, target=target, result=result, message="succeeded"
         )
         state = qc.store.finish(
-            run_id, "succeeded", event.model_dump_json(), result=result, allowed_from=("running",)
+            run_id,
+            "succeeded",
+            event.model_dump_json(),
+            result=result,
+            allowed_from=("running",),
+            worker=WORKER_TOKEN,
+            lock_keys=lock.keys,
         )
         return Outcome(
             run_id, "finished" if state == "ok" else f"late:{state}", "succeeded"
@@ -272,7 +302,13 @@ def _run_and_record(
 
 
 def _finish_failed(
-    qc: QueueClient, run_id: str, op_name: str, target: str, reason: str, error_type: str
+    qc: QueueClient,
+    run_id: str,
+    op_name: str,
+    target: str,
+    reason: str,
+    error_type: str,
+    lock: RedisLock,
 ) -> None:
     event = OperationFailed(
         run_id=run_id,
@@ -289,6 +325,8 @@ def _finish_failed(
         error=reason,
         error_type=error_type,
         allowed_from=("queued", "running"),
+        worker=WORKER_TOKEN,
+        lock_keys=lock.keys,
     )
 
 
