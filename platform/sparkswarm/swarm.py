@@ -10,12 +10,13 @@ to the caller that asked for them and never logged or put in a result model.
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from sparkswarm.errors import Conflict, InvalidRequest
+from sparkswarm.errors import Conflict, InvalidRequest, OperationFailed, SparkswarmError
 from sparkswarm.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 TokenRole = Literal["worker", "manager"]
 TOKEN_PREFIX = "SWMTKN-1-"
+# swarmkit: SWMTKN-1-<root CA digest, base36, 50>-<secret, base36, 25>.
+JOIN_TOKEN_FORMAT = re.compile(r"SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}")
 DEFAULT_SWARM_PORT = 2377
 _UPDATE_ATTEMPTS = 5
 
@@ -148,13 +151,13 @@ def join_swarm(
 
     Already joined to that swarm (``remote`` is one of its managers): reported,
     ``changed=False``. In a different swarm: Conflict. A bad token or an
-    unreachable manager comes back from the Engine as InvalidRequest or
-    Unavailable. ``availability`` lets a node join without receiving tasks
+    unreachable manager: OperationFailed, after the Engine's own ~20 s wait,
+    with the half-done join cancelled. ``availability`` lets a node join without receiving tasks
     (``drain``), as ``docker swarm join --availability`` does.
     """
-    if not token.startswith(TOKEN_PREFIX):
+    if not JOIN_TOKEN_FORMAT.fullmatch(token):
         raise InvalidRequest(
-            "the join token must start with SWMTKN-1- (sparkswarm swarm join-token)"
+            "that is not a join token (SWMTKN-1-...; see: sparkswarm swarm join-token)"
         )
     if availability not in ("active", "pause", "drain"):
         raise InvalidRequest(f"availability must be active, pause or drain, not {availability!r}")
@@ -171,14 +174,28 @@ def join_swarm(
     if current.state != "inactive":
         raise Conflict(f"the engine's swarm state is {current.state!r}; leave it first")
     progress("joining", remote=remote)
-    _post_join(
-        gw,
-        token=token,
-        remote=remote,
-        advertise_addr=advertise_addr,
-        listen_addr=listen_addr,
-        availability=availability,
-    )
+    try:
+        _post_join(
+            gw,
+            token=token,
+            remote=remote,
+            advertise_addr=advertise_addr,
+            listen_addr=listen_addr,
+            availability=availability,
+        )
+    except SparkswarmError as exc:
+        # A stale (rotated) token or an unreachable manager is not refused at
+        # once: the Engine gives up waiting after ~20 s and keeps retrying in
+        # the background ("pending") forever. Cancel that, so a failed join
+        # leaves the engine as it was.
+        if swarm_status(gw).state != "pending":
+            raise
+        gw.api.leave_swarm(force=True)
+        raise OperationFailed(
+            f"joining {remote} did not complete ({exc}); the attempt was cancelled and the "
+            "engine is in no swarm. Usual causes: a rotated (stale) join token, or the "
+            "manager is unreachable from this node"
+        ) from exc
     return swarm_status(gw).model_copy(update={"changed": True})
 
 

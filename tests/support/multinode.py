@@ -50,7 +50,7 @@ def why_unavailable() -> str | None:
     """None when extra nodes can be created here, else the reason."""
     if os.geteuid() != 0:
         return "extra swarm nodes need root (network namespaces)"
-    for tool in ("ip", "nsenter", "unshare", "dockerd"):
+    for tool in ("ip", "iptables", "nsenter", "unshare", "dockerd"):
         if shutil.which(tool) is None:
             return f"extra swarm nodes need {tool!r} on PATH"
     if not Path(f"/sys/class/net/{BRIDGE}").exists():
@@ -279,6 +279,20 @@ class ExtraNode:
             _run("umount", "-l", target, check=False)
 
 
+def allow_forwarding_on_bridge() -> None:
+    """Let extra nodes reach each other across the lab bridge.
+
+    dockerd loads br_netfilter with ``bridge-nf-call-iptables=1`` and sets
+    the FORWARD policy to DROP, so frames bridged between two namespaces'
+    veths are dropped (the host itself, reached via INPUT, is not affected).
+    One ACCEPT rule for ssw-br0 -> ssw-br0 in DOCKER-USER (the chain Docker
+    leaves to users and never flushes) fixes it; it is added once and kept.
+    """
+    rule = ["DOCKER-USER", "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT"]
+    if _run("iptables", "-C", *rule, check=False).returncode != 0:
+        _run("iptables", "-I", *rule)
+
+
 def new_node(prefix: str, index: int) -> ExtraNode:
     """An unstarted node with a fresh namespace name, hostname, address and folder."""
     token = secrets.token_hex(4)
@@ -294,6 +308,8 @@ def new_node(prefix: str, index: int) -> ExtraNode:
 
 def start_nodes(prefix: str, count: int) -> list[ExtraNode]:
     """Start ``count`` nodes in parallel; on any failure, destroy them all and raise."""
+    if count > 1:
+        allow_forwarding_on_bridge()
     nodes = [new_node(prefix, index) for index in range(1, count + 1)]
     with ThreadPoolExecutor(max_workers=count) as pool:
         futures = [pool.submit(node.start) for node in nodes]

@@ -76,6 +76,8 @@ def test_address_pools() -> None:
     "params",
     [
         {"token": "not-a-token", "remote": "10.77.0.1:2377"},
+        {"token": "SWMTKN-1-" + "x" * 60, "remote": "10.77.0.1:2377"},
+        {"token": TOKEN + "\n", "remote": "10.77.0.1:2377"},
         {"token": TOKEN, "remote": ""},
         {"token": TOKEN, "remote": "10.77.0.1", "availability": "sleepy"},
     ],
