@@ -280,3 +280,41 @@ def test_gateway_fails_over_when_the_first_manager_dies(
         assert failover.endpoint == "unix:///var/run/docker.sock"
     finally:
         failover.close()
+
+
+def test_demotion_that_would_break_quorum_is_refused(
+    gw: Any, extra_nodes: Callable[[int], list[ExtraNode]]
+) -> None:
+    first, second, third = extra_nodes(3)
+    lab = first.gateway()
+    sparkswarm_json("swarm", "init", "--advertise-addr", first.address, env=first.env())
+    token = read_join_token(lab, role="manager")
+    for node in (second, third):
+        joined = sparkswarm_json(
+            "swarm", "join", f"{first.address}:2377", "--token", token,
+            "--advertise-addr", node.address, env=node.env(),
+        )  # fmt: skip
+        assert joined["is_manager"] is True
+
+    def reachability() -> dict[str, str]:
+        return {
+            n["Description"]["Hostname"]: (n.get("ManagerStatus") or {}).get("Reachability", "")
+            for n in lab.api.nodes(filters={"role": "manager"})
+        }
+
+    wait_for("3 reachable managers", lambda: set(reachability().values()) == {"reachable"})
+    # Lose one manager: 2 of 3 reachable, quorum (2) still holds ...
+    third._stop_dockerd()
+    wait_for("the stopped manager to be unreachable",
+             lambda: reachability().get(third.hostname) == "unreachable")  # fmt: skip
+    doctor = {c["name"]: c for c in sparkswarm_json("swarm", "doctor", env=first.env())}
+    assert (
+        doctor["managers"]["status"] == "warn" and "2/3 reachable" in doctor["managers"]["summary"]
+    )
+    # ... but demoting a reachable one would leave 1 reachable of 2: refused.
+    refused = sparkswarm("node", "demote", second.hostname, env=first.env())
+    assert refused.returncode == 2 and "quorum" in refused.stderr
+    assert lab.api.inspect_node(second.hostname)["Spec"]["Role"] == "manager"
+    # Demoting the unreachable one keeps 2 of 2 reachable: allowed.
+    demoted = sparkswarm_json("node", "demote", third.hostname, env=first.env())
+    assert demoted["changed"] is True and demoted["node"]["role"] == "worker"
