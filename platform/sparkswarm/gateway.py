@@ -77,6 +77,11 @@ def _from_api_error(exc: Any) -> SparkswarmError:
     return SparkswarmError(text)
 
 
+def _is_swarm_manager(api: Any) -> bool:
+    swarm = api.info().get("Swarm") or {}
+    return swarm.get("LocalNodeState") == "active" and bool(swarm.get("ControlAvailable"))
+
+
 class _TranslatingAPI:
     """Wraps a ``docker.APIClient`` so every method call translates errors."""
 
@@ -144,21 +149,41 @@ class Gateway:
         self._api = None
 
     def _connect(self) -> Any:
+        """The first reachable endpoint that is a swarm manager.
+
+        With several endpoints configured, a reachable one that is not (or no
+        longer) a manager, say a demoted node, is passed over with a warning;
+        if none is a manager, the first reachable one is used all the same
+        (join, leave and the doctor work on any engine).
+        """
         candidates = self.managers or [""]
         failures: list[str] = []
+        fallback: tuple[str, Any] | None = None
         for endpoint in candidates:
+            shown = endpoint or os.environ.get("DOCKER_HOST", "local socket")
             try:
                 api = self._client_for(endpoint)
                 with translated_errors("ping"):
                     api.ping()
+                    is_manager = len(candidates) == 1 or _is_swarm_manager(api)
             except SparkswarmError as exc:
-                shown = endpoint or os.environ.get("DOCKER_HOST", "local socket")
                 log.warning("manager %s unreachable, skipping: %s", shown, exc)
                 failures.append(f"{shown}: {exc}")
                 continue
-            self.endpoint = endpoint or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-            return api
+            if is_manager:
+                return self._use(endpoint, api)
+            log.warning("endpoint %s is reachable but not a swarm manager, trying the next", shown)
+            if fallback is None:
+                fallback = (endpoint, api)
+            else:
+                api.close()
+        if fallback is not None:
+            return self._use(*fallback)
         raise Unavailable("no swarm manager reachable: " + "; ".join(failures))
+
+    def _use(self, endpoint: str, api: Any) -> Any:
+        self.endpoint = endpoint or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        return api
 
     def _client_for(self, endpoint: str) -> docker.APIClient:
         import docker

@@ -261,27 +261,6 @@ def test_doctor_on_an_engine_outside_any_swarm(
     assert checks["ports"]["status"] == "warn" and "unknown" in checks["ports"]["summary"]
 
 
-def test_gateway_fails_over_when_the_first_manager_dies(
-    gw: Any, extra_nodes: Callable[[int], list[ExtraNode]]
-) -> None:
-    from sparkswarm.errors import Unavailable
-    from sparkswarm.gateway import Gateway
-
-    (node,) = extra_nodes(1)
-    failover = Gateway([node.url, "unix:///var/run/docker.sock"], timeout=10)
-    try:
-        assert failover.api.info()["Name"] == node.hostname
-        node._stop_dockerd()
-        # The call in flight fails as Unavailable (safe to retry) ...
-        with pytest.raises(Unavailable):
-            failover.api.info()
-        # ... and the next one goes to the next manager in the list.
-        assert failover.api.info()["Swarm"]["NodeID"] == gw.api.info()["Swarm"]["NodeID"]
-        assert failover.endpoint == "unix:///var/run/docker.sock"
-    finally:
-        failover.close()
-
-
 def test_demotion_that_would_break_quorum_is_refused(
     gw: Any, extra_nodes: Callable[[int], list[ExtraNode]]
 ) -> None:
