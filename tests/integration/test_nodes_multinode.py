@@ -297,3 +297,35 @@ def test_demotion_that_would_break_quorum_is_refused(
     # Demoting the unreachable one keeps 2 of 2 reachable: allowed.
     demoted = sparkswarm_json("node", "demote", third.hostname, env=first.env())
     assert demoted["changed"] is True and demoted["node"]["role"] == "worker"
+
+
+def test_concurrent_label_updates_all_land(
+    gw: Any, extra_nodes: Callable[[int], list[ExtraNode]]
+) -> None:
+    # Two writers update the same node spec at once. Each update resends the
+    # whole spec with the version it read, so one of two racing writers gets
+    # "update out of sequence" and must re-read and retry; none may be lost.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sparkswarm.nodes import label_node
+
+    (node,) = extra_nodes(1)
+    sparkswarm_json("swarm", "init", "--advertise-addr", node.address, env=node.env())
+    retries: list[str] = []
+
+    def writer(name: str) -> None:
+        writer_gw = node.gateway()
+        for index in range(8):
+            label_node(
+                writer_gw,
+                node=node.hostname,
+                add={f"{name}{index}": "x"},
+                progress=lambda message, **_: retries.append(message),
+            )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(writer, "a"), pool.submit(writer, "b")]:
+            future.result()
+    labels = node.gateway().api.inspect_node(node.hostname)["Spec"]["Labels"]
+    assert labels == {f"{name}{index}": "x" for name in "ab" for index in range(8)}
+    print(f"out-of-sequence retries: {sum('retrying' in m for m in retries)}")
