@@ -73,16 +73,23 @@ class QueueClient:
         self.events = EventStream(self.redis, prefix, self.settings.events_maxlen)
 
     def publish(self, op_name: str, run_id: str, params: dict[str, Any]) -> None:
-        """Send the message for a run to the task named ``op_name``."""
+        """Push another message for an existing run (recovery, re-queue) onto
+        this client's queue; Unavailable without Redis."""
+        from sparkswarm.operations import get_operation, mask_secrets
         from sparkswarm.workers.app import app
+        from sparkswarm.workers.wire import task_envelope
 
+        shown = mask_secrets(get_operation(op_name), params)
+        message = task_envelope(
+            app,
+            op_name,
+            run_id,
+            {"run_id": run_id, "params": params},
+            self.settings.queue,
+            kwargs_shown={"run_id": run_id, "params": shown},
+        )
         with broker_errors("publish"):
-            app.send_task(
-                op_name,
-                kwargs={"run_id": run_id, "params": params},
-                task_id=run_id,
-                queue=self.settings.queue,
-            )
+            self.redis.lpush(self.settings.queue, message)
 
     def submit(
         self,

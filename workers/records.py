@@ -85,37 +85,40 @@ return {1, sid}
 # heartbeat ttl ms, lock ttl ms, max deliveries, now, started event json, maxlen.
 _CLAIM = """
 local state = redis.call('HGET', KEYS[1], 'state')
-if state == false then return {'missing', 0, ''} end
+if state == false then return {'missing', 0, '', ''} end
 if state == 'succeeded' or state == 'failed' or state == 'cancelled' then
-  return {'done', 0, ''}
+  return {'done', 0, '', ''}
 end
 local beat = redis.call('GET', KEYS[2])
-if beat ~= false and beat ~= ARGV[2] then return {'duplicate', 0, beat} end
+if beat ~= false and beat ~= ARGV[2] then return {'duplicate', 0, beat, ''} end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[1])
 for i = 5, #KEYS do
   local holder = redis.call('GET', KEYS[i])
-  if holder ~= false and holder ~= ARGV[1] then return {'locked', 0, holder} end
+  if holder ~= false and holder ~= ARGV[1] then return {'locked', 0, holder, KEYS[i]} end
 end
 for i = 5, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[4]) end
 local deliveries = tonumber(redis.call('HGET', KEYS[1], 'deliveries') or '0')
-if deliveries >= tonumber(ARGV[5]) then return {'exhausted', deliveries, ''} end
+if deliveries >= tonumber(ARGV[5]) then return {'exhausted', deliveries, '', ''} end
 deliveries = redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
 redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2])
 redis.call('HSETNX', KEYS[1], 'started_at', ARGV[6])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'event', ARGV[7])
-return {'started', deliveries, ''}
+return {'started', deliveries, '', ''}
 """
 
-# KEYS: run, params, active, stream, heartbeat, lock keys... ARGV: id, state,
-# now, result json, error, error type, event json, maxlen, ttl seconds, allowed
-# previous states (csv), worker token. Releases the heartbeat and locks that
-# are still ours, whatever the outcome.
+# KEYS: run, params, active, stream, heartbeat, queue, lock keys... ARGV: id,
+# state, now, result json, error, error type, event json, maxlen, ttl seconds,
+# allowed previous states (csv), worker token. Whatever the outcome, releases
+# the heartbeat and locks that are still ours and puts the runs parked on
+# those locks back on the queue (``<lock>:waiting``, see _PARK).
 _FINISH = """
 local function release()
   if redis.call('GET', KEYS[5]) == ARGV[11] then redis.call('DEL', KEYS[5]) end
-  for i = 6, #KEYS do
+  for i = 7, #KEYS do
     if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
+    local waiting = KEYS[i] .. ':waiting'
+    while redis.call('LMOVE', waiting, KEYS[6], 'LEFT', 'LEFT') do end
   end
 end
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -132,6 +135,37 @@ redis.call('EXPIRE', KEYS[1], ARGV[9])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'event', ARGV[7])
 release()
 return 'ok'
+"""
+
+# A run whose target lock is busy waits off the worker: its message is parked
+# on ``<lock>:waiting`` (FIFO) and the lock's holder puts it back on the queue
+# when it finishes. If the lock was freed meanwhile, nothing is parked (0):
+# claim again. KEYS: busy lock, heartbeat, active. ARGV: id, worker token,
+# message, waiting-lists set.
+_PARK = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then return 0 end
+redis.call('RPUSH', KEYS[1] .. ':waiting', ARGV[3])
+redis.call('SADD', ARGV[4], KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1
+"""
+
+# The recovery pass's safety net: a lock that is free (its holder expired
+# without finishing) must not strand the runs parked on it.
+# KEYS: waiting-lists set, queue. ARGV: none.
+_UNPARK_FREE = """
+local moved = 0
+for _, lock in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', lock) == 0 then
+    while redis.call('LMOVE', lock .. ':waiting', KEYS[2], 'LEFT', 'LEFT') do
+      moved = moved + 1
+    end
+    redis.call('SREM', KEYS[1], lock)
+  end
+end
+return moved
 """
 
 # KEYS: run. ARGV: note, field to increment or ''.
@@ -199,6 +233,9 @@ class RunStore:
         self.stream_key = f"{prefix}events"
         self._create = client.register_script(_CREATE)
         self._claim = client.register_script(_CLAIM)
+        self._park = client.register_script(_PARK)
+        self._unpark_free = client.register_script(_UNPARK_FREE)
+        self.waiting_key = f"{prefix}locks:waiting"
         self._finish = client.register_script(_FINISH)
         self._note = client.register_script(_NOTE)
         self._orphaned = client.register_script(_ORPHANED)
@@ -267,17 +304,17 @@ class RunStore:
         heartbeat_ttl: float,
         lock_ttl: float,
         max_deliveries: int,
-    ) -> tuple[str, int, str]:
+    ) -> tuple[str, int, str, str]:
         """Take the run for ``worker`` and mark it running, in one round trip.
 
-        Returns (outcome, delivery number, lock holder). Outcomes: ``started``;
-        ``locked`` (heartbeat taken, a target lock is held by the run named
-        third: wait and claim again); ``duplicate`` (another live worker has the
+        Returns (outcome, delivery number, lock holder, busy lock key).
+        Outcomes: ``started``; ``locked`` (heartbeat taken, lock key fourth is
+        held by the run named third: park the run); ``duplicate`` (another live worker has the
         heartbeat); ``done`` (finished or cancelled already); ``missing``
         (expired); ``exhausted`` (started ``max_deliveries`` times already, on
         workers that all died; heartbeat and locks are held, finish it).
         """
-        outcome, deliveries, holder = self._claim(
+        outcome, deliveries, holder, busy = self._claim(
             keys=[
                 self.run_key(run_id),
                 self.heartbeat_key(run_id),
@@ -296,7 +333,21 @@ class RunStore:
                 self.events_maxlen,
             ],
         )
-        return str(outcome), int(deliveries), str(holder)
+        return str(outcome), int(deliveries), str(holder), str(busy)
+
+    def park(self, run_id: str, worker: str, busy_lock: str, message: str) -> bool:
+        """Park a run's ``message`` on ``busy_lock``'s waiting list and let go of
+        the run (heartbeat, active set). False if the lock is free now."""
+        return bool(
+            self._park(
+                keys=[busy_lock, self.heartbeat_key(run_id), self.active_key],
+                args=[run_id, worker, message, self.waiting_key],
+            )
+        )
+
+    def unpark_free(self, queue: str) -> int:
+        """Put runs parked on locks that are free back on ``queue``; how many."""
+        return int(self._unpark_free(keys=[self.waiting_key, queue], args=[]))
 
     def finish(
         self,
@@ -310,11 +361,13 @@ class RunStore:
         allowed_from: tuple[str, ...] = ("queued", "running"),
         worker: str = "",
         lock_keys: tuple[str, ...] | list[str] = (),
+        queue: str = "",
     ) -> str:
         """Move a run to a final state; ``ok`` or the state that prevented it.
 
         Also releases the heartbeat (if ``worker`` still owns it) and the
-        ``lock_keys`` (if the run still owns them).
+        ``lock_keys`` (if the run still owns them), and moves the runs parked
+        on those locks to ``queue``.
         """
         return str(
             self._finish(
@@ -324,6 +377,7 @@ class RunStore:
                     self.active_key,
                     self.stream_key,
                     self.heartbeat_key(run_id),
+                    queue or f"{self.prefix}unused",
                     *lock_keys,
                 ],
                 args=[

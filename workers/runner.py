@@ -2,18 +2,20 @@
 
 The life of a delivery (``execute_run``):
 
-1. take the run's heartbeat (owner: this worker) and its target lock (owner:
-   the run) in one round trip; a heartbeat held by another live worker means
-   this message is a duplicate, so it is acked and dropped;
-2. while the target is busy, wait up to ``target_wait`` seconds, then put the
-   message back at the end of the queue (a worker slot is never held
-   indefinitely by a run that cannot start);
-3. mark the run ``running`` (a finished run is never started again; a run
-   started ``max_deliveries`` times on workers that all died is failed);
-4. run the core operation, retrying errors marked retryable with backoff;
-5. record the outcome and release both locks.
+1. in one round trip (records.py ``_CLAIM``): take the run's heartbeat
+   (owner: this worker) and its target locks (owner: the run), and mark the
+   run ``running``. A heartbeat held by another live worker means this
+   message is a duplicate: it is acked and dropped. A finished run is never
+   started again; a run started ``max_deliveries`` times on workers that
+   all died is failed;
+2. if a target lock is busy, park the message on that lock's waiting list
+   and return: waiting holds no worker slot, and the holder puts the parked
+   runs back on the queue when it finishes (``_FINISH``);
+3. run the core operation, retrying errors marked retryable with backoff;
+4. record the outcome, release both locks and wake the parked runs, again
+   in one script.
 
-A thread refreshes the heartbeat and the target lock while 1-5 go on. The
+A thread refreshes the heartbeat and the target lock while 3 goes on. The
 worker's recovery pass (``recovery_loop``) re-queues runs whose heartbeat
 expired: that is how a run whose worker was SIGKILLed finishes within
 seconds instead of after Redis's visibility timeout.
@@ -27,7 +29,6 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -116,9 +117,7 @@ class _Refresher:
 _REFRESHER = _Refresher()
 
 
-def execute_run(
-    op_name: str, run_id: str, params: dict[str, Any], *, requeue: Callable[[], None]
-) -> dict[str, Any]:
+def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """Execute one delivery of run ``run_id`` (see the module docstring).
 
     Never raises for the operation's own failures: they are recorded. Redis
@@ -139,9 +138,8 @@ def execute_run(
         worker=WORKER_TOKEN,
         message=f"started on {WORKER_TOKEN}",
     ).model_dump_json()
-
-    def claim() -> tuple[str, int, str]:
-        return qc.store.claim(
+    while True:
+        outcome, delivery, holder, busy = qc.store.claim(
             run_id,
             WORKER_TOKEN,
             lock.keys,
@@ -150,23 +148,16 @@ def execute_run(
             lock_ttl=s.heartbeat_ttl * 3,
             max_deliveries=s.max_deliveries,
         )
-
-    outcome, delivery, holder = claim()
+        if outcome != "locked":
+            break
+        if _park(qc, op_name, run_id, target, params, holder, busy):
+            return Outcome(run_id, "parked", "queued").as_dict()
+        # The lock was freed between the two scripts: claim again.
     if outcome in ("duplicate", "done", "missing"):
         # duplicate: another live worker is executing this run right now.
         return Outcome(run_id, outcome).as_dict()
     _REFRESHER.hold(run_id, heartbeat, lock)
     try:
-        if outcome == "locked":
-            outcome, delivery = _wait_for_target(qc, op_name, run_id, target, holder, claim)
-            if outcome == "requeued":
-                qc.redis.srem(qc.store.active_key, run_id)
-                heartbeat.release()
-                requeue()
-                return Outcome(run_id, "requeued").as_dict()
-            if outcome != "started" and outcome != "exhausted":
-                heartbeat.release()
-                return Outcome(run_id, outcome).as_dict()
         if outcome == "exhausted":
             reason = (
                 f"worker died {delivery} times while running this operation; not starting it again"
@@ -192,20 +183,32 @@ def execute_run(
         _REFRESHER.drop(run_id)
 
 
-def _wait_for_target(
+def _park(
     qc: QueueClient,
     op_name: str,
     run_id: str,
     target: str,
+    params: dict[str, Any],
     holder: str,
-    claim: Callable[[], tuple[str, int, str]],
-) -> tuple[str, int]:
-    """Claim again every 0.1 s for up to ``target_wait`` seconds.
+    busy_lock: str,
+) -> bool:
+    """Park the run on its busy target lock (no worker slot is held while it
+    waits); the holder re-queues it when done. False if the lock is free now."""
+    from sparkswarm.operations import get_operation, mask_secrets
+    from sparkswarm.workers.app import app
+    from sparkswarm.workers.wire import task_envelope
 
-    Returns the claim's final (outcome, delivery), or ("requeued", 0) when the
-    target stayed busy: the caller puts the message back at the end of the
-    queue so this worker slot serves other targets meanwhile.
-    """
+    shown = mask_secrets(get_operation(op_name), params)
+    message = task_envelope(
+        app,
+        op_name,
+        run_id,
+        {"run_id": run_id, "params": params},
+        qc.settings.queue,
+        kwargs_shown={"run_id": run_id, "params": shown},
+    )
+    if not qc.store.park(run_id, WORKER_TOKEN, busy_lock, message):
+        return False
     qc.events.publish(
         OperationWaiting(
             run_id=run_id,
@@ -215,13 +218,7 @@ def _wait_for_target(
             message=f"waiting for {target} (busy with run {holder})",
         )
     )
-    deadline = time.monotonic() + qc.settings.target_wait
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        outcome, delivery, _holder = claim()
-        if outcome != "locked":
-            return outcome, delivery
-    return "requeued", 0
+    return True
 
 
 def _run_and_record(
@@ -295,6 +292,7 @@ def _run_and_record(
             allowed_from=("running",),
             worker=WORKER_TOKEN,
             lock_keys=lock.keys,
+            queue=s.queue,
         )
         return Outcome(
             run_id, "finished" if state == "ok" else f"late:{state}", "succeeded"
@@ -327,6 +325,7 @@ def _finish_failed(
         allowed_from=("queued", "running"),
         worker=WORKER_TOKEN,
         lock_keys=lock.keys,
+        queue=qc.settings.queue,
     )
 
 
@@ -376,6 +375,7 @@ def recovery_loop(stop: threading.Event) -> None:
     while True:
         try:
             recover_orphans(qc)
+            qc.store.unpark_free(qc.settings.queue)
             if time.monotonic() - last_trim > 60:
                 qc.store.trim()
                 last_trim = time.monotonic()

@@ -35,9 +35,6 @@ class QueueSettings(BaseSettings):
     retry_attempts: int = Field(4, description="Tries of an op whose engine is unavailable.")
     retry_backoff: float = Field(1.0, description="First retry delay in seconds; doubles.")
     retry_backoff_max: float = Field(30.0, description="Longest retry delay in seconds.")
-    target_wait: float = Field(
-        30.0, description="Seconds a task waits for a busy target before it re-queues itself."
-    )
     events_maxlen: int = Field(10_000, description="Approximate length of the event stream.")
     run_retention_days: int = Field(30, description="How long operation records are kept.")
     run_retention_count: int = Field(5000, description="How many operation records are kept.")

@@ -26,15 +26,7 @@ def _make_operation_task(op_name: str) -> Any:
     def run_op(self: Any, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
         from sparkswarm.workers.runner import execute_run
 
-        def requeue() -> None:
-            self.app.send_task(
-                op_name,
-                kwargs={"run_id": run_id, "params": params},
-                task_id=run_id,
-                queue=get_queue_settings().queue,
-            )
-
-        return execute_run(op_name, run_id, params, requeue=requeue)
+        return execute_run(op_name, run_id, params)
 
     run_op.__doc__ = f"Run operation {op_name!r} for one operation record."
     return app.task(name=op_name, bind=True, acks_late=True, ignore_result=True)(run_op)

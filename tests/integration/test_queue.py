@@ -1,0 +1,316 @@
+"""The queue end to end: real redis-server, real `sparkswarm worker` processes,
+real swarm operations where the test is about them.
+
+Covers records and events, idempotency keys, serialisation by target,
+bounded retries when the engine is unreachable, cancel, the message format,
+and the CLI going through the queue.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tests.support.queue_ops  # noqa: F401 - registers test.* operations here too
+from tests.conftest import unavailable
+from tests.support.queue_harness import (
+    SPARKSWARM,
+    QueueLab,
+    RedisServer,
+    has_redis_server,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
+    if not has_redis_server():
+        unavailable("redis-server is not installed")
+    folder = tmp_path_factory.mktemp("queue")
+    server = RedisServer(folder)
+    server.start()
+    queue_lab = QueueLab(folder, server)
+    try:
+        yield queue_lab
+    finally:
+        queue_lab.stop_all()
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def worker(lab: QueueLab) -> Any:
+    return lab.start_worker(concurrency=4)
+
+
+@pytest.fixture
+def qc(lab: QueueLab) -> Any:
+    return lab.client()
+
+
+def executions(qc: Any, key: str) -> list[str]:
+    return list(qc.redis.lrange(f"test:exec:{key}", 0, -1))
+
+
+def events_of(qc: Any, run_id: str) -> list[Any]:
+    return [event for _sid, event in qc.events.read("0-0", count=100_000) if event.run_id == run_id]
+
+
+def test_a_run_is_recorded_with_its_events_and_masked_secrets(worker: Any, qc: Any) -> None:
+    submission = qc.submit(
+        "test.sleep",
+        {"key": "rec", "seconds": 0.2, "password": "hunter2"},
+        requester="alice@test",
+        source="slack",
+    )
+    record = qc.wait(submission.run_id, 30)
+
+    assert record.state == "succeeded"
+    assert record.requester == "alice@test" and record.source == "slack"
+    assert record.target == "test:rec"
+    assert record.params == {"key": "rec", "seconds": 0.2, "password": "***"}
+    assert record.deliveries == 1 and record.retries == 0
+    assert record.result is not None and record.result["key"] == "rec"
+    assert record.created_at <= record.started_at <= record.finished_at  # type: ignore[operator]
+    types = [event.type for event in events_of(qc, submission.run_id)]
+    assert types == [
+        "operation.queued",
+        "operation.started",
+        "operation.progress",
+        "operation.succeeded",
+    ]
+    raw = json.dumps([e.model_dump() for e in events_of(qc, submission.run_id)])
+    assert "hunter2" not in raw
+    assert "hunter2" not in json.dumps(qc.redis.hgetall(qc.store.run_key(submission.run_id)))
+    # The unmasked parameters were only kept until the run ended.
+    assert qc.store.execution_params(submission.run_id) is None
+    assert [r.id for r in qc.list(target="rec")][:1] == [submission.run_id]
+
+
+def test_the_same_idempotency_key_submitted_concurrently_executes_once(
+    worker: Any, qc: Any
+) -> None:
+    key = f"idem-{time.time_ns()}"
+    results: list[Any] = []
+    barrier = threading.Barrier(8)
+
+    def submit() -> None:
+        barrier.wait()
+        results.append(
+            qc.submit(
+                "test.sleep", {"key": key, "seconds": 0.5}, requester="t", source="api", key=key
+            )
+        )
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert {r.run_id for r in results} == {key}
+    assert sum(r.created for r in results) == 1
+    assert qc.wait(key, 30).state == "succeeded"
+    time.sleep(1.5)  # a duplicate message would have run by now
+    assert [e.split()[0] for e in executions(qc, key)] == ["start", "end"]
+    again = qc.submit(
+        "test.sleep", {"key": key, "seconds": 0.5}, requester="t", source="api", key=key
+    )
+    assert not again.created
+
+
+def test_operations_on_one_target_never_interleave_and_different_targets_run_in_parallel(
+    worker: Any, qc: Any
+) -> None:
+    same = [
+        qc.submit("test.sleep", {"key": "same", "seconds": 1.0}, requester="t", source="api")
+        for _ in range(3)
+    ]
+    other = [
+        qc.submit("test.sleep", {"key": f"other{i}", "seconds": 1.0}, requester="t", source="api")
+        for i in range(2)
+    ]
+    same_records = sorted((qc.wait(s.run_id, 60) for s in same), key=lambda r: r.started_at)
+    other_records = [qc.wait(s.run_id, 60) for s in other]
+
+    assert all(r.state == "succeeded" for r in same_records + other_records)
+    for before, after in itertools.pairwise(same_records):
+        assert after.result["started"] >= before.result["finished"]  # type: ignore[index]
+    a, b = (r.result for r in other_records)
+    assert a["started"] < b["finished"] and b["started"] < a["finished"]  # type: ignore[index]
+    # The waiting runs said what they waited for.
+    waited = [e for s in same for e in events_of(qc, s.run_id) if e.type == "operation.waiting"]
+    assert waited and all("test:same" in e.message for e in waited)
+
+
+def test_two_scale_operations_on_one_service_run_one_after_the_other(
+    worker: Any, qc: Any, gw: Any, name: Callable[[str], str], web_images: dict[str, str]
+) -> None:
+    first, second = name("web1"), name("web2")
+    for service in (first, second):
+        create = qc.submit(
+            "service.create",
+            {"name": service, "image": web_images["v1"], "replicas": 1},
+            requester="t",
+            source="api",
+        )
+        assert qc.wait(create.run_id, 90).state == "succeeded"
+
+    one = [
+        qc.submit("service.scale", {"replicas": {first: n}}, requester="t", source="api")
+        for n in (3, 1)
+    ]
+    one_records = [qc.wait(s.run_id, 120) for s in one]
+    two = [
+        qc.submit("service.scale", {"replicas": {svc: 3}}, requester="t", source="api")
+        for svc in (first, second)
+    ]
+    two_records = [qc.wait(s.run_id, 120) for s in two]
+
+    assert [r.state for r in one_records + two_records] == ["succeeded"] * 4
+    early, late = sorted(one_records, key=lambda r: r.started_at)
+    assert late.started_at >= early.finished_at  # type: ignore[operator]
+    a, b = two_records
+    assert a.started_at < b.finished_at and b.started_at < a.finished_at  # type: ignore[operator]
+    # The last scale on the first service is what the swarm has now (3).
+    spec = gw.api.inspect_service(first)["Spec"]
+    assert spec["Mode"]["Replicated"]["Replicas"] == 3
+
+
+def test_an_unreachable_engine_fails_after_bounded_retries_and_the_worker_keeps_serving(
+    lab: QueueLab, qc: Any
+) -> None:
+    lost = lab.start_worker(
+        concurrency=2,
+        SPARKSWARM_MANAGERS="unix:///nonexistent.sock",
+        SPARKSWARM_QUEUE=f"{lab.queue}-lost",
+    )
+    try:
+        settings = lab.settings().model_copy(update={"queue": f"{lab.queue}-lost"})
+        from sparkswarm.workers.client import QueueClient
+
+        lost_qc = QueueClient(settings)
+        key = f"engine-{time.time_ns()}"
+        started = time.monotonic()
+        run = lost_qc.submit("test.engine", {"key": key}, requester="t", source="api")
+        record = lost_qc.wait(run.run_id, 60)
+        took = time.monotonic() - started
+
+        assert record.state == "failed"
+        assert record.error_type == "Unavailable"
+        assert "no swarm manager reachable" in (record.error or "")
+        assert "gave up after 3 attempts" in (record.error or "")
+        assert record.retries == 2 and len(executions(lost_qc, key)) == 3
+        assert took >= 0.5 + 1.0  # the backoff: 0.5 s, then 1 s
+        retrying = [e for e in events_of(lost_qc, run.run_id) if e.type == "operation.retrying"]
+        assert [e.delay for e in retrying] == [0.5, 1.0]
+
+        # A request that is the user's fault is never retried.
+        bad = lost_qc.submit("service.scale", {"replicas": {}}, requester="t", source="api")
+        bad_record = lost_qc.wait(bad.run_id, 30)
+        assert bad_record.state == "failed" and bad_record.error_type == "InvalidRequest"
+        assert bad_record.retries == 0
+
+        # The same worker still serves.
+        ok = lost_qc.submit("queue.noop", {}, requester="t", source="api")
+        assert lost_qc.wait(ok.run_id, 30).state == "succeeded"
+        assert lost.alive()
+    finally:
+        lost.stop()
+
+
+def test_a_queued_run_can_be_cancelled_and_then_never_runs(worker: Any, qc: Any) -> None:
+    from sparkswarm.errors import Conflict
+
+    key = f"cancel-{time.time_ns()}"
+    first = qc.submit("test.sleep", {"key": key, "seconds": 3}, requester="t", source="api")
+    wait_for(lambda: qc.get(first.run_id).state == "running", 20, "the first run to start")
+    second = qc.submit("test.sleep", {"key": key, "seconds": 0}, requester="t", source="api")
+    cancelled = qc.cancel(second.run_id, requester="bob")
+    with pytest.raises(Conflict):
+        qc.cancel(first.run_id, requester="bob")
+
+    assert cancelled.state == "cancelled" and cancelled.error == "cancelled by bob"
+    assert qc.wait(first.run_id, 30).state == "succeeded"
+    time.sleep(1.0)
+    assert qc.get(second.run_id).state == "cancelled"
+    assert len([e for e in executions(qc, key) if e.startswith("start")]) == 1
+
+
+def test_the_message_we_write_is_the_one_kombu_writes(lab: QueueLab, qc: Any) -> None:
+    from celery import Celery
+    from sparkswarm.workers.wire import task_envelope
+
+    queue = f"wire-{time.time_ns()}"
+    app = Celery("wire", broker=lab.url)
+    app.conf.update(task_serializer="json", accept_content=["json"])
+    kwargs = {"run_id": "r1", "params": {"a": 1}}
+    app.send_task("queue.noop", kwargs=kwargs, task_id="r1", queue=queue)
+    theirs = json.loads(qc.redis.lrange(queue, 0, -1)[0])
+    ours = json.loads(task_envelope(app, "queue.noop", "r1", kwargs, queue))
+
+    assert ours.keys() == theirs.keys()
+    assert ours["body"] == theirs["body"]
+    assert {k: ours[k] for k in ("content-type", "content-encoding")} == {
+        k: theirs[k] for k in ("content-type", "content-encoding")
+    }
+    volatile = {"origin", "ignore_result"}
+    assert {k: v for k, v in ours["headers"].items() if k not in volatile} == {
+        k: v for k, v in theirs["headers"].items() if k not in volatile
+    }
+    same_props = ("delivery_mode", "delivery_info", "priority", "body_encoding", "correlation_id")
+    assert {k: ours["properties"][k] for k in same_props} == {
+        k: theirs["properties"][k] for k in same_props
+    }
+
+
+def run_cli(lab: QueueLab, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = lab.env()
+    env.pop("SPARKSWARM_WORKER_IMPORTS", None)
+    return subprocess.run(
+        [SPARKSWARM, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(Path(os.getcwd())),
+    )
+
+
+def test_the_cli_goes_through_the_queue_and_follows_to_the_result(
+    lab: QueueLab, worker: Any, qc: Any, name: Callable[[str], str], web_images: dict[str, str]
+) -> None:
+    service = name("cli")
+    created = run_cli(lab, "service", "create", service, web_images["v1"], "--replicas", "1")
+    assert created.returncode == 0, created.stderr
+    assert "created" in created.stdout
+
+    detached = run_cli(lab, "service", "scale", f"{service}=2", "--detach")
+    assert detached.returncode == 0, detached.stderr
+    run_id = detached.stdout.strip()
+    assert qc.wait(run_id, 120).state == "succeeded"
+    shown = run_cli(lab, "runs", "show", run_id, "--json")
+    assert json.loads(shown.stdout)["op"] == "service.scale"
+    assert json.loads(shown.stdout)["source"] == "cli"
+    listed = json.loads(run_cli(lab, "runs", "ls", "--target", service, "--json").stdout)
+    assert [r["op"] for r in listed] == ["service.scale", "service.create"]
+    events = run_cli(lab, "events", "--op", run_id, "--json")
+    assert [json.loads(line)["type"] for line in events.stdout.splitlines()][-1] == (
+        "operation.succeeded"
+    )
+
+    missing = run_cli(lab, "service", "scale", f"{name('nope')}=1")
+    assert missing.returncode == 2
+    assert "error" in missing.stderr
+    failed = [r for r in qc.list(state="failed") if r.op == "service.scale"]
+    assert failed and failed[0].error_type == "NotFound"

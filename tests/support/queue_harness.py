@@ -1,0 +1,238 @@
+"""Real redis-server, worker and beat processes for the queue's tests.
+
+Each test module gets its own redis-server on a free loopback port (its
+data in a temp dir), so nothing collides with the shared Redis on 6379 or
+with other test sessions, and a test may kill or restart it. Workers and
+beats are ``sparkswarm worker`` / ``sparkswarm beat`` subprocesses in their
+own process group, killed at teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+SPARKSWARM = str(ROOT / ".venv" / "bin" / "sparkswarm")
+
+# Short timings so recovery and retries happen within a test's patience.
+FAST_SETTINGS = {
+    "SPARKSWARM_HEARTBEAT_TTL": "4",
+    "SPARKSWARM_RECOVERY_INTERVAL": "1",
+    "SPARKSWARM_RETRY_ATTEMPTS": "3",
+    "SPARKSWARM_RETRY_BACKOFF": "0.5",
+    "SPARKSWARM_WORKER_IMPORTS": "tests.support.queue_ops",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll ``check`` until it returns something truthy; AssertionError on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class RedisServer:
+    """A redis-server of our own; ``aof=True`` turns on appendonly (fsync always)."""
+
+    def __init__(self, folder: Path, *, aof: bool = False) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.aof = aof
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.folder),
+            "--save",
+            "",
+            "--logfile",
+            "redis.log",
+        ]
+        if self.aof:
+            args += ["--appendonly", "yes", "--appendfsync", "always"]
+        else:
+            args += ["--appendonly", "no"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        wait_for(lambda: _pings(client), 20, f"redis-server on port {self.port}")
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no shutdown save (only the AOF survives)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.proc = None
+
+
+def _pings(client: Any) -> bool:
+    import redis
+
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def has_redis_server() -> bool:
+    return shutil.which("redis-server") is not None
+
+
+class Process:
+    """A ``sparkswarm`` subprocess (worker or beat) in its own process group."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._log_file = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [SPARKSWARM, *args],
+            env=env,
+            cwd=str(ROOT),
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self, marker: str, timeout: float = 60) -> None:
+        wait_for(lambda: marker in self.output() or not self.alive(), timeout, f"{marker!r}")
+        if not self.alive():
+            raise AssertionError(f"process exited early:\n{self.output()[-3000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (pool threads/processes included)."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+        if sig == signal.SIGKILL:
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.kill(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill(signal.SIGKILL)
+        self._log_file.close()
+
+
+class QueueLab:
+    """One test module's queue: its Redis, a queue name, workers and beats."""
+
+    def __init__(self, folder: Path, redis_server: RedisServer) -> None:
+        self.folder = folder
+        self.redis_server = redis_server
+        self.queue = f"q-{uuid.uuid4().hex[:8]}"
+        self.processes: list[Process] = []
+
+    @property
+    def url(self) -> str:
+        return self.redis_server.url
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKSWARM_")}
+        env.update(FAST_SETTINGS)
+        env.update(
+            {
+                "SPARKSWARM_REDIS_URL": self.url,
+                "SPARKSWARM_QUEUE": self.queue,
+                "PYTHONPATH": str(ROOT),
+            }
+        )
+        env.update(extra)
+        return env
+
+    def settings(self) -> Any:
+        from sparkswarm.workers.settings import QueueSettings
+
+        return QueueSettings(
+            **{  # type: ignore[arg-type]
+                "redis_url": self.url,
+                "queue": self.queue,
+                **{
+                    k.removeprefix("SPARKSWARM_").lower(): v
+                    for k, v in FAST_SETTINGS.items()
+                    if k != "SPARKSWARM_WORKER_IMPORTS"
+                },
+            }
+        )
+
+    def client(self) -> Any:
+        from sparkswarm.workers.client import QueueClient
+
+        return QueueClient(self.settings())
+
+    def start_worker(self, concurrency: int = 4, **extra_env: str) -> Process:
+        name = f"w{len(self.processes)}-{uuid.uuid4().hex[:4]}"
+        proc = Process(
+            ["worker", "--concurrency", str(concurrency), "--hostname", f"{name}@%h"],
+            self.env(**extra_env),
+            self.folder / f"{name}.log",
+        )
+        self.processes.append(proc)
+        proc.wait_ready("ready.")
+        return proc
+
+    def start_beat(self) -> Process:
+        name = f"beat{len(self.processes)}"
+        proc = Process(["beat", "--loglevel", "debug"], self.env(), self.folder / f"{name}.log")
+        self.processes.append(proc)
+        proc.wait_ready("beat: Starting", 60)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.processes:
+            proc.stop()
+        self.processes.clear()
