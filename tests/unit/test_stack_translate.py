@@ -167,7 +167,7 @@ def test_modes(deploy: str, mode: dict[str, Any]) -> None:
 
 
 def test_replicas_with_global_is_refused() -> None:
-    with pytest.raises(InvalidRequest, match="services.g: deploy.replicas"):
+    with pytest.raises(InvalidRequest, match=r"services\.g: deploy\.replicas"):
         _translate("services:\n  g:\n    image: x\n    deploy: {mode: global, replicas: 2}\n")
 
 
