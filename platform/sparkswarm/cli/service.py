@@ -98,12 +98,12 @@ def create(
     env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (repeatable)."),
     label: list[str] = typer.Option([], "--label", "-l", help="Service label KEY=VALUE."),
     publish: list[str] = typer.Option(
-        [], "--publish", "-p", help="[mode=host|ingress,]PUBLISHED:TARGET[/PROTO] or long form."
+        [], "--publish", "-p", help=r"\[mode=host|ingress,]PUBLISHED:TARGET\[/PROTO] or long form."
     ),
     network: list[str] = typer.Option([], "--network", help="Attach to this network."),
     endpoint_mode: str | None = typer.Option(None, "--endpoint-mode", help="vip | dnsrr."),
     mount: list[str] = typer.Option(
-        [], "--mount", help="type=bind|volume|tmpfs,source=S,target=T[,readonly]."
+        [], "--mount", help=r"type=bind|volume|tmpfs,source=S,target=T\[,readonly]."
     ),
     constraint: list[str] = typer.Option([], "--constraint", help="e.g. node.role==manager."),
     limit_cpu: str | None = typer.Option(None, "--limit-cpu", help="CPUs, e.g. 0.5."),
@@ -198,7 +198,7 @@ def update(
     env_add: list[str] = typer.Option([], "--env-add", help="Add or set KEY=VALUE."),
     env_rm: list[str] = typer.Option([], "--env-rm", help="Remove variable KEY."),
     publish_add: list[str] = typer.Option([], "--publish-add", help="Publish a port."),
-    publish_rm: list[str] = typer.Option([], "--publish-rm", help="Unpublish TARGET[/PROTO]."),
+    publish_rm: list[str] = typer.Option([], "--publish-rm", help=r"Unpublish TARGET\[/PROTO]."),
     replicas: int | None = typer.Option(None, "--replicas", help="Tasks (replicated only)."),
     force: bool = typer.Option(False, "--force", help="Redeploy tasks even if nothing changed."),
     update_delay: str | None = UPDATE_DELAY,
