@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 import typer
-from typer.testing import CliRunner
-
 from sparkswarm.cli.main import app
+from typer.testing import CliRunner
 
 
 def _command_paths() -> list[list[str]]:
