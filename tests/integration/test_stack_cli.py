@@ -115,3 +115,57 @@ def test_diff_deploy_ls_and_rm_through_the_cli(
     removed = _cli("stack", "rm", stack)
     assert removed.returncode == 0, removed.stderr
     assert _cli("stack", "services", stack).returncode == 2
+
+
+def test_generated_secret_and_ps_services(
+    gw: Any, name: Any, web_images: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    (folder / "stack.yml").write_text(
+        "services:\n  app:\n    image: sparkswarm-test/web:v1\n    secrets: [key]\n"
+        "    deploy: {replicas: 1, endpoint_mode: dnsrr}\n"
+        "secrets:\n  key: {external: true, name: '${key_secret}'}\n"
+    )
+    (folder / "params.yml").write_text(
+        "params:\n  key_secret: {default: unused, help: secret name}\n"
+        "generated_secrets:\n  - {param: key_secret, bytes: 16}\n"
+    )
+    stack, secret = name("gen"), name("genkey")
+    result = _cli(
+        "stack", "deploy", stack, "-c", str(folder / "stack.yml"), "--set", f"key_secret={secret}"
+    )
+    assert result.returncode == 0, result.stderr
+    created = [s for s in gw.api.secrets(filters={"name": secret}) if s["Spec"]["Name"] == secret]
+    assert len(created) == 1
+    assert secret not in result.stdout + result.stderr or "creating secret" in result.stderr
+    spec = gw.api.inspect_service(f"{stack}_app")["Spec"]
+    assert spec["TaskTemplate"]["ContainerSpec"]["Secrets"][0]["SecretID"] == created[0]["ID"]
+
+    services = _cli("stack", "services", stack, "--json")
+    assert '"replicas": "1/1"' in services.stdout, services.stdout
+    tasks = _cli("stack", "ps", stack, "--json")
+    assert f'"name": "{stack}_app.1"' in tasks.stdout
+    assert '"current_state": "running"' in tasks.stdout
+
+    again = _cli(
+        "stack",
+        "deploy",
+        stack,
+        "-c",
+        str(folder / "stack.yml"),
+        "--set",
+        f"key_secret={secret}",
+        "--json",
+    )
+    assert '"result": "unchanged"' in again.stdout
+    # the secret is not regenerated
+    assert [s["ID"] for s in gw.api.secrets(filters={"name": secret})] == [created[0]["ID"]]
+
+
+def test_invalid_stack_name_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "s.yml"
+    path.write_text(GOOD)
+    result = _cli("stack", "deploy", "bad name", "-c", str(path))
+    assert result.returncode == 2
+    assert "invalid stack name" in result.stderr

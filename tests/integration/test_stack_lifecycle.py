@@ -151,3 +151,34 @@ def test_prune_removes_services_that_left_the_file(
     pruned = deploy_stack(gw, name=stack, **params, detach=True, prune=True)
     assert _results(pruned) == {"front": "unchanged", "back": "removed"}
     assert list(_versions(gw, stack)) == [f"{stack}_front"]
+
+
+def test_snapshots_keep_the_last_five_and_rollback_toggles(
+    gw: Any, name: Any, web_images: Any, tmp_path: Path
+) -> None:
+    from sparkswarm.stacks.deploy import deploy_stack, rollback_stack
+    from sparkswarm.stacks.snapshots import KEEP, list_snapshots
+    from sparkswarm.stacks.source import read_stack_source
+
+    stack = name("snap")
+    path = tmp_path / "stack.yml"
+    path.write_text(
+        "services:\n  s:\n    image: sparkswarm-test/web:v1\n"
+        "    deploy: {replicas: 0, labels: {version: '${V}'}}\n"
+    )
+
+    def version() -> str:
+        return str(gw.api.inspect_service(f"{stack}_s")["Spec"]["Labels"]["version"])
+
+    for number in range(1, 8):
+        params, _ = read_stack_source([str(path)], {"V": str(number)})
+        deploy_stack(gw, name=stack, **params, detach=True)
+    # redeploying the same version stores no new snapshot
+    deploy_stack(gw, name=stack, **params, detach=True)
+    snapshots = list_snapshots(gw, stack)
+    assert KEEP == 5
+    assert [s["seq"] for s in snapshots] == [3, 4, 5, 6, 7]
+    rollback_stack(gw, name=stack, detach=True)
+    assert version() == "6"
+    rollback_stack(gw, name=stack, detach=True)
+    assert version() == "7"

@@ -235,3 +235,22 @@ def test_capabilities_as_the_cli() -> None:
         ["CAP_MKNOD"],
     )
     assert effective_capabilities(["ALL", "x"], None) == (["ALL"], [])
+
+
+@pytest.mark.parametrize("stack", ["", "_x", "-x", "a b", "a/b", "é"])
+def test_invalid_stack_names(stack: str) -> None:
+    from sparkswarm.stacks.translate import validate_stack_name
+
+    with pytest.raises(InvalidRequest, match="invalid stack name"):
+        validate_stack_name(stack)
+
+
+def test_too_long_service_name() -> None:
+    loaded = load_stack(
+        [("s.yml", f"services:\n  {'s' * 60}:\n    image: x\n")],
+        env={},
+        working_dir="/w",
+        read_file=lambda p: b"",
+    )
+    with pytest.raises(InvalidRequest, match="longer than 63"):
+        translate("stack", loaded.model)

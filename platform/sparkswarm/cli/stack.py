@@ -34,7 +34,9 @@ def _prepare(
         ready_made_file,
     )
     from sparkswarm.stacks.source import read_stack_source
+    from sparkswarm.stacks.translate import validate_stack_name
 
+    validate_stack_name(name)
     paths = [Path(f) for f in files] if files else [ready_made_file(name)]
     values = parse_sets(sets or [])
     env = interpolation_env(paths[0], values)
@@ -95,14 +97,21 @@ def diff(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show what `stack deploy` would change, without changing anything."""
-    from sparkswarm.cli.common import gateway, show
-    from sparkswarm.stacks.deploy import plan_stack
+    from sparkswarm.cli.common import gateway, print_json, show
+    from sparkswarm.stacks.deploy import plan_objects, plan_stack
     from sparkswarm.stacks.translate import translate
 
     _, loaded = _prepare(name, files, sets)
     _print_warnings(loaded.warnings)
-    plan = plan_stack(gateway(), translate(name, loaded.model), prune=prune)
-    show(plan.to_json(), ["service", "action", "changes"], as_json=as_json, title=f"plan {name}")
+    desired = translate(name, loaded.model)
+    plan = plan_stack(gateway(), desired, prune=prune)
+    objects = plan_objects(gateway(), desired)
+    if as_json:
+        print_json({"services": plan.to_json(), "objects": objects})
+        return
+    if objects:
+        show(objects, ["object", "action"], as_json=False, title=f"objects of {name}")
+    show(plan.to_json(), ["service", "action", "changes"], as_json=False, title=f"plan {name}")
 
 
 @app.command("ls")

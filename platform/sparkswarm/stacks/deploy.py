@@ -18,7 +18,12 @@ from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.stacks.plan import Plan, plan_services
 from sparkswarm.stacks.snapshots import list_snapshots, read_snapshot, save_snapshot
 from sparkswarm.stacks.source import load_stack_source
-from sparkswarm.stacks.translate import NAMESPACE_LABEL, DesiredStack, translate
+from sparkswarm.stacks.translate import (
+    NAMESPACE_LABEL,
+    DesiredStack,
+    translate,
+    validate_stack_name,
+)
 from sparkswarm.stacks.wait import wait_for_services
 
 UPDATE_RETRIES = 3
@@ -45,8 +50,7 @@ def desired_from_params(
     attachments: dict[str, str],
 ) -> tuple[DesiredStack, list[str]]:
     """Load and translate a stack from operation params; returns it and the warnings."""
-    if not name or ("_" in name and name.startswith("_")):
-        raise InvalidRequest(f"invalid stack name {name!r}")
+    validate_stack_name(name)
     loaded = load_stack_source(files, working_dir, env, attachments)
     return translate(name, loaded.model), loaded.warnings
 
@@ -68,6 +72,20 @@ def _find_id(gw: Any, kind: str, name: str) -> str | None:
     listing = gw.api.secrets if kind == "Secret" else gw.api.configs
     match = [o for o in listing(filters={"name": name}) if o["Spec"]["Name"] == name]
     return str(match[0]["ID"]) if match else None
+
+
+def plan_objects(gw: Any, desired: DesiredStack) -> list[dict[str, Any]]:
+    """Rows for the networks, secrets and configs that deploying would create."""
+    rows = []
+    networks = {n["Name"] for n in gw.api.networks(filters=_stack_filter(desired.name))}
+    for name in desired.networks:
+        if name not in networks:
+            rows.append({"object": f"network {name}", "action": "create"})
+    for kind, objects in (("Secret", desired.secrets), ("Config", desired.configs)):
+        for name in objects:
+            if _find_id(gw, kind, name) is None:
+                rows.append({"object": f"{kind.lower()} {name}", "action": "create"})
+    return rows
 
 
 def _check_before_changing(gw: Any, desired: DesiredStack) -> dict[str, str]:
@@ -288,7 +306,7 @@ def rollback_stack(
 
     Raises NotFound when fewer than two versions were deployed by sparkswarm.
     """
-    snapshots = list_snapshots(gw, name)
+    snapshots = list_snapshots(gw, validate_stack_name(name))
     if len(snapshots) < 2:
         raise NotFound(f"stack {name!r} has no previous deployed version to roll back to")
     previous = read_snapshot(gw, snapshots[-2])
@@ -302,7 +320,7 @@ def remove_stack(gw: Any, *, name: str, progress: ProgressFn = no_progress) -> d
 
     Raises NotFound when nothing carries the stack's label.
     """
-    selector = _stack_filter(name)
+    selector = _stack_filter(validate_stack_name(name))
     services = gw.api.services(filters=selector)
     networks = gw.api.networks(filters=selector)
     secrets = gw.api.secrets(filters=selector)

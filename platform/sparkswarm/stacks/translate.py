@@ -11,6 +11,7 @@ is Engine API JSON (``ServiceSpec`` etc.) with objects referred to by name;
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -42,6 +43,20 @@ class DesiredStack:
     def from_json(cls, data: dict[str, Any]) -> DesiredStack:
         """The inverse of :meth:`to_json`."""
         return cls(**data)
+
+
+_STACK_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+MAX_SERVICE_NAME = 63
+
+
+def validate_stack_name(stack: str) -> str:
+    """``stack`` if it can prefix swarm object names; InvalidRequest otherwise."""
+    if not _STACK_NAME.match(stack or ""):
+        raise InvalidRequest(
+            f"invalid stack name {stack!r}: use letters, digits, '_', '.', '-' "
+            "and start with a letter or digit"
+        )
+    return stack
 
 
 def scope(stack: str, name: str) -> str:
@@ -366,7 +381,13 @@ def _network_create(stack: str, network: dict[str, Any]) -> dict[str, Any]:
 
 def translate(stack: str, model: dict[str, Any]) -> DesiredStack:
     """The swarm objects for a loaded compose model; InvalidRequest on conflicts."""
-    desired = DesiredStack(name=stack)
+    desired = DesiredStack(name=validate_stack_name(stack))
+    for name in model["services"]:
+        if len(scope(stack, name)) > MAX_SERVICE_NAME:
+            raise InvalidRequest(
+                f"services.{name}: service name {scope(stack, name)!r} is longer than "
+                f"{MAX_SERVICE_NAME} characters"
+            )
     used_networks: set[str] = set()
     for name, service in sorted(model["services"].items()):
         try:
