@@ -91,7 +91,7 @@ def test_stale_version_is_a_conflict(
     service = gw.api.inspect_service(web)
     ops.update_service(gw, name=web, env_add=["A=1"], detach=True)
     with pytest.raises(Conflict, match="out of sequence"):
-        ops._send_update(gw, service["ID"], service["Version"]["Index"], service["Spec"])
+        ops.send_update(gw, service["ID"], service["Version"]["Index"], service["Spec"])
 
 
 def test_rolling_update_reports_each_task(

@@ -25,13 +25,8 @@ from typing import TYPE_CHECKING, Any
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.services import flags
-from sparkswarm.services.changes import (
-    ServiceChanges,
-    apply_changes,
-    rollout_expected,
-    set_replicas,
-)
-from sparkswarm.services.models import RemoveResult, ScaleResult, ServiceOutcome
+from sparkswarm.services.changes import ServiceChanges, apply_changes, rollout_expected
+from sparkswarm.services.models import RemoveResult, ServiceOutcome
 from sparkswarm.services.queries import find_service, resolve_service
 from sparkswarm.services.rolling import (
     TaskWatcher,
@@ -69,7 +64,7 @@ def _network_ids(gw: Gateway, networks: list[str]) -> list[str]:
     return ids
 
 
-def _send_update(
+def send_update(
     gw: Gateway, service_id: str, version: int, spec: dict[str, Any], *, rollback: bool = False
 ) -> None:
     # docker-py's update_service cannot send ?rollback=previous, so the update
@@ -84,7 +79,7 @@ def _send_update(
     api._result(response, json=True)
 
 
-def _replicas(spec: dict[str, Any]) -> int | None:
+def replicas_of(spec: dict[str, Any]) -> int | None:
     replicated = (spec.get("Mode") or {}).get("Replicated")
     return int(replicated.get("Replicas", 1)) if replicated is not None else None
 
@@ -157,7 +152,7 @@ def create_service(
         changed=False,
         outcome="unchanged",
         image=image,
-        desired=_replicas(existing["Spec"]),
+        desired=replicas_of(existing["Spec"]),
         elapsed_s=round(time.monotonic() - started, 3),
     )
 
@@ -180,7 +175,7 @@ def _await_new_service(
         changed=True,
         outcome="created",
         image=image,
-        desired=_replicas(spec),
+        desired=replicas_of(spec),
     )
     if detach:
         return result
@@ -231,13 +226,13 @@ def update_service(
                 id=service["ID"],
                 changed=False,
                 outcome="unchanged",
-                image=_image(after),
-                desired=_replicas(after),
+                image=image_of(after),
+                desired=replicas_of(after),
             )
         watcher = TaskWatcher(gw, service["ID"], name, progress)
         watcher.baseline()
         try:
-            _send_update(gw, service["ID"], service["Version"]["Index"], after)
+            send_update(gw, service["ID"], service["Version"]["Index"], after)
             break
         except Conflict:
             if attempt == UPDATE_ATTEMPTS:
@@ -249,8 +244,8 @@ def update_service(
         id=service["ID"],
         changed=True,
         outcome="detached",
-        image=_image(after),
-        desired=_replicas(after),
+        image=image_of(after),
+        desired=replicas_of(after),
     )
     if detach:
         return result
@@ -260,7 +255,7 @@ def update_service(
     return _finished(result, end, started, rollback=False)
 
 
-def _image(spec: dict[str, Any]) -> str:
+def image_of(spec: dict[str, Any]) -> str:
     return str(spec["TaskTemplate"]["ContainerSpec"]["Image"])
 
 
@@ -289,69 +284,6 @@ def _finished(
     )
 
 
-def scale_services(
-    gw: Gateway,
-    *,
-    replicas: dict[str, int],
-    detach: bool = False,
-    timeout: float = DEFAULT_TIMEOUT,
-    progress: ProgressFn = no_progress,
-) -> ScaleResult:
-    """Set the replica count of each service in ``replicas`` and wait for all to converge.
-
-    Every service is checked before any is changed: an unknown service is
-    NotFound, a global or job service (or a negative count) InvalidRequest.
-    Raises OperationFailed when a service does not converge within ``timeout`` s.
-    """
-    if not replicas:
-        raise InvalidRequest("nothing to scale: give SERVICE=REPLICAS")
-    for name, count in replicas.items():
-        set_replicas(resolve_service(gw, name)["Spec"], count)
-    watchers: list[tuple[TaskWatcher, ServiceOutcome]] = []
-    for name, count in replicas.items():
-        for attempt in range(1, UPDATE_ATTEMPTS + 1):
-            service = resolve_service(gw, name)
-            spec = service["Spec"]
-            watcher = TaskWatcher(gw, service["ID"], name, progress)
-            outcome = ServiceOutcome(
-                service=name,
-                id=service["ID"],
-                changed=False,
-                outcome="unchanged",
-                image=_image(spec),
-                desired=count,
-            )
-            if _replicas(spec) == count:
-                break
-            watcher.baseline()
-            try:
-                _send_update(
-                    gw, service["ID"], service["Version"]["Index"], set_replicas(spec, count)
-                )
-            except Conflict:
-                if attempt == UPDATE_ATTEMPTS:
-                    raise
-                time.sleep(0.2 * attempt)
-                continue
-            progress(f"{name} scaled to {count}", service=name, replicas=count, log=True)
-            outcome = outcome.model_copy(update={"changed": True, "outcome": "detached"})
-            break
-        watchers.append((watcher, outcome))
-    results = []
-    for watcher, outcome in watchers:
-        if not detach:
-            running, desired = wait_for_convergence(gw, watcher, timeout=timeout)
-            outcome = outcome.model_copy(
-                update={
-                    "running": running,
-                    "desired": desired,
-                    "outcome": "completed" if outcome.changed else "unchanged",
-                }
-            )
-        results.append(outcome)
-    return ScaleResult(services=results)
-
-
 def rollback_service(
     gw: Gateway,
     *,
@@ -375,8 +307,8 @@ def rollback_service(
         id=service["ID"],
         changed=False,
         outcome="unchanged",
-        image=_image(service["Spec"]),
-        desired=_replicas(service["Spec"]),
+        image=image_of(service["Spec"]),
+        desired=replicas_of(service["Spec"]),
     )
     if status == "rollback_completed":
         progress(f"service {name} is already rolled back", service=name)
@@ -386,14 +318,14 @@ def rollback_service(
         if not service.get("PreviousSpec"):
             raise InvalidRequest(f"service {name} has no previous spec to roll back to")
         watcher.baseline()
-        _send_update(gw, service["ID"], service["Version"]["Index"], service["Spec"], rollback=True)
+        send_update(gw, service["ID"], service["Version"]["Index"], service["Spec"], rollback=True)
         progress(f"rollback of {name} started", service=name, log=True)
         result = result.model_copy(
             update={
                 "changed": True,
                 "outcome": "detached",
-                "image": _image(service["PreviousSpec"]),
-                "desired": _replicas(service["PreviousSpec"]),
+                "image": image_of(service["PreviousSpec"]),
+                "desired": replicas_of(service["PreviousSpec"]),
             }
         )
     if detach:
