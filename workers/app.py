@@ -48,10 +48,12 @@ def make_app() -> Celery:
         "result_serializer": "json",
         "accept_content": ["json"],
         "event_serializer": "json",
-        # Results live in our own run records (records.py), which outlive any
-        # Celery result expiry; storing them twice would only cost Redis writes.
+        # Results live in our own run records (records.py), kept for the retention
+        # the settings give; storing them in a Celery result backend too would
+        # only cost Redis writes. No backend: no result expiry, and beat installs
+        # no backend-cleanup task.
         "task_ignore_result": True,
-        "result_expires": 24 * 3600,
+        "result_expires": None,
         # Everything goes to one queue whose name the tests change per session.
         "task_default_queue": settings.queue,
         "task_create_missing_queues": True,
@@ -77,6 +79,7 @@ def make_app() -> Celery:
         # Schedules: RedBeat keeps them in Redis (dynamic, one active beat by lock).
         "redbeat_redis_url": url,
         "redbeat_key_prefix": settings.key_prefix + "redbeat:",
+        "redbeat_redis_options": {"socket_keepalive": True},
         # Beat looks for new or changed schedules at least this often (seconds).
         "beat_max_loop_interval": 5,
         # The beat lock expires this long after a beat died, then another takes over.

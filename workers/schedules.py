@@ -96,6 +96,20 @@ def parse_cron(cron: str, timezone: str = "UTC") -> Any:
     return schedule
 
 
+def next_run(schedule: Any, last_run_at: datetime | None) -> str:
+    """When ``schedule`` fires next, ISO 8601 in its own zone.
+
+    Not RedBeat's ``due_at``: that adds the time remaining *from now* to the
+    last run, which is only right just after a run.
+    """
+    from datetime import timedelta
+
+    now = datetime.now(UTC)
+    remaining = schedule.remaining_estimate(last_run_at or now)
+    due = now + max(remaining, timedelta(0)) + timedelta(microseconds=500_000)
+    return str(due.astimezone(schedule.tz).replace(microsecond=0).isoformat())
+
+
 class ZonedRedBeatSchedulerEntry(RedBeatSchedulerEntry):  # type: ignore[misc]
     """A RedBeat entry whose crontab runs in the timezone named in its kwargs.
 
@@ -216,9 +230,8 @@ class ScheduleBook:
             )
             try:
                 entry = ZonedRedBeatSchedulerEntry.from_key(self._entry_key(name), app=self.app)
-                due = entry.due_at
-                if due is not None and not definition.paused:
-                    view.next_run = due.astimezone(entry.schedule.tz).isoformat(timespec="seconds")
+                if not definition.paused:
+                    view.next_run = next_run(entry.schedule, entry.last_run_at)
             except KeyError:
                 pass
             if view.last_run:

@@ -147,7 +147,8 @@ def capture_operation(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
     Raises InvalidRequest if ``argv`` is not a valid mutating command.
     """
     global _capturing
-    import click
+    import contextlib
+    import io
 
     from sparkswarm.cli.main import app
     from sparkswarm.errors import InvalidRequest
@@ -155,13 +156,16 @@ def capture_operation(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
     command = typer.main.get_command(app)
     _capturing = True
     try:
-        command.main(args=list(argv), prog_name="sparkswarm", standalone_mode=False)
+        # A read-only command runs for real here; keep its output to itself.
+        with contextlib.redirect_stdout(io.StringIO()):
+            command.main(args=list(argv), prog_name="sparkswarm", standalone_mode=False)
     except _Captured as captured:
         return captured.name, captured.params
-    except click.exceptions.Exit as exc:
+    except (typer.Exit, typer.Abort) as exc:
         raise InvalidRequest(f"`{' '.join(argv)}` is not an operation (it exited)") from exc
-    except click.ClickException as exc:
-        raise InvalidRequest(f"`{' '.join(argv)}`: {exc.format_message()}") from exc
+    except typer.TyperException as exc:  # usage errors of typer's own click
+        shown = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        raise InvalidRequest(f"`{' '.join(argv)}`: {shown}") from exc
     finally:
         _capturing = False
     raise InvalidRequest(f"`{' '.join(argv)}` does not change anything; nothing to schedule")
