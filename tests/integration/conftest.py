@@ -21,11 +21,20 @@ from tests.conftest import unavailable
 @pytest.fixture
 def extra_nodes(gw: Any, prefix: str) -> Iterator[Callable[[int], list[Any]]]:
     """``extra_nodes(2)`` -> two started :class:`ExtraNode` (destroyed after the test)."""
-    from tests.support.multinode import MultinodeUnavailable, start_nodes, why_unavailable
+    from tests.support.multinode import (
+        MultinodeUnavailable,
+        destroy_nodes,
+        remove_stale_main_nodes,
+        start_nodes,
+        sweep_stale,
+        why_unavailable,
+    )
 
     reason = why_unavailable()
     if reason:
         unavailable(reason)
+    sweep_stale()
+    remove_stale_main_nodes(gw)
     started: list[Any] = []
 
     def start(count: int) -> list[Any]:
@@ -38,6 +47,6 @@ def extra_nodes(gw: Any, prefix: str) -> Iterator[Callable[[int], list[Any]]]:
         return nodes
 
     yield start
-    problems = [problem for node in started for problem in node.destroy(gw)]
+    problems = destroy_nodes(started, gw)
     if problems:
         warnings.warn(f"extra node teardown: {problems}", stacklevel=1)

@@ -20,8 +20,10 @@ Rules this module keeps (see ENVIRONMENT.md):
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -40,6 +42,8 @@ MAIN_MANAGER = f"{BRIDGE_HOST_ADDRESS}:2377"
 NAME_PREFIX = "sswt"
 CLAIMS = Path("/run/sparkswarm-test-addresses")
 START_TIMEOUT = 60.0
+# Hostnames given to extra nodes: "<test prefix>-n<index>" (see tests/conftest.py).
+STALE_HOSTNAME = re.compile(r"^ssw[0-9a-f]+-n[0-9]+$")
 
 
 class MultinodeUnavailable(RuntimeError):
@@ -73,7 +77,7 @@ def _claim_address() -> str:
             claim.mkdir()
         except FileExistsError:
             if _claim_is_stale(claim):
-                shutil.rmtree(claim, ignore_errors=True)
+                _sweep_claim(claim)
             continue
         (claim / "pid").write_text(str(os.getpid()))
         return claim.name
@@ -87,6 +91,90 @@ def _claim_is_stale(claim: Path) -> bool:
         # Being written right now by another process, or broken: leave it.
         return False
     return not Path(f"/proc/{pid}").exists()
+
+
+def _sweep_claim(claim: Path) -> None:
+    """Remove what a dead test process left behind for this address."""
+    try:
+        left = json.loads((claim / "node.json").read_text())
+    except (OSError, ValueError):
+        left = {}
+    root = left.get("root")
+    if root:
+        _kill_dockerd_of(Path(root))
+        _kill_processes_of(Path(root))
+        for target in sorted(_mounts_under(root), key=len, reverse=True):
+            _run("umount", "-l", target, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+    if left.get("veth_host"):
+        _run("ip", "link", "del", left["veth_host"], check=False)
+    if left.get("netns"):
+        _run("ip", "netns", "del", left["netns"], check=False)
+    shutil.rmtree(claim, ignore_errors=True)
+
+
+def _kill_dockerd_of(root: Path) -> None:
+    try:
+        pid = int((root / "dockerd.pid").read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    # Only a dockerd using this very folder: the pid may have been reused.
+    if b"dockerd" in cmdline and str(root).encode() in cmdline:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _kill_processes_of(root: Path) -> None:
+    """SIGKILL what is left of a node: its containerd, shims and their containers.
+
+    Shims are meant to outlive dockerd; ours name the node's folder in their
+    command line, and the container processes are their descendants.
+    """
+    parents: dict[int, int] = {}
+    mine: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+        if str(root).encode() in cmdline:
+            mine.add(pid)
+    grown = True
+    while grown:
+        children = {pid for pid, ppid in parents.items() if ppid in mine} - mine
+        grown = bool(children)
+        mine |= children
+    for pid in mine:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _mounts_under(root: str) -> list[str]:
+    with open("/proc/self/mounts") as fh:
+        return [line.split()[1] for line in fh if line.split()[1].startswith(root + "/")]
+
+
+def sweep_stale() -> None:
+    """Clean up after test processes that died without their teardown."""
+    if CLAIMS.exists():
+        for claim in CLAIMS.iterdir():
+            if _claim_is_stale(claim):
+                _sweep_claim(claim)
+
+
+def remove_stale_main_nodes(main_gw: Any) -> None:
+    """Remove extra nodes of dead test runs that the main swarm still lists as down."""
+    for raw in main_gw.api.nodes():
+        hostname = raw.get("Description", {}).get("Hostname", "")
+        if STALE_HOSTNAME.match(hostname) and raw["Status"]["State"] == "down":
+            with contextlib.suppress(Exception):
+                main_gw.api.remove_node(raw["ID"], force=True)
 
 
 @dataclass
@@ -229,11 +317,21 @@ class ExtraNode:
         return problems
 
     def _leave_swarm(self) -> None:
+        """Leave the main swarm politely (and note our node id there to remove it).
+
+        A swarm made only of extra nodes dies with their dockerds, so leaving
+        it is skipped: a force-leave from a swarm that lost quorum can take
+        twenty seconds.
+        """
         import docker
 
-        client = docker.APIClient(base_url=self.url, version="auto", timeout=20)
+        # Short: a manager of a lab swarm in trouble can stall /info for long.
+        client = docker.APIClient(base_url=self.url, version="auto", timeout=5)
         try:
-            if client.info()["Swarm"]["LocalNodeState"] != "inactive":
+            swarm = client.info()["Swarm"]
+            managers = {m["Addr"] for m in swarm.get("RemoteManagers") or []}
+            if swarm["LocalNodeState"] != "inactive" and MAIN_MANAGER in managers:
+                self.main_node_id = self.main_node_id or swarm.get("NodeID") or None
                 client.leave_swarm(force=True)
         finally:
             client.close()
@@ -262,20 +360,16 @@ class ExtraNode:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=20)
+                # A manager whose swarm lost quorum can hang in shutdown.
+                self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
-        # Its containerd and shims were started in dockerd's process group.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
+        _kill_processes_of(self.root)
 
     def _unmount_all(self) -> None:
-        root = str(self.root)
-        with open("/proc/self/mounts") as fh:
-            targets = [line.split()[1] for line in fh if line.split()[1].startswith(root + "/")]
-        for target in sorted(targets, key=len, reverse=True):
+        for target in sorted(_mounts_under(str(self.root)), key=len, reverse=True):
             _run("umount", "-l", target, check=False)
 
 
@@ -298,12 +392,25 @@ def new_node(prefix: str, index: int) -> ExtraNode:
     token = secrets.token_hex(4)
     address = _claim_address()
     root = Path(tempfile.mkdtemp(prefix=f"{NAME_PREFIX}-{token}-"))
-    return ExtraNode(
+    node = ExtraNode(
         netns=f"{NAME_PREFIX}-{token}",
         hostname=f"{prefix}-n{index}",
         address=address,
         root=root,
     )
+    # Enough for sweep_stale() to clean up if this process dies mid-test.
+    left = {"root": str(root), "netns": node.netns, "veth_host": node.veth_host}
+    (CLAIMS / address / "node.json").write_text(json.dumps(left))
+    return node
+
+
+def destroy_nodes(nodes: list[ExtraNode], main_gw: Any | None = None) -> list[str]:
+    """Destroy nodes in parallel; what went wrong (never raises)."""
+    if not nodes:
+        return []
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        results = list(pool.map(lambda node: node.destroy(main_gw), nodes))
+    return [problem for problems in results for problem in problems]
 
 
 def start_nodes(prefix: str, count: int) -> list[ExtraNode]:
@@ -316,7 +423,6 @@ def start_nodes(prefix: str, count: int) -> list[ExtraNode]:
         errors = [f.exception() for f in futures]
     failed = [e for e in errors if e is not None]
     if failed:
-        for node in nodes:
-            node.destroy()
+        destroy_nodes(nodes)
         raise MultinodeUnavailable(f"extra node failed to start: {failed[0]}")
     return nodes
