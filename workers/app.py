@@ -10,18 +10,22 @@ registered operation there.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from celery import Celery
-from sparkswarm.workers.settings import get_queue_settings
+from sparkswarm.workers.settings import QueueSettings, get_queue_settings
 
 
-def make_app() -> Celery:
-    """A Celery app configured from :class:`QueueSettings`."""
-    settings = get_queue_settings()
-    url = settings.redis_url or os.environ.get("SPARKSWARM_REDIS_URL") or "redis://127.0.0.1:6379/0"
-    app = Celery("sparkswarm", broker=url, include=["sparkswarm.workers.tasks"])
+def make_app(settings: QueueSettings | None = None) -> Celery:
+    """A Celery app configured from ``settings`` (default: the environment's)."""
+    settings = settings or get_queue_settings()
+    url = settings.redis_url or "redis://127.0.0.1:6379/0"
+    app = Celery(
+        "sparkswarm",
+        broker=url,
+        include=["sparkswarm.workers.tasks"],
+        set_as_current=settings is get_queue_settings(),
+    )
     conf: dict[str, Any] = {
         # Acknowledge a message only after the task returned: a worker that dies
         # mid-operation leaves the message in Redis instead of losing it.
@@ -94,3 +98,13 @@ def make_app() -> Celery:
 
 
 app = make_app()
+
+
+def app_for(settings: QueueSettings) -> Celery:
+    """The app for ``settings``: the process's own, or one made for another
+    broker (a client of a different Redis, as in tests)."""
+    if settings.redis_url == app.conf.broker_url and settings.key_prefix + "redbeat:" == (
+        app.conf.redbeat_key_prefix
+    ):
+        return app
+    return make_app(settings)

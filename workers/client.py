@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -193,13 +193,18 @@ class QueueClient:
         return self.get(run_id)
 
     def follow(
-        self, run_id: str, *, after: str = "0-0", timeout: float | None = None
+        self,
+        run_id: str,
+        *,
+        after: str = "0-0",
+        timeout: float | None = None,
+        on_quiet: Callable[[RunRecord], None] | None = None,
     ) -> Iterator[Event]:
         """The events of ``run_id`` from stream id ``after`` until it is finished.
 
         The record is checked whenever the stream is quiet, so a trimmed or
-        missed final event still ends the loop. Unavailable without Redis;
-        TimeoutError after ``timeout`` seconds.
+        missed final event still ends the loop (``on_quiet`` gets that record).
+        Unavailable without Redis; TimeoutError after ``timeout`` seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with broker_errors("events"):
@@ -213,8 +218,11 @@ class QueueClient:
                     ):
                         return
                     continue
-                if self.store.get(run_id).done:
+                record = self.store.get(run_id)
+                if record.done:
                     return
+                if on_quiet is not None:
+                    on_quiet(record)
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"run {run_id} still not finished after {timeout}s")
 

@@ -136,10 +136,10 @@ class ScheduleBook:
     """The schedules stored in one queue's Redis. Redis errors propagate."""
 
     def __init__(self, client: Any) -> None:
-        from sparkswarm.workers.app import app
+        from sparkswarm.workers.app import app_for
 
         self.qc = client
-        self.app = app
+        self.app = app_for(client.settings)
         self.redis = client.redis
         self.prefix = client.settings.key_prefix
         self.names_key = f"{self.prefix}schedules"

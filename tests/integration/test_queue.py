@@ -314,3 +314,56 @@ def test_the_cli_goes_through_the_queue_and_follows_to_the_result(
     assert "error" in missing.stderr
     failed = [r for r in qc.list(state="failed") if r.op == "service.scale"]
     assert failed and failed[0].error_type == "NotFound"
+
+
+def test_records_are_trimmed_by_count_keeping_unfinished_runs(lab: QueueLab) -> None:
+    from sparkswarm.errors import NotFound
+    from sparkswarm.workers.client import QueueClient
+
+    settings = lab.settings().model_copy(
+        update={"queue": f"{lab.queue}-idle", "key_prefix": "trim:", "run_retention_count": 2}
+    )
+    idle = QueueClient(settings)  # no worker serves this queue
+    runs = [idle.submit("queue.noop", {"i": i}, requester="t", source="api") for i in range(6)]
+    for index in (0, 1, 3):
+        idle.cancel(runs[index].run_id, requester="t")
+
+    removed = idle.store.trim()
+
+    # The four oldest are beyond the count; the queued one among them stays.
+    assert removed == 3
+    left = {r.id for r in idle.list(limit=100)}
+    assert left == {runs[i].run_id for i in (2, 4, 5)}
+    assert idle.get(runs[2].run_id).state == "queued"
+    with pytest.raises(NotFound):
+        idle.get(runs[0].run_id)
+
+
+def test_events_follow_prints_a_run_s_events_as_they_happen(
+    lab: QueueLab, worker: Any, qc: Any
+) -> None:
+    key = f"follow-{time.time_ns()}"
+    run = qc.submit("test.sleep", {"key": key, "seconds": 3}, requester="t", source="api", key=key)
+    env = lab.env()
+    follower = subprocess.Popen(
+        [SPARKSWARM, "events", "--follow", "--op", run.run_id, "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        seen: list[str] = []
+        assert follower.stdout is not None
+        for line in follower.stdout:
+            seen.append(json.loads(line)["type"])
+            if seen[-1] == "operation.succeeded":
+                break
+    finally:
+        follower.kill()
+        follower.wait(10)
+    assert seen == [
+        "operation.queued",
+        "operation.started",
+        "operation.progress",
+        "operation.succeeded",
+    ]

@@ -162,3 +162,21 @@ def test_a_command_that_is_not_a_valid_operation_is_an_invalid_request(
 ) -> None:
     with pytest.raises(InvalidRequest, match=message):
         _capture(argv)
+
+
+def test_the_worker_has_a_task_named_like_every_registered_operation() -> None:
+    from sparkswarm.operations import REGISTRY
+    from sparkswarm.workers.app import app
+    from sparkswarm.workers.tasks import register_operation_tasks
+
+    tasks = register_operation_tasks()
+    assert set(REGISTRY) <= set(tasks)
+    assert {
+        "service.scale",
+        "service.update",
+        "node.drain" if "node.drain" in REGISTRY else "node.availability",
+        "queue.noop",
+    } <= set(app.tasks)
+    for name in REGISTRY:
+        assert app.tasks[name].name == name
+        assert app.tasks[name].acks_late is True

@@ -36,6 +36,7 @@ def submit_and_follow(name: str, params: dict[str, Any], *, detach: bool) -> dic
     Unavailable if the broker cannot be reached.
     """
     import sys
+    import time
 
     from rich.console import Console
 
@@ -52,8 +53,21 @@ def submit_and_follow(name: str, params: dict[str, Any], *, detach: bool) -> dic
     console = Console(stderr=True, log_path=False)
     if not submission.created:
         console.print(f"run {submission.run_id} exists already; following it", highlight=False)
+    submitted = time.monotonic()
+    warned = False
+
+    def on_quiet(record: Any) -> None:
+        nonlocal warned
+        if record.state == "queued" and not warned and time.monotonic() - submitted > 10:
+            warned = True
+            console.log(
+                f"{submission.run_id} still queued after 10 s: is a worker running "
+                "(`sparkswarm worker`)? Ctrl-C stops following; the run stays queued."
+            )
+
     with console.status(f"{name}: queued as {submission.run_id}") as status:
-        for event in client.follow(submission.run_id, after=submission.stream_id or "0-0"):
+        after = submission.stream_id or "0-0"
+        for event in client.follow(submission.run_id, after=after, on_quiet=on_quiet):
             _render(console, status, name, event)
     record = client.get(submission.run_id)
     if record.state == "succeeded":
