@@ -96,6 +96,7 @@ def test_seed_tutorial(name: Callable[[str], str], web_images: dict[str, str]) -
     assert rolled.returncode == 0, rolled.stderr
     assert json.loads(rolled.stdout)["outcome"] == "completed"
     assert elapsed >= (3 - 1) * delay, f"a 3-task update with 2s delays took {elapsed:.1f}s"
+    print(f"rolling update of 3 tasks, parallelism 1, delay 2s: {elapsed:.1f}s")
     tasks = running_tasks(web)
     assert len(tasks) == 3
     assert {task["image"] for task in tasks} == {web_images["v2"]}
@@ -110,6 +111,7 @@ def test_seed_tutorial(name: Callable[[str], str], web_images: dict[str, str]) -
     assert {task["image"] for task in running_tasks(web)} == {web_images["v1"]}
 
     # A failing update: the new task exits at once, the engine rolls back, we say so.
+    started = time.monotonic()
     failing = sparkswarm(
         "service",
         "update",
@@ -121,6 +123,7 @@ def test_seed_tutorial(name: Callable[[str], str], web_images: dict[str, str]) -
         "--update-monitor",
         "2s",
     )
+    print(f"failing update to rolled back: {time.monotonic() - started:.1f}s")
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "failed and was rolled back" in failing.stderr
     assert "non-zero exit (3)" in failing.stderr

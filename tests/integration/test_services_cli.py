@@ -157,6 +157,9 @@ def test_scale_refuses_global_services_and_changes_nothing(
         "global",
         "--stop-grace-period",
         "1s",
+        # pinned here: other tests may add swarm nodes that lack the test images
+        "--constraint",
+        f"node.id=={gw.api.info()['Swarm']['NodeID']}",
     )
     sparkswarm_json(
         "service", "create", replicated, web_images["v1"], "--detach", "--stop-grace-period", "1s"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sparkswarm.errors import Conflict, InvalidRequest, NotFound
+from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
 from sparkswarm.gateway import Gateway
 from sparkswarm.services import ops
 from sparkswarm.services.logs import service_logs
@@ -178,3 +178,43 @@ def test_remove_by_full_id_but_not_by_prefix(
     assert ops.remove_service(gw, names=[created.id]).removed == [created.id]
     with pytest.raises(NotFound, match="not found"):
         inspect_service(gw, name=web)
+
+
+def test_failing_update_with_pause_says_paused_and_why(
+    gw: Gateway, name: Callable[[str], str], web_images: dict[str, str]
+) -> None:
+    web = name("web")
+    ops.create_service(gw, name=web, image=web_images["v1"], stop_grace_period="1s")
+    with pytest.raises(OperationFailed, match=r"paused.*non-zero exit \(3\)"):
+        ops.update_service(
+            gw,
+            name=web,
+            image=web_images["broken"],
+            update={"failure_action": "pause", "monitor": "2s"},
+        )
+    assert gw.api.inspect_service(web)["UpdateStatus"]["State"] == "paused"
+
+
+def test_global_job_runs_to_completion(
+    gw: Gateway, name: Callable[[str], str], web_images: dict[str, str]
+) -> None:
+    job = name("gjob")
+    # Pinned to this node: other tests may add swarm nodes that lack the test images.
+    here = gw.api.info()["Swarm"]["NodeID"]
+    try:
+        result = ops.create_service(
+            gw,
+            name=job,
+            image=web_images["v1"],
+            mode="global-job",
+            command=["sh", "-c", "echo done"],
+            constraints=[f"node.id=={here}"],
+        )
+        assert (result.outcome, result.running, result.desired) == ("created", 1, 1)
+        [task] = service_tasks(gw, name=job)
+        assert (task.desired_state, task.current_state) == ("complete", "complete")
+    finally:
+        ops.remove_service(gw, names=[job])
+        label = f"com.docker.swarm.service.name={job}"
+        for container in gw.api.containers(all=True, filters={"label": label}):
+            gw.api.remove_container(container["Id"], force=True)
