@@ -67,6 +67,11 @@ def _network_ids(gw: Gateway, networks: list[str]) -> list[str]:
 def send_update(
     gw: Gateway, service_id: str, version: int, spec: dict[str, Any], *, rollback: bool = False
 ) -> None:
+    """Replace the spec of ``service_id`` at ``version`` (``rollback``: the previous spec).
+
+    Raises Conflict when ``version`` is no longer current ("update out of
+    sequence"), InvalidRequest when the engine refuses the spec.
+    """
     # docker-py's update_service cannot send ?rollback=previous, so the update
     # goes to the documented endpoint directly (still through the gateway).
     api = gw.api
@@ -80,6 +85,7 @@ def send_update(
 
 
 def replicas_of(spec: dict[str, Any]) -> int | None:
+    """The replica count of a replicated service's spec; None for other modes."""
     replicated = (spec.get("Mode") or {}).get("Replicated")
     return int(replicated.get("Replicas", 1)) if replicated is not None else None
 
@@ -256,6 +262,7 @@ def update_service(
 
 
 def image_of(spec: dict[str, Any]) -> str:
+    """The image a service spec runs."""
     return str(spec["TaskTemplate"]["ContainerSpec"]["Image"])
 
 
