@@ -69,6 +69,7 @@ class DoctorFacts:
     ingress_present: bool | None = None
     overlay_error: str | None = None
     overlay_tested: bool = False
+    control_error: str | None = None
 
 
 # --- pure verdicts ------------------------------------------------------------
@@ -125,6 +126,14 @@ def check_swarm_state(facts: DoctorFacts) -> Check:
 
 def check_quorum(facts: DoctorFacts) -> Check:
     """Manager count, reachable majority, and whether losing one manager is survivable."""
+    if facts.control_error is not None:
+        return Check(
+            name="managers",
+            status="fail",
+            summary=f"the control plane does not answer: {facts.control_error}",
+            fix="bring managers back until a majority is up, "
+            "or recover: docker swarm init --force-new-cluster",
+        )
     if not facts.is_manager or facts.managers is None:
         return Check(
             name="managers",
@@ -220,6 +229,13 @@ def check_overlay(facts: DoctorFacts) -> Check:
             status="fail",
             summary=f"cannot create an overlay network: {facts.overlay_error}",
             fix="check `docker info` and the dockerd log",
+        )
+    if facts.control_error is not None:
+        return Check(
+            name="overlay",
+            status="warn",
+            summary="not tested: the control plane does not answer",
+            fix="restore the managers' quorum first",
         )
     if not facts.is_manager:
         return Check(
@@ -322,7 +338,12 @@ def probe(gw: Gateway, *, test_overlay: bool = True) -> DoctorFacts:
         facts.listening = listening_ports()
         facts.ipvs_present = IPVS_PATH.exists()
     if facts.is_manager and facts.swarm_state == "active":
-        managers = gw.api.nodes(filters={"role": "manager"})
+        try:
+            managers = gw.api.nodes(filters={"role": "manager"})
+        except SparkswarmError as exc:
+            # A manager without a Raft leader answers /info but nothing else.
+            facts.control_error = str(exc)
+            return facts
         facts.managers = len(managers)
         facts.reachable_managers = sum(
             1 for m in managers if (m.get("ManagerStatus") or {}).get("Reachability") == "reachable"

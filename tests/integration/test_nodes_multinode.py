@@ -297,6 +297,12 @@ def test_demotion_that_would_break_quorum_is_refused(
     # Demoting the unreachable one keeps 2 of 2 reachable: allowed.
     demoted = sparkswarm_json("node", "demote", third.hostname, env=first.env())
     assert demoted["changed"] is True and demoted["node"]["role"] == "worker"
+    # Losing the second of the two remaining managers loses quorum: the doctor says so.
+    second._stop_dockerd()
+    done = sparkswarm("swarm", "doctor", "--json", env=first.env())
+    assert done.returncode == 1, done.stderr
+    verdicts = {c["name"]: c for c in json.loads(done.stdout)}
+    assert verdicts["managers"]["status"] == "fail", verdicts["managers"]
 
 
 def test_concurrent_label_updates_all_land(

@@ -324,11 +324,15 @@ class ExtraNode:
         twenty seconds.
         """
         import docker
+        import requests
 
-        # Short: a manager of a lab swarm in trouble can stall /info for long.
-        client = docker.APIClient(base_url=self.url, version="auto", timeout=5)
         try:
+            # Short: a manager of a lab swarm in trouble can stall /info for long.
+            client = docker.APIClient(base_url=self.url, version="auto", timeout=5)
             swarm = client.info()["Swarm"]
+        except (docker.errors.DockerException, requests.RequestException):
+            return  # a lab manager without quorum; main membership is undone below
+        try:
             managers = {m["Addr"] for m in swarm.get("RemoteManagers") or []}
             if swarm["LocalNodeState"] != "inactive" and MAIN_MANAGER in managers:
                 self.main_node_id = self.main_node_id or swarm.get("NodeID") or None

@@ -81,6 +81,8 @@ def test_unreachable_engine_is_the_only_verdict_and_fails() -> None:
         ({"overlay_error": "plugin not found"}, "overlay", "fail", "plugin not found"),
         ({"ingress_present": False}, "overlay", "warn", "ingress"),
         ({"overlay_tested": False}, "overlay", "ok", "ingress network present"),
+        ({"control_error": "no leader"}, "managers", "fail", "no leader"),
+        ({"control_error": "no leader"}, "overlay", "warn", "control plane"),
     ],
 )
 def test_verdicts(changes: dict[str, Any], name: str, status: str, words: str) -> None:
