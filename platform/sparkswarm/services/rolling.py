@@ -149,21 +149,30 @@ def wait_for_update(
     for convergence and report ``completed``. Raises OperationFailed on timeout.
     """
     started = time.monotonic()
+    # The engine's final message after an automatic rollback is only "rollback
+    # completed"; the reason (which task failed) is in the message it showed
+    # while the rollback ran, so keep that.
+    reason = ""
     while True:
         service = gw.api.inspect_service(watcher.service_id)
         tasks = watcher.poll()
         status = service.get("UpdateStatus") or {}
         state = status.get("State")
+        message = str(status.get("Message", ""))
+        if state == "rollback_started":
+            reason = message
         elapsed = time.monotonic() - started
         if state in TERMINAL_UPDATE_STATES:
+            if state == "rollback_completed" and reason:
+                message = reason
             error = ""
             if state != "completed":
-                error = _failed_task_error(gw, str(status.get("Message", ""))) or watcher.last_error
+                error = _failed_task_error(gw, message) or watcher.last_error
             if state == "completed" and not is_converged(service, tasks):
                 pass  # the last tasks may still be starting: keep polling
             else:
                 running, wanted = running_count(tasks)
-                return UpdateEnd(str(state), str(status.get("Message", "")), error, running, wanted)
+                return UpdateEnd(str(state), message, error, running, wanted)
         elif (not expect_rollout or (state is None and elapsed > NO_ROLLOUT_GRACE_SECONDS)) and (
             is_converged(service, tasks)
         ):
