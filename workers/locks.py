@@ -11,7 +11,10 @@ Two locks guard every run:
   recovery pass find runs whose worker died.
 
 Both are ``SET NX PX``; extend and release are Lua compare-and-act scripts so
-a worker never extends or deletes a lock someone else holds now.
+a worker never extends or deletes a lock someone else holds now. On the hot
+path, ``lua.CLAIM`` and ``lua.FINISH`` take and release these same keys with
+the same owner rules inside the run's own state change (one round trip each);
+this class serves the heartbeat thread and everything else.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The life of a delivery (``execute_run``):
 
-1. in one round trip (records.py ``_CLAIM``): take the run's heartbeat
+1. in one round trip (``lua.CLAIM``): take the run's heartbeat
    (owner: this worker) and its target locks (owner: the run), and mark the
    run ``running``. A heartbeat held by another live worker means this
    message is a duplicate: it is acked and dropped. A finished run is never
@@ -10,7 +10,7 @@ The life of a delivery (``execute_run``):
    all died is failed;
 2. if a target lock is busy, park the message on that lock's waiting list
    and return: waiting holds no worker slot, and the holder puts the parked
-   runs back on the queue when it finishes (``_FINISH``);
+   runs back on the queue when it finishes (``lua.FINISH``);
 3. run the core operation, retrying errors marked retryable with backoff;
 4. record the outcome, release both locks and wake the parked runs, again
    in one script.

@@ -1,5 +1,5 @@
 """The Celery message of a run, built here so that the run record and its
-message are written to Redis in one atomic script (records.py ``_CREATE``).
+message are written to Redis in one atomic script (``lua.CREATE``).
 
 Why not ``app.send_task``: recording first and publishing second leaves a
 window where a crash (or a Redis hiccup) gives a queued record without a

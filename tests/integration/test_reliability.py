@@ -143,7 +143,8 @@ def test_a_run_whose_workers_keep_dying_fails_after_the_bounded_redeliveries(
     deadline = time.monotonic() + 150
     while not qc.get(run.run_id).done:
         assert time.monotonic() < deadline, "the run never gave up"
-        worker = lab.start_worker(concurrency=1)
+        # It may die before it even logs that it is ready.
+        worker = lab.start_worker(concurrency=1, ready=False)
         wait_for(
             lambda w=worker: not w.alive() or qc.get(run.run_id).done,
             60,  # type: ignore[misc]

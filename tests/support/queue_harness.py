@@ -214,7 +214,10 @@ class QueueLab:
 
         return QueueClient(self.settings())
 
-    def start_worker(self, concurrency: int = 4, **extra_env: str) -> Process:
+    def start_worker(
+        self, concurrency: int = 4, *, ready: bool = True, **extra_env: str
+    ) -> Process:
+        """Start ``sparkswarm worker``; with ``ready``, wait until it serves."""
         name = f"w{len(self.processes)}-{uuid.uuid4().hex[:4]}"
         proc = Process(
             ["worker", "--concurrency", str(concurrency), "--hostname", f"{name}@%h"],
@@ -222,7 +225,8 @@ class QueueLab:
             self.folder / f"{name}.log",
         )
         self.processes.append(proc)
-        proc.wait_ready("ready.")
+        if ready:
+            proc.wait_ready("ready.")
         return proc
 
     def start_beat(self) -> Process:
