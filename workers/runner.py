@@ -368,14 +368,64 @@ def recover_orphans(qc: QueueClient) -> list[str]:
     return recovered
 
 
+def requeue_lost_messages(qc: QueueClient) -> list[str]:
+    """Re-queue queued runs whose message is nowhere: not on the queue, not
+    parked on a lock, not held unacked by any worker, and no worker has
+    started them. That happens when a worker dies between taking a message
+    and claiming its run. Looks at the newest 1,000 runs older than
+    ``lost_after``. A message found missing while it moves between Redis
+    lists only gives a duplicate, which the claim turns into a no-op.
+    """
+    s = qc.settings
+    now = time.time()
+    r: Any = qc.redis  # decode_responses=True: strings throughout
+    ids: list[str] = r.zrevrangebyscore(
+        qc.store.index_key, now - s.lost_after, "-inf", start=0, num=1000
+    )
+    if not ids:
+        return []
+    with r.pipeline(transaction=False) as pipe:
+        for run_id in ids:
+            pipe.hget(qc.store.run_key(run_id), "state")
+        states = pipe.execute()
+    active = r.smembers(qc.store.active_key)
+    queued = [i for i, st in zip(ids, states, strict=True) if st == "queued" and i not in active]
+    if not queued:
+        return []
+    # Where a queued run's message can be: the queue, a lock's waiting list,
+    # or kombu's hash of messages delivered to workers and not yet acked.
+    places: list[str] = r.lrange(s.queue, 0, -1)
+    for lock_key in r.smembers(qc.store.waiting_key):
+        places += r.lrange(f"{lock_key}:waiting", 0, -1)
+    places += r.hvals("unacked")
+    haystack = "\n".join(places)
+    lost: list[str] = []
+    for run_id in queued:
+        if f'"{run_id}"' in haystack:
+            continue
+        record = qc.store.find(run_id)
+        params = qc.store.execution_params(run_id)
+        if record is None or record.state != "queued" or params is None:
+            continue
+        qc.store.note(run_id, "its message was lost (a worker died before starting it); re-queued")
+        qc.publish(record.op, run_id, params)
+        lost.append(run_id)
+        log.warning("re-queued run %s (%s): its message was lost", run_id, record.op)
+    return lost
+
+
 def recovery_loop(stop: threading.Event) -> None:
-    """Run recovery passes (and record trimming) until ``stop`` is set."""
+    """Run recovery passes (lost messages, parked runs, record trimming too)
+    until ``stop`` is set."""
     qc = worker_client()
-    last_trim = 0.0
+    last_trim = last_sweep = 0.0
     while True:
         try:
             recover_orphans(qc)
             qc.store.unpark_free(qc.settings.queue)
+            if time.monotonic() - last_sweep > qc.settings.lost_after / 2:
+                requeue_lost_messages(qc)
+                last_sweep = time.monotonic()
             if time.monotonic() - last_trim > 60:
                 qc.store.trim()
                 last_trim = time.monotonic()

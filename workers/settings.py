@@ -31,6 +31,11 @@ class QueueSettings(BaseSettings):
     )
     heartbeat_ttl: float = Field(10.0, description="Seconds a run's heartbeat lives unrefreshed.")
     recovery_interval: float = Field(5.0, description="Seconds between recovery passes.")
+    lost_after: float = Field(
+        30.0,
+        description="Seconds after which a queued run whose message is nowhere in Redis "
+        "(its worker died between taking it and starting it) is re-queued.",
+    )
     max_deliveries: int = Field(3, description="Starts of one run before it is failed.")
     retry_attempts: int = Field(4, description="Tries of an op whose engine is unavailable.")
     retry_backoff: float = Field(1.0, description="First retry delay in seconds; doubles.")

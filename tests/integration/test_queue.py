@@ -367,3 +367,31 @@ def test_events_follow_prints_a_run_s_events_as_they_happen(
         "operation.progress",
         "operation.succeeded",
     ]
+
+
+def test_a_queued_run_whose_message_was_lost_is_requeued(worker: Any, qc: Any) -> None:
+    from sparkswarm.workers.events import OperationQueued
+    from sparkswarm.workers.records import RunRecord
+
+    # What a worker dying between taking a message and claiming its run
+    # leaves behind: a queued record, and its message nowhere.
+    run_id = f"lost-{time.time_ns()}"
+    params = {"key": run_id, "seconds": 0}
+    record = RunRecord(
+        id=run_id,
+        op="test.sleep",
+        target=f"test:{run_id}",
+        requester="t",
+        source="api",
+        params=params,
+        created_at=time.time(),
+    )
+    event = OperationQueued(run_id=run_id, op="test.sleep", target=record.target)
+    created, _sid = qc.store.create(record, params, event.model_dump_json())
+    assert created and qc.redis.llen(qc.settings.queue) == 0
+
+    finished = qc.wait(run_id, 30)
+
+    assert finished.state == "succeeded" and finished.deliveries == 1
+    assert any("message was lost" in note for note in finished.notes)
+    assert [e.split()[0] for e in executions(qc, run_id)] == ["start", "end"]
