@@ -200,9 +200,8 @@ def test_an_unreachable_engine_fails_after_bounded_retries_and_the_worker_keeps_
         from sparkswarm.workers.client import QueueClient
 
         lost_qc = QueueClient(settings)
-        key = f"engine-{time.time_ns()}"
         started = time.monotonic()
-        run = lost_qc.submit("test.engine", {"key": key}, requester="t", source="api")
+        run = lost_qc.submit("service.scale", {"replicas": {"web": 2}}, requester="t", source="api")
         record = lost_qc.wait(run.run_id, 60)
         took = time.monotonic() - started
 
@@ -210,10 +209,11 @@ def test_an_unreachable_engine_fails_after_bounded_retries_and_the_worker_keeps_
         assert record.error_type == "Unavailable"
         assert "no swarm manager reachable" in (record.error or "")
         assert "gave up after 3 attempts" in (record.error or "")
-        assert record.retries == 2 and len(executions(lost_qc, key)) == 3
+        assert record.retries == 2 and record.deliveries == 1
         assert took >= 0.5 + 1.0  # the backoff: 0.5 s, then 1 s
         retrying = [e for e in events_of(lost_qc, run.run_id) if e.type == "operation.retrying"]
         assert [e.delay for e in retrying] == [0.5, 1.0]
+        assert all("no swarm manager reachable" in e.error for e in retrying)
 
         # A request that is the user's fault is never retried.
         bad = lost_qc.submit("service.scale", {"replicas": {}}, requester="t", source="api")

@@ -48,13 +48,6 @@ def crash_op(gw: Any, *, progress: ProgressFn = no_progress, key: str) -> dict[s
     return {}
 
 
-def engine_op(gw: Any, *, progress: ProgressFn = no_progress, key: str) -> dict[str, Any]:
-    """Ask the engine who it is (fails when no manager is reachable)."""
-    _redis().rpush(f"test:exec:{key}", f"start {time.time()!r} {os.getpid()}")
-    info = gw.api.info()
-    return {"engine": info.get("ServerVersion")}
-
-
 if "test.sleep" not in REGISTRY:
     register(
         "test.sleep",
@@ -63,4 +56,3 @@ if "test.sleep" not in REGISTRY:
         secret_params=("password",),
     )
     register("test.crash", "tests.support.queue_ops:crash_op", target_param="key")
-    register("test.engine", "tests.support.queue_ops:engine_op", target_param="key")
