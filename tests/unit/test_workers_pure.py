@@ -180,3 +180,12 @@ def test_the_worker_has_a_task_named_like_every_registered_operation() -> None:
     for name in REGISTRY:
         assert app.tasks[name].name == name
         assert app.tasks[name].acks_late is True
+
+
+def test_a_scheduled_command_is_listed_with_its_secrets_masked() -> None:
+    from sparkswarm.cli.schedule import _masked_words
+
+    words = ["swarm", "join", "10.77.0.1:2377", "--token=SWMTKN-1-abc"]
+    op, params = _capture(words)
+    assert op == "swarm.join" and params["token"] == "SWMTKN-1-abc"
+    assert _masked_words(op, params, words) == ["swarm", "join", "10.77.0.1:2377", "--token=***"]

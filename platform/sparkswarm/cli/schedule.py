@@ -61,6 +61,7 @@ def add_schedule(
         raise InvalidRequest("a schedule cannot run `schedule` commands")
     parse_cron(cron, timezone)
     op, params = capture_operation(words)
+    shown_words = _masked_words(op, params, words)
     definition = ScheduleDefinition(
         name=name,
         cron=cron,
@@ -68,7 +69,7 @@ def add_schedule(
         concurrency=concurrency,
         op=op,
         params=params,
-        command=words,
+        command=shown_words,
         created_by=requester_name(),
     )
     with broker_errors("schedules"):
@@ -76,6 +77,24 @@ def add_schedule(
     console().print(
         f"schedule {name}: {op} on {cron!r} ({timezone}, {concurrency})", highlight=False
     )
+
+
+def _masked_words(op_name: str, params: dict[str, object], words: list[str]) -> list[str]:
+    """``words`` with the values of the operation's secret parameters masked
+    (the schedule keeps the real parameters; its listing shows these words)."""
+    from sparkswarm.operations import get_operation
+
+    secrets = [
+        str(params[name])
+        for name in get_operation(op_name).secret_params
+        if isinstance(params.get(name), str) and params[name]
+    ]
+    masked = []
+    for word in words:
+        for secret in secrets:
+            word = word.replace(secret, "***")
+        masked.append(word)
+    return masked
 
 
 @app.command("ls")
