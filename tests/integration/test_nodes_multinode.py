@@ -73,7 +73,11 @@ def test_worker_joins_the_main_swarm_drained_and_leaves(
     assert joined["changed"] is True and joined["is_manager"] is False
     node.main_node_id = joined["node_id"]
 
-    again = sparkswarm_json(*join, env=node.env())
+    # Again, the token from the environment this time (kept out of `ps`).
+    again = sparkswarm_json(
+        "swarm", "join", MAIN_MANAGER, "--advertise-addr", node.address,
+        env={**node.env(), "SPARKSWARM_JOIN_TOKEN": token},
+    )  # fmt: skip
     assert again["changed"] is False and again["node_id"] == node.main_node_id
 
     nodes = {n["id"]: n for n in sparkswarm_json("node", "ls")}

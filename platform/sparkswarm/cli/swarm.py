@@ -56,7 +56,13 @@ def init(
 @app.command("join")
 def join(
     remote: str = typer.Argument(..., help="A manager's address, HOST:2377."),
-    token: str = typer.Option(..., "--token", help="Join token (sparkswarm swarm join-token)."),
+    token: str = typer.Option(
+        ...,
+        "--token",
+        envvar="SPARKSWARM_JOIN_TOKEN",
+        show_envvar=True,
+        help="Join token (sparkswarm swarm join-token); the variable keeps it out of `ps`.",
+    ),
     advertise_addr: str = typer.Option(None, "--advertise-addr"),
     listen_addr: str = typer.Option("0.0.0.0:2377", "--listen-addr"),
     availability: str = typer.Option(
