@@ -119,3 +119,5 @@ register("stack.deploy", "sparkswarm.stacks.deploy:deploy_stack", target_param="
          secret_params=("env", "attachments"))
 register("stack.rm", "sparkswarm.stacks.deploy:remove_stack", target_param="name")
 register("stack.rollback", "sparkswarm.stacks.deploy:rollback_stack", target_param="name")
+register("image.build", "sparkswarm.images:build_image", target_param="name")
+register("spark.submit", "sparkswarm.spark.jobs:submit_job", target_param="stack")

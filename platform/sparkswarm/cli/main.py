@@ -7,7 +7,19 @@ import sys
 
 import typer
 
-from sparkswarm.cli import events, network, node, runs, schedule, service, stack, swarm, worker
+from sparkswarm.cli import (
+    events,
+    images,
+    network,
+    node,
+    runs,
+    schedule,
+    service,
+    spark,
+    stack,
+    swarm,
+    worker,
+)
 
 app = typer.Typer(
     name="sparkswarm",
@@ -26,6 +38,8 @@ app.command("events")(events.events)
 app.command("worker")(worker.worker)
 app.command("beat")(worker.beat)
 app.add_typer(stack.app, name="stack")
+app.add_typer(images.app, name="images")
+app.add_typer(spark.app, name="spark")
 
 
 @app.callback()

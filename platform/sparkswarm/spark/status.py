@@ -1,0 +1,169 @@
+"""``spark.status`` (read-only): the standalone master's view of a spark stack.
+
+The master's ``/json/`` page is read from inside the master's own container
+(``docker exec`` of the Python that every Spark image has), so it needs no
+published port, works with or without IPVS, and never opens the UI to the
+network. The gateway must reach the engine of the node running the master.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from sparkswarm.errors import OperationFailed, SparkswarmError, Unavailable
+from sparkswarm.spark.queries import require_stack_service
+
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
+
+MASTER_UI_PORT = 8080
+_FETCH = (
+    "import sys, urllib.request\n"
+    f"sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:{MASTER_UI_PORT}/json/',"
+    " timeout=10).read().decode())\n"
+)
+
+
+class SparkWorker(BaseModel):
+    """One worker as the master sees it."""
+
+    id: str
+    host: str
+    state: str = Field(description="ALIVE, DEAD, DECOMMISSIONED, UNKNOWN.")
+    cores: int
+    cores_used: int
+    memory_mb: int
+    memory_used_mb: int
+
+
+class SparkApp(BaseModel):
+    """One application (a driver) registered with the master."""
+
+    id: str
+    name: str
+    state: str
+    cores: int
+    duration_ms: int
+
+
+class SparkStatus(BaseModel):
+    """The master's state: workers, capacity and applications."""
+
+    stack: str
+    url: str
+    status: str = Field(description="The master's own state: ALIVE, STANDBY, ...")
+    alive_workers: int
+    workers: list[SparkWorker]
+    cores: int
+    cores_used: int
+    memory_mb: int
+    memory_used_mb: int
+    active_apps: list[SparkApp]
+    completed_apps: int
+
+
+def parse_master_json(stack: str, data: dict[str, Any]) -> SparkStatus:
+    """Turn the master's ``/json/`` document into a :class:`SparkStatus` (pure)."""
+    workers = [
+        SparkWorker(
+            id=str(w.get("id", "")),
+            host=str(w.get("host", "")),
+            state=str(w.get("state", "UNKNOWN")),
+            cores=int(w.get("cores", 0)),
+            cores_used=int(w.get("coresused", 0)),
+            memory_mb=int(w.get("memory", 0)),
+            memory_used_mb=int(w.get("memoryused", 0)),
+        )
+        for w in data.get("workers") or []
+    ]
+    apps = [
+        SparkApp(
+            id=str(a.get("id", "")),
+            name=str(a.get("name", "")),
+            state=str(a.get("state", "")),
+            cores=int(a.get("cores", 0)),
+            duration_ms=int(a.get("duration", 0)),
+        )
+        for a in data.get("activeapps") or []
+    ]
+    alive = [w for w in workers if w.state == "ALIVE"]
+    return SparkStatus(
+        stack=stack,
+        url=str(data.get("url", "")),
+        status=str(data.get("status", "UNKNOWN")),
+        alive_workers=len(alive),
+        workers=workers,
+        cores=int(data.get("cores", sum(w.cores for w in alive))),
+        cores_used=int(data.get("coresused", 0)),
+        memory_mb=int(data.get("memory", sum(w.memory_mb for w in alive))),
+        memory_used_mb=int(data.get("memoryused", 0)),
+        active_apps=apps,
+        completed_apps=len(data.get("completedapps") or []),
+    )
+
+
+def spark_status(gw: Gateway, *, stack: str = "spark") -> SparkStatus:
+    """The master's view of spark stack ``stack``.
+
+    Raises NotFound when the stack has no master service, Unavailable when
+    its master is not running on the engine the gateway talks to (or its UI
+    is not up yet), OperationFailed when the answer is not the master's JSON.
+    """
+    service = require_stack_service(gw, stack, "master")
+    containers = gw.api.containers(
+        filters={"label": f"com.docker.swarm.service.id={service['ID']}", "status": "running"}
+    )
+    if not containers:
+        raise Unavailable(
+            f"the master of {stack} is not running on this engine "
+            "(starting, or on another node: point SPARKSWARM_MANAGERS at that node)"
+        )
+    output, code = _exec(gw, containers[0]["Id"], ["python3", "-c", _FETCH])
+    if code != 0:
+        last = output.strip().splitlines()[-1:] or ["no output"]
+        raise Unavailable(f"the master UI of {stack} did not answer: {last[0]}")
+    try:
+        data = json.loads(output)
+    except ValueError as exc:
+        raise OperationFailed(f"the master of {stack} answered something not JSON") from exc
+    return parse_master_json(stack, data)
+
+
+def wait_for_workers(
+    gw: Gateway, *, stack: str, workers: int, timeout: float = 180.0
+) -> SparkStatus:
+    """Poll :func:`spark_status` until ``workers`` workers are ALIVE.
+
+    Raises OperationFailed after ``timeout`` seconds, saying how many were.
+    """
+    deadline = time.monotonic() + timeout
+    last: SparkStatus | None = None
+    problem = ""
+    while time.monotonic() < deadline:
+        try:
+            last = spark_status(gw, stack=stack)
+        except (Unavailable, OperationFailed) as exc:
+            problem = str(exc)
+        else:
+            if last.alive_workers >= workers:
+                return last
+        time.sleep(2)
+    seen = last.alive_workers if last else 0
+    raise OperationFailed(
+        f"{stack}: {seen} of {workers} workers ALIVE after {timeout:.0f} s {problem}".strip()
+    )
+
+
+def _exec(gw: Gateway, container_id: str, command: list[str]) -> tuple[str, int]:
+    try:
+        created = gw.api.exec_create(container_id, command, stdout=True, stderr=True)
+        raw = gw.api.exec_start(created["Id"])
+        code = gw.api.exec_inspect(created["Id"]).get("ExitCode")
+    except SparkswarmError as exc:
+        raise Unavailable(f"cannot run a command in the master container: {exc}") from exc
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return text, int(code if code is not None else 1)
