@@ -59,7 +59,8 @@ class QueueClient:
         self.url = url or self.settings.redis_url
         if not self.url:
             raise InvalidRequest("no broker configured: set SPARKSWARM_REDIS_URL")
-        self.redis = redis.Redis.from_url(
+        # decode_responses=True: every reply is str (redis-py types cannot say so).
+        self.redis: Any = redis.Redis.from_url(
             self.url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
         )
         prefix = self.settings.key_prefix
@@ -162,8 +163,20 @@ class QueueClient:
         return Submission(run_id, True, sid)
 
     def get(self, run_id: str) -> RunRecord:
-        """The record of ``run_id``; NotFound, or Unavailable without Redis."""
+        """The record of ``run_id`` or of the one recent run whose id starts
+        with it (as ``runs ls`` shows them). NotFound; InvalidRequest if the
+        prefix is ambiguous; Unavailable without Redis."""
         with broker_errors():
+            record = self.store.find(run_id)
+            if record is not None:
+                return record
+            if len(run_id) >= 4:
+                recent = self.redis.zrevrange(self.store.index_key, 0, 4999)
+                matches = [i for i in recent if i.startswith(run_id)]
+                if len(matches) > 1:
+                    raise InvalidRequest(f"run id prefix {run_id!r} is ambiguous")
+                if matches:
+                    return self.store.get(matches[0])
             return self.store.get(run_id)
 
     def list(self, **filters: Any) -> list[RunRecord]:
@@ -174,6 +187,7 @@ class QueueClient:
     def cancel(self, run_id: str, *, requester: str) -> RunRecord:
         """Cancel a queued run. Conflict if it started or ended already; NotFound."""
         record = self.get(run_id)
+        run_id = record.id
         event = OperationCancelled(
             run_id=run_id, op=record.op, target=record.target, message=f"cancelled by {requester}"
         )

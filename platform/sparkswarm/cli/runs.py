@@ -19,7 +19,8 @@ def _row(record: object) -> dict[str, object]:
     took = ""
     if data.get("started_at") and data.get("finished_at"):
         took = f"{data['finished_at'] - data['started_at']:.1f}s"
-    return {**data, "created": created, "took": took}
+    # Short ids like docker's; `runs show` and `runs cancel` take any unique prefix.
+    return {**data, "id": data["id"][:12], "created": created, "took": took}
 
 
 @app.command("ls")
@@ -64,7 +65,7 @@ def show_run(
     import json
 
     out = console()
-    row = _row(record)
+    row = {**_row(record), "id": record.id}
     for key in (
         "id",
         "op",
