@@ -347,7 +347,7 @@ def recover_orphans(qc: QueueClient) -> list[str]:
         qc.store.note(
             run_id,
             f"recovered after worker loss: heartbeat of {record.worker or 'its worker'} "
-            f"expired; re-queued by {WORKER_TOKEN}",
+            f"expired (it died, or lost Redis); re-queued by {WORKER_TOKEN}",
         )
         qc.events.publish(
             OperationRecovered(
@@ -370,9 +370,9 @@ def recover_orphans(qc: QueueClient) -> list[str]:
 
 def requeue_lost_messages(qc: QueueClient) -> list[str]:
     """Re-queue queued runs whose message is nowhere: not on the queue, not
-    parked on a lock, not held unacked by any worker, and no worker has
+    parked on a lock, not recently delivered to a worker, and no worker has
     started them. That happens when a worker dies between taking a message
-    and claiming its run. Looks at the newest 1,000 runs older than
+    and claiming its run, or its connection drops there. Looks at the newest 1,000 runs older than
     ``lost_after``. A message found missing while it moves between Redis
     lists only gives a duplicate, which the claim turns into a no-op.
     """
@@ -393,11 +393,17 @@ def requeue_lost_messages(qc: QueueClient) -> list[str]:
     if not queued:
         return []
     # Where a queued run's message can be: the queue, a lock's waiting list,
-    # or kombu's hash of messages delivered to workers and not yet acked.
+    # or kombu's hash of messages delivered to workers and not yet acked, if
+    # delivered recently. A worker starts what it takes at once (prefetch 1,
+    # a slot per message), so an older delivery whose run is still queued was
+    # lost with its worker, or with its connection when Redis restarted (kombu
+    # would hand it out again only after the visibility timeout).
     places: list[str] = r.lrange(s.queue, 0, -1)
     for lock_key in r.smembers(qc.store.waiting_key):
         places += r.lrange(f"{lock_key}:waiting", 0, -1)
-    places += r.hvals("unacked")
+    recent_tags = r.zrangebyscore("unacked_index", now - s.lost_after, "+inf")
+    if recent_tags:
+        places += [m for m in r.hmget("unacked", recent_tags) if m]
     haystack = "\n".join(places)
     lost: list[str] = []
     for run_id in queued:

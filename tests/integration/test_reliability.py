@@ -185,3 +185,38 @@ def test_redis_crashing_with_operations_queued_loses_none(tmp_path: Path) -> Non
     finally:
         lab.stop_all()
         lab.redis_server.stop()
+
+
+def test_redis_crashing_while_a_worker_is_busy_loses_no_operation(tmp_path: Path) -> None:
+    lab = make_lab(tmp_path, aof=True)
+    try:
+        qc = lab.client()
+        worker = lab.start_worker(concurrency=2)
+        runs = [
+            qc.submit(
+                "test.sleep", {"key": f"busy{i}", "seconds": 0.5}, requester="t", source="api"
+            )
+            for i in range(12)
+        ]
+        wait_for(
+            lambda: sum(qc.redis.exists(f"test:exec:busy{i}") for i in range(12)) >= 3,
+            30,
+            "a few runs to start",
+        )
+        lab.redis_server.kill()
+        time.sleep(2)
+        lab.redis_server.start()
+        qc = lab.client()
+
+        records = [qc.wait(run.run_id, 120) for run in runs]
+
+        assert [r.state for r in records] == ["succeeded"] * 12, [
+            (r.id, r.state, r.error, r.notes) for r in records
+        ]
+        for i in range(12):
+            trail = qc.redis.lrange(f"test:exec:busy{i}", 0, -1)
+            assert any(line.startswith("end") for line in trail)
+        assert worker.alive()
+    finally:
+        lab.stop_all()
+        lab.redis_server.stop()
