@@ -1,0 +1,238 @@
+"""The ready-made spark stack on the real engine, with real Spark in containers.
+
+One stack (3 workers, 1 core and 512 MiB each) is deployed for the module
+with ``sparkswarm stack deploy NAME -c stacks/spark/stack.yml --set ...``
+(the user's path: the deployer creates the auth secret) and removed after.
+It runs the image that ``sparkswarm images build spark`` tags as the
+official name, so nothing is pulled.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SESSION_ID
+from tests.support.engine import remove_prefixed
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+STACK_FILE = REPO / "stacks" / "spark" / "stack.yml"
+PI_JOB = REPO / "stacks" / "spark" / "jobs" / "pi.py"
+WORKERS = 3
+
+
+def sparkswarm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the ``sparkswarm`` CLI of this checkout (in-process operations, no queue)."""
+    env = {k: v for k, v in __import__("os").environ.items() if k != "SPARKSWARM_REDIS_URL"}
+    return subprocess.run(
+        [sys.executable, "-c", "from sparkswarm.cli.main import run; run()", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def spark_image(gw: Any) -> str:
+    """The official image name, built locally when missing (a few minutes the first time)."""
+    from sparkswarm.images import build_image
+    from sparkswarm.spark.version import OFFICIAL_IMAGE
+
+    result = build_image(gw, name="spark")
+    assert OFFICIAL_IMAGE in result.tags
+    return OFFICIAL_IMAGE
+
+
+@pytest.fixture(scope="module")
+def spark_stack(gw: Any, spark_image: str) -> Iterator[str]:
+    """A deployed spark stack with 3 ALIVE workers; everything removed after."""
+    from sparkswarm.spark.status import wait_for_workers
+
+    prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
+    stack = f"{prefix}-spark"
+    try:
+        done = sparkswarm(
+            "stack",
+            "deploy",
+            stack,
+            "-c",
+            str(STACK_FILE),
+            "--set",
+            f"workers={WORKERS}",
+            "--set",
+            "worker_cores=1",
+            "--set",
+            "worker_memory=512m",
+            "--set",
+            f"auth_secret={prefix}-auth",
+        )
+        assert done.returncode == 0, done.stderr
+        wait_for_workers(gw, stack=stack, workers=WORKERS, timeout=180)
+        yield stack
+    finally:
+        remove_prefixed(gw, prefix)
+
+
+def test_stack_deploy_gives_every_worker_alive(gw: Any, spark_stack: str) -> None:
+    from sparkswarm.spark.status import spark_status
+
+    status = spark_status(gw, stack=spark_stack)
+    assert status.status == "ALIVE"
+    assert [w.state for w in status.workers] == ["ALIVE"] * WORKERS
+    assert status.cores == WORKERS
+    assert all(w.memory_mb == 512 for w in status.workers)
+    spec = gw.api.inspect_service(f"{spark_stack}_worker")["Spec"]
+    assert spec["Mode"]["Replicated"]["Replicas"] == WORKERS
+    assert spec["EndpointSpec"]["Mode"] == "dnsrr"
+    # The CLI shows the same, as JSON.
+    shown = sparkswarm("spark", "status", "--stack", spark_stack, "--json", timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["alive_workers"] == WORKERS
+
+
+def test_the_auth_secret_is_a_swarm_secret_and_no_ui_port_is_published(
+    gw: Any, spark_stack: str
+) -> None:
+    for role in ("master", "worker", "history"):
+        spec = gw.api.inspect_service(f"{spark_stack}_{role}")["Spec"]
+        container = spec["TaskTemplate"]["ContainerSpec"]
+        assert [s["File"]["Name"] for s in container["Secrets"]] == ["spark_auth"]
+        assert not (spec.get("EndpointSpec") or {}).get("Ports")
+        assert "secret" not in json.dumps(container.get("Env") or []).lower()
+
+
+def test_pi_job_succeeds_and_prints_its_estimate(gw: Any, spark_stack: str) -> None:
+    from sparkswarm.operations import run_operation
+
+    messages: list[str] = []
+    result = run_operation(
+        gw,
+        "spark.submit",
+        {
+            "stack": spark_stack,
+            "script": PI_JOB.read_text(),
+            "script_name": "pi.py",
+            "args": ["3"],
+            "timeout": 300,
+        },
+        lambda message, **_: messages.append(message),
+    )
+    assert result["state"] == "succeeded", result
+    assert result["exit_code"] == 0
+    estimates = [line for line in result["output"] if line.startswith("Pi is roughly 3.1")]
+    assert len(estimates) == 1, result["output"]
+    assert 3.0 < float(estimates[0].split()[-1]) < 3.3
+    assert any("complete" in m for m in messages)
+    print(f"pi job took {result['seconds']} s")
+    # The job's service and script config are gone; the history server saw its event log.
+    assert not [s for s in gw.api.services() if s["Spec"]["Name"] == result["service"]]
+    assert not gw.api.configs(filters={"label": f"org.sparkswarm.spark.job={result['job_id']}"})
+    assert "pi" in _history_app_names(gw, spark_stack)
+
+
+def test_a_failing_script_gives_state_failed_with_its_error(gw: Any, spark_stack: str) -> None:
+    from sparkswarm.spark.jobs import submit_job
+
+    script = (
+        "from pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.appName('fails').getOrCreate()\n"
+        "print('started', spark.sparkContext.parallelize(range(10)).count())\n"
+        "raise ValueError('the job gave up on purpose')\n"
+    )
+    result = submit_job(gw, stack=spark_stack, script=script, script_name="fails.py", timeout=300)
+    assert result.state == "failed"
+    assert result.exit_code not in (None, 0)
+    assert "started 10" in result.output
+    assert result.error == "ValueError: the job gave up on purpose"
+    assert any("Traceback" in line for line in result.output)
+    assert not [s for s in gw.api.services() if s["Spec"]["Name"] == result.service]
+
+
+def test_the_cli_prints_the_jobs_output(spark_stack: str) -> None:
+    done = sparkswarm("spark", "submit", str(PI_JOB), "--stack", spark_stack, "--arg", "2")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Pi is roughly 3.1"), done.stdout
+
+
+def test_submit_to_a_missing_stack_is_not_found(gw: Any, name: Any) -> None:
+    from sparkswarm.errors import NotFound
+    from sparkswarm.spark.jobs import submit_job
+
+    with pytest.raises(NotFound, match="no spark stack"):
+        submit_job(gw, stack=name("nothing"), script="print(1)\n", script_name="one.py")
+
+
+def test_a_worker_with_the_wrong_secret_cannot_register(
+    gw: Any, spark_stack: str, name: Any
+) -> None:
+    from sparkswarm.spark.status import spark_status
+
+    master = gw.api.inspect_service(f"{spark_stack}_master")["Spec"]
+    network = master["TaskTemplate"]["Networks"][0]["Target"]
+    rogue = name("rogue-worker")
+    opts = "-Dspark.authenticate=true -Dspark.authenticate.secret=not-the-secret"
+    gw.api.create_service(
+        {
+            "ContainerSpec": {
+                "Image": master["TaskTemplate"]["ContainerSpec"]["Image"],
+                "Args": [
+                    "/opt/spark/bin/spark-class",
+                    "org.apache.spark.deploy.worker.Worker",
+                    "--cores",
+                    "1",
+                    "--memory",
+                    "512m",
+                    "spark://master:7077",
+                ],
+                "Env": ["SPARK_WORKER_DIR=/tmp/w", f"SPARK_WORKER_OPTS={opts}"],
+            },
+            "RestartPolicy": {"Condition": "none"},
+            "Networks": [{"Target": network}],
+        },
+        name=rogue,
+        endpoint_spec={"Mode": "dnsrr"},
+    )
+    deadline = time.monotonic() + 90
+    logs = ""
+    while time.monotonic() < deadline and "bootstrapping client" not in logs:
+        time.sleep(3)
+        logs = b"".join(gw.api.service_logs(rogue, stdout=True, stderr=True)).decode()
+    assert "Exception while bootstrapping client" in logs
+    assert "Successfully registered with master" not in logs
+    assert len(spark_status(gw, stack=spark_stack).workers) == WORKERS
+
+
+def _history_app_names(gw: Any, stack: str, timeout: float = 60) -> list[str]:
+    """Application names the history server lists (read from inside its container)."""
+    service = gw.api.inspect_service(f"{stack}_history")
+    fetch = (
+        "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+        "'http://127.0.0.1:18080/api/v1/applications', timeout=10).read().decode())"
+    )
+    deadline = time.monotonic() + timeout
+    names: list[str] = []
+    while time.monotonic() < deadline:
+        containers = gw.api.containers(
+            filters={"label": f"com.docker.swarm.service.id={service['ID']}"}
+        )
+        if containers:
+            run = gw.api.exec_create(containers[0]["Id"], ["python3", "-c", fetch])
+            output = gw.api.exec_start(run["Id"]).decode()
+            if gw.api.exec_inspect(run["Id"])["ExitCode"] == 0:
+                names = [app["name"] for app in json.loads(output)]
+                if names:
+                    return names
+        time.sleep(3)
+    return names
