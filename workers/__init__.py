@@ -14,8 +14,8 @@ yields typed events (``sparkswarm.workers.events``) from the stream
 ``<prefix>events``; each names its ``run_id``.
 
 Modules: ``app`` (Celery settings, each explained), ``tasks`` (one task per
-registered operation, named like it), ``runner`` (a delivery's life and the
-recovery of runs whose worker died), ``records`` + ``lua`` (run records),
+registered operation, named like it), ``runner`` (a delivery's life),
+``recovery`` (runs whose worker died, lost messages), ``records`` + ``lua`` (run records),
 ``locks`` (target locks and heartbeats), ``events``, ``schedules`` (RedBeat),
 ``wire`` (the Celery message written together with its record).
 """

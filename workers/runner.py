@@ -1,4 +1,4 @@
-"""Executing one run on a worker, and recovering runs whose worker died.
+"""Executing one run on a worker.
 
 The life of a delivery (``execute_run``):
 
@@ -15,10 +15,8 @@ The life of a delivery (``execute_run``):
 4. record the outcome, release both locks and wake the parked runs, again
    in one script.
 
-A thread refreshes the heartbeat and the target lock while 3 goes on. The
-worker's recovery pass (``recovery_loop``) re-queues runs whose heartbeat
-expired: that is how a run whose worker was SIGKILLed finishes within
-seconds instead of after Redis's visibility timeout.
+A thread refreshes the heartbeat and the target lock while 3 goes on; when
+they stop being refreshed, ``recovery.py`` takes over.
 """
 
 from __future__ import annotations
@@ -327,115 +325,3 @@ def _finish_failed(
         lock_keys=lock.keys,
         queue=qc.settings.queue,
     )
-
-
-def recover_orphans(qc: QueueClient) -> list[str]:
-    """One recovery pass: re-queue runs whose worker stopped heartbeating.
-
-    A run counts as orphaned when its heartbeat was missing on two passes at
-    least half a heartbeat TTL apart. Returns the ids re-queued.
-    """
-    recovered: list[str] = []
-    grace = qc.settings.heartbeat_ttl / 2
-    for run_id in qc.store.active_ids():
-        if not qc.store.orphaned(run_id, grace):
-            continue
-        record = qc.store.find(run_id)
-        params = qc.store.execution_params(run_id)
-        if record is None or params is None:
-            continue
-        qc.store.note(
-            run_id,
-            f"recovered after worker loss: heartbeat of {record.worker or 'its worker'} "
-            f"expired (it died, or lost Redis); re-queued by {WORKER_TOKEN}",
-        )
-        qc.events.publish(
-            OperationRecovered(
-                run_id=run_id,
-                op=record.op,
-                target=record.target,
-                delivery=record.deliveries,
-                message="worker lost; re-queued",
-            )
-        )
-        try:
-            qc.publish(record.op, run_id, params)
-        except SparkswarmError:
-            qc.store.mark_active(run_id)  # try again on the next pass
-            raise
-        recovered.append(run_id)
-        log.warning("re-queued run %s (%s) after its worker died", run_id, record.op)
-    return recovered
-
-
-def requeue_lost_messages(qc: QueueClient) -> list[str]:
-    """Re-queue queued runs whose message is nowhere: not on the queue, not
-    parked on a lock, not recently delivered to a worker, and no worker has
-    started them. That happens when a worker dies between taking a message
-    and claiming its run, or its connection drops there. Looks at the newest 1,000 runs older than
-    ``lost_after``. A message found missing while it moves between Redis
-    lists only gives a duplicate, which the claim turns into a no-op.
-    """
-    s = qc.settings
-    now = time.time()
-    r: Any = qc.redis  # decode_responses=True: strings throughout
-    ids: list[str] = r.zrevrangebyscore(
-        qc.store.index_key, now - s.lost_after, "-inf", start=0, num=1000
-    )
-    if not ids:
-        return []
-    with r.pipeline(transaction=False) as pipe:
-        for run_id in ids:
-            pipe.hget(qc.store.run_key(run_id), "state")
-        states = pipe.execute()
-    active = r.smembers(qc.store.active_key)
-    queued = [i for i, st in zip(ids, states, strict=True) if st == "queued" and i not in active]
-    if not queued:
-        return []
-    # Where a queued run's message can be: the queue, a lock's waiting list,
-    # or kombu's hash of messages delivered to workers and not yet acked, if
-    # delivered recently. A worker starts what it takes at once (prefetch 1,
-    # a slot per message), so an older delivery whose run is still queued was
-    # lost with its worker, or with its connection when Redis restarted (kombu
-    # would hand it out again only after the visibility timeout).
-    places: list[str] = r.lrange(s.queue, 0, -1)
-    for lock_key in r.smembers(qc.store.waiting_key):
-        places += r.lrange(f"{lock_key}:waiting", 0, -1)
-    recent_tags = r.zrangebyscore("unacked_index", now - s.lost_after, "+inf")
-    if recent_tags:
-        places += [m for m in r.hmget("unacked", recent_tags) if m]
-    haystack = "\n".join(places)
-    lost: list[str] = []
-    for run_id in queued:
-        if f'"{run_id}"' in haystack:
-            continue
-        record = qc.store.find(run_id)
-        params = qc.store.execution_params(run_id)
-        if record is None or record.state != "queued" or params is None:
-            continue
-        qc.store.note(run_id, "its message was lost (a worker died before starting it); re-queued")
-        qc.publish(record.op, run_id, params)
-        lost.append(run_id)
-        log.warning("re-queued run %s (%s): its message was lost", run_id, record.op)
-    return lost
-
-
-def recovery_loop(stop: threading.Event) -> None:
-    """Run recovery passes (lost messages, parked runs, record trimming too)
-    until ``stop`` is set."""
-    qc = worker_client()
-    last_trim = last_sweep = 0.0
-    while True:
-        try:
-            recover_orphans(qc)
-            qc.store.unpark_free(qc.settings.queue)
-            if time.monotonic() - last_sweep > qc.settings.lost_after / 2:
-                requeue_lost_messages(qc)
-                last_sweep = time.monotonic()
-            if time.monotonic() - last_trim > 60:
-                qc.store.trim()
-                last_trim = time.monotonic()
-        except Exception as exc:
-            log.warning("recovery pass failed: %s", exc)
-        if stop.wait(qc.settings.recovery_interval):
-            return

@@ -74,7 +74,7 @@ _recovery_stop = threading.Event()
 
 def _start_recovery(**_: Any) -> None:
     """At worker start, and every few seconds after: re-queue orphaned runs."""
-    from sparkswarm.workers.runner import recovery_loop
+    from sparkswarm.workers.recovery import recovery_loop
 
     threading.Thread(
         target=recovery_loop, args=(_recovery_stop,), daemon=True, name="sparkswarm-recovery"

@@ -1,0 +1,144 @@
+"""Recovering runs whose worker died, on every worker, every few seconds.
+
+Redis hands an unacked message to another worker only after the visibility
+timeout, which must outlast the longest operation (hours). Recovery does not
+wait for it:
+
+- a run a worker has taken keeps a heartbeat key alive (TTL ``heartbeat_ttl``,
+  refreshed four times per TTL). A run in the active set whose heartbeat is
+  missing on two passes ``heartbeat_ttl / 2`` apart is orphaned: it is
+  re-queued (a fresh message; the claim makes any later copy a no-op and
+  counts deliveries, so it finishes once and gives up after
+  ``max_deliveries``);
+- a run still queued after ``lost_after`` whose message is nowhere (not on
+  the queue, not parked, not freshly delivered) is re-queued too: its worker
+  died, or its connection dropped, between taking the message and claiming;
+- runs parked on a lock whose holder vanished are put back on the queue;
+- finished records beyond the retention are trimmed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from sparkswarm.errors import SparkswarmError
+from sparkswarm.workers.client import QueueClient
+from sparkswarm.workers.events import OperationRecovered
+from sparkswarm.workers.runner import WORKER_TOKEN, worker_client
+
+log = logging.getLogger(__name__)
+
+
+def recover_orphans(qc: QueueClient) -> list[str]:
+    """One recovery pass: re-queue runs whose worker stopped heartbeating.
+
+    A run counts as orphaned when its heartbeat was missing on two passes at
+    least half a heartbeat TTL apart. Returns the ids re-queued.
+    """
+    recovered: list[str] = []
+    grace = qc.settings.heartbeat_ttl / 2
+    for run_id in qc.store.active_ids():
+        if not qc.store.orphaned(run_id, grace):
+            continue
+        record = qc.store.find(run_id)
+        params = qc.store.execution_params(run_id)
+        if record is None or params is None:
+            continue
+        qc.store.note(
+            run_id,
+            f"recovered after worker loss: heartbeat of {record.worker or 'its worker'} "
+            f"expired (it died, or lost Redis); re-queued by {WORKER_TOKEN}",
+        )
+        qc.events.publish(
+            OperationRecovered(
+                run_id=run_id,
+                op=record.op,
+                target=record.target,
+                delivery=record.deliveries,
+                message="worker lost; re-queued",
+            )
+        )
+        try:
+            qc.publish(record.op, run_id, params)
+        except SparkswarmError:
+            qc.store.mark_active(run_id)  # try again on the next pass
+            raise
+        recovered.append(run_id)
+        log.warning("re-queued run %s (%s) after its worker died", run_id, record.op)
+    return recovered
+
+
+def requeue_lost_messages(qc: QueueClient) -> list[str]:
+    """Re-queue queued runs whose message is nowhere: not on the queue, not
+    parked on a lock, not recently delivered to a worker, and no worker has
+    started them. That happens when a worker dies between taking a message
+    and claiming its run, or its connection drops there. Looks at the newest 1,000 runs older than
+    ``lost_after``. A message found missing while it moves between Redis
+    lists only gives a duplicate, which the claim turns into a no-op.
+    """
+    s = qc.settings
+    now = time.time()
+    r: Any = qc.redis  # decode_responses=True: strings throughout
+    ids: list[str] = r.zrevrangebyscore(
+        qc.store.index_key, now - s.lost_after, "-inf", start=0, num=1000
+    )
+    if not ids:
+        return []
+    with r.pipeline(transaction=False) as pipe:
+        for run_id in ids:
+            pipe.hget(qc.store.run_key(run_id), "state")
+        states = pipe.execute()
+    active = r.smembers(qc.store.active_key)
+    queued = [i for i, st in zip(ids, states, strict=True) if st == "queued" and i not in active]
+    if not queued:
+        return []
+    # Where a queued run's message can be: the queue, a lock's waiting list,
+    # or kombu's hash of messages delivered to workers and not yet acked, if
+    # delivered recently. A worker starts what it takes at once (prefetch 1,
+    # a slot per message), so an older delivery whose run is still queued was
+    # lost with its worker, or with its connection when Redis restarted (kombu
+    # would hand it out again only after the visibility timeout).
+    places: list[str] = r.lrange(s.queue, 0, -1)
+    for lock_key in r.smembers(qc.store.waiting_key):
+        places += r.lrange(f"{lock_key}:waiting", 0, -1)
+    recent_tags = r.zrangebyscore("unacked_index", now - s.lost_after, "+inf")
+    if recent_tags:
+        places += [m for m in r.hmget("unacked", recent_tags) if m]
+    haystack = "\n".join(places)
+    lost: list[str] = []
+    for run_id in queued:
+        if f'"{run_id}"' in haystack:
+            continue
+        record = qc.store.find(run_id)
+        params = qc.store.execution_params(run_id)
+        if record is None or record.state != "queued" or params is None:
+            continue
+        qc.store.note(run_id, "its message was lost (a worker died before starting it); re-queued")
+        qc.publish(record.op, run_id, params)
+        lost.append(run_id)
+        log.warning("re-queued run %s (%s): its message was lost", run_id, record.op)
+    return lost
+
+
+def recovery_loop(stop: threading.Event) -> None:
+    """Run recovery passes (lost messages, parked runs, record trimming too)
+    until ``stop`` is set."""
+    qc = worker_client()
+    last_trim = last_sweep = 0.0
+    while True:
+        try:
+            recover_orphans(qc)
+            qc.store.unpark_free(qc.settings.queue)
+            if time.monotonic() - last_sweep > qc.settings.lost_after / 2:
+                requeue_lost_messages(qc)
+                last_sweep = time.monotonic()
+            if time.monotonic() - last_trim > 60:
+                qc.store.trim()
+                last_trim = time.monotonic()
+        except Exception as exc:
+            log.warning("recovery pass failed: %s", exc)
+        if stop.wait(qc.settings.recovery_interval):
+            return
