@@ -137,6 +137,25 @@ def test_detached_update_then_detached_rollback(
     } == {web_images["v1"]}
 
 
+def test_repeating_an_update_under_way_follows_it_to_its_end(
+    gw: Gateway, name: Callable[[str], str], web_images: dict[str, str]
+) -> None:
+    """A second delivery of the same update (its first worker died) finds the
+    spec already sent: it must wait for the rollout, not report success early."""
+    web = name("web")
+    ops.create_service(gw, name=web, image=web_images["v1"], replicas=2, stop_grace_period="1s")
+    change = {"image": web_images["v2"], "update": {"parallelism": 1, "delay": "3s"}}
+    ops.update_service(gw, name=web, detach=True, **change)
+    again = ops.update_service(gw, name=web, **change)
+    assert (again.changed, again.outcome) == (False, "completed")
+    assert gw.api.inspect_service(web)["UpdateStatus"]["State"] == "completed"
+    assert {
+        t.image
+        for t in service_tasks(gw, name=web, running_only=True)
+        if t.current_state == "running"
+    } == {web_images["v2"]}
+
+
 def test_rollback_without_previous_spec_is_refused(
     gw: Gateway, name: Callable[[str], str], web_images: dict[str, str]
 ) -> None:

@@ -226,8 +226,7 @@ def update_service(
         before = service["Spec"]
         after = apply_changes(before, wanted)
         if not spec_differences(after, before):
-            progress(f"service {name} already as requested", service=name)
-            return ServiceOutcome(
+            unchanged = ServiceOutcome(
                 service=name,
                 id=service["ID"],
                 changed=False,
@@ -235,6 +234,16 @@ def update_service(
                 image=image_of(after),
                 desired=replicas_of(after),
             )
+            if detach or not update_in_progress(service):
+                progress(f"service {name} already as requested", service=name)
+                return unchanged
+            # The spec was sent already (by an earlier delivery of this very
+            # operation, whose worker died) and the rollout is still going:
+            # follow it to its real end instead of reporting success early.
+            progress(f"service {name} already as requested; following its update", service=name)
+            watcher = TaskWatcher(gw, service["ID"], name, progress)
+            end = wait_for_update(gw, watcher, timeout=timeout, expect_rollout=True)
+            return _finished(unchanged, end, started, rollback=False)
         watcher = TaskWatcher(gw, service["ID"], name, progress)
         watcher.baseline()
         try:
@@ -259,6 +268,12 @@ def update_service(
         gw, watcher, timeout=timeout, expect_rollout=rollout_expected(before, after)
     )
     return _finished(result, end, started, rollback=False)
+
+
+def update_in_progress(service: dict[str, Any]) -> bool:
+    """Whether the engine is still rolling out (or rolling back) an update."""
+    state = (service.get("UpdateStatus") or {}).get("State")
+    return state in ("updating", "rollback_started")
 
 
 def image_of(spec: dict[str, Any]) -> str:
