@@ -30,7 +30,10 @@ class Operation:
 
     ``target_param`` names the parameter that identifies what the operation
     changes (a service, node, stack, ...); the worker serialises operations on
-    the same target. ``secret_params`` are masked in records and logs.
+    the same target. ``secret_params`` are masked in records and logs. A
+    ``local`` operation acts on the engine the caller is connected to (joining
+    or leaving a swarm), not on the swarm as a whole, so it never goes through
+    the queue: a worker would apply it to its own engine.
     """
 
     name: str
@@ -38,6 +41,7 @@ class Operation:
     kind: str
     target_param: str | None = None
     secret_params: tuple[str, ...] = field(default_factory=tuple)
+    local: bool = False
 
     def resolve(self) -> Callable[..., Any]:
         module, _, attr = self.path.partition(":")
@@ -65,10 +69,11 @@ def register(
     *,
     target_param: str | None = None,
     secret_params: tuple[str, ...] = (),
+    local: bool = False,
 ) -> None:
     """Add an operation to the registry (called at import of this module)."""
     kind = name.split(".", 1)[0]
-    REGISTRY[name] = Operation(name, path, kind, target_param, secret_params)
+    REGISTRY[name] = Operation(name, path, kind, target_param, secret_params, local)
 
 
 def get_operation(name: str) -> Operation:
@@ -100,9 +105,9 @@ def run_operation(
 
 # --- the operations -------------------------------------------------------
 # Filled in by the modules that implement them; keep one line per operation.
-register("swarm.init", "sparkswarm.swarm:init_swarm")
-register("swarm.join", "sparkswarm.swarm:join_swarm", secret_params=("token",))
-register("swarm.leave", "sparkswarm.swarm:leave_swarm")
+register("swarm.init", "sparkswarm.swarm:init_swarm", local=True)
+register("swarm.join", "sparkswarm.swarm:join_swarm", secret_params=("token",), local=True)
+register("swarm.leave", "sparkswarm.swarm:leave_swarm", local=True)
 register("swarm.rotate_join_token", "sparkswarm.swarm:rotate_join_token")
 register("node.promote", "sparkswarm.nodes:promote_node", target_param="node")
 register("node.demote", "sparkswarm.nodes:demote_node", target_param="node")

@@ -6,6 +6,8 @@ promoting and leaving are tested on extra nodes (test_nodes_multinode.py).
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 import pytest
@@ -77,6 +79,26 @@ def test_swarm_init_on_an_existing_swarm_reports_it(gw: Any) -> None:
     result = sparkswarm_json("swarm", "init", "--advertise-addr", me["Status"]["Addr"])
     assert result["changed"] is False and result["node_id"] == me["ID"]
     assert result["is_manager"] is True and result["state"] == "active"
+
+
+def test_swarm_init_acts_on_this_engine_even_with_a_broker_configured(gw: Any) -> None:
+    """init/join/leave are local: a queue worker would act on its own engine.
+    The broker named here does not exist, so any use of it would fail."""
+    import subprocess
+
+    from tests.support.swarm_cli import SPARKSWARM
+
+    me = main_node(gw)
+    env = {**os.environ, "SPARKSWARM_REDIS_URL": "redis://127.0.0.1:1/0", "COLUMNS": "200"}
+    done = subprocess.run(
+        [SPARKSWARM, "swarm", "init", "--advertise-addr", me["Status"]["Addr"], "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["node_id"] == me["ID"]
 
 
 def test_swarm_leave_of_a_manager_without_force_is_refused(gw: Any) -> None:

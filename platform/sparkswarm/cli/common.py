@@ -111,7 +111,8 @@ def show(data: Any, columns: Sequence[str], *, as_json: bool, title: str | None 
 
 def perform(name: str, params: dict[str, Any], *, detach: bool = False) -> dict[str, Any]:
     """Run mutating operation ``name``: through the queue when a broker is
-    configured (SPARKSWARM_REDIS_URL), in this process otherwise. Shows progress;
+    configured (SPARKSWARM_REDIS_URL) and the operation is not ``local`` (swarm
+    init/join/leave act on this engine), in this process otherwise. Shows progress;
     returns the result. With ``detach`` and a broker: prints the run id and
     ends the command at once.
 
@@ -120,8 +121,9 @@ def perform(name: str, params: dict[str, Any], *, detach: bool = False) -> dict[
     if _capturing:
         raise _Captured(name, params)
     from sparkswarm.config import get_settings
+    from sparkswarm.operations import get_operation
 
-    if get_settings().redis_url:
+    if get_settings().redis_url and not get_operation(name).local:
         from sparkswarm.cli.progress_display import submit_and_follow
 
         return submit_and_follow(name, params, detach=detach)
