@@ -10,7 +10,8 @@ bash scripts/setup.sh
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-echo "==> mypy --strict (core)"
+echo "==> mypy --strict (core, then workers/ and bots/ in their installed layout)"
 .venv/bin/mypy
+bash scripts/mypy-mapped.sh
 echo "==> pytest"
 exec .venv/bin/python -m pytest "$@"
