@@ -139,6 +139,9 @@ def test_pi_job_succeeds_and_prints_its_estimate(gw: Any, spark_stack: str) -> N
     # The job's service and script config are gone; the history server saw its event log.
     assert not [s for s in gw.api.services() if s["Spec"]["Name"] == result["service"]]
     assert not gw.api.configs(filters={"label": f"org.sparkswarm.spark.job={result['job_id']}"})
+    assert not gw.api.containers(
+        all=True, filters={"label": f"com.docker.swarm.service.name={result['service']}"}
+    )
     assert "pi" in _history_app_names(gw, spark_stack)
 
 

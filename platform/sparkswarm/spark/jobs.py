@@ -11,6 +11,7 @@ job it started before instead of starting another.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +146,7 @@ def remove_job(gw: Gateway, *, stack: str, job_id: str) -> dict[str, Any]:
             removed.append(name)
         except NotFound:
             pass
+        _remove_task_containers(gw, service["ID"])
     # The config stays "in use" until the service's tasks are gone.
     deadline = time.monotonic() + 30
     for config in gw.api.configs(filters={"label": f"{JOB_LABEL}={job_id}"}):
@@ -160,6 +162,20 @@ def remove_job(gw: Gateway, *, stack: str, job_id: str) -> dict[str, Any]:
                     raise
                 time.sleep(0.5)
     return {"removed": removed}
+
+
+def _remove_task_containers(gw: Gateway, service_id: str) -> None:
+    """Remove the job's containers on this engine.
+
+    Engine 20.10 leaves a job service's containers behind when the service
+    is removed, still running if the driver was: a running driver keeps
+    asking the master for executors, and an exited one pins the event-log
+    volume. Containers on other nodes are out of this engine's reach.
+    """
+    label = f"com.docker.swarm.service.id={service_id}"
+    for container in gw.api.containers(all=True, filters={"label": label}):
+        with contextlib.suppress(NotFound):
+            gw.api.remove_container(container["Id"], force=True)
 
 
 def _start_job(
