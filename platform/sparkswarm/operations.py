@@ -126,3 +126,5 @@ register("stack.rm", "sparkswarm.stacks.deploy:remove_stack", target_param="name
 register("stack.rollback", "sparkswarm.stacks.deploy:rollback_stack", target_param="name")
 register("image.build", "sparkswarm.images:build_image", target_param="name")
 register("spark.submit", "sparkswarm.spark.jobs:submit_job", target_param="stack")
+register("spark.wait", "sparkswarm.spark.jobs:wait_job", target_param="stack")
+register("spark.rm", "sparkswarm.spark.jobs:remove_job", target_param="stack")

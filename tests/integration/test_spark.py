@@ -1,15 +1,17 @@
 """The ready-made spark stack on the real engine, with real Spark in containers.
 
-One stack (3 workers, 1 core and 512 MiB each) is deployed for the module
-with ``sparkswarm stack deploy NAME -c stacks/spark/stack.yml --set ...``
-(the user's path: the deployer creates the auth secret) and removed after.
+One stack (3 workers, the defaults: 1 core and 1 GiB each) is deployed for
+the module with ``sparkswarm stack deploy NAME --set workers=3`` (the user's
+path: the deployer creates the auth secret) and removed after.
 It runs the image that ``sparkswarm images build spark`` tags as the
 official name, so nothing is pulled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sparkswarm.errors import SparkswarmError
 
 from tests.conftest import SESSION_ID
 from tests.support.engine import remove_prefixed
@@ -29,11 +32,15 @@ REPO = Path(__file__).resolve().parents[2]
 STACK_FILE = REPO / "stacks" / "spark" / "stack.yml"
 PI_JOB = REPO / "stacks" / "spark" / "jobs" / "pi.py"
 WORKERS = 3
+DEFAULT_SECRET = "spark_auth"  # params.yml's auth_secret default
 
 
-def sparkswarm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def sparkswarm(
+    *args: str, timeout: float = 300, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the ``sparkswarm`` CLI of this checkout (in-process operations, no queue)."""
-    env = {k: v for k, v in __import__("os").environ.items() if k != "SPARKSWARM_REDIS_URL"}
+    env = {k: v for k, v in os.environ.items() if k != "SPARKSWARM_REDIS_URL"}
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-c", "from sparkswarm.cli.main import run; run()", *args],
         capture_output=True,
@@ -56,33 +63,40 @@ def spark_image(gw: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def spark_stack(gw: Any, spark_image: str) -> Iterator[str]:
-    """A deployed spark stack with 3 ALIVE workers; everything removed after."""
+def spark_stack(
+    gw: Any, spark_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A spark stack deployed by name with only ``--set workers=3``; removed after.
+
+    The ready-made stack is reached through SPARKSWARM_STACKS_DIR under a
+    prefixed name, so this is the user's ``sparkswarm stack deploy spark
+    --set workers=3`` under a name that cannot clash with anyone's stack.
+    """
     from sparkswarm.spark.status import wait_for_workers
 
     prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
     stack = f"{prefix}-spark"
+    stacks = tmp_path_factory.mktemp("stacks")
+    (stacks / stack).symlink_to(REPO / "stacks" / "spark")
+    secret_existed = bool(gw.api.secrets(filters={"name": DEFAULT_SECRET}))
     try:
         done = sparkswarm(
             "stack",
             "deploy",
             stack,
-            "-c",
-            str(STACK_FILE),
             "--set",
             f"workers={WORKERS}",
-            "--set",
-            "worker_cores=1",
-            "--set",
-            "worker_memory=512m",
-            "--set",
-            f"auth_secret={prefix}-auth",
+            extra_env={"SPARKSWARM_STACKS_DIR": str(stacks)},
         )
         assert done.returncode == 0, done.stderr
         wait_for_workers(gw, stack=stack, workers=WORKERS, timeout=180)
         yield stack
     finally:
         remove_prefixed(gw, prefix)
+        if not secret_existed:
+            # Ours to remove; refused while another stack still uses it.
+            with contextlib.suppress(SparkswarmError):
+                gw.api.remove_secret(DEFAULT_SECRET)
 
 
 def test_stack_deploy_gives_every_worker_alive(gw: Any, spark_stack: str) -> None:
@@ -92,7 +106,7 @@ def test_stack_deploy_gives_every_worker_alive(gw: Any, spark_stack: str) -> Non
     assert status.status == "ALIVE"
     assert [w.state for w in status.workers] == ["ALIVE"] * WORKERS
     assert status.cores == WORKERS
-    assert all(w.memory_mb == 512 for w in status.workers)
+    assert all(w.memory_mb == 1024 for w in status.workers)  # worker_memory's default
     spec = gw.api.inspect_service(f"{spark_stack}_worker")["Spec"]
     assert spec["Mode"]["Replicated"]["Replicas"] == WORKERS
     assert spec["EndpointSpec"]["Mode"] == "dnsrr"
@@ -239,3 +253,24 @@ def _history_app_names(gw: Any, stack: str, timeout: float = 60) -> list[str]:
                     return names
         time.sleep(3)
     return names
+
+
+def test_a_detached_job_is_collected_by_wait(gw: Any, spark_stack: str) -> None:
+    from sparkswarm.spark.jobs import submit_job, wait_job
+
+    started = submit_job(
+        gw,
+        stack=spark_stack,
+        script="print('detached', 6 * 7)\n",
+        script_name="d.py",
+        detach=True,
+    )
+    assert started.state == "running"
+    assert gw.api.inspect_service(started.service)["Spec"]["Mode"].get("ReplicatedJob")
+    done = wait_job(gw, stack=spark_stack, job_id=started.job_id, timeout=300)
+    assert done.state == "succeeded"
+    assert "detached 42" in done.output
+    from sparkswarm.errors import NotFound
+
+    with pytest.raises(NotFound):
+        wait_job(gw, stack=spark_stack, job_id=started.job_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -29,7 +30,7 @@ def submit(
 
     Exits 1 when the job fails, after printing the end of Spark's log.
     """
-    from sparkswarm.cli.common import EXIT_FAILURE, console, err_console, fail, perform, print_json
+    from sparkswarm.cli.common import fail, perform
     from sparkswarm.spark.job_spec import new_job_id
 
     conf_values: dict[str, str] = {}
@@ -52,20 +53,58 @@ def submit(
         "job_id": new_job_id(),
     }
     result = perform("spark.submit", params, detach=detach)
+    _show_job(result, as_json=as_json)
+
+
+@app.command("wait")
+def wait(
+    job_id: str = typer.Argument(..., help="The id `spark submit --detach` printed."),
+    stack: str = STACK_OPTION,
+    timeout: float = typer.Option(900.0, "--timeout", help="Seconds before the job is removed."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Wait for a detached job, print its output, and remove it."""
+    from sparkswarm.cli.common import perform
+
+    result = perform("spark.wait", {"stack": stack, "job_id": job_id, "timeout": timeout})
+    _show_job(result, as_json=as_json)
+
+
+@app.command("rm")
+def remove(
+    job_id: str = typer.Argument(..., help="The job's id."),
+    stack: str = STACK_OPTION,
+) -> None:
+    """Stop and remove a job (its service, containers and script config)."""
+    from sparkswarm.cli.common import console, perform
+
+    result = perform("spark.rm", {"stack": stack, "job_id": job_id})
+    removed = ", ".join(result.get("removed", [])) or "nothing to remove"
+    console().print(f"job {job_id}: {removed}", highlight=False)
+
+
+def _show_job(result: dict[str, Any], *, as_json: bool) -> None:
+    """Print a job result: what the script printed; on failure Spark's log tail (exit 1)."""
+    from sparkswarm.cli.common import EXIT_FAILURE, console, err_console, print_json
+
     if as_json:
         print_json(result)
     elif result["state"] == "running":
-        console().print(f"job {result['job_id']} started as service {result['service']}")
+        console().print(
+            f"job {result['job_id']} started as service {result['service']}; "
+            f"collect it with: sparkswarm spark wait {result['job_id']} --stack {result['stack']}",
+            highlight=False,
+        )
     else:
         for line in result.get("output", []):
             typer.echo(line)
+        err = err_console()
         if result["state"] != "succeeded":
-            err = err_console()
             for line in result.get("log_tail", []):
                 err.print(line, highlight=False, markup=False)
             err.print(f"job {result['job_id']} failed: {result.get('error')}", markup=False)
         else:
-            err_console().print(f"job {result['job_id']} succeeded in {result['seconds']} s")
+            err.print(f"job {result['job_id']} succeeded in {result['seconds']} s")
     if result["state"] == "failed":
         raise typer.Exit(EXIT_FAILURE)
 

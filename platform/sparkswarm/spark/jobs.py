@@ -100,6 +100,44 @@ def submit_job(
             state="running",
             seconds=round(time.monotonic() - started, 2),
         )
+    return _collect(gw, stack, job_id, service, timeout, started, progress)
+
+
+def wait_job(
+    gw: Gateway,
+    *,
+    stack: str = "spark",
+    job_id: str,
+    timeout: float = 900.0,
+    progress: ProgressFn = no_progress,
+) -> SparkJobResult:
+    """Wait for a job started with ``detach`` and return its outcome (then remove it).
+
+    ``seconds`` counts from this call. Raises NotFound when there is no such
+    job (never started, or already collected), OperationFailed after
+    ``timeout`` seconds (the job is then removed).
+    """
+    validate_job_id(job_id)
+    if timeout <= 0:
+        raise InvalidRequest("timeout must be positive")
+    started = time.monotonic()
+    service = find_service(gw, job_service_name(stack, job_id))
+    if service is None:
+        raise NotFound(f"no job {job_id} on stack {stack} (finished jobs are removed once read)")
+    return _collect(gw, stack, job_id, service, timeout, started, progress)
+
+
+def _collect(
+    gw: Gateway,
+    stack: str,
+    job_id: str,
+    service: dict[str, Any],
+    timeout: float,
+    started: float,
+    progress: ProgressFn,
+) -> SparkJobResult:
+    """Wait for the job's task to end, read its logs, remove it; its result."""
+    name = service["Spec"]["Name"]
     try:
         task = _wait_for_end(gw, service["ID"], timeout, progress)
         stdout, stderr = _logs(gw, service["ID"])
