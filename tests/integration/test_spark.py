@@ -274,3 +274,52 @@ def test_a_detached_job_is_collected_by_wait(gw: Any, spark_stack: str) -> None:
 
     with pytest.raises(NotFound):
         wait_job(gw, stack=spark_stack, job_id=started.job_id)
+
+
+def test_publish_ui_overlay_serves_the_master_json_on_a_host_port(
+    gw: Any, spark_image: str, prefix: str
+) -> None:
+    import random
+    import urllib.request
+
+    from sparkswarm.spark.status import wait_for_workers
+
+    stack = f"{prefix}-ui"
+    master_port, history_port = random.sample(range(21000, 29000), 2)
+    done = sparkswarm(
+        "stack",
+        "deploy",
+        stack,
+        "-c",
+        str(STACK_FILE),
+        "-c",
+        str(STACK_FILE.parent / "publish-ui.yml"),
+        "--set",
+        "workers=1",
+        "--set",
+        f"auth_secret={prefix}-auth",
+        "--set",
+        f"master_ui_port={master_port}",
+        "--set",
+        f"history_ui_port={history_port}",
+    )
+    assert done.returncode == 0, done.stderr
+    wait_for_workers(gw, stack=stack, workers=1, timeout=180)
+    with urllib.request.urlopen(f"http://127.0.0.1:{master_port}/json/", timeout=10) as reply:
+        assert [w["state"] for w in json.loads(reply.read())["workers"]] == ["ALIVE"]
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{history_port}/api/v1/applications", timeout=10
+            ) as reply:
+                assert json.loads(reply.read()) == []
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+    ports = gw.api.inspect_service(f"{stack}_master")["Spec"]["EndpointSpec"]["Ports"]
+    assert ports == [
+        {"Protocol": "tcp", "TargetPort": 8080, "PublishedPort": master_port, "PublishMode": "host"}
+    ]
