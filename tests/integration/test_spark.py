@@ -323,3 +323,27 @@ def test_publish_ui_overlay_serves_the_master_json_on_a_host_port(
     assert ports == [
         {"Protocol": "tcp", "TargetPort": 8080, "PublishedPort": master_port, "PublishMode": "host"}
     ]
+
+
+def test_a_job_past_its_timeout_is_removed_and_leaves_the_master(gw: Any, spark_stack: str) -> None:
+    from sparkswarm.errors import OperationFailed
+    from sparkswarm.spark.jobs import submit_job
+    from sparkswarm.spark.status import spark_status
+
+    script = (
+        "import time\n"
+        "from pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.appName('sleeper').getOrCreate()\n"
+        "time.sleep(600)\n"
+    )
+    with pytest.raises(OperationFailed, match="still ran after 40 s"):
+        submit_job(gw, stack=spark_stack, script=script, script_name="sleeper.py", timeout=40)
+    assert not [
+        s
+        for s in gw.api.services()
+        if "-job-" in s["Spec"]["Name"] and s["Spec"]["Name"].startswith(spark_stack)
+    ]
+    deadline = time.monotonic() + 60
+    while "sleeper" in [a.name for a in spark_status(gw, stack=spark_stack).active_apps]:
+        assert time.monotonic() < deadline, "the master still runs the removed job's app"
+        time.sleep(2)
