@@ -77,6 +77,13 @@ def network_info(raw: Mapping[str, Any]) -> NetworkInfo:
     )
 
 
+def validate_network_name(name: str) -> str:
+    """``name`` if Docker accepts it as a network name; InvalidRequest otherwise."""
+    if not _NAME.match(name):
+        raise InvalidRequest(f"network name {name!r} must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+    return name
+
+
 def validate_network_request(
     *,
     name: str,
@@ -87,8 +94,7 @@ def validate_network_request(
     labels: Mapping[str, str] | None = None,
 ) -> NetworkRequest:
     """Check the request; InvalidRequest for a bad name, driver or subnet."""
-    if not _NAME.match(name):
-        raise InvalidRequest(f"network name {name!r} must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+    validate_network_name(name)
     if driver not in DRIVERS:
         raise InvalidRequest(f"driver must be one of {', '.join(DRIVERS)}, not {driver!r}")
     if encrypted and driver != "overlay":
@@ -190,8 +196,11 @@ def create_network(
 
 
 def remove_network(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) -> NetworkChange:
-    """Remove network ``name``; an absent network is not an error (``changed=False``)."""
-    existing = find_network(gw, name)
+    """Remove network ``name``; an absent network is not an error (``changed=False``).
+
+    Raises InvalidRequest for a name no network can have.
+    """
+    existing = find_network(gw, validate_network_name(name))
     if existing is None:
         return NetworkChange(name=name, changed=False)
     progress("removing network", network=name)

@@ -72,3 +72,16 @@ def test_bad_input_exits_2_and_creates_nothing(gw: Any, name: Callable[[str], st
     assert done.returncode == 2 and "not a network CIDR" in done.stderr
     assert find_network(gw, net) is None
     assert sparkswarm("network", "create", "-x-").returncode == 2
+    # The rule is printed as written (it once lost its "[...]" to rich markup).
+    named = sparkswarm("network", "create", "bad name")
+    assert named.returncode == 2
+    assert "must match [a-zA-Z0-9][a-zA-Z0-9_.-]*" in " ".join(named.stderr.split())
+
+
+def test_rm_checks_every_name_before_removing_any(gw: Any, name: Callable[[str], str]) -> None:
+    net = name("keep")
+    create_network(gw, name=net)
+    done = sparkswarm("network", "rm", net, "bad name")
+    assert done.returncode == 2 and "network name 'bad name'" in done.stderr
+    assert find_network(gw, net) is not None
+    assert sparkswarm("network", "rm", "").returncode == 2

@@ -47,7 +47,10 @@ def exit_code_for(exc: BaseException) -> int:
 
 def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     """Print ``message`` to stderr and return the Exit to raise."""
-    err_console().print(f"[red]error:[/red] {message}", highlight=False)
+    from rich.markup import escape
+
+    # Messages quote user input and patterns such as "[a-z]": not rich markup.
+    err_console().print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -91,14 +94,17 @@ def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | Non
     console().print(table)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Any:
+    from rich.text import Text
+
+    # A Text cell is shown as is: labels, errors and commands may hold "[...]".
     if value is None:
-        return ""
+        return Text("")
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return Text(", ".join(str(v) for v in value))
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return str(value)
+        return Text(", ".join(f"{k}={v}" for k, v in value.items()))
+    return Text(str(value))
 
 
 def show(data: Any, columns: Sequence[str], *, as_json: bool, title: str | None = None) -> None:

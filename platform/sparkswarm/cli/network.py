@@ -57,7 +57,10 @@ def ls(
 def rm(names: list[str] = typer.Argument(...), as_json: bool = JSON_OPTION) -> None:
     """Remove networks (an absent one is fine)."""
     from sparkswarm.cli.common import console, perform, print_json
+    from sparkswarm.networks import validate_network_name
 
+    for name in names:  # all checked before any is removed
+        validate_network_name(name)
     results = [perform("network.rm", {"name": name}) for name in names]
     if as_json:
         print_json(results)

@@ -56,10 +56,13 @@ def _generated_secrets(stack_file: Any) -> list[dict[str, Any]]:
 
 
 def _print_warnings(warnings: list[str]) -> None:
+    from rich.markup import escape
+
     from sparkswarm.cli.common import err_console
 
     for warning in warnings:
-        err_console().print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        # Warnings name keys such as "ports[0]": not rich markup.
+        err_console().print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 
 
 @app.command()
