@@ -49,7 +49,7 @@ def translated_errors(what: str = "docker") -> Iterator[None]:
         raise _from_api_error(exc) from exc
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
         raise Unavailable(f"{what}: engine unreachable: {exc}") from exc
-    except docker.errors.InvalidArgument as exc:
+    except (docker.errors.InvalidArgument, docker.errors.NullResource) as exc:
         raise InvalidRequest(str(exc)) from exc
     except docker.errors.DockerException as exc:
         raise Unavailable(f"{what}: {exc}") from exc

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from sparkswarm.errors import Conflict, InvalidRequest, OperationFailed
+from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
 from sparkswarm.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -174,15 +174,29 @@ def demotion_refusal(managers: Sequence[ManagerState], target_id: str) -> str | 
 
 
 def list_nodes(gw: Gateway, *, role: str | None = None) -> list[NodeInfo]:
-    """All nodes of the swarm (or only ``role``), managers first. Needs a manager."""
+    """All nodes of the swarm (or only ``role``), managers first. Needs a manager.
+
+    Raises InvalidRequest for a role other than worker or manager.
+    """
+    if role is not None and role not in ROLES:
+        raise InvalidRequest(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
     filters = {"role": role} if role else None
     nodes = [node_info(raw) for raw in gw.api.nodes(filters=filters)]
     return sorted(nodes, key=lambda n: (n.role != "manager", n.hostname, n.id))
 
 
 def inspect_node(gw: Gateway, *, node: str) -> dict[str, Any]:
-    """The Engine's full object for ``node`` (id, id prefix or hostname); NotFound if none."""
-    raw: dict[str, Any] = gw.api.inspect_node(node)
+    """The Engine's full object for ``node`` (id, id prefix or hostname).
+
+    Raises NotFound if there is no such node, InvalidRequest for an empty name.
+    """
+    if not node.strip():
+        raise InvalidRequest("no node named: give a node id, id prefix or hostname")
+    try:
+        raw: dict[str, Any] = gw.api.inspect_node(node)
+    except NotFound:
+        # The Engine's own text for a name with "/" in it is "page not found".
+        raise NotFound(f"node {node!r} not found") from None
     return raw
 
 

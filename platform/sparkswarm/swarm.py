@@ -91,6 +91,23 @@ def validate_address_pools(pools: list[str]) -> list[str]:
     return normalised
 
 
+def validate_node_address(value: str | None, flag: str) -> str | None:
+    """An ``--advertise-addr``/``--listen-addr`` value: IP, host or interface, optional port.
+
+    Checked before looking at the engine, so a typo is refused even when the
+    engine is already in a swarm. Empty means not given. Raises InvalidRequest
+    for whitespace or a bad port.
+    """
+    if not value:
+        return None
+    if any(ch.isspace() for ch in value):
+        raise InvalidRequest(f"{flag} {value!r} must be an address, host or interface[:port]")
+    host, colon, port = value.rpartition(":")
+    if colon and "]" not in port and host and not (port.isdigit() and 0 < int(port) < 65536):
+        raise InvalidRequest(f"{flag} {value!r} has a bad port")
+    return value
+
+
 def normalise_remote(remote: str) -> str:
     """``host`` -> ``host:2377``; InvalidRequest for an empty or malformed address."""
     remote = remote.strip()
@@ -119,6 +136,8 @@ def init_swarm(
     when the engine is half-way into a swarm (pending, locked, error).
     """
     pools = validate_address_pools(default_addr_pool or [])
+    validate_node_address(advertise_addr, "--advertise-addr")
+    validate_node_address(listen_addr, "--listen-addr")
     current = swarm_status(gw)
     if current.state == "active":
         progress("already part of a swarm", node_id=current.node_id)
@@ -162,6 +181,8 @@ def join_swarm(
     if availability not in ("active", "pause", "drain"):
         raise InvalidRequest(f"availability must be active, pause or drain, not {availability!r}")
     remote = normalise_remote(remote)
+    validate_node_address(advertise_addr, "--advertise-addr")
+    validate_node_address(listen_addr, "--listen-addr")
     current = swarm_status(gw)
     if current.state == "active":
         if remote in current.remote_managers:
