@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +84,34 @@ def test_bad_file_exits_2_names_file_and_key_and_changes_nothing(
     assert _stack_objects(gw, stack) == []
 
 
-def test_unknown_set_key_lists_known_parameters(tmp_path: Path) -> None:
+def test_unknown_set_key_lists_known_parameters(gw: Any, name: Any, tmp_path: Path) -> None:
     folder = tmp_path / "mystack"
     folder.mkdir()
     (folder / "stack.yml").write_text(GOOD)
     (folder / "params.yml").write_text("params:\n  replicas: {default: 1, help: how many}\n")
-    result = _cli("stack", "deploy", "x", "-c", str(folder / "stack.yml"), "--set", "colour=red")
-    assert result.returncode == 2
-    assert "unknown parameter(s) colour; known: replicas" in " ".join(result.stderr.split())
+    stack = name("sets")
+    path = str(folder / "stack.yml")
+    for bad, expected in (
+        ("colour=red", "unknown parameter(s) colour; known: replicas"),
+        ("noequals", "--set 'noequals': expected key=value"),
+    ):
+        result = _cli("stack", "deploy", stack, "-c", path, "--set", bad)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert expected in " ".join(result.stderr.split())
+    assert _stack_objects(gw, stack) == []
+
+
+def test_bad_resource_size_names_file_and_key(gw: Any, name: Any, tmp_path: Path) -> None:
+    path = tmp_path / "sizes.yml"
+    path.write_text(
+        "services:\n  web:\n    image: x\n    deploy: {resources: {limits: {memory: lots}}}\n"
+    )
+    stack = name("sizes")
+    result = _cli("stack", "deploy", stack, "-c", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = "".join(result.stderr.split())
+    assert f"{path}:services.web.deploy.resources.limits.memory:invalidsize:'lots'" in message
+    assert _stack_objects(gw, stack) == []
 
 
 def test_diff_deploy_ls_and_rm_through_the_cli(
@@ -117,6 +138,19 @@ def test_diff_deploy_ls_and_rm_through_the_cli(
     assert _cli("stack", "services", stack).returncode == 2
 
 
+def _secret_seen_by_task(gw: Any, service: str, secret: str) -> str:
+    """The content of /run/secrets/SECRET inside the service's running task."""
+    label = f"com.docker.swarm.service.name={service}"
+    deadline = time.monotonic() + 60
+    while not (containers := gw.api.containers(filters={"label": label})):
+        assert time.monotonic() < deadline, f"no running container of {service}"
+        time.sleep(0.5)
+    run = gw.api.exec_create(containers[0]["Id"], ["cat", f"/run/secrets/{secret}"])
+    output: bytes = gw.api.exec_start(run["Id"])
+    assert gw.api.exec_inspect(run["Id"])["ExitCode"] == 0, output
+    return output.decode().strip()
+
+
 def test_generated_secret_and_ps_services(
     gw: Any, name: Any, web_images: Any, tmp_path: Path
 ) -> None:
@@ -138,9 +172,12 @@ def test_generated_secret_and_ps_services(
     assert result.returncode == 0, result.stderr
     created = [s for s in gw.api.secrets(filters={"name": secret}) if s["Spec"]["Name"] == secret]
     assert len(created) == 1
-    assert secret not in result.stdout + result.stderr or "creating secret" in result.stderr
     spec = gw.api.inspect_service(f"{stack}_app")["Spec"]
     assert spec["TaskTemplate"]["ContainerSpec"]["Secrets"][0]["SecretID"] == created[0]["ID"]
+    # The generated value (read inside the task, the only place it exists) is never printed.
+    value = _secret_seen_by_task(gw, f"{stack}_app", "key")
+    assert len(value) >= 16
+    assert value not in result.stdout + result.stderr
 
     services = _cli("stack", "services", stack, "--json")
     assert '"replicas": "1/1"' in services.stdout, services.stdout

@@ -20,6 +20,7 @@ from sparkswarm.stacks.compose_merge import merge_files
 from sparkswarm.stacks.compose_normalise import normalise_objects, normalise_service
 from sparkswarm.stacks.compose_schema import validate
 from sparkswarm.stacks.interpolate import interpolate_tree
+from sparkswarm.stacks.units import parse_nano_cpus, parse_ram_bytes
 
 FORBIDDEN = {
     "extends": "support for `extends` is not implemented",
@@ -130,6 +131,21 @@ def _resolve_environment(
         service["environment"] = resolved
 
 
+def _check_resources(service: dict[str, Any], name: str) -> None:
+    # The schema types sizes and CPU counts as plain strings: parse them here,
+    # while the file is known, not later at translation (merged, file lost).
+    resources = service["deploy"].get("resources") or {}
+    for kind in ("limits", "reservations"):
+        for key, parse in (("memory", parse_ram_bytes), ("cpus", parse_nano_cpus)):
+            value = (resources.get(kind) or {}).get(key)
+            if value is None:
+                continue
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(f"services.{name}.deploy.resources.{kind}.{key}: {exc}") from None
+
+
 def load_file(
     filename: str,
     text: str,
@@ -155,6 +171,7 @@ def load_file(
             model[section] = normalise_objects(section, interpolated.get(section), working_dir)
         for name, service in (interpolated.get("services") or {}).items():
             long_form = normalise_service(service, working_dir, home)
+            _check_resources(long_form, name)
             _resolve_environment(long_form, name, read, lookup)
             model["services"][name] = long_form
             for key in IGNORED_BY_SWARM:
