@@ -17,18 +17,6 @@ def service_names() -> set[str]:
     return {row["name"] for row in sparkswarm_json("service", "ls")}
 
 
-def remove_job(gw: Any, service: str) -> None:
-    """Remove a job service and its exited containers.
-
-    The engine leaves a finished job task's container behind after ``service
-    rm`` (seen on 20.10), which would keep the harness's cleanup waiting.
-    """
-    sparkswarm("service", "rm", service)
-    label = f"com.docker.swarm.service.name={service}"
-    for container in gw.api.containers(all=True, filters={"label": label}):
-        gw.api.remove_container(container["Id"], force=True)
-
-
 def spec_version(gw: Any, service: str) -> int:
     version: int = gw.api.inspect_service(service)["Version"]["Index"]
     return version
@@ -201,61 +189,56 @@ def test_scale_several_services(name: Callable[[str], str], web_images: dict[str
 def test_job_runs_to_completion_and_its_logs_are_readable(
     gw: Any, name: Callable[[str], str], web_images: dict[str, str]
 ) -> None:
+    # The prefix cleanup also removes the exited containers the engine leaves behind.
     job = name("job")
-    try:
-        done = sparkswarm(
-            "service",
-            "create",
-            job,
-            web_images["v1"],
-            "--mode",
-            "replicated-job",
-            "--replicas",
-            "2",
-            "--json",
-            "--",
-            "sh",
-            "-c",
-            "echo hello from job",
-        )
-        assert done.returncode == 0, done.stderr
-        result = json.loads(done.stdout)
-        assert result["outcome"] == "created"
-        assert (result["running"], result["desired"]) == (2, 2)  # 2 of 2 completions
-        tasks = sparkswarm_json("service", "ps", job)
-        assert sorted(task["current_state"] for task in tasks) == ["complete", "complete"]
-        logs = sparkswarm("service", "logs", job, "--tail", "5")
-        assert logs.returncode == 0, logs.stderr
-        lines = [line for line in logs.stdout.splitlines() if "hello from job" in line]
-        assert len(lines) == 2
-        assert all(line.startswith(f"{job}.") and " | hello from job" in line for line in lines)
-        scale = sparkswarm("service", "scale", f"{job}=3")
-        assert scale.returncode == 2
-        assert "replicated-job service" in scale.stderr
-    finally:
-        remove_job(gw, job)
+    done = sparkswarm(
+        "service",
+        "create",
+        job,
+        web_images["v1"],
+        "--mode",
+        "replicated-job",
+        "--replicas",
+        "2",
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        "echo hello from job",
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["outcome"] == "created"
+    assert (result["running"], result["desired"]) == (2, 2)  # 2 of 2 completions
+    tasks = sparkswarm_json("service", "ps", job)
+    assert sorted(task["current_state"] for task in tasks) == ["complete", "complete"]
+    logs = sparkswarm("service", "logs", job, "--tail", "5")
+    assert logs.returncode == 0, logs.stderr
+    lines = [line for line in logs.stdout.splitlines() if "hello from job" in line]
+    assert len(lines) == 2
+    assert all(line.startswith(f"{job}.") and " | hello from job" in line for line in lines)
+    scale = sparkswarm("service", "scale", f"{job}=3")
+    assert scale.returncode == 2
+    assert "replicated-job service" in scale.stderr
 
 
 def test_failing_job_reports_its_error(
     gw: Any, name: Callable[[str], str], web_images: dict[str, str]
 ) -> None:
     job = name("failjob")
-    try:
-        done = sparkswarm(
-            "service",
-            "create",
-            job,
-            web_images["broken"],
-            "--mode",
-            "replicated-job",
-            "--restart-condition",
-            "none",
-        )
-        assert done.returncode == 1
-        assert f"job {job} failed" in done.stderr
-        assert "non-zero exit (3)" in done.stderr
-    finally:
-        remove_job(gw, job)
+    done = sparkswarm(
+        "service",
+        "create",
+        job,
+        web_images["broken"],
+        "--mode",
+        "replicated-job",
+        "--restart-condition",
+        "none",
+    )
+    assert done.returncode == 1
+    assert f"job {job} failed" in done.stderr
+    assert "non-zero exit (3)" in done.stderr
 
 
 def test_update_env_replicas_force_and_no_op(

@@ -24,8 +24,10 @@ def require_swarm_manager(gw: Any) -> str | None:
 def remove_prefixed(gw: Any, prefix: str, *, timeout: float = 60.0) -> None:
     """Remove every service, network, config, secret and volume named ``prefix*``.
 
-    Services go first and we wait for their containers to stop, since a
-    network or volume in use cannot be removed.
+    Services go first and we wait for their containers to go, since a
+    network or volume in use cannot be removed. The engine (20.10) leaves a
+    finished job task's container behind after its service is removed: those
+    stopped containers of removed services are removed here too.
     """
     api = gw.api
     for service in api.services():
@@ -40,6 +42,9 @@ def remove_prefixed(gw: Any, prefix: str, *, timeout: float = 60.0) -> None:
         ]
         if not busy:
             break
+        for container in busy:
+            if container["State"] in ("exited", "dead", "created"):
+                _quietly(api.remove_container, container["Id"], force=True)
         time.sleep(0.5)
     for network in api.networks():
         if network["Name"].startswith(prefix):
