@@ -50,7 +50,8 @@ from sparkswarm.spark.version import (
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
 
-BUILDABLE = ("spark",)
+BUILDABLE = ("spark", "web")
+WEB_VERSIONS = ("v1", "v2")
 DEFAULT_CACHE_DIR = "~/.cache/sparkswarm-wheels"
 _IMAGE_REF = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
 _DOCKERIGNORE = "*\n!Dockerfile\n!pyspark\n!py4j\n"
@@ -103,7 +104,8 @@ def build_image(
     cache_dir: str | None = None,
     progress: ProgressFn = no_progress,
 ) -> ImageBuildResult:
-    """Build image ``name`` (only ``spark`` so far) on the engine; idempotent.
+    """Build image ``name`` (``spark``, or ``web``: the demo web images) on the
+    engine; idempotent.
 
     Raises InvalidRequest for an unknown name or a malformed tag/base,
     NotFound when a given ``base`` is not in the engine, OperationFailed when
@@ -112,6 +114,10 @@ def build_image(
     started = time.monotonic()
     if name not in BUILDABLE:
         raise InvalidRequest(f"no image called {name!r}; buildable: {', '.join(BUILDABLE)}")
+    if name == "web":
+        if base is not None:
+            raise InvalidRequest("the web image is built from busybox; --base does not apply")
+        return build_web_images(gw, tag=tag, rebuild=rebuild, progress=progress)
     image = validate_image_ref(tag or LOCAL_IMAGE, "tag")
     base_image = validate_image_ref(base or BASE_IMAGE, "base image")
     notes: list[str] = []
@@ -150,6 +156,35 @@ def build_image(
         base_built=base_built,
         seconds=round(time.monotonic() - started, 2),
         notes=notes,
+    )
+
+
+def build_web_images(
+    gw: Gateway, *, tag: str | None, rebuild: bool, progress: ProgressFn
+) -> ImageBuildResult:
+    """The busybox web images of ``stacks/web`` (``sparkswarm/web:v1`` and ``:v2``,
+    each page naming its version), or just ``tag``; existing ones are kept."""
+    from sparkswarm.stacks.web_image import DEFAULT_TAG, build_web_image
+
+    started = time.monotonic()
+    repository = DEFAULT_TAG.rsplit(":", 1)[0]
+    wanted = (
+        [validate_image_ref(tag, "tag")] if tag else [f"{repository}:{v}" for v in WEB_VERSIONS]
+    )
+    built = False
+    for image in wanted:
+        if not rebuild and _image_exists(gw, image):
+            progress(f"{image} exists; nothing to build")
+            continue
+        progress(f"building {image}", log=True)
+        build_web_image(gw, image)
+        built = True
+    return ImageBuildResult(
+        image=wanted[0],
+        tags=wanted,
+        base="busybox (static, from the host)",
+        built=built,
+        seconds=round(time.monotonic() - started, 2),
     )
 
 

@@ -122,7 +122,7 @@ def test_the_cli_reports_an_up_to_date_image(gw: Any) -> None:
 def test_bad_requests_change_nothing(gw: Any, prefix: str) -> None:
     from sparkswarm.images import build_image
 
-    with pytest.raises(InvalidRequest, match="buildable: spark"):
+    with pytest.raises(InvalidRequest, match="buildable: spark, web"):
         build_image(gw, name="hadoop")
     with pytest.raises(InvalidRequest, match="invalid tag"):
         build_image(gw, name="spark", tag="Not A Tag")
@@ -151,3 +151,20 @@ def test_make_base_image_gives_java_17_and_python_311(
     assert 'version "17.' in output
     assert "Python 3.11." in output
     assert "/usr/bin/tini" in output
+
+
+def test_build_web_serves_its_version_and_is_idempotent(
+    gw: Any, prefix: str, test_tags: list[str]
+) -> None:
+    from sparkswarm.images import build_image
+
+    tag = f"sparkswarm-test/web:{prefix}"
+    test_tags.append(tag)
+    first = build_image(gw, name="web", tag=tag)
+    assert (first.built, first.tags) == (True, [tag])
+    page = run_in(gw, tag, "cat /www/index.html")
+    assert page == f"web {prefix}\n"
+    again = build_image(gw, name="web", tag=tag)
+    assert again.built is False
+    with pytest.raises(InvalidRequest, match="--base does not apply"):
+        build_image(gw, name="web", tag=tag, base="sparkswarm/base:bookworm")

@@ -11,7 +11,9 @@ app = typer.Typer(help="Build images locally (no registry needed).", no_args_is_
 
 @app.command("build")
 def build(
-    name: str = typer.Argument(..., help="What to build: spark."),
+    name: str = typer.Argument(
+        ..., help="What to build: spark, or web (the demo web images v1 and v2)."
+    ),
     base: str = typer.Option(
         None, "--base", help="Base image (default sparkswarm/base:bookworm, made with mmdebstrap)."
     ),
