@@ -13,6 +13,8 @@ cd "$here"
 bash scripts/setup.sh
 
 S=.venv/bin/sparkswarm
+# Tables fit a terminal; written to a file or a pipe, give them room.
+[ -t 1 ] || export COLUMNS=${COLUMNS:-140}
 export SPARKSWARM_REDIS_URL=${SPARKSWARM_REDIS_URL:-redis://127.0.0.1:6379/0}
 WORKERS=${SPARK_WORKERS:-2}
 step() { printf '\n\033[1;36m### %s\033[0m\n' "$*"; }
@@ -41,7 +43,7 @@ $S service rm demo-web
 step "the Spark stack: image, deploy with $WORKERS workers, status"
 $S images build spark
 $S stack deploy spark --set workers="$WORKERS"
-$S spark status
+$S spark status --wait 180
 
 step "a PySpark job through the queue"
 $S spark submit stacks/spark/jobs/pi.py --arg 4

@@ -72,8 +72,6 @@ def spark_stack(
     prefixed name, so this is the user's ``sparkswarm stack deploy spark
     --set workers=3`` under a name that cannot clash with anyone's stack.
     """
-    from sparkswarm.spark.status import wait_for_workers
-
     prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
     stack = f"{prefix}-spark"
     stacks = tmp_path_factory.mktemp("stacks")
@@ -89,7 +87,10 @@ def spark_stack(
             extra_env={"SPARKSWARM_STACKS_DIR": str(stacks)},
         )
         assert done.returncode == 0, done.stderr
-        wait_for_workers(gw, stack=stack, workers=WORKERS, timeout=180)
+        # As a user would after a deploy: wait until every worker replica is ALIVE.
+        ready = sparkswarm("spark", "status", "--stack", stack, "--wait", "180", "--json")
+        assert ready.returncode == 0, ready.stderr
+        assert json.loads(ready.stdout)["alive_workers"] == WORKERS
         yield stack
     finally:
         remove_prefixed(gw, prefix)

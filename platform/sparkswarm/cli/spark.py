@@ -110,12 +110,28 @@ def _show_job(result: dict[str, Any], *, as_json: bool) -> None:
 
 
 @app.command("status")
-def status(stack: str = STACK_OPTION, as_json: bool = JSON_OPTION) -> None:
+def status(
+    stack: str = STACK_OPTION,
+    wait: float = typer.Option(
+        0.0,
+        "--wait",
+        help="Wait up to this many seconds for the master to answer and for every "
+        "worker replica to be ALIVE (after a deploy).",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Show the master's state: workers (ALIVE or not), cores, memory, running apps."""
-    from sparkswarm.cli.common import console, gateway, print_json, print_table
-    from sparkswarm.spark.status import spark_status
+    from sparkswarm.cli.common import console, err_console, gateway, print_json, print_table
+    from sparkswarm.spark.queries import require_stack_service
+    from sparkswarm.spark.status import spark_status, wait_for_workers
 
-    result = spark_status(gateway(), stack=stack)
+    if wait > 0:
+        worker = require_stack_service(gateway(), stack, "worker")
+        wanted = int(worker["Spec"].get("Mode", {}).get("Replicated", {}).get("Replicas", 0))
+        with err_console().status(f"waiting for {wanted} workers of {stack} to be ALIVE"):
+            result = wait_for_workers(gateway(), stack=stack, workers=wanted, timeout=wait)
+    else:
+        result = spark_status(gateway(), stack=stack)
     if as_json:
         print_json(result)
         return
