@@ -90,6 +90,24 @@ def replicas_of(spec: dict[str, Any]) -> int | None:
     return int(replicated.get("Replicas", 1)) if replicated is not None else None
 
 
+def image_of(spec: dict[str, Any]) -> str:
+    """The image a service spec runs."""
+    return str(spec["TaskTemplate"]["ContainerSpec"]["Image"])
+
+
+def unchanged_outcome(name: str, service: dict[str, Any]) -> ServiceOutcome:
+    """The outcome of an operation that found ``service`` as asked: nothing sent."""
+    spec = service["Spec"]
+    return ServiceOutcome(
+        service=name,
+        id=service["ID"],
+        changed=False,
+        outcome="unchanged",
+        image=image_of(spec),
+        desired=replicas_of(spec),
+    )
+
+
 # --- create -------------------------------------------------------------------
 
 
@@ -152,14 +170,8 @@ def create_service(
             "use `service update` to change it or `service rm` first"
         )
     progress(f"service {name} exists with the same spec", service=name)
-    return ServiceOutcome(
-        service=name,
-        id=existing["ID"],
-        changed=False,
-        outcome="unchanged",
-        image=image,
-        desired=replicas_of(existing["Spec"]),
-        elapsed_s=round(time.monotonic() - started, 3),
+    return unchanged_outcome(name, existing).model_copy(
+        update={"elapsed_s": round(time.monotonic() - started, 3)}
     )
 
 
@@ -226,14 +238,7 @@ def update_service(
         before = service["Spec"]
         after = apply_changes(before, wanted)
         if not spec_differences(after, before):
-            unchanged = ServiceOutcome(
-                service=name,
-                id=service["ID"],
-                changed=False,
-                outcome="unchanged",
-                image=image_of(after),
-                desired=replicas_of(after),
-            )
+            unchanged = unchanged_outcome(name, service)
             if detach or not update_in_progress(service):
                 progress(f"service {name} already as requested", service=name)
                 return unchanged
@@ -274,11 +279,6 @@ def update_in_progress(service: dict[str, Any]) -> bool:
     """Whether the engine is still rolling out (or rolling back) an update."""
     state = (service.get("UpdateStatus") or {}).get("State")
     return state in ("updating", "rollback_started")
-
-
-def image_of(spec: dict[str, Any]) -> str:
-    """The image a service spec runs."""
-    return str(spec["TaskTemplate"]["ContainerSpec"]["Image"])
 
 
 def _finished(
@@ -324,14 +324,7 @@ def rollback_service(
     started = time.monotonic()
     service = resolve_service(gw, name)
     status = (service.get("UpdateStatus") or {}).get("State")
-    result = ServiceOutcome(
-        service=name,
-        id=service["ID"],
-        changed=False,
-        outcome="unchanged",
-        image=image_of(service["Spec"]),
-        desired=replicas_of(service["Spec"]),
-    )
+    result = unchanged_outcome(name, service)
     if status == "rollback_completed":
         progress(f"service {name} is already rolled back", service=name)
         return result

@@ -12,9 +12,9 @@ from sparkswarm.services.models import ScaleResult, ServiceOutcome
 from sparkswarm.services.ops import (
     DEFAULT_TIMEOUT,
     UPDATE_ATTEMPTS,
-    image_of,
     replicas_of,
     send_update,
+    unchanged_outcome,
 )
 from sparkswarm.services.queries import resolve_service
 from sparkswarm.services.rolling import TaskWatcher, wait_for_convergence
@@ -47,14 +47,7 @@ def scale_services(
             service = resolve_service(gw, name)
             spec = service["Spec"]
             watcher = TaskWatcher(gw, service["ID"], name, progress)
-            outcome = ServiceOutcome(
-                service=name,
-                id=service["ID"],
-                changed=False,
-                outcome="unchanged",
-                image=image_of(spec),
-                desired=count,
-            )
+            outcome = unchanged_outcome(name, service)
             if replicas_of(spec) == count:
                 break
             watcher.baseline()
@@ -68,7 +61,9 @@ def scale_services(
                 time.sleep(0.2 * attempt)
                 continue
             progress(f"{name} scaled to {count}", service=name, replicas=count, log=True)
-            outcome = outcome.model_copy(update={"changed": True, "outcome": "detached"})
+            outcome = outcome.model_copy(
+                update={"changed": True, "outcome": "detached", "desired": count}
+            )
             break
         watchers.append((watcher, outcome))
     results = []
