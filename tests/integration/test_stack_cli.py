@@ -133,6 +133,19 @@ def test_diff_deploy_ls_and_rm_through_the_cli(
     again = _cli("stack", "diff", stack, "-c", str(path), "--json")
     assert '"action": "unchanged"' in again.stdout
 
+    # A changed file deployed with table output, then rolled back through the CLI.
+    path.write_text(
+        GOOD.replace("deploy: {replicas: 0}", "deploy: {replicas: 0, labels: {v: '2'}}")
+    )
+    changed = _cli("stack", "deploy", stack, "-c", str(path))
+    assert changed.returncode == 0, changed.stderr
+    assert f"stack {stack}" in changed.stdout and "updated" in changed.stdout
+    assert gw.api.inspect_service(f"{stack}_web")["Spec"]["Labels"].get("v") == "2"
+    rolled = _cli("stack", "rollback", stack)
+    assert rolled.returncode == 0, rolled.stderr
+    assert "rolled back to snapshot" in " ".join(rolled.stdout.split())
+    assert "v" not in gw.api.inspect_service(f"{stack}_web")["Spec"]["Labels"]
+
     removed = _cli("stack", "rm", stack)
     assert removed.returncode == 0, removed.stderr
     assert _cli("stack", "services", stack).returncode == 2

@@ -65,6 +65,16 @@ def _print_warnings(warnings: list[str]) -> None:
         err_console().print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 
 
+def _report_services(result: dict[str, Any], as_json: bool, *, title: str) -> None:
+    """A deploy or rollback result: the whole JSON, or a row per service."""
+    from sparkswarm.cli.common import print_json, show
+
+    if as_json:
+        print_json(result)
+        return
+    show(result.get("services", []), ["service", "result", "changes"], as_json=False, title=title)
+
+
 @app.command()
 def deploy(
     name: str = typer.Argument(..., help="Stack name (also a ready-made stack's name)."),
@@ -75,20 +85,12 @@ def deploy(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create or update stack NAME from compose files (or the ready-made stack NAME)."""
-    from sparkswarm.cli.common import perform, print_json, show
+    from sparkswarm.cli.common import perform
 
     params, loaded = _prepare(name, files, sets)
     _print_warnings(loaded.warnings)
     result = perform("stack.deploy", {**params, "prune": prune}, detach=detach)
-    if as_json:
-        print_json(result)
-        return
-    show(
-        result.get("services", []),
-        ["service", "result", "changes"],
-        as_json=False,
-        title=f"stack {name}",
-    )
+    _report_services(result, as_json, title=f"stack {name}")
 
 
 @app.command()
@@ -178,15 +180,8 @@ def rollback(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Return stack NAME to its previously deployed version (of the last 5 kept)."""
-    from sparkswarm.cli.common import perform, print_json, show
+    from sparkswarm.cli.common import perform
 
     result = perform("stack.rollback", {"name": name}, detach=detach)
-    if as_json:
-        print_json(result)
-        return
-    show(
-        result.get("services", []),
-        ["service", "result", "changes"],
-        as_json=False,
-        title=f"stack {name} rolled back to snapshot {result.get('rolled_back_to')}",
-    )
+    title = f"stack {name} rolled back to snapshot {result.get('rolled_back_to')}"
+    _report_services(result, as_json, title=title)
