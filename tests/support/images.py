@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import shutil
-import tarfile
 from typing import Any
+
+from sparkswarm.stacks.web_image import build_context
 
 BUSYBOX = "/bin/busybox"
 WEB_IMAGE = "sparkswarm-test/web"
-
-
-def _context(files: dict[str, bytes], dockerfile: str) -> io.BytesIO:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path, data in {**files, "Dockerfile": dockerfile.encode()}.items():
-            info = tarfile.TarInfo(path)
-            info.size = len(data)
-            info.mode = 0o755
-            tar.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    return buffer
 
 
 def build_busybox_image(gw: Any, tag: str, *, cmd: str, page: str = "") -> str:
@@ -35,9 +23,12 @@ def build_busybox_image(gw: Any, tag: str, *, cmd: str, page: str = "") -> str:
         "COPY index.html /www/index.html\n"
         f'CMD ["/bin/sh", "-c", "{cmd}"]\n'
     )
-    context = _context({"busybox": binary, "index.html": page.encode()}, dockerfile)
-    for _ in gw.api.build(fileobj=context, custom_context=True, tag=tag, rm=True, decode=True):
-        pass
+    context = build_context(
+        {"busybox": binary, "index.html": page.encode(), "Dockerfile": dockerfile.encode()}
+    )
+    for event in gw.api.build(fileobj=context, custom_context=True, tag=tag, rm=True, decode=True):
+        # A failed build is reported in the stream, not raised: stop here, not in a later test.
+        assert "error" not in event, f"building {tag}: {event['error']}"
     return tag
 
 

@@ -17,7 +17,8 @@ from sparkswarm.stacks.params import stacks_dir
 DEFAULT_TAG = "sparkswarm/web:v1"
 
 
-def _context(files: dict[str, bytes]) -> io.BytesIO:
+def build_context(files: dict[str, bytes]) -> io.BytesIO:
+    """An in-memory tar build context holding ``files`` (path -> bytes, all executable)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for path, data in files.items():
@@ -44,7 +45,7 @@ def build_web_image(
         busybox_bytes = handle.read()
     dockerfile = (stacks_dir() / "web" / "Dockerfile").read_bytes()
     text = page if page is not None else f"web {tag.rsplit(':', 1)[-1]}\n"
-    context = _context(
+    context = build_context(
         {"Dockerfile": dockerfile, "busybox": busybox_bytes, "index.html": text.encode()}
     )
     for event in gw.api.build(fileobj=context, custom_context=True, tag=tag, rm=True, decode=True):
