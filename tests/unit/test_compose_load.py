@@ -176,6 +176,15 @@ def test_merge_semantics() -> None:
             r"services\.w\.stop_grace_period",
         ),
         ("version: '2'\nservices: {}\n", r"unsupported compose file version"),
+        (
+            "services:\n  w:\n    image: x\n    deploy: {resources: {limits: {memory: lots}}}\n",
+            r"^f0\.yml: services\.w\.deploy\.resources\.limits\.memory: invalid size: 'lots'",
+        ),
+        (
+            "services:\n  w:\n    image: x\n"
+            "    deploy: {resources: {reservations: {cpus: half}}}\n",
+            r"^f0\.yml: services\.w\.deploy\.resources\.reservations\.cpus: failed to parse",
+        ),
         ("services:\n  w:\n    build: .\n", r"services\.w\.image: an image is required"),
     ],
 )

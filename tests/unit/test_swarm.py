@@ -18,6 +18,7 @@ from sparkswarm.swarm import (
     mask_token,
     normalise_remote,
     validate_address_pools,
+    validate_node_address,
 )
 
 TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx"
@@ -60,6 +61,24 @@ def test_normalise_remote(remote: str, normalised: str) -> None:
 def test_normalise_remote_refuses(bad: str) -> None:
     with pytest.raises(InvalidRequest):
         normalise_remote(bad)
+
+
+@pytest.mark.parametrize(
+    "good", ["10.0.0.1", "10.0.0.1:2377", "eth0", "eth0:4567", "[::1]:2377", "::1", "host.lan"]
+)
+def test_node_address_accepted(good: str) -> None:
+    assert validate_node_address(good, "--advertise-addr") == good
+
+
+def test_node_address_empty_means_not_given() -> None:
+    assert validate_node_address("", "--advertise-addr") is None
+    assert validate_node_address(None, "--advertise-addr") is None
+
+
+@pytest.mark.parametrize("bad", ["not an address", "10.0.0.1:99999", "10.0.0.1:0", "eth0:x"])
+def test_node_address_refused(bad: str) -> None:
+    with pytest.raises(InvalidRequest, match="--listen-addr"):
+        validate_node_address(bad, "--listen-addr")
 
 
 def test_address_pools() -> None:
