@@ -39,11 +39,35 @@ class Settings(BaseSettings):
     @classmethod
     def _split_managers(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for endpoint in value if isinstance(value, list) else []:
+            # A typo here would otherwise look like an unreachable manager.
+            if not str(endpoint).startswith(MANAGER_SCHEMES):
+                raise ValueError(
+                    f"{endpoint!r} is not a manager endpoint: "
+                    "use unix:///path, tcp://host:port or ssh://user@host"
+                )
         return value
+
+
+MANAGER_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (read once)."""
-    return Settings()
+    """The process-wide settings (read once).
+
+    Raises InvalidRequest naming the variable when a setting is malformed
+    (its value is not repeated: SPARKSWARM_REDIS_URL may hold a password).
+    """
+    from pydantic import ValidationError
+
+    from sparkswarm.errors import InvalidRequest
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SPARKSWARM_{str(error['loc'][0]).upper()}: {error['msg']}" for error in exc.errors()
+        )
+        raise InvalidRequest(f"invalid configuration: {problems}") from None

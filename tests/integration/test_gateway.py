@@ -47,3 +47,31 @@ def test_no_reachable_manager_is_unavailable(tmp_path: Path) -> None:
     env = dict(os.environ, SPARKSWARM_MANAGERS=f"unix://{tmp_path}/a.sock")
     done = sparkswarm("node", "ls", env=env)
     assert done.returncode == 1 and "no swarm manager reachable" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SPARKSWARM_MANAGERS", "garbage", "'garbage' is not a manager endpoint"),
+        ("SPARKSWARM_MANAGERS", f"{MAIN},tcp//typo", "'tcp//typo' is not a manager endpoint"),
+        ("SPARKSWARM_DOCKER_TIMEOUT", "soon", "valid number"),
+        ("SPARKSWARM_TLS_VERIFY", "maybe", "valid boolean"),
+    ],
+)
+def test_malformed_configuration_exits_2_naming_the_variable(
+    variable: str, value: str, message: str
+) -> None:
+    done = sparkswarm("node", "ls", env={**os.environ, variable: value})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"invalid configuration: {variable}: " in " ".join(done.stderr.split())
+    assert message in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr
+
+
+def test_ssh_manager_is_supported_and_an_unreachable_one_is_unavailable() -> None:
+    # docker-py needs paramiko for any ssh:// endpoint ("Install paramiko package");
+    # with it, an ssh endpoint nobody answers on (loopback port 1) is just unreachable.
+    env = dict(os.environ, SPARKSWARM_MANAGERS="ssh://nobody@127.0.0.1:1")
+    done = sparkswarm("node", "ls", env=env)
+    assert done.returncode == 1 and "no swarm manager reachable" in done.stderr
+    assert "paramiko" not in done.stderr
