@@ -25,6 +25,9 @@ install_packages() {
   command -v busybox >/dev/null || [ -x /bin/busybox ] || missing+=(busybox-static)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v nsenter >/dev/null || missing+=(util-linux)
+  # tests reach the engine over ssh:// through a throw-away sshd on loopback
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v ssh >/dev/null || missing+=(openssh-client)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     $SUDO apt-get update -qq

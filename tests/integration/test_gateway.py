@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +17,7 @@ import pytest
 from sparkswarm.errors import Unavailable
 from sparkswarm.gateway import Gateway
 
+from tests.conftest import unavailable
 from tests.support.swarm_cli import sparkswarm, sparkswarm_json
 
 pytestmark = pytest.mark.integration
@@ -75,3 +82,69 @@ def test_ssh_manager_is_supported_and_an_unreachable_one_is_unavailable() -> Non
     done = sparkswarm("node", "ls", env=env)
     assert done.returncode == 1 and "no swarm manager reachable" in done.stderr
     assert "paramiko" not in done.stderr
+
+
+SSHD = "/usr/sbin/sshd"
+
+
+@pytest.fixture
+def loopback_sshd(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A throw-away sshd on 127.0.0.1 that lets root in with a fresh key.
+
+    Yields an ``ssh://`` endpoint and the environment to reach it with: an
+    ``ssh`` first on PATH that adds the key and skips host key checks, so
+    nothing of the machine's own ssh setup is read or changed.
+    """
+    real_ssh = shutil.which("ssh")
+    if not os.path.exists(SSHD) or real_ssh is None:
+        unavailable("sshd or ssh is missing (apt-get install openssh-server openssh-client)")
+    for key in ("host_key", "client_key"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / key)], check=True
+        )
+    (tmp_path / "authorized_keys").write_bytes((tmp_path / "client_key.pub").read_bytes())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "sshd_config").write_text(
+        f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {tmp_path}/host_key\n"
+        f"AuthorizedKeysFile {tmp_path}/authorized_keys\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+    # -D: stays in the foreground, so this very process is the one to stop.
+    server = subprocess.Popen(
+        [SSHD, "-D", "-f", str(tmp_path / "sshd_config"), "-E", str(tmp_path / "sshd.log")]
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "sshd.log").read_text()
+                assert time.monotonic() < deadline, "sshd did not listen"
+                time.sleep(0.1)
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        wrapper = bin_dir / "ssh"
+        wrapper.write_text(
+            f"#!/bin/sh\nexec {real_ssh} -i {tmp_path}/client_key -o StrictHostKeyChecking=no "
+            '-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$@"\n'
+        )
+        wrapper.chmod(0o755)
+        env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+        yield f"ssh://root@127.0.0.1:{port}", env
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_ssh_manager_reaches_the_engine(gw: Any, loopback_sshd: tuple[str, dict[str, str]]) -> None:
+    endpoint, env = loopback_sshd
+    env["SPARKSWARM_MANAGERS"] = endpoint
+    done = sparkswarm("node", "ls", "--json", env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    nodes = json.loads(done.stdout)
+    assert gw.api.info()["Swarm"]["NodeID"] in {node["id"] for node in nodes}
