@@ -125,6 +125,8 @@ def test_invalid_update_exits_2_and_changes_nothing(
         ["--env-add", "NOVALUE"],
         ["--publish-add", "70000:80"],
         ["--update-max-failure-ratio", "3"],
+        ["--publish-rm", "abc"],  # the service publishes nothing: still a typo, not a no-op
+        ["--env-rm", ""],
     ):
         done = sparkswarm("service", "update", web, *flags)
         assert done.returncode == 2, (flags, done.stderr)

@@ -110,6 +110,13 @@ def test_update_policy_merges_into_the_current_one() -> None:
         (stored(), {"replicas": -1}, "replicas"),
         (stored(), {"update": {"order": "random"}}, "order"),
         (stored(), {"imagee": "x"}, "imagee"),
+        # checked even when the service publishes nothing: a typo is not "nothing to remove"
+        (stored(EndpointSpec={}), {"publish_rm": ["abc"]}, "invalid --publish-rm 'abc'"),
+        (stored(EndpointSpec={}), {"publish_rm": [""]}, "invalid --publish-rm ''"),
+        (stored(), {"publish_rm": ["80/icmp"]}, "invalid --publish-rm '80/icmp'"),
+        (stored(), {"publish_rm": ["70000"]}, "invalid --publish-rm '70000'"),
+        (stored(), {"env_rm": [""]}, "invalid --env-rm ''"),
+        (stored(), {"env_rm": ["=1"]}, "invalid --env-rm '=1'"),
     ],
 )
 def test_invalid_changes(spec: dict[str, Any], changes: dict[str, Any], message: str) -> None:

@@ -99,6 +99,12 @@ def apply_changes(spec: dict[str, Any], changes: ServiceChanges) -> dict[str, An
     Raises InvalidRequest for an invalid value, replicas on a non-replicated
     service, or an env/publish change that the engine would refuse.
     """
+    # Checked before anything is applied: a bad removal must not pass as "nothing to remove".
+    for removal in changes.publish_rm:
+        flags.validate_port_removal(removal)
+    for key in changes.env_rm:
+        if not key.partition("=")[0].strip():
+            raise InvalidRequest(f"invalid --env-rm {key!r}: give a variable name")
     changed = copy.deepcopy(spec)
     task = changed.setdefault("TaskTemplate", {})
     container = task.setdefault("ContainerSpec", {})

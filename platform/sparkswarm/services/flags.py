@@ -156,6 +156,29 @@ def port_matches_removal(port: dict[str, Any], spec: str) -> bool:
     )
 
 
+def validate_port_removal(spec: str) -> str:
+    """``spec`` if ``--publish-rm`` takes it (see port_matches_removal); InvalidRequest if not.
+
+    Checked whether or not the service publishes anything, so a typo is
+    refused instead of silently removing nothing.
+    """
+    text = spec.strip()
+    target, slash, protocol = text.partition("/")
+    try:
+        if target.isdigit() and "," not in text:
+            _port_number(target, "target", spec)
+            if slash:
+                _protocol(protocol, spec)
+        else:
+            parse_publish(text)
+    except InvalidRequest as exc:
+        raise InvalidRequest(
+            f"invalid --publish-rm {spec!r}: give a target port (80, 80/udp) "
+            f"or a --publish form ({exc})"
+        ) from None
+    return spec
+
+
 # --- key=value lists -------------------------------------------------------
 
 
