@@ -16,7 +16,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.stacks.units import parse_duration, parse_nano_cpus, parse_ram_bytes
+from sparkswarm.stacks.spec_parts import (
+    endpoint_spec,
+    healthcheck_spec,
+    mode_spec,
+    nanoseconds,
+    resources_spec,
+    restart_policy,
+    update_config,
+)
 
 NAMESPACE_LABEL = "com.docker.stack.namespace"
 IMAGE_LABEL = "com.docker.stack.image"
@@ -66,122 +74,6 @@ def scope(stack: str, name: str) -> str:
 
 def _labels(stack: str, labels: dict[str, Any] | None) -> dict[str, str]:
     return {**{k: str(v) for k, v in (labels or {}).items()}, NAMESPACE_LABEL: stack}
-
-
-def _ns(value: str | None) -> int | None:
-    return None if value is None else parse_duration(value)
-
-
-def _healthcheck(check: dict[str, Any] | None) -> dict[str, Any] | None:
-    if check is None:
-        return None
-    if check.get("disable"):
-        if check.get("test"):
-            raise ValueError("healthcheck: test and disable can't be set at the same time")
-        return {"Test": ["NONE"]}
-    return {
-        "Test": check.get("test"),
-        "Interval": _ns(check.get("interval")) or 0,
-        "Timeout": _ns(check.get("timeout")) or 0,
-        "Retries": int(check.get("retries") or 0),
-        "StartPeriod": _ns(check.get("start_period")) or 0,
-        "StartInterval": _ns(check.get("start_interval")) or 0,
-    }
-
-
-def _restart_policy(deploy: dict[str, Any], restart: str | None) -> dict[str, Any] | None:
-    policy = deploy.get("restart_policy")
-    if policy is not None:
-        return {
-            "Condition": policy.get("condition", ""),
-            "Delay": _ns(policy.get("delay")),
-            "MaxAttempts": policy.get("max_attempts"),
-            "Window": _ns(policy.get("window")),
-        }
-    if not restart or restart == "no":
-        return None
-    name, _, count = restart.partition(":")
-    attempts = int(count) if count else 0
-    if name in ("always", "unless-stopped"):
-        return {"Condition": "any", "MaxAttempts": attempts or None}
-    if name == "on-failure":
-        return {"Condition": "on-failure", "MaxAttempts": attempts or None}
-    raise ValueError(f"restart: unknown policy {name!r}")
-
-
-def _update_config(source: dict[str, Any] | None) -> dict[str, Any] | None:
-    if source is None:
-        return None
-    parallelism = source.get("parallelism")
-    return {
-        "Parallelism": 1 if parallelism is None else parallelism,
-        "Delay": _ns(source.get("delay")) or 0,
-        "FailureAction": source.get("failure_action", ""),
-        "Monitor": _ns(source.get("monitor")) or 0,
-        "MaxFailureRatio": source.get("max_failure_ratio", 0),
-        "Order": source.get("order", ""),
-    }
-
-
-def _resources(resources: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    limits = resources.get("limits")
-    if limits is not None:
-        result["Limits"] = {
-            "NanoCPUs": parse_nano_cpus(limits["cpus"]) if limits.get("cpus") else 0,
-            "MemoryBytes": parse_ram_bytes(limits["memory"]) if limits.get("memory") else 0,
-            "Pids": limits.get("pids", 0),
-        }
-    reservations = resources.get("reservations")
-    if reservations is not None:
-        generic = [
-            {
-                "DiscreteResourceSpec": {
-                    "Kind": g["discrete_resource_spec"]["kind"],
-                    "Value": g["discrete_resource_spec"]["value"],
-                }
-            }
-            for g in reservations.get("generic_resources") or []
-            if g.get("discrete_resource_spec")
-        ]
-        result["Reservations"] = {
-            "NanoCPUs": parse_nano_cpus(reservations["cpus"]) if reservations.get("cpus") else 0,
-            "MemoryBytes": (
-                parse_ram_bytes(reservations["memory"]) if reservations.get("memory") else 0
-            ),
-            "GenericResources": generic or None,
-        }
-    return result
-
-
-def _mode(deploy: dict[str, Any]) -> dict[str, Any]:
-    mode = deploy.get("mode") or "replicated"
-    replicas = deploy.get("replicas")
-    if mode in ("global", "global-job") and replicas is not None:
-        raise ValueError("deploy.replicas can only be used with replicated or replicated-job mode")
-    if mode == "global":
-        return {"Global": {}}
-    if mode == "global-job":
-        return {"GlobalJob": {}}
-    if mode == "replicated-job":
-        return {"ReplicatedJob": {"MaxConcurrent": replicas, "TotalCompletions": replicas}}
-    if mode == "replicated":
-        return {"Replicated": {"Replicas": replicas}}
-    raise ValueError(f"deploy.mode: unknown mode {mode!r}")
-
-
-def _endpoint(deploy: dict[str, Any], ports: list[dict[str, Any]]) -> dict[str, Any]:
-    configs = [
-        {
-            "Protocol": p.get("protocol", ""),
-            "TargetPort": p.get("target", 0),
-            "PublishedPort": p.get("published", 0),
-            "PublishMode": p.get("mode", ""),
-        }
-        for p in ports
-    ]
-    configs.sort(key=lambda p: p["PublishedPort"])
-    return {"Mode": (deploy.get("endpoint_mode") or "").lower(), "Ports": configs}
 
 
 def _mounts(stack: str, service: dict[str, Any], volumes: dict[str, Any]) -> list[dict[str, Any]]:
@@ -294,12 +186,12 @@ def service_spec(stack: str, name: str, service: dict[str, Any], model: dict[str
         "Dir": service.get("working_dir", ""),
         "User": service.get("user", ""),
         "Mounts": _mounts(stack, service, model["volumes"]) or None,
-        "StopGracePeriod": _ns(service.get("stop_grace_period")),
+        "StopGracePeriod": nanoseconds(service.get("stop_grace_period")),
         "StopSignal": service.get("stop_signal", ""),
         "TTY": bool(service.get("tty", False)),
         "OpenStdin": bool(service.get("stdin_open", False)),
         "ReadOnly": bool(service.get("read_only", False)),
-        "Healthcheck": _healthcheck(service.get("healthcheck")),
+        "Healthcheck": healthcheck_spec(service.get("healthcheck")),
         "Hosts": [
             f"{ip} {host}"
             for host, _, ip in (h.partition(":") for h in service.get("extra_hosts") or [])
@@ -339,8 +231,8 @@ def service_spec(stack: str, name: str, service: dict[str, Any], model: dict[str
                 if logging is not None
                 else None
             ),
-            "Resources": _resources(deploy.get("resources") or {}),
-            "RestartPolicy": _restart_policy(deploy, service.get("restart")),
+            "Resources": resources_spec(deploy.get("resources") or {}),
+            "RestartPolicy": restart_policy(deploy, service.get("restart")),
             "Placement": {
                 "Constraints": placement.get("constraints") or None,
                 "Preferences": [
@@ -352,10 +244,10 @@ def service_spec(stack: str, name: str, service: dict[str, Any], model: dict[str
             },
             "Networks": _networks(stack, name, service, model["networks"]),
         },
-        "Mode": _mode(deploy),
-        "UpdateConfig": _update_config(deploy.get("update_config")),
-        "RollbackConfig": _update_config(deploy.get("rollback_config")),
-        "EndpointSpec": _endpoint(deploy, service.get("ports") or []),
+        "Mode": mode_spec(deploy),
+        "UpdateConfig": update_config(deploy.get("update_config")),
+        "RollbackConfig": update_config(deploy.get("rollback_config")),
+        "EndpointSpec": endpoint_spec(deploy, service.get("ports") or []),
     }
     return spec
 
