@@ -39,6 +39,10 @@ BAD_FILES = {
         "services:\n  web:\n    image: ${NOPE_NOT_SET:?give an image}\n",
         "services.web.image: required variable NOPE_NOT_SET is missing a value",
     ),
+    "restart-policy": (
+        "services:\n  web:\n    image: x\n    restart: sometimes\n",
+        "services.web: restart: unknown policy 'sometimes'",
+    ),
     "unknown-network": (
         "services:\n  web:\n    image: x\n    networks: [nowhere]\n",
         "services.web.networks.nowhere: undefined network",

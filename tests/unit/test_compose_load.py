@@ -177,6 +177,18 @@ def test_merge_semantics() -> None:
         ),
         ("version: '2'\nservices: {}\n", r"unsupported compose file version"),
         (
+            "services:\n  w:\n    image: x\n    deploy: {mode: weird}\n",
+            r"^f0\.yml: services\.w: deploy\.mode: unknown mode 'weird'",
+        ),
+        (
+            "services:\n  w:\n    image: x\n    restart: sometimes\n",
+            r"^f0\.yml: services\.w: restart: unknown policy 'sometimes'",
+        ),
+        (
+            "services:\n  w:\n    image: x\n    secrets: [s]\nsecrets:\n  s: {file: ./s.txt}\n",
+            r"^f0\.yml: secrets\.s\.file: cannot read /work/s/s\.txt",
+        ),
+        (
             "services:\n  w:\n    image: x\n    deploy: {resources: {limits: {memory: lots}}}\n",
             r"^f0\.yml: services\.w\.deploy\.resources\.limits\.memory: invalid size: 'lots'",
         ),
@@ -191,6 +203,16 @@ def test_merge_semantics() -> None:
 def test_errors_name_file_and_key(text: str, message: str) -> None:
     with pytest.raises(InvalidRequest, match=message):
         _load(text)
+
+
+def test_translation_error_names_the_file_whose_value_won() -> None:
+    base = "services:\n  w:\n    image: x\n    deploy: {resources: {limits: {memory: 1g}}}\n"
+    override = "services:\n  w:\n    deploy: {resources: {limits: {memory: lots}}}\n"
+    with pytest.raises(InvalidRequest, match=r"^f1\.yml: services\.w\.deploy\.resources"):
+        _load(base, override)
+    # The other way round the later file fixes the value, as with the docker CLI.
+    loaded = _load(override.replace("    deploy", "    image: x\n    deploy"), base)
+    assert loaded.model["services"]["w"]["deploy"]["resources"]["limits"]["memory"] == "1g"
 
 
 def test_error_in_second_file_names_it() -> None:

@@ -16,11 +16,11 @@ from typing import Any
 import yaml
 
 from sparkswarm.errors import InvalidRequest
+from sparkswarm.stacks.compose_check import check_translatable, defining_file
 from sparkswarm.stacks.compose_merge import merge_files
 from sparkswarm.stacks.compose_normalise import normalise_objects, normalise_service
 from sparkswarm.stacks.compose_schema import validate
 from sparkswarm.stacks.interpolate import interpolate_tree
-from sparkswarm.stacks.units import parse_nano_cpus, parse_ram_bytes
 
 FORBIDDEN = {
     "extends": "support for `extends` is not implemented",
@@ -131,21 +131,6 @@ def _resolve_environment(
         service["environment"] = resolved
 
 
-def _check_resources(service: dict[str, Any], name: str) -> None:
-    # The schema types sizes and CPU counts as plain strings: parse them here,
-    # while the file is known, not later at translation (merged, file lost).
-    resources = service["deploy"].get("resources") or {}
-    for kind in ("limits", "reservations"):
-        for key, parse in (("memory", parse_ram_bytes), ("cpus", parse_nano_cpus)):
-            value = (resources.get(kind) or {}).get(key)
-            if value is None:
-                continue
-            try:
-                parse(value)
-            except ValueError as exc:
-                raise ValueError(f"services.{name}.deploy.resources.{kind}.{key}: {exc}") from None
-
-
 def load_file(
     filename: str,
     text: str,
@@ -171,7 +156,6 @@ def load_file(
             model[section] = normalise_objects(section, interpolated.get(section), working_dir)
         for name, service in (interpolated.get("services") or {}).items():
             long_form = normalise_service(service, working_dir, home)
-            _check_resources(long_form, name)
             _resolve_environment(long_form, name, read, lookup)
             model["services"][name] = long_form
             for key in IGNORED_BY_SWARM:
@@ -231,18 +215,22 @@ def _check_references(model: dict[str, Any], files: list[tuple[str, dict[str, An
                 )
 
 
-def _attach_file_data(model: dict[str, Any], read: ReadFile) -> None:
+def _attach_file_data(
+    model: dict[str, Any], read: ReadFile, files: list[tuple[str, dict[str, Any]]]
+) -> None:
     for section in ("secrets", "configs"):
         for name, item in model[section].items():
             if item.get("external") or item.get("driver"):
                 continue
             if "file" not in item:
-                raise InvalidRequest(f"{section}.{name}: needs file, external or driver")
+                origin = defining_file(files, section, name)
+                raise InvalidRequest(f"{origin}: {section}.{name}: needs file, external or driver")
             try:
                 item["data_b64"] = base64.b64encode(read(item["file"])).decode()
             except OSError as exc:
+                origin = defining_file(files, section, name, ("file",))
                 raise InvalidRequest(
-                    f"{section}.{name}.file: cannot read {item['file']}: {exc}"
+                    f"{origin}: {section}.{name}.file: cannot read {item['file']}: {exc}"
                 ) from None
 
 
@@ -289,6 +277,7 @@ def load_stack(
     ]
     model = merge_files([m for _, m in per_file])
     _check_references(model, per_file)
-    _attach_file_data(model, read)
+    check_translatable(model, per_file)
+    _attach_file_data(model, read, per_file)
     loaded.model = model
     return loaded
