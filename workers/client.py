@@ -73,15 +73,15 @@ class QueueClient:
         )
         self.events = EventStream(self.redis, prefix, self.settings.events_maxlen)
 
-    def publish(self, op_name: str, run_id: str, params: dict[str, Any]) -> None:
-        """Push another message for an existing run (recovery, re-queue) onto
-        this client's queue; Unavailable without Redis."""
+    def message_for(self, op_name: str, run_id: str, params: dict[str, Any]) -> str:
+        """The Celery message (as kombu writes it) that runs ``run_id`` on this
+        client's queue; secrets masked in its header, not in its body."""
         from sparkswarm.operations import get_operation, mask_secrets
         from sparkswarm.workers.app import app
         from sparkswarm.workers.wire import task_envelope
 
         shown = mask_secrets(get_operation(op_name), params)
-        message = task_envelope(
+        return task_envelope(
             app,
             op_name,
             run_id,
@@ -89,6 +89,11 @@ class QueueClient:
             self.settings.queue,
             kwargs_shown={"run_id": run_id, "params": shown},
         )
+
+    def publish(self, op_name: str, run_id: str, params: dict[str, Any]) -> None:
+        """Push another message for an existing run (recovery, re-queue) onto
+        this client's queue; Unavailable without Redis."""
+        message = self.message_for(op_name, run_id, params)
         with broker_errors("publish"):
             self.redis.lpush(self.settings.queue, message)
 

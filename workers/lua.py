@@ -126,7 +126,8 @@ return 1
 # KEYS: run, heartbeat, active, suspect. ARGV: id, now, grace seconds.
 # A run is orphaned when its heartbeat has been missing on two passes at least
 # ``grace`` apart: a single miss may be a worker reconnecting after a Redis
-# restart, which re-creates its heartbeat at once.
+# restart, which re-creates its heartbeat at once. Only looks: taking the run
+# out of the active set is REQUEUE_ORPHAN's, together with its new message.
 ORPHANED = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == false or state == 'succeeded' or state == 'failed' or state == 'cancelled' then
@@ -144,7 +145,27 @@ if seen == false then
   return 0
 end
 if tonumber(ARGV[2]) - tonumber(seen) < tonumber(ARGV[3]) then return 0 end
+return 1
+"""
+
+# Re-queue an orphaned run: leave the active set, push its new message and
+# note why, all at once. Two separate steps would strand the run for good if
+# the recovering worker died between them (no longer active, so no pass looks
+# at it again, and no message to start it). The active set is the gate: of
+# two workers recovering the same run, one pushes. A heartbeat that is back
+# (a new claim got there first) or a finished run leaves everything alone.
+# KEYS: run, heartbeat, active, suspect, queue. ARGV: id, message, note.
+REQUEUE_ORPHAN = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'running' and state ~= 'queued' then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('SREM', KEYS[3], ARGV[1]) == 0 then return 0 end
 redis.call('DEL', KEYS[4])
-redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('LPUSH', KEYS[5], ARGV[2])
+local raw = redis.call('HGET', KEYS[1], 'notes')
+local notes = {}
+if raw and raw ~= '' then notes = cjson.decode(raw) end
+if #notes < 50 then table.insert(notes, ARGV[3]) end
+redis.call('HSET', KEYS[1], 'notes', cjson.encode(notes))
 return 1
 """

@@ -97,6 +97,7 @@ class RunStore:
         self._finish = client.register_script(lua.FINISH)
         self._note = client.register_script(lua.NOTE)
         self._orphaned = client.register_script(lua.ORPHANED)
+        self._requeue_orphan = client.register_script(lua.REQUEUE_ORPHAN)
 
     def run_key(self, run_id: str) -> str:
         return f"{self.prefix}run:{run_id}"
@@ -258,22 +259,42 @@ class RunStore:
         """Append a line to the run's notes; bump the counter field ``count`` if given."""
         self._note(keys=[self.run_key(run_id)], args=[text, count])
 
-    def mark_active(self, run_id: str) -> None:
-        self.client.sadd(self.active_key, run_id)
-
     def orphaned(self, run_id: str, grace: float) -> bool:
-        """True (once) if ``run_id`` lost its worker: see ``lua.ORPHANED``."""
+        """True if ``run_id`` lost its worker (see ``lua.ORPHANED``); it stays
+        true until :meth:`requeue_orphan` re-queues the run."""
         return bool(
             self._orphaned(
                 keys=[
                     self.run_key(run_id),
-                    f"{self.run_key(run_id)}:hb",
+                    self.heartbeat_key(run_id),
                     self.active_key,
-                    f"{self.run_key(run_id)}:suspect",
+                    self.suspect_key(run_id),
                 ],
                 args=[run_id, time.time(), grace],
             )
         )
+
+    def requeue_orphan(self, run_id: str, queue: str, message: str, note: str) -> bool:
+        """Atomically take an orphaned run out of the active set, push its new
+        ``message`` onto ``queue`` and add ``note``. False (and nothing done)
+        if another worker re-queued it first, it was claimed again, or it
+        ended. See ``lua.REQUEUE_ORPHAN``."""
+        return bool(
+            self._requeue_orphan(
+                keys=[
+                    self.run_key(run_id),
+                    self.heartbeat_key(run_id),
+                    self.active_key,
+                    self.suspect_key(run_id),
+                    queue,
+                ],
+                args=[run_id, message, note],
+            )
+        )
+
+    def suspect_key(self, run_id: str) -> str:
+        """When a recovery pass first saw the run's heartbeat missing."""
+        return f"{self.run_key(run_id)}:suspect"
 
     def active_ids(self) -> list[str]:
         return sorted(self.client.smembers(self.active_key))

@@ -24,7 +24,6 @@ import threading
 import time
 from typing import Any
 
-from sparkswarm.errors import SparkswarmError
 from sparkswarm.workers.client import QueueClient
 from sparkswarm.workers.events import OperationRecovered
 from sparkswarm.workers.runner import WORKER_TOKEN, worker_client
@@ -47,11 +46,18 @@ def recover_orphans(qc: QueueClient) -> list[str]:
         params = qc.store.execution_params(run_id)
         if record is None or params is None:
             continue
-        qc.store.note(
+        # Leaving the active set and the new message go together (one
+        # script): if this worker dies here, the run is still active and
+        # the next pass, on any worker, finds it again.
+        requeued = qc.store.requeue_orphan(
             run_id,
+            qc.settings.queue,
+            qc.message_for(record.op, run_id, params),
             f"recovered after worker loss: heartbeat of {record.worker or 'its worker'} "
             f"expired (it died, or lost Redis); re-queued by {WORKER_TOKEN}",
         )
+        if not requeued:
+            continue  # another worker re-queued it, or it was claimed again
         qc.events.publish(
             OperationRecovered(
                 run_id=run_id,
@@ -61,11 +67,6 @@ def recover_orphans(qc: QueueClient) -> list[str]:
                 message="worker lost; re-queued",
             )
         )
-        try:
-            qc.publish(record.op, run_id, params)
-        except SparkswarmError:
-            qc.store.mark_active(run_id)  # try again on the next pass
-            raise
         recovered.append(run_id)
         log.warning("re-queued run %s (%s) after its worker died", run_id, record.op)
     return recovered

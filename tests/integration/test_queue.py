@@ -396,3 +396,49 @@ def test_a_queued_run_whose_message_was_lost_is_requeued(worker: Any, qc: Any) -
     assert finished.state == "succeeded" and finished.deliveries == 1
     assert any("message was lost" in note for note in finished.notes)
     assert [e.split()[0] for e in executions(qc, run_id)] == ["start", "end"]
+
+
+def test_a_recovery_pass_cut_short_leaves_the_orphan_to_the_next_pass(lab: QueueLab) -> None:
+    from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.events import OperationStarted
+    from sparkswarm.workers.recovery import recover_orphans
+
+    settings = lab.settings().model_copy(
+        update={"queue": f"{lab.queue}-orphans", "key_prefix": "orphans:"}
+    )
+    qc = QueueClient(settings)  # no worker serves this queue
+    run = qc.submit("test.sleep", {"key": "orphan", "seconds": 0}, requester="t", source="api")
+    # A worker took its message, claimed it and died at once.
+    qc.redis.delete(settings.queue)
+    started = OperationStarted(run_id=run.run_id, op="test.sleep", target="test:orphan")
+    outcome, *_ = qc.store.claim(
+        run.run_id,
+        "dead-worker",
+        [],
+        started.model_dump_json(),
+        heartbeat_ttl=0.2,
+        lock_ttl=0.2,
+        max_deliveries=3,
+    )
+    assert outcome == "started"
+    wait_for(lambda: not qc.redis.exists(qc.store.heartbeat_key(run.run_id)), 5, "heartbeat gone")
+
+    # A recovering worker finds it orphaned (two misses a grace apart)...
+    assert not qc.store.orphaned(run.run_id, 0.1)
+    wait_for(lambda: qc.store.orphaned(run.run_id, 0.1), 5, "the second miss")
+    # ... and dies before re-queueing it: the run must still be findable.
+    assert qc.store.active_ids() == [run.run_id]
+    assert qc.redis.llen(settings.queue) == 0
+
+    # The next pass (any worker's) re-queues it, once: one message, one note.
+    requeued = wait_for(lambda: recover_orphans(qc), 10, "a recovery pass to re-queue it")
+    assert requeued == [run.run_id]
+    assert qc.store.active_ids() == []
+    assert qc.redis.llen(settings.queue) == 1
+    assert not qc.store.requeue_orphan(run.run_id, settings.queue, "another", "another note")
+    assert recover_orphans(qc) == []
+    assert qc.redis.llen(settings.queue) == 1
+    message = json.loads(qc.redis.lindex(settings.queue, 0))
+    assert message["headers"]["id"] == run.run_id and message["headers"]["task"] == "test.sleep"
+    notes = qc.get(run.run_id).notes
+    assert len(notes) == 1 and notes[0].startswith("recovered after worker loss")
