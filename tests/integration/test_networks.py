@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,8 @@ from sparkswarm.networks import create_network, find_network
 from tests.support.swarm_cli import sparkswarm, sparkswarm_json
 
 pytestmark = pytest.mark.integration
+
+WIDE = {**os.environ, "COLUMNS": "400"}
 
 
 def test_create_is_idempotent_and_shows_in_ls(gw: Any, name: Callable[[str], str]) -> None:
@@ -26,8 +29,20 @@ def test_create_is_idempotent_and_shows_in_ls(gw: Any, name: Callable[[str], str
 
     listed = {n["name"]: n for n in sparkswarm_json("network", "ls", "--driver", "overlay")}
     assert listed[net]["labels"] == {"team": "a"} and listed[net]["scope"] == "swarm"
-    table = sparkswarm("network", "ls")
+    # Wide enough that other tests' networks never make a cell wrap.
+    table = sparkswarm("network", "ls", env=WIDE)
     assert table.returncode == 0 and net in table.stdout
+    assert first["network"]["id"][:12] in table.stdout
+    assert first["network"]["id"] not in table.stdout  # short IDs, as docker shows them
+
+
+def test_ls_table_shows_cells_literally(gw: Any, name: Callable[[str], str]) -> None:
+    net = name("lit")
+    create_network(gw, name=net, labels={"note": "[bold]x"})
+    table = sparkswarm("network", "ls", "--driver", "overlay", env=WIDE)
+    assert table.returncode == 0, table.stderr
+    [row] = [line for line in table.stdout.splitlines() if net in line]
+    assert "note=[bold]x" in row  # not taken for rich markup
 
 
 def test_encrypted_network_with_subnet(gw: Any, name: Callable[[str], str]) -> None:

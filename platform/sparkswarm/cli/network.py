@@ -50,7 +50,10 @@ def ls(
     from sparkswarm.cli.common import gateway, show
     from sparkswarm.networks import list_networks
 
-    show(list_networks(gateway(), driver=driver), NETWORK_COLUMNS, as_json=as_json)
+    networks = list_networks(gateway(), driver=driver)
+    if not as_json:  # the table shows short IDs, as `docker network ls` does
+        networks = [n.model_copy(update={"id": n.id[:12]}) for n in networks]
+    show(networks, NETWORK_COLUMNS, as_json=as_json)
 
 
 @app.command("rm")
