@@ -223,3 +223,7 @@ def test_invalid_stack_name_exits_2(tmp_path: Path) -> None:
     result = _cli("stack", "deploy", "bad name", "-c", str(path))
     assert result.returncode == 2
     assert "invalid stack name" in result.stderr
+    for command in ("ps", "services", "rollback", "rm"):
+        refused = _cli("stack", command, "")
+        assert refused.returncode == 2, (command, refused.stderr)
+        assert "invalid stack name ''" in refused.stderr, command

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from sparkswarm.errors import NotFound
-from sparkswarm.stacks.translate import NAMESPACE_LABEL
+from sparkswarm.stacks.translate import NAMESPACE_LABEL, validate_stack_name
 
 
 def list_stacks(gw: Any) -> list[dict[str, Any]]:
@@ -27,8 +27,9 @@ def _mode_text(spec: dict[str, Any]) -> str:
 def stack_service_rows(gw: Any, stack: str) -> list[dict[str, Any]]:
     """One row per service of ``stack``: mode, replicas running/desired, image, ports.
 
-    Raises NotFound when the stack has no services.
+    Raises NotFound when the stack has no services, InvalidRequest for a bad name.
     """
+    validate_stack_name(stack)
     services = gw.api.services(filters={"label": f"{NAMESPACE_LABEL}={stack}"}, status=True)
     if not services:
         raise NotFound(f"nothing found in stack {stack!r}")
@@ -55,7 +56,11 @@ def stack_service_rows(gw: Any, stack: str) -> list[dict[str, Any]]:
 
 
 def stack_task_rows(gw: Any, stack: str) -> list[dict[str, Any]]:
-    """One row per task of ``stack`` (as ``docker stack ps``); NotFound when none."""
+    """One row per task of ``stack`` (as ``docker stack ps``); NotFound when none.
+
+    Raises InvalidRequest for a name no stack can have.
+    """
+    validate_stack_name(stack)
     services = {
         s["ID"]: s["Spec"]["Name"]
         for s in gw.api.services(filters={"label": f"{NAMESPACE_LABEL}={stack}"})
