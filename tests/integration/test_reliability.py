@@ -7,6 +7,7 @@ Real redis-server processes of our own (so we may kill them), real
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +17,15 @@ import pytest
 
 import tests.support.queue_ops  # noqa: F401 - registers test.* operations here too
 from tests.conftest import unavailable
-from tests.support.queue_harness import QueueLab, RedisServer, has_redis_server, wait_for
+from tests.support.queue_harness import (
+    Process,
+    QueueLab,
+    RedisServer,
+    has_redis_server,
+    holds_for,
+    recovery_cycle,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -109,8 +118,12 @@ def test_a_worker_killed_mid_rolling_update_is_recovered_and_the_update_finishes
         return len(running) == 3 and all(i.startswith(web_images["v2"]) for i in images)
 
     wait_for(all_on_v2, 60, "three tasks running v2")
-    time.sleep(3)  # no third start sneaks in later
-    assert qc.get(update.run_id).deliveries == 2
+    # No third start sneaks in later, through a recovery cycle and more.
+    holds_for(
+        lambda: qc.get(update.run_id).deliveries == 2,
+        recovery_cycle(lab.settings()),
+        "two deliveries of the update",
+    )
     assert second.alive()
 
 
@@ -126,9 +139,17 @@ def test_a_killed_worker_s_operation_completes_exactly_once_on_the_next_worker(
     lab.start_worker(concurrency=1)
 
     record = qc.wait(run.run_id, 60)
-    time.sleep(2)
-    trail = [line.split()[0] for line in qc.redis.lrange(f"test:exec:{key}", 0, -1)]
-    assert trail == ["start", "start", "end"]
+
+    def trail() -> list[str]:
+        return [line.split()[0] for line in qc.redis.lrange(f"test:exec:{key}", 0, -1)]
+
+    assert trail() == ["start", "start", "end"]
+    # ... and stays so: nothing starts it a third time, through a recovery cycle.
+    holds_for(
+        lambda: trail() == ["start", "start", "end"],
+        recovery_cycle(lab.settings()),
+        "one finished execution",
+    )
     assert record.state == "succeeded" and record.deliveries == 2
     assert record.notes and "recovered after worker loss" in record.notes[0]
 
@@ -136,27 +157,64 @@ def test_a_killed_worker_s_operation_completes_exactly_once_on_the_next_worker(
 def test_a_run_whose_workers_keep_dying_fails_after_the_bounded_redeliveries(
     lab: QueueLab,
 ) -> None:
+    settings = lab.settings()
+    limit = settings.max_deliveries
     qc = lab.client()
     key = f"crash-{time.time_ns()}"
+    trail_key = f"test:exec:{key}"
     run = qc.submit("test.crash", {"key": key}, requester="t", source="api")
-    deaths = 0
-    deadline = time.monotonic() + 150
-    while not qc.get(run.run_id).done:
-        assert time.monotonic() < deadline, "the run never gave up"
+
+    # One worker at a time. Each of the first `limit` takes the run (from the
+    # queue, or once recovery re-queued it) and dies in the op; the next one
+    # finds it started `limit` times and fails it without running it. So at
+    # most limit + 1 workers: more would be the endless loop this prevents.
+    # Each gets a slow start on a loaded machine plus a recovery cycle.
+    patience = 60 + recovery_cycle(settings)
+    dead: list[Process] = []
+    survivor: Process | None = None
+    for _ in range(limit + 1):
         # It may die before it even logs that it is ready.
         worker = lab.start_worker(concurrency=1, ready=False)
         wait_for(
-            lambda w=worker: not w.alive() or qc.get(run.run_id).done,
-            60,  # type: ignore[misc]
-            "the worker to die or the run to end",
+            lambda w=worker: not w.alive() or qc.get(run.run_id).done,  # type: ignore[misc]
+            patience,
+            f"worker {worker.log.name} to die in the op or the run to end",
+            explain=worker.tail,
         )
-        deaths += 0 if worker.alive() else 1
+        if worker.alive():
+            survivor = worker
+            break
+        # Killed by the op itself (SIGKILL of its own process), not dead of
+        # anything else, such as failing to start.
+        assert worker.exit_code == -signal.SIGKILL, worker.tail()
+        dead.append(worker)
+    assert survivor is not None, f"the run never gave up: {qc.get(run.run_id)}"
 
     record = qc.get(run.run_id)
-    assert record.state == "failed"
-    assert record.error is not None and "worker died 3 times" in record.error
-    assert record.deliveries == 3 and deaths == 3
-    assert qc.redis.llen(f"test:exec:{key}") == 3
+    assert record.state == "failed", record
+    assert record.error == (
+        f"worker died {limit} times while running this operation; not starting it again"
+    )
+    assert record.deliveries == limit and len(dead) == limit
+    # One start of the op per worker that died, in that worker's process.
+    starts = qc.redis.lrange(trail_key, 0, -1)
+    assert [int(line.split()[2]) for line in starts] == [w.pid for w in dead]
+    kinds = [e.type for e in events_of(qc, run.run_id)]
+    assert kinds.count("operation.started") == limit
+    assert kinds.count("operation.failed") == 1
+    assert "operation.recovered" in kinds
+    # Failed once and for good: the surviving worker goes through a whole
+    # recovery cycle without starting it again.
+    last = survivor
+    holds_for(
+        lambda: (
+            last.alive()
+            and qc.redis.llen(trail_key) == limit
+            and qc.get(run.run_id).deliveries == limit
+        ),
+        recovery_cycle(settings),
+        "the run failed after its last start",
+    )
 
 
 def test_redis_crashing_with_operations_queued_loses_none(tmp_path: Path) -> None:
@@ -204,7 +262,7 @@ def test_redis_crashing_while_a_worker_is_busy_loses_no_operation(tmp_path: Path
             "a few runs to start",
         )
         lab.redis_server.kill()
-        time.sleep(2)
+        time.sleep(2)  # Redis stays down a while: the worker must ride it out
         lab.redis_server.start()
         qc = lab.client()
 

@@ -41,16 +41,47 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll ``check`` until it returns something truthy; AssertionError on timeout."""
+def wait_for(
+    check: Callable[[], Any],
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+    *,
+    explain: Callable[[], str] | None = None,
+) -> Any:
+    """Poll ``check`` until it returns something truthy; AssertionError on
+    timeout, with what ``explain`` returns then (say, a worker's log)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            detail = f"\n{explain()}" if explain is not None else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
         time.sleep(interval)
+
+
+def holds_for(check: Callable[[], Any], seconds: float, what: str, interval: float = 0.1) -> None:
+    """Assert that ``check`` stays truthy for ``seconds``, polling; fails at the
+    first poll where it does not. For "nothing more happens" checks: the
+    window must cover what could make it happen (a recovery cycle, say)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if not value:
+            raise AssertionError(f"{what} stopped holding: {value!r}")
+        if time.monotonic() > deadline:
+            return
+        time.sleep(interval)
+
+
+def recovery_cycle(settings: Any) -> float:
+    """Seconds within which the workers' recovery re-queues a run whose worker
+    died: its heartbeat expires, two passes ``heartbeat_ttl / 2`` apart see it
+    missing, plus a pass interval of slack on each side."""
+    ttl = float(settings.heartbeat_ttl)
+    return ttl + ttl / 2 + 2 * float(settings.recovery_interval)
 
 
 class RedisServer:
@@ -61,12 +92,36 @@ class RedisServer:
         self.port = free_port()
         self.aof = aof
         self.proc: subprocess.Popen[bytes] | None = None
+        self._started_once = False
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        """Start redis-server and wait until it is the one answering on the port.
+
+        ``free_port`` only finds a port that was free a moment ago: another
+        process (a test session next door, an outgoing connection) may take it
+        before redis-server binds it, and a bare PING would then talk to
+        somebody else's server. So the answering server must report our
+        process id. On the first start another port is tried; a restart keeps
+        its port (workers know the URL), and fails clearly if it is taken.
+        """
+        attempts = 1 if self._started_once else 5
+        for attempt in range(attempts):
+            if attempt:
+                self.port = free_port()
+            if self._start_on_port():
+                self._started_once = True
+                return
+        raise AssertionError(f"redis-server could not serve port {self.port}:\n{self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        log = self.folder / "redis.log"
+        return log.read_text(errors="replace")[-2000:] if log.exists() else "(no redis.log)"
+
+    def _start_on_port(self) -> bool:
         args = [
             "redis-server",
             "--port",
@@ -84,11 +139,28 @@ class RedisServer:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             args += ["--appendonly", "no"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = proc
         import redis
 
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
-        wait_for(lambda: _pings(client), 20, f"redis-server on port {self.port}")
+        try:
+            wait_for(
+                lambda: proc.poll() is not None or _served_by(client, proc.pid),
+                20,
+                f"redis-server on port {self.port}",
+            )
+        except AssertionError:
+            proc.kill()
+            proc.wait(10)
+            self.proc = None
+            raise
+        finally:
+            client.close()
+        if proc.poll() is not None:  # it could not bind the port
+            self.proc = None
+            return False
+        return True
 
     def kill(self) -> None:
         """SIGKILL: a crash, no shutdown save (only the AOF survives)."""
@@ -108,11 +180,12 @@ class RedisServer:
             self.proc = None
 
 
-def _pings(client: Any) -> bool:
+def _served_by(client: Any, pid: int) -> bool:
+    """True if the server answering ``client`` is process ``pid``."""
     import redis
 
     try:
-        return bool(client.ping())
+        return int(client.info("server")["process_id"]) == pid
     except redis.RedisError:
         return False
 
@@ -143,8 +216,17 @@ class Process:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """None while running; negative signal number if a signal ended it."""
+        return self.proc.poll()
+
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def tail(self, chars: int = 3000) -> str:
+        """The end of the log, for assertion messages."""
+        return f"--- {self.log.name} (exit {self.exit_code}) ---\n{self.output()[-chars:]}"
 
     def wait_ready(self, marker: str, timeout: float = 60) -> None:
         wait_for(lambda: marker in self.output() or not self.alive(), timeout, f"{marker!r}")
