@@ -48,6 +48,11 @@ def cli(lab: QueueLab, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# Seconds the two schedule adds may take (CLI subprocess included, on a
+# loaded machine): they start at least this long before a minute boundary.
+ADD_MARGIN = 20.0
+
+
 def minute_ticks(start: float, end: float) -> list[float]:
     """The minute boundaries in (start, end]."""
     first = math.floor(start / 60) * 60 + 60
@@ -80,6 +85,14 @@ def scheduled(
         )
         assert qc.wait(created.run_id, 120).state == "succeeded"
 
+        # Ticks are counted from `added_at`, before the first add. A minute
+        # that began while the (slow, CLI) adds went on would fire one
+        # schedule and not the other, depending on how far they had got: so
+        # the adds start well clear of a minute boundary.
+        if 60 - time.time() % 60 < ADD_MARGIN:
+            boundary = math.floor(time.time() / 60) * 60 + 60
+            wait_for(lambda: time.time() > boundary + 1, 70, "a fresh minute", interval=0.5)
+        added_at = time.time()
         added = cli(
             lab,
             "schedule",
@@ -107,10 +120,22 @@ def scheduled(
                 command=["(test)"],
             )
         )
-        added_at = time.time()
-        # Two ticks, and a little for the second tick's run to be recorded.
+        assert not minute_ticks(added_at, time.time()), "a minute began while adding schedules"
+        # Two ticks; then until both schedules have handled the second (the
+        # beat sends a fire task, a worker submits the run or skips), with
+        # time to spare before a third.
         second_tick = minute_ticks(added_at, added_at + 130)[1]
-        wait_for(lambda: time.time() > second_tick + 4, 140, "two minute ticks", interval=1)
+        wait_for(lambda: time.time() > second_tick, 140, "two minute ticks", interval=1)
+        wait_for(
+            lambda: all(
+                int(qc.redis.hget(f"{qc.settings.key_prefix}schedule:{name}", "fires") or 0) >= 2
+                for name in ("every-minute", "slow")
+            ),
+            40,
+            "both schedules to handle the second tick",
+            interval=0.5,
+            explain=lambda: "\n".join(p.tail() for p in lab.processes),
+        )
         yield Scheduled(lab, qc, beats, service, added_at, time.time())
     finally:
         lab.stop_all()
