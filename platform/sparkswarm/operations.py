@@ -120,8 +120,12 @@ register("service.update", "sparkswarm.services.ops:update_service", target_para
 register("service.scale", "sparkswarm.services.scale:scale_services", target_param="replicas")
 register("service.rollback", "sparkswarm.services.ops:rollback_service", target_param="name")
 register("service.rm", "sparkswarm.services.ops:remove_service", target_param="names")
-register("stack.deploy", "sparkswarm.stacks.deploy:deploy_stack", target_param="name",
-         secret_params=("env", "attachments"))
+register(
+    "stack.deploy",
+    "sparkswarm.stacks.deploy:deploy_stack",
+    target_param="name",
+    secret_params=("env", "attachments"),
+)
 register("stack.rm", "sparkswarm.stacks.deploy:remove_stack", target_param="name")
 register("stack.rollback", "sparkswarm.stacks.deploy:rollback_stack", target_param="name")
 register("image.build", "sparkswarm.images:build_image", target_param="name")
