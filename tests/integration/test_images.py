@@ -23,14 +23,17 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def test_tags(gw: Any) -> Iterator[list[str]]:
-    """Image tags a test builds; untagged (and their containers removed) after."""
+    """Image tags a test builds; untagged after.
+
+    Containers are not looked up by image here: a cached build gives the very
+    image that the default tags name, so an ``ancestor`` filter would match
+    (and kill) every Spark container on the engine. ``run_in`` removes its own.
+    """
     tags: list[str] = []
     yield tags
     from sparkswarm.errors import SparkswarmError
 
     for tag in tags:
-        for container in gw.api.containers(all=True, filters={"ancestor": tag}):
-            gw.api.remove_container(container["Id"], force=True)
         with contextlib.suppress(SparkswarmError):
             gw.api.remove_image(tag)
 

@@ -1,0 +1,95 @@
+"""The main job end to end, as the quickstart runs it: the CLI submits to the
+queue, a real worker process executes on the real swarm, real Spark runs a
+PySpark job, and the result comes back to the CLI and into the run records.
+
+Everything runs under a random stack name with its own redis-server and
+queue, so it cannot meet another test's (or a user's) stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SESSION_ID, unavailable
+from tests.support.engine import remove_prefixed
+from tests.support.queue_harness import SPARKSWARM, QueueLab, RedisServer, has_redis_server
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+REPO = Path(__file__).resolve().parents[2]
+WORKERS = 2
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
+    if not has_redis_server():
+        unavailable("redis-server is not installed")
+    folder = tmp_path_factory.mktemp("e2e-queue")
+    server = RedisServer(folder)
+    server.start()
+    queue_lab = QueueLab(folder, server)
+    try:
+        queue_lab.start_worker(concurrency=2)
+        yield queue_lab
+    finally:
+        queue_lab.stop_all()
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def stacks_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stacks")
+
+
+def cli(lab: QueueLab, stacks: Path, *args: str, timeout: float = 600) -> Any:
+    """``sparkswarm ARGS`` with the lab's broker: mutating commands go through the queue."""
+    env = lab.env(SPARKSWARM_STACKS_DIR=str(stacks), COLUMNS="200")
+    return subprocess.run(
+        [SPARKSWARM, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_a_pyspark_job_through_the_queue(gw: Any, lab: QueueLab, stacks_dir: Path) -> None:
+    from sparkswarm.images import build_image
+    from sparkswarm.spark.version import OFFICIAL_IMAGE
+
+    assert OFFICIAL_IMAGE in build_image(gw, name="spark").tags
+    prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
+    stack = f"{prefix}-spark"
+    (stacks_dir / stack).symlink_to(REPO / "stacks" / "spark")
+    secret_existed = bool(gw.api.secrets(filters={"name": "spark_auth"}))
+    try:
+        deployed = cli(lab, stacks_dir, "stack", "deploy", stack, "--set", f"workers={WORKERS}")
+        assert deployed.returncode == 0, deployed.stderr
+        ready = cli(lab, stacks_dir, "spark", "status", "--stack", stack, "--wait", "180", "--json")
+        assert ready.returncode == 0, ready.stderr
+        assert json.loads(ready.stdout)["alive_workers"] == WORKERS
+
+        job = REPO / "stacks" / "spark" / "jobs" / "pi.py"
+        done = cli(lab, stacks_dir, "spark", "submit", str(job), "--stack", stack, "--arg", "2")
+        assert done.returncode == 0, done.stderr + done.stdout + lab.processes[0].tail()
+        assert "Pi is roughly 3.1" in done.stdout
+
+        runs = {run.op: run for run in lab.client().list(limit=20)}
+        for op in ("stack.deploy", "spark.submit"):
+            assert runs[op].state == "succeeded" and runs[op].source == "cli", runs[op]
+        submitted = runs["spark.submit"]
+        assert submitted.target == f"spark:{stack}"
+        assert "Pi is roughly 3.1" in json.dumps(submitted.result)
+        shown = cli(lab, stacks_dir, "runs", "show", submitted.id, "--json")
+        assert shown.returncode == 0 and json.loads(shown.stdout)["state"] == "succeeded"
+    finally:
+        remove_prefixed(gw, prefix)
+        if not secret_existed:
+            from sparkswarm.errors import SparkswarmError
+
+            with contextlib.suppress(SparkswarmError):
+                gw.api.remove_secret("spark_auth")
