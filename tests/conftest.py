@@ -5,9 +5,11 @@ manager) and, where they say so, to a real redis-server. Without them the
 tests are skipped locally; under ``CI=true`` a missing engine or Redis is a
 failure, never a skip.
 
-Every name a test creates starts with a random per-test prefix, and every
-object carries the label ``sparkswarm.test=<session id>``; the ``cleanup``
-teardown removes what the test created even when the test failed.
+Every name a test creates starts with a random per-test prefix (under a
+per-session one); the ``prefix`` fixture's teardown, and the session's at the
+end, remove every service, network, config, secret and volume named with it,
+and the containers those services leave, even when the test failed. Anything
+else a test creates (images, nodes, processes, files) it removes itself.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from tests.support.engine import remove_prefixed, require_swarm_manager
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SESSION_ID = "ssw" + secrets.token_hex(3)
-TEST_LABEL = "sparkswarm.test"
 
 
 def unavailable(reason: str) -> None:
