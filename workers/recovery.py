@@ -9,7 +9,9 @@ wait for it:
   missing on two passes ``heartbeat_ttl / 2`` apart is orphaned: it is
   re-queued (a fresh message; the claim makes any later copy a no-op and
   counts deliveries, so it finishes once and gives up after
-  ``max_deliveries``);
+  ``max_deliveries``). Leaving the active set and pushing that message are
+  one script, so a recovering worker that dies midway leaves the run to the
+  next pass instead of stranding it;
 - a run still queued after ``lost_after`` whose message is nowhere (not on
   the queue, not parked, not freshly delivered) is re-queued too: its worker
   died, or its connection dropped, between taking the message and claiming;
