@@ -182,3 +182,30 @@ def test_snapshots_keep_the_last_five_and_rollback_toggles(
     assert version() == str(deploys - 1)
     rollback_stack(gw, name=stack, detach=True)
     assert version() == str(deploys)
+
+
+def test_an_unchanged_redeploy_with_configs_and_secrets_stores_no_new_snapshot(
+    gw: Any, name: Any, web_images: Any, tmp_path: Path
+) -> None:
+    """The IDs of configs and secrets are filled in when services are created;
+    they must not leak into the snapshot, or the next deploy looks different."""
+    from sparkswarm.stacks.deploy import deploy_stack
+    from sparkswarm.stacks.snapshots import list_snapshots
+    from sparkswarm.stacks.source import read_stack_source
+
+    stack = name("ids")
+    (tmp_path / "app.conf").write_text("mode = demo\n")
+    (tmp_path / "token.txt").write_text("not-a-real-secret\n")
+    path = tmp_path / "stack.yml"
+    path.write_text(
+        "services:\n  s:\n    image: sparkswarm-test/web:v1\n    deploy: {replicas: 0}\n"
+        "    configs: [app]\n    secrets: [token]\n"
+        "configs:\n  app: {file: ./app.conf}\n"
+        "secrets:\n  token: {file: ./token.txt}\n"
+    )
+    params, _ = read_stack_source([str(path)], {})
+    first = deploy_stack(gw, name=stack, **params, detach=True)
+    again = deploy_stack(gw, name=stack, **params, detach=True)
+    assert _results(again) == {"s": "unchanged"}, again
+    assert [s["seq"] for s in list_snapshots(gw, stack)] == [first["snapshot"]]
+    assert again["snapshot"] is None

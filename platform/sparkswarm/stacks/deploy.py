@@ -10,6 +10,7 @@ config contents unchanged) runs before anything is changed.
 from __future__ import annotations
 
 import base64
+import copy
 import time
 from typing import Any
 
@@ -161,7 +162,11 @@ def _create_objects(gw: Any, desired: DesiredStack, progress: ProgressFn) -> dic
     return ids
 
 
-def _with_ids(spec: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+def _with_ids(desired_spec: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    """A copy of ``desired_spec`` with secret/config IDs filled in. A copy: the
+    desired stack itself stays ID-free, so its snapshot compares equal to the
+    next deploy's (IDs change whenever an object is re-created)."""
+    spec = copy.deepcopy(desired_spec)
     container = spec["TaskTemplate"]["ContainerSpec"]
     for ref in container.get("Secrets") or []:
         ref["SecretID"] = ids.get(ref["SecretName"], "")
