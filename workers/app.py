@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+
 from sparkswarm.workers.settings import QueueSettings, get_queue_settings
 
 

@@ -18,6 +18,7 @@ import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
 from sparkswarm.errors import NotFound
 from sparkswarm.workers import lua
 

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from redbeat import RedBeatScheduler, RedBeatSchedulerEntry
+
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound
 
 Concurrency = Literal["forbid", "allow", "replace"]

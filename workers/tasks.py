@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from celery import signals
+
 from sparkswarm.workers.app import app
 from sparkswarm.workers.builtin_ops import register_builtin_ops
 from sparkswarm.workers.settings import get_queue_settings

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from sparkswarm.errors import Unavailable
 from sparkswarm.gateway import Gateway
-
 from tests.conftest import unavailable
 from tests.support.swarm_cli import sparkswarm, sparkswarm_json
 

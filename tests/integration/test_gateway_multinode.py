@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from sparkswarm.errors import Unavailable
 from sparkswarm.gateway import Gateway
-
 from tests.support.multinode import ExtraNode
 from tests.support.swarm_cli import sparkswarm_json
 

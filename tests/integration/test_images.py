@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.spark.version import LOCAL_IMAGE, OFFICIAL_IMAGE, SPARK_VERSION
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from sparkswarm.errors import Conflict
 from sparkswarm.networks import create_network, find_network
-
 from tests.support.swarm_cli import sparkswarm, sparkswarm_json
 
 pytestmark = pytest.mark.integration

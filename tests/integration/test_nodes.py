@@ -11,8 +11,8 @@ import os
 from typing import Any
 
 import pytest
-from sparkswarm.swarm import mask_token, read_join_token
 
+from sparkswarm.swarm import mask_token, read_join_token
 from tests.support.swarm_cli import sparkswarm, sparkswarm_json
 
 pytestmark = pytest.mark.integration

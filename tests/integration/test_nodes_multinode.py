@@ -23,8 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sparkswarm.swarm import mask_token, read_join_token
 
+from sparkswarm.swarm import mask_token, read_join_token
 from tests.support.multinode import MAIN_MANAGER, ExtraNode
 from tests.support.swarm_cli import sparkswarm, sparkswarm_json
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
 from sparkswarm.gateway import Gateway
 from sparkswarm.services import ops

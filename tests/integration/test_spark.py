@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sparkswarm.errors import SparkswarmError
 
+from sparkswarm.errors import SparkswarmError
 from tests.conftest import SESSION_ID
 from tests.support.engine import remove_prefixed
 

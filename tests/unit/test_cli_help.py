@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 import typer
-from sparkswarm.cli.main import app
 from typer.testing import CliRunner
+
+from sparkswarm.cli.main import app
 
 
 def _command_paths() -> list[list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.stacks.interpolate import TemplateError, interpolate_tree, substitute
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.stacks.compose_load import load_stack
 from sparkswarm.stacks.compose_merge import merge_files

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from sparkswarm.doctor import (
     DoctorFacts,
     address_is_local,

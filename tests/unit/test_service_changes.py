@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.services.changes import (
     ServiceChanges,

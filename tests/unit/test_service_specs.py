@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.services.specs import (
     DEFAULT_POLICY,

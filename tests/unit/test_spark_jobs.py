@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.images import split_ref, validate_image_ref
 from sparkswarm.spark.job_spec import (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+
 from sparkswarm.workers.events import (
     OperationFailed,
     OperationProgress,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.workers.locks import target_keys
 from sparkswarm.workers.records import RunRecord
