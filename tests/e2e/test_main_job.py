@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SESSION_ID, unavailable
+from tests.conftest import SESSION_ID
 from tests.support.engine import remove_prefixed
-from tests.support.queue_harness import SPARKSWARM, QueueLab, RedisServer, has_redis_server
+from tests.support.queue_harness import SPARKSWARM, QueueLab, queue_lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -30,18 +30,9 @@ WORKERS = 2
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
-    if not has_redis_server():
-        unavailable("redis-server is not installed")
-    folder = tmp_path_factory.mktemp("e2e-queue")
-    server = RedisServer(folder)
-    server.start()
-    queue_lab = QueueLab(folder, server)
-    try:
-        queue_lab.start_worker(concurrency=2)
-        yield queue_lab
-    finally:
-        queue_lab.stop_all()
-        server.stop()
+    with queue_lab(tmp_path_factory.mktemp("e2e-queue")) as running:
+        running.start_worker(concurrency=2)
+        yield running
 
 
 @pytest.fixture(scope="module")

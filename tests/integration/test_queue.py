@@ -21,13 +21,11 @@ from typing import Any
 import pytest
 
 import tests.support.queue_ops  # noqa: F401 - registers test.* operations here too
-from tests.conftest import unavailable
 from tests.support.queue_harness import (
     SPARKSWARM,
     QueueLab,
-    RedisServer,
-    has_redis_server,
     holds_for,
+    queue_lab,
     wait_for,
 )
 
@@ -36,17 +34,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
-    if not has_redis_server():
-        unavailable("redis-server is not installed")
-    folder = tmp_path_factory.mktemp("queue")
-    server = RedisServer(folder)
-    server.start()
-    queue_lab = QueueLab(folder, server)
-    try:
-        yield queue_lab
-    finally:
-        queue_lab.stop_all()
-        server.stop()
+    with queue_lab(tmp_path_factory.mktemp("queue")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -323,3 +323,22 @@ class QueueLab:
         for proc in self.processes:
             proc.stop()
         self.processes.clear()
+
+
+@contextlib.contextmanager
+def queue_lab(folder: Path) -> Iterator[QueueLab]:
+    """A QueueLab on its own fresh redis-server in ``folder``; every process it
+    started and the server are stopped on exit (also when the test failed).
+    Skips (fails under CI) when redis-server is not installed."""
+    from tests.conftest import unavailable
+
+    if not has_redis_server():
+        unavailable("redis-server is not installed")
+    server = RedisServer(folder)
+    server.start()
+    lab = QueueLab(folder, server)
+    try:
+        yield lab
+    finally:
+        lab.stop_all()
+        server.stop()
