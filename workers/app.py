@@ -77,8 +77,8 @@ def make_app(settings: QueueSettings | None = None) -> Celery:
             "interval_step": 0.5,
             "interval_max": 2.0,
         },
-        # Task state events let `celery events`/flower watch; our own typed events
-        # are on the sparkswarm stream.
+        # No Celery task events: they cost a Redis publish per state change and
+        # nobody reads them; our own typed events are on the sparkswarm stream.
         "worker_send_task_events": False,
         "task_send_sent_event": False,
         # Schedules: RedBeat keeps them in Redis (dynamic, one active beat by lock).
@@ -91,7 +91,8 @@ def make_app(settings: QueueSettings | None = None) -> Celery:
         "redbeat_lock_timeout": 25,
         "timezone": "UTC",
         "enable_utc": True,
-        # The worker's own log format; no hijacking of the root logger config.
+        # Celery configures the worker process's logging (its default): the
+        # worker is a process of its own, with no logging set up by anyone else.
         "worker_hijack_root_logger": True,
     }
     app.conf.update(conf)
