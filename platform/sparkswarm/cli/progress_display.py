@@ -12,7 +12,7 @@ def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> dic
     from sparkswarm.cli.common import gateway
     from sparkswarm.operations import run_operation
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, log_path=False)
     with console.status(f"{name} ...") as status:
 
         def progress(message: str, /, **details: Any) -> None:
