@@ -98,8 +98,10 @@ swarm_init() {
 }
 
 install_packages
+# The bridge first: a swarm that advertises on it (after a reboot, say) needs
+# its address to exist when dockerd starts.
+lab_bridge
 start_engine
 start_redis
-lab_bridge
 python_env
 swarm_init
