@@ -192,19 +192,7 @@ def _park(
 ) -> bool:
     """Park the run on its busy target lock (no worker slot is held while it
     waits); the holder re-queues it when done. False if the lock is free now."""
-    from sparkswarm.operations import get_operation, mask_secrets
-    from sparkswarm.workers.app import app
-    from sparkswarm.workers.wire import task_envelope
-
-    shown = mask_secrets(get_operation(op_name), params)
-    message = task_envelope(
-        app,
-        op_name,
-        run_id,
-        {"run_id": run_id, "params": params},
-        qc.settings.queue,
-        kwargs_shown={"run_id": run_id, "params": shown},
-    )
+    message = qc.message_for(op_name, run_id, params)
     if not qc.store.park(run_id, WORKER_TOKEN, busy_lock, message):
         return False
     qc.events.publish(
