@@ -36,9 +36,9 @@ def unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def gw() -> Iterator[object]:
     """A gateway to the real engine, which must be a swarm manager."""
-    from sparkswarm.gateway import Gateway
+    from tests.support.engine import EngineGateway
 
-    gateway = Gateway()
+    gateway = EngineGateway()
     problem = require_swarm_manager(gateway)
     if problem:
         unavailable(problem)

@@ -322,8 +322,8 @@ def probe(gw: Gateway, *, test_overlay: bool = True) -> DoctorFacts:
     """Gather the facts. Never raises for an unreachable engine (it is a fact)."""
     facts = DoctorFacts()
     try:
-        version = gw.api.version()
-        info = gw.api.info()
+        version = gw.version()
+        info = gw.info()
     except SparkswarmError as exc:
         facts.engine_error = str(exc)
         return facts
@@ -339,7 +339,7 @@ def probe(gw: Gateway, *, test_overlay: bool = True) -> DoctorFacts:
         facts.ipvs_present = IPVS_PATH.exists()
     if facts.is_manager and facts.swarm_state == "active":
         try:
-            managers = gw.api.nodes(filters={"role": "manager"})
+            managers = gw.nodes(filters={"role": "manager"})
         except SparkswarmError as exc:
             # A manager without a Raft leader answers /info but nothing else.
             facts.control_error = str(exc)
@@ -349,7 +349,7 @@ def probe(gw: Gateway, *, test_overlay: bool = True) -> DoctorFacts:
             1 for m in managers if (m.get("ManagerStatus") or {}).get("Reachability") == "reachable"
         )
         facts.ingress_present = any(
-            n.get("Ingress") for n in gw.api.networks(filters={"driver": "overlay"})
+            n.get("Ingress") for n in gw.networks(filters={"driver": "overlay"})
         )
         if test_overlay:
             facts.overlay_error = _try_overlay(gw)
@@ -360,13 +360,13 @@ def probe(gw: Gateway, *, test_overlay: bool = True) -> DoctorFacts:
 def _try_overlay(gw: Gateway) -> str | None:
     name = f"sparkswarm-doctor-{secrets.token_hex(4)}"
     try:
-        created = gw.api.create_network(
+        created = gw.create_network(
             name, driver="overlay", attachable=True, labels={"sparkswarm.doctor": "probe"}
         )
     except SparkswarmError as exc:
         return str(exc)
     with contextlib.suppress(SparkswarmError):
-        gw.api.remove_network(created["Id"])
+        gw.remove_network(created)
     return None
 
 

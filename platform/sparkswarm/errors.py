@@ -8,13 +8,22 @@ so callers never need to know which library failed::
     ├── InvalidRequest              the caller's fault (bad name, bad flag, bad file);
     │                               never retried; the message is usage text
     ├── NotFound                    the named service/node/network/stack does not exist
-    ├── Conflict                    the world changed under us (update out of
-    │                               sequence, name taken); retry a bounded number of times
+    ├── Conflict                    the world changed under us (HTTP 409: name taken);
+    │   │                           retry a bounded number of times
+    │   └── OutOfSequence           an update sent with a stale version ("update out
+    │                               of sequence"): re-read, re-apply, resend
     ├── Unavailable                 engine, manager or broker unreachable;
     │                               retry with backoff
     ├── Forbidden                   the requester may not do this (permission check)
+    ├── Refused                     the engine refused for good (a 4xx other than
+    │                               400/404/409, gRPC ResourceExhausted): never retried
     └── OperationFailed             the engine accepted the request but the outcome
                                     was bad (update paused or rolled back, job failed)
+
+Engine answers are classified in one place,
+:func:`sparkswarm.gateway.translate.classify`: by HTTP status first, by text
+only where the engine gives no better signal (swarmkit's "update out of
+sequence" and ResourceExhausted both arrive as HTTP 500).
 
 The CLI maps InvalidRequest/NotFound/Forbidden to exit code 2 and everything
 else to exit code 1.
@@ -43,6 +52,10 @@ class Conflict(SparkswarmError):
     retryable = True
 
 
+class OutOfSequence(Conflict):
+    """An update carried a version that is no longer current; re-read and resend."""
+
+
 class Unavailable(SparkswarmError):
     """The engine, a manager or the broker could not be reached."""
 
@@ -55,3 +68,7 @@ class Forbidden(SparkswarmError):
 
 class OperationFailed(SparkswarmError):
     """The operation ran but its outcome is a failure (paused, rolled back, job failed)."""
+
+
+class Refused(SparkswarmError):
+    """The engine refused the request for a reason a retry will not change."""

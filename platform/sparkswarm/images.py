@@ -217,7 +217,7 @@ def make_base_image(
             progress,
         )
         progress(f"importing {tag} into the engine")
-        gw.api.import_image_from_file(tarball, repository=repository, tag=image_tag)
+        gw.import_image(tarball, repository=repository, tag=image_tag)
     if not _image_exists(gw, tag):
         raise OperationFailed(f"docker import did not create {tag}")
     return tag
@@ -317,30 +317,23 @@ def _docker_build(
     gw: Gateway, context: Path, image: str, base: str, *, nocache: bool, progress: ProgressFn
 ) -> None:
     progress(f"building {image} on {base}", log=True)
-    stream = gw.api.build(
+    stream = gw.build_image(
         path=str(context),
         tag=image,
         buildargs={"BASE": base, "SPARK_VERSION": SPARK_VERSION},
-        rm=True,
         forcerm=True,
-        pull=False,
         nocache=nocache,
-        decode=True,
     )
-    from sparkswarm.gateway import translated_errors
-
     last: list[str] = []
-    # The build streams after the call returned; its errors are translated here.
-    with translated_errors("build"):
-        for chunk in stream:
-            if "error" in chunk:
-                detail = "\n".join(last[-10:])
-                raise OperationFailed(f"building {image} failed: {chunk['error']}\n{detail}")
-            text = str(chunk.get("stream", "")).strip()
-            if text:
-                last.append(text)
-                if text.startswith("Step "):
-                    progress(text)
+    for chunk in stream:
+        if "error" in chunk:
+            detail = "\n".join(last[-10:])
+            raise OperationFailed(f"building {image} failed: {chunk['error']}\n{detail}")
+        text = str(chunk.get("stream", "")).strip()
+        if text:
+            last.append(text)
+            if text.startswith("Step "):
+                progress(text)
     if not _image_exists(gw, image):
         raise OperationFailed(f"the build finished but {image} is not in the engine")
 
@@ -359,7 +352,7 @@ def _alias_official(gw: Gateway, image: str, notes: list[str], progress: Progres
             return [image]
     if official_id != image_id:
         repository, tag = split_ref(OFFICIAL_IMAGE)
-        gw.api.tag(image, repository, tag)
+        gw.tag_image(image, repository, tag)
         progress(f"tagged {image} as {OFFICIAL_IMAGE}")
     notes.append(f"{OFFICIAL_IMAGE} points at this local build (the spark stack's default image)")
     return [image, OFFICIAL_IMAGE]
@@ -367,10 +360,9 @@ def _alias_official(gw: Gateway, image: str, notes: list[str], progress: Progres
 
 def _inspect(gw: Gateway, ref: str) -> dict[str, Any] | None:
     try:
-        found: dict[str, Any] = gw.api.inspect_image(ref)
+        return gw.inspect_image(ref)
     except NotFound:
         return None
-    return found
 
 
 def _image_id(gw: Gateway, ref: str) -> str | None:

@@ -131,7 +131,7 @@ def network_differences(request: NetworkRequest, existing: NetworkInfo) -> list[
 
 def find_network(gw: Gateway, name: str) -> NetworkInfo | None:
     """The network called exactly ``name`` (the Engine's filter matches substrings)."""
-    for raw in gw.api.networks(names=[name]):
+    for raw in gw.networks(names=[name]):
         if raw["Name"] == name:
             return network_info(raw)
     return None
@@ -140,9 +140,7 @@ def find_network(gw: Gateway, name: str) -> NetworkInfo | None:
 def list_networks(gw: Gateway, *, driver: str | None = None) -> list[NetworkInfo]:
     """All networks (or those of ``driver``), sorted by name."""
     filters = {"driver": driver} if driver else None
-    return sorted(
-        (network_info(raw) for raw in gw.api.networks(filters=filters)), key=lambda n: n.name
-    )
+    return sorted((network_info(raw) for raw in gw.networks(filters=filters)), key=lambda n: n.name)
 
 
 def create_network(
@@ -181,7 +179,7 @@ def create_network(
         return NetworkChange(name=name, network=existing, changed=False)
     ipam = {"Driver": "default", "Config": [{"Subnet": request.subnet}]} if request.subnet else None
     progress("creating network", network=name, driver=request.driver)
-    created = gw.api.create_network(
+    created = gw.create_network(
         name,
         driver=request.driver,
         options={"encrypted": ""} if request.encrypted else None,
@@ -191,7 +189,7 @@ def create_network(
         # The Engine does not lock names: duplicates are refused only on request.
         check_duplicate=True,
     )
-    raw = gw.api.inspect_network(created["Id"])
+    raw = gw.inspect_network(created)
     return NetworkChange(name=name, network=network_info(raw), changed=True)
 
 
@@ -205,7 +203,7 @@ def remove_network(gw: Gateway, *, name: str, progress: ProgressFn = no_progress
         return NetworkChange(name=name, changed=False)
     progress("removing network", network=name)
     try:
-        gw.api.remove_network(existing.id)
+        gw.remove_network(existing.id)
     except NotFound:
         return NetworkChange(name=name, changed=False)
     return NetworkChange(name=name, changed=True)

@@ -4,8 +4,8 @@ The Engine replaces a node's whole spec on update (docker-py's
 ``update_node`` sends what it is given), so every change is made by a pure
 function, :func:`merge_node_spec`, that takes the current spec and returns the
 complete new one (name, role, availability, labels). The update is sent with
-the node's version and retried a bounded number of times when the Engine
-answers "update out of sequence".
+the node's version and made again on a fresh read when the Engine answers
+"update out of sequence" (:func:`sparkswarm.retry.update_with_retry`).
 
 Demotion is guarded by :func:`demotion_refusal`: demoting the last manager,
 or a manager whose loss leaves fewer reachable managers than a majority, is
@@ -14,22 +14,22 @@ refused unless forced.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
+from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
 from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.retry import update_with_retry
+from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
 
 ROLES = ("worker", "manager")
 AVAILABILITIES = ("active", "pause", "drain")
-_UPDATE_ATTEMPTS = 5
 
 
 class NodeInfo(BaseModel):
@@ -181,7 +181,7 @@ def list_nodes(gw: Gateway, *, role: str | None = None) -> list[NodeInfo]:
     if role is not None and role not in ROLES:
         raise InvalidRequest(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
     filters = {"role": role} if role else None
-    nodes = [node_info(raw) for raw in gw.api.nodes(filters=filters)]
+    nodes = [node_info(raw) for raw in gw.nodes(filters=filters)]
     return sorted(nodes, key=lambda n: (n.role != "manager", n.hostname, n.id))
 
 
@@ -193,11 +193,10 @@ def inspect_node(gw: Gateway, *, node: str) -> dict[str, Any]:
     if not node.strip():
         raise InvalidRequest("no node named: give a node id, id prefix or hostname")
     try:
-        raw: dict[str, Any] = gw.api.inspect_node(node)
+        return gw.inspect_node(node)
     except NotFound:
         # The Engine's own text for a name with "/" in it is "page not found".
         raise NotFound(f"node {node!r} not found") from None
-    return raw
 
 
 # --- changing -----------------------------------------------------------------
@@ -211,23 +210,19 @@ def _update_node(
     *,
     check: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> NodeChange:
-    for attempt in range(_UPDATE_ATTEMPTS):
-        raw = inspect_node(gw, node=node)
+    def send(raw: dict[str, Any]) -> NodeChange:
         new_spec = change(raw["Spec"])
         if new_spec == raw["Spec"]:
             return NodeChange(node=node_info(raw), changed=False)
         if check is not None:
             check(raw)
-        try:
-            gw.api.update_node(raw["ID"], raw["Version"]["Index"], new_spec)
-        except Conflict as exc:
-            if "out of sequence" not in str(exc).lower() or attempt == _UPDATE_ATTEMPTS - 1:
-                raise
-            progress("node changed meanwhile, retrying", node=node, attempt=attempt + 1)
-            time.sleep(0.2 * (attempt + 1))
-            continue
+        gw.update_node(raw["ID"], raw["Version"]["Index"], new_spec)
         return NodeChange(node=node_info(inspect_node(gw, node=raw["ID"])), changed=True)
-    raise Conflict(f"node {node}: update out of sequence {_UPDATE_ATTEMPTS} times")
+
+    def retrying(attempt: int) -> None:
+        progress("node changed meanwhile, retrying", node=node, attempt=attempt)
+
+    return update_with_retry(lambda: inspect_node(gw, node=node), send, on_retry=retrying)
 
 
 def promote_node(gw: Gateway, *, node: str, progress: ProgressFn = no_progress) -> NodeChange:
@@ -251,7 +246,7 @@ def demote_node(
             return
         managers = [
             ManagerState(m["ID"], (m.get("ManagerStatus") or {}).get("Reachability") == "reachable")
-            for m in gw.api.nodes(filters={"role": "manager"})
+            for m in gw.nodes(filters={"role": "manager"})
         ]
         reason = demotion_refusal(managers, raw["ID"])
         if reason:
@@ -287,17 +282,20 @@ def set_node_availability(
 
 
 def _wait_until_drained(gw: Gateway, node_id: str, *, timeout: float, progress: ProgressFn) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        tasks = gw.api.tasks(filters={"node": node_id, "desired-state": "running"})
-        if not tasks:
-            return
-        if time.monotonic() > deadline:
-            raise OperationFailed(
-                f"node {node_id} still has {len(tasks)} task(s) after {timeout:.0f}s of draining"
-            )
-        progress(f"waiting for {len(tasks)} task(s) to move away", node=node_id)
-        time.sleep(1.0)
+    left = 0
+
+    def drained() -> bool | None:
+        nonlocal left
+        left = len(gw.tasks(filters={"node": node_id, "desired-state": "running"}))
+        if not left:
+            return True
+        progress(f"waiting for {left} task(s) to move away", node=node_id)
+        return None
+
+    if poll(drained, timeout=timeout, interval=1.0) is None:
+        raise OperationFailed(
+            f"node {node_id} still has {left} task(s) after {timeout:.0f}s of draining"
+        )
 
 
 def label_node(

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
 from sparkswarm.errors import Conflict, InvalidRequest, OperationFailed, SparkswarmError
 from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.retry import update_with_retry
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -27,7 +27,6 @@ TOKEN_PREFIX = "SWMTKN-1-"
 # swarmkit: SWMTKN-1-<root CA digest, base36, 50>-<secret, base36, 25>.
 JOIN_TOKEN_FORMAT = re.compile(r"SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}")
 DEFAULT_SWARM_PORT = 2377
-_UPDATE_ATTEMPTS = 5
 
 
 class SwarmStatus(BaseModel):
@@ -64,7 +63,7 @@ def mask_token(token: str) -> str:
 
 def swarm_status(gw: Gateway) -> SwarmStatus:
     """The engine's swarm state, from ``/info`` (works on workers too)."""
-    swarm: dict[str, Any] = gw.api.info().get("Swarm") or {}
+    swarm: dict[str, Any] = gw.info().get("Swarm") or {}
     cluster = swarm.get("Cluster") or {}
     return SwarmStatus(
         state=swarm.get("LocalNodeState") or "inactive",
@@ -148,7 +147,7 @@ def init_swarm(
             "fix or leave (sparkswarm swarm leave --force) before init"
         )
     progress("initialising a new swarm", advertise_addr=advertise_addr)
-    gw.api.init_swarm(
+    gw.init_swarm(
         advertise_addr=advertise_addr or None,
         listen_addr=listen_addr,
         default_addr_pool=pools or None,
@@ -196,8 +195,7 @@ def join_swarm(
         raise Conflict(f"the engine's swarm state is {current.state!r}; leave it first")
     progress("joining", remote=remote)
     try:
-        _post_join(
-            gw,
+        gw.join_swarm(
             token=token,
             remote=remote,
             advertise_addr=advertise_addr,
@@ -211,36 +209,13 @@ def join_swarm(
         # leaves the engine as it was.
         if swarm_status(gw).state != "pending":
             raise
-        gw.api.leave_swarm(force=True)
+        gw.leave_swarm(force=True)
         raise OperationFailed(
             f"joining {remote} did not complete ({exc}); the attempt was cancelled and the "
             "engine is in no swarm. Usual causes: a rotated (stale) join token, or the "
             "manager is unreachable from this node"
         ) from exc
     return swarm_status(gw).model_copy(update={"changed": True})
-
-
-def _post_join(
-    gw: Gateway,
-    *,
-    token: str,
-    remote: str,
-    advertise_addr: str | None,
-    listen_addr: str,
-    availability: str,
-) -> None:
-    # docker-py's join_swarm has no availability; the Engine's JoinRequest
-    # does (it is what `docker swarm join --availability` sends).
-    api = gw.api
-    body = {
-        "RemoteAddrs": [remote],
-        "JoinToken": token,
-        "ListenAddr": listen_addr,
-        "AdvertiseAddr": advertise_addr or None,
-        "Availability": availability,
-    }
-    response = api._post_json(api._url("/swarm/join"), data=body)
-    api._raise_for_status(response)
 
 
 def leave_swarm(
@@ -261,7 +236,7 @@ def leave_swarm(
             "(leaving the last manager destroys the swarm)"
         )
     progress("leaving the swarm", node_id=current.node_id)
-    gw.api.leave_swarm(force=force)
+    gw.leave_swarm(force=force)
     return swarm_status(gw).model_copy(update={"changed": True})
 
 
@@ -280,7 +255,7 @@ def read_join_token(gw: Gateway, *, role: str) -> str:
     hold the secret). Raises InvalidRequest if the engine is not a manager.
     """
     checked = _check_role(role)
-    tokens = gw.api.inspect_swarm()["JoinTokens"]
+    tokens = gw.inspect_swarm()["JoinTokens"]
     token: str = tokens["Worker" if checked == "worker" else "Manager"]
     return token
 
@@ -294,20 +269,16 @@ def rotate_join_token(
     The result carries the new token masked; read it with read_join_token.
     """
     checked = _check_role(role)
-    for attempt in range(_UPDATE_ATTEMPTS):
-        swarm = gw.api.inspect_swarm()
-        try:
-            # The spec is resent as is: update_swarm replaces it.
-            gw.api.update_swarm(
-                version=swarm["Version"]["Index"],
-                swarm_spec=swarm["Spec"],
-                rotate_worker_token=checked == "worker",
-                rotate_manager_token=checked == "manager",
-            )
-            break
-        except Conflict as exc:
-            if "out of sequence" not in str(exc).lower() or attempt == _UPDATE_ATTEMPTS - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
+
+    def rotate(swarm: dict[str, Any]) -> None:
+        # The spec is resent as is: update_swarm replaces it.
+        gw.update_swarm(
+            swarm["Version"]["Index"],
+            swarm["Spec"],
+            rotate_worker_token=checked == "worker",
+            rotate_manager_token=checked == "manager",
+        )
+
+    update_with_retry(gw.inspect_swarm, rotate)
     progress(f"{checked} join token rotated")
     return TokenRotation(role=checked, token_masked=mask_token(read_join_token(gw, role=checked)))

@@ -56,7 +56,7 @@ def test_a_pyspark_job_through_the_queue(gw: Any, lab: QueueLab, stacks_dir: Pat
     prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
     stack = f"{prefix}-spark"
     (stacks_dir / stack).symlink_to(REPO / "stacks" / "spark")
-    secret_existed = bool(gw.api.secrets(filters={"name": "spark_auth"}))
+    secret_existed = bool(gw.secrets(filters={"name": "spark_auth"}))
     try:
         deployed = cli(lab, stacks_dir, "stack", "deploy", stack, "--set", f"workers={WORKERS}")
         assert deployed.returncode == 0, deployed.stderr
@@ -83,4 +83,4 @@ def test_a_pyspark_job_through_the_queue(gw: Any, lab: QueueLab, stacks_dir: Pat
             from sparkswarm.errors import SparkswarmError
 
             with contextlib.suppress(SparkswarmError):
-                gw.api.remove_secret("spark_auth")
+                gw.remove_secret("spark_auth")

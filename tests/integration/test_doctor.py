@@ -14,17 +14,17 @@ pytestmark = pytest.mark.integration
 
 
 def test_doctor_on_the_main_manager(gw: Any) -> None:
-    before = {n["Name"] for n in gw.api.networks()}
+    before = {n["Name"] for n in gw.networks()}
     checks = {c["name"]: c for c in sparkswarm_json("swarm", "doctor")}
     assert checks["engine"]["status"] == "ok"
-    assert gw.api.version()["ApiVersion"] in checks["engine"]["summary"]
+    assert gw.version()["ApiVersion"] in checks["engine"]["summary"]
     assert checks["swarm"] == {
         "name": "swarm",
         "status": "ok",
         "summary": "active (manager)",
         "fix": "",
     }
-    managers = len(gw.api.nodes(filters={"role": "manager"}))
+    managers = len(gw.nodes(filters={"role": "manager"}))
     assert f"/{managers} reachable" in checks["managers"]["summary"]
     # The engine runs on this host, so its ports are really read from /proc/net.
     assert checks["ports"]["status"] == "ok", checks["ports"]
@@ -32,7 +32,7 @@ def test_doctor_on_the_main_manager(gw: Any) -> None:
     assert checks["ipvs"]["status"] == ("ok" if ipvs else "warn")
     assert checks["overlay"]["status"] == "ok"
     # The throw-away overlay network is gone again.
-    leftovers = {n["Name"] for n in gw.api.networks()} - before
+    leftovers = {n["Name"] for n in gw.networks()} - before
     assert not [n for n in leftovers if n.startswith("sparkswarm-doctor-")]
 
 

@@ -31,9 +31,9 @@ def test_unreachable_manager_is_skipped_with_a_warning(
     missing = f"unix://{tmp_path}/nonexistent.sock"
     failover = Gateway([missing, MAIN], timeout=10)
     with caplog.at_level(logging.WARNING, logger="sparkswarm.gateway"):
-        node_id = failover.api.info()["Swarm"]["NodeID"]
+        node_id = failover.info()["Swarm"]["NodeID"]
     failover.close()
-    assert node_id == gw.api.info()["Swarm"]["NodeID"]
+    assert node_id == gw.info()["Swarm"]["NodeID"]
     assert failover.endpoint == MAIN
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("nonexistent.sock" in w and "skipping" in w for w in warnings)
@@ -50,7 +50,7 @@ def test_cli_fails_over_and_says_so(gw: Any) -> None:
 def test_no_reachable_manager_is_unavailable(tmp_path: Path) -> None:
     nowhere = Gateway([f"unix://{tmp_path}/a.sock", f"unix://{tmp_path}/b.sock"], timeout=5)
     with pytest.raises(Unavailable, match="no swarm manager reachable"):
-        nowhere.api.info()
+        nowhere.info()
     env = dict(os.environ, SPARKSWARM_MANAGERS=f"unix://{tmp_path}/a.sock")
     done = sparkswarm("node", "ls", env=env)
     assert done.returncode == 1 and "no swarm manager reachable" in done.stderr
@@ -147,4 +147,4 @@ def test_ssh_manager_reaches_the_engine(gw: Any, loopback_sshd: tuple[str, dict[
     done = sparkswarm("node", "ls", "--json", env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     nodes = json.loads(done.stdout)
-    assert gw.api.info()["Swarm"]["NodeID"] in {node["id"] for node in nodes}
+    assert gw.info()["Swarm"]["NodeID"] in {node["id"] for node in nodes}

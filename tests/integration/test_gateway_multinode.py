@@ -24,13 +24,13 @@ def test_gateway_fails_over_when_the_first_manager_dies(
     sparkswarm_json("swarm", "init", "--advertise-addr", node.address, env=node.env())
     failover = Gateway([node.url, "unix:///var/run/docker.sock"], timeout=10)
     try:
-        assert failover.api.info()["Name"] == node.hostname
+        assert failover.info()["Name"] == node.hostname
         node._stop_dockerd()
         # The call in flight fails as Unavailable (safe to retry) ...
         with pytest.raises(Unavailable):
-            failover.api.info()
+            failover.info()
         # ... and the next one goes to the next manager in the list.
-        assert failover.api.info()["Swarm"]["NodeID"] == gw.api.info()["Swarm"]["NodeID"]
+        assert failover.info()["Swarm"]["NodeID"] == gw.info()["Swarm"]["NodeID"]
         assert failover.endpoint == "unix:///var/run/docker.sock"
     finally:
         failover.close()
@@ -42,9 +42,9 @@ def test_gateway_passes_over_an_engine_that_is_not_a_manager(
     (node,) = extra_nodes(1)
     both = Gateway([node.url, "unix:///var/run/docker.sock"], timeout=10)
     with caplog.at_level(logging.WARNING, logger="sparkswarm.gateway"):
-        assert both.api.info()["Swarm"]["NodeID"] == gw.api.info()["Swarm"]["NodeID"]
+        assert both.info()["Swarm"]["NodeID"] == gw.info()["Swarm"]["NodeID"]
     both.close()
     assert any("not a swarm manager" in r.getMessage() for r in caplog.records)
     # Alone in the list, it is used as it is (join, leave and doctor need that).
     alone = node.gateway()
-    assert alone.api.info()["Name"] == node.hostname
+    assert alone.info()["Name"] == node.hostname

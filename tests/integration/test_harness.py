@@ -8,7 +8,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_engine_is_a_swarm_manager(gw: object) -> None:
-    info = gw.api.info()  # type: ignore[attr-defined]
+    info = gw.info()  # type: ignore[attr-defined]
     assert info["Swarm"]["ControlAvailable"] is True
 
 

@@ -47,7 +47,7 @@ def run_in(gw: Any, image: str, script: str) -> str:
         code = gw.api.wait(container["Id"], timeout=120)["StatusCode"]
         output = gw.api.logs(container["Id"]).decode()
     finally:
-        gw.api.remove_container(container["Id"], force=True)
+        gw.remove_container(container["Id"], force=True)
     assert code == 0, output
     return str(output)
 
@@ -86,7 +86,7 @@ def test_build_spark_makes_a_working_image_and_a_second_call_is_fast(
     second = build_image(gw, name="spark", tag=tag)
     assert not second.built
     assert time.monotonic() - started < 5
-    assert gw.api.inspect_image(tag)["Id"] == gw.api.inspect_image(first.image)["Id"]
+    assert gw.inspect_image(tag)["Id"] == gw.inspect_image(first.image)["Id"]
 
 
 def test_the_default_tag_also_answers_to_the_official_name(gw: Any) -> None:
@@ -95,8 +95,8 @@ def test_the_default_tag_also_answers_to_the_official_name(gw: Any) -> None:
     result = build_image(gw, name="spark")
     assert result.image == LOCAL_IMAGE
     assert result.tags == [LOCAL_IMAGE, OFFICIAL_IMAGE]
-    official = gw.api.inspect_image(OFFICIAL_IMAGE)
-    assert official["Id"] == gw.api.inspect_image(LOCAL_IMAGE)["Id"]
+    official = gw.inspect_image(OFFICIAL_IMAGE)
+    assert official["Id"] == gw.inspect_image(LOCAL_IMAGE)["Id"]
     assert official["Config"]["Labels"]["org.sparkswarm.built-locally"] == "true"
 
 
@@ -134,7 +134,7 @@ def test_bad_requests_change_nothing(gw: Any, prefix: str) -> None:
     with pytest.raises(NotFound, match="base image"):
         build_image(gw, name="spark", tag=tag, base=f"sparkswarm-test/nobase:{prefix}")
     with pytest.raises(NotFound):
-        gw.api.inspect_image(tag)
+        gw.inspect_image(tag)
 
 
 def test_make_base_image_gives_java_17_and_python_311(

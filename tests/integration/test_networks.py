@@ -50,7 +50,7 @@ def test_encrypted_network_with_subnet(gw: Any, name: Callable[[str], str]) -> N
     created = sparkswarm_json("network", "create", net, "--encrypted", "--subnet", "10.231.7.0/24")[
         "network"
     ]
-    raw = gw.api.inspect_network(created["id"])
+    raw = gw.inspect_network(created["id"])
     assert "encrypted" in raw["Options"]
     assert [c["Subnet"] for c in raw["IPAM"]["Config"]] == ["10.231.7.0/24"]
 

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 def main_node(gw: Any) -> dict[str, Any]:
-    node_id = gw.api.info()["Swarm"]["NodeID"]
-    raw: dict[str, Any] = gw.api.inspect_node(node_id)
+    node_id = gw.info()["Swarm"]["NodeID"]
+    raw: dict[str, Any] = gw.inspect_node(node_id)
     return raw
 
 
@@ -32,7 +32,7 @@ def test_node_ls_shows_this_engine_as_leader(gw: Any) -> None:
     assert mine["manager_status"] == "leader" and mine["status"] == "ready"
     assert mine["hostname"] == me["Description"]["Hostname"]
     assert mine["address"] == me["Status"]["Addr"]
-    assert mine["engine_version"] == gw.api.version()["Version"]
+    assert mine["engine_version"] == gw.version()["Version"]
     managers = sparkswarm_json("node", "ls", "--role", "manager")
     assert me["ID"] in {n["id"] for n in managers}
     assert all(n["role"] == "manager" for n in managers)
@@ -60,15 +60,15 @@ def test_node_inspect_by_id_and_hostname_and_unknown(gw: Any) -> None:
 def test_bad_node_arguments_exit_2_with_a_clear_message(
     gw: Any, args: list[str], message: str
 ) -> None:
-    before = gw.api.nodes()
+    before = gw.nodes()
     done = sparkswarm(*args)
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
-    assert [n["Spec"] for n in gw.api.nodes()] == [n["Spec"] for n in before]
+    assert [n["Spec"] for n in gw.nodes()] == [n["Spec"] for n in before]
 
 
 def test_demoting_the_only_manager_is_refused_and_changes_nothing(gw: Any) -> None:
-    managers = gw.api.nodes(filters={"role": "manager"})
+    managers = gw.nodes(filters={"role": "manager"})
     if len(managers) != 1:
         pytest.skip("the main swarm has more than one manager right now")
     me = main_node(gw)
@@ -122,7 +122,7 @@ def test_swarm_init_acts_on_this_engine_even_with_a_broker_configured(gw: Any) -
 def test_swarm_leave_of_a_manager_without_force_is_refused(gw: Any) -> None:
     done = sparkswarm("swarm", "leave")
     assert done.returncode == 2 and "manager" in done.stderr
-    assert gw.api.info()["Swarm"]["LocalNodeState"] == "active"
+    assert gw.info()["Swarm"]["LocalNodeState"] == "active"
 
 
 def test_join_token_is_masked_unless_revealed(gw: Any) -> None:
@@ -150,4 +150,4 @@ def test_swarm_init_refuses_bad_addresses_even_on_an_existing_swarm(
     done = sparkswarm("swarm", "init", flag, value)
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
-    assert gw.api.info()["Swarm"]["LocalNodeState"] == "active"
+    assert gw.info()["Swarm"]["LocalNodeState"] == "active"

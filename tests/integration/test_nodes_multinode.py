@@ -89,7 +89,7 @@ def test_worker_joins_the_main_swarm_drained_and_leaves(
         "drain",
         node.address,
     )
-    assert mine["hostname"] != nodes[gw.api.info()["Swarm"]["NodeID"]]["hostname"]
+    assert mine["hostname"] != nodes[gw.info()["Swarm"]["NodeID"]]["hostname"]
 
     labelled = sparkswarm_json("node", "label", node.hostname, "zone=lab", "rack=r1")
     assert labelled["changed"] is True
@@ -97,14 +97,14 @@ def test_worker_joins_the_main_swarm_drained_and_leaves(
     relabelled = sparkswarm_json("node", "label", node.main_node_id, "--rm", "rack", "--rm", "nope")
     assert relabelled["node"]["labels"] == {"zone": "lab"}
     # The rest of the spec survived the whole-spec updates.
-    spec = gw.api.inspect_node(node.main_node_id)["Spec"]
+    spec = gw.inspect_node(node.main_node_id)["Spec"]
     assert spec == {"Labels": {"zone": "lab"}, "Role": "worker", "Availability": "drain"}
 
     paused = sparkswarm_json("node", "pause", node.main_node_id)
     assert paused["changed"] is True and paused["node"]["availability"] == "pause"
     drained = sparkswarm_json("node", "drain", node.main_node_id)
     assert drained["node"]["availability"] == "drain"
-    assert gw.api.inspect_node(node.main_node_id)["Spec"]["Labels"] == {"zone": "lab"}
+    assert gw.inspect_node(node.main_node_id)["Spec"]["Labels"] == {"zone": "lab"}
 
     # A worker cannot list nodes or read tokens: clear errors, exit 2.
     assert sparkswarm("node", "ls", env=node.env()).returncode == 2
@@ -115,7 +115,7 @@ def test_worker_joins_the_main_swarm_drained_and_leaves(
     assert sparkswarm_json("swarm", "leave", env=node.env())["changed"] is False
     wait_for(
         "the main swarm to see the node down",
-        lambda: gw.api.inspect_node(node.main_node_id)["Status"]["State"] == "down",
+        lambda: gw.inspect_node(node.main_node_id)["Status"]["State"] == "down",
     )
 
 
@@ -139,7 +139,7 @@ def test_lab_swarm_init_rotate_join_drain_promote_demote_leave(
     init = ("swarm", "init", "--advertise-addr", manager.address)
     created = sparkswarm_json(*init, "--default-addr-pool", "10.140.0.0/16", env=manager.env())
     assert created["changed"] is True and created["is_manager"] is True
-    assert lab.api.inspect_swarm()["DefaultAddrPool"] == ["10.140.0.0/16"]
+    assert lab.inspect_swarm()["DefaultAddrPool"] == ["10.140.0.0/16"]
     again = sparkswarm_json(*init, env=manager.env())
     assert again["changed"] is False and again["node_id"] == created["node_id"]
     assert again["cluster_id"] == created["cluster_id"]
@@ -159,7 +159,7 @@ def test_lab_swarm_init_rotate_join_drain_promote_demote_leave(
     stale = sparkswarm(*join, "--token", old, env=worker.env())
     assert stale.returncode == 2 and "valid join token" in stale.stderr
     assert old not in stale.stdout + stale.stderr
-    assert worker.gateway().api.info()["Swarm"]["LocalNodeState"] == "inactive"
+    assert worker.gateway().info()["Swarm"]["LocalNodeState"] == "inactive"
     joined = sparkswarm_json(*join, "--token", new, env=worker.env())
     assert joined["changed"] is True and joined["is_manager"] is False
 
@@ -174,7 +174,7 @@ def test_lab_swarm_init_rotate_join_drain_promote_demote_leave(
     assert set(nodes) == {manager.hostname, worker.hostname}
     wait_for(
         "the worker to be ready",
-        lambda: lab.api.inspect_node(worker.hostname)["Status"]["State"] == "ready",
+        lambda: lab.inspect_node(worker.hostname)["Status"]["State"] == "ready",
     )
 
     # Drain: the worker's tasks move to the manager, the service keeps 2 running.
@@ -198,7 +198,7 @@ def test_lab_swarm_init_rotate_join_drain_promote_demote_leave(
     drained = sparkswarm_json("node", "drain", worker.hostname, env=manager.env())
     assert drained["changed"] is True
     # `node drain` waited: nothing is meant to run on the worker any more.
-    assert not lab.api.tasks(filters={"node": worker_id, "desired-state": "running"})
+    assert not lab.tasks(filters={"node": worker_id, "desired-state": "running"})
     running = wait_for("2 tasks running again", lambda: len(_running_tasks(lab.api, service)) == 2)
     assert running
     assert {t["NodeID"] for t in _running_tasks(lab.api, service)} == {
@@ -212,7 +212,7 @@ def test_lab_swarm_init_rotate_join_drain_promote_demote_leave(
     wait_for(
         "the new manager to be reachable",
         lambda: (
-            (lab.api.inspect_node(worker_id).get("ManagerStatus") or {}).get("Reachability")
+            (lab.inspect_node(worker_id).get("ManagerStatus") or {}).get("Reachability")
             == "reachable"
         ),
     )
@@ -222,7 +222,7 @@ def test_lab_swarm_init_rotate_join_drain_promote_demote_leave(
     assert sparkswarm_json("node", "demote", worker.hostname, env=manager.env())["changed"] is False
     wait_for(
         "the worker to lose control",
-        lambda: not worker.gateway().api.info()["Swarm"]["ControlAvailable"],
+        lambda: not worker.gateway().info()["Swarm"]["ControlAvailable"],
     )
 
     # Leave: the worker plainly, the last manager only with --force.
@@ -239,7 +239,7 @@ def test_join_that_cannot_complete_is_cancelled(
     # Nothing listens on the other node's 2377: refused at once, nothing changed.
     refused = sparkswarm(*join, env=joiner.env())
     assert refused.returncode == 1 and "connection refused" in refused.stderr
-    assert joiner.gateway().api.info()["Swarm"]["LocalNodeState"] == "inactive"
+    assert joiner.gateway().info()["Swarm"]["LocalNodeState"] == "inactive"
     # A firewall that drops 2377 (inside the joiner's own namespace): the Engine
     # waits ~20 s, then would retry in the background forever; sparkswarm cancels.
     subprocess.run(
@@ -249,7 +249,7 @@ def test_join_that_cannot_complete_is_cancelled(
     )  # fmt: skip
     dropped = sparkswarm(*join, env=joiner.env())
     assert dropped.returncode == 1 and "cancelled" in dropped.stderr
-    assert joiner.gateway().api.info()["Swarm"]["LocalNodeState"] == "inactive"
+    assert joiner.gateway().info()["Swarm"]["LocalNodeState"] == "inactive"
 
 
 def test_doctor_on_an_engine_outside_any_swarm(
@@ -282,7 +282,7 @@ def test_demotion_that_would_break_quorum_is_refused(
     def reachability() -> dict[str, str]:
         return {
             n["Description"]["Hostname"]: (n.get("ManagerStatus") or {}).get("Reachability", "")
-            for n in lab.api.nodes(filters={"role": "manager"})
+            for n in lab.nodes(filters={"role": "manager"})
         }
 
     wait_for("3 reachable managers", lambda: set(reachability().values()) == {"reachable"})
@@ -297,7 +297,7 @@ def test_demotion_that_would_break_quorum_is_refused(
     # ... but demoting a reachable one would leave 1 reachable of 2: refused.
     refused = sparkswarm("node", "demote", second.hostname, env=first.env())
     assert refused.returncode == 2 and "quorum" in refused.stderr
-    assert lab.api.inspect_node(second.hostname)["Spec"]["Role"] == "manager"
+    assert lab.inspect_node(second.hostname)["Spec"]["Role"] == "manager"
     # Demoting the unreachable one keeps 2 of 2 reachable: allowed.
     demoted = sparkswarm_json("node", "demote", third.hostname, env=first.env())
     assert demoted["changed"] is True and demoted["node"]["role"] == "worker"
@@ -336,6 +336,6 @@ def test_concurrent_label_updates_all_land(
     with ThreadPoolExecutor(max_workers=2) as pool:
         for future in [pool.submit(writer, "a"), pool.submit(writer, "b")]:
             future.result()
-    labels = node.gateway().api.inspect_node(node.hostname)["Spec"]["Labels"]
+    labels = node.gateway().inspect_node(node.hostname)["Spec"]["Labels"]
     assert labels == {f"{name}{index}": "x" for name in "ab" for index in range(8)}
     print(f"out-of-sequence retries: {sum('retrying' in m for m in retries)}")

@@ -179,7 +179,7 @@ def test_two_scale_operations_on_one_service_run_one_after_the_other(
     a, b = two_records
     assert a.started_at < b.finished_at and b.started_at < a.finished_at  # type: ignore[operator]
     # The last scale on the first service is what the swarm has now (3).
-    spec = gw.api.inspect_service(first)["Spec"]
+    spec = gw.inspect_service(first)["Spec"]
     assert spec["Mode"]["Replicated"]["Replicas"] == 3
 
 

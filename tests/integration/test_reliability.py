@@ -106,13 +106,13 @@ def test_a_worker_killed_mid_rolling_update_is_recovered_and_the_update_finishes
     assert kinds.count("operation.succeeded") == 1
     assert kinds.count("operation.started") == 2
     assert "operation.recovered" in kinds
-    spec = gw.api.inspect_service(service)["Spec"]
+    spec = gw.inspect_service(service)["Spec"]
     assert spec["TaskTemplate"]["ContainerSpec"]["Image"].startswith(web_images["v2"])
 
     # The swarm itself finishes the rolling update the first worker started (a
     # recovered service.update that finds the spec applied does not re-send it).
     def all_on_v2() -> bool:
-        tasks = gw.api.tasks(filters={"service": service, "desired-state": "running"})
+        tasks = gw.tasks(filters={"service": service, "desired-state": "running"})
         running = [t for t in tasks if t["Status"]["State"] == "running"]
         images = [t["Spec"]["ContainerSpec"]["Image"] for t in running]
         return len(running) == 3 and all(i.startswith(web_images["v2"]) for i in images)

@@ -29,7 +29,7 @@ def running_container(gw: Any, service: str, timeout: float = 60.0) -> dict[str,
     """The inspected container of the service's running task."""
     label = f"com.docker.swarm.service.name={service}"
     deadline = time.monotonic() + timeout
-    while not (containers := gw.api.containers(filters={"label": label})):
+    while not (containers := gw.containers(filters={"label": label})):
         assert time.monotonic() < deadline, f"no running container of {service}"
         time.sleep(0.5)
     inspected: dict[str, Any] = gw.api.inspect_container(containers[0]["Id"])
@@ -79,7 +79,7 @@ def test_create_with_mounts_resources_health_restart_and_policies(
         "--stop-grace-period", "1s",
     )  # fmt: skip
     assert created["outcome"] == "created", created
-    service = gw.api.inspect_service(web)
+    service = gw.inspect_service(web)
     task = service["Spec"]["TaskTemplate"]
     mounts = {m["Target"]: m for m in task["ContainerSpec"]["Mounts"]}
     assert mounts["/host"] == {
@@ -123,7 +123,7 @@ def test_create_with_mounts_resources_health_restart_and_policies(
         "--rollback-order", "stop-first", "--rollback-failure-action", "pause",
     )  # fmt: skip
     assert changed["outcome"] == "completed", changed
-    after = gw.api.inspect_service(web)["Spec"]
+    after = gw.inspect_service(web)["Spec"]
     assert after["RollbackConfig"] == {
         **rollback, "Parallelism": 1, "Order": "stop-first", "FailureAction": "pause",
     }  # fmt: skip
@@ -147,7 +147,7 @@ def test_job_concurrency(gw: Any, name: Callable[[str], str], web_images: dict[s
         command=["sh", "-c", "echo one"],
     )  # fmt: skip
     assert (done["outcome"], done["running"], done["desired"]) == ("created", 3, 3)
-    mode = gw.api.inspect_service(job)["Spec"]["Mode"]
+    mode = gw.inspect_service(job)["Spec"]["Mode"]
     assert mode == {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 3}}
 
 
@@ -192,7 +192,7 @@ def test_logs_follow_streams_until_stopped(
 
 
 def test_read_commands_print_tables_and_json(gw: Any) -> None:
-    me = gw.api.info()["Swarm"]["NodeID"]
+    me = gw.info()["Swarm"]["NodeID"]
     table = sparkswarm("node", "ls")
     assert table.returncode == 0 and me in table.stdout and "HOSTNAME" in table.stdout
     quiet = sparkswarm("swarm", "join-token", "worker", "--quiet")

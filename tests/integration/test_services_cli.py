@@ -18,7 +18,7 @@ def service_names() -> set[str]:
 
 
 def spec_version(gw: Any, service: str) -> int:
-    version: int = gw.api.inspect_service(service)["Version"]["Index"]
+    version: int = gw.inspect_service(service)["Version"]["Index"]
     return version
 
 
@@ -149,7 +149,7 @@ def test_scale_refuses_global_services_and_changes_nothing(
         "1s",
         # pinned here: other tests may add swarm nodes that lack the test images
         "--constraint",
-        f"node.id=={gw.api.info()['Swarm']['NodeID']}",
+        f"node.id=={gw.info()['Swarm']['NodeID']}",
     )
     sparkswarm_json(
         "service", "create", replicated, web_images["v1"], "--detach", "--stop-grace-period", "1s"
@@ -158,7 +158,7 @@ def test_scale_refuses_global_services_and_changes_nothing(
     done = sparkswarm("service", "scale", f"{replicated}=2", f"{everywhere}=2")
     assert done.returncode == 2
     assert "only replicated services can be scaled" in done.stderr
-    assert "Global" in gw.api.inspect_service(everywhere)["Spec"]["Mode"]
+    assert "Global" in gw.inspect_service(everywhere)["Spec"]["Mode"]
     assert spec_version(gw, replicated) == version  # checked before anything changed
     bad = sparkswarm("service", "scale", f"{replicated}=two")
     assert bad.returncode == 2
@@ -273,7 +273,7 @@ def test_update_env_replicas_force_and_no_op(
         "start-first",
     )
     assert (result["outcome"], result["running"], result["desired"]) == ("completed", 2, 2)
-    spec = gw.api.inspect_service(web)["Spec"]
+    spec = gw.inspect_service(web)["Spec"]
     assert spec["TaskTemplate"]["ContainerSpec"]["Env"] == ["B=2", "C=3"]
     assert spec["UpdateConfig"]["Order"] == "start-first"
 
@@ -315,9 +315,9 @@ def test_dnsrr_service_on_an_overlay_network_is_idempotent(
     assert sparkswarm_json(*args)["outcome"] == "created"
     # the engine stores the network's ID: the second create must still match
     assert sparkswarm_json(*args)["outcome"] == "unchanged"
-    spec = gw.api.inspect_service(web)["Spec"]
+    spec = gw.inspect_service(web)["Spec"]
     assert spec["EndpointSpec"]["Mode"] == "dnsrr"
-    assert spec["TaskTemplate"]["Networks"][0]["Target"] == gw.api.inspect_network(network)["Id"]
+    assert spec["TaskTemplate"]["Networks"][0]["Target"] == gw.inspect_network(network)["Id"]
 
 
 def test_ls_and_inspect_speak_json_and_tables(

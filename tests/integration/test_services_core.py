@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
-from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
+from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed, OutOfSequence
 from sparkswarm.gateway import Gateway
 from sparkswarm.services import ops
 from sparkswarm.services.logs import service_logs
@@ -38,32 +38,19 @@ class RacingGateway(Gateway):
         self.service = service
         self.raced = 0
 
-    @property
-    def api(self) -> Any:
-        real = super().api
-        racing = self
-
-        class API:
-            def __getattr__(self, name: str) -> Any:
-                attr = getattr(real, name)
-                if name != "_post_json":
-                    return attr
-
-                def post(url: str, *args: Any, **kwargs: Any) -> Any:
-                    if url.endswith("/update") and not racing.raced:
-                        racing.raced += 1
-                        current = real.inspect_service(racing.service)
-                        real.update_service(
-                            current["ID"],
-                            current["Version"]["Index"],
-                            labels={**current["Spec"]["Labels"], "raced": "yes"},
-                            fetch_current_spec=True,
-                        )
-                    return attr(url, *args, **kwargs)
-
-                return post
-
-        return API()
+    def update_service(
+        self, service_id: str, version: int, spec: Mapping[str, Any], *, rollback: bool = False
+    ) -> None:
+        if not self.raced:
+            self.raced += 1
+            other = Gateway()
+            current = other.inspect_service(self.service)
+            labels = {**current["Spec"]["Labels"], "raced": "yes"}
+            other.update_service(
+                current["ID"], current["Version"]["Index"], {**current["Spec"], "Labels": labels}
+            )
+            other.close()
+        super().update_service(service_id, version, spec, rollback=rollback)
 
 
 def test_update_out_of_sequence_is_retried_on_the_fresh_spec(
@@ -78,21 +65,22 @@ def test_update_out_of_sequence_is_retried_on_the_fresh_spec(
         racing.close()
     assert racing.raced == 1
     assert result.outcome == "completed"
-    spec = gw.api.inspect_service(web)["Spec"]
+    spec = gw.inspect_service(web)["Spec"]
     # both writes survive: the competitor's label and our env change
     assert spec["Labels"] == {"raced": "yes"}
     assert spec["TaskTemplate"]["ContainerSpec"]["Env"] == ["MODE=raced"]
 
 
-def test_stale_version_is_a_conflict(
+def test_stale_version_is_out_of_sequence(
     gw: Gateway, name: Callable[[str], str], web_images: dict[str, str]
 ) -> None:
     web = name("web")
     ops.create_service(gw, name=web, image=web_images["v1"], detach=True)
-    service = gw.api.inspect_service(web)
+    service = gw.inspect_service(web)
     ops.update_service(gw, name=web, env_add=["A=1"], detach=True)
-    with pytest.raises(Conflict, match="out of sequence"):
-        ops.send_update(gw, service["ID"], service["Version"]["Index"], service["Spec"])
+    with pytest.raises(OutOfSequence, match="out of sequence") as raised:
+        gw.update_service(service["ID"], service["Version"]["Index"], service["Spec"])
+    assert isinstance(raised.value, Conflict) and raised.value.retryable
 
 
 def test_rolling_update_reports_each_task(
@@ -124,7 +112,7 @@ def test_detached_update_then_detached_rollback(
     started = ops.update_service(gw, name=web, image=web_images["v2"], detach=True)
     assert (started.outcome, started.changed) == ("detached", True)
     assert (
-        gw.api.inspect_service(web)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        gw.inspect_service(web)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
         == (web_images["v2"])
     )
     back = ops.rollback_service(gw, name=web, detach=True)
@@ -149,7 +137,7 @@ def test_repeating_an_update_under_way_follows_it_to_its_end(
     ops.update_service(gw, name=web, detach=True, **change)
     again = ops.update_service(gw, name=web, **change)
     assert (again.changed, again.outcome) == (False, "completed")
-    assert gw.api.inspect_service(web)["UpdateStatus"]["State"] == "completed"
+    assert gw.inspect_service(web)["UpdateStatus"]["State"] == "completed"
     assert {
         t.image
         for t in service_tasks(gw, name=web, running_only=True)
@@ -212,7 +200,7 @@ def test_failing_update_with_pause_says_paused_and_why(
             image=web_images["broken"],
             update={"failure_action": "pause", "monitor": "2s"},
         )
-    assert gw.api.inspect_service(web)["UpdateStatus"]["State"] == "paused"
+    assert gw.inspect_service(web)["UpdateStatus"]["State"] == "paused"
 
 
 def test_global_job_runs_to_completion(
@@ -220,7 +208,7 @@ def test_global_job_runs_to_completion(
 ) -> None:
     job = name("gjob")
     # Pinned to this node: other tests may add swarm nodes that lack the test images.
-    here = gw.api.info()["Swarm"]["NodeID"]
+    here = gw.info()["Swarm"]["NodeID"]
     # The prefix cleanup also removes the exited container the engine leaves behind.
     result = ops.create_service(
         gw,

@@ -76,7 +76,7 @@ def spark_stack(
     stack = f"{prefix}-spark"
     stacks = tmp_path_factory.mktemp("stacks")
     (stacks / stack).symlink_to(REPO / "stacks" / "spark")
-    secret_existed = bool(gw.api.secrets(filters={"name": DEFAULT_SECRET}))
+    secret_existed = bool(gw.secrets(filters={"name": DEFAULT_SECRET}))
     try:
         done = sparkswarm(
             "stack",
@@ -97,7 +97,7 @@ def spark_stack(
         if not secret_existed:
             # Ours to remove; refused while another stack still uses it.
             with contextlib.suppress(SparkswarmError):
-                gw.api.remove_secret(DEFAULT_SECRET)
+                gw.remove_secret(DEFAULT_SECRET)
 
 
 def test_stack_deploy_gives_every_worker_alive(gw: Any, spark_stack: str) -> None:
@@ -108,7 +108,7 @@ def test_stack_deploy_gives_every_worker_alive(gw: Any, spark_stack: str) -> Non
     assert [w.state for w in status.workers] == ["ALIVE"] * WORKERS
     assert status.cores == WORKERS
     assert all(w.memory_mb == 1024 for w in status.workers)  # worker_memory's default
-    spec = gw.api.inspect_service(f"{spark_stack}_worker")["Spec"]
+    spec = gw.inspect_service(f"{spark_stack}_worker")["Spec"]
     assert spec["Mode"]["Replicated"]["Replicas"] == WORKERS
     assert spec["EndpointSpec"]["Mode"] == "dnsrr"
     # The CLI shows the same, as JSON.
@@ -121,7 +121,7 @@ def test_the_auth_secret_is_a_swarm_secret_and_no_ui_port_is_published(
     gw: Any, spark_stack: str
 ) -> None:
     for role in ("master", "worker", "history"):
-        spec = gw.api.inspect_service(f"{spark_stack}_{role}")["Spec"]
+        spec = gw.inspect_service(f"{spark_stack}_{role}")["Spec"]
         container = spec["TaskTemplate"]["ContainerSpec"]
         assert [s["File"]["Name"] for s in container["Secrets"]] == ["spark_auth"]
         assert not (spec.get("EndpointSpec") or {}).get("Ports")
@@ -152,9 +152,9 @@ def test_pi_job_succeeds_and_prints_its_estimate(gw: Any, spark_stack: str) -> N
     assert any("complete" in m for m in messages)
     print(f"pi job took {result['seconds']} s")
     # The job's service and script config are gone; the history server saw its event log.
-    assert not [s for s in gw.api.services() if s["Spec"]["Name"] == result["service"]]
-    assert not gw.api.configs(filters={"label": f"org.sparkswarm.spark.job={result['job_id']}"})
-    assert not gw.api.containers(
+    assert not [s for s in gw.services() if s["Spec"]["Name"] == result["service"]]
+    assert not gw.configs(filters={"label": f"org.sparkswarm.spark.job={result['job_id']}"})
+    assert not gw.containers(
         all=True, filters={"label": f"com.docker.swarm.service.name={result['service']}"}
     )
     assert "pi" in _history_app_names(gw, spark_stack)
@@ -175,7 +175,7 @@ def test_a_failing_script_gives_state_failed_with_its_error(gw: Any, spark_stack
     assert "started 10" in result.output
     assert result.error == "ValueError: the job gave up on purpose"
     assert any("Traceback" in line for line in result.output)
-    assert not [s for s in gw.api.services() if s["Spec"]["Name"] == result.service]
+    assert not [s for s in gw.services() if s["Spec"]["Name"] == result.service]
 
 
 def test_the_cli_prints_the_jobs_output(spark_stack: str) -> None:
@@ -197,7 +197,7 @@ def test_a_worker_with_the_wrong_secret_cannot_register(
 ) -> None:
     from sparkswarm.spark.status import spark_status
 
-    master = gw.api.inspect_service(f"{spark_stack}_master")["Spec"]
+    master = gw.inspect_service(f"{spark_stack}_master")["Spec"]
     network = master["TaskTemplate"]["Networks"][0]["Target"]
     rogue = name("rogue-worker")
     opts = "-Dspark.authenticate=true -Dspark.authenticate.secret=not-the-secret"
@@ -234,7 +234,7 @@ def test_a_worker_with_the_wrong_secret_cannot_register(
 
 def _history_app_names(gw: Any, stack: str, timeout: float = 60) -> list[str]:
     """Application names the history server lists (read from inside its container)."""
-    service = gw.api.inspect_service(f"{stack}_history")
+    service = gw.inspect_service(f"{stack}_history")
     fetch = (
         "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
         "'http://127.0.0.1:18080/api/v1/applications', timeout=10).read().decode())"
@@ -242,7 +242,7 @@ def _history_app_names(gw: Any, stack: str, timeout: float = 60) -> list[str]:
     deadline = time.monotonic() + timeout
     names: list[str] = []
     while time.monotonic() < deadline:
-        containers = gw.api.containers(
+        containers = gw.containers(
             filters={"label": f"com.docker.swarm.service.id={service['ID']}"}
         )
         if containers:
@@ -267,7 +267,7 @@ def test_a_detached_job_is_collected_by_wait(gw: Any, spark_stack: str) -> None:
         detach=True,
     )
     assert started.state == "running"
-    assert gw.api.inspect_service(started.service)["Spec"]["Mode"].get("ReplicatedJob")
+    assert gw.inspect_service(started.service)["Spec"]["Mode"].get("ReplicatedJob")
     done = wait_job(gw, stack=spark_stack, job_id=started.job_id, timeout=300)
     assert done.state == "succeeded"
     assert "detached 42" in done.output
@@ -320,7 +320,7 @@ def test_publish_ui_overlay_serves_the_master_json_on_a_host_port(
             if time.monotonic() > deadline:
                 raise
             time.sleep(2)
-    ports = gw.api.inspect_service(f"{stack}_master")["Spec"]["EndpointSpec"]["Ports"]
+    ports = gw.inspect_service(f"{stack}_master")["Spec"]["EndpointSpec"]["Ports"]
     assert ports == [
         {"Protocol": "tcp", "TargetPort": 8080, "PublishedPort": master_port, "PublishMode": "host"}
     ]
@@ -341,7 +341,7 @@ def test_a_job_past_its_timeout_is_removed_and_leaves_the_master(gw: Any, spark_
         submit_job(gw, stack=spark_stack, script=script, script_name="sleeper.py", timeout=40)
     assert not [
         s
-        for s in gw.api.services()
+        for s in gw.services()
         if "-job-" in s["Spec"]["Name"] and s["Spec"]["Name"].startswith(spark_stack)
     ]
     deadline = time.monotonic() + 60

@@ -66,9 +66,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def _stack_objects(gw: Any, stack: str) -> list[Any]:
     selector = {"label": f"com.docker.stack.namespace={stack}"}
     return [
-        *gw.api.services(filters=selector),
-        *gw.api.networks(filters=selector),
-        *gw.api.configs(filters=selector),
+        *gw.services(filters=selector),
+        *gw.networks(filters=selector),
+        *gw.configs(filters=selector),
     ]
 
 
@@ -144,11 +144,11 @@ def test_diff_deploy_ls_and_rm_through_the_cli(
     changed = _cli("stack", "deploy", stack, "-c", str(path))
     assert changed.returncode == 0, changed.stderr
     assert f"stack {stack}" in changed.stdout and "updated" in changed.stdout
-    assert gw.api.inspect_service(f"{stack}_web")["Spec"]["Labels"].get("v") == "2"
+    assert gw.inspect_service(f"{stack}_web")["Spec"]["Labels"].get("v") == "2"
     rolled = _cli("stack", "rollback", stack)
     assert rolled.returncode == 0, rolled.stderr
     assert "rolled back to snapshot" in " ".join(rolled.stdout.split())
-    assert "v" not in gw.api.inspect_service(f"{stack}_web")["Spec"]["Labels"]
+    assert "v" not in gw.inspect_service(f"{stack}_web")["Spec"]["Labels"]
 
     removed = _cli("stack", "rm", stack)
     assert removed.returncode == 0, removed.stderr
@@ -159,7 +159,7 @@ def _secret_seen_by_task(gw: Any, service: str, secret: str) -> str:
     """The content of /run/secrets/SECRET inside the service's running task."""
     label = f"com.docker.swarm.service.name={service}"
     deadline = time.monotonic() + 60
-    while not (containers := gw.api.containers(filters={"label": label})):
+    while not (containers := gw.containers(filters={"label": label})):
         assert time.monotonic() < deadline, f"no running container of {service}"
         time.sleep(0.5)
     run = gw.api.exec_create(containers[0]["Id"], ["cat", f"/run/secrets/{secret}"])
@@ -187,9 +187,9 @@ def test_generated_secret_and_ps_services(
         "stack", "deploy", stack, "-c", str(folder / "stack.yml"), "--set", f"key_secret={secret}"
     )
     assert result.returncode == 0, result.stderr
-    created = [s for s in gw.api.secrets(filters={"name": secret}) if s["Spec"]["Name"] == secret]
+    created = [s for s in gw.secrets(filters={"name": secret}) if s["Spec"]["Name"] == secret]
     assert len(created) == 1
-    spec = gw.api.inspect_service(f"{stack}_app")["Spec"]
+    spec = gw.inspect_service(f"{stack}_app")["Spec"]
     assert spec["TaskTemplate"]["ContainerSpec"]["Secrets"][0]["SecretID"] == created[0]["ID"]
     # The generated value (read inside the task, the only place it exists) is never printed.
     value = _secret_seen_by_task(gw, f"{stack}_app", "key")
@@ -214,7 +214,7 @@ def test_generated_secret_and_ps_services(
     )
     assert '"result": "unchanged"' in again.stdout
     # the secret is not regenerated
-    assert [s["ID"] for s in gw.api.secrets(filters={"name": secret})] == [created[0]["ID"]]
+    assert [s["ID"] for s in gw.secrets(filters={"name": secret})] == [created[0]["ID"]]
 
 
 def test_invalid_stack_name_exits_2(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ def _http_get(port: int, timeout: float = 30.0) -> str:
 def _versions(gw: Any, stack: str) -> dict[str, int]:
     return {
         s["Spec"]["Name"]: s["Version"]["Index"]
-        for s in gw.api.services(filters={"label": f"com.docker.stack.namespace={stack}"})
+        for s in gw.services(filters={"label": f"com.docker.stack.namespace={stack}"})
     }
 
 
@@ -99,7 +99,7 @@ def test_redeploy_update_one_rollback_and_remove(
 
     rolled = rollback_stack(gw, name=stack)
     assert _results(rolled) == {"front": "updated", "back": "unchanged"}
-    front = gw.api.inspect_service(f"{stack}_front")
+    front = gw.inspect_service(f"{stack}_front")
     assert front["Spec"]["Labels"]["com.docker.stack.image"] == web_images["v1"]
     assert _http_get(port) == "web v1\n"
 
@@ -168,7 +168,7 @@ def test_snapshots_keep_the_last_five_and_rollback_toggles(
     )
 
     def version() -> str:
-        return str(gw.api.inspect_service(f"{stack}_s")["Spec"]["Labels"]["version"])
+        return str(gw.inspect_service(f"{stack}_s")["Spec"]["Labels"]["version"])
 
     deploys = KEEP + 2  # more versions than are kept
     for number in range(1, deploys + 1):

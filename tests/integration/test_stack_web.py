@@ -33,7 +33,7 @@ def test_ready_made_web_stack_by_name(gw: Any, name: Any) -> None:
     params, _ = read_stack_source([str(stack_file)], env)
     assert _results(deploy_stack(gw, name=stack, **params)) == {"web": "updated"}
     assert _http_get(int(port)) == "web v2\n"
-    spec = gw.api.inspect_service(f"{stack}_web")["Spec"]
+    spec = gw.inspect_service(f"{stack}_web")["Spec"]
     assert spec["UpdateConfig"]["FailureAction"] == "rollback"
     assert v1 != v2
     remove_stack(gw, name=stack)

@@ -4,7 +4,32 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
+
+from sparkswarm.gateway import Gateway
+
+
+class EngineGateway(Gateway):
+    """The real gateway plus ``api``: for tests only, docker-py's own client (errors
+    translated) for what the core never does: images, volumes, container details,
+    removing nodes. The core has the typed methods only."""
+
+    @property
+    def api(self) -> Any:
+        return _RawClient(self)
+
+
+class _RawClient:
+    def __init__(self, gw: Gateway) -> None:
+        self._gw = gw
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._gw._engine(name) as api:
+                return getattr(api, name)(*args, **kwargs)
+
+        return call
 
 
 def require_swarm_manager(gw: Any) -> str | None:
@@ -12,7 +37,7 @@ def require_swarm_manager(gw: Any) -> str | None:
     from sparkswarm.errors import SparkswarmError
 
     try:
-        info = gw.api.info()
+        info = gw.info()
     except SparkswarmError as exc:
         return f"no Docker Engine reachable: {exc}"
     swarm = info.get("Swarm") or {}
@@ -29,35 +54,35 @@ def remove_prefixed(gw: Any, prefix: str, *, timeout: float = 60.0) -> None:
     finished job task's container behind after its service is removed: those
     stopped containers of removed services are removed here too.
     """
-    api = gw.api
-    for service in api.services():
+    for service in gw.services():
         if service["Spec"]["Name"].startswith(prefix):
-            _quietly(api.remove_service, service["ID"])
+            _quietly(gw.remove_service, service["ID"])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         busy = [
             c
-            for c in api.containers(all=True)
+            for c in gw.containers(all=True)
             if c["Labels"].get("com.docker.swarm.service.name", "").startswith(prefix)
         ]
         if not busy:
             break
         for container in busy:
             if container["State"] in ("exited", "dead", "created"):
-                _quietly(api.remove_container, container["Id"], force=True)
+                _quietly(gw.remove_container, container["Id"], force=True)
         time.sleep(0.5)
-    for network in api.networks():
+    for network in gw.networks():
         if network["Name"].startswith(prefix):
-            _quietly(api.remove_network, network["Id"])
-    for config in api.configs():
+            _quietly(gw.remove_network, network["Id"])
+    for config in gw.configs():
         if config["Spec"]["Name"].startswith(prefix):
-            _quietly(api.remove_config, config["ID"])
-    for secret in api.secrets():
+            _quietly(gw.remove_config, config["ID"])
+    for secret in gw.secrets():
         if secret["Spec"]["Name"].startswith(prefix):
-            _quietly(api.remove_secret, secret["ID"])
-    for volume in (api.volumes() or {}).get("Volumes") or []:
+            _quietly(gw.remove_secret, secret["ID"])
+    raw = _RawClient(gw)
+    for volume in (raw.volumes() or {}).get("Volumes") or []:
         if volume["Name"].startswith(prefix):
-            _quietly(api.remove_volume, volume["Name"], force=True)
+            _quietly(raw.remove_volume, volume["Name"], force=True)
 
 
 def _quietly(func: Any, *args: Any, **kwargs: Any) -> None:

@@ -170,7 +170,7 @@ def sweep_stale() -> None:
 
 def remove_stale_main_nodes(main_gw: Any) -> None:
     """Remove extra nodes of dead test runs that the main swarm still lists as down."""
-    for raw in main_gw.api.nodes():
+    for raw in main_gw.nodes():
         hostname = raw.get("Description", {}).get("Hostname", "")
         if STALE_HOSTNAME.match(hostname) and raw["Status"]["State"] == "down":
             with contextlib.suppress(Exception):
@@ -219,9 +219,9 @@ class ExtraNode:
 
     def gateway(self) -> Any:
         """A sparkswarm Gateway to this node's engine (closed at destroy)."""
-        from sparkswarm.gateway import Gateway
+        from tests.support.engine import EngineGateway
 
-        gateway = Gateway([self.url], timeout=30)
+        gateway = EngineGateway([self.url], timeout=30)
         self._gateways.append(gateway)
         return gateway
 

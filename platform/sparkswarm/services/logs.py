@@ -24,38 +24,31 @@ def service_logs(
     With ``follow`` the iterator keeps yielding until the caller stops it.
     Raises NotFound when the service does not exist.
     """
-    from sparkswarm.gateway import translated_errors
-
     service = resolve_service(gw, name)
     is_tty = bool(service["Spec"]["TaskTemplate"]["ContainerSpec"].get("TTY", False))
     labels = _task_labels(gw, service)
-    stream = gw.api.service_logs(
+    stream = gw.service_logs(
         service["ID"],
         details=True,
         follow=follow,
-        stdout=True,
-        stderr=True,
         timestamps=timestamps,
-        tail="all" if tail is None else tail,
+        tail=tail,
         is_tty=is_tty,
     )
     buffer = b""
-    # Reading the stream happens outside the gateway's call, so its errors
-    # are translated here.
-    with translated_errors("service logs"):
-        for chunk in stream:
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                yield _log_line(gw, service, labels, line.decode("utf-8", "replace"))
-        if buffer:
-            yield _log_line(gw, service, labels, buffer.decode("utf-8", "replace"))
+    for chunk in stream:
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            yield _log_line(gw, service, labels, line.decode("utf-8", "replace"))
+    if buffer:
+        yield _log_line(gw, service, labels, buffer.decode("utf-8", "replace"))
 
 
 def _task_labels(gw: Gateway, service: dict[str, Any]) -> dict[str, str]:
-    hostnames = {node["ID"]: node["Description"]["Hostname"] for node in gw.api.nodes()}
+    hostnames = {node["ID"]: node["Description"]["Hostname"] for node in gw.nodes()}
     labels = {}
-    for task in gw.api.tasks(filters={"service": service["ID"]}):
+    for task in gw.tasks(filters={"service": service["ID"]}):
         slot = task.get("Slot") or task.get("NodeID", "")[:12]
         host = hostnames.get(task.get("NodeID", ""), "")
         labels[task["ID"]] = f"{service['Spec']['Name']}.{slot}@{host}"

@@ -1,13 +1,13 @@
 """Service operations on a swarm: create, list, ps, inspect, logs, scale, update,
-rollback, remove. Keyword-only, typed, safe to run twice; all I/O through ``gw.api``.
+rollback, remove. Keyword-only, typed, safe to run twice; all I/O through the gateway.
 
 Conventions:
 
 - Images are used as given, never resolved against a registry (the docker
   CLI's ``--no-resolve-image``): images here are built locally.
 - Every update resends the service's whole current spec with its current
-  version (the engine replaces the spec), and is retried a bounded number of
-  times when the engine answers "update out of sequence".
+  version (the engine replaces the spec), and is made again on a fresh read
+  when the engine answers "update out of sequence" (:mod:`sparkswarm.retry`).
 - ``create_service`` on an existing service: the same spec is a no-op
   (outcome ``unchanged``); a different spec raises Conflict and changes
   nothing. Changing a service is ``update_service``'s job, so a create can
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
 from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.retry import update_with_retry
 from sparkswarm.services import flags
 from sparkswarm.services.changes import ServiceChanges, apply_changes, rollout_expected
 from sparkswarm.services.models import RemoveResult, ServiceOutcome
@@ -31,8 +32,8 @@ from sparkswarm.services.queries import find_service, resolve_service
 from sparkswarm.services.rolling import (
     TaskWatcher,
     UpdateEnd,
-    wait_for_convergence,
     wait_for_job,
+    wait_for_services,
     wait_for_update,
 )
 from sparkswarm.services.specs import (
@@ -45,9 +46,8 @@ from sparkswarm.services.specs import (
 )
 
 if TYPE_CHECKING:
-    from sparkswarm.gateway import Gateway
+    from sparkswarm.gateway import JSON, Gateway
 
-UPDATE_ATTEMPTS = 5
 DEFAULT_TIMEOUT = 300.0
 
 
@@ -58,30 +58,10 @@ def _network_ids(gw: Gateway, networks: list[str]) -> list[str]:
     ids = []
     for network in networks:
         try:
-            ids.append(str(gw.api.inspect_network(network)["Id"]))
+            ids.append(str(gw.inspect_network(network)["Id"]))
         except NotFound:
             raise NotFound(f"network {network!r} not found") from None
     return ids
-
-
-def send_update(
-    gw: Gateway, service_id: str, version: int, spec: dict[str, Any], *, rollback: bool = False
-) -> None:
-    """Replace the spec of ``service_id`` at ``version`` (``rollback``: the previous spec).
-
-    Raises Conflict when ``version`` is no longer current ("update out of
-    sequence"), InvalidRequest when the engine refuses the spec.
-    """
-    # docker-py's update_service cannot send ?rollback=previous, so the update
-    # goes to the documented endpoint directly (still through the gateway).
-    api = gw.api
-    params: dict[str, Any] = {"version": version}
-    if rollback:
-        params["rollback"] = "previous"
-    response = api._post_json(
-        api._url("/services/{0}/update", service_id), data=spec, params=params
-    )
-    api._result(response, json=True)
 
 
 def replicas_of(spec: dict[str, Any]) -> int | None:
@@ -136,22 +116,13 @@ def create_service(
     existing = find_service(gw, name)
     if existing is None:
         try:
-            created = gw.api.create_service(
-                spec["TaskTemplate"],
-                name=name,
-                labels=spec["Labels"],
-                mode=spec["Mode"],
-                update_config=spec.get("UpdateConfig"),
-                endpoint_spec=spec.get("EndpointSpec"),
-                rollback_config=spec.get("RollbackConfig"),
-            )
+            service_id = gw.create_service(spec)
         except Conflict:
             # Someone created it between our look and our create: compare below.
             existing = find_service(gw, name)
             if existing is None:
                 raise
         else:
-            service_id = str(created["ID"])
             progress(f"created service {name} ({service_id[:12]})", service=name, log=True)
             return _await_new_service(
                 gw,
@@ -201,7 +172,8 @@ def _await_new_service(
     if mode_name(spec["Mode"]) in JOB_MODES:
         done, wanted = wait_for_job(gw, watcher, timeout=timeout)
     else:
-        done, wanted = wait_for_convergence(gw, watcher, timeout=timeout)
+        end = wait_for_services(gw, [watcher], timeout=timeout)[service_id]
+        done, wanted = end.running, end.wanted
     return result.model_copy(
         update={
             "running": done,
@@ -233,31 +205,30 @@ def update_service(
     """
     started = time.monotonic()
     wanted: ServiceChanges = validated(ServiceChanges, changes, "service update")
-    for attempt in range(1, UPDATE_ATTEMPTS + 1):
-        service = resolve_service(gw, name)
-        before = service["Spec"]
-        after = apply_changes(before, wanted)
-        if not spec_differences(after, before):
-            unchanged = unchanged_outcome(name, service)
-            if detach or not update_in_progress(service):
-                progress(f"service {name} already as requested", service=name)
-                return unchanged
-            # The spec was sent already (by an earlier delivery of this very
-            # operation, whose worker died) and the rollout is still going:
-            # follow it to its real end instead of reporting success early.
-            progress(f"service {name} already as requested; following its update", service=name)
-            watcher = TaskWatcher(gw, service["ID"], name, progress)
-            end = wait_for_update(gw, watcher, timeout=timeout, expect_rollout=True)
-            return _finished(unchanged, end, started, rollback=False)
+
+    def change(service: JSON) -> tuple[JSON, JSON, TaskWatcher | None]:
+        after = apply_changes(service["Spec"], wanted)
+        if not spec_differences(after, service["Spec"]):
+            return service, after, None
         watcher = TaskWatcher(gw, service["ID"], name, progress)
         watcher.baseline()
-        try:
-            send_update(gw, service["ID"], service["Version"]["Index"], after)
-            break
-        except Conflict:
-            if attempt == UPDATE_ATTEMPTS:
-                raise
-            time.sleep(0.2 * attempt)  # someone else updated it: re-read and retry
+        gw.update_service(service["ID"], service["Version"]["Index"], after)
+        return service, after, watcher
+
+    service, after, watcher = update_with_retry(lambda: resolve_service(gw, name), change)
+    before = service["Spec"]
+    if watcher is None:
+        unchanged = unchanged_outcome(name, service)
+        if detach or not update_in_progress(service):
+            progress(f"service {name} already as requested", service=name)
+            return unchanged
+        # The spec was sent already (by an earlier delivery of this very
+        # operation, whose worker died) and the rollout is still going:
+        # follow it to its real end instead of reporting success early.
+        progress(f"service {name} already as requested; following its update", service=name)
+        watcher = TaskWatcher(gw, service["ID"], name, progress)
+        end = wait_for_update(gw, watcher, timeout=timeout, expect_rollout=True)
+        return _finished(unchanged, end, started, rollback=False)
     progress(f"update of {name} accepted", service=name, log=True)
     result = ServiceOutcome(
         service=name,
@@ -333,7 +304,9 @@ def rollback_service(
         if not service.get("PreviousSpec"):
             raise InvalidRequest(f"service {name} has no previous spec to roll back to")
         watcher.baseline()
-        send_update(gw, service["ID"], service["Version"]["Index"], service["Spec"], rollback=True)
+        gw.update_service(
+            service["ID"], service["Version"]["Index"], service["Spec"], rollback=True
+        )
         progress(f"rollback of {name} started", service=name, log=True)
         result = result.model_copy(
             update={
@@ -355,7 +328,7 @@ def rollback_service(
 def _by_full_id(gw: Gateway, service_id: str) -> dict[str, Any] | None:
     # Only a complete ID: removing by an ID prefix could hit the wrong service.
     try:
-        service: dict[str, Any] = gw.api.inspect_service(service_id)
+        service = gw.inspect_service(service_id)
     except NotFound:
         return None
     return service if service["ID"] == service_id else None
@@ -377,7 +350,7 @@ def remove_service(
             result.absent.append(name)
             continue
         try:
-            gw.api.remove_service(service["ID"])
+            gw.remove_service(service["ID"])
         except NotFound:  # removed by someone else meanwhile: the end state is the same
             result.absent.append(name)
             continue

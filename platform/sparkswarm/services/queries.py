@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def find_service(gw: Gateway, name: str) -> dict[str, Any] | None:
     """The service called exactly ``name`` (the engine's name filter matches prefixes)."""
-    for service in gw.api.services(filters={"name": name}):
+    for service in gw.services(filters={"name": name}):
         if service["Spec"]["Name"] == name:
             found: dict[str, Any] = service
             return found
@@ -33,7 +33,7 @@ def resolve_service(gw: Gateway, name_or_id: str) -> dict[str, Any]:
     if service is not None:
         return service
     try:
-        found: dict[str, Any] = gw.api.inspect_service(name_or_id)
+        found: dict[str, Any] = gw.inspect_service(name_or_id)
     except NotFound:
         raise NotFound(f"service {name_or_id!r} not found") from None
     return found
@@ -55,7 +55,7 @@ def _published(service: dict[str, Any]) -> list[str]:
 def list_services(gw: Gateway, *, names: list[str] | None = None) -> list[ServiceSummary]:
     """Every service (or those in ``names``) with running/desired task counts."""
     rows = []
-    for service in gw.api.services(status=True):
+    for service in gw.services(status=True):
         spec = service["Spec"]
         if names and spec["Name"] not in names:
             continue
@@ -97,9 +97,9 @@ def service_tasks(gw: Gateway, *, name: str, running_only: bool = False) -> list
     filters: dict[str, Any] = {"service": service["ID"]}
     if running_only:
         filters["desired-state"] = "running"
-    hostnames = {node["ID"]: node["Description"]["Hostname"] for node in gw.api.nodes()}
+    hostnames = {node["ID"]: node["Description"]["Hostname"] for node in gw.nodes()}
     rows = []
-    for task in gw.api.tasks(filters=filters):
+    for task in gw.tasks(filters=filters):
         slot = task.get("Slot")
         node = hostnames.get(task.get("NodeID", ""), str(task.get("NodeID", ""))[:12])
         status = task.get("Status") or {}

@@ -1,7 +1,8 @@
 """Waiting for services: convergence, rolling updates and jobs, with per-task progress.
 
 The engine answers a create/update/scale at once; the work happens after.
-These functions poll the service and its tasks, report every task that
+These functions (all built on :func:`sparkswarm.waiting.poll`) poll the
+service and its tasks, report every task that
 appears or changes state through ``progress`` (slot, state, image, error),
 and return how it ended. Outcomes that are failures raise OperationFailed.
 """
@@ -15,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import NotFound, OperationFailed
 from sparkswarm.services.specs import mode_name
+from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
-    from sparkswarm.gateway import Gateway
+    from sparkswarm.gateway import JSON, Gateway
     from sparkswarm.progress import ProgressFn
 
 POLL_SECONDS = 0.5
@@ -28,6 +30,8 @@ NO_ROLLOUT_GRACE_SECONDS = 5.0
 TERMINAL_UPDATE_STATES = ("completed", "paused", "rollback_completed", "rollback_paused")
 FAILED_TASK_STATES = ("failed", "rejected", "orphaned")
 _TASK_IN_MESSAGE = re.compile(r"task ([a-z0-9]{10,})")
+_UPDATING = ("updating", "rollback_started")
+_FAILED_UPDATES = ("paused", "rollback_started", "rollback_paused", "rollback_completed")
 
 
 def task_image(task: dict[str, Any]) -> str:
@@ -87,46 +91,103 @@ class TaskWatcher:
         return tasks
 
     def _tasks(self) -> list[dict[str, Any]]:
-        tasks: list[dict[str, Any]] = self.gw.api.tasks(filters={"service": self.service_id})
-        return tasks
+        return self.gw.tasks(filters={"service": self.service_id})
 
 
-def running_count(tasks: list[dict[str, Any]]) -> tuple[int, int]:
+def running_count(tasks: list[JSON]) -> tuple[int, int]:
     """(tasks running, tasks that should be running) among ``tasks``."""
     wanted = [t for t in tasks if t.get("DesiredState") == "running"]
     running = [t for t in wanted if t["Status"]["State"] == "running"]
     return len(running), len(wanted)
 
 
-def is_converged(service: dict[str, Any], tasks: list[dict[str, Any]]) -> bool:
-    """Whether every task the service wants is running (replicated or global)."""
-    running, wanted = running_count(tasks)
-    mode = service["Spec"].get("Mode") or {}
-    if "Replicated" in mode:
-        replicas = int(mode["Replicated"].get("Replicas", 1))
-        return running == replicas and wanted == replicas
-    return running == wanted
+@dataclass(frozen=True)
+class Convergence:
+    """How far a service is: ``running`` of ``wanted`` tasks (jobs: completed)."""
+
+    done: bool
+    running: int
+    wanted: int
+    line: str
 
 
-def wait_for_convergence(gw: Gateway, watcher: TaskWatcher, *, timeout: float) -> tuple[int, int]:
-    """Wait until every wanted task runs; returns (running, desired).
+def convergence(service: JSON, tasks: list[JSON], *, strict: bool = False) -> Convergence:
+    """Whether every task ``service`` wants runs (jobs: has completed), given its tasks.
 
-    Raises OperationFailed after ``timeout`` seconds, quoting the last task error.
+    Replicated: the replica count runs and no update is in progress; global:
+    every task meant to run runs. ``strict``: an update that paused or rolled
+    back raises OperationFailed (a deployment that made it must not pass).
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        service = gw.api.inspect_service(watcher.service_id)
-        tasks = watcher.poll()
-        if is_converged(service, tasks):
-            return running_count(tasks)
-        if time.monotonic() > deadline:
-            running, wanted = running_count(tasks)
-            raise OperationFailed(
-                f"service {watcher.name} did not converge within {timeout:g}s: "
-                f"{running}/{wanted} tasks running"
-                + (f"; last task error: {watcher.last_error}" if watcher.last_error else "")
-            )
-        time.sleep(POLL_SECONDS)
+    spec = service["Spec"]
+    name = spec["Name"]
+    status = service.get("UpdateStatus") or {}
+    update = status.get("State", "")
+    if strict and update in _FAILED_UPDATES:
+        raise OperationFailed(f"service {name}: update {update}: {status.get('Message', '')}")
+    mode = spec.get("Mode") or {}
+    if "ReplicatedJob" in mode or "GlobalJob" in mode:
+        job = mode.get("ReplicatedJob") or {}
+        iteration = (service.get("JobStatus") or {}).get("JobIteration", {}).get("Index")
+        current = [t for t in tasks if (t.get("JobIteration") or {}).get("Index") == iteration]
+        done = sum(1 for t in current if t["Status"]["State"] == "complete")
+        if "ReplicatedJob" in mode:
+            wanted = int(job.get("TotalCompletions") or job.get("MaxConcurrent") or 1)
+        else:
+            wanted = sum(1 for t in current if t.get("DesiredState") == "complete")
+        return Convergence(done >= wanted, done, wanted, f"{name}: {done}/{wanted} completed")
+    running, meant = running_count(tasks)
+    wanted = int((mode["Replicated"] or {}).get("Replicas", 1)) if "Replicated" in mode else meant
+    # Strict (stacks): a rollout still going is not converged even when the counts are.
+    done = running == wanted and meant == wanted and not (strict and update in _UPDATING)
+    return Convergence(done, running, wanted, f"{name}: {running}/{wanted} running")
+
+
+def wait_for_services(
+    gw: Gateway,
+    watchers: list[TaskWatcher],
+    *,
+    timeout: float,
+    strict: bool = False,
+    summary: ProgressFn | None = None,
+) -> dict[str, Convergence]:
+    """Wait until every watched service has converged; how each ended, by service ID.
+
+    Each round reports task changes through the watchers and, with
+    ``summary``, one line for all services. Raises OperationFailed after
+    ``timeout`` seconds naming what still was not there (and the last task
+    error), or at once for a failed update when ``strict``.
+    """
+    ended: dict[str, Convergence] = {}
+    last: dict[str, Convergence] = {}
+
+    def check() -> dict[str, Convergence] | None:
+        for watcher in watchers:
+            if watcher.service_id in ended:
+                continue
+            service = gw.inspect_service(watcher.service_id)
+            state = convergence(service, watcher.poll(), strict=strict)
+            last[watcher.service_id] = state
+            if state.done:
+                ended[watcher.service_id] = state
+        if summary is not None:
+            lines = [last[w.service_id].line for w in watchers]
+            summary("; ".join(lines), converged=len(ended), total=len(watchers))
+        return ended if len(ended) == len(watchers) else None
+
+    if poll(check, timeout=timeout, interval=POLL_SECONDS) is not None:
+        return ended
+    late = [w for w in watchers if w.service_id not in ended]
+    errors = [f"last task error: {w.last_error}" for w in late if w.last_error]
+    if len(watchers) == 1:
+        state = last[late[0].service_id]
+        raise OperationFailed(
+            f"service {late[0].name} did not converge within {timeout:g}s: "
+            f"{state.running}/{state.wanted} tasks running" + (f"; {errors[0]}" if errors else "")
+        )
+    raise OperationFailed(
+        f"services did not converge within {timeout:.0f}s: "
+        + "; ".join([*(last[w.service_id].line for w in late), *errors])
+    )
 
 
 @dataclass(frozen=True)
@@ -153,37 +214,39 @@ def wait_for_update(
     # completed"; the reason (which task failed) is in the message it showed
     # while the rollback ran, so keep that.
     reason = ""
-    while True:
-        service = gw.api.inspect_service(watcher.service_id)
+    state: str | None = None
+
+    def check() -> UpdateEnd | None:
+        nonlocal reason, state
+        service = gw.inspect_service(watcher.service_id)
         tasks = watcher.poll()
         status = service.get("UpdateStatus") or {}
         state = status.get("State")
         message = str(status.get("Message", ""))
         if state == "rollback_started":
             reason = message
-        elapsed = time.monotonic() - started
+        converged = convergence(service, tasks).done
+        running, wanted = running_count(tasks)
         if state in TERMINAL_UPDATE_STATES:
+            if state == "completed":
+                # the last tasks may still be starting: keep polling
+                return UpdateEnd(state, message, "", running, wanted) if converged else None
             if state == "rollback_completed" and reason:
                 message = reason
-            error = ""
-            if state != "completed":
-                error = _failed_task_error(gw, message) or watcher.last_error
-            if state == "completed" and not is_converged(service, tasks):
-                pass  # the last tasks may still be starting: keep polling
-            else:
-                running, wanted = running_count(tasks)
-                return UpdateEnd(str(state), message, error, running, wanted)
-        elif (not expect_rollout or (state is None and elapsed > NO_ROLLOUT_GRACE_SECONDS)) and (
-            is_converged(service, tasks)
-        ):
-            running, wanted = running_count(tasks)
-            return UpdateEnd("completed", "", "", running, wanted)
-        if elapsed > timeout:
-            raise OperationFailed(
-                f"update of service {watcher.name} did not finish within {timeout:g}s "
-                f"(update state: {state or 'none'})"
-            )
-        time.sleep(POLL_SECONDS)
+            error = _failed_task_error(gw, message) or watcher.last_error
+            return UpdateEnd(str(state), message, error, running, wanted)
+        no_rollout = not expect_rollout or (
+            state is None and time.monotonic() - started > NO_ROLLOUT_GRACE_SECONDS
+        )
+        return UpdateEnd("completed", "", "", running, wanted) if no_rollout and converged else None
+
+    end = poll(check, timeout=timeout, interval=POLL_SECONDS)
+    if end is None:
+        raise OperationFailed(
+            f"update of service {watcher.name} did not finish within {timeout:g}s "
+            f"(update state: {state or 'none'})"
+        )
+    return end
 
 
 def _failed_task_error(gw: Gateway, message: str) -> str:
@@ -192,7 +255,7 @@ def _failed_task_error(gw: Gateway, message: str) -> str:
     if match is None:
         return ""
     try:
-        task = gw.api.inspect_task(match.group(1))
+        task = gw.inspect_task(match.group(1))
     except NotFound:
         return ""
     status = task.get("Status") or {}
@@ -205,10 +268,11 @@ def wait_for_job(gw: Gateway, watcher: TaskWatcher, *, timeout: float) -> tuple[
     Raises OperationFailed when a task fails and the job may not restart it
     (restart condition none), or after ``timeout`` seconds.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        service = gw.api.inspect_service(watcher.service_id)
-        spec = service["Spec"]
+    counts = (0, 0)
+
+    def check() -> tuple[int, int] | None:
+        nonlocal counts
+        spec = gw.inspect_service(watcher.service_id)["Spec"]
         tasks = watcher.poll()
         complete = [t for t in tasks if t["Status"]["State"] == "complete"]
         if mode_name(spec["Mode"]) == "replicated-job":
@@ -218,16 +282,20 @@ def wait_for_job(gw: Gateway, watcher: TaskWatcher, *, timeout: float) -> tuple[
             current = [t for t in tasks if t.get("DesiredState") == "complete"]
             wanted = len(current)
             done = bool(current) and all(t["Status"]["State"] == "complete" for t in current)
+        counts = (len(complete), wanted)
         if done:
-            return len(complete), wanted
+            return counts
         restart = (spec["TaskTemplate"].get("RestartPolicy") or {}).get("Condition")
         failed = [t for t in tasks if t["Status"]["State"] in FAILED_TASK_STATES]
         if failed and restart == "none":
             raise OperationFailed(f"job {watcher.name} failed: {task_error(failed[0])}")
-        if time.monotonic() > deadline:
-            raise OperationFailed(
-                f"job {watcher.name} did not complete within {timeout:g}s: "
-                f"{len(complete)}/{wanted} completed"
-                + (f"; last task error: {watcher.last_error}" if watcher.last_error else "")
-            )
-        time.sleep(POLL_SECONDS)
+        return None
+
+    ended = poll(check, timeout=timeout, interval=POLL_SECONDS)
+    if ended is None:
+        raise OperationFailed(
+            f"job {watcher.name} did not complete within {timeout:g}s: "
+            f"{counts[0]}/{counts[1]} completed"
+            + (f"; last task error: {watcher.last_error}" if watcher.last_error else "")
+        )
+    return ended

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import time
+from functools import partial
 from typing import TYPE_CHECKING
 
-from sparkswarm.errors import Conflict, InvalidRequest
+from sparkswarm.errors import InvalidRequest
 from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.retry import update_with_retry
 from sparkswarm.services.changes import set_replicas
 from sparkswarm.services.models import ScaleResult, ServiceOutcome
-from sparkswarm.services.ops import (
-    DEFAULT_TIMEOUT,
-    UPDATE_ATTEMPTS,
-    replicas_of,
-    send_update,
-    unchanged_outcome,
-)
+from sparkswarm.services.ops import DEFAULT_TIMEOUT, replicas_of, unchanged_outcome
 from sparkswarm.services.queries import resolve_service
-from sparkswarm.services.rolling import TaskWatcher, wait_for_convergence
+from sparkswarm.services.rolling import TaskWatcher, wait_for_services
 
 if TYPE_CHECKING:
-    from sparkswarm.gateway import Gateway
+    from sparkswarm.gateway import JSON, Gateway
 
 
 def scale_services(
@@ -41,39 +36,33 @@ def scale_services(
         raise InvalidRequest("nothing to scale: give SERVICE=REPLICAS")
     for name, count in replicas.items():
         set_replicas(resolve_service(gw, name)["Spec"], count)
-    watchers: list[tuple[TaskWatcher, ServiceOutcome]] = []
+    scaled: list[tuple[TaskWatcher, ServiceOutcome]] = []
     for name, count in replicas.items():
-        for attempt in range(1, UPDATE_ATTEMPTS + 1):
-            service = resolve_service(gw, name)
-            spec = service["Spec"]
+
+        def change(
+            service: JSON, name: str = name, count: int = count
+        ) -> tuple[TaskWatcher, ServiceOutcome]:
             watcher = TaskWatcher(gw, service["ID"], name, progress)
             outcome = unchanged_outcome(name, service)
-            if replicas_of(spec) == count:
-                break
+            if replicas_of(service["Spec"]) == count:
+                return watcher, outcome
             watcher.baseline()
-            try:
-                send_update(
-                    gw, service["ID"], service["Version"]["Index"], set_replicas(spec, count)
-                )
-            except Conflict:
-                if attempt == UPDATE_ATTEMPTS:
-                    raise
-                time.sleep(0.2 * attempt)
-                continue
+            spec = set_replicas(service["Spec"], count)
+            gw.update_service(service["ID"], service["Version"]["Index"], spec)
             progress(f"{name} scaled to {count}", service=name, replicas=count, log=True)
-            outcome = outcome.model_copy(
-                update={"changed": True, "outcome": "detached", "desired": count}
-            )
-            break
-        watchers.append((watcher, outcome))
+            changed = {"changed": True, "outcome": "detached", "desired": count}
+            return watcher, outcome.model_copy(update=changed)
+
+        scaled.append(update_with_retry(partial(resolve_service, gw, name), change))
+    ended = {} if detach else wait_for_services(gw, [w for w, _ in scaled], timeout=timeout)
     results = []
-    for watcher, outcome in watchers:
-        if not detach:
-            running, desired = wait_for_convergence(gw, watcher, timeout=timeout)
+    for watcher, outcome in scaled:
+        if watcher.service_id in ended:
+            end = ended[watcher.service_id]
             outcome = outcome.model_copy(
                 update={
-                    "running": running,
-                    "desired": desired,
+                    "running": end.running,
+                    "desired": end.wanted,
                     "outcome": "completed" if outcome.changed else "unchanged",
                 }
             )

@@ -180,17 +180,17 @@ def remove_job(gw: Gateway, *, stack: str, job_id: str) -> dict[str, Any]:
     service = find_service(gw, name)
     if service is not None:
         try:
-            gw.api.remove_service(service["ID"])
+            gw.remove_service(service["ID"])
             removed.append(name)
         except NotFound:
             pass
         _remove_task_containers(gw, service["ID"])
     # The config stays "in use" until the service's tasks are gone.
     deadline = time.monotonic() + 30
-    for config in gw.api.configs(filters={"label": f"{JOB_LABEL}={job_id}"}):
+    for config in gw.configs(filters={"label": f"{JOB_LABEL}={job_id}"}):
         while True:
             try:
-                gw.api.remove_config(config["ID"])
+                gw.remove_config(config["ID"])
                 removed.append(config["Spec"]["Name"])
                 break
             except NotFound:
@@ -211,9 +211,9 @@ def _remove_task_containers(gw: Gateway, service_id: str) -> None:
     volume. Containers on other nodes are out of this engine's reach.
     """
     label = f"com.docker.swarm.service.id={service_id}"
-    for container in gw.api.containers(all=True, filters={"label": label}):
+    for container in gw.containers(all=True, filters={"label": label}):
         with contextlib.suppress(NotFound):
-            gw.api.remove_container(container["Id"], force=True)
+            gw.remove_container(container["Id"], force=True)
 
 
 def _start_job(
@@ -230,25 +230,19 @@ def _start_job(
     name = job_service_name(stack, job_id)
     labels = {JOB_LABEL: job_id, STACK_LABEL: stack}
     config_name = f"{name}-{script_name.replace('.', '-')}"
-    created = gw.api.create_config(config_name, script.encode(), labels=labels)
+    config_id = gw.create_config(config_name, script.encode(), labels=labels)
     events = _events_volume(gw, stack)
     spec = job_service_spec(
         stack=stack,
         job_id=job_id,
         master_service=master,
-        app_config={"id": created["ID"], "name": config_name, "file": script_name},
+        app_config={"id": config_id, "name": config_name, "file": script_name},
         events_volume=events,
         args=args,
         conf=conf,
     )
     progress(f"starting job {job_id} on {stack}", log=True)
-    gw.api.create_service(
-        spec["TaskTemplate"],
-        name=spec["Name"],
-        labels=spec["Labels"],
-        mode=spec["Mode"],
-        endpoint_spec=spec["EndpointSpec"],
-    )
+    gw.create_service(spec)
     service = find_service(gw, name)
     if service is None:
         raise OperationFailed(f"job service {name} vanished right after it was created")
@@ -262,7 +256,7 @@ def _wait_for_end(
     deadline = time.monotonic() + timeout
     last_state = None
     while time.monotonic() < deadline:
-        tasks = gw.api.tasks(filters={"service": service_id})
+        tasks = gw.tasks(filters={"service": service_id})
         if tasks:
             task = max(tasks, key=lambda t: t.get("CreatedAt", ""))
             state = (task.get("Status") or {}).get("State")
@@ -277,13 +271,9 @@ def _wait_for_end(
 
 def _logs(gw: Gateway, service_id: str) -> tuple[list[str], list[str]]:
     """The driver's stdout and stderr lines."""
-    from sparkswarm.gateway import translated_errors
 
     def read(stdout: bool) -> list[str]:
-        raw = gw.api.service_logs(service_id, stdout=stdout, stderr=not stdout, follow=False)
-        with translated_errors("service logs"):
-            data = raw if isinstance(raw, bytes | str) else b"".join(raw)
-        return split_log(data)
+        return split_log(b"".join(gw.service_logs(service_id, stdout=stdout, stderr=not stdout)))
 
     return read(True), read(False)
 

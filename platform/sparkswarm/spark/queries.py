@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def find_service(gw: Gateway, name: str) -> dict[str, Any] | None:
     """The service called exactly ``name`` (the engine's filter matches prefixes), or None."""
-    for service in gw.api.services(filters={"name": name}):
+    for service in gw.services(filters={"name": name}):
         if service["Spec"]["Name"] == name:
             return dict(service)
     return None

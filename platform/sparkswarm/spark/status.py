@@ -114,7 +114,7 @@ def spark_status(gw: Gateway, *, stack: str = "spark") -> SparkStatus:
     is not up yet), OperationFailed when the answer is not the master's JSON.
     """
     service = require_stack_service(gw, stack, "master")
-    containers = gw.api.containers(
+    containers = gw.containers(
         filters={"label": f"com.docker.swarm.service.id={service['ID']}", "status": "running"}
     )
     if not containers:
@@ -160,10 +160,7 @@ def wait_for_workers(
 
 def _exec(gw: Gateway, container_id: str, command: list[str]) -> tuple[str, int]:
     try:
-        created = gw.api.exec_create(container_id, command, stdout=True, stderr=True)
-        raw = gw.api.exec_start(created["Id"])
-        code = gw.api.exec_inspect(created["Id"]).get("ExitCode")
+        done = gw.exec_run(container_id, command)
     except SparkswarmError as exc:
         raise Unavailable(f"cannot run a command in the master container: {exc}") from exc
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    return text, int(code if code is not None else 1)
+    return done.output.decode("utf-8", "replace"), done.exit_code

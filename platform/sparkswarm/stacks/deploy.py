@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import copy
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, SparkswarmError
 from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.retry import update_with_retry
+from sparkswarm.services.rolling import TaskWatcher, wait_for_services
 from sparkswarm.stacks.plan import Plan, plan_services
 from sparkswarm.stacks.snapshots import list_snapshots, read_snapshot, save_snapshot
 from sparkswarm.stacks.source import load_stack_source
@@ -25,22 +27,22 @@ from sparkswarm.stacks.translate import (
     translate,
     validate_stack_name,
 )
-from sparkswarm.stacks.wait import wait_for_services
 
-UPDATE_RETRIES = 3
+if TYPE_CHECKING:
+    from sparkswarm.gateway import JSON, Gateway
 
 
 def _stack_filter(stack: str) -> dict[str, Any]:
     return {"label": f"{NAMESPACE_LABEL}={stack}"}
 
 
-def stack_services(gw: Any, stack: str) -> dict[str, dict[str, Any]]:
+def stack_services(gw: Gateway, stack: str) -> dict[str, dict[str, Any]]:
     """The stack's services (inspected), by full name."""
-    return {s["Spec"]["Name"]: s for s in gw.api.services(filters=_stack_filter(stack))}
+    return {s["Spec"]["Name"]: s for s in gw.services(filters=_stack_filter(stack))}
 
 
-def _network_names(gw: Any) -> dict[str, str]:
-    return {n["Id"]: n["Name"] for n in gw.api.networks()}
+def _network_names(gw: Gateway) -> dict[str, str]:
+    return {n["Id"]: n["Name"] for n in gw.networks()}
 
 
 def desired_from_params(
@@ -56,7 +58,7 @@ def desired_from_params(
     return translate(name, loaded.model), loaded.warnings
 
 
-def plan_stack(gw: Any, desired: DesiredStack, *, prune: bool) -> Plan:
+def plan_stack(gw: Gateway, desired: DesiredStack, *, prune: bool) -> Plan:
     """What deploying ``desired`` would do to the services (no change made)."""
     return plan_services(desired, stack_services(gw, desired.name), _network_names(gw), prune=prune)
 
@@ -69,16 +71,16 @@ def _referenced(desired: DesiredStack, kind: str) -> set[str]:
     return names
 
 
-def _find_id(gw: Any, kind: str, name: str) -> str | None:
-    listing = gw.api.secrets if kind == "Secret" else gw.api.configs
+def _find_id(gw: Gateway, kind: str, name: str) -> str | None:
+    listing = gw.secrets if kind == "Secret" else gw.configs
     match = [o for o in listing(filters={"name": name}) if o["Spec"]["Name"] == name]
     return str(match[0]["ID"]) if match else None
 
 
-def plan_objects(gw: Any, desired: DesiredStack) -> list[dict[str, Any]]:
+def plan_objects(gw: Gateway, desired: DesiredStack) -> list[dict[str, Any]]:
     """Rows for the networks, secrets and configs that deploying would create."""
     rows = []
-    networks = {n["Name"] for n in gw.api.networks(filters=_stack_filter(desired.name))}
+    networks = {n["Name"] for n in gw.networks(filters=_stack_filter(desired.name))}
     for name in desired.networks:
         if name not in networks:
             rows.append({"object": f"network {name}", "action": "create"})
@@ -89,7 +91,7 @@ def plan_objects(gw: Any, desired: DesiredStack) -> list[dict[str, Any]]:
     return rows
 
 
-def _check_before_changing(gw: Any, desired: DesiredStack) -> dict[str, str]:
+def _check_before_changing(gw: Gateway, desired: DesiredStack) -> dict[str, str]:
     """Refuse before any change; returns the IDs of external secrets/configs."""
     external_ids: dict[str, str] = {}
     for kind, ours in (("Secret", desired.secrets), ("Config", desired.configs)):
@@ -104,17 +106,17 @@ def _check_before_changing(gw: Any, desired: DesiredStack) -> dict[str, str]:
         if network in ("bridge", "host", "none"):
             continue
         try:
-            found = gw.api.inspect_network(network)
+            scope = gw.inspect_network(network).get("Scope")
         except NotFound:
             raise InvalidRequest(
                 f"network {network!r} is declared as external, but could not be found; "
                 "create a swarm-scoped network before the stack is deployed"
             ) from None
-        if found.get("Scope") != "swarm":
+        if scope != "swarm":
             raise InvalidRequest(f"external network {network!r} is not swarm-scoped")
     for name, spec in desired.configs.items():
         try:
-            current = gw.api.inspect_config(name)
+            current = gw.inspect_config(name)
         except NotFound:
             continue
         if base64.b64decode(current["Spec"].get("Data") or "") != base64.b64decode(spec["Data"]):
@@ -125,15 +127,15 @@ def _check_before_changing(gw: Any, desired: DesiredStack) -> dict[str, str]:
     return external_ids
 
 
-def _create_objects(gw: Any, desired: DesiredStack, progress: ProgressFn) -> dict[str, str]:
-    existing = {n["Name"] for n in gw.api.networks(filters=_stack_filter(desired.name))}
+def _create_objects(gw: Gateway, desired: DesiredStack, progress: ProgressFn) -> dict[str, str]:
+    existing = {n["Name"] for n in gw.networks(filters=_stack_filter(desired.name))}
     for name, options in desired.networks.items():
         if name not in existing:
             progress(f"creating network {name}", log=True)
-            gw.api.create_network(name, check_duplicate=True, **options)
+            gw.create_network(name, check_duplicate=True, **options)
     ids: dict[str, str] = {}
     for name, spec in desired.secrets.items():
-        found = gw.api.secrets(filters={"name": name})
+        found = gw.secrets(filters={"name": name})
         match = [s for s in found if s["Spec"]["Name"] == name]
         if match:
             ids[name] = match[0]["ID"]
@@ -141,24 +143,22 @@ def _create_objects(gw: Any, desired: DesiredStack, progress: ProgressFn) -> dic
         if not spec["Data"] and not spec.get("Driver"):
             raise NotFound(f"secret {name!r} no longer exists; deploy the stack from its files")
         progress(f"creating secret {name}", log=True)
-        created = gw.api.create_secret(
+        ids[name] = gw.create_secret(
             name, base64.b64decode(spec["Data"]), labels=spec["Labels"], driver=spec.get("Driver")
         )
-        ids[name] = created["ID"]
     for name, spec in desired.configs.items():
-        found = gw.api.configs(filters={"name": name})
+        found = gw.configs(filters={"name": name})
         match = [c for c in found if c["Spec"]["Name"] == name]
         if match:
             ids[name] = match[0]["ID"]
             continue
         progress(f"creating config {name}", log=True)
-        created = gw.api.create_config(
+        ids[name] = gw.create_config(
             name,
             base64.b64decode(spec["Data"]),
             labels=spec["Labels"],
             templating=spec.get("Templating"),
         )
-        ids[name] = created["ID"]
     return ids
 
 
@@ -175,21 +175,16 @@ def _with_ids(desired_spec: dict[str, Any], ids: dict[str, str]) -> dict[str, An
     return spec
 
 
-def _service_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "task_template": spec["TaskTemplate"],
-        "name": spec["Name"],
-        "labels": spec["Labels"],
-        "mode": spec["Mode"],
-        "update_config": spec["UpdateConfig"],
-        "rollback_config": spec["RollbackConfig"],
-        "endpoint_spec": spec["EndpointSpec"],
-    }
+_SPEC_KEYS = ("Name", "Labels", "TaskTemplate", "Mode", "UpdateConfig", "RollbackConfig")
 
 
-def _update_service(gw: Any, full: str, spec: dict[str, Any]) -> str:
-    for attempt in range(UPDATE_RETRIES):
-        current = gw.api.inspect_service(full)
+def _service_spec(spec: JSON) -> JSON:
+    """The ServiceSpec to send for a desired service."""
+    return {**{key: spec[key] for key in _SPEC_KEYS}, "EndpointSpec": spec["EndpointSpec"]}
+
+
+def _update_service(gw: Gateway, full: str, spec: JSON) -> str:
+    def send(current: JSON) -> str:
         task = dict(spec["TaskTemplate"])
         # As the CLI: keep the forced-update counter, and keep a resolved image
         # while the compose file's image is unchanged.
@@ -201,21 +196,15 @@ def _update_service(gw: Any, full: str, spec: dict[str, Any]) -> str:
                 **task["ContainerSpec"],
                 "Image": current["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"],
             }
-        try:
-            gw.api.update_service(
-                current["ID"],
-                current["Version"]["Index"],
-                **{**_service_kwargs(spec), "task_template": task},
-            )
-            return str(current["ID"])
-        except Conflict:
-            if attempt == UPDATE_RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+        new = {**_service_spec(spec), "TaskTemplate": task}
+        gw.update_service(current["ID"], current["Version"]["Index"], new)
+        return str(current["ID"])
+
+    return update_with_retry(lambda: gw.inspect_service(full), send)
 
 
 def apply_stack(
-    gw: Any,
+    gw: Gateway,
     desired: DesiredStack,
     *,
     prune: bool,
@@ -227,23 +216,24 @@ def apply_stack(
     external_ids = _check_before_changing(gw, desired)
     ids = {**external_ids, **_create_objects(gw, desired, progress)}
     plan = plan_stack(gw, desired, prune=prune)
-    touched: list[str] = []
+    touched: list[TaskWatcher] = []
     for change in plan.services:
         spec = desired.services.get(change.name)
         full = spec["Name"] if spec else f"{desired.name}_{change.name}"
         if change.action == "create" and spec:
             progress(f"creating service {full}", log=True)
-            created = gw.api.create_service(**_service_kwargs(_with_ids(spec, ids)))
-            touched.append(created["ID"])
+            service_id = gw.create_service(_service_spec(_with_ids(spec, ids)))
+            touched.append(TaskWatcher(gw, service_id, full, no_progress))
         elif change.action == "update" and spec:
             progress(f"updating service {full} ({', '.join(change.changes[:3])})", log=True)
-            touched.append(_update_service(gw, full, _with_ids(spec, ids)))
+            service_id = _update_service(gw, full, _with_ids(spec, ids))
+            touched.append(TaskWatcher(gw, service_id, full, no_progress))
         elif change.action == "remove":
             progress(f"removing service {full}", log=True)
-            gw.api.remove_service(full)
+            gw.remove_service(full)
     snapshot = save_snapshot(gw, desired)
     if touched and not detach:
-        wait_for_services(gw, touched, progress=progress, timeout=timeout)
+        wait_for_services(gw, touched, timeout=timeout, strict=True, summary=progress)
     report = {
         "created": "create",
         "updated": "update",
@@ -266,7 +256,7 @@ def apply_stack(
 
 
 def deploy_stack(
-    gw: Any,
+    gw: Gateway,
     *,
     name: str,
     files: list[dict[str, str]],
@@ -293,19 +283,19 @@ def deploy_stack(
     return {**result, "warnings": warnings}
 
 
-def _ensure_random_secret(gw: Any, name: str, size: int, progress: ProgressFn) -> None:
+def _ensure_random_secret(gw: Gateway, name: str, size: int, progress: ProgressFn) -> None:
     import secrets
 
-    if any(s["Spec"]["Name"] == name for s in gw.api.secrets(filters={"name": name})):
+    if any(s["Spec"]["Name"] == name for s in gw.secrets(filters={"name": name})):
         return
     progress(f"creating secret {name} with random content", log=True)
-    gw.api.create_secret(
+    gw.create_secret(
         name, secrets.token_hex(size).encode(), labels={"io.sparkswarm.generated": "true"}
     )
 
 
 def rollback_stack(
-    gw: Any, *, name: str, detach: bool = False, progress: ProgressFn = no_progress
+    gw: Gateway, *, name: str, detach: bool = False, progress: ProgressFn = no_progress
 ) -> dict[str, Any]:
     """Deploy the stack's previous snapshot (a second rollback goes forward again).
 
@@ -320,32 +310,32 @@ def rollback_stack(
     return {**result, "rolled_back_to": snapshots[-2]["seq"]}
 
 
-def remove_stack(gw: Any, *, name: str, progress: ProgressFn = no_progress) -> dict[str, Any]:
+def remove_stack(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Remove the stack's services, networks, secrets and configs (as ``docker stack rm``).
 
     Raises NotFound when nothing carries the stack's label.
     """
     selector = _stack_filter(validate_stack_name(name))
-    services = gw.api.services(filters=selector)
-    networks = gw.api.networks(filters=selector)
-    secrets = gw.api.secrets(filters=selector)
-    configs = gw.api.configs(filters=selector)
+    services = gw.services(filters=selector)
+    networks = gw.networks(filters=selector)
+    secrets = gw.secrets(filters=selector)
+    configs = gw.configs(filters=selector)
     if not (services or networks or secrets or configs):
         raise NotFound(f"nothing found in stack {name!r}")
     for service in services:
         progress(f"removing service {service['Spec']['Name']}", log=True)
-        gw.api.remove_service(service["ID"])
+        gw.remove_service(service["ID"])
     for secret in secrets:
-        gw.api.remove_secret(secret["ID"])
+        gw.remove_secret(secret["ID"])
     for config in configs:
-        gw.api.remove_config(config["ID"])
+        gw.remove_config(config["ID"])
     removed_networks = []
     deadline = time.monotonic() + 60
     for network in networks:
         # A network is busy until the removed services' tasks have stopped.
         while True:
             try:
-                gw.api.remove_network(network["Id"])
+                gw.remove_network(network["Id"])
                 removed_networks.append(network["Name"])
                 break
             except NotFound:

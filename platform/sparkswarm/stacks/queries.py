@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import NotFound
 from sparkswarm.stacks.translate import NAMESPACE_LABEL, validate_stack_name
 
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
 
-def list_stacks(gw: Any) -> list[dict[str, Any]]:
+
+def list_stacks(gw: Gateway) -> list[dict[str, Any]]:
     """Every stack with at least one service (as ``docker stack ls``)."""
     counts: Counter[str] = Counter()
-    for service in gw.api.services(filters={"label": NAMESPACE_LABEL}):
+    for service in gw.services(filters={"label": NAMESPACE_LABEL}):
         stack = (service["Spec"].get("Labels") or {}).get(NAMESPACE_LABEL)
         if stack:
             counts[stack] += 1
@@ -24,13 +27,13 @@ def _mode_text(spec: dict[str, Any]) -> str:
     return next(iter(mode), "replicated").lower().replace("job", "-job").replace("--", "-")
 
 
-def stack_service_rows(gw: Any, stack: str) -> list[dict[str, Any]]:
+def stack_service_rows(gw: Gateway, stack: str) -> list[dict[str, Any]]:
     """One row per service of ``stack``: mode, replicas running/desired, image, ports.
 
     Raises NotFound when the stack has no services, InvalidRequest for a bad name.
     """
     validate_stack_name(stack)
-    services = gw.api.services(filters={"label": f"{NAMESPACE_LABEL}={stack}"}, status=True)
+    services = gw.services(filters={"label": f"{NAMESPACE_LABEL}={stack}"}, status=True)
     if not services:
         raise NotFound(f"nothing found in stack {stack!r}")
     rows = []
@@ -55,7 +58,7 @@ def stack_service_rows(gw: Any, stack: str) -> list[dict[str, Any]]:
     return rows
 
 
-def stack_task_rows(gw: Any, stack: str) -> list[dict[str, Any]]:
+def stack_task_rows(gw: Gateway, stack: str) -> list[dict[str, Any]]:
     """One row per task of ``stack`` (as ``docker stack ps``); NotFound when none.
 
     Raises InvalidRequest for a name no stack can have.
@@ -63,13 +66,13 @@ def stack_task_rows(gw: Any, stack: str) -> list[dict[str, Any]]:
     validate_stack_name(stack)
     services = {
         s["ID"]: s["Spec"]["Name"]
-        for s in gw.api.services(filters={"label": f"{NAMESPACE_LABEL}={stack}"})
+        for s in gw.services(filters={"label": f"{NAMESPACE_LABEL}={stack}"})
     }
     if not services:
         raise NotFound(f"nothing found in stack {stack!r}")
-    nodes = {n["ID"]: n["Description"]["Hostname"] for n in gw.api.nodes()}
+    nodes = {n["ID"]: n["Description"]["Hostname"] for n in gw.nodes()}
     rows = []
-    for task in gw.api.tasks(filters={"label": f"{NAMESPACE_LABEL}={stack}"}):
+    for task in gw.tasks(filters={"label": f"{NAMESPACE_LABEL}={stack}"}):
         service = services.get(task["ServiceID"], task["ServiceID"])
         slot = task.get("Slot")
         status = task.get("Status") or {}

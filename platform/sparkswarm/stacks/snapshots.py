@@ -11,9 +11,12 @@ secrets by name only (swarm secrets cannot change in place anyway).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.stacks.translate import NAMESPACE_LABEL, DesiredStack
+
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
 
 KEEP = 5
 SNAPSHOT_LABEL = "io.sparkswarm.stack.snapshot"
@@ -32,9 +35,9 @@ def encode(desired: DesiredStack) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
-def list_snapshots(gw: Any, stack: str) -> list[dict[str, Any]]:
+def list_snapshots(gw: Gateway, stack: str) -> list[dict[str, Any]]:
     """The stack's snapshot configs, oldest first (each with ``seq``)."""
-    found = gw.api.configs(filters={"label": [f"{NAMESPACE_LABEL}={stack}", SNAPSHOT_LABEL]})
+    found = gw.configs(filters={"label": [f"{NAMESPACE_LABEL}={stack}", SNAPSHOT_LABEL]})
     snapshots = []
     for config in found:
         labels = config["Spec"].get("Labels") or {}
@@ -43,17 +46,17 @@ def list_snapshots(gw: Any, stack: str) -> list[dict[str, Any]]:
     return sorted(snapshots, key=lambda c: c["seq"])
 
 
-def read_snapshot(gw: Any, config: dict[str, Any]) -> DesiredStack:
+def read_snapshot(gw: Gateway, config: dict[str, Any]) -> DesiredStack:
     """The DesiredStack stored in a snapshot config."""
     import base64
 
     data = config["Spec"].get("Data")
     if data is None:
-        data = gw.api.inspect_config(config["ID"])["Spec"]["Data"]
+        data = gw.inspect_config(config["ID"])["Spec"]["Data"]
     return DesiredStack.from_json(json.loads(base64.b64decode(data)))
 
 
-def save_snapshot(gw: Any, desired: DesiredStack) -> int | None:
+def save_snapshot(gw: Gateway, desired: DesiredStack) -> int | None:
     """Store ``desired`` as the newest snapshot unless it equals the newest one.
 
     Returns the new sequence number (None when nothing was stored); prunes to
@@ -65,15 +68,15 @@ def save_snapshot(gw: Any, desired: DesiredStack) -> int | None:
         import base64
 
         newest = existing[-1]
-        data = newest["Spec"].get("Data") or gw.api.inspect_config(newest["ID"])["Spec"]["Data"]
+        data = newest["Spec"].get("Data") or gw.inspect_config(newest["ID"])["Spec"]["Data"]
         if base64.b64decode(data) == payload:
             return None
     seq = existing[-1]["seq"] + 1 if existing else 1
-    gw.api.create_config(
+    gw.create_config(
         snapshot_name(desired.name, seq),
         payload,
         labels={NAMESPACE_LABEL: desired.name, SNAPSHOT_LABEL: str(seq)},
     )
     for old in [*existing, {"seq": seq}][:-KEEP]:
-        gw.api.remove_config(old["ID"])
+        gw.remove_config(old["ID"])
     return seq

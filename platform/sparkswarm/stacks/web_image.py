@@ -9,10 +9,13 @@ from __future__ import annotations
 import io
 import shutil
 import tarfile
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sparkswarm.errors import InvalidRequest, OperationFailed
 from sparkswarm.stacks.params import stacks_dir
+
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
 
 DEFAULT_TAG = "sparkswarm/web:v1"
 
@@ -31,7 +34,7 @@ def build_context(files: dict[str, bytes]) -> io.BytesIO:
 
 
 def build_web_image(
-    gw: Any, tag: str = DEFAULT_TAG, *, page: str | None = None, busybox: str | None = None
+    gw: Gateway, tag: str = DEFAULT_TAG, *, page: str | None = None, busybox: str | None = None
 ) -> str:
     """Build ``tag`` serving ``page`` (default: ``"web <tag's version>"``); returns the tag.
 
@@ -48,7 +51,7 @@ def build_web_image(
     context = build_context(
         {"Dockerfile": dockerfile, "busybox": busybox_bytes, "index.html": text.encode()}
     )
-    for event in gw.api.build(fileobj=context, custom_context=True, tag=tag, rm=True, decode=True):
+    for event in gw.build_image(fileobj=context, tag=tag):
         if "error" in event:
             raise OperationFailed(f"building {tag}: {event['error']}")
     return tag

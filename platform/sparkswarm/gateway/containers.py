@@ -1,0 +1,87 @@
+"""Gateway methods for this engine's containers and images."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import IO, NamedTuple
+
+from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
+from sparkswarm.gateway.services import Filters
+from sparkswarm.gateway.translate import translated_errors
+
+
+class ExecResult(NamedTuple):
+    """What a command run in a container printed (stdout and stderr) and its exit code."""
+
+    output: bytes
+    exit_code: int
+
+
+class ContainersMixin(Connection):
+    """Containers (of the engine the gateway talks to) and images."""
+
+    def containers(self, filters: Filters | None = None, *, all: bool = False) -> list[JSON]:
+        """Containers matching ``filters`` (``all``: stopped ones too)."""
+        with self._engine("list containers") as api:
+            return as_objects(api.containers(all=all, filters=filters))
+
+    def remove_container(self, container: str, *, force: bool = False) -> None:
+        """Remove a container (``force``: even a running one). NotFound if gone."""
+        with self._engine("remove container") as api:
+            api.remove_container(container, force=force)
+
+    def exec_run(self, container: str, command: list[str]) -> ExecResult:
+        """Run ``command`` in a running container and wait for it to end."""
+        with self._engine("exec") as api:
+            created = api.exec_create(container, command, stdout=True, stderr=True)
+            output = api.exec_start(created["Id"])
+            code = api.exec_inspect(created["Id"]).get("ExitCode")
+        data = output.encode() if isinstance(output, str) else bytes(output or b"")
+        return ExecResult(data, int(code if code is not None else 1))
+
+    def inspect_image(self, image: str) -> JSON:
+        """An image by reference or ID. NotFound if the engine does not have it."""
+        with self._engine("inspect image") as api:
+            return as_object(api.inspect_image(image))
+
+    def tag_image(self, image: str, repository: str, tag: str) -> None:
+        """Give ``image`` the extra name ``repository:tag``."""
+        with self._engine("tag image") as api:
+            api.tag(image, repository, tag)
+
+    def import_image(self, tarball: str, *, repository: str, tag: str) -> None:
+        """Import a root filesystem tarball (a file path) as ``repository:tag``."""
+        with self._engine("import image") as api:
+            api.import_image_from_file(tarball, repository=repository, tag=tag)
+
+    def build_image(
+        self,
+        *,
+        tag: str,
+        path: str | None = None,
+        fileobj: IO[bytes] | None = None,
+        buildargs: Mapping[str, str] | None = None,
+        nocache: bool = False,
+        forcerm: bool = False,
+    ) -> Iterator[JSON]:
+        """Build from a folder (``path``) or a tar context (``fileobj``); the decoded
+        progress messages (``stream``, ``error``), errors translated while read.
+
+        Never pulls: bases are local. A failed step shows up as a message with ``error``.
+        """
+        with self._engine("build") as api:
+            stream = api.build(
+                path=path,
+                fileobj=fileobj,
+                custom_context=fileobj is not None,
+                tag=tag,
+                buildargs=dict(buildargs) if buildargs is not None else None,
+                rm=True,
+                forcerm=forcerm,
+                pull=False,
+                nocache=nocache,
+                decode=True,
+            )
+        with translated_errors("build"):
+            for chunk in stream:
+                yield as_object(chunk)

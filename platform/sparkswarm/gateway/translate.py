@@ -1,0 +1,83 @@
+"""Turning docker-py and requests errors into the error tree of :mod:`sparkswarm.errors`.
+
+:func:`classify` is the one place that reads an Engine error answer: every
+other module catches our classes (``OutOfSequence``, ``NotFound``, ...) and
+never looks at an error's text to decide what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sparkswarm.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    OutOfSequence,
+    Refused,
+    SparkswarmError,
+    Unavailable,
+)
+
+# Statuses that say "try again later": the engine or its Raft store is busy/down.
+_TRANSIENT = (500, 502, 503, 504)
+
+
+def classify(status: int, text: str) -> SparkswarmError:
+    """Our error for an Engine answer with HTTP ``status`` and message ``text``.
+
+    By status code first. Text is read only where the engine gives no other
+    signal: swarmkit's version conflict and gRPC ResourceExhausted both come
+    as HTTP 500, and a node that is not a manager answers 503 (retrying the
+    same node cannot help, so it is the caller's mistake of address).
+    """
+    lowered = text.lower()
+    if "update out of sequence" in lowered:
+        return OutOfSequence(text)
+    if "code = resourceexhausted" in lowered:
+        # e.g. a spec or config larger than the gRPC message limit: deterministic.
+        return Refused(text)
+    if "not a swarm manager" in lowered or "is not part of a swarm" in lowered:
+        return InvalidRequest(text)
+    if status == 409:
+        return Conflict(text)
+    if status == 404:
+        return NotFound(text)
+    if status in (400, 406):
+        return InvalidRequest(text)
+    if 400 <= status < 500 or status == 501:
+        return Refused(text)
+    if status in _TRANSIENT:
+        return Unavailable(text)
+    return SparkswarmError(text)
+
+
+def _explanation(exc: Any) -> str:
+    return str(getattr(exc, "explanation", None) or exc)
+
+
+@contextmanager
+def translated_errors(what: str = "docker") -> Iterator[None]:
+    """Convert docker and requests errors raised inside the block into ours.
+
+    Our own errors pass through unchanged.
+    """
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        yield
+    except SparkswarmError:
+        raise
+    except docker.errors.NotFound as exc:
+        raise NotFound(_explanation(exc)) from exc
+    except docker.errors.APIError as exc:
+        raise classify(int(getattr(exc, "status_code", None) or 0), _explanation(exc)) from exc
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise Unavailable(f"{what}: engine unreachable: {exc}") from exc
+    except (docker.errors.InvalidArgument, docker.errors.NullResource) as exc:
+        raise InvalidRequest(str(exc)) from exc
+    except docker.errors.DockerException as exc:
+        raise Unavailable(f"{what}: {exc}") from exc

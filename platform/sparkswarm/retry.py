@@ -1,0 +1,51 @@
+"""The one read-modify-write retry: resend a change made on a stale version.
+
+The Engine replaces a service's, node's or swarm's whole spec on update and
+takes the version the change was made on; if someone changed the object in
+between, it answers "update out of sequence" (:class:`~sparkswarm.errors.OutOfSequence`).
+The cure is always the same: read the object again, make the change again on
+what was read, send it again, a bounded number of times with a growing pause.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sparkswarm.errors import OutOfSequence
+
+Current = TypeVar("Current")
+Result = TypeVar("Result")
+
+UPDATE_ATTEMPTS = 5
+BACKOFF_SECONDS = 0.2
+
+
+def update_with_retry(
+    read: Callable[[], Current],
+    modify_and_send: Callable[[Current], Result],
+    *,
+    attempts: int = UPDATE_ATTEMPTS,
+    backoff: float | None = None,
+    on_retry: Callable[[int], None] | None = None,
+) -> Result:
+    """``modify_and_send(read())``, again on a fresh ``read()`` after each OutOfSequence.
+
+    ``modify_and_send`` may decide to send nothing (the object is already as
+    wanted) and just return. Between attempts it sleeps ``backoff`` (default
+    :data:`BACKOFF_SECONDS`) times the attempt number and calls
+    ``on_retry(attempt)``. Raises the last OutOfSequence after ``attempts``
+    tries; any other error at once.
+    """
+    attempt = 1
+    while True:
+        try:
+            return modify_and_send(read())
+        except OutOfSequence:
+            if attempt >= attempts:
+                raise
+        if on_retry is not None:
+            on_retry(attempt)
+        time.sleep((BACKOFF_SECONDS if backoff is None else backoff) * attempt)
+        attempt += 1
