@@ -6,7 +6,9 @@ so callers never need to know which library failed::
 
     SparkswarmError                 root: catch this to catch everything of ours
     ├── InvalidRequest              the caller's fault (bad name, bad flag, bad file);
-    │                               never retried; the message is usage text
+    │   │                           never retried; the message is usage text
+    │   └── InUse                   a network/config/secret still used by a service
+    │                               or container: removable once they are gone
     ├── NotFound                    the named service/node/network/stack does not exist
     ├── Conflict                    the world changed under us (HTTP 409: name taken);
     │   │                           retry a bounded number of times
@@ -40,6 +42,10 @@ class SparkswarmError(Exception):
 
 class InvalidRequest(SparkswarmError):
     """The request is malformed or makes no sense; nothing was changed."""
+
+
+class InUse(InvalidRequest):
+    """The object is still used (a network with endpoints, a config a service mounts)."""
 
 
 class NotFound(SparkswarmError):

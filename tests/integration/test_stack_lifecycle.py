@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from sparkswarm.stacks.models import StackResult
 from tests.support.stacks import docker_cli, wait_stack_gone
 
 pytestmark = pytest.mark.integration
@@ -62,8 +63,8 @@ def _versions(gw: Any, stack: str) -> dict[str, int]:
     }
 
 
-def _results(result: dict[str, Any]) -> dict[str, str]:
-    return {row["service"]: row["result"] for row in result["services"]}
+def _results(result: StackResult) -> dict[str, str]:
+    return {row.service: row.result for row in result.services}
 
 
 def test_redeploy_update_one_rollback_and_remove(
@@ -77,7 +78,7 @@ def test_redeploy_update_one_rollback_and_remove(
     path = tmp_path / "stack.yml"
     path.write_text(STACK_FILE)
 
-    def deploy(image: str) -> dict[str, Any]:
+    def deploy(image: str) -> StackResult:
         params, _ = read_stack_source([str(path)], {"FRONT_IMAGE": image, "PORT": str(port)})
         return deploy_stack(gw, name=stack, **params)
 
@@ -99,6 +100,7 @@ def test_redeploy_update_one_rollback_and_remove(
 
     rolled = rollback_stack(gw, name=stack)
     assert _results(rolled) == {"front": "updated", "back": "unchanged"}
+    assert rolled.rolled_back_to is not None
     front = gw.inspect_service(f"{stack}_front")
     assert front["Spec"]["Labels"]["com.docker.stack.image"] == web_images["v1"]
     assert _http_get(port) == "web v1\n"
@@ -112,7 +114,7 @@ def test_redeploy_update_one_rollback_and_remove(
     assert sorted(services.stdout.split("\n")[:-1]) == [f"{stack}_back 1/1", f"{stack}_front 1/1"]
 
     removed = remove_stack(gw, name=stack)
-    assert removed["services"] == [f"{stack}_back", f"{stack}_front"]
+    assert removed.services == [f"{stack}_back", f"{stack}_front"]
     wait_stack_gone(gw, stack)
 
 
@@ -207,5 +209,5 @@ def test_an_unchanged_redeploy_with_configs_and_secrets_stores_no_new_snapshot(
     first = deploy_stack(gw, name=stack, **params, detach=True)
     again = deploy_stack(gw, name=stack, **params, detach=True)
     assert _results(again) == {"s": "unchanged"}, again
-    assert [s["seq"] for s in list_snapshots(gw, stack)] == [first["snapshot"]]
-    assert again["snapshot"] is None
+    assert [s["seq"] for s in list_snapshots(gw, stack)] == [first.snapshot]
+    assert again.snapshot is None

@@ -7,6 +7,7 @@ import pytest
 from sparkswarm import retry
 from sparkswarm.errors import (
     Conflict,
+    InUse,
     InvalidRequest,
     NotFound,
     OutOfSequence,
@@ -28,7 +29,9 @@ from sparkswarm.waiting import poll
         (406, "node is not part of a swarm", InvalidRequest, False),
         (503, "This node is not a swarm manager.", InvalidRequest, False),
         (401, "unauthorized", Refused, False),
-        (403, "network web has active endpoints", Refused, False),
+        (403, "error while removing network: network web id 3f has active endpoints", InUse, False),
+        (400, "rpc error: code = InvalidArgument desc = config 'c' is in use by s", InUse, False),
+        (403, "permission denied", Refused, False),
         (413, "request entity too large", Refused, False),
         (501, "not implemented", Refused, False),
         (

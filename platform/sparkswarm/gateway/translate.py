@@ -13,6 +13,7 @@ from typing import Any
 
 from sparkswarm.errors import (
     Conflict,
+    InUse,
     InvalidRequest,
     NotFound,
     OutOfSequence,
@@ -41,6 +42,8 @@ def classify(status: int, text: str) -> SparkswarmError:
         return Refused(text)
     if "not a swarm manager" in lowered or "is not part of a swarm" in lowered:
         return InvalidRequest(text)
+    if status in (400, 403) and ("in use" in lowered or "has active endpoints" in lowered):
+        return InUse(text)
     if status == 409:
         return Conflict(text)
     if status == 404:

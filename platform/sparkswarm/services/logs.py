@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.services.queries import resolve_service
+from sparkswarm.services.queries import node_hostnames, resolve_service
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -46,7 +46,7 @@ def service_logs(
 
 
 def _task_labels(gw: Gateway, service: dict[str, Any]) -> dict[str, str]:
-    hostnames = {node["ID"]: node["Description"]["Hostname"] for node in gw.nodes()}
+    hostnames = node_hostnames(gw)
     labels = {}
     for task in gw.tasks(filters={"service": service["ID"]}):
         slot = task.get("Slot") or task.get("NodeID", "")[:12]

@@ -10,15 +10,14 @@ from sparkswarm.services.rolling import task_error, task_image
 from sparkswarm.services.specs import mode_name
 
 if TYPE_CHECKING:
-    from sparkswarm.gateway import Gateway
+    from sparkswarm.gateway import JSON, Gateway
 
 
-def find_service(gw: Gateway, name: str) -> dict[str, Any] | None:
+def find_service(gw: Gateway, name: str) -> JSON | None:
     """The service called exactly ``name`` (the engine's name filter matches prefixes)."""
     for service in gw.services(filters={"name": name}):
         if service["Spec"]["Name"] == name:
-            found: dict[str, Any] = service
-            return found
+            return service
     return None
 
 
@@ -33,10 +32,32 @@ def resolve_service(gw: Gateway, name_or_id: str) -> dict[str, Any]:
     if service is not None:
         return service
     try:
-        found: dict[str, Any] = gw.inspect_service(name_or_id)
+        return gw.inspect_service(name_or_id)
     except NotFound:
         raise NotFound(f"service {name_or_id!r} not found") from None
-    return found
+
+
+def node_hostnames(gw: Gateway) -> dict[str, str]:
+    """Every node's hostname, by node ID."""
+    return {node["ID"]: node["Description"]["Hostname"] for node in gw.nodes()}
+
+
+def task_info(task: JSON, service_name: str, hostnames: dict[str, str]) -> TaskInfo:
+    """A task as ``service ps`` shows it (``hostnames`` from :func:`node_hostnames`)."""
+    slot = task.get("Slot")
+    node_id = str(task.get("NodeID", ""))
+    status = task.get("Status") or {}
+    return TaskInfo(
+        id=task["ID"][:12],
+        name=f"{service_name}.{slot}" if slot else f"{service_name}.{node_id[:12]}",
+        slot=slot,
+        node=hostnames.get(node_id, node_id[:12]),
+        desired_state=str(task.get("DesiredState", "")),
+        current_state=str(status.get("State", "")),
+        since=str(status.get("Timestamp", "")),
+        error=task_error(task),
+        image=task_image(task),
+    )
 
 
 def _published(service: dict[str, Any]) -> list[str]:
@@ -97,26 +118,7 @@ def service_tasks(gw: Gateway, *, name: str, running_only: bool = False) -> list
     filters: dict[str, Any] = {"service": service["ID"]}
     if running_only:
         filters["desired-state"] = "running"
-    hostnames = {node["ID"]: node["Description"]["Hostname"] for node in gw.nodes()}
-    rows = []
-    for task in gw.tasks(filters=filters):
-        slot = task.get("Slot")
-        node = hostnames.get(task.get("NodeID", ""), str(task.get("NodeID", ""))[:12])
-        status = task.get("Status") or {}
-        rows.append(
-            TaskInfo(
-                id=task["ID"][:12],
-                name=f"{service_name}.{slot}"
-                if slot
-                else f"{service_name}.{task.get('NodeID', '')[:12]}",
-                slot=slot,
-                node=node,
-                desired_state=str(task.get("DesiredState", "")),
-                current_state=str(status.get("State", "")),
-                since=str(status.get("Timestamp", "")),
-                error=task_error(task),
-                image=task_image(task),
-            )
-        )
+    hostnames = node_hostnames(gw)
+    rows = [task_info(task, service_name, hostnames) for task in gw.tasks(filters=filters)]
     rows.sort(key=lambda row: row.since, reverse=True)
     return sorted(rows, key=lambda row: (row.slot or 0, row.name))

@@ -33,6 +33,7 @@ from sparkswarm.spark.job_spec import (
     validate_script,
 )
 from sparkswarm.spark.queries import find_service, require_stack_service
+from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -186,20 +187,30 @@ def remove_job(gw: Gateway, *, stack: str, job_id: str) -> dict[str, Any]:
             pass
         _remove_task_containers(gw, service["ID"])
     # The config stays "in use" until the service's tasks are gone.
-    deadline = time.monotonic() + 30
     for config in gw.configs(filters={"label": f"{JOB_LABEL}={job_id}"}):
-        while True:
-            try:
-                gw.remove_config(config["ID"])
-                removed.append(config["Spec"]["Name"])
-                break
-            except NotFound:
-                break
-            except SparkswarmError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        if _remove_config(gw, config["ID"]):
+            removed.append(config["Spec"]["Name"])
     return {"removed": removed}
+
+
+def _remove_config(gw: Gateway, config_id: str, timeout: float = 30.0) -> bool:
+    """Remove a config, waiting while it is in use; False if it was gone already."""
+    errors: list[SparkswarmError] = []
+
+    def removed() -> bool | None:
+        try:
+            gw.remove_config(config_id)
+        except NotFound:
+            return False
+        except SparkswarmError as exc:
+            errors.append(exc)
+            return None
+        return True
+
+    done = poll(removed, timeout=timeout, interval=0.5)
+    if done is None:
+        raise errors[-1]
+    return done
 
 
 def _remove_task_containers(gw: Gateway, service_id: str) -> None:
@@ -253,20 +264,21 @@ def _wait_for_end(
     gw: Gateway, service_id: str, timeout: float, progress: ProgressFn
 ) -> dict[str, Any] | None:
     """The job's task once it ended, or None after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
     last_state = None
-    while time.monotonic() < deadline:
+
+    def ended() -> dict[str, Any] | None:
+        nonlocal last_state
         tasks = gw.tasks(filters={"service": service_id})
-        if tasks:
-            task = max(tasks, key=lambda t: t.get("CreatedAt", ""))
-            state = (task.get("Status") or {}).get("State")
-            if state != last_state:
-                progress(f"driver {state}", state=state)
-                last_state = state
-            if state in _ENDED:
-                return dict(task)
-        time.sleep(_POLL_SECONDS)
-    return None
+        if not tasks:
+            return None
+        task = max(tasks, key=lambda t: t.get("CreatedAt", ""))
+        state = (task.get("Status") or {}).get("State")
+        if state != last_state:
+            progress(f"driver {state}", state=state)
+            last_state = state
+        return task if state in _ENDED else None
+
+    return poll(ended, timeout=timeout, interval=_POLL_SECONDS)
 
 
 def _logs(gw: Gateway, service_id: str) -> tuple[list[str], list[str]]:

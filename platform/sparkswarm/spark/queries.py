@@ -1,21 +1,19 @@
-"""Finding a spark stack's services (read-only helpers shared by jobs and status)."""
+"""Finding a spark stack's services (read-only helpers shared by jobs and status).
+
+``find_service`` is the services' own lookup, re-exported here.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import NotFound
+from sparkswarm.services.queries import find_service
+
+__all__ = ["find_service", "require_stack_service"]
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
-
-
-def find_service(gw: Gateway, name: str) -> dict[str, Any] | None:
-    """The service called exactly ``name`` (the engine's filter matches prefixes), or None."""
-    for service in gw.services(filters={"name": name}):
-        if service["Spec"]["Name"] == name:
-            return dict(service)
-    return None
 
 
 def require_stack_service(gw: Gateway, stack: str, short_name: str) -> dict[str, Any]:

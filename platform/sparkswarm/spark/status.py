@@ -9,13 +9,13 @@ network. The gateway must reach the engine of the node running the master.
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from sparkswarm.errors import OperationFailed, SparkswarmError, Unavailable
 from sparkswarm.spark.queries import require_stack_service
+from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -140,18 +140,21 @@ def wait_for_workers(
 
     Raises OperationFailed after ``timeout`` seconds, saying how many were.
     """
-    deadline = time.monotonic() + timeout
     last: SparkStatus | None = None
     problem = ""
-    while time.monotonic() < deadline:
+
+    def ready() -> SparkStatus | None:
+        nonlocal last, problem
         try:
             last = spark_status(gw, stack=stack)
         except (Unavailable, OperationFailed) as exc:
             problem = str(exc)
-        else:
-            if last.alive_workers >= workers:
-                return last
-        time.sleep(2)
+            return None
+        return last if last.alive_workers >= workers else None
+
+    found = poll(ready, timeout=timeout, interval=2.0)
+    if found is not None:
+        return found
     seen = last.alive_workers if last else 0
     raise OperationFailed(
         f"{stack}: {seen} of {workers} workers ALIVE after {timeout:.0f} s {problem}".strip()

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import base64
 import copy
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from sparkswarm.errors import Conflict, InvalidRequest, NotFound, SparkswarmError
+from sparkswarm.errors import Conflict, InUse, InvalidRequest, NotFound
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 from sparkswarm.services.rolling import TaskWatcher, wait_for_services
+from sparkswarm.stacks.models import (
+    PlannedObject,
+    StackRemoval,
+    StackResult,
+    StackServiceChange,
+)
 from sparkswarm.stacks.plan import Plan, plan_services
 from sparkswarm.stacks.snapshots import list_snapshots, read_snapshot, save_snapshot
 from sparkswarm.stacks.source import load_stack_source
@@ -27,6 +32,7 @@ from sparkswarm.stacks.translate import (
     translate,
     validate_stack_name,
 )
+from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import JSON, Gateway
@@ -72,22 +78,23 @@ def _referenced(desired: DesiredStack, kind: str) -> set[str]:
 
 
 def _find_id(gw: Gateway, kind: str, name: str) -> str | None:
+    """The ID of the secret or config called exactly ``name`` (the filter matches prefixes)."""
     listing = gw.secrets if kind == "Secret" else gw.configs
     match = [o for o in listing(filters={"name": name}) if o["Spec"]["Name"] == name]
     return str(match[0]["ID"]) if match else None
 
 
-def plan_objects(gw: Gateway, desired: DesiredStack) -> list[dict[str, Any]]:
-    """Rows for the networks, secrets and configs that deploying would create."""
+def plan_objects(gw: Gateway, desired: DesiredStack) -> list[PlannedObject]:
+    """The networks, secrets and configs that deploying would create."""
     rows = []
     networks = {n["Name"] for n in gw.networks(filters=_stack_filter(desired.name))}
     for name in desired.networks:
         if name not in networks:
-            rows.append({"object": f"network {name}", "action": "create"})
+            rows.append(PlannedObject(object=f"network {name}"))
     for kind, objects in (("Secret", desired.secrets), ("Config", desired.configs)):
         for name in objects:
             if _find_id(gw, kind, name) is None:
-                rows.append({"object": f"{kind.lower()} {name}", "action": "create"})
+                rows.append(PlannedObject(object=f"{kind.lower()} {name}"))
     return rows
 
 
@@ -135,10 +142,9 @@ def _create_objects(gw: Gateway, desired: DesiredStack, progress: ProgressFn) ->
             gw.create_network(name, check_duplicate=True, **options)
     ids: dict[str, str] = {}
     for name, spec in desired.secrets.items():
-        found = gw.secrets(filters={"name": name})
-        match = [s for s in found if s["Spec"]["Name"] == name]
-        if match:
-            ids[name] = match[0]["ID"]
+        found = _find_id(gw, "Secret", name)
+        if found is not None:
+            ids[name] = found
             continue
         if not spec["Data"] and not spec.get("Driver"):
             raise NotFound(f"secret {name!r} no longer exists; deploy the stack from its files")
@@ -147,10 +153,9 @@ def _create_objects(gw: Gateway, desired: DesiredStack, progress: ProgressFn) ->
             name, base64.b64decode(spec["Data"]), labels=spec["Labels"], driver=spec.get("Driver")
         )
     for name, spec in desired.configs.items():
-        found = gw.configs(filters={"name": name})
-        match = [c for c in found if c["Spec"]["Name"] == name]
-        if match:
-            ids[name] = match[0]["ID"]
+        found = _find_id(gw, "Config", name)
+        if found is not None:
+            ids[name] = found
             continue
         progress(f"creating config {name}", log=True)
         ids[name] = gw.create_config(
@@ -175,6 +180,12 @@ def _with_ids(desired_spec: dict[str, Any], ids: dict[str, str]) -> dict[str, An
     return spec
 
 
+_RESULTS: dict[str, Literal["created", "updated", "unchanged", "removed"]] = {
+    "create": "created",
+    "update": "updated",
+    "unchanged": "unchanged",
+    "remove": "removed",
+}
 _SPEC_KEYS = ("Name", "Labels", "TaskTemplate", "Mode", "UpdateConfig", "RollbackConfig")
 
 
@@ -211,7 +222,7 @@ def apply_stack(
     detach: bool,
     progress: ProgressFn,
     timeout: float = 300.0,
-) -> dict[str, Any]:
+) -> StackResult:
     """Make the swarm match ``desired``; returns the per-service report."""
     external_ids = _check_before_changing(gw, desired)
     ids = {**external_ids, **_create_objects(gw, desired, progress)}
@@ -234,25 +245,15 @@ def apply_stack(
     snapshot = save_snapshot(gw, desired)
     if touched and not detach:
         wait_for_services(gw, touched, timeout=timeout, strict=True, summary=progress)
-    report = {
-        "created": "create",
-        "updated": "update",
-        "unchanged": "unchanged",
-        "removed": "remove",
-    }
-    return {
-        "stack": desired.name,
-        "services": [
-            {
-                "service": c.name,
-                "result": next(k for k, v in report.items() if v == c.action),
-                "changes": c.changes,
-            }
+    return StackResult(
+        stack=desired.name,
+        services=[
+            StackServiceChange(service=c.name, result=_RESULTS[c.action], changes=c.changes)
             for c in plan.services
         ],
-        "snapshot": snapshot,
-        "waited": bool(touched and not detach),
-    }
+        snapshot=snapshot,
+        waited=bool(touched and not detach),
+    )
 
 
 def deploy_stack(
@@ -267,7 +268,7 @@ def deploy_stack(
     detach: bool = False,
     generated_secrets: list[dict[str, Any]] | None = None,
     progress: ProgressFn = no_progress,
-) -> dict[str, Any]:
+) -> StackResult:
     """Deploy compose ``files`` (texts, as read by the CLI) as stack ``name``.
 
     ``generated_secrets`` (``[{name, bytes}]``) are external secrets created
@@ -280,13 +281,13 @@ def deploy_stack(
     for generated in generated_secrets or []:
         _ensure_random_secret(gw, generated["name"], int(generated.get("bytes", 32)), progress)
     result = apply_stack(gw, desired, prune=prune, detach=detach, progress=progress)
-    return {**result, "warnings": warnings}
+    return result.model_copy(update={"warnings": warnings})
 
 
 def _ensure_random_secret(gw: Gateway, name: str, size: int, progress: ProgressFn) -> None:
     import secrets
 
-    if any(s["Spec"]["Name"] == name for s in gw.secrets(filters={"name": name})):
+    if _find_id(gw, "Secret", name) is not None:
         return
     progress(f"creating secret {name} with random content", log=True)
     gw.create_secret(
@@ -296,7 +297,7 @@ def _ensure_random_secret(gw: Gateway, name: str, size: int, progress: ProgressF
 
 def rollback_stack(
     gw: Gateway, *, name: str, detach: bool = False, progress: ProgressFn = no_progress
-) -> dict[str, Any]:
+) -> StackResult:
     """Deploy the stack's previous snapshot (a second rollback goes forward again).
 
     Raises NotFound when fewer than two versions were deployed by sparkswarm.
@@ -307,10 +308,10 @@ def rollback_stack(
     previous = read_snapshot(gw, snapshots[-2])
     progress(f"rolling back {name} to snapshot {snapshots[-2]['seq']}", log=True)
     result = apply_stack(gw, previous, prune=True, detach=detach, progress=progress)
-    return {**result, "rolled_back_to": snapshots[-2]["seq"]}
+    return result.model_copy(update={"rolled_back_to": snapshots[-2]["seq"]})
 
 
-def remove_stack(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) -> dict[str, Any]:
+def remove_stack(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) -> StackRemoval:
     """Remove the stack's services, networks, secrets and configs (as ``docker stack rm``).
 
     Raises NotFound when nothing carries the stack's label.
@@ -329,25 +330,33 @@ def remove_stack(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) 
         gw.remove_secret(secret["ID"])
     for config in configs:
         gw.remove_config(config["ID"])
-    removed_networks = []
-    deadline = time.monotonic() + 60
-    for network in networks:
-        # A network is busy until the removed services' tasks have stopped.
-        while True:
-            try:
-                gw.remove_network(network["Id"])
-                removed_networks.append(network["Name"])
-                break
-            except NotFound:
-                break
-            except SparkswarmError as exc:
-                if "in use" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
-    return {
-        "stack": name,
-        "services": sorted(s["Spec"]["Name"] for s in services),
-        "networks": removed_networks,
-        "secrets": sorted(s["Spec"]["Name"] for s in secrets),
-        "configs": sorted(c["Spec"]["Name"] for c in configs),
-    }
+    return StackRemoval(
+        stack=name,
+        services=sorted(s["Spec"]["Name"] for s in services),
+        networks=[n["Name"] for n in networks if _remove_network(gw, n["Id"])],
+        secrets=sorted(s["Spec"]["Name"] for s in secrets),
+        configs=sorted(c["Spec"]["Name"] for c in configs),
+    )
+
+
+def _remove_network(gw: Gateway, network_id: str, timeout: float = 60.0) -> bool:
+    """Remove a network once the removed services' tasks have stopped using it.
+
+    False when it was gone already; raises InUse when it stays in use.
+    """
+    busy: list[InUse] = []
+
+    def removed() -> bool | None:
+        try:
+            gw.remove_network(network_id)
+        except NotFound:
+            return False
+        except InUse as exc:
+            busy.append(exc)
+            return None
+        return True
+
+    done = poll(removed, timeout=timeout, interval=1.0)
+    if done is None:
+        raise busy[-1]
+    return done

@@ -1,43 +1,47 @@
-"""Read-only views of stacks: ls, services, ps, and the plan for a file."""
+"""Read-only views of stacks: ls, services, ps."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sparkswarm.errors import NotFound
+from sparkswarm.services.models import TaskInfo
+from sparkswarm.services.queries import node_hostnames, task_info
+from sparkswarm.services.specs import mode_name
+from sparkswarm.stacks.models import StackServiceRow, StackSummary
 from sparkswarm.stacks.translate import NAMESPACE_LABEL, validate_stack_name
 
 if TYPE_CHECKING:
-    from sparkswarm.gateway import Gateway
+    from sparkswarm.gateway import JSON, Gateway
 
 
-def list_stacks(gw: Gateway) -> list[dict[str, Any]]:
+def list_stacks(gw: Gateway) -> list[StackSummary]:
     """Every stack with at least one service (as ``docker stack ls``)."""
     counts: Counter[str] = Counter()
     for service in gw.services(filters={"label": NAMESPACE_LABEL}):
         stack = (service["Spec"].get("Labels") or {}).get(NAMESPACE_LABEL)
         if stack:
             counts[stack] += 1
-    return [{"name": name, "services": count} for name, count in sorted(counts.items())]
+    return [StackSummary(name=name, services=count) for name, count in sorted(counts.items())]
 
 
-def _mode_text(spec: dict[str, Any]) -> str:
-    mode = spec.get("Mode") or {}
-    return next(iter(mode), "replicated").lower().replace("job", "-job").replace("--", "-")
+def _stack_services(gw: Gateway, stack: str, *, status: bool = False) -> list[JSON]:
+    """The services of ``stack``; NotFound when it has none, InvalidRequest for a bad name."""
+    validate_stack_name(stack)
+    services = gw.services(filters={"label": f"{NAMESPACE_LABEL}={stack}"}, status=status)
+    if not services:
+        raise NotFound(f"nothing found in stack {stack!r}")
+    return services
 
 
-def stack_service_rows(gw: Gateway, stack: str) -> list[dict[str, Any]]:
+def stack_service_rows(gw: Gateway, stack: str) -> list[StackServiceRow]:
     """One row per service of ``stack``: mode, replicas running/desired, image, ports.
 
     Raises NotFound when the stack has no services, InvalidRequest for a bad name.
     """
-    validate_stack_name(stack)
-    services = gw.services(filters={"label": f"{NAMESPACE_LABEL}={stack}"}, status=True)
-    if not services:
-        raise NotFound(f"nothing found in stack {stack!r}")
     rows = []
-    for service in sorted(services, key=lambda s: s["Spec"]["Name"]):
+    for service in sorted(_stack_services(gw, stack, status=True), key=lambda s: s["Spec"]["Name"]):
         spec = service["Spec"]
         status = service.get("ServiceStatus") or {}
         ports = [
@@ -46,45 +50,27 @@ def stack_service_rows(gw: Gateway, stack: str) -> list[dict[str, Any]]:
             for p in (spec.get("EndpointSpec") or {}).get("Ports") or []
         ]
         rows.append(
-            {
-                "id": service["ID"][:12],
-                "name": spec["Name"],
-                "mode": _mode_text(spec),
-                "replicas": f"{status.get('RunningTasks', 0)}/{status.get('DesiredTasks', 0)}",
-                "image": spec["TaskTemplate"]["ContainerSpec"]["Image"].split("@")[0],
-                "ports": ports,
-            }
+            StackServiceRow(
+                id=service["ID"][:12],
+                name=spec["Name"],
+                mode=mode_name(spec.get("Mode") or {}),
+                replicas=f"{status.get('RunningTasks', 0)}/{status.get('DesiredTasks', 0)}",
+                image=spec["TaskTemplate"]["ContainerSpec"]["Image"].split("@")[0],
+                ports=ports,
+            )
         )
     return rows
 
 
-def stack_task_rows(gw: Gateway, stack: str) -> list[dict[str, Any]]:
+def stack_task_rows(gw: Gateway, stack: str) -> list[TaskInfo]:
     """One row per task of ``stack`` (as ``docker stack ps``); NotFound when none.
 
     Raises InvalidRequest for a name no stack can have.
     """
-    validate_stack_name(stack)
-    services = {
-        s["ID"]: s["Spec"]["Name"]
-        for s in gw.services(filters={"label": f"{NAMESPACE_LABEL}={stack}"})
-    }
-    if not services:
-        raise NotFound(f"nothing found in stack {stack!r}")
-    nodes = {n["ID"]: n["Description"]["Hostname"] for n in gw.nodes()}
-    rows = []
-    for task in gw.tasks(filters={"label": f"{NAMESPACE_LABEL}={stack}"}):
-        service = services.get(task["ServiceID"], task["ServiceID"])
-        slot = task.get("Slot")
-        status = task.get("Status") or {}
-        rows.append(
-            {
-                "id": task["ID"][:12],
-                "name": f"{service}.{slot}" if slot else f"{service}.{task.get('NodeID', '')[:12]}",
-                "image": task["Spec"]["ContainerSpec"]["Image"].split("@")[0],
-                "node": nodes.get(task.get("NodeID", ""), ""),
-                "desired_state": task.get("DesiredState", ""),
-                "current_state": status.get("State", ""),
-                "error": status.get("Err", ""),
-            }
-        )
-    return sorted(rows, key=lambda r: (r["name"], r["id"]))
+    names = {s["ID"]: s["Spec"]["Name"] for s in _stack_services(gw, stack)}
+    hostnames = node_hostnames(gw)
+    rows = [
+        task_info(task, str(names.get(task["ServiceID"], task["ServiceID"])), hostnames)
+        for task in gw.tasks(filters={"label": f"{NAMESPACE_LABEL}={stack}"})
+    ]
+    return sorted(rows, key=lambda r: (r.name, r.id))

@@ -1,0 +1,61 @@
+"""Results of stack operations and queries: JSON-able pydantic models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class StackServiceChange(BaseModel):
+    """What a deployment did to one service of the stack."""
+
+    service: str = Field(description="The service's name in the compose file.")
+    result: Literal["created", "updated", "unchanged", "removed"]
+    changes: list[str] = Field(default_factory=list)
+
+
+class StackResult(BaseModel):
+    """``stack deploy`` and ``stack rollback``: one row per service, and the snapshot."""
+
+    stack: str
+    services: list[StackServiceChange]
+    snapshot: int | None = Field(None, description="The new snapshot, if anything changed.")
+    waited: bool = Field(description="Whether changed services were followed to convergence.")
+    warnings: list[str] = Field(default_factory=list)
+    rolled_back_to: int | None = Field(None, description="The snapshot a rollback deployed.")
+
+
+class StackRemoval(BaseModel):
+    """``stack rm``: the names of what was removed."""
+
+    stack: str
+    services: list[str] = Field(default_factory=list)
+    networks: list[str] = Field(default_factory=list)
+    secrets: list[str] = Field(default_factory=list)
+    configs: list[str] = Field(default_factory=list)
+
+
+class StackSummary(BaseModel):
+    """``stack ls``: a stack and how many services it has."""
+
+    name: str
+    services: int
+
+
+class StackServiceRow(BaseModel):
+    """``stack services``: one service of a stack."""
+
+    id: str
+    name: str
+    mode: str
+    replicas: str = Field(description="running/desired tasks")
+    image: str
+    ports: list[str] = Field(default_factory=list)
+
+
+class PlannedObject(BaseModel):
+    """``stack diff``: a network, secret or config that deploying would create."""
+
+    object: str
+    action: Literal["create"] = "create"
