@@ -174,7 +174,9 @@ def _collect(
     )
 
 
-def remove_job(gw: Gateway, *, stack: str, job_id: str) -> dict[str, Any]:
+def remove_job(
+    gw: Gateway, *, stack: str, job_id: str, progress: ProgressFn = no_progress
+) -> dict[str, Any]:
     """Remove a job's service and script config; nothing to do is fine (idempotent)."""
     name = job_service_name(stack, job_id)
     removed: list[str] = []
@@ -190,7 +192,7 @@ def remove_job(gw: Gateway, *, stack: str, job_id: str) -> dict[str, Any]:
     for config in gw.configs(filters={"label": f"{JOB_LABEL}={job_id}"}):
         if _remove_config(gw, config["ID"]):
             removed.append(config["Spec"]["Name"])
-    return {"removed": removed}
+    return {"job_id": job_id, "removed": removed}
 
 
 def _remove_config(gw: Gateway, config_id: str, timeout: float = 30.0) -> bool:

@@ -43,17 +43,6 @@ class StackSummary(BaseModel):
     services: int
 
 
-class StackServiceRow(BaseModel):
-    """``stack services``: one service of a stack."""
-
-    id: str
-    name: str
-    mode: str
-    replicas: str = Field(description="running/desired tasks")
-    image: str
-    ports: list[str] = Field(default_factory=list)
-
-
 class PlannedObject(BaseModel):
     """``stack diff``: a network, secret or config that deploying would create."""
 

@@ -6,10 +6,10 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from sparkswarm.errors import NotFound
-from sparkswarm.services.models import TaskInfo
+from sparkswarm.services.models import ServiceSummary, TaskInfo
 from sparkswarm.services.queries import node_hostnames, task_info
 from sparkswarm.services.specs import mode_name
-from sparkswarm.stacks.models import StackServiceRow, StackSummary
+from sparkswarm.stacks.models import StackSummary
 from sparkswarm.stacks.translate import NAMESPACE_LABEL, validate_stack_name
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def _stack_services(gw: Gateway, stack: str, *, status: bool = False) -> list[JS
     return services
 
 
-def stack_service_rows(gw: Gateway, stack: str) -> list[StackServiceRow]:
+def stack_service_rows(gw: Gateway, stack: str) -> list[ServiceSummary]:
     """One row per service of ``stack``: mode, replicas running/desired, image, ports.
 
     Raises NotFound when the stack has no services, InvalidRequest for a bad name.
@@ -49,12 +49,15 @@ def stack_service_rows(gw: Gateway, stack: str) -> list[StackServiceRow]:
             f" ({p.get('PublishMode', 'ingress')})"
             for p in (spec.get("EndpointSpec") or {}).get("Ports") or []
         ]
+        running, desired = status.get("RunningTasks", 0), status.get("DesiredTasks", 0)
         rows.append(
-            StackServiceRow(
+            ServiceSummary(
                 id=service["ID"][:12],
                 name=spec["Name"],
                 mode=mode_name(spec.get("Mode") or {}),
-                replicas=f"{status.get('RunningTasks', 0)}/{status.get('DesiredTasks', 0)}",
+                running=running,
+                desired=desired,
+                replicas=f"{running}/{desired}",
                 image=spec["TaskTemplate"]["ContainerSpec"]["Image"].split("@")[0],
                 ports=ports,
             )
