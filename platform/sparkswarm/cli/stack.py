@@ -7,13 +7,15 @@ terminal command that compares them with the swarm.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from sparkswarm.cli.common import JSON_OPTION, expose, print_json, show
 from sparkswarm.requests import stacks as grammar
-from sparkswarm.stacks.models import StackRemoval, StackResult
+
+if TYPE_CHECKING:
+    from sparkswarm.stacks.models import StackRemoval, StackResult
 
 app = typer.Typer(help=grammar.stack.help, no_args_is_help=True)
 
