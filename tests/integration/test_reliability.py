@@ -278,3 +278,50 @@ def test_redis_crashing_while_a_worker_is_busy_loses_no_operation(tmp_path: Path
     finally:
         lab.stop_all()
         lab.redis_server.stop()
+
+
+def test_a_redis_restart_during_a_rolling_update_is_ridden_out_by_the_same_worker(
+    tmp_path: Path, gw: Any, name: Callable[[str], str], web_images: dict[str, str]
+) -> None:
+    """kombu's Redis transport used to kill the worker here: ``Unrecoverable
+    error: AttributeError('NoneType' ... 'hostname')`` on closing the dead
+    channel (see workers/transport.py)."""
+    lab = make_lab(tmp_path, aof=True)
+    try:
+        qc = lab.client()
+        service = name("rr")
+        worker = lab.start_worker(concurrency=2)
+        created = qc.submit(
+            "service.create",
+            {"name": service, "image": web_images["v1"], "replicas": 2},
+            requester="t",
+            source="api",
+        )
+        assert qc.wait(created.run_id, 120).state == "succeeded"
+        update = qc.submit(
+            "service.update",
+            {"name": service, "image": web_images["v2"], "update": {"delay": "2s"}},
+            requester="t",
+            source="api",
+        )
+        wait_for(
+            lambda: any(e.type == "task.state" for e in events_of(qc, update.run_id)),
+            60,
+            "the rolling update to start",
+        )
+        lab.redis_server.stop()  # a restart: AOF keeps what Redis had accepted
+        time.sleep(1)
+        lab.redis_server.start()
+        qc = lab.client()
+
+        record = qc.wait(update.run_id, 120)
+        assert record.state == "succeeded", (record.error, worker.tail())
+        assert record.deliveries == 1
+        # The same worker process serves the next operation.
+        after = qc.submit("queue.noop", {}, requester="t", source="api")
+        assert qc.wait(after.run_id, 60).state == "succeeded", worker.tail()
+        assert worker.alive(), worker.tail()
+        assert "Unrecoverable error" not in worker.output()
+    finally:
+        lab.stop_all()
+        lab.redis_server.stop()
