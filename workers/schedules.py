@@ -156,8 +156,15 @@ class ScheduleBook:
 
     def add(self, definition: ScheduleDefinition) -> ScheduleDefinition:
         """Store a new schedule and its RedBeat entry; Conflict if the name is taken."""
+        from sparkswarm.operations import get_operation
+
         if not _NAME.match(definition.name):
             raise InvalidRequest("a schedule name is 1-63 letters, digits, _ . -")
+        if get_operation(definition.op).local:
+            raise InvalidRequest(
+                f"{definition.op} acts on the engine of the machine that runs it; "
+                "it cannot be scheduled"
+            )
         schedule = parse_cron(definition.cron, definition.timezone)
         if not self.redis.hsetnx(
             self._key(definition.name), "definition", definition.model_dump_json()
@@ -276,13 +283,30 @@ class ScheduleBook:
                 # If it started meanwhile, the new run waits for its target instead.
                 with contextlib.suppress(Conflict):
                     self.qc.cancel(previous.id, requester=f"schedule:{name}")
-        submission = self.qc.submit(
-            definition.op,
-            definition.params,
-            requester=f"schedule:{name}",
-            source="schedule",
-            schedule=name,
-        )
+        try:
+            # Refuses a local operation (a definition written before that rule,
+            # or straight into Redis): defence in depth, a worker must never
+            # join or leave a swarm on a schedule's word.
+            submission = self.qc.submit(
+                definition.op,
+                definition.params,
+                requester=f"schedule:{name}",
+                source="schedule",
+                schedule=name,
+            )
+        except InvalidRequest as exc:
+            reason = f"refused: {exc}"
+            self.redis.hincrby(key, "refused", 1)
+            self.redis.hset(key, mapping={"last_skip_at": time.time(), "last_skip_reason": reason})
+            self.qc.events.publish(
+                ScheduleSkipped(
+                    run_id="",
+                    op=definition.op,
+                    schedule=name,
+                    message=f"schedule {name}: tick refused, {exc}",
+                )
+            )
+            return {"schedule": name, "outcome": "refused", "reason": reason}
         self.redis.hset(
             key, mapping={"last_run_id": submission.run_id, "last_fire_at": time.time()}
         )

@@ -451,3 +451,97 @@ def test_a_recovery_pass_cut_short_leaves_the_orphan_to_the_next_pass(lab: Queue
     assert message["headers"]["id"] == run.run_id and message["headers"]["task"] == "test.sleep"
     notes = qc.get(run.run_id).notes
     assert len(notes) == 1 and notes[0].startswith("recovered after worker loss")
+
+
+def test_local_operations_are_refused_by_the_queue_and_by_a_firing_schedule(
+    lab: QueueLab, worker: Any, qc: Any
+) -> None:
+    from sparkswarm.errors import InvalidRequest, NotFound
+    from sparkswarm.workers.schedules import ScheduleBook, ScheduleDefinition
+
+    runs_before = qc.redis.zcard(qc.store.index_key)
+    join = {"token": "SWMTKN-1-secret", "remote": "10.77.0.9:2377"}
+    with pytest.raises(InvalidRequest, match="never queued"):
+        qc.submit("swarm.join", join, requester="t", source="api")
+    book = ScheduleBook(qc)
+    with pytest.raises(InvalidRequest, match="cannot be scheduled"):
+        book.add(ScheduleDefinition(name="join", cron="* * * * *", op="swarm.join", params=join))
+    added = run_cli(
+        lab,
+        "schedule",
+        "add",
+        "join2",
+        "--cron",
+        "* * * * *",
+        "--",
+        "swarm",
+        "join",
+        "--token",
+        "SWMTKN-1-secret",
+        "10.77.0.9:2377",
+    )
+    assert added.returncode == 2, added.stderr
+    assert "cannot be scheduled" in " ".join(added.stderr.split())  # rich wraps lines
+    assert "SWMTKN-1-secret" not in added.stderr
+
+    # A definition stored before that rule (or written straight into Redis):
+    # the tick is refused, nothing is submitted.
+    leave = ScheduleDefinition(name="old-leave", cron="* * * * *", op="swarm.leave")
+    qc.redis.hset(
+        f"{qc.settings.key_prefix}schedule:old-leave", "definition", leave.model_dump_json()
+    )
+    fired = book.fire("old-leave")
+    assert fired["outcome"] == "refused" and "swarm.leave" in fired["reason"]
+    assert qc.redis.zcard(qc.store.index_key) == runs_before
+    for refused in ("join", "join2"):
+        with pytest.raises(NotFound):
+            book.get(refused)
+
+
+def test_an_idempotency_key_reused_for_other_parameters_is_refused(worker: Any, qc: Any) -> None:
+    from sparkswarm.errors import Conflict
+
+    key = f"key-{time.time_ns()}"
+    first = qc.submit("queue.noop", {"n": 1}, requester="t", source="api", key=key)
+    again = qc.submit("queue.noop", {"n": 1}, requester="t", source="api", key=key)
+    assert first.created and not again.created and again.run_id == first.run_id
+    with pytest.raises(Conflict, match="another request"):
+        qc.submit("queue.noop", {"n": 2}, requester="t", source="api", key=key)
+    with pytest.raises(Conflict):
+        qc.submit("test.sleep", {"key": key}, requester="t", source="api", key=key)
+    assert qc.wait(key, 30).params == {"n": 1}
+
+
+def test_a_run_waiting_for_its_target_says_which_run_goes_first(
+    lab: QueueLab, worker: Any, qc: Any
+) -> None:
+    key = f"wait-{time.time_ns()}"
+    first = qc.submit("test.sleep", {"key": key, "seconds": 4}, requester="t", source="api")
+    wait_for(lambda: qc.get(first.run_id).state == "running", 20, "the first run to start")
+    second = qc.submit("test.sleep", {"key": key, "seconds": 0}, requester="t", source="api")
+    env = lab.env(SPARKSWARM_QUEUED_NOTICE="1")
+    env.pop("SPARKSWARM_WORKER_IMPORTS", None)
+    followed = subprocess.run(
+        [SPARKSWARM, "runs", "show", second.run_id, "--follow", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert followed.returncode == 0, followed.stderr
+    assert json.loads(followed.stdout)["state"] == "succeeded"
+    said = " ".join(followed.stderr.split())  # rich wraps long lines
+    assert f"run {first.run_id} (test.sleep, running) goes first" in said
+    assert "is a worker running" not in said
+
+
+def test_an_error_answered_by_redis_is_not_called_unreachable(lab: QueueLab) -> None:
+    from sparkswarm.errors import OperationFailed
+    from sparkswarm.workers.client import QueueClient
+
+    settings = lab.settings().model_copy(update={"key_prefix": "wrongtype:"})
+    idle = QueueClient(settings)
+    idle.redis.set(idle.store.stream_key, "not a stream")  # WRONGTYPE for XADD
+    with pytest.raises(OperationFailed, match="Redis refused the command") as caught:
+        idle.submit("queue.noop", {}, requester="t", source="api")
+    assert "unreachable" not in str(caught.value)

@@ -190,3 +190,19 @@ def test_a_scheduled_command_is_listed_with_its_secrets_masked() -> None:
     op, params = _capture(words)
     assert op == "swarm.join" and params["token"] == "SWMTKN-1-abc"
     assert _masked_words(op, params, words) == ["swarm", "join", "10.77.0.1:2377", "--token=***"]
+
+
+def test_a_run_queued_behind_another_says_which_and_otherwise_asks_for_a_worker() -> None:
+    from sparkswarm.cli.progress_display import queued_notice
+
+    mine = RunRecord(id="r2", op="service.scale", target="service:web", created_at=0)
+    ahead = RunRecord(
+        id="r1", op="service.update", target="service:web", created_at=0, state="running"
+    )
+
+    waiting = queued_notice(mine, ahead, 12.0)
+    alone = queued_notice(mine, None, 12.0)
+
+    assert waiting == "r2 waits for service:web: run r1 (service.update, running) goes first"
+    assert "worker" not in waiting
+    assert "is a worker running" in alone and "12 s" in alone

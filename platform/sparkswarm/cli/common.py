@@ -22,6 +22,12 @@ EXIT_INVALID = 2
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 DETACH_OPTION = typer.Option(False, "--detach", "-d", help="Return without waiting.")
+KEY_OPTION = typer.Option(
+    None,
+    "--key",
+    help="Idempotency key: the same key again runs nothing new and follows the first "
+    "run; with other parameters it is refused. Needs the queue (SPARKSWARM_REDIS_URL).",
+)
 
 _gateway: Gateway | None = None
 
@@ -115,24 +121,33 @@ def show(data: Any, columns: Sequence[str], *, as_json: bool, title: str | None 
         print_table(data, columns, title=title)
 
 
-def perform(name: str, params: dict[str, Any], *, detach: bool = False) -> dict[str, Any]:
+def perform(
+    name: str, params: dict[str, Any], *, detach: bool = False, key: str | None = None
+) -> dict[str, Any]:
     """Run mutating operation ``name``: through the queue when a broker is
     configured (SPARKSWARM_REDIS_URL) and the operation is not ``local`` (swarm
     init/join/leave act on this engine), in this process otherwise. Shows progress;
     returns the result. With ``detach`` and a broker: prints the run id and
-    ends the command at once.
+    ends the command at once. ``key`` (``--key``) is the run's idempotency
+    key; InvalidRequest if given where there is no queue to keep it.
 
     Inside :func:`capture_operation` it only records ``(name, params)``.
     """
     if _capturing:
         raise _Captured(name, params)
     from sparkswarm.config import get_settings
+    from sparkswarm.errors import InvalidRequest
     from sparkswarm.operations import get_operation
 
     if get_settings().redis_url and not get_operation(name).local:
         from sparkswarm.cli.progress_display import submit_and_follow
 
-        return submit_and_follow(name, params, detach=detach)
+        return submit_and_follow(name, params, detach=detach, key=key)
+    if key is not None:
+        raise InvalidRequest(
+            "--key needs the queue: set SPARKSWARM_REDIS_URL (and it does not apply to "
+            "swarm init/join/leave)"
+        )
     from sparkswarm.cli.progress_display import run_with_progress
 
     return run_with_progress(name, params, detach=detach)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from sparkswarm.cli.common import JSON_OPTION
@@ -52,17 +54,37 @@ def list_runs(
 
 @app.command("show")
 def show_run(
-    run_id: str = typer.Argument(..., help="The run id."), as_json: bool = JSON_OPTION
+    run_id: str = typer.Argument(..., help="The run id."),
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        "-f",
+        help="Follow the run's events until it ends first; exit 1 unless it succeeded.",
+    ),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Show one run's record: parameters, state, timestamps, result or error, notes."""
-    from sparkswarm.cli.common import console, print_json
+    from sparkswarm.cli.common import EXIT_FAILURE, print_json
     from sparkswarm.workers.client import queue_client
 
-    record = queue_client().get(run_id)
+    client = queue_client()
+    record = client.get(run_id)
+    if follow and not record.done:
+        from sparkswarm.cli.progress_display import follow_run
+
+        record = follow_run(client, record.id, record.op)
     if as_json:
         print_json(record)
-        return
+    else:
+        _print_record(record)
+    if follow and record.state != "succeeded":
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _print_record(record: Any) -> None:
     import json
+
+    from sparkswarm.cli.common import console
 
     out = console()
     row = {**_row(record), "id": record.id}
