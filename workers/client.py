@@ -27,6 +27,7 @@ from sparkswarm.workers.events import (
     OperationQueued,
 )
 from sparkswarm.workers.records import SOURCES, RunRecord, RunStore
+from sparkswarm.workers.sealing import seal_params
 from sparkswarm.workers.settings import QueueSettings, get_queue_settings
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
@@ -82,10 +83,13 @@ class QueueClient:
             events_maxlen=self.settings.events_maxlen,
         )
         self.events = EventStream(self.redis, prefix, self.settings.events_maxlen)
+        key = self.settings.secret_key
+        self.secret_key: str | None = key.get_secret_value() if key is not None else None
 
     def message_for(self, op_name: str, run_id: str, params: dict[str, Any]) -> str:
         """The Celery message (as kombu writes it) that runs ``run_id`` on this
-        client's queue; secrets masked in its header, not in its body."""
+        client's queue. Secret parameters are masked in it: the worker reads
+        them from the run's parameters key (see sealing.py)."""
         from sparkswarm.operations import get_operation, mask_secrets
         from sparkswarm.workers.app import app
         from sparkswarm.workers.wire import task_envelope
@@ -95,7 +99,7 @@ class QueueClient:
             app,
             op_name,
             run_id,
-            {"run_id": run_id, "params": params},
+            {"run_id": run_id, "params": shown},
             self.settings.queue,
             kwargs_shown={"run_id": run_id, "params": shown},
         )
@@ -166,18 +170,21 @@ class QueueClient:
         from sparkswarm.workers.locks import target_keys
         from sparkswarm.workers.wire import task_envelope
 
+        # Secrets travel masked in the message and sealed (with a key) in the
+        # parameters key, which the run's end deletes: see sealing.py.
         message = task_envelope(
             app,
             op_name,
             run_id,
-            {"run_id": run_id, "params": params},
+            {"run_id": run_id, "params": record.params},
             self.settings.queue,
             kwargs_shown={"run_id": run_id, "params": record.params},
         )
+        stored = seal_params(op.secret_params, params, self.secret_key)
         with broker_errors("submit"):
             created, sid = self.store.create(
                 record,
-                params,
+                stored,
                 event.model_dump_json(),
                 queue_key=self.settings.queue,
                 message=message,

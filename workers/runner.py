@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sparkswarm.errors import SparkswarmError
+from sparkswarm.errors import InvalidRequest, SparkswarmError
 from sparkswarm.workers.client import QueueClient
 from sparkswarm.workers.events import (
     OperationFailed,
@@ -45,6 +45,7 @@ from sparkswarm.workers.events import (
     progress_event,
 )
 from sparkswarm.workers.locks import RedisLock, heartbeat_lock, target_lock
+from sparkswarm.workers.sealing import unseal_params
 from sparkswarm.workers.settings import retry_delays
 
 log = logging.getLogger(__name__)
@@ -178,9 +179,30 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
                     message=f"recovered after worker loss (delivery {delivery})",
                 )
             )
+        try:
+            params = _execution_params(qc, op_name, run_id, params)
+        except InvalidRequest as exc:
+            _finish_failed(qc, run_id, op_name, target, str(exc), "InvalidRequest", lock)
+            return Outcome(run_id, "finished", "failed").as_dict()
         return _run_and_record(qc, op_name, run_id, target, params, lock)
     finally:
         _REFRESHER.drop(run_id)
+
+
+def _execution_params(
+    qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The parameters to run with: the message's, with the secret ones read
+    from the run's parameters key and unsealed (the message has them masked).
+    InvalidRequest if they are sealed with a key this worker lacks."""
+    from sparkswarm.operations import get_operation
+
+    if not get_operation(op_name).secret_params:
+        return params
+    stored = qc.store.execution_params(run_id)
+    if stored is None:  # a message of the previous version: secrets in its body
+        return params
+    return unseal_params({**params, **stored}, qc.secret_key)
 
 
 def _park(

@@ -34,7 +34,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 class ScheduleDefinition(BaseModel):
-    """What a schedule runs and when; ``params`` are unmasked (needed to run)."""
+    """What a schedule runs and when; in Redis, secret ``params`` are sealed
+    (see sealing.py)."""
 
     name: str
     cron: str
@@ -166,6 +167,7 @@ class ScheduleBook:
                 "it cannot be scheduled"
             )
         schedule = parse_cron(definition.cron, definition.timezone)
+        definition = self._sealed(definition)
         if not self.redis.hsetnx(
             self._key(definition.name), "definition", definition.model_dump_json()
         ):
@@ -173,6 +175,24 @@ class ScheduleBook:
         self.redis.sadd(self.names_key, definition.name)
         self._save_entry(definition, schedule)
         return definition
+
+    def _sealed(self, definition: ScheduleDefinition) -> ScheduleDefinition:
+        """``definition`` with its secret parameters sealed; InvalidRequest,
+        naming the setting, if it has some and no key is set."""
+        from sparkswarm.operations import get_operation
+        from sparkswarm.workers.sealing import GENERATE_HINT, SETTING, seal_params, secret_values
+
+        secret = get_operation(definition.op).secret_params
+        names = secret_values(secret, definition.params)
+        if not names:
+            return definition
+        if not self.qc.secret_key:
+            raise InvalidRequest(
+                f"schedule {definition.name!r} has secret parameters ({', '.join(names)}): "
+                f"set {SETTING} to keep them sealed in Redis ({GENERATE_HINT})"
+            )
+        params = seal_params(secret, definition.params, self.qc.secret_key)
+        return definition.model_copy(update={"params": params})
 
     def _save_entry(self, definition: ScheduleDefinition, schedule: Any) -> None:
         entry = ZonedRedBeatSchedulerEntry(
@@ -284,12 +304,15 @@ class ScheduleBook:
                 with contextlib.suppress(Conflict):
                     self.qc.cancel(previous.id, requester=f"schedule:{name}")
         try:
+            from sparkswarm.workers.sealing import unseal_params
+
+            params = unseal_params(definition.params, self.qc.secret_key)
             # Refuses a local operation (a definition written before that rule,
             # or straight into Redis): defence in depth, a worker must never
             # join or leave a swarm on a schedule's word.
             submission = self.qc.submit(
                 definition.op,
-                definition.params,
+                params,
                 requester=f"schedule:{name}",
                 source="schedule",
                 schedule=name,

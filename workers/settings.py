@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -52,6 +52,11 @@ class QueueSettings(BaseSettings):
         10.0,
         description="Seconds a followed run may stay queued before the CLI says why "
         "(the run it waits for, or no worker taking it).",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key sealing secret parameters in Redis (run parameters, "
+        "schedules). Without it schedules with secret parameters are refused.",
     )
     worker_imports: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -545,3 +545,94 @@ def test_an_error_answered_by_redis_is_not_called_unreachable(lab: QueueLab) -> 
     with pytest.raises(OperationFailed, match="Redis refused the command") as caught:
         idle.submit("queue.noop", {}, requester="t", source="api")
     assert "unreachable" not in str(caught.value)
+
+
+def redis_dump(client: Any) -> str:
+    """Every value of every key, as text (to search for a secret)."""
+    values: list[Any] = []
+    for key in client.scan_iter(count=1000):
+        kind = client.type(key)
+        if kind == "string":
+            values.append(client.get(key))
+        elif kind == "hash":
+            values.append(client.hgetall(key))
+        elif kind == "list":
+            values.append(client.lrange(key, 0, -1))
+        elif kind == "set":
+            values.append(sorted(client.smembers(key)))
+        elif kind == "zset":
+            values.append(client.zrange(key, 0, -1))
+        elif kind == "stream":
+            values.append(client.xrange(key))
+        values.append(key)
+    return json.dumps(values, default=str)
+
+
+def test_secret_parameters_leave_no_clear_trace_in_redis_or_its_aof(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    import hashlib
+    import secrets
+
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+
+    from sparkswarm.errors import InvalidRequest
+    from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.schedules import ScheduleBook, ScheduleDefinition
+    from tests.support.queue_harness import RedisServer
+
+    folder = tmp_path_factory.mktemp("secrets")
+    server = RedisServer(folder, aof=True)
+    server.start()
+    lab = QueueLab(folder, server)
+    try:
+        key = Fernet.generate_key().decode()
+        lab.start_worker(concurrency=2, SPARKSWARM_SECRET_KEY=key)
+        sealing = QueueClient(lab.settings().model_copy(update={"secret_key": SecretStr(key)}))
+        plain = lab.client()  # no key: a run's secrets are in clear until it ends
+        token = secrets.token_hex(8)
+        sealed_pw, plain_pw, scheduled_pw = (f"{kind}-{token}" for kind in ("s", "p", "c"))
+
+        def given(key_name: str) -> list[str]:
+            return list(sealing.redis.lrange(f"test:exec:{key_name}:password", 0, -1))
+
+        def digest(secret: str) -> str:
+            return hashlib.sha256(secret.encode()).hexdigest()
+
+        for qc, password, name in ((sealing, sealed_pw, "sec1"), (plain, plain_pw, "sec2")):
+            run = qc.submit(
+                "test.sleep",
+                {"key": name, "seconds": 0, "password": password},
+                requester="t",
+                source="api",
+            )
+            assert qc.wait(run.run_id, 60).state == "succeeded"
+            assert given(name) == [digest(password)]  # the worker got the real secret
+
+        nightly = ScheduleDefinition(
+            name="nightly",
+            cron="0 3 * * *",
+            op="test.sleep",
+            params={"key": "sec3", "seconds": 0, "password": scheduled_pw},
+        )
+        with pytest.raises(InvalidRequest, match="SPARKSWARM_SECRET_KEY"):
+            ScheduleBook(plain).add(nightly)
+        book = ScheduleBook(sealing)
+        book.add(nightly)
+        assert scheduled_pw not in redis_dump(sealing.redis)  # sealed in the definition
+        fired = book.fire("nightly")
+        assert fired["outcome"] == "submitted"
+        assert sealing.wait(fired["run_id"], 60).state == "succeeded"
+        assert given("sec3") == [digest(scheduled_pw)]
+
+        # Runs over: no secret left in any key, and the AOF never saw the
+        # sealed ones in clear.
+        dump = redis_dump(sealing.redis)
+        for secret in (sealed_pw, plain_pw, scheduled_pw):
+            assert secret not in dump
+        aof = b"".join(p.read_bytes() for p in (folder / "appendonlydir").iterdir())
+        assert sealed_pw.encode() not in aof and scheduled_pw.encode() not in aof
+    finally:
+        lab.stop_all()
+        server.stop()

@@ -206,3 +206,25 @@ def test_a_run_queued_behind_another_says_which_and_otherwise_asks_for_a_worker(
     assert waiting == "r2 waits for service:web: run r1 (service.update, running) goes first"
     assert "worker" not in waiting
     assert "is a worker running" in alone and "12 s" in alone
+
+
+def test_secret_parameters_are_sealed_and_opened_only_with_their_key() -> None:
+    from cryptography.fernet import Fernet
+
+    from sparkswarm.workers.sealing import seal_params, unseal_params
+
+    key, other = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    params = {"name": "web", "token": "SWMTKN-1-abc", "empty": ""}
+
+    sealed = seal_params(("token", "empty"), params, key)
+
+    assert "SWMTKN-1-abc" not in json.dumps(sealed)
+    assert sealed["name"] == "web" and sealed["empty"] == ""
+    assert unseal_params(sealed, key) == params
+    assert seal_params(("token",), params, None) == params  # no key: kept as given
+    with pytest.raises(InvalidRequest, match="SPARKSWARM_SECRET_KEY is not set"):
+        unseal_params(sealed, None)
+    with pytest.raises(InvalidRequest, match="another SPARKSWARM_SECRET_KEY"):
+        unseal_params(sealed, other)
+    with pytest.raises(InvalidRequest, match="not a Fernet key"):
+        seal_params(("token",), params, "short")
