@@ -228,3 +228,16 @@ def test_secret_parameters_are_sealed_and_opened_only_with_their_key() -> None:
         unseal_params(sealed, other)
     with pytest.raises(InvalidRequest, match="not a Fernet key"):
         seal_params(("token",), params, "short")
+
+
+def test_the_worker_retries_only_conflicts_and_unavailable_engines() -> None:
+    """runner.py retries an error only if its class says ``retryable``:
+    deterministic refusals (400s, resource exhaustion) must not be."""
+    from sparkswarm import errors
+
+    classes = [
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.SparkswarmError)
+    ]
+    assert {c.__name__ for c in classes if c.retryable} == {"Conflict", "Unavailable"}
