@@ -19,18 +19,24 @@ import pytest
 
 from tests.conftest import unavailable
 from tests.support.lab import TestLab, host_leftovers, sweep_dead_labs, wait_for
+from tests.support.swarm_cli import sparkswarm
 
 pytestmark = [pytest.mark.integration, pytest.mark.multinode]
 
 
 @pytest.fixture(scope="module")
-def lab(gw: Any, web_images: dict[str, str]) -> Iterator[TestLab]:
+def lab_host() -> None:
+    """Skip (fail under CI) where labs cannot run; sweep labs of dead test runs."""
     from sparkswarm.lab.host import missing_requirements
 
     missing = missing_requirements()
     if missing:
         unavailable("a lab needs " + "; ".join(missing))
     sweep_dead_labs()
+
+
+@pytest.fixture(scope="module")
+def lab(gw: Any, web_images: dict[str, str], lab_host: None) -> Iterator[TestLab]:
     made = TestLab()
     try:
         made.up("--managers", "3", "--workers", "2", "--image", web_images["v1"])
@@ -86,6 +92,12 @@ def test_a_second_up_reports_the_lab_and_a_new_shape_is_refused(lab: TestLab) ->
     assert bad.returncode == 2 and "lab name" in bad.stderr
     missing = lab.run("lab", "status", "--name", "nosuchlab")
     assert missing.returncode == 2 and "no lab 'nosuchlab'" in missing.stderr
+    # A host without the tools: one line that names what is missing, exit 2.
+    bare = sparkswarm("lab", "up", "--name", "bare", env={**lab.env(), "PATH": "/nonexistent"})
+    assert bare.returncode == 2, bare.stderr
+    assert "this host cannot run a lab: it needs ip, iptables, nsenter" in bare.stderr
+    assert "(apt-get install docker.io iproute2 iptables mount util-linux)" in bare.stderr
+    assert not (lab.base / "bare").exists()
     assert len(lab.status()["nodes"]) == 5
 
 
@@ -182,3 +194,37 @@ def test_down_leaves_no_namespace_link_mount_process_or_folder(lab: TestLab) -> 
     again = lab.down()
     assert again.returncode == 0 and json.loads(again.stdout)["changed"] is False
     assert subprocess.run(["ip", "link", "show", "ssw-br0"], capture_output=True).returncode == 0
+
+
+def test_down_after_a_crashed_up_finds_everything(lab_host: None) -> None:
+    import signal
+    import sys
+    import time
+
+    crashed = TestLab()
+    try:
+        up = subprocess.Popen(
+            [str(Path(sys.executable).parent / "sparkswarm"), "lab", "up", "--name", crashed.name,
+             "--managers", "1", "--workers", "1", "--no-images"],
+            env=crashed.env(managers=False),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        # Killed once the engines run and the swarm is forming.
+        wait_for(
+            "the lab's engines to start",
+            lambda: len(list(crashed.root.glob("*/docker.sock"))) == 2 or up.poll() is not None,
+            timeout=60,
+            every=0.1,
+        )
+        up.send_signal(signal.SIGKILL)
+        up.wait(timeout=10)
+        time.sleep(0.5)
+        state = json.loads((crashed.root / "lab.json").read_text())
+        assert host_leftovers(crashed.base, crashed.name, state)
+        done = crashed.down()
+        assert done.returncode == 0, done.stderr
+        assert host_leftovers(crashed.base, crashed.name, state) == []
+    finally:
+        crashed.down()
+        crashed.remove_base()

@@ -39,9 +39,10 @@ def missing_requirements() -> list[str]:
     missing = []
     if os.geteuid() != 0:
         missing.append("root (network namespaces and a dockerd per node need it; use sudo)")
-    for tool in TOOLS:
-        if shutil.which(tool) is None:
-            missing.append(f"{tool!r} on PATH (Debian package {_TOOL_PACKAGES[tool]})")
+    tools = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if tools:
+        packages = " ".join(sorted({_TOOL_PACKAGES[tool] for tool in tools}))
+        missing.append(f"{', '.join(tools)} on PATH (apt-get install {packages})")
     if not Path(f"/sys/class/net/{BRIDGE}").exists():
         missing.append(f"the bridge {BRIDGE} with {BRIDGE_HOST_ADDRESS}/24 (run scripts/setup.sh)")
     return missing
