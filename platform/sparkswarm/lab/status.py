@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -26,7 +25,7 @@ class LabNodeStatus(BaseModel):
     role: str
     address: str
     url: str
-    engine: str  # running | stopped
+    engine: str  # running | not answering (busy: say, a manager during an election) | stopped
     engine_version: str = ""
     status: str = "unknown"  # ready | down | unknown (no manager answered)
     availability: str = ""
@@ -80,7 +79,8 @@ def swarm_nodes(state: LabState) -> list[NodeInfo]:
 def lab_status(state: LabState, backend: NodeBackend) -> LabStatus:
     """Each node's engine (running, version) and its place in the swarm."""
     with ThreadPoolExecutor(max_workers=len(state.nodes)) as pool:
-        infos = list(pool.map(lambda n: _engine(n, backend), state.nodes))
+        alive = list(pool.map(backend.is_running, state.nodes))
+        infos = list(pool.map(lambda n: engine_info(n.url, timeout=5), state.nodes))
     swarm: dict[str, NodeInfo] = {}
     swarm_error = None
     try:
@@ -92,7 +92,7 @@ def lab_status(state: LabState, backend: NodeBackend) -> LabStatus:
     except SparkswarmError as exc:
         swarm_error = str(exc)
     nodes = []
-    for node, engine in zip(state.nodes, infos, strict=True):
+    for node, running, engine in zip(state.nodes, alive, infos, strict=True):
         seen = swarm.get(node.hostname)
         nodes.append(
             LabNodeStatus(
@@ -101,7 +101,9 @@ def lab_status(state: LabState, backend: NodeBackend) -> LabStatus:
                 role=seen.role if seen else node.role,
                 address=node.address,
                 url=node.url,
-                engine="running" if engine is not None else "stopped",
+                engine=(
+                    "running" if engine is not None else "not answering" if running else "stopped"
+                ),
                 engine_version=str((engine or {}).get("ServerVersion", "")),
                 status=seen.status if seen else "unknown",
                 availability=seen.availability if seen else "",
@@ -118,12 +120,6 @@ def lab_status(state: LabState, backend: NodeBackend) -> LabStatus:
         swarm_error=swarm_error,
         env=managers_env(state),
     )
-
-
-def _engine(node: LabNode, backend: NodeBackend) -> dict[str, Any] | None:
-    if not backend.is_running(node):
-        return None
-    return engine_info(node.url, timeout=5)
 
 
 def wait_until_ready(
