@@ -11,6 +11,7 @@ name prefix) and in the address claims, then checks nothing is left.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from collections.abc import Callable
@@ -94,7 +95,7 @@ def lab_up(
         check_images(source, images)
     base = base or lab_dir()
     root = lab_root(name, base)
-    with locked(base):
+    with locked():
         _sweep_stale_labs(backend)
         state = load_state(root)
         changed = state is None
@@ -216,7 +217,7 @@ def lab_kill(backend: NodeBackend, *, name: str, node: str, base: Path | None = 
     host.require_host()
     state = require_state(name, base)
     target = find_node(state, node)
-    with locked(base or lab_dir()):
+    with locked():
         backend.stop(target)
     return target
 
@@ -235,7 +236,7 @@ def lab_restore(
     host.require_host()
     state = require_state(name, base)
     target = find_node(state, node)
-    with locked(base or lab_dir()):
+    with locked():
         backend.create(target)
         backend.start(target)
     return wait_until_ready(state, backend, nodes=[target], timeout=timeout, progress=progress)
@@ -259,7 +260,7 @@ def lab_down(
     validate_name(name)
     base = base or lab_dir()
     root = lab_root(name, base)
-    with locked(base):
+    with locked():
         nodes = _everything_of(name, root)
         if not nodes and not root.exists():
             return LabDown(name=name, removed=[], changed=False, seconds=0.0)
@@ -269,6 +270,8 @@ def lab_down(
             if node.address:
                 addresses.release(node.address, root=node.root)
         shutil.rmtree(root, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            base.rmdir()  # the folder of all labs, if this was the last one
         leftovers = [item for node in nodes for item in backend.leftovers(node)]
         if root.exists():
             leftovers.append(f"folder {root}")

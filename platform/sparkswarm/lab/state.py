@@ -25,6 +25,7 @@ from sparkswarm.lab.backend import LabNode
 DEFAULT_NAME = "lab"
 NETNS_PREFIX = "sswl"
 STATE_FILE = "lab.json"
+LOCK_FILE = Path("/run/sparkswarm-lab/lock")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 MAX_MANAGERS = 7
 MAX_WORKERS = 10
@@ -117,13 +118,14 @@ def find_node(state: LabState, wanted: str) -> LabNode:
 
 
 @contextmanager
-def locked(base: Path) -> Iterator[None]:
-    """Hold the lab folder's lock: one ``lab up``/``down``/``kill`` at a time on the host.
+def locked(lock: Path = LOCK_FILE) -> Iterator[None]:
+    """Hold the host's lab lock: one ``lab up``/``down``/``kill``/``restore`` at a time.
 
-    An flock, so a crashed command releases it with its process.
+    One lock for every lab folder, as the bridge addresses are shared. An
+    flock, so a crashed command releases it with its process.
     """
-    base.mkdir(parents=True, exist_ok=True)
-    with open(base / ".lock", "w") as fh:
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
