@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Broker and record store. Unset: mutating commands run in-process."
     )
+    lab_dir: str = Field(
+        "/var/lib/sparkswarm-lab",
+        description="Where `sparkswarm lab` keeps each lab's state and node folders.",
+    )
     run_retention_days: int = Field(30, description="How long operation records are kept.")
     run_retention_count: int = Field(5000, description="How many operation records are kept.")
     secret_key: SecretStr | None = Field(
