@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     )
     run_retention_days: int = Field(30, description="How long operation records are kept.")
     run_retention_count: int = Field(5000, description="How many operation records are kept.")
+    max_replicas: int = Field(
+        100, ge=1, description="Most tasks one service may have (refused before sending)."
+    )
+    max_stack_replicas: int = Field(
+        200, ge=1, description="Most tasks all services of one stack may have together."
+    )
 
     @field_validator("managers", mode="before")
     @classmethod

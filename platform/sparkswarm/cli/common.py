@@ -50,7 +50,8 @@ def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     from rich.markup import escape
 
     # Messages quote user input and patterns such as "[a-z]": not rich markup.
-    err_console().print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    # soft_wrap: one refusal is one line, whatever the width (scripts grep it).
+    err_console().print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

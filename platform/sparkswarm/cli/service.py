@@ -264,14 +264,9 @@ def scale(
 ) -> None:
     """Set replica counts (replicated services only); waits for convergence unless --detach."""
     from sparkswarm.cli.common import perform
-    from sparkswarm.errors import InvalidRequest
+    from sparkswarm.services.changes import parse_scale_pairs
 
-    replicas: dict[str, int] = {}
-    for pair in pairs:
-        service, equals, count = pair.partition("=")
-        if not equals or not service or not count.strip().isdigit():
-            raise InvalidRequest(f"invalid scale argument {pair!r}: expected SERVICE=REPLICAS")
-        replicas[service] = int(count)
+    replicas = parse_scale_pairs(pairs)
     result = perform("service.scale", {"replicas": replicas, "timeout": timeout}, detach=detach)
     if as_json:
         _report(result, True)

@@ -290,6 +290,8 @@ def parse_memory(text: str, flag: str = "memory") -> int:
     size = int(Decimal(match.group(1)) * 1024 ** _MEMORY_POWERS[match.group(2).lower()])
     if size <= 0:
         raise InvalidRequest(f"invalid {flag} {text!r}: must be more than 0")
+    if size > 2**63 - 1:  # a Go int64 on the engine
+        raise InvalidRequest(f"invalid {flag} {text!r}: too large")
     return size
 
 
@@ -305,6 +307,8 @@ def parse_cpus(text: str, flag: str = "cpu") -> int:
     if not value.is_finite() or value <= 0:
         raise InvalidRequest(f"invalid {flag} {text!r}: must be a number more than 0")
     nano = value * 10**9
+    if nano > 2**63 - 1:  # a Go int64 on the engine
+        raise InvalidRequest(f"invalid {flag} {text!r}: too large")
     if nano != nano.to_integral_value():
         raise InvalidRequest(f"invalid {flag} {text!r}: more precise than 1e-9 CPUs")
     return int(nano)

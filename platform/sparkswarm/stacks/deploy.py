@@ -14,6 +14,7 @@ import copy
 import time
 from typing import Any
 
+from sparkswarm import limits
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, SparkswarmError
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.stacks.plan import Plan, plan_services
@@ -91,6 +92,13 @@ def plan_objects(gw: Any, desired: DesiredStack) -> list[dict[str, Any]]:
 
 def _check_before_changing(gw: Any, desired: DesiredStack) -> dict[str, str]:
     """Refuse before any change; returns the IDs of external secrets/configs."""
+    from sparkswarm.services.admission import admit_reservations
+
+    # Again here, not only in translate: a rollback deploys a stored snapshot.
+    limits.check_services(
+        desired.name, {spec["Name"]: spec["Mode"] for spec in desired.services.values()}
+    )
+    admit_reservations(gw, {spec["Name"]: spec for spec in desired.services.values()})
     external_ids: dict[str, str] = {}
     for kind, ours in (("Secret", desired.secrets), ("Config", desired.configs)):
         for name in sorted(_referenced(desired, kind) - set(ours)):

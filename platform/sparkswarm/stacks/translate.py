@@ -15,6 +15,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sparkswarm import limits
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.stacks.spec_parts import (
     endpoint_spec,
@@ -272,7 +273,11 @@ def _network_create(stack: str, network: dict[str, Any]) -> dict[str, Any]:
 
 
 def translate(stack: str, model: dict[str, Any]) -> DesiredStack:
-    """The swarm objects for a loaded compose model; InvalidRequest on conflicts."""
+    """The swarm objects for a loaded compose model.
+
+    Raises InvalidRequest on conflicts and on replica counts over the limits
+    of :mod:`sparkswarm.limits` (per service, and for the stack in total).
+    """
     desired = DesiredStack(name=validate_stack_name(stack))
     for name in model["services"]:
         if len(scope(stack, name)) > MAX_SERVICE_NAME:
@@ -287,6 +292,9 @@ def translate(stack: str, model: dict[str, Any]) -> DesiredStack:
         except (ValueError, KeyError) as exc:
             raise InvalidRequest(f"services.{name}: {exc}") from None
         used_networks.update(service.get("networks") or {"default": None})
+    limits.check_services(
+        desired.name, {spec["Name"]: spec["Mode"] for spec in desired.services.values()}
+    )
     for network in sorted(used_networks):
         declared = model["networks"].get(network) or {}
         if declared.get("external"):
