@@ -30,8 +30,9 @@ def submit(
 
     Exits 1 when the job fails, after printing the end of Spark's log.
     """
+    from sparkswarm.bounded import read_text_bounded
     from sparkswarm.cli.common import fail, perform
-    from sparkswarm.spark.job_spec import new_job_id
+    from sparkswarm.spark.job_spec import MAX_SCRIPT_BYTES, new_job_id
 
     conf_values: dict[str, str] = {}
     for pair in conf or []:
@@ -39,10 +40,8 @@ def submit(
         if not sep or not key:
             raise fail(f"--conf {pair!r}: expected key=value")
         conf_values[key] = value
-    try:
-        script = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise fail(f"{file}: cannot read: {exc}") from None
+    # Bounded: the size is checked before reading (`spark submit /dev/zero`).
+    script = read_text_bounded(str(file), MAX_SCRIPT_BYTES, "script")
     params = {
         "stack": stack,
         "script": script,
