@@ -83,7 +83,19 @@ def to_jsonable(data: Any) -> Any:
 
 
 def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | None = None) -> None:
-    """Print rows (dicts or pydantic models) as a rich table of ``columns``."""
+    """Print rows (dicts or pydantic models) as a table of ``columns``.
+
+    On a terminal: a rich table. Into a pipe or a file: plain tab-separated
+    columns under a header line, never truncated or ellipsised (as
+    ``docker ... ls`` prints), so ``sparkswarm schedule ls | grep NAME``
+    finds the whole name; the title, if any, goes to stderr so that stdout
+    holds the header and the rows only.
+    """
+    if not sys.stdout.isatty():
+        if title:
+            sys.stderr.write(title + "\n")
+        sys.stdout.write(plain_table(rows, columns))
+        return
     from rich.table import Table
 
     table = Table(title=title, header_style="bold")
@@ -93,6 +105,19 @@ def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | Non
         data = to_jsonable(row)
         table.add_row(*(_cell(data.get(column)) for column in columns))
     console().print(table)
+
+
+def plain_table(rows: Iterable[Any], columns: Sequence[str]) -> str:
+    """Tab-separated lines: a header of ``columns`` in capitals, then one line per row.
+
+    Tabs and newlines inside a value become spaces, so each row stays one line.
+    """
+    lines = ["\t".join(column.upper().replace("_", " ") for column in columns)]
+    for row in rows:
+        data = to_jsonable(row)
+        cells = (str(_cell(data.get(column))) for column in columns)
+        lines.append("\t".join(" ".join(cell.split()) for cell in cells))
+    return "\n".join(lines) + "\n"
 
 
 def _cell(value: Any) -> Any:

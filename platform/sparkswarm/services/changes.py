@@ -90,7 +90,8 @@ def _apply_ports(spec: dict[str, Any], publish_add: list[str], publish_rm: list[
     endpoint = dict(spec.get("EndpointSpec") or {})
     ports: list[dict[str, Any]] = list(endpoint.get("Ports") or [])
     for removal in publish_rm:
-        ports = [port for port in ports if not flags.port_matches_removal(port, removal)]
+        removed = flags.ports_to_remove(ports, removal)
+        ports = [port for port in ports if port not in removed]
     for text in publish_add:
         new = flags.parse_publish(text)
         # Re-adding a published port replaces its old mapping, as the docker CLI does.
@@ -147,6 +148,21 @@ def apply_changes(spec: dict[str, Any], changes: ServiceChanges) -> dict[str, An
         if config is not None:
             changed[key] = config
     return changed
+
+
+def unmatched_port_removals(spec: dict[str, Any], publish_rm: list[str]) -> list[str]:
+    """One sentence per ``--publish-rm`` value that matches no port of ``spec``.
+
+    Not an error: a second run of the same update finds the port gone
+    already, and must not fail for it. The caller reports these.
+    """
+    ports: list[dict[str, Any]] = list((spec.get("EndpointSpec") or {}).get("Ports") or [])
+    return [
+        f"--publish-rm {removal} matches no port of {spec.get('Name')} "
+        f"(its ports: {flags.describe_ports(ports)})"
+        for removal in publish_rm
+        if not flags.ports_to_remove(ports, removal)
+    ]
 
 
 def rollout_expected(before: dict[str, Any], after: dict[str, Any]) -> bool:

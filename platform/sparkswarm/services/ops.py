@@ -27,7 +27,12 @@ from sparkswarm.limits import check_wait
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.services import flags
 from sparkswarm.services.admission import admit_replicas, admit_reservations
-from sparkswarm.services.changes import ServiceChanges, apply_changes, rollout_expected
+from sparkswarm.services.changes import (
+    ServiceChanges,
+    apply_changes,
+    rollout_expected,
+    unmatched_port_removals,
+)
 from sparkswarm.services.models import RemoveResult, ServiceOutcome
 from sparkswarm.services.queries import find_service, resolve_service
 from sparkswarm.services.rolling import (
@@ -244,6 +249,8 @@ def update_service(
         service = resolve_service(gw, name)
         before = service["Spec"]
         after = apply_changes(before, wanted)
+        for unmatched in unmatched_port_removals(before, wanted.publish_rm):
+            progress(unmatched, service=name, log=True)
         if not spec_differences(after, before):
             unchanged = unchanged_outcome(name, service)
             if detach or not update_in_progress(service):
