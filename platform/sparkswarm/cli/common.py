@@ -115,22 +115,26 @@ def plain_table(rows: Iterable[Any], columns: Sequence[str]) -> str:
     lines = ["\t".join(column.upper().replace("_", " ") for column in columns)]
     for row in rows:
         data = to_jsonable(row)
-        cells = (str(_cell(data.get(column))) for column in columns)
+        cells = (_text(data.get(column)) for column in columns)
         lines.append("\t".join(" ".join(cell.split()) for cell in cells))
     return "\n".join(lines) + "\n"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
 
 
 def _cell(value: Any) -> Any:
     from rich.text import Text
 
     # A Text cell is shown as is: labels, errors and commands may hold "[...]".
-    if value is None:
-        return Text("")
-    if isinstance(value, list):
-        return Text(", ".join(str(v) for v in value))
-    if isinstance(value, dict):
-        return Text(", ".join(f"{k}={v}" for k, v in value.items()))
-    return Text(str(value))
+    return Text(_text(value))
 
 
 def show(data: Any, columns: Sequence[str], *, as_json: bool, title: str | None = None) -> None:
