@@ -164,13 +164,11 @@ def check_wait(seconds: float, what: str = "--timeout") -> float:
 
     Raises InvalidRequest otherwise (``-1``, ``0``, ``nan``, ``inf``).
     """
+    wanted = f"{what} must be a positive number of seconds, at most {MAX_WAIT_SECONDS} (a week)"
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise InvalidRequest(f"invalid {what} {seconds!r}: expected seconds, e.g. 300")
+        raise InvalidRequest(f"{wanted}, not {seconds!r}")
     if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_WAIT_SECONDS:
-        raise InvalidRequest(
-            f"invalid {what} {seconds!r}: expected seconds above 0 and at most "
-            f"{MAX_WAIT_SECONDS} (a week)"
-        )
+        raise InvalidRequest(f"{wanted}, not {seconds!r}")
     return float(seconds)
 
 
