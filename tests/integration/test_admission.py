@@ -152,3 +152,18 @@ def test_scaling_a_stack_service_counts_the_stack_total(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "SPARKSWARM_MAX_STACK_REPLICAS" in done.stderr
     assert prefixed_services(gw, prefix) == before
+
+
+def test_stack_reservation_no_node_has_is_refused_before_deploying(
+    gw: Any, prefix: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "stack.yml"
+    path.write_text(
+        'version: "3.8"\nservices:\n  big:\n    image: sparkswarm/web:v1\n'
+        "    deploy:\n      resources: {reservations: {cpus: '4096', memory: 64g}}\n"
+    )
+    done = sparkswarm("stack", "deploy", prefix, "-c", str(path), "--detach")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"service {prefix}_big reserves 4096 CPUs and 65536 MiB but no node" in done.stderr
+    assert prefixed_services(gw, prefix) == {}
+    assert not [n for n in gw.api.networks() if n["Name"].startswith(prefix)]

@@ -247,3 +247,25 @@ def test_translate_refuses_compose_replicas(replicas: dict[str, int], message: s
 def test_translate_accepts_up_to_the_limits() -> None:
     desired = translate("st", _model(a=100, b=99, c=None))
     assert desired.services["a"]["Mode"] == {"Replicated": {"Replicas": 100}}
+
+
+# --- the request layer (CLI --detach, schedules, the bot) refuses before submitting ---
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["service", "scale", "web=99999999999"], "SPARKSWARM_MAX_REPLICAS"),
+        (["service", "scale", "web=\u00b2"], "not a whole number"),
+        (["service", "create", "web", "busybox", "--replicas", "101"], "SPARKSWARM_MAX_REPLICAS"),
+        (["service", "update", "web", "--replicas", "101"], "SPARKSWARM_MAX_REPLICAS"),
+        (["service", "update", "web", "--env-add", "A=1", "--timeout", "nan"], "--timeout"),
+        (["service", "rollback", "web", "--timeout", "1e9"], "--timeout"),
+        (["stack", "deploy", "spark", "--set", "workers=500"], "spark_worker.*MAX_REPLICAS"),
+    ],
+)
+def test_parse_refuses_before_anything_is_submitted(words: list[str], message: str) -> None:
+    from sparkswarm.requests import parse
+
+    with pytest.raises(InvalidRequest, match=message):
+        parse(words)

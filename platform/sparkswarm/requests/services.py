@@ -171,6 +171,7 @@ def update(
 
     Exits 1 when the update ends paused or rolled back.
     """
+    from sparkswarm.limits import check_replicas
     from sparkswarm.services import flags
     from sparkswarm.services.changes import ServiceChanges
     from sparkswarm.services.specs import validated
@@ -187,6 +188,8 @@ def update(
     }
     validated(ServiceChanges, changes, "service update")
     flags.validate_service_name(name)
+    if replicas is not None:
+        check_replicas(replicas, service=name)
     if image is not None:
         flags.validate_image(image)
     flags.parse_key_values(env_add, "--env-add")
