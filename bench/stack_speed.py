@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -59,12 +61,24 @@ def compose_file(folder: Path, services: int) -> Path:
     return path
 
 
+CPU_TIMES: dict[str, list[float]] = {}
+
+
 def timed(argv: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of one run; its CPU seconds (user+sys) are kept in CPU_TIMES.
+
+    CPU time is printed too: on a shared, loaded machine wall time mostly
+    measures the wait for a core.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.strip()[-300:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU_TIMES.setdefault(argv[0], []).append(cpu)
     return elapsed
 
 
@@ -185,7 +199,12 @@ def bench_load_and_plan(folder: Path, runs: int = 50) -> tuple[float, float]:
     return statistics.median(load_times), statistics.median(plan_times)
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # runs the clean-up in `finally`
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--services", default="1,5,10")
@@ -200,6 +219,11 @@ def main() -> None:
                     f"{label:44} {ours:8.3f} {theirs:9.3f} {ours / theirs:6.1f}  "
                     f"{'ok' if ok else 'MISSED'}"
                 )
+        for program, samples in CPU_TIMES.items():
+            print(
+                f"CPU (user+sys) per command, median: {Path(program).name} "
+                f"{statistics.median(samples):.3f} s over {len(samples)} runs"
+            )
         load, plan = bench_load_and_plan(folder)
         total = load + plan
         print(
