@@ -95,3 +95,17 @@ def test_publish_rm_of_a_published_port(gw: Any, name: Callable[[str], str]) -> 
     assert "--publish-rm 18937 matches no port" in " ".join(again.stderr.split())
     assert "18938:81/tcp" in again.stderr
     assert ports() == [18938]
+
+
+def test_a_daemon_refusal_names_the_service_it_hit(prefix: str, tmp_path: Any) -> None:
+    path = tmp_path / "stack.yml"
+    # Our checks pass this constraint on; the engine refuses its operator.
+    path.write_text(
+        'version: "3.8"\nservices:\n  fine:\n    image: sparkswarm/web:v1\n'
+        "    deploy: {replicas: 0}\n  odd:\n    image: sparkswarm/web:v1\n"
+        "    deploy:\n      replicas: 0\n      placement: {constraints: ['node.labels.x ~= y']}\n"
+    )
+    done = sparkswarm("stack", "deploy", prefix, "-c", str(path), "--detach")
+    assert done.returncode != 0
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: service {prefix}_odd: "), done.stderr
