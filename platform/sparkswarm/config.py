@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     )
     max_stack_replicas: int = Field(
         200, ge=1, description="Most tasks all services of one stack may have together."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key sealing secret parameters in Redis (the queue's too); "
+        "`swarm doctor` warns when the queue is configured without one.",
     )
 
     @field_validator("managers", mode="before")
