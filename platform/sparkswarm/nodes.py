@@ -14,6 +14,7 @@ refused unless forced.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
+from sparkswarm.services.rolling import TaskWatcher, wait_for_services
 from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
@@ -270,15 +272,28 @@ def set_node_availability(
     """Set ``node`` to active, pause or drain.
 
     Draining waits (unless ``detach``) until no task of the node is still
-    meant to run there; OperationFailed if that takes longer than ``timeout``.
+    meant to run there and the replicated services that had tasks on it run
+    all their replicas again elsewhere; OperationFailed if that takes longer
+    than ``timeout`` (say, no other node can take them).
     """
+    before = _services_on(gw, node) if availability == "drain" and not detach else set()
     result = _update_node(
         gw, node, lambda spec: merge_node_spec(spec, availability=availability), progress
     )
     progress(f"{result.node.hostname or node} is {availability}", node=node)
     if availability == "drain" and not detach:
+        deadline = time.monotonic() + timeout
         _wait_until_drained(gw, result.node.id, timeout=timeout, progress=progress)
+        left = max(0.0, deadline - time.monotonic())
+        _wait_until_replaced(gw, before, timeout=left, progress=progress)
     return result
+
+
+def _services_on(gw: Gateway, node: str) -> set[str]:
+    """Ids of the services with a task meant to run on ``node``."""
+    node_id = inspect_node(gw, node=node)["ID"]
+    tasks = gw.tasks(filters={"node": node_id, "desired-state": "running"})
+    return {task["ServiceID"] for task in tasks}
 
 
 def _wait_until_drained(gw: Gateway, node_id: str, *, timeout: float, progress: ProgressFn) -> None:
@@ -294,8 +309,24 @@ def _wait_until_drained(gw: Gateway, node_id: str, *, timeout: float, progress: 
 
     if poll(drained, timeout=timeout, interval=1.0) is None:
         raise OperationFailed(
-            f"node {node_id} still has {left} task(s) after {timeout:.0f}s of draining"
+            f"node {node_id} still has {left} task(s) after draining until the timeout"
         )
+
+
+def _wait_until_replaced(
+    gw: Gateway, services: set[str], *, timeout: float, progress: ProgressFn
+) -> None:
+    """Wait until each service of ``services`` has converged again (replicated:
+    all replicas run elsewhere; global: the drained node's task is gone)."""
+    watchers = []
+    for service_id in sorted(services):
+        try:
+            name = gw.inspect_service(service_id)["Spec"]["Name"]
+        except NotFound:
+            continue  # removed meanwhile: nothing to wait for
+        watchers.append(TaskWatcher(gw, service_id, name, no_progress))
+    if watchers:
+        wait_for_services(gw, watchers, timeout=timeout, summary=progress)
 
 
 def label_node(

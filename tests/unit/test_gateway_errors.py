@@ -31,6 +31,7 @@ from sparkswarm.waiting import poll
         (401, "unauthorized", Refused, False),
         (403, "error while removing network: network web id 3f has active endpoints", InUse, False),
         (400, "rpc error: code = InvalidArgument desc = config 'c' is in use by s", InUse, False),
+        (400, "port '8080' is already in use by service 'web'", InvalidRequest, False),
         (403, "permission denied", Refused, False),
         (413, "request entity too large", Refused, False),
         (501, "not implemented", Refused, False),

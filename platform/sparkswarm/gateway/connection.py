@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from sparkswarm.errors import SparkswarmError, Unavailable
-from sparkswarm.gateway.translate import translated_errors
+from sparkswarm.gateway.translate import enable_ssh, load_docker, translated_errors
 
 # Named for the package: users filter the failover warnings by this name.
 log = logging.getLogger("sparkswarm.gateway")
@@ -87,6 +87,7 @@ class Connection:
         For requests docker-py cannot express (rollback=previous, a join's
         Availability, a whole ServiceSpec); built from docker-py's public API only.
         """
+        load_docker()
         import docker.errors
         import requests
 
@@ -141,8 +142,13 @@ class Connection:
         return api
 
     def _client_for(self, endpoint: str) -> Any:
+        load_docker()
         import docker
 
+        if endpoint.startswith("ssh://") or (
+            not endpoint and os.environ.get("DOCKER_HOST", "").startswith("ssh://")
+        ):
+            enable_ssh()
         with translated_errors("connect"):
             if not endpoint:
                 kwargs = docker.utils.kwargs_from_env()

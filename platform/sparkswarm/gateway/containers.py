@@ -54,6 +54,21 @@ class ContainersMixin(Connection):
         with self._engine("import image") as api:
             api.import_image_from_file(tarball, repository=repository, tag=tag)
 
+    def save_image(self, image: str) -> Iterator[bytes]:
+        """``image`` as a ``docker save`` tar stream, in chunks; errors translated while read."""
+        with self._engine("image save") as api:
+            stream = api.get_image(image)
+        with translated_errors("image save"):
+            yield from stream
+
+    def load_image(self, archive: IO[bytes]) -> Iterator[JSON]:
+        """Load a ``docker save`` tar; the engine's messages (``stream``, ``error``)."""
+        with self._engine("image load") as api:
+            messages = api.load_image(archive)
+        with translated_errors("image load"):
+            for message in messages:
+                yield as_object(message)
+
     def build_image(
         self,
         *,

@@ -105,12 +105,12 @@ class ServicesMixin(Connection):
 
     def _auth_header(self, spec: Mapping[str, Any]) -> dict[str, str]:
         """Registry credentials for the spec's image, as ``docker service create`` sends."""
-        import docker.auth
-
         image = (spec.get("TaskTemplate") or {}).get("ContainerSpec", {}).get("Image")
         if not image:
             return {}
         with self._engine("registry auth") as api:
+            import docker.auth
+
             registry, _ = docker.auth.resolve_repository_name(image)
             header = docker.auth.get_config_header(api, registry)
         return {"X-Registry-Auth": header} if header else {}

@@ -7,6 +7,7 @@ never looks at an error's text to decide what to do.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,7 +43,7 @@ def classify(status: int, text: str) -> SparkswarmError:
         return Refused(text)
     if "not a swarm manager" in lowered or "is not part of a swarm" in lowered:
         return InvalidRequest(text)
-    if status in (400, 403) and ("in use" in lowered or "has active endpoints" in lowered):
+    if status in (400, 403) and ("is in use by" in lowered or "has active endpoints" in lowered):
         return InUse(text)
     if status == 409:
         return Conflict(text)
@@ -57,6 +58,36 @@ def classify(status: int, text: str) -> SparkswarmError:
     return SparkswarmError(text)
 
 
+def load_docker() -> None:
+    """Import docker-py without paramiko (0.1 s of every command's start).
+
+    docker-py imports its ssh transport, and with it paramiko, at load time,
+    though only ``ssh://`` managers need it. Until docker is loaded its ssh
+    module is marked missing, which docker-py tolerates; :func:`enable_ssh`
+    loads it when an ``ssh://`` endpoint is actually used.
+    """
+    if "docker" in sys.modules:
+        return
+    sys.modules["docker.transport.sshconn"] = None  # type: ignore[assignment]
+    try:
+        import docker  # noqa: F401
+    finally:
+        if sys.modules.get("docker.transport.sshconn", 0) is None:
+            del sys.modules["docker.transport.sshconn"]
+
+
+def enable_ssh() -> None:
+    """Give docker-py its ssh transport (paramiko) if :func:`load_docker` held it back."""
+    import docker.api.client
+    import docker.transport
+
+    if not hasattr(docker.api.client, "SSHHTTPAdapter"):
+        from docker.transport.sshconn import SSHHTTPAdapter
+
+        docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter
+        docker.transport.SSHHTTPAdapter = SSHHTTPAdapter
+
+
 def _explanation(exc: Any) -> str:
     return str(getattr(exc, "explanation", None) or exc)
 
@@ -67,6 +98,7 @@ def translated_errors(what: str = "docker") -> Iterator[None]:
 
     Our own errors pass through unchanged.
     """
+    load_docker()
     import docker.errors
     import requests.exceptions
 

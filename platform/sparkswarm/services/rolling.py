@@ -215,9 +215,10 @@ def wait_for_update(
     # while the rollback ran, so keep that.
     reason = ""
     state: str | None = None
+    unfinished_rollback: UpdateEnd | None = None
 
     def check() -> UpdateEnd | None:
-        nonlocal reason, state
+        nonlocal reason, state, unfinished_rollback
         service = gw.inspect_service(watcher.service_id)
         tasks = watcher.poll()
         status = service.get("UpdateStatus") or {}
@@ -234,13 +235,22 @@ def wait_for_update(
             if state == "rollback_completed" and reason:
                 message = reason
             error = _failed_task_error(gw, message) or watcher.last_error
+            if state == "rollback_completed" and not converged:
+                # A rollback is reported only once the restored tasks run, or
+                # with how many do when the time is up (the engine says
+                # "completed" before that).
+                replicated = (service["Spec"].get("Mode") or {}).get("Replicated")
+                if replicated:  # a slot between tasks has none wanted: count slots
+                    wanted = max(wanted, int(replicated.get("Replicas", 1)))
+                unfinished_rollback = UpdateEnd(state, message, error, running, wanted)
+                return None
             return UpdateEnd(str(state), message, error, running, wanted)
         no_rollout = not expect_rollout or (
             state is None and time.monotonic() - started > NO_ROLLOUT_GRACE_SECONDS
         )
         return UpdateEnd("completed", "", "", running, wanted) if no_rollout and converged else None
 
-    end = poll(check, timeout=timeout, interval=POLL_SECONDS)
+    end = poll(check, timeout=timeout, interval=POLL_SECONDS) or unfinished_rollback
     if end is None:
         raise OperationFailed(
             f"update of service {watcher.name} did not finish within {timeout:g}s "

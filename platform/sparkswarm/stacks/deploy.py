@@ -10,10 +10,14 @@ config contents unchanged) runs before anything is changed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
-from sparkswarm.errors import Conflict, InUse, InvalidRequest, NotFound
+from sparkswarm import limits
+from sparkswarm.errors import Conflict, InUse, InvalidRequest, NotFound, SparkswarmError
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 from sparkswarm.services.rolling import TaskWatcher, wait_for_services
@@ -47,8 +51,23 @@ def stack_services(gw: Gateway, stack: str) -> dict[str, dict[str, Any]]:
     return {s["Spec"]["Name"]: s for s in gw.services(filters=_stack_filter(stack))}
 
 
-def _network_names(gw: Gateway) -> dict[str, str]:
-    return {n["Id"]: n["Name"] for n in gw.networks()}
+def _network_names(gw: Gateway, services: Iterable[JSON] = ()) -> dict[str, str]:
+    """Network ID -> name, for the networks the listing shows and those ``services`` use.
+
+    A service on ``bridge`` or ``host`` stores the swarm-scoped ID of that
+    network, which the network listing (local IDs) does not show; without
+    it the plan would see a changed network on every redeploy.
+    """
+    names = {n["Id"]: n["Name"] for n in gw.networks()}
+    for service in services:
+        for attachment in service["Spec"].get("TaskTemplate", {}).get("Networks") or []:
+            target = attachment.get("Target")
+            if target and target not in names:
+                try:
+                    names[target] = gw.inspect_network(target)["Name"]
+                except NotFound:
+                    continue
+    return names
 
 
 def desired_from_params(
@@ -66,7 +85,8 @@ def desired_from_params(
 
 def plan_stack(gw: Gateway, desired: DesiredStack, *, prune: bool) -> Plan:
     """What deploying ``desired`` would do to the services (no change made)."""
-    return plan_services(desired, stack_services(gw, desired.name), _network_names(gw), prune=prune)
+    current = stack_services(gw, desired.name)
+    return plan_services(desired, current, _network_names(gw, current.values()), prune=prune)
 
 
 def _referenced(desired: DesiredStack, kind: str) -> set[str]:
@@ -100,6 +120,13 @@ def plan_objects(gw: Gateway, desired: DesiredStack) -> list[PlannedObject]:
 
 def _check_before_changing(gw: Gateway, desired: DesiredStack) -> dict[str, str]:
     """Refuse before any change; returns the IDs of external secrets/configs."""
+    from sparkswarm.services.admission import admit_reservations
+
+    # Again here, not only in translate: a rollback deploys a stored snapshot.
+    limits.check_services(
+        desired.name, {spec["Name"]: spec["Mode"] for spec in desired.services.values()}
+    )
+    admit_reservations(gw, {spec["Name"]: spec for spec in desired.services.values()})
     external_ids: dict[str, str] = {}
     for kind, ours in (("Secret", desired.secrets), ("Config", desired.configs)):
         for name in sorted(_referenced(desired, kind) - set(ours)):
@@ -134,12 +161,17 @@ def _check_before_changing(gw: Gateway, desired: DesiredStack) -> dict[str, str]
     return external_ids
 
 
-def _create_objects(gw: Gateway, desired: DesiredStack, progress: ProgressFn) -> dict[str, str]:
+def _create_objects(
+    gw: Gateway, desired: DesiredStack, progress: ProgressFn, created: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Create the missing networks, secrets and configs; their IDs by name.
+    Each object created is appended to ``created`` as (kind, ID) at once, so a
+    failure half-way can still undo what this attempt made."""
     existing = {n["Name"] for n in gw.networks(filters=_stack_filter(desired.name))}
     for name, options in desired.networks.items():
         if name not in existing:
             progress(f"creating network {name}", log=True)
-            gw.create_network(name, check_duplicate=True, **options)
+            created.append(("network", gw.create_network(name, check_duplicate=True, **options)))
     ids: dict[str, str] = {}
     for name, spec in desired.secrets.items():
         found = _find_id(gw, "Secret", name)
@@ -152,6 +184,7 @@ def _create_objects(gw: Gateway, desired: DesiredStack, progress: ProgressFn) ->
         ids[name] = gw.create_secret(
             name, base64.b64decode(spec["Data"]), labels=spec["Labels"], driver=spec.get("Driver")
         )
+        created.append(("secret", ids[name]))
     for name, spec in desired.configs.items():
         found = _find_id(gw, "Config", name)
         if found is not None:
@@ -164,7 +197,27 @@ def _create_objects(gw: Gateway, desired: DesiredStack, progress: ProgressFn) ->
             labels=spec["Labels"],
             templating=spec.get("Templating"),
         )
+        created.append(("config", ids[name]))
     return ids
+
+
+def _undo_created(gw: Gateway, created: list[tuple[str, str]], progress: ProgressFn) -> None:
+    """Remove what a failed deploy attempt created, newest first (services,
+    then configs and secrets, then networks once the services' tasks let go
+    of them). Best effort: the deploy's own error is the one reported."""
+    remove = {
+        "service": gw.remove_service,
+        "secret": gw.remove_secret,
+        "config": gw.remove_config,
+    }
+    for kind, object_id in reversed(created):
+        progress(f"deploy failed: removing the {kind} it created", log=True)
+        with contextlib.suppress(SparkswarmError):
+            if kind == "network":
+                _remove_network(gw, object_id, timeout=30.0)
+            else:
+                with contextlib.suppress(NotFound):
+                    remove[kind](object_id)
 
 
 def _with_ids(desired_spec: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
@@ -214,6 +267,17 @@ def _update_service(gw: Gateway, full: str, spec: JSON) -> str:
     return update_with_retry(lambda: gw.inspect_service(full), send)
 
 
+@contextmanager
+def _naming(service: str) -> Iterator[None]:
+    """Prefix an engine refusal with the service it was about (same error class)."""
+    try:
+        yield
+    except SparkswarmError as exc:
+        if service in str(exc):
+            raise
+        raise type(exc)(f"service {service}: {exc}") from exc
+
+
 def apply_stack(
     gw: Gateway,
     desired: DesiredStack,
@@ -225,23 +289,32 @@ def apply_stack(
 ) -> StackResult:
     """Make the swarm match ``desired``; returns the per-service report."""
     external_ids = _check_before_changing(gw, desired)
-    ids = {**external_ids, **_create_objects(gw, desired, progress)}
-    plan = plan_stack(gw, desired, prune=prune)
+    created: list[tuple[str, str]] = []
     touched: list[TaskWatcher] = []
-    for change in plan.services:
-        spec = desired.services.get(change.name)
-        full = spec["Name"] if spec else f"{desired.name}_{change.name}"
-        if change.action == "create" and spec:
-            progress(f"creating service {full}", log=True)
-            service_id = gw.create_service(_service_spec(_with_ids(spec, ids)))
-            touched.append(TaskWatcher(gw, service_id, full, no_progress))
-        elif change.action == "update" and spec:
-            progress(f"updating service {full} ({', '.join(change.changes[:3])})", log=True)
-            service_id = _update_service(gw, full, _with_ids(spec, ids))
-            touched.append(TaskWatcher(gw, service_id, full, no_progress))
-        elif change.action == "remove":
-            progress(f"removing service {full}", log=True)
-            gw.remove_service(full)
+    try:
+        ids = {**external_ids, **_create_objects(gw, desired, progress, created)}
+        plan = plan_stack(gw, desired, prune=prune)
+        for change in plan.services:
+            spec = desired.services.get(change.name)
+            full = spec["Name"] if spec else f"{desired.name}_{change.name}"
+            with _naming(full):
+                if change.action == "create" and spec:
+                    progress(f"creating service {full}", log=True)
+                    service_id = gw.create_service(_service_spec(_with_ids(spec, ids)))
+                    created.append(("service", service_id))
+                    touched.append(TaskWatcher(gw, service_id, full, no_progress))
+                elif change.action == "update" and spec:
+                    progress(f"updating service {full} ({', '.join(change.changes[:3])})", log=True)
+                    service_id = _update_service(gw, full, _with_ids(spec, ids))
+                    touched.append(TaskWatcher(gw, service_id, full, no_progress))
+                elif change.action == "remove":
+                    progress(f"removing service {full}", log=True)
+                    gw.remove_service(full)
+    except SparkswarmError:
+        # What this attempt created goes again (services it updated stay
+        # updated: the stack's snapshot rollback is the way back for those).
+        _undo_created(gw, created, progress)
+        raise
     snapshot = save_snapshot(gw, desired)
     if touched and not detach:
         wait_for_services(gw, touched, timeout=timeout, strict=True, summary=progress)
