@@ -26,7 +26,7 @@ def prefixed_services(gw: Any, prefix: str) -> dict[str, Any]:
     """Name -> (replica mode, version) of every service whose name starts with ``prefix``."""
     return {
         s["Spec"]["Name"]: (s["Spec"]["Mode"], s["Version"]["Index"])
-        for s in gw.api.services()
+        for s in gw.services()
         if s["Spec"]["Name"].startswith(prefix)
     }
 
@@ -120,7 +120,7 @@ def test_stack_files_over_the_limits_are_refused(
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
     assert prefixed_services(gw, prefix) == {}
-    assert not [n for n in gw.api.networks() if n["Name"].startswith(prefix)]
+    assert not [n for n in gw.networks() if n["Name"].startswith(prefix)]
 
 
 def test_ready_made_stack_parameter_over_the_limit(gw: Any, prefix: str) -> None:
@@ -166,4 +166,4 @@ def test_stack_reservation_no_node_has_is_refused_before_deploying(
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"service {prefix}_big reserves 4096 CPUs and 65536 MiB but no node" in done.stderr
     assert prefixed_services(gw, prefix) == {}
-    assert not [n for n in gw.api.networks() if n["Name"].startswith(prefix)]
+    assert not [n for n in gw.networks() if n["Name"].startswith(prefix)]

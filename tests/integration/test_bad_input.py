@@ -183,7 +183,7 @@ def world(gw: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "    deploy: {replicas: 99999999999}\n"
     )
     (folder / "job.py").write_text("print(1)\n")
-    node = str(gw.api.info()["Swarm"]["NodeID"])  # type: ignore[attr-defined]
+    node = str(gw.info()["Swarm"]["NodeID"])  # type: ignore[attr-defined]
     redis_url = os.environ.get("SPARKSWARM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     yield World(prefix, service, node, folder, redis_url)
     remove_prefixed(gw, prefix)

@@ -84,7 +84,7 @@ def test_publish_rm_of_a_published_port(gw: Any, name: Callable[[str], str]) -> 
     assert created.returncode == 0, created.stderr
 
     def ports() -> list[int]:
-        spec = gw.api.inspect_service(service)["Spec"]
+        spec = gw.inspect_service(service)["Spec"]
         return sorted(p["PublishedPort"] for p in spec["EndpointSpec"].get("Ports") or [])
 
     removed = sparkswarm("service", "update", service, "--publish-rm", "18937")

@@ -393,7 +393,7 @@ def test_requests_for_one_target_run_in_submission_order_through_a_worker_kill(
         starts = [r.started_at for r in mine]
         assert starts == sorted(starts), f"{service}: runs started out of submission order"
         last = mine[-1].params["replicas"][service]
-        spec = gw.api.inspect_service(service)["Spec"]
+        spec = gw.inspect_service(service)["Spec"]
         assert spec["Mode"]["Replicated"]["Replicas"] == last, service
 
 

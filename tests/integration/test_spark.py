@@ -360,10 +360,10 @@ def test_spark_rm_stops_and_removes_a_detached_job(gw: Any, spark_stack: str) ->
 
     job = submit_job(gw, stack=spark_stack, script=script, script_name="long.py", detach=True)
     service = job_service_name(spark_stack, job.job_id)
-    assert gw.api.inspect_service(service)
+    assert gw.inspect_service(service)
     removed = sparkswarm("spark", "rm", job.job_id, "--stack", spark_stack)
     assert removed.returncode == 0, removed.stderr
     assert f"job {job.job_id}: {service}" in removed.stdout
-    assert not [s for s in gw.api.services() if s["Spec"]["Name"] == service]
+    assert not [s for s in gw.services() if s["Spec"]["Name"] == service]
     again = sparkswarm("spark", "rm", job.job_id, "--stack", spark_stack)
     assert again.returncode == 0 and "nothing to remove" in again.stdout
