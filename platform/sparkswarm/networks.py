@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound
 from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -189,8 +190,16 @@ def create_network(
         # The Engine does not lock names: duplicates are refused only on request.
         check_duplicate=True,
     )
-    raw = gw.inspect_network(created)
-    return NetworkChange(name=name, network=network_info(raw), changed=True)
+    # The swarm allocates a new network a moment after creating it; until
+    # then the engine shows it without its driver and subnets.
+    raw = poll(
+        lambda: found if (found := gw.inspect_network(created)).get("Driver") else None,
+        timeout=5.0,
+        interval=0.1,
+    )
+    return NetworkChange(
+        name=name, network=network_info(raw or gw.inspect_network(created)), changed=True
+    )
 
 
 def remove_network(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) -> NetworkChange:
