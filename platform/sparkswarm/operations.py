@@ -70,9 +70,15 @@ def register(
     target_param: str | None = None,
     secret_params: tuple[str, ...] = (),
     local: bool = False,
+    kind: str | None = None,
 ) -> None:
-    """Add an operation to the registry (called at import of this module)."""
-    kind = name.split(".", 1)[0]
+    """Add an operation to the registry (called at import of this module).
+
+    ``kind`` (default: the name's first part) is the lock namespace: an
+    operation of kind ``stack`` serialises with the other stack operations
+    on the same target.
+    """
+    kind = kind or name.split(".", 1)[0]
     REGISTRY[name] = Operation(name, path, kind, target_param, secret_params, local)
 
 
@@ -129,6 +135,13 @@ register(
 register("stack.rm", "sparkswarm.stacks.deploy:remove_stack", target_param="name")
 register("stack.rollback", "sparkswarm.stacks.deploy:rollback_stack", target_param="name")
 register("image.build", "sparkswarm.images:build_image", target_param="name")
-register("spark.submit", "sparkswarm.spark.jobs:submit_job", target_param="stack")
-register("spark.wait", "sparkswarm.spark.jobs:wait_job", target_param="stack")
-register("spark.rm", "sparkswarm.spark.jobs:remove_job", target_param="stack")
+# A job is not a swarm change: spark.submit holds its stack's "spark:" lock only
+# while it starts the driver (seconds); the job then lives in its own record
+# (sparkswarm.workers.spark_jobs), followed by the watcher. The workers
+# module wraps the core operation to record who asked; without a broker it
+# is the core operation alone.
+register("spark.submit", "sparkswarm.workers.spark_jobs:submit", target_param="stack")
+register("spark.cancel", "sparkswarm.workers.spark_jobs:cancel", target_param="job_id")
+register("spark.rm", "sparkswarm.spark.jobs:remove_job", target_param="job_id")
+register("spark.up", "sparkswarm.spark.cluster:spark_up", target_param="name", kind="stack")
+register("spark.down", "sparkswarm.spark.cluster:spark_down", target_param="name", kind="stack")
