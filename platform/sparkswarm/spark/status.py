@@ -142,10 +142,17 @@ def kill_app(gw: Gateway, *, stack: str, app_id: str) -> bool:
     """
     if not re.match(r"^app-[0-9]+-[0-9]+$", app_id):
         raise InvalidRequest(f"not a Spark application id: {app_id!r}")
+    # Spark 4 wants the UI's CSRF token on state-changing requests: it is in
+    # the kill forms of the master's page while the app is active.
     script = (
-        "import urllib.request\n"
-        f"req = urllib.request.Request('http://127.0.0.1:{MASTER_UI_PORT}/app/kill/',"
-        f" data=b'id={app_id}&terminate=true', method='POST')\n"
+        "import re, sys, urllib.parse, urllib.request\n"
+        f"base = 'http://127.0.0.1:{MASTER_UI_PORT}'\n"
+        "page = urllib.request.urlopen(base + '/', timeout=10).read().decode()\n"
+        "found = re.search(r'name=.csrfToken.\\s+value=.([^\"\\']+)', page)\n"
+        f"form = {{'id': '{app_id}', 'terminate': 'true'}}\n"
+        "if found: form['csrfToken'] = found.group(1)\n"
+        "data = urllib.parse.urlencode(form).encode()\n"
+        "req = urllib.request.Request(base + '/app/kill/', data=data, method='POST')\n"
         "urllib.request.urlopen(req, timeout=10).read()\n"
     )
     _, code = _exec(gw, _master_container(gw, stack), ["python3", "-c", script])
