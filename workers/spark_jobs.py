@@ -28,6 +28,7 @@ from sparkswarm.workers.events import SparkJobChanged
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
+    from sparkswarm.spark.jobs import SparkJobSubmitted
     from sparkswarm.workers.client import QueueClient
 
 
@@ -234,6 +235,28 @@ def job_store() -> JobStore:
     return JobStore.for_client(queue_client())
 
 
+def list_jobs(
+    client: QueueClient,
+    *,
+    state: str | None = None,
+    stack: str | None = None,
+    limit: int = 20,
+) -> list[JobRecord]:
+    """``spark.jobs`` (a queue read): job records, newest first. InvalidRequest."""
+    from sparkswarm.spark.job_record import JOB_STATES
+
+    if state is not None and state not in JOB_STATES:
+        raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(JOB_STATES)}")
+    if limit < 1:
+        raise InvalidRequest("--limit must be at least 1")
+    return JobStore.for_client(client).list(state=state, stack=stack, limit=limit)
+
+
+def show_job(client: QueueClient, *, job_id: str) -> JobRecord:
+    """``spark.job`` (a queue read): one record by id or unique prefix; NotFound."""
+    return JobStore.for_client(client).get(job_id)
+
+
 def job_id_for_run(run_id: str) -> str:
     """A job id derived from its run: a retried run finds the job it started."""
     return hashlib.sha256(run_id.encode()).hexdigest()[:10]
@@ -252,7 +275,7 @@ def _run_context() -> tuple[JobStore, str, Any] | None:
     return JobStore.for_client(qc), run_id, qc.store.find(run_id)
 
 
-def submit(gw: Gateway, *, progress: ProgressFn = no_progress, **params: Any) -> dict[str, Any]:
+def submit(gw: Gateway, *, progress: ProgressFn = no_progress, **params: Any) -> SparkJobSubmitted:
     """``spark.submit``: start the job (core), then record it with who asked.
 
     Raises what :func:`sparkswarm.spark.jobs.submit_job` raises.
@@ -264,7 +287,7 @@ def submit(gw: Gateway, *, progress: ProgressFn = no_progress, **params: Any) ->
         params["job_id"] = job_id_for_run(context[1])
     result = submit_job(gw, progress=progress, **params)
     if context is None:
-        return result.model_dump(mode="json")
+        return result
     store, _, run = context
     record = result.record
     if run is not None:
@@ -278,8 +301,7 @@ def submit(gw: Gateway, *, progress: ProgressFn = no_progress, **params: Any) ->
         )
     if not store.create(record):
         record = store.get(record.id)  # a retried run: the job it started before
-    dumped: dict[str, Any] = result.model_copy(update={"record": record}).model_dump(mode="json")
-    return dumped
+    return result.model_copy(update={"record": record})
 
 
 def cancel(

@@ -140,13 +140,6 @@ def test_submit_to_a_missing_stack_is_not_found(gw: Any, name: Any) -> None:
         submit_job(gw, stack=name("nothing"), script="print(1)\n", script_name="one.py")
 
 
-def test_spark_rm_of_a_job_with_nothing_left_is_fine(spark_stack: str) -> None:
-    # Issue #7: `spark rm` crashed (the operation was given `progress`).
-    done = sparkswarm("spark", "rm", "abcd1234", "--stack", spark_stack)
-    assert done.returncode == 0, done.stderr
-    assert "nothing to remove" in done.stdout
-
-
 def test_a_worker_with_the_wrong_secret_cannot_register(
     gw: Any, spark_stack: str, name: Any
 ) -> None:
@@ -559,3 +552,23 @@ def test_the_watcher_killed_mid_job_and_restarted_records_the_end_once(
     assert final.state == "SUCCEEDED", final
     ended = [e for e in job_events(lab, job_id) if e.state in ("SUCCEEDED", "FAILED")]
     assert len(ended) == 1
+
+
+def test_spark_rm_stops_and_removes_a_detached_job(gw: Any, spark_stack: str) -> None:
+    """`spark rm` through the CLI (it crashed before: the registry passed
+    ``progress`` to a function that took none)."""
+    from sparkswarm.spark.job_spec import job_service_name
+
+    script = "import time\nprint('long', flush=True)\ntime.sleep(600)\n"
+    from sparkswarm.spark.jobs import submit_job
+
+    job = submit_job(gw, stack=spark_stack, script=script, script_name="long.py")
+    assert job.state == "SUBMITTED"  # returned once the driver ran
+    service = job_service_name(spark_stack, job.job_id)
+    assert gw.api.inspect_service(service)
+    removed = sparkswarm("spark", "rm", job.job_id, "--stack", spark_stack)
+    assert removed.returncode == 0, removed.stderr
+    assert f"job {job.job_id}: {service}" in removed.stdout
+    assert not [s for s in gw.api.services() if s["Spec"]["Name"] == service]
+    again = sparkswarm("spark", "rm", job.job_id, "--stack", spark_stack)
+    assert again.returncode == 0 and "nothing to remove" in again.stdout

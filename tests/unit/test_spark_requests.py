@@ -72,7 +72,7 @@ def test_a_file_above_the_config_limit_is_refused_with_its_size(tmp_path: Path) 
     ("target", "kwargs", "message"),
     [
         ("nosuchjob", {}, "neither a file nor a catalogue job"),
-        ("missing.py", {}, "no such file"),
+        ("missing.py", {}, "No such file"),
         ("pi", {"executor_memory": "lots"}, "invalid memory"),
         ("pi", {"total_executor_cores": 0}, "at least 1"),
         ("pi", {"conf": ["spark.authenticate=false"]}, "set by the cluster"),
@@ -129,9 +129,10 @@ def test_a_record_is_shown_in_words() -> None:
 
 
 def test_a_schedule_captures_spark_submit_as_plain_json() -> None:
-    from sparkswarm.cli.common import capture_operation
+    from sparkswarm.requests import parse
 
-    op, params = capture_operation(["spark", "submit", "pi", "1000"])
+    request = parse(["spark", "submit", "pi", "1000"])
+    op, params = request.op, request.params
     assert op == "spark.submit"
     assert params["script_name"] == "pi.py" and params["args"] == ["1000"]
     assert params["job_id"] is None

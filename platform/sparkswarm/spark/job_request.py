@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,19 +91,29 @@ def decode_file(entry: dict[str, str]) -> bytes:
         raise InvalidRequest(f"file {entry.get('name')!r} is not valid base64 data") from exc
 
 
-def _read(path: Path) -> bytes:
+Reader = Callable[[Path, str], bytes]
+"""Reads a file the user named (path, what it is for); the request layer's
+reader also refuses where files of this host may not be named (chat)."""
+
+
+def read_local(path: Path, what: str) -> bytes:
+    """The bytes of ``path`` (InvalidRequest if it cannot be read or is too big)."""
     try:
+        if path.stat().st_size > CONFIG_LIMIT:
+            raise InvalidRequest(
+                f"{what} {path.name} is {path.stat().st_size // 1024} KiB; files travel as "
+                f"swarm configs of at most {CONFIG_LIMIT // 1024} KiB: put bigger data on a "
+                "volume (stacks/spark/README.md)"
+            )
         return path.read_bytes()
     except OSError as exc:
-        raise InvalidRequest(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise InvalidRequest(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
 
 
 def resolve_script(target: str, folder: Path | None = None) -> tuple[Path, bool]:
     """FILE or catalogue NAME -> (the script's path, whether it is from the catalogue)."""
     path = Path(target)
-    if path.suffix == ".py" or path.exists() or "/" in target:
-        if not path.is_file():
-            raise InvalidRequest(f"{target}: no such file")
+    if path.suffix == ".py" or "/" in target:
         return path, False
     folder = folder or catalogue_dir()
     if _CATALOGUE_NAME.match(target) and (folder / f"{target}.py").is_file():
@@ -139,15 +149,17 @@ def build_submit_params(
     image: str | None = None,
     job_id: str | None = None,
     folder: Path | None = None,
+    read: Reader = read_local,
 ) -> dict[str, Any]:
     """The params of ``spark.submit`` for ``spark submit TARGET ARGS... [options]``.
 
-    Reads the script and the files it takes; raises InvalidRequest for a
+    Reads the script and the files it takes (a catalogue's own with
+    ``read_local``, the user's with ``read``); raises InvalidRequest for a
     missing or unreadable file, a file above the config limit, bad conf,
     memory or cores. Never talks to the engine.
     """
     path, from_catalogue = resolve_script(target, folder)
-    raw = _read(path)
+    raw = read_local(path, "script") if from_catalogue else read(path, "script")
     try:
         script = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -159,11 +171,14 @@ def build_submit_params(
         raise InvalidRequest("--total-executor-cores must be at least 1")
     if name is not None and not _FILE_NAME.match(name):
         raise InvalidRequest(f"invalid job name {name!r}: letters, digits, . _ -")
-    file_paths = [Path(p) for p in _split_list(files)]
-    if from_catalogue:
-        file_paths = [path.parent / n for n in catalogue_files(script)] + file_paths
-    encoded_files = [encode_file(p.name, _read(p)) for p in file_paths]
-    encoded_py = [encode_file(p.name, _read(p)) for p in map(Path, _split_list(py_files))]
+    bundled = [path.parent / n for n in catalogue_files(script)] if from_catalogue else []
+    encoded_files = [encode_file(p.name, read_local(p, "file")) for p in bundled]
+    encoded_files += [
+        encode_file(p.name, read(p, "--files")) for p in map(Path, _split_list(files))
+    ]
+    encoded_py = [
+        encode_file(p.name, read(p, "--py-files")) for p in map(Path, _split_list(py_files))
+    ]
     names = [path.name] + [f["name"] for f in encoded_files + encoded_py]
     if len(set(names)) != len(names):
         raise InvalidRequest(f"two files with the same name among {', '.join(names)}")

@@ -295,7 +295,7 @@ def remove_job(
                 time.sleep(0.5)
     if removed:
         progress(f"job {job_id}: removed {', '.join(removed)}")
-    return {"removed": removed}
+    return {"job_id": job_id, "removed": removed}
 
 
 def _remove_task_containers(gw: Gateway, service_id: str) -> None:
