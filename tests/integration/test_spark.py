@@ -355,7 +355,7 @@ def test_two_jobs_run_side_by_side_and_a_scale_is_not_held_up(
     started = time.monotonic()
     ids = {}
     for job in ("pi", "wordcount", "sales_sql"):
-        args = ["40"] if job == "pi" else []
+        args = ["20"] if job == "pi" else []
         done = queued(lab, "spark", "submit", job, *args, "--stack", spark_stack, "--detach")
         assert done.returncode == 0, done.stderr
         ids[job] = submitted_id(done)
