@@ -88,10 +88,16 @@ class SparkWatcher:
             if record.done:
                 self.qc.redis.srem(self.store.active_key, job_id)
                 continue
-            if record.stack not in statuses:
-                statuses[record.stack] = self._status(record.stack)
+            # The master is asked (an exec in its container: not free on a
+            # small machine) only about jobs not running yet; a running job's
+            # end shows in its swarm task.
+            status = None
+            if record.state == "SUBMITTED":
+                if record.stack not in statuses:
+                    statuses[record.stack] = self._status(record.stack)
+                status = statuses[record.stack]
             try:
-                updated = self.follow(record, statuses[record.stack])
+                updated = self.follow(record, status)
             except SparkswarmError as exc:  # the engine hiccupped: next pass
                 log.warning("spark watcher: job %s not observed: %s", job_id, exc)
                 continue

@@ -7,13 +7,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.errors import NotFound
+from sparkswarm.errors import NotFound, SparkswarmError
 from sparkswarm.spark.job_record import FINAL_STATES, JobRecord
 from sparkswarm.spark.job_spec import job_service_name, validate_job_id
 from sparkswarm.spark.queries import find_service
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
+    from sparkswarm.spark.status import SparkStatus
 
 
 def follow_locally(
@@ -35,12 +36,17 @@ def follow_locally(
     from sparkswarm.spark.status import spark_status
 
     app_id = record.app_id
+    next_status = 0.0
+    status: SparkStatus | None = None
     try:
         while record.state not in FINAL_STATES:
-            try:
-                status = spark_status(gw, stack=record.stack)
-            except Exception:
-                status = None
+            # Only a job not running yet needs the master (an exec in its container).
+            if record.state == "SUBMITTED" and time.monotonic() >= next_status:
+                next_status = time.monotonic() + 1.0
+                try:
+                    status = spark_status(gw, stack=record.stack)
+                except SparkswarmError:
+                    status = None
             facts, app_id = observe_job(gw, record, status, app_id)
             verdict = judge_job(facts, resource_timeout=resource_timeout)
             changed = verdict.state != record.state or verdict.reason != record.reason
