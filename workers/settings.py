@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -59,6 +59,21 @@ class QueueSettings(BaseSettings):
         3600.0,
         description="Seconds a finished job's containers and configs are kept (for docker "
         "logs); its record, output and log tail stay as long as run records.",
+    )
+    follow_grace: float = Field(
+        30.0,
+        description="Seconds a CLI following a run waits for Redis to come back "
+        "before it gives up (the run goes on; `runs show ID --follow` re-attaches).",
+    )
+    queued_notice: float = Field(
+        10.0,
+        description="Seconds a followed run may stay queued before the CLI says why "
+        "(the run it waits for, or no worker taking it).",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key sealing secret parameters in Redis (run parameters, "
+        "schedules). Without it schedules with secret parameters are refused.",
     )
     worker_imports: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from sparkswarm.errors import InvalidRequest, NotFound, SparkswarmError
+from sparkswarm.limits import check_wait
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.spark.job_record import JobAsk, JobRecord
 from sparkswarm.spark.job_request import decode_file, memory_mb
@@ -104,6 +105,7 @@ def submit_job(
     conf = validate_conf(dict(conf or {}))
     validate_script(script, script_name)
     job_id = validate_job_id(job_id) if job_id else new_job_id()
+    check_wait(start_timeout)
     started = time.monotonic()
     master = require_stack_service(gw, stack, "master")
     ask = job_ask(master, conf, total_executor_cores, executor_memory)
