@@ -80,6 +80,13 @@ def test_a_pyspark_job_through_the_queue(gw: Any, lab: QueueLab, stacks_dir: Pat
         record = json.loads(job.stdout)
         assert record["state"] == "SUCCEEDED" and record["run_id"] == submitted.id
         assert any(line.startswith("Pi is roughly 3.1") for line in record["output"])
+
+        # `spark down`: the cluster goes (through the queue); the job's record stays.
+        down = cli(lab, stacks_dir, "spark", "down", "--stack", stack)
+        assert down.returncode == 0, down.stderr
+        assert not [s for s in gw.api.services() if s["Spec"]["Name"].startswith(stack)]
+        kept = cli(lab, stacks_dir, "spark", "jobs", "--json")
+        assert submitted.result["job_id"] in [j["id"] for j in json.loads(kept.stdout)]
     finally:
         remove_prefixed(gw, prefix)
         if not secret_existed:
