@@ -247,6 +247,12 @@ def test_publish_ui_overlay_serves_the_master_json_on_a_host_port(
             if time.monotonic() > deadline:
                 raise
             time.sleep(2)
+    # Job records carry these links when the stack publishes the UIs.
+    from sparkswarm.spark.observe import ui_links
+
+    master_ui, history_ui = ui_links(gw, stack)
+    assert master_ui is not None and master_ui.endswith(f":{master_port}/")
+    assert history_ui is not None and history_ui.endswith(f":{history_port}/")
     ports = gw.api.inspect_service(f"{stack}_master")["Spec"]["EndpointSpec"]["Ports"]
     assert ports == [
         {"Protocol": "tcp", "TargetPort": 8080, "PublishedPort": master_port, "PublishMode": "host"}
