@@ -467,6 +467,15 @@ def test_failures_are_explained(spark_stack: str, lab: Any, tmp_path: Path) -> N
     )
     code = queued(lab, "spark", "submit", str(exits), "--stack", spark_stack, "--detach")
     assert code.returncode == 0, code.stderr
+    # What the kernel's OOM killer does to a driver: SIGKILL, exit 137.
+    killed = tmp_path / "killed.py"
+    killed.write_text(
+        "import os, signal\n"
+        "print('eating memory', flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    oom = queued(lab, "spark", "submit", str(killed), "--stack", spark_stack, "--detach")
+    assert oom.returncode == 0, oom.stderr
     missing = queued(
         lab, "spark", "submit", "pi", "--stack", spark_stack, "--image", "sparkswarm/nope:missing"
     )
@@ -482,6 +491,9 @@ def test_failures_are_explained(spark_stack: str, lab: Any, tmp_path: Path) -> N
     assert "started 10" in raised.stdout
     assert "ValueError: the job gave up on purpose" in raised.stderr.splitlines()[-1]
 
+    died = wait_state(lab, submitted_id(oom), {"SUCCEEDED", "FAILED"})
+    assert died.state == "FAILED" and died.exit_code == 137, died
+    assert "killed for lack of memory (exit 137)" in (died.reason or "")
     exited = wait_state(lab, submitted_id(code), {"SUCCEEDED", "FAILED"})
     assert exited.state == "FAILED" and exited.exit_code == 3
     assert exited.reason == "the driver exited with code 3"
