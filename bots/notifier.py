@@ -1,0 +1,160 @@
+"""The notifier: edits each run's thread message as the run's events arrive.
+
+What it follows lives in Redis, not in memory, so a restarted bot carries on:
+``<prefix>bot:following`` (run ids), ``<prefix>bot:follow:<run>`` (channel,
+message ts, the command words) and ``<prefix>bot:cursor`` (the last event
+read). On start it reloads the followed runs from their records and reads
+the events it missed from the cursor on. Each message is edited at most
+once per ``interval`` seconds (Slack's rate limit is about one per second),
+later edits coalesce into the next one, and a 429 postpones the edit by
+``Retry-After``. The final edit is made once: after it succeeds the run
+leaves the followed set.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from sparkswarm.bots.present import RunView, status_message
+from sparkswarm.bots.slack_out import RateLimited, SlackOut
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    """Follows runs for the bot; :meth:`run` is its loop (one thread)."""
+
+    def __init__(self, qc: Any, out: SlackOut, *, interval: float = 1.0) -> None:
+        self.qc = qc
+        self.out = out
+        self.interval = interval
+        prefix = qc.settings.key_prefix
+        self.following_key = f"{prefix}bot:following"
+        self.cursor_key = f"{prefix}bot:cursor"
+        self.prefix = prefix
+        self.views: dict[str, RunView] = {}
+        self.targets: dict[str, tuple[str, str]] = {}
+        self.dirty: set[str] = set()
+        self.last_edit: dict[str, float] = {}
+        self.not_before = 0.0
+        self.finished: list[str] = []
+        self.failures: dict[str, int] = {}
+        self._guard = threading.Lock()
+        self._last_check = 0.0
+
+    def follow_key(self, run_id: str) -> str:
+        return f"{self.prefix}bot:follow:{run_id}"
+
+    def follow(self, run_id: str, channel: str, ts: str, words: str) -> None:
+        """Start following ``run_id``: its thread message is ``ts`` in ``channel``."""
+        with self.qc.redis.pipeline() as pipe:
+            pipe.hset(
+                self.follow_key(run_id), mapping={"channel": channel, "ts": ts, "words": words}
+            )
+            pipe.expire(self.follow_key(run_id), 7 * 86400)
+            pipe.sadd(self.following_key, run_id)
+            pipe.execute()
+        self._load(run_id)
+
+    def _load(self, run_id: str) -> None:
+        data = self.qc.redis.hgetall(self.follow_key(run_id))
+        record = self.qc.store.find(run_id)
+        if not data or record is None:
+            self.qc.redis.srem(self.following_key, run_id)
+            return
+        view = RunView(run_id, data.get("words", record.op))
+        view.apply_record(record)
+        with self._guard:
+            if run_id in self.views:
+                return
+            self.views[run_id] = view
+            self.targets[run_id] = (data["channel"], data["ts"])
+            self.dirty.add(run_id)
+
+    def run(self, stop: threading.Event) -> None:
+        """Follow until ``stop`` is set; Redis or Slack trouble is logged and retried."""
+        cursor = self.qc.redis.get(self.cursor_key) or self._newest()
+        for run_id in self.qc.redis.smembers(self.following_key):
+            self._load(run_id)
+        while not stop.is_set():
+            try:
+                cursor = self.step(cursor)
+            except Exception as exc:
+                log.warning("notifier: %s: %s", type(exc).__name__, exc)
+                stop.wait(1.0)
+
+    def _newest(self) -> str:
+        newest = self.qc.redis.xrevrange(self.qc.events.key, count=1)
+        return str(newest[0][0]) if newest else "0-0"
+
+    def step(self, cursor: str) -> str:
+        """Read events once (blocking briefly), fold them in, make due edits."""
+        batch = self.qc.events.read(cursor, block_ms=200)
+        for sid, event in batch:
+            cursor = sid
+            with self._guard:
+                view = self.views.get(event.run_id)
+                if view is not None and not view.done:
+                    view.apply(event)
+                    self.dirty.add(event.run_id)
+        if batch:
+            self.qc.redis.set(self.cursor_key, cursor)
+        now = time.monotonic()
+        if now - self._last_check >= 1.0:
+            self._last_check = now
+            self._check_records()
+        self._flush()
+        return cursor
+
+    def _check_records(self) -> None:
+        """Pick up runs followed by another bot process, and finished runs whose
+        final event was missed (trimmed, or sent while we were down)."""
+        for run_id in self.qc.redis.smembers(self.following_key):
+            if run_id not in self.views:
+                self._load(run_id)
+        with self._guard:
+            open_runs = [r for r, v in self.views.items() if not v.done]
+        for run_id in open_runs:
+            record = self.qc.store.find(run_id)
+            if record is not None and record.done:
+                with self._guard:
+                    self.views[run_id].apply_record(record)
+                    self.dirty.add(run_id)
+
+    def _flush(self) -> None:
+        now = time.monotonic()
+        if now < self.not_before:
+            return
+        with self._guard:
+            due = [r for r in self.dirty if now - self.last_edit.get(r, 0.0) >= self.interval]
+        for run_id in due:
+            with self._guard:
+                view = self.views[run_id]
+                channel, ts = self.targets[run_id]
+                text, blocks = status_message(view)
+                final = view.done
+                self.dirty.discard(run_id)
+            try:
+                ok = self.out.update(channel, ts, text, blocks, wait=False)
+            except RateLimited as exc:
+                self.not_before = time.monotonic() + exc.retry_after
+                with self._guard:
+                    self.dirty.add(run_id)
+                return
+            self.last_edit[run_id] = time.monotonic()
+            if not ok:
+                # Slack unreachable or refusing: try again later, a few times.
+                self.failures[run_id] = self.failures.get(run_id, 0) + 1
+                if self.failures[run_id] < 10:
+                    with self._guard:
+                        self.dirty.add(run_id)
+                    continue
+            if final:
+                self.qc.redis.srem(self.following_key, run_id)
+                self.qc.redis.hset(self.follow_key(run_id), "final", "1")
+                with self._guard:
+                    self.views.pop(run_id, None)
+                    self.finished.append(run_id)

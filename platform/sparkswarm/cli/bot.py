@@ -1,0 +1,180 @@
+"""`sparkswarm bot`: the Slack bot (HTTP or Socket Mode), and `bot try` against a local double."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import typer
+
+app = typer.Typer(
+    help="The Slack bot: chat-ops for the swarm and Spark jobs.", invoke_without_command=True
+)
+
+
+@app.callback()
+def bot(
+    ctx: typer.Context,
+    http: int | None = typer.Option(None, "--http", help="Serve Slack's HTTP requests on PORT."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on with --http."),
+    socket: bool = typer.Option(False, "--socket", help="Connect over Socket Mode."),
+) -> None:
+    """Run the bot: `--http PORT` (behind a public HTTPS proxy) or `--socket`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sparkswarm.cli.common import fail
+
+    if (http is None) == (not socket):
+        raise fail("give exactly one of --http PORT or --socket (or: bot try TEXT)")
+    if http is not None and not 0 < http < 65536:
+        raise fail(f"--http {http}: not a port")
+    from sparkswarm.bots.app import build, serve_http, serve_socket
+    from sparkswarm.bots.settings import get_bot_settings
+
+    bot_ = build(get_bot_settings(), http=http is not None)
+    if http is not None:
+        serve_http(bot_, http, host)
+    else:
+        serve_socket(bot_)
+
+
+@app.command("try")
+def try_(
+    text: str = typer.Argument(
+        ..., help='What you would type in Slack, e.g. "/spark submit pi 100".'
+    ),
+    role: str = typer.Option(
+        "operator", "--role", help="Role of the trying user (viewer/operator/admin)."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Click Confirm when the bot asks for it."),
+    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to follow the run."),
+) -> None:
+    """Run the real bot against a local Slack double; print what it would post and edit.
+
+    Needs SPARKSWARM_REDIS_URL and a running `sparkswarm worker` for
+    anything that runs. Slack itself is never contacted.
+    """
+    from pydantic import SecretStr
+
+    from sparkswarm.bots import double, payloads
+    from sparkswarm.bots.app import build
+    from sparkswarm.bots.double_socket import SocketDouble
+    from sparkswarm.bots.roles import ROLES
+    from sparkswarm.bots.settings import get_bot_settings
+    from sparkswarm.cli.common import fail
+    from sparkswarm.workers.settings import get_queue_settings
+
+    if role not in ROLES:
+        raise fail(f"--role is one of {', '.join(ROLES)}")
+    if not get_queue_settings().redis_url:
+        raise fail(
+            "bot try needs the queue: set SPARKSWARM_REDIS_URL (and run `sparkswarm worker`)"
+        )
+    user = "U0TRY"
+    web = double.SlackDouble().start()
+    sock = SocketDouble(web).start()
+    printer = _Printer(web, time.monotonic())
+    web.listeners.append(printer.show)
+    settings = get_bot_settings().model_copy(
+        update={
+            "slack_api_url": web.api_url,
+            "slack_bot_token": SecretStr(web.bot_token),
+            "slack_app_token": SecretStr(web.app_token),
+            f"bot_{role}s": [user],
+        }
+    )
+    bot_ = build(settings, http=False)
+    bot_.start_notifier()
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler: Any = SocketModeHandler(bot_.app, web.app_token)
+    handler.connect()
+    try:
+        sock.wait_connected()
+        command, _, rest = text.strip().partition(" ")
+        if command.startswith("/"):
+            envelope = sock.send("slash_commands", payloads.slash_command(command, rest, user=user))
+        else:
+            event = payloads.event_callback(
+                text, user=user, channel="D0DM", kind="message", channel_type="im"
+            )
+            envelope = sock.send("events_api", event)
+        sock.wait_ack(envelope)
+        typer.echo(f"[{printer.clock()}] acked")
+        _follow(bot_, web, sock, printer, user, yes, timeout)
+    finally:
+        handler.close()
+        bot_.stop.set()
+        sock.stop()
+        web.stop()
+
+
+def _follow(
+    bot_: Any, web: Any, sock: Any, printer: _Printer, user: str, yes: bool, timeout: float
+) -> None:
+    from sparkswarm.bots import payloads
+
+    deadline = time.monotonic() + timeout
+    clicked: set[str] = set()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        runs = bot_.dispatcher.submitted
+        if runs and all(r in bot_.notifier.finished for r in runs):
+            return
+        if yes:
+            for message in list(web.messages.values()):
+                if message.ts not in clicked and any(
+                    b.get("type") == "actions" for b in message.blocks
+                ):
+                    clicked.add(message.ts)
+                    value = message.blocks[1]["elements"][0]["value"]
+                    action = payloads.block_action(
+                        "sparkswarm_confirm",
+                        value,
+                        user=user,
+                        channel=message.channel,
+                        message_ts=message.ts,
+                    )
+                    sock.wait_ack(sock.send("interactive", action))
+        if not runs and time.monotonic() - printer.last > 3 and (not yes or not _asks(web)):
+            return
+
+
+def _asks(web: Any) -> bool:
+    return any(
+        any(b.get("type") == "actions" for b in m.blocks) for m in list(web.messages.values())
+    )
+
+
+class _Printer:
+    """Prints each message the double receives, as the channel would show it."""
+
+    def __init__(self, web: Any, start: float) -> None:
+        self.web = web
+        self.start = start
+        self.last = start
+
+    def clock(self) -> str:
+        return f"{time.monotonic() - self.start:6.2f}s"
+
+    def show(self, call: Any) -> None:
+        self.last = time.monotonic()
+        args = call.args
+        kinds = {
+            "chat.postMessage": "post",
+            "chat.update": "edit",
+            "chat.postEphemeral": f"only for {args.get('user')}",
+            "files.completeUploadExternal": "file",
+        }
+        kind = kinds.get(call.method)
+        if call.status == 429:
+            typer.echo(f"[{self.clock()}] {call.method}: 429 rate limited")
+        if kind is None or call.status != 200:
+            return
+        where = f"#{args.get('channel') or args.get('channel_id')}"
+        if args.get("thread_ts"):
+            where += f" thread {args['thread_ts']}"
+        text = str(args.get("text") or args.get("initial_comment") or args.get("files") or "")
+        typer.echo(f"[{self.clock()}] {kind} {where}:")
+        for line in text.splitlines() or [""]:
+            typer.echo(f"    {line}")
