@@ -17,6 +17,7 @@ _USAGE = {
     ("service", "ps"): "service ps SERVICE",
     ("service", "scale"): "service scale SERVICE=REPLICAS...",
     ("service", "rm"): "service rm SERVICE...",
+    ("service", "update"): "service update SERVICE --image IMAGE [--update-delay D]",
     ("runs", "ls"): "runs ls",
     ("runs", "show"): "runs show RUN_ID",
     ("spark", "submit"): "spark submit FILE|pi [ARGS]...",
@@ -54,6 +55,17 @@ def parse(words: Sequence[str]) -> Request:
         if not replicas:
             raise InvalidRequest(f"nothing to scale\n{usage(key)}")
         return Request("service.scale", {"replicas": replicas}, False, w)
+    if key == ("service", "update") and len(w) > 2:
+        opts = dict(zip(w[3::2], w[4::2], strict=False))
+        update: dict[str, Any] = {}
+        if "--update-delay" in opts:
+            update["delay"] = opts["--update-delay"]
+        if "--update-parallelism" in opts:
+            update["parallelism"] = int(opts["--update-parallelism"])
+        params: dict[str, Any] = {"name": w[2], "update": update, "rollback": {}}
+        if "--image" in opts:
+            params["image"] = opts["--image"]
+        return Request("service.update", params, False, w)
     if key == ("service", "rm") and len(w) > 2:
         return Request("service.rm", {"names": list(w[2:])}, False, w)
     if key == ("service", "ls") and len(w) == 2:
@@ -66,17 +78,20 @@ def parse(words: Sequence[str]) -> Request:
         return Request("swarm.join_token", {}, True, w)
     if key == ("spark", "submit") and len(w) > 2:
         root = Path(__file__).resolve().parents[1]
-        file = w[2]
+        file, rest, stack = w[2], list(w[3:]), "spark"
+        if "--stack" in rest:
+            at = rest.index("--stack")
+            stack, rest = rest[at + 1], rest[:at] + rest[at + 2 :]
         path = root / "stacks/spark/jobs" / f"{file}.py" if file == "pi" else Path(file)
         try:
             script = path.read_text(encoding="utf-8")
         except OSError:
             raise InvalidRequest(f"{file}: no such job\n{usage(key)}") from None
         params = {
-            "stack": "spark",
+            "stack": stack,
             "script": script,
             "script_name": path.name,
-            "args": list(w[3:]),
+            "args": rest,
             "conf": {},
             "timeout": 900.0,
             "job_id": __import__("uuid").uuid4().hex[:12],
@@ -107,6 +122,8 @@ def get_operation(name: str) -> InterimOperation:
     reads = {"service.ls", "service.ps", "node.ls", "stack.ls", "spark.status"}
     if name in reads:
         return InterimOperation(name, "viewer", True, True)
+    if name == "swarm.join_token":
+        return InterimOperation(name, "admin", True, False)
     op = real(name)
     admin = name.startswith("swarm.") or name in ("node.promote", "node.demote", "stack.rm")
     return InterimOperation(

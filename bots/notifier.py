@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from typing import Any
 
 from sparkswarm.bots.present import RunView, status_message
@@ -42,6 +43,7 @@ class Notifier:
         self.not_before = 0.0
         self.finished: list[str] = []
         self.failures: dict[str, int] = {}
+        self.token = uuid.uuid4().hex
         self._guard = threading.Lock()
         self._last_check = 0.0
 
@@ -109,6 +111,30 @@ class Notifier:
         self._flush()
         return cursor
 
+    def _claim_final(self, run_id: str) -> bool:
+        """Whether this process makes the final edit of ``run_id``. Another bot
+        process (HTTP and Socket Mode side by side, or an old one still alive)
+        may follow the same run; the claim expires, so a claimant that died
+        before editing leaves the edit to whoever comes next."""
+        redis = self.qc.redis
+        if redis.hget(self.follow_key(run_id), "final"):
+            self._drop(run_id)
+            return False
+        if redis.set(f"{self.follow_key(run_id)}:final", self.token, nx=True, ex=30):
+            return True
+        if redis.get(f"{self.follow_key(run_id)}:final") == self.token:
+            return True
+        with self._guard:
+            self.dirty.add(run_id)
+        self.last_edit[run_id] = time.monotonic() + 5
+        return False
+
+    def _drop(self, run_id: str) -> None:
+        self.qc.redis.srem(self.following_key, run_id)
+        with self._guard:
+            self.views.pop(run_id, None)
+            self.dirty.discard(run_id)
+
     def _check_records(self) -> None:
         """Pick up runs followed by another bot process, and finished runs whose
         final event was missed (trimmed, or sent while we were down)."""
@@ -137,6 +163,8 @@ class Notifier:
                 text, blocks = status_message(view)
                 final = view.done
                 self.dirty.discard(run_id)
+            if final and not self._claim_final(run_id):
+                continue
             try:
                 ok = self.out.update(channel, ts, text, blocks, wait=False)
             except RateLimited as exc:
@@ -153,8 +181,7 @@ class Notifier:
                         self.dirty.add(run_id)
                     continue
             if final:
-                self.qc.redis.srem(self.following_key, run_id)
                 self.qc.redis.hset(self.follow_key(run_id), "final", "1")
+                self._drop(run_id)
                 with self._guard:
-                    self.views.pop(run_id, None)
                     self.finished.append(run_id)
