@@ -43,7 +43,7 @@ class RunRecord(BaseModel):
     deliveries: int = 0
     retries: int = 0
     worker: str | None = None
-    result: dict[str, Any] | None = None
+    result: dict[str, Any] | list[Any] | None = None
     error: str | None = None
     error_type: str | None = None
     notes: list[str] = Field(default_factory=list)
@@ -233,7 +233,7 @@ class RunStore:
         state: RunState,
         event_json: str,
         *,
-        result: dict[str, Any] | None = None,
+        result: dict[str, Any] | list[Any] | None = None,
         error: str = "",
         error_type: str = "",
         allowed_from: tuple[str, ...] = ("queued", "running"),

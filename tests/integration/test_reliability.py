@@ -55,7 +55,7 @@ def events_of(qc: Any, run_id: str) -> list[Any]:
 def test_a_worker_killed_mid_rolling_update_is_recovered_and_the_update_finishes_once(
     lab: QueueLab, gw: Any, name: Callable[[str], str], web_images: dict[str, str]
 ) -> None:
-    from sparkswarm.cli.common import capture_operation
+    from sparkswarm.requests import parse
 
     qc = lab.client()
     service = name("roll")
@@ -67,7 +67,7 @@ def test_a_worker_killed_mid_rolling_update_is_recovered_and_the_update_finishes
         source="api",
     )
     assert qc.wait(created.run_id, 120).state == "succeeded"
-    op, params = capture_operation(
+    request = parse(
         [
             "service",
             "update",
@@ -80,7 +80,7 @@ def test_a_worker_killed_mid_rolling_update_is_recovered_and_the_update_finishes
             "1",
         ]
     )
-    update = qc.submit(op, params, requester="t", source="api")
+    update = qc.submit(request.op, request.params, requester="t", source="api")
 
     # Kill the worker once the rolling update is visibly under way.
     wait_for(

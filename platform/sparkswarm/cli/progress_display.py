@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
-def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> dict[str, Any]:
-    """Run operation ``name`` in-process, rendering progress messages live."""
+def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> Any:
+    """Run operation ``name`` in-process, rendering progress messages live;
+    return its typed result."""
     from rich.console import Console
 
     from sparkswarm.cli.common import gateway
-    from sparkswarm.operations import run_operation
+    from sparkswarm.operations import call_operation
 
     console = Console(stderr=True, log_path=False)
     with console.status(f"{name} ...") as status:
@@ -23,10 +24,12 @@ def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> dic
         params = {**params}
         if detach:
             params.setdefault("detach", True)
-        return run_operation(gateway(), name, params, progress)
+        return call_operation(gateway(), name, params, progress)
 
 
-def submit_and_follow(name: str, params: dict[str, Any], *, detach: bool) -> dict[str, Any]:
+def submit_and_follow(
+    name: str, params: dict[str, Any], *, detach: bool, key: str | None = None
+) -> Any:
     """Submit operation ``name`` to the queue; follow its events to the end.
 
     Shows each event as it arrives (progress in a status line, task state
@@ -43,7 +46,7 @@ def submit_and_follow(name: str, params: dict[str, Any], *, detach: bool) -> dic
     from sparkswarm.workers.client import queue_client, requester_name
 
     client = queue_client()
-    submission = client.submit(name, params, requester=requester_name(), source="cli")
+    submission = client.submit(name, params, requester=requester_name(), source="cli", key=key)
     if detach:
         # The command's own rendering expects a finished result: end it here.
         import typer
@@ -71,7 +74,7 @@ def submit_and_follow(name: str, params: dict[str, Any], *, detach: bool) -> dic
             _render(console, status, name, event)
     record = client.get(submission.run_id)
     if record.state == "succeeded":
-        return record.result or {}
+        return record.result
     raise _error_of(record)
 
 
