@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from sparkswarm.requests import Request
 
 # Slash commands other than /sparkswarm, as the words they stand for.
 _SWARM_ALIASES: dict[str, tuple[str, ...]] = {
@@ -27,7 +30,6 @@ _SWARM_ALIASES: dict[str, tuple[str, ...]] = {
     "stacks": ("stack", "ls"),
 }
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_QUEUE_READS = frozenset({"runs.ls", "runs.show", "schedule.ls"})
 MAX_TEXT = 2000
 
 
@@ -65,58 +67,46 @@ def words_of(command: str, text: str) -> list[str]:
     return words
 
 
-def parse(words: list[str]) -> Any:
-    """The typed request for ``words`` (``sparkswarm.requests.Request``).
-    InvalidRequest with the closest command's usage when not understood."""
-    return _requests().parse(words)
+def parse(words: list[str]) -> Request:
+    """The typed request for ``words``, as chat may ask for it: files of the
+    bot's host cannot be named (ready-made jobs and stacks only). InvalidRequest
+    with the closest command's usage when not understood."""
+    from sparkswarm.requests import parse as parse_words
+
+    return parse_words(words, allow_files=False)
 
 
 def usage(words: tuple[str, ...] = ()) -> str:
     """Plain-text usage of ``words`` (all commands for none)."""
-    text: str = _requests().usage(words)
-    return text
+    from sparkswarm.requests import usage as usage_of
+
+    return usage_of(words)
 
 
 def policy(op_name: str, params: dict[str, Any]) -> Policy:
     """Role, read-only, chat and destructiveness of ``op_name`` from the registry."""
-    if op_name in _QUEUE_READS:
-        return Policy("viewer", True, True, False, True)
-    op: Any = _get_operation(op_name)
+    from sparkswarm.operations import get_operation
+
+    op = get_operation(op_name)
     return Policy(
-        role=str(op.role),
-        read_only=bool(op.read_only),
-        chat=bool(op.chat) and not bool(getattr(op, "local", False)),
-        destructive=bool(op.is_destructive(params)),
-        queue_read=False,
+        role=op.role,
+        read_only=op.read_only,
+        chat=op.chat and not op.local,
+        destructive=op.is_destructive(params),
+        queue_read=op.executor == "queue",
     )
 
 
 def chat_commands() -> list[tuple[str, str]]:
-    """(operation name, role) of every operation offered in chat, sorted."""
-    from sparkswarm.operations import REGISTRY
+    """(command words, role needed) of every command offered in chat."""
+    from sparkswarm.operations import get_operation
+    from sparkswarm.requests import GROUPS
 
-    out = []
-    for name in sorted(REGISTRY):
-        op: Any = REGISTRY[name]
-        if getattr(op, "chat", False) and not op.local and hasattr(op, "role"):
-            out.append((name, str(op.role)))
-    return out + [(name, "viewer") for name in sorted(_QUEUE_READS)]
-
-
-def _requests() -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module("sparkswarm.requests")
-    except ImportError:  # until the request layer lands (issue #7)
-        return importlib.import_module("sparkswarm.bots._interim")
-
-
-def _get_operation(name: str) -> Any:
-    from sparkswarm.operations import REGISTRY, get_operation
-
-    if name in REGISTRY and hasattr(REGISTRY[name], "role"):
-        return get_operation(name)
-    from sparkswarm.bots._interim import get_operation as interim  # until issue #7 lands
-
-    return interim(name)
+    usage()  # loads the command groups
+    out: list[tuple[str, str]] = []
+    for group in GROUPS.values():
+        for name, op_name in sorted(group.ops.items()):
+            op = get_operation(op_name)
+            if op.chat and not op.local:
+                out.append((f"{group.name} {name}", op.role))
+    return out

@@ -115,7 +115,9 @@ class Dispatcher:
         try:
             request = commands.parse(words)
         except InvalidRequest as exc:
-            self.out.ephemeral(req.channel, req.user, f"```{exc}```", req.thread_ts)
+            self.out.ephemeral(
+                req.channel, req.user, present.usage_message(str(exc)), req.thread_ts
+            )
             return
         shown = " ".join(words)
         policy = commands.policy(request.op, dict(request.params))
@@ -138,11 +140,7 @@ class Dispatcher:
             self._submit(req, request.op, dict(request.params), shown, self._key(req.key))
 
     def _help(self, req: ChatRequest, role: str | None) -> None:
-        allowed = [
-            (op.replace(".", " "), need)
-            for op, need in commands.chat_commands()
-            if allows(role, need)
-        ]
+        allowed = [(words, need) for words, need in commands.chat_commands() if allows(role, need)]
         self.out.ephemeral(req.channel, req.user, present.help_answer(role, allowed), req.thread_ts)
 
     def _refuse(self, req: ChatRequest, request: Any, shown: str, why: str) -> None:
@@ -201,22 +199,25 @@ class Dispatcher:
             self.notifier.follow(sub.run_id, req.channel, ts, shown)
 
     def _queue_read(self, req: ChatRequest, request: Any) -> None:
-        if request.op == "runs.show":
-            record = self.qc.get(str(request.params["run_id"]))
-            text = json.dumps(record.model_dump(mode="json"), indent=1)
-            self._answer(req, f"run {record.id}", text, None)
-            return
-        if request.op == "schedule.ls":
-            from sparkswarm.workers.schedules import ScheduleBook
+        """Answer runs ls / runs show / schedule ls from Redis (the registry's
+        queue reads); no worker involved."""
+        from sparkswarm.operations import get_operation
 
-            rows = [s.model_dump(mode="json") for s in ScheduleBook(self.qc).views()]
+        params = dict(request.params)
+        if request.op == "runs.ls":
+            params["limit"] = min(int(params.get("limit") or 15), 15)  # a screenful
+        result = get_operation(request.op).resolve()(self.qc, **params)
+        if request.op == "runs.show":
+            text = json.dumps(result.model_dump(mode="json"), indent=1)
+            self._answer(req, f"run {result.id}", text, None)
+        elif request.op == "runs.ls":
+            text, blocks = present.runs_answer(result)
+            self._answer(req, text, text, blocks)
+        else:
+            rows = [item.model_dump(mode="json") for item in result]
             columns = ["name", "cron", "command", "next_run", "last_state"]
             text, blocks = present.table_answer("schedules", rows, columns)
             self._answer(req, text, text, blocks)
-            return
-        records = self.qc.list(limit=int(request.params.get("limit", 15)))
-        text, blocks = present.runs_answer(records)
-        self._answer(req, text, text, blocks)
 
     def _worker_read(self, req: ChatRequest, request: Any, shown: str) -> None:
         sub = self.qc.submit(

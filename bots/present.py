@@ -224,6 +224,12 @@ def confirm_blocks(confirm_id: str, words: str, requester: str, ttl: float) -> t
     ]
 
 
+def usage_message(error: str) -> str:
+    """An InvalidRequest's text for chat: its first line, the usage as code."""
+    first, _, rest = error.partition("\n")
+    return f":grey_question: {first}" + (f"\n{_code(rest)}" if rest.strip() else "")
+
+
 def help_answer(role: str | None, commands: list[tuple[str, str]]) -> str:
     """What ``help`` says to a caller with ``role``; ``commands`` are (words, role needed)."""
     if role is None:

@@ -83,7 +83,7 @@ def test_help_and_usage_are_answered_never_a_trace(bots: BotLab) -> None:
     )[0].text
     assert "runs ls" in help_text and "service scale" not in help_text
     usage = wait_for(lambda: bots.ephemerals(STRANGER), 10, "usage")[0].text
-    assert "usage: service scale" in usage
+    assert "did you mean `service`" in usage and "service scale" in usage
     quotes = wait_for(lambda: bots.ephemerals(OPERATOR), 10, "quote error")[0].text
     assert "cannot split" in quotes and "Traceback" not in bots.web.all_text()
 
@@ -151,15 +151,18 @@ def test_secrets_never_reach_slack(bots: BotLab, lab: QueueLab) -> None:
     assert "*failed*" in final.text
     bots.slash("/sparkswarm", f"status {double.BOT_TOKEN}", OPERATOR)
     bots.slash("/sparkswarm", "swarm join-token worker", ADMIN)
-    wait_for(
-        lambda: any("not offered in chat" in m.text for m in bots.ephemerals(ADMIN)),
-        10,
-        "the join-token refusal",
-    )
+    bots.slash("/sparkswarm", "swarm join-token worker --rotate", ADMIN)
+
+    def refusals() -> list[str]:
+        return sorted(m.text for m in bots.ephemerals(ADMIN) if "join-token" in m.text)
+
+    wait_for(lambda: len(refusals()) == 2, 10, "the join-token refusals")
+    assert any("without --rotate shows a secret" in text for text in refusals())
+    assert any("`swarm join-token worker --rotate` is not offered in chat" in t for t in refusals())
     run = next(
         r
         for r in lab.client().list(source="slack")
-        if r.op == "service.scale" and r.state == "failed"
+        if r.op == "service.scale" and r.error_type == "NotFound"
     )
     assert token in (run.error or "")  # the token is in the operation's output
     bots.slash("/sparkswarm", f"runs show {run.id}", OPERATOR)  # long: goes up as a file
