@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,18 +90,24 @@ def build(settings: BotSettings, qc: Any = None, *, http: bool = True) -> Bot:
         client=client,
         signing_secret=secret,
         request_verification_enabled=http,
-        # Ack first, work after: Bolt answers Slack as soon as ack() is called.
-        process_before_response=False,
+        # The listeners below only ack and hand the work to our own pool, so
+        # Bolt may run them in the request's thread and answer when they
+        # return: no polling for the ack, no listener pool to wait for.
+        process_before_response=True,
         logger=logging.getLogger("sparkswarm.bots.bolt"),
     )
-    _listen(app, dispatcher)
+    # The work after the ack (parse, role, Redis, Slack calls): a few threads,
+    # so a burst of commands is worked through without starving the acks.
+    work = ThreadPoolExecutor(8, thread_name_prefix="sparkswarm-dispatch")
+    _listen(app, dispatcher, work)
     return Bot(app, dispatcher, notifier, settings, threading.Event())
 
 
-def _listen(app: Any, dispatcher: Dispatcher) -> None:
+def _listen(app: Any, dispatcher: Dispatcher, work: Executor) -> None:
     def on_command(ack: Any, command: dict[str, Any]) -> None:
         ack()
-        dispatcher.handle(
+        work.submit(
+            dispatcher.handle,
             ChatRequest(
                 command=command.get("command", ""),
                 text=command.get("text", ""),
@@ -108,14 +115,14 @@ def _listen(app: Any, dispatcher: Dispatcher) -> None:
                 channel=command.get("channel_id", ""),
                 key=command.get("trigger_id")
                 or command.get("command", "") + command.get("text", ""),
-            )
+            ),
         )
 
     for name in SLASH_COMMANDS:
         app.command(name)(on_command)
 
     def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        _from_event(dispatcher, event, body)
+        work.submit(_from_event, dispatcher, event, body)
 
     def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         # Direct messages only; not the bot's own messages, edits or joins.
@@ -124,7 +131,7 @@ def _listen(app: Any, dispatcher: Dispatcher) -> None:
             and not event.get("bot_id")
             and not event.get("subtype")
         ):
-            _from_event(dispatcher, event, body)
+            work.submit(_from_event, dispatcher, event, body)
 
     app.event("app_mention")(on_mention)
     app.event("message")(on_message)
@@ -132,7 +139,8 @@ def _listen(app: Any, dispatcher: Dispatcher) -> None:
     def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         container = body.get("container", {})
-        dispatcher.on_button(
+        work.submit(
+            dispatcher.on_button,
             "confirm" if action.get("action_id") == "sparkswarm_confirm" else "cancel",
             str(action.get("value", "")),
             body.get("user", {}).get("id", ""),
@@ -166,6 +174,8 @@ class _ThreadedAsgi:
         from slack_bolt.adapter.asgi import SlackRequestHandler
 
         handler = SlackRequestHandler(app, path)
+        # asyncio's default pool is cpu + 4 threads: too few for a burst.
+        pool = ThreadPoolExecutor(64, thread_name_prefix="bolt-http")
 
         async def dispatch(request: Any) -> Any:
             from slack_bolt.request import BoltRequest
@@ -174,7 +184,8 @@ class _ThreadedAsgi:
             bolt_request = BoltRequest(
                 body=body, query=request.query_string, headers=request.get_headers()
             )
-            return await asyncio.to_thread(app.dispatch, bolt_request)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(pool, app.dispatch, bolt_request)
 
         handler.dispatch = dispatch  # type: ignore[method-assign]
         self.handler = handler

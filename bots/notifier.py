@@ -6,6 +6,7 @@ message ts, the command words) and ``<prefix>bot:cursor`` (the last event
 read). On start it reloads the followed runs from their records and reads
 the events it missed from the cursor on. Each message is edited at most
 once per ``interval`` seconds (Slack's rate limit is about one per second),
+except that the outcome may follow a progress edit at once,
 later edits coalesce into the next one, and a 429 postpones the edit by
 ``Retry-After``. The final edit is made once: after it succeeds the run
 leaves the followed set.
@@ -23,6 +24,11 @@ from sparkswarm.bots.present import RunView, status_message
 from sparkswarm.bots.slack_out import RateLimited, SlackOut
 
 log = logging.getLogger(__name__)
+# A change that is not the outcome waits this long before it is shown: a quick
+# operation goes from queued straight to its outcome in one edit, instead of
+# spending its one edit per second on "running".
+SETTLE = 0.3
+BURST = 2.0
 
 
 class Notifier:
@@ -38,8 +44,9 @@ class Notifier:
         self.prefix = prefix
         self.views: dict[str, RunView] = {}
         self.targets: dict[str, tuple[str, str]] = {}
-        self.dirty: set[str] = set()
-        self.last_edit: dict[str, float] = {}
+        self.dirty: dict[str, float] = {}  # run id -> since when its message is stale
+        self.budget: dict[str, tuple[float, float]] = {}  # run id -> (edits left, when)
+        self.hold_until: dict[str, float] = {}
         self.not_before = 0.0
         self.finished: list[str] = []
         self.failures: dict[str, int] = {}
@@ -51,7 +58,8 @@ class Notifier:
         return f"{self.prefix}bot:follow:{run_id}"
 
     def follow(self, run_id: str, channel: str, ts: str, words: str) -> None:
-        """Start following ``run_id``: its thread message is ``ts`` in ``channel``."""
+        """Start following ``run_id``: its thread message is ``ts`` in ``channel``
+        (just posted, showing the run queued)."""
         with self.qc.redis.pipeline() as pipe:
             pipe.hset(
                 self.follow_key(run_id), mapping={"channel": channel, "ts": ts, "words": words}
@@ -59,9 +67,9 @@ class Notifier:
             pipe.expire(self.follow_key(run_id), 7 * 86400)
             pipe.sadd(self.following_key, run_id)
             pipe.execute()
-        self._load(run_id)
+        self._load(run_id, posted="queued")
 
-    def _load(self, run_id: str) -> None:
+    def _load(self, run_id: str, posted: str = "") -> None:
         data = self.qc.redis.hgetall(self.follow_key(run_id))
         record = self.qc.store.find(run_id)
         if not data or record is None:
@@ -74,7 +82,8 @@ class Notifier:
                 return
             self.views[run_id] = view
             self.targets[run_id] = (data["channel"], data["ts"])
-            self.dirty.add(run_id)
+            if view.state != posted:
+                self.dirty.setdefault(run_id, time.monotonic())
 
     def run(self, stop: threading.Event) -> None:
         """Follow until ``stop`` is set; Redis or Slack trouble is logged and retried."""
@@ -94,14 +103,14 @@ class Notifier:
 
     def step(self, cursor: str) -> str:
         """Read events once (blocking briefly), fold them in, make due edits."""
-        batch = self.qc.events.read(cursor, block_ms=200)
+        batch = self.qc.events.read(cursor, block_ms=100)
         for sid, event in batch:
             cursor = sid
             with self._guard:
                 view = self.views.get(event.run_id)
                 if view is not None and not view.done:
                     view.apply(event)
-                    self.dirty.add(event.run_id)
+                    self.dirty.setdefault(event.run_id, time.monotonic())
         if batch:
             self.qc.redis.set(self.cursor_key, cursor)
         now = time.monotonic()
@@ -125,15 +134,17 @@ class Notifier:
         if redis.get(f"{self.follow_key(run_id)}:final") == self.token:
             return True
         with self._guard:
-            self.dirty.add(run_id)
-        self.last_edit[run_id] = time.monotonic() + 5
+            self.dirty.setdefault(run_id, time.monotonic())
+        self.hold_until[run_id] = time.monotonic() + 5
         return False
 
     def _drop(self, run_id: str) -> None:
         self.qc.redis.srem(self.following_key, run_id)
         with self._guard:
             self.views.pop(run_id, None)
-            self.dirty.discard(run_id)
+            self.dirty.pop(run_id, None)
+            self.budget.pop(run_id, None)
+            self.hold_until.pop(run_id, None)
 
     def _check_records(self) -> None:
         """Pick up runs followed by another bot process, and finished runs whose
@@ -148,21 +159,39 @@ class Notifier:
             if record is not None and record.done:
                 with self._guard:
                     self.views[run_id].apply_record(record)
-                    self.dirty.add(run_id)
+                    self.dirty.setdefault(run_id, time.monotonic())
+
+    def _edits_left(self, run_id: str, now: float) -> float:
+        """The message's edit budget: refilled at one per ``interval``, at most
+        ``BURST``. Progress edits need a full budget and the outcome one edit,
+        so progress is shown at most once per interval and the outcome is
+        never held back by a progress edit just before it."""
+        left, at = self.budget.get(run_id, (BURST, now))
+        return min(BURST, left + (now - at) / self.interval)
 
     def _flush(self) -> None:
         now = time.monotonic()
         if now < self.not_before:
             return
         with self._guard:
-            due = [r for r in self.dirty if now - self.last_edit.get(r, 0.0) >= self.interval]
+            due = [
+                r
+                for r, since in self.dirty.items()
+                if now >= self.hold_until.get(r, 0.0)
+                # Progress keeps one edit in reserve: the outcome never waits for it.
+                and (
+                    self._edits_left(r, now) >= 1
+                    if self.views[r].done
+                    else self._edits_left(r, now) >= BURST and now - since >= SETTLE
+                )
+            ]
         for run_id in due:
             with self._guard:
                 view = self.views[run_id]
                 channel, ts = self.targets[run_id]
                 text, blocks = status_message(view)
                 final = view.done
-                self.dirty.discard(run_id)
+                self.dirty.pop(run_id, None)
             if final and not self._claim_final(run_id):
                 continue
             try:
@@ -170,15 +199,16 @@ class Notifier:
             except RateLimited as exc:
                 self.not_before = time.monotonic() + exc.retry_after
                 with self._guard:
-                    self.dirty.add(run_id)
+                    self.dirty.setdefault(run_id, time.monotonic())
                 return
-            self.last_edit[run_id] = time.monotonic()
+            now = time.monotonic()
+            self.budget[run_id] = (self._edits_left(run_id, now) - 1, now)
             if not ok:
                 # Slack unreachable or refusing: try again later, a few times.
                 self.failures[run_id] = self.failures.get(run_id, 0) + 1
                 if self.failures[run_id] < 10:
                     with self._guard:
-                        self.dirty.add(run_id)
+                        self.dirty.setdefault(run_id, time.monotonic())
                     continue
             if final:
                 self.qc.redis.hset(self.follow_key(run_id), "final", "1")
