@@ -236,7 +236,7 @@ class Dispatcher:
             )
             return
         text, blocks = present.read_answer(shown, record.result or {})
-        self._answer(req, text, json.dumps(record.result, indent=1), blocks)
+        self._answer(req, text, text, blocks)
 
     def _answer(self, req: ChatRequest, text: str, full: str, blocks: Any) -> None:
         """Post a read answer; too long for a message: as a file instead."""

@@ -38,7 +38,7 @@ class RunView:
     started_at: float | None = None
     finished_at: float | None = None
     error: str = ""
-    result: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] | list[Any] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -56,7 +56,7 @@ class RunView:
             self.state = "running" if self.state in ("queued", "waiting") else self.state
             self.tasks[str(event.task)[:12]] = str(event.state)
         elif kind == "operation.succeeded":
-            self.state, self.finished_at, self.result = "succeeded", event.at, dict(event.result)
+            self.state, self.finished_at, self.result = "succeeded", event.at, event.result
         elif kind == "operation.failed":
             self.state, self.finished_at, self.error = "failed", event.at, str(event.error)
         elif kind == "operation.cancelled":
@@ -72,7 +72,7 @@ class RunView:
         self.started_at = record.started_at or self.started_at
         self.finished_at = record.finished_at or self.finished_at
         self.error = record.error or self.error
-        self.result = dict(record.result or {}) or self.result
+        self.result = record.result or self.result
 
 
 def duration(seconds: float | None) -> str:
@@ -85,8 +85,10 @@ def duration(seconds: float | None) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
-def summarize(result: dict[str, Any], limit: int = 8) -> list[str]:
+def summarize(result: dict[str, Any] | list[Any], limit: int = 8) -> list[str]:
     """A few readable lines of an operation's JSON result."""
+    if isinstance(result, list):
+        return [_row(r) if isinstance(r, dict) else str(r) for r in result[:limit]]
     lines: list[str] = []
     output = result.get("output")
     if isinstance(output, list) and output:
@@ -162,12 +164,14 @@ def _cell(column: str, value: Any) -> str:
     return str(value)[:200]
 
 
-def read_answer(op: str, result: dict[str, Any]) -> tuple[str, Blocks]:
-    """A read operation's result: the first list of rows as a table, else lines."""
+def read_answer(op: str, result: dict[str, Any] | list[Any]) -> tuple[str, Blocks]:
+    """A read operation's result: rows (or the first list of rows) as a table, else lines."""
+    if isinstance(result, list):
+        rows = [r for r in result if isinstance(r, dict)]
+        return table_answer(op, rows, _columns(rows))
     for key, value in result.items():
         if isinstance(value, list) and (not value or isinstance(value[0], dict)):
-            columns = list(value[0].keys())[:6] if value else []
-            return table_answer(f"{op}: {key}", value, columns)
+            return table_answer(f"{op}: {key}", value, _columns(value))
     lines = summarize(result, limit=40)
     return f"{op}\n" + "\n".join(lines), [
         {
@@ -175,6 +179,33 @@ def read_answer(op: str, result: dict[str, Any]) -> tuple[str, Blocks]:
             "text": {"type": "mrkdwn", "text": f"*{op}*\n" + _code("\n".join(lines))},
         }
     ]
+
+
+_PREFERRED = (
+    "name",
+    "hostname",
+    "replicas",
+    "mode",
+    "image",
+    "role",
+    "status",
+    "availability",
+    "state",
+    "current_state",
+    "desired_state",
+    "node",
+    "ports",
+    "error",
+)
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Up to six columns worth showing, in a readable order."""
+    if not rows:
+        return []
+    keys = list(rows[0])
+    chosen = [k for k in _PREFERRED if k in keys][:6]
+    return chosen or keys[:6]
 
 
 def runs_answer(records: list[Any]) -> tuple[str, Blocks]:

@@ -223,3 +223,22 @@ def test_socket_mode_slash_command_is_acked_and_runs(bots: BotLab, gw: Any, web:
     bots.sock.wait_ack(envelope, timeout=3)
     assert "*succeeded*" in bots.wait_final(f"service scale {web}=2").text
     assert replicas(gw, web) == 2
+
+
+def test_reads_are_answered_by_a_worker_as_block_kit(bots: BotLab, lab: QueueLab, web: str) -> None:
+    bots.slash("/swarm", f"ps {web}", VIEWER)
+    answer = wait_for(
+        lambda: next(
+            (m for m in list(bots.web.messages.values()) if m.text.startswith(f"service ps {web}")),
+            None,
+        ),
+        30,
+        "the task table",
+        explain=bots.dump,
+    )
+    assert answer.blocks[0]["type"] == "header"
+    fields = [f["text"] for b in answer.blocks if b.get("fields") for f in b["fields"]]
+    assert f"*name*\n{web}.1" in fields
+    assert any(f.startswith("*current_state*\n") and "unning" in f for f in fields), fields
+    run = next(r for r in lab.client().list(source="slack") if r.op == "service.ps")
+    assert run.state == "succeeded" and run.requester == VIEWER  # a worker answered it

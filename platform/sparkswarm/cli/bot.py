@@ -116,11 +116,15 @@ def _follow(
 
     deadline = time.monotonic() + timeout
     clicked: set[str] = set()
+    warned = False
     while time.monotonic() < deadline:
         time.sleep(0.2)
         runs = bot_.dispatcher.submitted
         if runs and all(r in bot_.notifier.finished for r in runs):
             return
+        if runs and not warned and time.monotonic() - printer.last > 15:
+            warned = True
+            typer.echo(f"[{printer.clock()}] still waiting: is a `sparkswarm worker` running?")
         if yes:
             for message in list(web.messages.values()):
                 if message.ts not in clicked and any(
@@ -174,7 +178,12 @@ class _Printer:
         where = f"#{args.get('channel') or args.get('channel_id')}"
         if args.get("thread_ts"):
             where += f" thread {args['thread_ts']}"
-        text = str(args.get("text") or args.get("initial_comment") or args.get("files") or "")
+        text = str(args.get("text") or "")
+        if call.method == "files.completeUploadExternal":
+            text = "\n".join(
+                self.web.files.get(f["id"], {}).get("content", b"").decode("utf-8", "replace")
+                for f in call.response.get("files", [])
+            )
         typer.echo(f"[{self.clock()}] {kind} {where}:")
         for line in text.splitlines() or [""]:
             typer.echo(f"    {line}")
