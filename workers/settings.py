@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -43,6 +43,21 @@ class QueueSettings(BaseSettings):
     events_maxlen: int = Field(10_000, description="Approximate length of the event stream.")
     run_retention_days: int = Field(30, description="How long operation records are kept.")
     run_retention_count: int = Field(5000, description="How many operation records are kept.")
+    follow_grace: float = Field(
+        30.0,
+        description="Seconds a CLI following a run waits for Redis to come back "
+        "before it gives up (the run goes on; `runs show ID --follow` re-attaches).",
+    )
+    queued_notice: float = Field(
+        10.0,
+        description="Seconds a followed run may stay queued before the CLI says why "
+        "(the run it waits for, or no worker taking it).",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key sealing secret parameters in Redis (run parameters, "
+        "schedules). Without it schedules with secret parameters are refused.",
+    )
     worker_imports: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra modules the worker imports before it creates its tasks "

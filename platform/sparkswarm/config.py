@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     )
     run_retention_days: int = Field(30, description="How long operation records are kept.")
     run_retention_count: int = Field(5000, description="How many operation records are kept.")
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key sealing secret parameters in Redis (the queue's too); "
+        "`swarm doctor` warns when the queue is configured without one.",
+    )
 
     @field_validator("managers", mode="before")
     @classmethod

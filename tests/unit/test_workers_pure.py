@@ -165,3 +165,54 @@ def test_a_scheduled_command_is_listed_with_its_secrets_masked() -> None:
     assert request.op == "swarm.join" and request.params["token"] == token
     masked = _masked_words(request.op, request.params, words)
     assert masked == ["swarm", "join", "10.77.0.1:2377", "--token=***"]
+
+
+def test_a_run_queued_behind_another_says_which_and_otherwise_asks_for_a_worker() -> None:
+    from sparkswarm.cli.progress_display import queued_notice
+
+    mine = RunRecord(id="r2", op="service.scale", target="service:web", created_at=0)
+    ahead = RunRecord(
+        id="r1", op="service.update", target="service:web", created_at=0, state="running"
+    )
+
+    waiting = queued_notice(mine, ahead, 12.0)
+    alone = queued_notice(mine, None, 12.0)
+
+    assert waiting == "r2 waits for service:web: run r1 (service.update, running) goes first"
+    assert "worker" not in waiting
+    assert "is a worker running" in alone and "12 s" in alone
+
+
+def test_secret_parameters_are_sealed_and_opened_only_with_their_key() -> None:
+    from cryptography.fernet import Fernet
+
+    from sparkswarm.workers.sealing import seal_params, unseal_params
+
+    key, other = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    params = {"name": "web", "token": "SWMTKN-1-abc", "empty": ""}
+
+    sealed = seal_params(("token", "empty"), params, key)
+
+    assert "SWMTKN-1-abc" not in json.dumps(sealed)
+    assert sealed["name"] == "web" and sealed["empty"] == ""
+    assert unseal_params(sealed, key) == params
+    assert seal_params(("token",), params, None) == params  # no key: kept as given
+    with pytest.raises(InvalidRequest, match="SPARKSWARM_SECRET_KEY is not set"):
+        unseal_params(sealed, None)
+    with pytest.raises(InvalidRequest, match="another SPARKSWARM_SECRET_KEY"):
+        unseal_params(sealed, other)
+    with pytest.raises(InvalidRequest, match="not a Fernet key"):
+        seal_params(("token",), params, "short")
+
+
+def test_the_worker_retries_only_conflicts_and_unavailable_engines() -> None:
+    """runner.py retries an error only if its class says ``retryable``:
+    deterministic refusals (400s, resource exhaustion) must not be."""
+    from sparkswarm import errors
+
+    classes = [
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.SparkswarmError)
+    ]
+    assert {c.__name__ for c in classes if c.retryable} == {"Conflict", "Unavailable"}

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sparkswarm.cli.common import console, expose, print_json, show
+from sparkswarm.cli.common import JSON_OPTION, console, expose, print_json, show
 from sparkswarm.requests import queue as grammar
 
 if TYPE_CHECKING:
@@ -72,7 +72,32 @@ def _show(record: RunRecord, as_json: bool) -> None:
 
 
 expose(app, "ls", grammar.ls, _list)
-expose(app, "show", grammar.show, _show)
+
+
+@app.command("show")
+def show_run(
+    run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        "-f",
+        help="Follow the run's events until it ends, then show it; exit 1 unless it "
+        "succeeded (re-attaches to a run whose CLI lost the broker).",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show one run's record: parameters, state, timestamps, result or error, notes."""
+    from sparkswarm.cli.common import EXIT_FAILURE, perform
+    from sparkswarm.workers.client import queue_client
+
+    record = perform(grammar.show(run_id=run_id))
+    if follow and not record.done:
+        from sparkswarm.cli.progress_display import follow_run
+
+        record = follow_run(queue_client(), record.id, record.op)
+    _show(record, as_json)
+    if follow and record.state != "succeeded":
+        raise typer.Exit(EXIT_FAILURE)
 
 
 @app.command("cancel")

@@ -72,9 +72,9 @@ def add_schedule(
     if request.read_only:
         raise InvalidRequest(f"`{' '.join(words)}` does not change anything; nothing to schedule")
     if get_operation(request.op).local:
+        shown = " ".join(_masked_words(request.op, request.params, words))  # no token in errors
         raise InvalidRequest(
-            f"`{' '.join(words)}` acts on the engine it runs on (a worker's); "
-            "it cannot be scheduled"
+            f"`{shown}` acts on the engine it runs on (a worker's); it cannot be scheduled"
         )
     definition = ScheduleDefinition(
         name=name,

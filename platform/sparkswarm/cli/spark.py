@@ -103,7 +103,7 @@ def submit(
 
     request = grammar.submit(file=file, args=args, stack=stack, arg=arg, conf=conf, timeout=timeout)
     # The job id is chosen here, once: a redelivered run attaches to its job.
-    request = request.model_copy(update={"params": {**request.params, "job_id": new_job_id()}})
+    request = request.with_params(job_id=new_job_id())
     render_job(perform(request, detach=detach, key=key), as_json)
 
 

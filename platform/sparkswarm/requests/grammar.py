@@ -15,6 +15,7 @@ touch the engine or Redis and never print, so calling one is parsing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
@@ -161,7 +162,7 @@ def parse(words: Sequence[str], *, allow_files: bool = True) -> Request:
         _files_allowed.reset(token)
     if not isinstance(result, Request) or result.op != grp.ops[name]:
         raise InvalidRequest(f"`{head} {name}` is not a request")
-    return result.model_copy(update={"words": tuple(words)})
+    return dataclasses.replace(result, words=tuple(words))
 
 
 def usage(words: Sequence[str] = ()) -> str:

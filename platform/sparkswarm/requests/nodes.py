@@ -17,8 +17,6 @@ NODE = typer.Argument(..., help="Node id, id prefix or hostname.")
 def _node_name(name: str) -> str:
     if not name.strip():
         raise InvalidRequest("no node named: give a node id, id prefix or hostname")
-    if "/" in name:
-        raise InvalidRequest(f"invalid node name {name!r}: '/' is not allowed")
     return name
 
 
