@@ -25,7 +25,7 @@ from sparkswarm.bots.roles import load_role_map
 from sparkswarm.bots.scrub import Scrubber
 from sparkswarm.bots.settings import BotSettings
 from sparkswarm.bots.slack_out import SlackOut
-from sparkswarm.errors import InvalidRequest
+from sparkswarm.errors import InvalidRequest, Unavailable
 
 log = logging.getLogger(__name__)
 SLASH_COMMANDS = ("/sparkswarm", "/spark", "/swarm")
@@ -51,7 +51,8 @@ class Bot:
 
 def build(settings: BotSettings, qc: Any = None, *, http: bool = True) -> Bot:
     """Assemble the bot. InvalidRequest when a needed setting is missing
-    (named, never shown); Unavailable when Redis cannot be reached."""
+    (named, never shown); Unavailable when Redis or the Slack Web API cannot
+    be reached, or Slack refuses the bot token."""
     from slack_bolt import App
     from slack_sdk import WebClient
 
@@ -86,16 +87,21 @@ def build(settings: BotSettings, qc: Any = None, *, http: bool = True) -> Bot:
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
-    app = App(
-        client=client,
-        signing_secret=secret,
-        request_verification_enabled=http,
-        # The listeners below only ack and hand the work to our own pool, so
-        # Bolt may run them in the request's thread and answer when they
-        # return: no polling for the ack, no listener pool to wait for.
-        process_before_response=True,
-        logger=logging.getLogger("sparkswarm.bots.bolt"),
-    )
+    try:
+        # Bolt checks the token with auth.test here: Slack must be reachable.
+        app = App(
+            client=client,
+            signing_secret=secret,
+            request_verification_enabled=http,
+            # The listeners below only ack and hand the work to our own pool, so
+            # Bolt may run them in the request's thread and answer when they
+            # return: no polling for the ack, no listener pool to wait for.
+            process_before_response=True,
+            logger=logging.getLogger("sparkswarm.bots.bolt"),
+        )
+    except Exception as exc:
+        reason = Scrubber(settings.secret_values()).text(str(exc))
+        raise Unavailable(f"Slack Web API at {api_url}: {type(exc).__name__}: {reason}") from None
     # The work after the ack (parse, role, Redis, Slack calls): a few threads,
     # so a burst of commands is worked through without starving the acks.
     work = ThreadPoolExecutor(8, thread_name_prefix="sparkswarm-dispatch")
