@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from sparkswarm.bots import double, payloads
-from tests.support.bot_harness import ADMIN, OPERATOR, STRANGER, VIEWER, BotLab
+from tests.support.bot_harness import ADMIN, GROUP_MEMBER, OPERATOR, STRANGER, VIEWER, BotLab
 from tests.support.queue_harness import QueueLab, holds_for, queue_lab, wait_for
 
 pytestmark = pytest.mark.integration
@@ -192,7 +192,7 @@ def test_bot_killed_during_rolling_update_posts_the_outcome_once(
     from sparkswarm.services import ops
 
     service = name("roll")
-    ops.create_service(gw, name=service, image=web_images["v1"], replicas=3, stop_grace_period="1s")
+    ops.create_service(gw, name=service, image=web_images["v1"], replicas=2, stop_grace_period="1s")
     words = f"service update {service} --image {web_images['v2']} --update-delay 2s"
     bots.slash("/sparkswarm", words, OPERATOR)
     wait_for(lambda: any("*running*" in m.text for m in bots.status_of(words)), 30, "running")
@@ -215,7 +215,9 @@ def test_bot_killed_during_rolling_update_posts_the_outcome_once(
     assert image == web_images["v2"]
 
 
-def test_socket_mode_slash_command_is_acked_and_runs(bots: BotLab, gw: Any, web: str) -> None:
+def test_socket_mode_slash_command_and_a_direct_message_run(
+    bots: BotLab, gw: Any, web: str
+) -> None:
     bots.start_socket()
     envelope = bots.sock.send(
         "slash_commands", payloads.slash_command("/swarm", f"scale {web}=2", user=OPERATOR)
@@ -223,6 +225,18 @@ def test_socket_mode_slash_command_is_acked_and_runs(bots: BotLab, gw: Any, web:
     bots.sock.wait_ack(envelope, timeout=3)
     assert "*succeeded*" in bots.wait_final(f"service scale {web}=2").text
     assert replicas(gw, web) == 2
+    # A direct message from a member of the operators' user group.
+    dm = payloads.event_callback(
+        f"service scale {web}=1",
+        user=GROUP_MEMBER,
+        channel="D0DM",
+        kind="message",
+        channel_type="im",
+    )
+    bots.sock.wait_ack(bots.sock.send("events_api", dm), timeout=3)
+    final = bots.wait_final(f"service scale {web}=1")
+    assert "*succeeded*" in final.text and final.thread_ts == dm["event"]["ts"]
+    assert replicas(gw, web) == 1
 
 
 def test_reads_are_answered_by_a_worker_as_block_kit(bots: BotLab, lab: QueueLab, web: str) -> None:

@@ -22,6 +22,7 @@ from sparkswarm.bots.double_socket import SocketDouble
 from tests.support.queue_harness import Process, QueueLab, free_port, wait_for
 
 ADMIN, OPERATOR, VIEWER, STRANGER = "U0ADMIN", "U0OPER", "U0VIEW", "U0NOBODY"
+OPS_GROUP, GROUP_MEMBER = "S0OPS", "U0INGROUP"  # operator through a user group
 FINAL_MARKS = ("*succeeded*", "*failed*", "*cancelled*")
 
 
@@ -31,7 +32,7 @@ class BotLab:
     def __init__(self, lab: QueueLab, folder: Path) -> None:
         self.lab = lab
         self.folder = folder
-        self.web = SlackDouble().start()
+        self.web = SlackDouble(user_groups={OPS_GROUP: [GROUP_MEMBER]}).start()
         self.sock = SocketDouble(self.web).start()
         self.port = 0
 
@@ -42,7 +43,7 @@ class BotLab:
             "SPARKSWARM_SLACK_SIGNING_SECRET": double.SIGNING_SECRET,
             "SPARKSWARM_SLACK_APP_TOKEN": double.APP_TOKEN,
             "SPARKSWARM_BOT_ADMINS": ADMIN,
-            "SPARKSWARM_BOT_OPERATORS": OPERATOR,
+            "SPARKSWARM_BOT_OPERATORS": f"{OPERATOR},{OPS_GROUP}",
             "SPARKSWARM_BOT_VIEWERS": VIEWER,
             "SPARKSWARM_BOT_CONFIRM_TTL": "4",
             "SPARKSWARM_BOT_EDIT_INTERVAL": "1",
