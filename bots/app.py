@@ -22,7 +22,7 @@ from typing import Any
 from sparkswarm.bots.dispatch import ChatRequest, Dispatcher
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.roles import load_role_map
-from sparkswarm.bots.scrub import Scrubber
+from sparkswarm.bots.scrub import Scrubber, scrub_logs
 from sparkswarm.bots.settings import BotSettings
 from sparkswarm.bots.slack_out import SlackOut
 from sparkswarm.errors import InvalidRequest, Unavailable
@@ -81,7 +81,9 @@ def build(settings: BotSettings, qc: Any = None, *, http: bool = True) -> Bot:
     client = WebClient(
         token=settings.slack_bot_token.get_secret_value(), base_url=api_url, timeout=10
     )
-    out = SlackOut(client, Scrubber(settings.secret_values()))
+    scrubber = Scrubber(settings.secret_values())
+    scrub_logs(scrubber)
+    out = SlackOut(client, scrubber)
     notifier = Notifier(qc, out, interval=settings.bot_edit_interval)
     dispatcher = Dispatcher(qc, out, roles, notifier, settings)
     secret = (

@@ -7,6 +7,7 @@ wherever they occur (plain text, Block Kit JSON, file contents). Pure.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -43,3 +44,28 @@ class Scrubber:
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
+
+
+class ScrubbingFilter(logging.Filter):
+    """A logging filter that scrubs each record's message and traceback, so
+    the bot's log (a user's text, a library's error) never holds a secret."""
+
+    def __init__(self, scrubber: Scrubber) -> None:
+        super().__init__()
+        self.scrubber = scrubber
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.scrubber.text(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.scrubber.text(
+                logging.Formatter().formatException(record.exc_info)
+            )
+        return True
+
+
+def scrub_logs(scrubber: Scrubber) -> None:
+    """Install :class:`ScrubbingFilter` on every handler of the root logger."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, ScrubbingFilter) for f in handler.filters):
+            handler.addFilter(ScrubbingFilter(scrubber))

@@ -241,3 +241,22 @@ def test_fuzzed_text_never_crashes_and_never_submits_unparsed_words(
         return
     for op, params in qc.submitted:  # only what the parser produced, never anything else
         assert (op, params) == (request.op, dict(request.params))
+
+
+def test_log_records_are_scrubbed() -> None:
+    import logging
+
+    from sparkswarm.bots.scrub import ScrubbingFilter
+
+    record = logging.LogRecord(
+        "x", logging.WARNING, "f", 1, "user typed %s", ("SWMTKN-1-abc",), None
+    )
+    try:
+        raise ValueError("xoxb-1-2-secret")
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    assert ScrubbingFilter(Scrubber()).filter(record)
+    text = logging.Formatter().format(record)
+    assert "SWMTKN-" not in text and "xoxb-" not in text and "ValueError" in text
