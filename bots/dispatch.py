@@ -18,6 +18,7 @@ import logging
 import re
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,8 @@ class Dispatcher:
         self.notifier = notifier
         self.settings = settings
         self.prefix = qc.settings.key_prefix
-        self.submitted: list[str] = []
+        # The newest runs this process submitted (``bot try`` follows them).
+        self.submitted: deque[str] = deque(maxlen=1000)
         self._groups: tuple[float, dict[str, list[str]]] = (0.0, {})
 
     # --- entry points -------------------------------------------------------

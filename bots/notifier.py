@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from sparkswarm.bots.present import RunView, status_message
@@ -48,7 +49,7 @@ class Notifier:
         self.budget: dict[str, tuple[float, float]] = {}  # run id -> (edits left, when)
         self.hold_until: dict[str, float] = {}
         self.not_before = 0.0
-        self.finished: list[str] = []
+        self.finished: deque[str] = deque(maxlen=1000)  # the newest runs given their outcome
         self.failures: dict[str, int] = {}
         self.token = uuid.uuid4().hex
         self._guard = threading.Lock()
