@@ -32,8 +32,18 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Broker and record store. Unset: mutating commands run in-process."
     )
+    lab_dir: str = Field(
+        "/var/lib/sparkswarm-lab",
+        description="Where `sparkswarm lab` keeps each lab's state and node folders.",
+    )
     run_retention_days: int = Field(30, description="How long operation records are kept.")
     run_retention_count: int = Field(5000, description="How many operation records are kept.")
+    max_replicas: int = Field(
+        100, ge=1, description="Most tasks one service may have (refused before sending)."
+    )
+    max_stack_replicas: int = Field(
+        200, ge=1, description="Most tasks all services of one stack may have together."
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Fernet key sealing secret parameters in Redis (the queue's too); "
@@ -52,7 +62,29 @@ class Settings(BaseSettings):
                     f"{endpoint!r} is not a manager endpoint: "
                     "use unix:///path, tcp://host:port or ssh://user@host"
                 )
+            _check_endpoint(str(endpoint))
         return value
+
+
+def _check_endpoint(endpoint: str) -> None:
+    """ValueError when a network endpoint has no host or a malformed host/port.
+
+    Checked here, not left to docker-py, which raises a bare ValueError from
+    urllib (``tcp://[::1``: "Invalid IPv6 URL") deep inside a command.
+    """
+    from urllib.parse import urlsplit
+
+    if endpoint.startswith(("unix://", "npipe://")):
+        if not endpoint.partition("://")[2]:
+            raise ValueError(f"{endpoint!r} has no socket path")
+        return
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        raise ValueError(f"{endpoint!r} is not a valid endpoint: {exc}") from None
+    if not parts.hostname:
+        raise ValueError(f"{endpoint!r} has no host")
 
 
 MANAGER_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")

@@ -178,3 +178,34 @@ def test_the_cli_builds_the_same_request_as_the_parser(
     if name == "spark.submit":  # the CLI picks the job id at submission
         assert cli_params.pop("job_id")
     assert (seen[0].op, cli_params) == (parsed.op, parsed.params)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["service", "scale", "web=\u00b2", "--detach"],
+        ["service", "create", "web", "busybox", "--replicas", "-1", "--detach"],
+        ["service", "update", "web", "--update-delay", "soon", "--detach"],
+        ["stack", "deploy", "web", "--set", "nope=1", "--detach"],
+    ],
+)
+def test_detached_commands_refuse_bad_input_before_submitting(
+    words: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a queue configured (a closed port: any contact would fail as
+    'unreachable', exit 1), bad input is refused first: exit 2, no run id."""
+    from typer.testing import CliRunner
+
+    from sparkswarm.cli.main import app
+    from sparkswarm.config import get_settings
+
+    monkeypatch.setenv("SPARKSWARM_REDIS_URL", "redis://127.0.0.1:9/0")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, words)
+    finally:
+        get_settings.cache_clear()
+    # The console script turns our errors into exit codes; CliRunner hands
+    # them back as the exception.
+    assert isinstance(result.exception, InvalidRequest), (result.exception, result.output)
+    assert "unreachable" not in str(result.exception)
