@@ -64,10 +64,16 @@ def test_operator_scales_and_viewer_is_refused(
     assert final.edits >= 1  # queued -> ... -> succeeded, by editing one message
 
     assert bots.slash("/swarm", f"scale {web}=1", VIEWER).status_code == 200
-    refusal = wait_for(lambda: bots.ephemerals(VIEWER), 10, "the refusal")
+    refusal = wait_for(
+        lambda: [m for m in bots.ephemerals(VIEWER) if f"{web}=1" in m.text], 10, "the refusal"
+    )
     assert "needs the operator role" in refusal[0].text and "Nothing ran" in refusal[0].text
     refused = wait_for(
-        lambda: [r for r in lab.client().list(source="slack") if r.requester == VIEWER], 5, "record"
+        lambda: [
+            r for r in lab.client().list(source="slack") if r.requester == VIEWER and r.error_type
+        ],
+        5,
+        "record",
     )
     assert refused[0].error_type == "Forbidden" and f"{web}=1" in refused[0].params["words"]
     holds_for(lambda: replicas(gw, web) == 3, 2, "the replica count")
