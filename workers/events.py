@@ -75,7 +75,8 @@ class OperationRetrying(_Event):
 
 class OperationSucceeded(_Event):
     type: Literal["operation.succeeded"] = "operation.succeeded"
-    result: dict[str, Any] = Field(default_factory=dict)
+    # A list for reads that return rows (service.ls, node.ls, ...).
+    result: dict[str, Any] | list[Any] = Field(default_factory=dict)
 
 
 class OperationFailed(_Event):

@@ -43,6 +43,7 @@ app.add_typer(stack.app, name="stack")
 app.add_typer(images.app, name="images")
 app.add_typer(spark.app, name="spark")
 app.add_typer(lab.app, name="lab")
+app.add_typer(__import__("sparkswarm.cli.bot", fromlist=["app"]).app, name="bot")
 
 
 @app.callback()
