@@ -43,6 +43,23 @@ class QueueSettings(BaseSettings):
     events_maxlen: int = Field(10_000, description="Approximate length of the event stream.")
     run_retention_days: int = Field(30, description="How long operation records are kept.")
     run_retention_count: int = Field(5000, description="How many operation records are kept.")
+    spark_watcher_in_worker: bool = Field(
+        True,
+        description="Run the Spark job watcher as a thread of every worker (one is active "
+        "at a time, by lock); off: run `sparkswarm spark-watcher` yourself.",
+    )
+    spark_watch_interval: float = Field(1.0, description="Seconds between watcher passes.")
+    spark_watcher_ttl: float = Field(
+        15.0, description="Seconds the watcher lock lives unrefreshed (takeover after a crash)."
+    )
+    spark_resource_timeout: float = Field(
+        600.0, description="Seconds a job may wait for workers or cores before it is failed."
+    )
+    spark_job_keep: float = Field(
+        3600.0,
+        description="Seconds a finished job's containers and configs are kept (for docker "
+        "logs); its record, output and log tail stay as long as run records.",
+    )
     follow_grace: float = Field(
         30.0,
         description="Seconds a CLI following a run waits for Redis to come back "

@@ -25,6 +25,11 @@ class ContainersMixin(Connection):
         with self._engine("list containers") as api:
             return as_objects(api.containers(all=all, filters=filters))
 
+    def inspect_container(self, container: str) -> JSON:
+        """A container of this engine (``State.OOMKilled``, ...). NotFound if gone."""
+        with self._engine("inspect container") as api:
+            return as_object(api.inspect_container(container))
+
     def remove_container(self, container: str, *, force: bool = False) -> None:
         """Remove a container (``force``: even a running one). NotFound if gone."""
         with self._engine("remove container") as api:
