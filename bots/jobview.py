@@ -55,10 +55,14 @@ class JobView:
         return True
 
     def apply_record(self, record: Any) -> bool:
-        """Take everything from the job's record (the truth); False if it is older."""
+        """Take everything from the job's record (the truth); True if that
+        changed what the message shows (an older record changes nothing)."""
         state = str(record.state)
-        if not self._newer(state) and not (state == self.state and not self.complete):
+        if self.complete or RANK.get(state, -1) < RANK.get(self.state, 0):
             return False
+        if self.done and state != self.state:
+            return False
+        before = (self.state, self.reason, self.app_id, self.complete)
         self.state, self.reason = state, str(record.reason or "")
         self.app_id = str(record.app_id or self.app_id)
         self.output = [str(line) for line in record.output]
@@ -66,7 +70,7 @@ class JobView:
         self.finished_at = record.finished_at
         self.cancelled_by = str(record.cancelled_by or "")
         self.complete = state in JOB_FINAL
-        return True
+        return (self.state, self.reason, self.app_id, self.complete) != before
 
 
 def duration(seconds: float | None) -> str:

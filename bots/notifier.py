@@ -137,8 +137,10 @@ class Notifier:
             with self._guard:
                 view = self.views.get(event.run_id)
                 if view is not None and not view.done:
+                    before = status_message(view)[0] if event.type == "spark.job" else None
                     view.apply(event)
-                    self.dirty.setdefault(event.run_id, time.monotonic())
+                    if before is None or status_message(view)[0] != before:
+                        self.dirty.setdefault(event.run_id, time.monotonic())
                     if event.type == "spark.job" and event.state in JOB_FINAL:
                         ended.append(view)  # its output and times are in the record
         for view in ended:

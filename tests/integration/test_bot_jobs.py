@@ -8,6 +8,7 @@ The full path with a real cluster is ``tests/e2e/test_bot_spark.py``.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -129,6 +130,9 @@ def test_job_is_followed_past_its_run_and_a_restarted_bot_posts_its_end_once(
         store.update(job_id, {"state": "RUNNING", "app_id": "app-1", "started_at": time.time()})
         wait_for(lambda: "*running*" in _text(web, ts), 10, "running")
         assert "application app-1" in _text(web, ts)
+        time.sleep(1.0)  # the job record is checked every second: nothing new, no edit
+        edits = [str(c.args["text"]) for c in web.calls_of("chat.update") if c.args["ts"] == ts]
+        assert all(a != b for a, b in itertools.pairwise(edits)), edits
     # The bot is down while the job ends, and the events it would have read
     # are gone (trimmed): the restarted bot takes the end from the job record.
     output = ["Pi is roughly 3.14159", *[f"line {i}" for i in range(12)]]

@@ -51,6 +51,9 @@ def test_a_submit_run_that_succeeded_is_not_done_until_its_job_is() -> None:
     text, _ = present.status_message(view)
     assert "*submitted*" in text and "job `j1`" in text and "waiting: waiting for" in text
     assert "*succeeded*" not in text  # the run's success is not the job's
+    assert view.job is not None
+    running = _record(state="RUNNING", app_id="app-7")
+    assert view.job.apply_record(running) and not view.job.apply_record(running)
     view.apply(_job_event("RUNNING", 103.0, app_id="app-7"))
     text, _ = present.status_message(view)
     assert "*running*" in text and "application app-7" in text
