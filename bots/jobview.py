@@ -92,7 +92,7 @@ def job_lines(job: JobView) -> tuple[str, list[str]]:
         head += f" in {duration(job.finished_at - job.created_at)}"
     body: list[str] = []
     if job.state == "SUBMITTED":
-        body.append(f"waiting: {job.reason}" if job.reason else "driver running, job submitted")
+        body.append(f"waiting: {job.reason}" if job.reason else "job submitted")
     elif job.state == "RUNNING":
         body.append(f"application {job.app_id}" if job.app_id else "application running")
     elif job.state == "SUCCEEDED":
