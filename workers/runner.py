@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from sparkswarm.config import retry_delays
 from sparkswarm.errors import SparkswarmError
 from sparkswarm.workers.client import QueueClient
 from sparkswarm.workers.events import (
@@ -43,7 +44,6 @@ from sparkswarm.workers.events import (
     progress_event,
 )
 from sparkswarm.workers.locks import RedisLock, heartbeat_lock, target_lock
-from sparkswarm.workers.settings import retry_delays
 
 log = logging.getLogger(__name__)
 

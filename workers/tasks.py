@@ -16,9 +16,9 @@ from typing import Any
 
 from celery import signals
 
+from sparkswarm.config import get_settings
 from sparkswarm.workers.app import app
 from sparkswarm.workers.builtin_ops import register_builtin_ops
-from sparkswarm.workers.settings import get_queue_settings
 
 OPERATION_TASKS: dict[str, Any] = {}
 
@@ -37,7 +37,7 @@ def register_operation_tasks() -> dict[str, Any]:
     """Create a task for every registered operation that has none yet."""
     from sparkswarm.operations import REGISTRY
 
-    for module in get_queue_settings().worker_imports:
+    for module in get_settings().worker_imports:
         importlib.import_module(module)
     register_builtin_ops()
     for name in sorted(REGISTRY):

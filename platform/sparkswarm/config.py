@@ -1,15 +1,33 @@
 """Settings, read from ``SPARKSWARM_*`` environment variables and an optional ``.env``.
 
-Kept free of heavy imports: the CLI reads settings on every start.
+One object, :class:`Settings`, holds every setting of the CLI, the core and
+the queue (worker, beat, submitting clients); :func:`get_settings` reads it
+once per process and turns a malformed value into an
+:class:`~sparkswarm.errors.InvalidRequest` that names the variable (exit 2).
+
+Kept free of heavy imports: the CLI reads settings on every start, before it
+decides whether to import celery at all.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MANAGER_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
+# Both clients of the queue's Redis must understand the URL: kombu (Celery's
+# broker), which takes any other scheme for another transport (a URL without
+# one silently becomes amqp://guest@localhost), and redis-py (records, events).
+REDIS_SCHEMES = ("redis", "rediss")
+
+
+# A duration: positive and finite (pydantic takes "nan" and "inf" otherwise).
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 class Settings(BaseSettings):
@@ -18,6 +36,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SPARKSWARM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
+
+    # --- The swarm: which engine to talk to and how -------------------------
 
     managers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -28,12 +48,47 @@ class Settings(BaseSettings):
     cert_path: str | None = Field(
         None, description="Folder with ca.pem, cert.pem, key.pem for tcp:// managers."
     )
-    docker_timeout: float = Field(60.0, description="Seconds per Engine API call.")
-    redis_url: str | None = Field(
-        None, description="Broker and record store. Unset: mutating commands run in-process."
+    docker_timeout: Seconds = Field(60.0, description="Seconds per Engine API call.")
+    stacks_dir: Path | None = Field(
+        None,
+        description="Folder of ready-made stacks (one sub-folder with a stack.yml each). "
+        "Unset: the stacks shipped in the package (spark, web).",
     )
-    run_retention_days: int = Field(30, description="How long operation records are kept.")
-    run_retention_count: int = Field(5000, description="How many operation records are kept.")
+
+    # --- The queue: worker, beat and the clients that submit to it ----------
+
+    redis_url: str | None = Field(
+        None,
+        description="Broker, run records and event stream (redis:// or rediss://). "
+        "Unset: mutating commands run in-process.",
+    )
+    queue: str = Field("sparkswarm", min_length=1, description="Celery queue operations go to.")
+    key_prefix: str = Field("ssw:", min_length=1, description="Prefix of every Redis key we write.")
+    visibility_timeout: int = Field(
+        6 * 3600,
+        gt=0,
+        description="Seconds before Redis hands an unacked message to another worker. "
+        "Longer than the longest operation; prompt recovery uses heartbeats instead.",
+    )
+    heartbeat_ttl: Seconds = Field(10.0, description="Seconds a run's heartbeat lives unrefreshed.")
+    recovery_interval: Seconds = Field(5.0, description="Seconds between recovery passes.")
+    lost_after: Seconds = Field(
+        30.0,
+        description="Seconds after which a queued run whose message is nowhere in Redis "
+        "(its worker died between taking it and starting it) is re-queued.",
+    )
+    max_deliveries: int = Field(3, ge=1, description="Starts of one run before it is failed.")
+    retry_attempts: int = Field(4, ge=1, description="Tries of an op whose engine is unavailable.")
+    retry_backoff: Seconds = Field(1.0, description="First retry delay in seconds; doubles.")
+    retry_backoff_max: Seconds = Field(30.0, description="Longest retry delay in seconds.")
+    events_maxlen: int = Field(10_000, gt=0, description="Approximate length of the event stream.")
+    run_retention_days: int = Field(30, gt=0, description="How long run records are kept.")
+    run_retention_count: int = Field(5000, gt=0, description="How many run records are kept.")
+    worker_imports: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra modules the worker imports before it creates its tasks "
+        "(they may register more operations).",
+    )
 
     @field_validator("managers", mode="before")
     @classmethod
@@ -49,8 +104,32 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("worker_imports", mode="before")
+    @classmethod
+    def _split_imports(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
-MANAGER_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        # The URL may hold a password: messages never repeat it.
+        if not value:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            raise ValueError("not a valid URL, expected redis://host:port/db") from None
+        if parts.scheme not in REDIS_SCHEMES or not value.startswith(f"{parts.scheme}://"):
+            raise ValueError("expected redis://host:port/db or rediss://host:port/db")
+        return value
+
+    @field_validator("stacks_dir", mode="before")
+    @classmethod
+    def _empty_stacks_dir_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 @lru_cache(maxsize=1)
@@ -68,6 +147,18 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"SPARKSWARM_{str(error['loc'][0]).upper()}: {error['msg']}" for error in exc.errors()
+            f"SPARKSWARM_{str(error['loc'][0]).upper() if error['loc'] else '*'}: "
+            + str(error["msg"]).removeprefix("Value error, ")
+            for error in exc.errors()
         )
         raise InvalidRequest(f"invalid configuration: {problems}") from None
+
+
+def retry_delays(attempts: int, first: float, cap: float) -> list[float]:
+    """Delays between ``attempts`` tries: ``first``, doubling, at most ``cap``
+    (from the ``retry_*`` settings).
+
+    >>> retry_delays(4, 1.0, 3.0)
+    [1.0, 2.0, 3.0]
+    """
+    return [min(first * 2**n, cap) for n in range(max(attempts - 1, 0))]

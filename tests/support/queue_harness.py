@@ -278,9 +278,9 @@ class QueueLab:
         return env
 
     def settings(self) -> Any:
-        from sparkswarm.workers.settings import QueueSettings
+        from sparkswarm.config import Settings
 
-        return QueueSettings(
+        return Settings(
             **{  # type: ignore[arg-type]
                 "redis_url": self.url,
                 "queue": self.queue,

@@ -15,9 +15,9 @@ def worker(
 ) -> None:
     """Run a worker that executes queued operations (needs SPARKSWARM_REDIS_URL)."""
     from sparkswarm.cli.common import fail
-    from sparkswarm.workers.settings import get_queue_settings
+    from sparkswarm.config import get_settings
 
-    settings = get_queue_settings()
+    settings = get_settings()
     if not settings.redis_url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
     if pool not in ("threads", "prefork", "solo"):
@@ -46,9 +46,9 @@ def beat(
 ) -> None:
     """Run the scheduler (RedBeat; a second beat waits on the lock as a standby)."""
     from sparkswarm.cli.common import fail
-    from sparkswarm.workers.settings import get_queue_settings
+    from sparkswarm.config import get_settings
 
-    if not get_queue_settings().redis_url:
+    if not get_settings().redis_url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
     from sparkswarm.workers.app import app
 
