@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +20,9 @@ import pytest
 
 from sparkswarm.errors import SparkswarmError
 from tests.conftest import SESSION_ID
+from tests.support.cli import cli_env, sparkswarm
 from tests.support.engine import remove_prefixed
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -33,22 +31,6 @@ STACK_FILE = REPO / "stacks" / "spark" / "stack.yml"
 PI_JOB = REPO / "stacks" / "spark" / "jobs" / "pi.py"
 WORKERS = 3
 DEFAULT_SECRET = "spark_auth"  # params.yml's auth_secret default
-
-
-def sparkswarm(
-    *args: str, timeout: float = 300, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the ``sparkswarm`` CLI of this checkout (in-process operations, no queue)."""
-    env = {k: v for k, v in os.environ.items() if k != "SPARKSWARM_REDIS_URL"}
-    env.update(extra_env or {})
-    return subprocess.run(
-        [sys.executable, "-c", "from sparkswarm.cli.main import run; run()", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +66,14 @@ def spark_stack(
             stack,
             "--set",
             f"workers={WORKERS}",
-            extra_env={"SPARKSWARM_STACKS_DIR": str(stacks)},
+            env=cli_env(SPARKSWARM_STACKS_DIR=str(stacks)),
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
         # As a user would after a deploy: wait until every worker replica is ALIVE.
-        ready = sparkswarm("spark", "status", "--stack", stack, "--wait", "180", "--json")
+        ready = sparkswarm(
+            "spark", "status", "--stack", stack, "--wait", "180", "--json", timeout=300
+        )
         assert ready.returncode == 0, ready.stderr
         assert json.loads(ready.stdout)["alive_workers"] == WORKERS
         yield stack
@@ -179,7 +164,9 @@ def test_a_failing_script_gives_state_failed_with_its_error(gw: Any, spark_stack
 
 
 def test_the_cli_prints_the_jobs_output(spark_stack: str) -> None:
-    done = sparkswarm("spark", "submit", str(PI_JOB), "--stack", spark_stack, "--arg", "2")
+    done = sparkswarm(
+        "spark", "submit", str(PI_JOB), "--stack", spark_stack, "--arg", "2", timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Pi is roughly 3.1"), done.stdout
 
@@ -222,11 +209,12 @@ def test_a_worker_with_the_wrong_secret_cannot_register(
         name=rogue,
         endpoint_spec={"Mode": "dnsrr"},
     )
-    deadline = time.monotonic() + 90
-    logs = ""
-    while time.monotonic() < deadline and "bootstrapping client" not in logs:
-        time.sleep(3)
+
+    def refused_logs() -> str:
         logs = b"".join(gw.api.service_logs(rogue, stdout=True, stderr=True)).decode()
+        return logs if "bootstrapping client" in logs else ""
+
+    logs = wait_for(refused_logs, 90, "the rogue worker to be refused", interval=3)
     assert "Exception while bootstrapping client" in logs
     assert "Successfully registered with master" not in logs
     assert len(spark_status(gw, stack=spark_stack).workers) == WORKERS
@@ -239,21 +227,20 @@ def _history_app_names(gw: Any, stack: str, timeout: float = 60) -> list[str]:
         "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
         "'http://127.0.0.1:18080/api/v1/applications', timeout=10).read().decode())"
     )
-    deadline = time.monotonic() + timeout
-    names: list[str] = []
-    while time.monotonic() < deadline:
+
+    def names() -> list[str]:
         containers = gw.api.containers(
             filters={"label": f"com.docker.swarm.service.id={service['ID']}"}
         )
-        if containers:
-            run = gw.api.exec_create(containers[0]["Id"], ["python3", "-c", fetch])
-            output = gw.api.exec_start(run["Id"]).decode()
-            if gw.api.exec_inspect(run["Id"])["ExitCode"] == 0:
-                names = [app["name"] for app in json.loads(output)]
-                if names:
-                    return names
-        time.sleep(3)
-    return names
+        if not containers:
+            return []
+        run = gw.api.exec_create(containers[0]["Id"], ["python3", "-c", fetch])
+        output = gw.api.exec_start(run["Id"]).decode()
+        if gw.api.exec_inspect(run["Id"])["ExitCode"] != 0:
+            return []
+        return [app["name"] for app in json.loads(output)]
+
+    return wait_for(names, timeout, f"applications listed by {stack}_history", interval=3)
 
 
 def test_a_detached_job_is_collected_by_wait(gw: Any, spark_stack: str) -> None:
@@ -303,23 +290,20 @@ def test_publish_ui_overlay_serves_the_master_json_on_a_host_port(
         f"master_ui_port={master_port}",
         "--set",
         f"history_ui_port={history_port}",
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     wait_for_workers(gw, stack=stack, workers=1, timeout=180)
     with urllib.request.urlopen(f"http://127.0.0.1:{master_port}/json/", timeout=10) as reply:
         assert [w["state"] for w in json.loads(reply.read())["workers"]] == ["ALIVE"]
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{history_port}/api/v1/applications", timeout=10
-            ) as reply:
-                assert json.loads(reply.read()) == []
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
+
+    def history_apps() -> tuple[Any]:  # a tuple: an empty list is an answer too
+        url = f"http://127.0.0.1:{history_port}/api/v1/applications"
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return (json.loads(reply.read()),)
+
+    answer = wait_for(history_apps, 60, "the history UI", interval=2, ignore=(OSError,))
+    assert answer == ([],)
     ports = gw.api.inspect_service(f"{stack}_master")["Spec"]["EndpointSpec"]["Ports"]
     assert ports == [
         {"Protocol": "tcp", "TargetPort": 8080, "PublishedPort": master_port, "PublishMode": "host"}
@@ -344,7 +328,9 @@ def test_a_job_past_its_timeout_is_removed_and_leaves_the_master(gw: Any, spark_
         for s in gw.api.services()
         if "-job-" in s["Spec"]["Name"] and s["Spec"]["Name"].startswith(spark_stack)
     ]
-    deadline = time.monotonic() + 60
-    while "sleeper" in [a.name for a in spark_status(gw, stack=spark_stack).active_apps]:
-        assert time.monotonic() < deadline, "the master still runs the removed job's app"
-        time.sleep(2)
+    wait_for(
+        lambda: "sleeper" not in [a.name for a in spark_status(gw, stack=spark_stack).active_apps],
+        60,
+        "the master to drop the removed job's app",
+        interval=2,
+    )

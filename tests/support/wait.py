@@ -13,7 +13,7 @@ def wait_for(
     predicate: Callable[[], T],
     timeout: float,
     what: str,
-    interval: float = 0.2,
+    interval: float = 0.1,
     *,
     explain: Callable[[], str] | None = None,
     ignore: tuple[type[BaseException], ...] = (),

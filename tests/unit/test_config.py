@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkswarm.config import Settings, get_settings
+from sparkswarm.config import get_settings
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.stacks.params import packaged_stacks_dir, ready_made_stacks, stacks_dir
 from tests.support.cli import cli_env, sparkswarm
@@ -110,14 +110,17 @@ def test_a_dot_env_file_in_the_working_directory_is_read(tmp_path: Path) -> None
     assert get_settings().queue == "from-dotenv"
 
 
-def test_the_queue_reads_the_same_object() -> None:
-    """QueueClient and the Celery app take their defaults from get_settings()."""
-    import inspect
+def test_the_queue_reads_the_same_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue's client takes its settings from get_settings(): the
+    run_retention_* settings reach the run store (no connection is made)."""
+    monkeypatch.setenv("SPARKSWARM_REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("SPARKSWARM_RUN_RETENTION_DAYS", "2")
+    monkeypatch.setenv("SPARKSWARM_RUN_RETENTION_COUNT", "7")
+    from sparkswarm.workers.client import QueueClient
 
-    from sparkswarm.workers import app, client
-
-    assert "get_settings()" in inspect.getsource(client.QueueClient.__init__)
-    assert app.make_app(Settings(queue="q-test")).conf.task_default_queue == "q-test"
+    qc = QueueClient()
+    assert qc.settings is get_settings()
+    assert (qc.store.retention_seconds, qc.store.retention_count) == (2 * 86400, 7)
 
 
 def test_without_the_setting_the_packaged_stacks_are_found() -> None:
