@@ -97,7 +97,7 @@ class Settings(BaseSettings):
             value = [part.strip() for part in value.split(",") if part.strip()]
         for endpoint in value if isinstance(value, list) else []:
             # A typo here would otherwise look like an unreachable manager.
-            if not str(endpoint).startswith(MANAGER_SCHEMES):
+            if not str(endpoint).startswith(MANAGER_SCHEMES) or not _parses(str(endpoint)):
                 raise ValueError(
                     f"{endpoint!r} is not a manager endpoint: "
                     "use unix:///path, tcp://host:port or ssh://user@host"
@@ -117,11 +117,9 @@ class Settings(BaseSettings):
         # The URL may hold a password: messages never repeat it.
         if not value:
             return None
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-        except ValueError:
-            raise ValueError("not a valid URL, expected redis://host:port/db") from None
+        if not _parses(value):
+            raise ValueError("not a valid URL, expected redis://host:port/db")
+        parts = urlsplit(value)
         if parts.scheme not in REDIS_SCHEMES or not value.startswith(f"{parts.scheme}://"):
             raise ValueError("expected redis://host:port/db or rediss://host:port/db")
         return value
@@ -130,6 +128,16 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_stacks_dir_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+
+def _parses(url: str) -> bool:
+    """Whether ``url`` splits into parts with a numeric port, if any (an
+    unclosed ``[`` or a port like ``:x`` raise deep in the clients otherwise)."""
+    try:
+        urlsplit(url).port  # noqa: B018 - the property raises ValueError
+    except ValueError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=1)

@@ -30,28 +30,28 @@ def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
     get_settings.cache_clear()
 
 
-BAD = {
-    # variable: (value, words the message must hold)
-    "SPARKSWARM_HEARTBEAT_TTL": ("abc", "valid number"),
-    "SPARKSWARM_RECOVERY_INTERVAL": ("0", "greater than 0"),
-    "SPARKSWARM_LOST_AFTER": ("nan", "finite"),
-    "SPARKSWARM_RETRY_BACKOFF_MAX": ("inf", "finite"),
-    "SPARKSWARM_DOCKER_TIMEOUT": ("-1", "greater than 0"),
-    "SPARKSWARM_MAX_DELIVERIES": ("0", "greater than or equal to 1"),
-    "SPARKSWARM_RUN_RETENTION_DAYS": ("soon", "valid integer"),
-    "SPARKSWARM_VISIBILITY_TIMEOUT": ("1.5", "valid integer"),
-    "SPARKSWARM_QUEUE": ("", "at least 1 character"),
-    "SPARKSWARM_REDIS_URL": ("127.0.0.1:6391", "expected redis://"),
-    "SPARKSWARM_MANAGERS": ("docker.example:2375", "not a manager endpoint"),
-    "SPARKSWARM_TLS_VERIFY": ("perhaps", "valid boolean"),
-}
+BAD = [
+    # variable, value, words the message must hold
+    ("SPARKSWARM_HEARTBEAT_TTL", "abc", "valid number"),
+    ("SPARKSWARM_RECOVERY_INTERVAL", "0", "greater than 0"),
+    ("SPARKSWARM_LOST_AFTER", "nan", "finite"),
+    ("SPARKSWARM_RETRY_BACKOFF_MAX", "inf", "finite"),
+    ("SPARKSWARM_DOCKER_TIMEOUT", "-1", "greater than 0"),
+    ("SPARKSWARM_MAX_DELIVERIES", "0", "greater than or equal to 1"),
+    ("SPARKSWARM_RUN_RETENTION_DAYS", "soon", "valid integer"),
+    ("SPARKSWARM_VISIBILITY_TIMEOUT", "1.5", "valid integer"),
+    ("SPARKSWARM_QUEUE", "", "at least 1 character"),
+    ("SPARKSWARM_REDIS_URL", "127.0.0.1:6391", "expected redis://"),
+    ("SPARKSWARM_MANAGERS", "docker.example:2375", "not a manager endpoint"),
+    ("SPARKSWARM_MANAGERS", "tcp://[::1", "not a manager endpoint"),  # unclosed bracket
+    ("SPARKSWARM_TLS_VERIFY", "perhaps", "valid boolean"),
+]
 
 
-@pytest.mark.parametrize("variable", sorted(BAD))
+@pytest.mark.parametrize(("variable", "value", "words"), BAD, ids=[f"{v}={x}" for v, x, _ in BAD])
 def test_a_malformed_setting_is_an_error_naming_the_variable(
-    variable: str, monkeypatch: pytest.MonkeyPatch
+    variable: str, value: str, words: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    value, words = BAD[variable]
     monkeypatch.setenv(variable, value)
     with pytest.raises(InvalidRequest) as raised:
         get_settings()
@@ -146,6 +146,7 @@ def test_the_stacks_dir_setting_replaces_the_packaged_stacks(
         ("SPARKSWARM_REDIS_URL=127.0.0.1:6391", ["beat"]),
         ("SPARKSWARM_REDIS_URL=127.0.0.1:6391", ["runs", "ls"]),
         ("SPARKSWARM_DOCKER_TIMEOUT=soon", ["service", "ls"]),
+        ("SPARKSWARM_MANAGERS=tcp://[::1", ["service", "ls"]),
     ],
 )
 def test_the_cli_exits_2_with_one_message_naming_the_variable(
