@@ -42,7 +42,8 @@ def stacks_dir() -> Path:
     """The folder of ready-made stacks: the ``stacks_dir`` setting
     (``SPARKSWARM_STACKS_DIR``), or else the stacks shipped in the package.
 
-    Raises InvalidRequest when the settings are malformed.
+    Raises InvalidRequest when the settings are malformed, NotFound when the
+    package has no stacks (see :func:`packaged_stacks_dir`).
     """
     configured = get_settings().stacks_dir
     return configured if configured is not None else packaged_stacks_dir()
@@ -51,10 +52,20 @@ def stacks_dir() -> Path:
 def packaged_stacks_dir() -> Path:
     """The package's own ready-made stacks: ``stacks/`` of the source tree,
     installed as the data package ``sparkswarm.stacks_data`` (pyproject.toml
-    maps it; an editable install maps it back to the checkout's folder)."""
+    maps it; an editable install maps it back to the checkout's folder).
+
+    Raises NotFound when the package was installed without them (an editable
+    install made before they were packaged: reinstall).
+    """
     import importlib
 
-    data = importlib.import_module("sparkswarm.stacks_data")
+    try:
+        data = importlib.import_module("sparkswarm.stacks_data")
+    except ModuleNotFoundError:
+        raise NotFound(
+            "the ready-made stacks are not installed with sparkswarm: reinstall it "
+            "(pip install -e . in a checkout) or set SPARKSWARM_STACKS_DIR"
+        ) from None
     return Path(str(data.__file__)).parent
 
 
