@@ -101,16 +101,22 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     yield Installed(venv, site / "sparkswarm", built.stdout + built.stderr, wheel)
 
 
-def test_the_wheel_builds_without_warnings_and_holds_every_stack_file(
+# Source folder -> where it lands inside the installed sparkswarm package.
+LAYOUT = {"platform/sparkswarm": ".", "workers": "workers", "bots": "bots", "stacks": "stacks_data"}
+
+
+def test_the_wheel_builds_without_warnings_and_holds_every_source_file(
     installed: Installed,
 ) -> None:
     for warning in ("BuildBackendWarning", "absent from the `packages`", "Deprecat"):
         assert warning not in installed.build_log, warning
-    for path in (ROOT / "stacks").rglob("*"):
-        if path.is_file() and "__pycache__" not in path.parts:
-            relative = path.relative_to(ROOT / "stacks")
-            shipped = installed.package / "stacks_data" / relative
-            assert shipped.read_bytes() == path.read_bytes(), f"{relative} is not in the wheel"
+    for source, target in LAYOUT.items():
+        for path in (ROOT / source).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                relative = path.relative_to(ROOT / source)
+                shipped = installed.package / target / relative
+                assert shipped.is_file(), f"{source}/{relative} is not in the wheel"
+                assert shipped.read_bytes() == path.read_bytes(), f"{source}/{relative} differs"
     licence = next(installed.package.parent.glob("sparkswarm-*.dist-info")) / "licenses"
     assert "Apache License" in (licence / "LICENSE").read_text()
 
