@@ -28,6 +28,9 @@ def make_app(settings: Settings | None = None) -> Celery:
         set_as_current=settings is get_settings(),
     )
     conf: dict[str, Any] = {
+        # kombu's Redis transport with a guard that lets the worker reconnect
+        # after a Redis restart with a run in flight (see transport.py).
+        "broker_transport": "sparkswarm.workers.transport:Transport",
         # Acknowledge a message only after the task returned: a worker that dies
         # mid-operation leaves the message in Redis instead of losing it.
         "task_acks_late": True,

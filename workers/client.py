@@ -18,10 +18,17 @@ from functools import lru_cache
 from typing import Any
 
 from sparkswarm.config import Settings, get_settings
-from sparkswarm.errors import Conflict, InvalidRequest, NotFound, Unavailable
+from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed, Unavailable
 from sparkswarm.workers import builtin_ops
-from sparkswarm.workers.events import Event, EventStream, OperationCancelled, OperationQueued
+from sparkswarm.workers.events import (
+    TERMINAL_TYPES,
+    Event,
+    EventStream,
+    OperationCancelled,
+    OperationQueued,
+)
 from sparkswarm.workers.records import SOURCES, RunRecord, RunStore
+from sparkswarm.workers.sealing import seal_params
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 builtin_ops.register_builtin_ops()
@@ -29,12 +36,16 @@ builtin_ops.register_builtin_ops()
 
 @contextmanager
 def broker_errors(what: str = "redis") -> Iterator[None]:
-    """Turn redis-py and kombu connection errors into :class:`Unavailable`."""
+    """Turn redis-py and kombu errors into ours: :class:`Unavailable` when
+    Redis could not be reached, :class:`OperationFailed` when it answered with
+    an error (a script error, WRONGTYPE, OOM): that is no "unreachable"."""
     import kombu.exceptions
     import redis
 
     try:
         yield
+    except redis.ResponseError as exc:
+        raise OperationFailed(f"{what}: Redis refused the command: {exc}") from exc
     except (redis.RedisError, kombu.exceptions.OperationalError, ConnectionError) as exc:
         raise Unavailable(f"{what}: broker unreachable: {exc}") from exc
 
@@ -72,10 +83,13 @@ class QueueClient:
             events_maxlen=self.settings.events_maxlen,
         )
         self.events = EventStream(self.redis, prefix, self.settings.events_maxlen)
+        key = self.settings.secret_key
+        self.secret_key: str | None = key.get_secret_value() if key is not None else None
 
     def message_for(self, op_name: str, run_id: str, params: dict[str, Any]) -> str:
         """The Celery message (as kombu writes it) that runs ``run_id`` on this
-        client's queue; secrets masked in its header, not in its body."""
+        client's queue. Secret parameters are masked in it: the worker reads
+        them from the run's parameters key (see sealing.py)."""
         from sparkswarm.operations import get_operation, mask_secrets
         from sparkswarm.workers.app import app
         from sparkswarm.workers.wire import task_envelope
@@ -85,7 +99,7 @@ class QueueClient:
             app,
             op_name,
             run_id,
-            {"run_id": run_id, "params": params},
+            {"run_id": run_id, "params": shown},
             self.settings.queue,
             kwargs_shown={"run_id": run_id, "params": shown},
         )
@@ -111,12 +125,20 @@ class QueueClient:
 
         The record and the task message are written in one atomic script: a
         run is either recorded and queued, or neither. Raises InvalidRequest
-        for an unknown operation, source or malformed key, Unavailable when
-        Redis cannot be reached (nothing was recorded or queued then).
+        for an unknown or ``local`` operation, an unknown source or a
+        malformed key, Unavailable when Redis cannot be reached (nothing was
+        recorded or queued then).
         """
         from sparkswarm.operations import get_operation, mask_secrets
 
         op = get_operation(op_name)
+        if op.local:
+            # A worker would apply it to its own engine (join it to another
+            # swarm, take its node out of this one).
+            raise InvalidRequest(
+                f"{op_name} acts on the engine of the machine that runs it: it is never "
+                "queued or scheduled; run it with the CLI on that machine"
+            )
         if source not in SOURCES:
             raise InvalidRequest(f"unknown source {source!r}; one of {', '.join(SOURCES)}")
         if key is not None and not _KEY_PATTERN.match(key):
@@ -145,27 +167,48 @@ class QueueClient:
             message=f"queued by {requester} ({source})",
         )
         from sparkswarm.workers.app import app
+        from sparkswarm.workers.locks import target_keys
         from sparkswarm.workers.wire import task_envelope
 
+        # Secrets travel masked in the message and sealed (with a key) in the
+        # parameters key, which the run's end deletes: see sealing.py.
         message = task_envelope(
             app,
             op_name,
             run_id,
-            {"run_id": run_id, "params": params},
+            {"run_id": run_id, "params": record.params},
             self.settings.queue,
             kwargs_shown={"run_id": run_id, "params": record.params},
         )
+        stored = seal_params(op.secret_params, params, self.secret_key)
         with broker_errors("submit"):
             created, sid = self.store.create(
                 record,
-                params,
+                stored,
                 event.model_dump_json(),
                 queue_key=self.settings.queue,
                 message=message,
+                lock_keys=target_keys(self.settings.key_prefix, target),
             )
         if not created:
+            self._check_same_request(run_id, op_name, record.params)
             return Submission(run_id, False, "")
         return Submission(run_id, True, sid)
+
+    def _check_same_request(self, run_id: str, op_name: str, shown: dict[str, Any]) -> None:
+        """Conflict unless run ``run_id`` (an idempotency key seen before) asked
+        for ``op_name`` with the same parameters (secrets compared masked)."""
+        import json
+
+        with broker_errors("submit"):
+            earlier = self.store.find(run_id)
+        if earlier is None:
+            return  # expired since: nothing to compare with
+        if earlier.op != op_name or earlier.params != json.loads(json.dumps(shown)):
+            raise Conflict(
+                f"idempotency key {run_id!r} was used for another request "
+                f"({earlier.op} {json.dumps(earlier.params)}); use a new key"
+            )
 
     def get(self, run_id: str) -> RunRecord:
         """The record of ``run_id`` or of the one recent run whose id starts
@@ -204,6 +247,7 @@ class QueueClient:
                 error=f"cancelled by {requester}",
                 error_type="Cancelled",
                 allowed_from=("queued",),
+                queue=self.settings.queue,
             )
         if outcome == "missing":
             raise NotFound(f"no operation run {run_id!r}")
@@ -218,32 +262,52 @@ class QueueClient:
         after: str = "0-0",
         timeout: float | None = None,
         on_quiet: Callable[[RunRecord], None] | None = None,
+        grace: float = 0.0,
+        on_lost: Callable[[Unavailable], None] | None = None,
+        on_back: Callable[[], None] | None = None,
     ) -> Iterator[Event]:
         """The events of ``run_id`` from stream id ``after`` until it is finished.
 
         The record is checked whenever the stream is quiet, so a trimmed or
         missed final event still ends the loop (``on_quiet`` gets that record).
-        Unavailable without Redis; TimeoutError after ``timeout`` seconds.
+        When Redis goes away, following resumes where it was if Redis is back
+        within ``grace`` seconds (``on_lost`` is told when it went, ``on_back``
+        when it is back). Unavailable once that grace is over; TimeoutError
+        after ``timeout`` seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        with broker_errors("events"):
-            for item in self.events.follow(after, run_id=run_id, block_ms=1000):
-                if item is not None:
-                    yield item[1]
-                    if item[1].type in (
-                        "operation.succeeded",
-                        "operation.failed",
-                        "operation.cancelled",
-                    ):
-                        return
-                    continue
-                record = self.store.get(run_id)
-                if record.done:
-                    return
-                if on_quiet is not None:
-                    on_quiet(record)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"run {run_id} still not finished after {timeout}s")
+        cursor = after
+        lost_at: float | None = None
+        while True:
+            try:
+                with broker_errors("events"):
+                    for item in self.events.follow(cursor, run_id=run_id, block_ms=1000):
+                        if lost_at is not None:
+                            lost_at = None
+                            if on_back is not None:
+                                on_back()
+                        if item is not None:
+                            cursor = item[0]
+                            yield item[1]
+                            if item[1].type in TERMINAL_TYPES:
+                                return
+                            continue
+                        record = self.store.get(run_id)
+                        if record.done:
+                            return
+                        if on_quiet is not None:
+                            on_quiet(record)
+                        if deadline is not None and time.monotonic() > deadline:
+                            raise TimeoutError(f"run {run_id} still not finished after {timeout}s")
+            except Unavailable as exc:
+                now = time.monotonic()
+                if lost_at is None:
+                    lost_at = now
+                    if on_lost is not None:
+                        on_lost(exc)
+                if now - lost_at >= grace:
+                    raise
+                time.sleep(min(1.0, max(grace - (now - lost_at), 0.05)))
 
     def wait(self, run_id: str, timeout: float = 600.0) -> RunRecord:
         """Block until ``run_id`` is finished; its record. TimeoutError after ``timeout``."""

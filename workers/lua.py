@@ -1,21 +1,81 @@
 """The Lua scripts behind the run records (records.py) and the target locks.
 
 Each state change of a run is one script, so it is atomic and checks the
-state it leaves. Keys are passed in KEYS except the ``<lock>:waiting`` lists,
-derived from their lock's key (fine on a single Redis; not Redis Cluster).
+state it leaves. Keys are passed in KEYS except the ``<lock>:fifo`` lists
+and the records of other runs, derived from names (fine on a single Redis;
+not Redis Cluster).
 """
 
 from __future__ import annotations
 
-# The record and its Celery message are written together or not at all.
-# KEYS: run, params, index, stream, queue list. ARGV: id, created, params json,
-# event json, maxlen, ttl seconds, message, then field/value pairs of the record.
+# Per-target order. Every run is appended, when it is created, to the FIFO
+# ``<lock>:fifo`` of each of its target locks, and leaves them when it ends.
+# A run may start only at the head of all of them (and with its locks free),
+# so requests for one target run in submission order whatever happens to
+# workers; runs that must wait are parked in the hash ``parked`` (run id ->
+# message) and the run that ends before them releases the new head. Runs are
+# pushed onto every FIFO in one script and FIFOs only lose their heads, so
+# they agree on the order of any two runs: the oldest unfinished run is the
+# head of all its FIFOs, and nothing can deadlock.
+#
+# Shared helpers, prepended to the scripts that use them. ``prefix`` is the
+# run keys' prefix (``ssw:run:``): the head's record is read by name, so these
+# scripts suit a single Redis, not Redis Cluster.
+_ORDER = """
+local function live_head(lock, prefix)
+  local fifo = lock .. ':fifo'
+  local head = redis.call('LINDEX', fifo, 0)
+  for _ = 1, 1000 do
+    if not head then return false end
+    local state = redis.call('HGET', prefix .. head, 'state')
+    if state == 'queued' or state == 'running' then return head end
+    -- a run that ended (or expired) without leaving its FIFO
+    redis.call('LPOP', fifo)
+    head = redis.call('LINDEX', fifo, 0)
+  end
+  return head
+end
+local function blocker(id, lock, prefix)
+  local holder = redis.call('GET', lock)
+  if holder and holder ~= id then return holder end
+  if redis.call('LPOS', lock .. ':fifo', id) then
+    local head = live_head(lock, prefix)
+    if head and head ~= id then return head end
+  end
+  return false
+end
+local function wake(lock, parked, queue, prefix)
+  local head = live_head(lock, prefix)
+  if not head then return 0 end
+  local message = redis.call('HGET', parked, head)
+  if not message then return 0 end
+  local locks = redis.call('HGET', prefix .. head, 'lock_keys') or ''
+  for key in string.gmatch(locks, '%S+') do
+    if blocker(head, key, prefix) then return 0 end
+  end
+  redis.call('HDEL', parked, head)
+  -- RPUSH: the consuming end of the list (kombu BRPOPs), so it runs next
+  redis.call('RPUSH', queue, message)
+  return 1
+end
+"""
+
+# The record and its Celery message are written together or not at all; the
+# run gets its submission number and its place in its targets' FIFOs.
+# KEYS: run, params, index, stream, queue list, seq counter, FIFO set, lock
+# keys... ARGV: id, created, params json, event json, maxlen, ttl seconds,
+# message, lock keys (space-separated), then field/value pairs of the record.
 CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+redis.call('HSET', KEYS[1], 'seq', redis.call('INCR', KEYS[6]), 'lock_keys', ARGV[8])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+for i = 8, #KEYS do
+  redis.call('RPUSH', KEYS[i] .. ':fifo', ARGV[1])
+  redis.call('SADD', KEYS[7], KEYS[i])
+end
 local sid = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[4])
 if ARGV[7] ~= '' then redis.call('LPUSH', KEYS[5], ARGV[7]) end
 return {1, sid}
@@ -23,10 +83,14 @@ return {1, sid}
 
 # The fast path of a delivery in one round trip (see runner.py): take the
 # heartbeat (owner: worker token) and the target locks (owner: run id) with the
-# semantics of locks.RedisLock, then mark the run running.
-# KEYS: run, heartbeat, active, stream, lock keys... ARGV: id, worker token,
-# heartbeat ttl ms, lock ttl ms, max deliveries, now, started event json, maxlen.
-CLAIM = """
+# semantics of locks.RedisLock, then mark the run running. ``locked``: a lock
+# is held by another run, or an older run of the same target is unfinished.
+# KEYS: run, heartbeat, active, stream, parked, lock keys... ARGV: id, worker
+# token, heartbeat ttl ms, lock ttl ms, max deliveries, now, started event
+# json, maxlen, run key prefix.
+CLAIM = (
+    _ORDER
+    + """
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == false then return {'missing', 0, '', ''} end
 if state == 'succeeded' or state == 'failed' or state == 'cancelled' then
@@ -36,11 +100,12 @@ local beat = redis.call('GET', KEYS[2])
 if beat ~= false and beat ~= ARGV[2] then return {'duplicate', 0, beat, ''} end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[1])
-for i = 5, #KEYS do
-  local holder = redis.call('GET', KEYS[i])
-  if holder ~= false and holder ~= ARGV[1] then return {'locked', 0, holder, KEYS[i]} end
+for i = 6, #KEYS do
+  local holder = blocker(ARGV[1], KEYS[i], ARGV[9])
+  if holder then return {'locked', 0, holder, KEYS[i]} end
 end
-for i = 5, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[4]) end
+for i = 6, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[4]) end
+redis.call('HDEL', KEYS[5], ARGV[1])
 local deliveries = tonumber(redis.call('HGET', KEYS[1], 'deliveries') or '0')
 if deliveries >= tonumber(ARGV[5]) then return {'exhausted', deliveries, '', ''} end
 deliveries = redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
@@ -49,25 +114,42 @@ redis.call('HSETNX', KEYS[1], 'started_at', ARGV[6])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'event', ARGV[7])
 return {'started', deliveries, '', ''}
 """
+)
 
-# KEYS: run, params, active, stream, heartbeat, queue, lock keys... ARGV: id,
-# state, now, result json, error, error type, event json, maxlen, ttl seconds,
-# allowed previous states (csv), worker token. Whatever the outcome, releases
-# the heartbeat and locks that are still ours and puts the runs parked on
-# those locks back on the queue (``<lock>:waiting``, see PARK).
-FINISH = """
+# KEYS: run, params, active, stream, heartbeat, queue, parked, FIFO set, lock
+# keys... ARGV: id, state, now, result json, error, error type, event json,
+# maxlen, ttl seconds, allowed previous states (csv), worker token, run key
+# prefix. Whatever the outcome, releases the heartbeat and locks that are
+# still ours; a run that is over leaves its FIFOs, and the runs now at their
+# heads are released if they were parked.
+FINISH = (
+    _ORDER
+    + """
 local function release()
   if redis.call('GET', KEYS[5]) == ARGV[11] then redis.call('DEL', KEYS[5]) end
-  for i = 7, #KEYS do
+  for i = 9, #KEYS do
     if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
-    local waiting = KEYS[i] .. ':waiting'
-    while redis.call('LMOVE', waiting, KEYS[6], 'LEFT', 'LEFT') do end
   end
 end
+local function leave_and_wake(over)
+  local locks = {}
+  for i = 9, #KEYS do table.insert(locks, KEYS[i]) end
+  if over then
+    redis.call('HDEL', KEYS[7], ARGV[1])
+    local mine = redis.call('HGET', KEYS[1], 'lock_keys') or ''
+    for key in string.gmatch(mine, '%S+') do
+      redis.call('LREM', key .. ':fifo', 0, ARGV[1])
+      if redis.call('LLEN', key .. ':fifo') == 0 then redis.call('SREM', KEYS[8], key) end
+      table.insert(locks, key)
+    end
+  end
+  for _, key in ipairs(locks) do wake(key, KEYS[7], KEYS[6], ARGV[12]) end
+end
 local state = redis.call('HGET', KEYS[1], 'state')
-if state == false then release() return 'missing' end
+if state == false then release() leave_and_wake(false) return 'missing' end
 if not string.find(',' .. ARGV[10] .. ',', ',' .. state .. ',', 1, true) then
   release()
+  leave_and_wake(state == 'succeeded' or state == 'failed' or state == 'cancelled')
   return state
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'finished_at', ARGV[3], 'result', ARGV[4],
@@ -77,39 +159,57 @@ redis.call('DEL', KEYS[2])
 redis.call('EXPIRE', KEYS[1], ARGV[9])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'event', ARGV[7])
 release()
+leave_and_wake(true)
 return 'ok'
 """
+)
 
-# A run whose target lock is busy waits off the worker: its message is parked
-# on ``<lock>:waiting`` (FIFO) and the lock's holder puts it back on the queue
-# when it finishes. If the lock was freed meanwhile, nothing is parked (0):
-# claim again. KEYS: busy lock, heartbeat, active. ARGV: id, worker token,
-# message, waiting-lists set.
-PARK = """
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then return 0 end
-redis.call('RPUSH', KEYS[1] .. ':waiting', ARGV[3])
-redis.call('SADD', ARGV[4], KEYS[1])
-if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
-redis.call('SREM', KEYS[3], ARGV[1])
+# A run that may not start yet waits off the worker: its message is parked
+# and the run that ends before it releases it (FINISH). If nothing blocks it
+# any more, nothing is parked (0): claim again.
+# KEYS: heartbeat, active, parked, lock keys... ARGV: id, worker token,
+# message, run key prefix.
+PARK = (
+    _ORDER
+    + """
+local blocked = false
+for i = 4, #KEYS do
+  if blocker(ARGV[1], KEYS[i], ARGV[4]) then blocked = true end
+end
+if not blocked then return 0 end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+if redis.call('GET', KEYS[1]) == ARGV[2] then redis.call('DEL', KEYS[1]) end
+redis.call('SREM', KEYS[2], ARGV[1])
 return 1
 """
+)
 
-# The recovery pass's safety net: a lock that is free (its holder expired
-# without finishing) must not strand the runs parked on it.
-# KEYS: waiting-lists set, queue. ARGV: none.
-UNPARK_FREE = """
+# The recovery pass's safety net: the head of a FIFO that is parked with
+# nothing blocking it any more (the run before it expired without finishing)
+# is released; parked messages of runs that ended are dropped; messages parked
+# by the previous version on ``<lock>:waiting`` lists go back on the queue.
+# KEYS: FIFO set, parked, queue, legacy waiting-lists set. ARGV: run key prefix.
+SWEEP = (
+    _ORDER
+    + """
 local moved = 0
 for _, lock in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', lock) == 0 then
-    while redis.call('LMOVE', lock .. ':waiting', KEYS[2], 'LEFT', 'LEFT') do
-      moved = moved + 1
-    end
-    redis.call('SREM', KEYS[1], lock)
+  moved = moved + wake(lock, KEYS[2], KEYS[3], ARGV[1])
+  if redis.call('LLEN', lock .. ':fifo') == 0 then redis.call('SREM', KEYS[1], lock) end
+end
+for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do
+  local state = redis.call('HGET', ARGV[1] .. id, 'state')
+  if state ~= 'queued' and state ~= 'running' then redis.call('HDEL', KEYS[2], id) end
+end
+for _, lock in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+  while redis.call('LMOVE', lock .. ':waiting', KEYS[3], 'LEFT', 'LEFT') do
+    moved = moved + 1
   end
+  redis.call('SREM', KEYS[4], lock)
 end
 return moved
 """
+)
 
 # KEYS: run. ARGV: note, field to increment or ''.
 NOTE = """

@@ -43,11 +43,12 @@ class RunRecord(BaseModel):
     deliveries: int = 0
     retries: int = 0
     worker: str | None = None
-    result: dict[str, Any] | None = None
+    result: dict[str, Any] | list[Any] | None = None
     error: str | None = None
     error_type: str | None = None
     notes: list[str] = Field(default_factory=list)
     schedule: str | None = None
+    seq: int = 0  # submission order (one counter per Redis key prefix)
 
     @property
     def done(self) -> bool:
@@ -93,8 +94,12 @@ class RunStore:
         self._create = client.register_script(lua.CREATE)
         self._claim = client.register_script(lua.CLAIM)
         self._park = client.register_script(lua.PARK)
-        self._unpark_free = client.register_script(lua.UNPARK_FREE)
-        self.waiting_key = f"{prefix}locks:waiting"
+        self._sweep = client.register_script(lua.SWEEP)
+        self.waiting_key = f"{prefix}locks:waiting"  # the previous version's parking
+        self.parked_key = f"{prefix}parked"
+        self.fifos_key = f"{prefix}locks:fifos"
+        self.seq_key = f"{prefix}seq"
+        self.run_prefix = f"{prefix}run:"
         self._finish = client.register_script(lua.FINISH)
         self._note = client.register_script(lua.NOTE)
         self._orphaned = client.register_script(lua.ORPHANED)
@@ -114,9 +119,12 @@ class RunStore:
         *,
         queue_key: str = "",
         message: str = "",
+        lock_keys: list[str] | tuple[str, ...] = (),
     ) -> tuple[bool, str]:
         """Store a new queued record unless its id exists (atomic ``SET NX``)
-        and, in the same script, push ``message`` onto list ``queue_key``.
+        and, in the same script, push ``message`` onto list ``queue_key``,
+        number the run (``seq``) and append it to the FIFO of each of its
+        ``lock_keys`` (it starts only when it is first in all of them).
 
         ``params`` are the unmasked parameters, kept only until the run ends so
         a recovered run can be re-queued. Returns (created, stream id of the
@@ -137,6 +145,9 @@ class RunStore:
                 self.index_key,
                 self.stream_key,
                 queue_key or f"{self.prefix}unused",
+                self.seq_key,
+                self.fifos_key,
+                *lock_keys,
             ],
             args=[
                 record.id,
@@ -146,6 +157,7 @@ class RunStore:
                 self.events_maxlen,
                 self.retention_seconds,
                 message,
+                " ".join(lock_keys),
                 *fields,
             ],
         )
@@ -168,8 +180,9 @@ class RunStore:
         """Take the run for ``worker`` and mark it running, in one round trip.
 
         Returns (outcome, delivery number, lock holder, busy lock key).
-        Outcomes: ``started``; ``locked`` (heartbeat taken, lock key fourth is
-        held by the run named third: park the run); ``duplicate`` (another live worker has the
+        Outcomes: ``started``; ``locked`` (heartbeat taken; the run named third
+        holds the lock key fourth, or is an older unfinished run of that
+        target: park the run); ``duplicate`` (another live worker has the
         heartbeat); ``done`` (finished or cancelled already); ``missing``
         (expired); ``exhausted`` (started ``max_deliveries`` times already, on
         workers that all died; heartbeat and locks are held, finish it).
@@ -180,6 +193,7 @@ class RunStore:
                 self.heartbeat_key(run_id),
                 self.active_key,
                 self.stream_key,
+                self.parked_key,
                 *lock_keys,
             ],
             args=[
@@ -191,23 +205,52 @@ class RunStore:
                 time.time(),
                 event_json,
                 self.events_maxlen,
+                self.run_prefix,
             ],
         )
         return str(outcome), int(deliveries), str(holder), str(busy)
 
-    def park(self, run_id: str, worker: str, busy_lock: str, message: str) -> bool:
-        """Park a run's ``message`` on ``busy_lock``'s waiting list and let go of
-        the run (heartbeat, active set). False if the lock is free now."""
+    def park(
+        self, run_id: str, worker: str, lock_keys: list[str] | tuple[str, ...], message: str
+    ) -> bool:
+        """Park a run's ``message`` until the run that blocks it ends, and let
+        go of the run (heartbeat, active set). False if nothing blocks it now."""
         return bool(
             self._park(
-                keys=[busy_lock, self.heartbeat_key(run_id), self.active_key],
-                args=[run_id, worker, message, self.waiting_key],
+                keys=[self.heartbeat_key(run_id), self.active_key, self.parked_key, *lock_keys],
+                args=[run_id, worker, message, self.run_prefix],
             )
         )
 
-    def unpark_free(self, queue: str) -> int:
-        """Put runs parked on locks that are free back on ``queue``; how many."""
-        return int(self._unpark_free(keys=[self.waiting_key, queue], args=[]))
+    def sweep_parked(self, queue: str) -> int:
+        """Put parked runs that nothing blocks any more back on ``queue`` (their
+        predecessor expired without finishing); how many. See ``lua.SWEEP``."""
+        return int(
+            self._sweep(
+                keys=[self.fifos_key, self.parked_key, queue, self.waiting_key],
+                args=[self.run_prefix],
+            )
+        )
+
+    def parked_messages(self) -> list[str]:
+        """The messages of the runs parked now."""
+        return list(self.client.hvals(self.parked_key))
+
+    def blocker(self, record: RunRecord) -> str | None:
+        """The run that ``record``'s run waits for (it holds the target, or is
+        an older unfinished request for it), or None."""
+        from sparkswarm.workers.locks import target_keys
+
+        for key in target_keys(self.prefix, record.target):
+            holder = self.client.get(key)
+            if holder and holder != record.id:
+                return str(holder)
+            for head in self.client.lrange(f"{key}:fifo", 0, 20):
+                if head == record.id:
+                    break
+                if self.client.hget(self.run_key(head), "state") in ("queued", "running"):
+                    return str(head)
+        return None
 
     def finish(
         self,
@@ -215,7 +258,7 @@ class RunStore:
         state: RunState,
         event_json: str,
         *,
-        result: dict[str, Any] | None = None,
+        result: dict[str, Any] | list[Any] | None = None,
         error: str = "",
         error_type: str = "",
         allowed_from: tuple[str, ...] = ("queued", "running"),
@@ -226,8 +269,8 @@ class RunStore:
         """Move a run to a final state; ``ok`` or the state that prevented it.
 
         Also releases the heartbeat (if ``worker`` still owns it) and the
-        ``lock_keys`` (if the run still owns them), and moves the runs parked
-        on those locks to ``queue``.
+        ``lock_keys`` (if the run still owns them); a run that is over leaves
+        its targets' FIFOs and the parked runs now first are put on ``queue``.
         """
         return str(
             self._finish(
@@ -238,6 +281,8 @@ class RunStore:
                     self.stream_key,
                     self.heartbeat_key(run_id),
                     queue or f"{self.prefix}unused",
+                    self.parked_key,
+                    self.fifos_key,
                     *lock_keys,
                 ],
                 args=[
@@ -252,6 +297,7 @@ class RunStore:
                     self.retention_seconds,
                     ",".join(allowed_from),
                     worker or "-",
+                    self.run_prefix,
                 ],
             )
         )

@@ -15,7 +15,8 @@ wait for it:
 - a run still queued after ``lost_after`` whose message is nowhere (not on
   the queue, not parked, not freshly delivered) is re-queued too: its worker
   died, or its connection dropped, between taking the message and claiming;
-- runs parked on a lock whose holder vanished are put back on the queue;
+- parked runs that nothing blocks any more (the run before them vanished
+  without finishing) are put back on the queue;
 - finished records beyond the retention are trimmed.
 """
 
@@ -105,7 +106,8 @@ def requeue_lost_messages(qc: QueueClient) -> list[str]:
     # lost with its worker, or with its connection when Redis restarted (kombu
     # would hand it out again only after the visibility timeout).
     places: list[str] = r.lrange(s.queue, 0, -1)
-    for lock_key in r.smembers(qc.store.waiting_key):
+    places += qc.store.parked_messages()
+    for lock_key in r.smembers(qc.store.waiting_key):  # the previous version's parking
         places += r.lrange(f"{lock_key}:waiting", 0, -1)
     recent_tags = r.zrangebyscore("unacked_index", now - s.lost_after, "+inf")
     if recent_tags:
@@ -134,7 +136,7 @@ def recovery_loop(stop: threading.Event) -> None:
     while True:
         try:
             recover_orphans(qc)
-            qc.store.unpark_free(qc.settings.queue)
+            qc.store.sweep_parked(qc.settings.queue)
             if time.monotonic() - last_sweep > qc.settings.lost_after / 2:
                 requeue_lost_messages(qc)
                 last_sweep = time.monotonic()

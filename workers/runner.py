@@ -8,9 +8,11 @@ The life of a delivery (``execute_run``):
    message is a duplicate: it is acked and dropped. A finished run is never
    started again; a run started ``max_deliveries`` times on workers that
    all died is failed;
-2. if a target lock is busy, park the message on that lock's waiting list
-   and return: waiting holds no worker slot, and the holder puts the parked
-   runs back on the queue when it finishes (``lua.FINISH``);
+2. if the target is busy (its lock is held, or an older request for it is
+   unfinished: requests for one target run in submission order, see
+   ``lua._ORDER``), park the message and return: waiting holds no worker
+   slot, and the run before it puts it back on the queue when it finishes
+   (``lua.FINISH``);
 3. run the core operation, retrying errors marked retryable with backoff;
 4. record the outcome, release both locks and wake the parked runs, again
    in one script.
@@ -32,7 +34,7 @@ from functools import lru_cache
 from typing import Any
 
 from sparkswarm.config import retry_delays
-from sparkswarm.errors import SparkswarmError
+from sparkswarm.errors import InvalidRequest, SparkswarmError
 from sparkswarm.workers.client import QueueClient
 from sparkswarm.workers.events import (
     OperationFailed,
@@ -44,6 +46,7 @@ from sparkswarm.workers.events import (
     progress_event,
 )
 from sparkswarm.workers.locks import RedisLock, heartbeat_lock, target_lock
+from sparkswarm.workers.sealing import unseal_params
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +140,7 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
         message=f"started on {WORKER_TOKEN}",
     ).model_dump_json()
     while True:
-        outcome, delivery, holder, busy = qc.store.claim(
+        outcome, delivery, holder, _busy = qc.store.claim(
             run_id,
             WORKER_TOKEN,
             lock.keys,
@@ -148,9 +151,9 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
         )
         if outcome != "locked":
             break
-        if _park(qc, op_name, run_id, target, params, holder, busy):
+        if _park(qc, op_name, run_id, target, params, holder, lock.keys):
             return Outcome(run_id, "parked", "queued").as_dict()
-        # The lock was freed between the two scripts: claim again.
+        # The target was freed between the two scripts: claim again.
     if outcome in ("duplicate", "done", "missing"):
         # duplicate: another live worker is executing this run right now.
         return Outcome(run_id, outcome).as_dict()
@@ -176,9 +179,30 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
                     message=f"recovered after worker loss (delivery {delivery})",
                 )
             )
+        try:
+            params = _execution_params(qc, op_name, run_id, params)
+        except InvalidRequest as exc:
+            _finish_failed(qc, run_id, op_name, target, str(exc), "InvalidRequest", lock)
+            return Outcome(run_id, "finished", "failed").as_dict()
         return _run_and_record(qc, op_name, run_id, target, params, lock)
     finally:
         _REFRESHER.drop(run_id)
+
+
+def _execution_params(
+    qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The parameters to run with: the message's, with the secret ones read
+    from the run's parameters key and unsealed (the message has them masked).
+    InvalidRequest if they are sealed with a key this worker lacks."""
+    from sparkswarm.operations import get_operation
+
+    if not get_operation(op_name).secret_params:
+        return params
+    stored = qc.store.execution_params(run_id)
+    if stored is None:  # a message of the previous version: secrets in its body
+        return params
+    return unseal_params({**params, **stored}, qc.secret_key)
 
 
 def _park(
@@ -188,12 +212,13 @@ def _park(
     target: str,
     params: dict[str, Any],
     holder: str,
-    busy_lock: str,
+    lock_keys: list[str],
 ) -> bool:
-    """Park the run on its busy target lock (no worker slot is held while it
-    waits); the holder re-queues it when done. False if the lock is free now."""
+    """Park the run while its target is busy (no worker slot is held while it
+    waits); the run before it re-queues it when done. False if nothing blocks
+    it now."""
     message = qc.message_for(op_name, run_id, params)
-    if not qc.store.park(run_id, WORKER_TOKEN, busy_lock, message):
+    if not qc.store.park(run_id, WORKER_TOKEN, lock_keys, message):
         return False
     qc.events.publish(
         OperationWaiting(
@@ -201,7 +226,7 @@ def _park(
             op=op_name,
             target=target,
             holder=holder,
-            message=f"waiting for {target} (busy with run {holder})",
+            message=f"waiting for {target}: run {holder} goes first",
         )
     )
     return True

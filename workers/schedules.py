@@ -34,7 +34,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 class ScheduleDefinition(BaseModel):
-    """What a schedule runs and when; ``params`` are unmasked (needed to run)."""
+    """What a schedule runs and when; in Redis, secret ``params`` are sealed
+    (see sealing.py)."""
 
     name: str
     cron: str
@@ -156,9 +157,17 @@ class ScheduleBook:
 
     def add(self, definition: ScheduleDefinition) -> ScheduleDefinition:
         """Store a new schedule and its RedBeat entry; Conflict if the name is taken."""
+        from sparkswarm.operations import get_operation
+
         if not _NAME.match(definition.name):
             raise InvalidRequest("a schedule name is 1-63 letters, digits, _ . -")
+        if get_operation(definition.op).local:
+            raise InvalidRequest(
+                f"{definition.op} acts on the engine of the machine that runs it; "
+                "it cannot be scheduled"
+            )
         schedule = parse_cron(definition.cron, definition.timezone)
+        definition = self._sealed(definition)
         if not self.redis.hsetnx(
             self._key(definition.name), "definition", definition.model_dump_json()
         ):
@@ -166,6 +175,24 @@ class ScheduleBook:
         self.redis.sadd(self.names_key, definition.name)
         self._save_entry(definition, schedule)
         return definition
+
+    def _sealed(self, definition: ScheduleDefinition) -> ScheduleDefinition:
+        """``definition`` with its secret parameters sealed; InvalidRequest,
+        naming the setting, if it has some and no key is set."""
+        from sparkswarm.operations import get_operation
+        from sparkswarm.workers.sealing import GENERATE_HINT, SETTING, seal_params, secret_values
+
+        secret = get_operation(definition.op).secret_params
+        names = secret_values(secret, definition.params)
+        if not names:
+            return definition
+        if not self.qc.secret_key:
+            raise InvalidRequest(
+                f"schedule {definition.name!r} has secret parameters ({', '.join(names)}): "
+                f"set {SETTING} to keep them sealed in Redis ({GENERATE_HINT})"
+            )
+        params = seal_params(secret, definition.params, self.qc.secret_key)
+        return definition.model_copy(update={"params": params})
 
     def _save_entry(self, definition: ScheduleDefinition, schedule: Any) -> None:
         entry = ZonedRedBeatSchedulerEntry(
@@ -276,13 +303,33 @@ class ScheduleBook:
                 # If it started meanwhile, the new run waits for its target instead.
                 with contextlib.suppress(Conflict):
                     self.qc.cancel(previous.id, requester=f"schedule:{name}")
-        submission = self.qc.submit(
-            definition.op,
-            definition.params,
-            requester=f"schedule:{name}",
-            source="schedule",
-            schedule=name,
-        )
+        try:
+            from sparkswarm.workers.sealing import unseal_params
+
+            params = unseal_params(definition.params, self.qc.secret_key)
+            # Refuses a local operation (a definition written before that rule,
+            # or straight into Redis): defence in depth, a worker must never
+            # join or leave a swarm on a schedule's word.
+            submission = self.qc.submit(
+                definition.op,
+                params,
+                requester=f"schedule:{name}",
+                source="schedule",
+                schedule=name,
+            )
+        except InvalidRequest as exc:
+            reason = f"refused: {exc}"
+            self.redis.hincrby(key, "refused", 1)
+            self.redis.hset(key, mapping={"last_skip_at": time.time(), "last_skip_reason": reason})
+            self.qc.events.publish(
+                ScheduleSkipped(
+                    run_id="",
+                    op=definition.op,
+                    schedule=name,
+                    message=f"schedule {name}: tick refused, {exc}",
+                )
+            )
+            return {"schedule": name, "outcome": "refused", "reason": reason}
         self.redis.hset(
             key, mapping={"last_run_id": submission.run_id, "last_fire_at": time.time()}
         )

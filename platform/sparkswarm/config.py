@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MANAGER_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
@@ -88,6 +88,22 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra modules the worker imports before it creates its tasks "
         "(they may register more operations).",
+    )
+    follow_grace: Seconds = Field(
+        30.0,
+        description="Seconds a CLI following a run waits for Redis to come back "
+        "before it gives up (the run goes on; `runs show ID --follow` re-attaches).",
+    )
+    queued_notice: Seconds = Field(
+        10.0,
+        description="Seconds a followed run may stay queued before the CLI says why "
+        "(the run it waits for, or no worker taking it).",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key sealing secret parameters in Redis (run parameters, "
+        "schedules). Without it schedules with secret parameters are refused; "
+        "`swarm doctor` warns when the queue is configured without one.",
     )
 
     @field_validator("managers", mode="before")

@@ -70,6 +70,8 @@ class DoctorFacts:
     overlay_error: str | None = None
     overlay_tested: bool = False
     control_error: str | None = None
+    queue_configured: bool = False
+    secret_key: Literal["unset", "invalid", "set"] = "unset"
 
 
 # --- pure verdicts ------------------------------------------------------------
@@ -260,6 +262,47 @@ def check_overlay(facts: DoctorFacts) -> Check:
     return Check(name="overlay", status="ok", summary="test overlay network created and removed")
 
 
+_KEY_HINT = (
+    "set SPARKSWARM_SECRET_KEY to a Fernet key: python -c 'from cryptography.fernet "
+    "import Fernet; print(Fernet.generate_key().decode())'"
+)
+
+
+def check_secret_key(facts: DoctorFacts) -> Check:
+    """Secret parameters (join tokens, secret files) sealed in Redis, or not."""
+    if not facts.queue_configured:
+        return Check(name="secrets", status="ok", summary="no queue configured: none kept in Redis")
+    if facts.secret_key == "invalid":
+        return Check(
+            name="secrets",
+            status="fail",
+            summary="SPARKSWARM_SECRET_KEY is not a Fernet key",
+            fix=_KEY_HINT,
+        )
+    if facts.secret_key == "unset":
+        return Check(
+            name="secrets",
+            status="warn",
+            summary="no SPARKSWARM_SECRET_KEY: secret parameters sit in Redis in clear while "
+            "their run is queued, and schedules with secret parameters are refused",
+            fix=_KEY_HINT,
+        )
+    return Check(name="secrets", status="ok", summary="secret parameters are sealed in Redis")
+
+
+def secret_key_state(key: str | None) -> Literal["unset", "invalid", "set"]:
+    """Whether ``key`` (SPARKSWARM_SECRET_KEY) is missing, malformed or usable."""
+    if not key:
+        return "unset"
+    from cryptography.fernet import Fernet
+
+    try:
+        Fernet(key.encode())
+    except ValueError:
+        return "invalid"
+    return "set"
+
+
 def evaluate(facts: DoctorFacts) -> list[Check]:
     """Every verdict for ``facts``; only the engine check when it is unreachable."""
     engine = check_engine(facts)
@@ -272,6 +315,7 @@ def evaluate(facts: DoctorFacts) -> list[Check]:
     checks += [check_ports(facts), check_ipvs(facts)]
     if swarm.status == "ok":
         checks.append(check_overlay(facts))
+    checks.append(check_secret_key(facts))
     return checks
 
 
@@ -320,7 +364,11 @@ def address_is_local(address: str) -> bool:
 
 def probe(gw: Gateway, *, test_overlay: bool = True) -> DoctorFacts:
     """Gather the facts. Never raises for an unreachable engine (it is a fact)."""
-    facts = DoctorFacts()
+    from sparkswarm.config import get_settings
+
+    settings = get_settings()
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    facts = DoctorFacts(queue_configured=bool(settings.redis_url), secret_key=secret_key_state(key))
     try:
         version = gw.api.version()
         info = gw.api.info()

@@ -1,13 +1,22 @@
-"""The registry of mutating operations, by name.
+"""The registry of operations, by name.
 
-One name per core operation (``service.scale``, ``node.drain``, ...). The CLI,
-the Celery worker and the Slack bot all refer to operations by these names;
-only this module knows which function implements each. Functions are given
-as import paths and resolved on first use, so the CLI starts fast.
+One name per core operation (``service.scale``, ``node.availability``,
+``service.ls``, ...). The request layer, the CLI, the Celery worker, the
+scheduler and the Slack bot all refer to operations by these names; only this
+module knows which function implements each, who may run it and what it
+returns. Functions and result models are given as import paths and resolved
+on first use, so the CLI starts fast.
 
-Every registered function has the signature
-``func(gw: Gateway, *, progress: ProgressFn, **params) -> BaseModel | dict``
-with JSON-able params, and is safe to run twice.
+Signatures:
+
+- a mutating operation: ``func(gw, *, progress, **params) -> model``;
+- an engine read: ``func(gw, **params) -> model | list[model]``;
+- a queue read (``executor="queue"``): ``func(client, **params)``, answered
+  from Redis by whoever holds a queue client (no engine needed).
+
+Params are JSON-able and every operation is safe to run twice.
+``tests/unit/test_operations_contract.py`` checks these promises for every
+entry against what the request parser produces.
 """
 
 from __future__ import annotations
@@ -15,25 +24,60 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sparkswarm.errors import InvalidRequest
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from sparkswarm.gateway import Gateway
     from sparkswarm.progress import ProgressFn
+
+Role = Literal["viewer", "operator", "admin"]
+ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
+Executor = Literal["engine", "queue"]
+Destructive = Callable[[dict[str, Any]], bool]
+
+
+def always(params: dict[str, Any]) -> bool:
+    """Destructive whatever the parameters (removals)."""
+    return True
+
+
+def never(params: dict[str, Any]) -> bool:
+    """Never destructive."""
+    return False
+
+
+def scales_to_zero(params: dict[str, Any]) -> bool:
+    """service.scale / service.update that stop every task of a service."""
+    replicas = params.get("replicas")
+    if isinstance(replicas, dict):
+        return any(value == 0 for value in replicas.values())
+    return replicas == 0
+
+
+def drains(params: dict[str, Any]) -> bool:
+    """node.availability to drain (moves every task away from the node)."""
+    return params.get("availability") == "drain"
 
 
 @dataclass(frozen=True)
 class Operation:
-    """A named core operation.
+    """A named operation.
 
     ``target_param`` names the parameter that identifies what the operation
     changes (a service, node, stack, ...); the worker serialises operations on
     the same target. ``secret_params`` are masked in records and logs. A
     ``local`` operation acts on the engine the caller is connected to (joining
     or leaving a swarm), not on the swarm as a whole, so it never goes through
-    the queue: a worker would apply it to its own engine.
+    the queue or a schedule: a worker would apply it to its own engine.
+    ``role`` is the least role that may run it from chat; ``destructive``
+    says, for given params, whether chat asks for a confirmation first;
+    ``chat`` is False for what is never offered in a channel (join tokens,
+    local operations). ``result`` is the import path of the result model
+    (``many``: a list of them); None means a plain JSON object.
     """
 
     name: str
@@ -42,14 +86,35 @@ class Operation:
     target_param: str | None = None
     secret_params: tuple[str, ...] = field(default_factory=tuple)
     local: bool = False
+    read_only: bool = False
+    role: Role = "operator"
+    destructive: Destructive = never
+    chat: bool = True
+    result: str | None = None
+    many: bool = False
+    executor: Executor = "engine"
 
     def resolve(self) -> Callable[..., Any]:
-        module, _, attr = self.path.partition(":")
-        func: Callable[..., Any] = getattr(importlib.import_module(module), attr)
-        return func
+        """The function that implements the operation."""
+        return _import(self.path)  # type: ignore[no-any-return]
+
+    def result_model(self) -> type[BaseModel] | None:
+        """The pydantic model of the result (or of each item when ``many``)."""
+        model: type[BaseModel] | None = _import(self.result) if self.result else None
+        return model
+
+    def is_destructive(self, params: dict[str, Any]) -> bool:
+        """True when running this with ``params`` removes or stops something."""
+        return self.destructive(params)
 
     def target(self, params: dict[str, Any]) -> str:
-        """The lock key for ``params``: ``service:web``, or the kind alone."""
+        """The lock key for ``params``: ``service:web``, or the kind alone.
+
+        Reads never change anything, so they only queue behind reads of the
+        same name (``read:service.ls``), never behind a change.
+        """
+        if self.read_only:
+            return f"read:{self.name}"
         if self.target_param is None:
             return self.kind
         value = params.get(self.target_param)
@@ -58,6 +123,11 @@ class Operation:
         if isinstance(value, list):
             value = ",".join(sorted(str(v) for v in value))
         return f"{self.kind}:{value}"
+
+
+def _import(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 REGISTRY: dict[str, Operation] = {}
@@ -70,10 +140,34 @@ def register(
     target_param: str | None = None,
     secret_params: tuple[str, ...] = (),
     local: bool = False,
+    read_only: bool = False,
+    role: Role | None = None,
+    destructive: Destructive = never,
+    chat: bool = True,
+    result: str | None = None,
+    many: bool = False,
+    executor: Executor = "engine",
 ) -> None:
-    """Add an operation to the registry (called at import of this module)."""
+    """Add an operation to the registry (called at import of this module).
+
+    Reads default to the viewer role, changes to operator.
+    """
     kind = name.split(".", 1)[0]
-    REGISTRY[name] = Operation(name, path, kind, target_param, secret_params, local)
+    REGISTRY[name] = Operation(
+        name=name,
+        path=path,
+        kind=kind,
+        target_param=target_param,
+        secret_params=secret_params,
+        local=local,
+        read_only=read_only,
+        role=role or ("viewer" if read_only else "operator"),
+        destructive=destructive,
+        chat=chat and not local,
+        result=result,
+        many=many,
+        executor=executor,
+    )
 
 
 def get_operation(name: str) -> Operation:
@@ -84,51 +178,278 @@ def get_operation(name: str) -> Operation:
         raise InvalidRequest(f"unknown operation {name!r}") from None
 
 
+def role_allows(role: Role, op: Operation) -> bool:
+    """True when ``role`` may run ``op`` (admin > operator > viewer)."""
+    return ROLES.index(role) >= ROLES.index(op.role)
+
+
 def mask_secrets(op: Operation, params: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``params`` safe to record or show: secrets replaced by ``***``."""
     return {k: ("***" if k in op.secret_params and v else v) for k, v in params.items()}
 
 
-def run_operation(
-    gw: Gateway, name: str, params: dict[str, Any], progress: ProgressFn
-) -> dict[str, Any]:
-    """Run operation ``name`` in this process and return its JSON-able result."""
+def call_operation(
+    gw: Gateway, name: str, params: dict[str, Any], progress: ProgressFn | None = None
+) -> Any:
+    """Run engine operation ``name`` in this process; return its typed result."""
     op = get_operation(name)
-    result = op.resolve()(gw, progress=progress, **params)
+    if op.executor != "engine":
+        raise InvalidRequest(f"{name} is answered by the queue, not by the engine")
+    func = op.resolve()
+    if op.read_only:
+        return func(gw, **params)
+    from sparkswarm.progress import no_progress
+
+    return func(gw, progress=progress or no_progress, **params)
+
+
+def to_json(result: Any) -> Any:
+    """A typed result as JSON-able data (models dumped, lists of models too)."""
     if hasattr(result, "model_dump"):
-        dumped: dict[str, Any] = result.model_dump(mode="json")
-        return dumped
+        return result.model_dump(mode="json")
+    if isinstance(result, list | tuple):
+        return [to_json(item) for item in result]
     if result is None:
         return {}
-    return dict(result)
+    if isinstance(result, dict):
+        return {k: to_json(v) for k, v in result.items()}
+    return result
+
+
+def run_operation(gw: Gateway, name: str, params: dict[str, Any], progress: ProgressFn) -> Any:
+    """Run operation ``name`` in this process; return its JSON-able result (what
+    a worker records)."""
+    return to_json(call_operation(gw, name, params, progress))
+
+
+def rebuild_result(name: str, data: Any) -> Any:
+    """The typed result of ``name`` from its recorded JSON (the run record)."""
+    model = get_operation(name).result_model()
+    if model is None or data is None:
+        return data
+    if get_operation(name).many:
+        return [model.model_validate(item) for item in data]
+    return model.model_validate(data)
 
 
 # --- the operations -------------------------------------------------------
-# Filled in by the modules that implement them; keep one line per operation.
-register("swarm.init", "sparkswarm.swarm:init_swarm", local=True)
-register("swarm.join", "sparkswarm.swarm:join_swarm", secret_params=("token",), local=True)
-register("swarm.leave", "sparkswarm.swarm:leave_swarm", local=True)
-register("swarm.rotate_join_token", "sparkswarm.swarm:rotate_join_token")
-register("node.promote", "sparkswarm.nodes:promote_node", target_param="node")
-register("node.demote", "sparkswarm.nodes:demote_node", target_param="node")
-register("node.availability", "sparkswarm.nodes:set_node_availability", target_param="node")
-register("node.label", "sparkswarm.nodes:label_node", target_param="node")
-register("network.create", "sparkswarm.networks:create_network", target_param="name")
-register("network.rm", "sparkswarm.networks:remove_network", target_param="name")
-register("service.create", "sparkswarm.services.ops:create_service", target_param="name")
-register("service.update", "sparkswarm.services.ops:update_service", target_param="name")
-register("service.scale", "sparkswarm.services.scale:scale_services", target_param="replicas")
-register("service.rollback", "sparkswarm.services.ops:rollback_service", target_param="name")
-register("service.rm", "sparkswarm.services.ops:remove_service", target_param="names")
+# One entry per operation. Changes first, then reads.
+_SVC = "sparkswarm.services"
+_SVC_MODELS = "sparkswarm.services.models"
+register(
+    "swarm.init",
+    "sparkswarm.swarm:init_swarm",
+    local=True,
+    role="admin",
+    result="sparkswarm.swarm:SwarmStatus",
+)
+register(
+    "swarm.join",
+    "sparkswarm.swarm:join_swarm",
+    secret_params=("token",),
+    local=True,
+    role="admin",
+    result="sparkswarm.swarm:SwarmStatus",
+)
+register(
+    "swarm.leave",
+    "sparkswarm.swarm:leave_swarm",
+    local=True,
+    role="admin",
+    destructive=always,
+    result="sparkswarm.swarm:SwarmStatus",
+)
+register(
+    "swarm.rotate_join_token",
+    "sparkswarm.swarm:rotate_join_token",
+    role="admin",
+    destructive=always,
+    chat=False,
+    result="sparkswarm.swarm:TokenRotation",
+)
+_NODE_CHANGE = "sparkswarm.nodes:NodeChange"
+register(
+    "node.promote",
+    "sparkswarm.nodes:promote_node",
+    target_param="node",
+    role="admin",
+    result=_NODE_CHANGE,
+)
+register(
+    "node.demote",
+    "sparkswarm.nodes:demote_node",
+    target_param="node",
+    role="admin",
+    destructive=always,
+    result=_NODE_CHANGE,
+)
+register(
+    "node.availability",
+    "sparkswarm.nodes:set_node_availability",
+    target_param="node",
+    destructive=drains,
+    result=_NODE_CHANGE,
+)
+register("node.label", "sparkswarm.nodes:label_node", target_param="node", result=_NODE_CHANGE)
+_NETWORK_CHANGE = "sparkswarm.networks:NetworkChange"
+register(
+    "network.create",
+    "sparkswarm.networks:create_network",
+    target_param="name",
+    result=_NETWORK_CHANGE,
+)
+register(
+    "network.rm",
+    "sparkswarm.networks:remove_network",
+    target_param="name",
+    destructive=always,
+    result=_NETWORK_CHANGE,
+)
+register(
+    "service.create",
+    f"{_SVC}.ops:create_service",
+    target_param="name",
+    result=f"{_SVC_MODELS}:ServiceOutcome",
+)
+register(
+    "service.update",
+    f"{_SVC}.ops:update_service",
+    target_param="name",
+    destructive=scales_to_zero,
+    result=f"{_SVC_MODELS}:ServiceOutcome",
+)
+register(
+    "service.scale",
+    f"{_SVC}.scale:scale_services",
+    target_param="replicas",
+    destructive=scales_to_zero,
+    result=f"{_SVC_MODELS}:ScaleResult",
+)
+register(
+    "service.rollback",
+    f"{_SVC}.ops:rollback_service",
+    target_param="name",
+    result=f"{_SVC_MODELS}:ServiceOutcome",
+)
+register(
+    "service.rm",
+    f"{_SVC}.ops:remove_service",
+    target_param="names",
+    destructive=always,
+    result=f"{_SVC_MODELS}:RemoveResult",
+)
 register(
     "stack.deploy",
     "sparkswarm.stacks.deploy:deploy_stack",
     target_param="name",
     secret_params=("env", "attachments"),
 )
-register("stack.rm", "sparkswarm.stacks.deploy:remove_stack", target_param="name")
+register(
+    "stack.rm",
+    "sparkswarm.stacks.deploy:remove_stack",
+    target_param="name",
+    role="admin",
+    destructive=always,
+)
 register("stack.rollback", "sparkswarm.stacks.deploy:rollback_stack", target_param="name")
-register("image.build", "sparkswarm.images:build_image", target_param="name")
-register("spark.submit", "sparkswarm.spark.jobs:submit_job", target_param="stack")
-register("spark.wait", "sparkswarm.spark.jobs:wait_job", target_param="stack")
-register("spark.rm", "sparkswarm.spark.jobs:remove_job", target_param="stack")
+register(
+    "image.build",
+    "sparkswarm.images:build_image",
+    target_param="name",
+    role="admin",
+    result="sparkswarm.images:ImageBuildResult",
+)
+_JOB_RESULT = "sparkswarm.spark.jobs:SparkJobResult"
+register(
+    "spark.submit", "sparkswarm.spark.jobs:submit_job", target_param="stack", result=_JOB_RESULT
+)
+register("spark.wait", "sparkswarm.spark.jobs:wait_job", target_param="stack", result=_JOB_RESULT)
+register(
+    "spark.rm",
+    "sparkswarm.spark.jobs:remove_job",
+    target_param="stack",
+    destructive=always,
+)
+
+# Reads: engine reads run wherever the engine is reachable (in the CLI's
+# process, or a worker for the bot); queue reads are answered from Redis.
+register(
+    "service.ls",
+    f"{_SVC}.queries:list_services",
+    read_only=True,
+    result=f"{_SVC_MODELS}:ServiceSummary",
+    many=True,
+)
+register(
+    "service.ps",
+    f"{_SVC}.queries:service_tasks",
+    read_only=True,
+    result=f"{_SVC_MODELS}:TaskInfo",
+    many=True,
+)
+register("service.inspect", f"{_SVC}.queries:inspect_service", read_only=True)
+register(
+    "node.ls",
+    "sparkswarm.nodes:list_nodes",
+    read_only=True,
+    result="sparkswarm.nodes:NodeInfo",
+    many=True,
+)
+register("node.inspect", "sparkswarm.nodes:inspect_node", read_only=True)
+register(
+    "network.ls",
+    "sparkswarm.networks:list_networks",
+    read_only=True,
+    result="sparkswarm.networks:NetworkInfo",
+    many=True,
+)
+register(
+    "stack.ls",
+    "sparkswarm.stacks.reads:list_stacks",
+    read_only=True,
+    result="sparkswarm.stacks.reads:StackSummary",
+    many=True,
+)
+register(
+    "stack.services",
+    "sparkswarm.stacks.reads:stack_services",
+    read_only=True,
+    result=f"{_SVC_MODELS}:ServiceSummary",
+    many=True,
+)
+register(
+    "stack.ps",
+    "sparkswarm.stacks.reads:stack_tasks",
+    read_only=True,
+    result=f"{_SVC_MODELS}:TaskInfo",
+    many=True,
+)
+register(
+    "spark.status",
+    "sparkswarm.spark.status:spark_status",
+    read_only=True,
+    result="sparkswarm.spark.status:SparkStatus",
+)
+register(
+    "runs.ls",
+    "sparkswarm.workers.reads:list_runs",
+    read_only=True,
+    executor="queue",
+    result="sparkswarm.workers.records:RunRecord",
+    many=True,
+)
+register(
+    "runs.show",
+    "sparkswarm.workers.reads:show_run",
+    read_only=True,
+    executor="queue",
+    result="sparkswarm.workers.records:RunRecord",
+)
+register(
+    "schedule.ls",
+    "sparkswarm.workers.reads:list_schedules",
+    read_only=True,
+    executor="queue",
+    result="sparkswarm.workers.schedules:ScheduleView",
+    many=True,
+)

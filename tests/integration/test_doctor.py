@@ -48,3 +48,25 @@ def test_doctor_without_a_reachable_engine_exits_1(tmp_path: Path) -> None:
     done = sparkswarm("swarm", "doctor", "--json", env=env)
     assert done.returncode == 1
     assert '"status": "fail"' in done.stdout and "unreachable" in done.stdout
+
+
+def test_doctor_warns_when_the_queue_has_no_secret_key(gw: Any) -> None:
+    import json
+
+    from cryptography.fernet import Fernet
+
+    base = {k: v for k, v in os.environ.items() if k != "SPARKSWARM_SECRET_KEY"}
+    base["SPARKSWARM_REDIS_URL"] = "redis://127.0.0.1:6379/0"  # only read, never contacted
+
+    def secrets_check(**extra: str) -> dict[str, Any]:
+        done = sparkswarm(
+            "swarm", "doctor", "--json", "--no-overlay-test",
+            env={**base, **extra}, queued=True, timeout=120,
+        )  # fmt: skip
+        checks = {c["name"]: c for c in json.loads(done.stdout)}
+        return dict(checks["secrets"])
+
+    missing = secrets_check()
+    assert missing["status"] == "warn" and "SPARKSWARM_SECRET_KEY" in missing["summary"]
+    assert secrets_check(SPARKSWARM_SECRET_KEY=Fernet.generate_key().decode())["status"] == "ok"
+    assert secrets_check(SPARKSWARM_SECRET_KEY="not-a-key")["status"] == "fail"

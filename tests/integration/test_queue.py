@@ -444,3 +444,183 @@ def test_a_recovery_pass_cut_short_leaves_the_orphan_to_the_next_pass(lab: Queue
     assert message["headers"]["id"] == run.run_id and message["headers"]["task"] == "test.sleep"
     notes = qc.get(run.run_id).notes
     assert len(notes) == 1 and notes[0].startswith("recovered after worker loss")
+
+
+def test_local_operations_are_refused_by_the_queue_and_by_a_firing_schedule(
+    lab: QueueLab, worker: Any, qc: Any
+) -> None:
+    from sparkswarm.errors import InvalidRequest, NotFound
+    from sparkswarm.workers.schedules import ScheduleBook, ScheduleDefinition
+
+    runs_before = qc.redis.zcard(qc.store.index_key)
+    token = "SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
+    join = {"token": token, "remote": "10.77.0.9:2377"}
+    with pytest.raises(InvalidRequest, match="never queued"):
+        qc.submit("swarm.join", join, requester="t", source="api")
+    book = ScheduleBook(qc)
+    with pytest.raises(InvalidRequest, match="cannot be scheduled"):
+        book.add(ScheduleDefinition(name="join", cron="* * * * *", op="swarm.join", params=join))
+    added = run_cli(
+        lab,
+        "schedule",
+        "add",
+        "join2",
+        "--cron",
+        "* * * * *",
+        "--",
+        "swarm",
+        "join",
+        "--token",
+        token,
+        "10.77.0.9:2377",
+    )
+    assert added.returncode == 2, added.stderr
+    assert "cannot be scheduled" in " ".join(added.stderr.split())  # rich wraps lines
+    assert token not in added.stderr
+
+    # A definition stored before that rule (or written straight into Redis):
+    # the tick is refused, nothing is submitted.
+    leave = ScheduleDefinition(name="old-leave", cron="* * * * *", op="swarm.leave")
+    qc.redis.hset(
+        f"{qc.settings.key_prefix}schedule:old-leave", "definition", leave.model_dump_json()
+    )
+    fired = book.fire("old-leave")
+    assert fired["outcome"] == "refused" and "swarm.leave" in fired["reason"]
+    assert qc.redis.zcard(qc.store.index_key) == runs_before
+    for refused in ("join", "join2"):
+        with pytest.raises(NotFound):
+            book.get(refused)
+
+
+def test_an_idempotency_key_reused_for_other_parameters_is_refused(worker: Any, qc: Any) -> None:
+    from sparkswarm.errors import Conflict
+
+    key = f"key-{time.time_ns()}"
+    first = qc.submit("queue.noop", {"n": 1}, requester="t", source="api", key=key)
+    again = qc.submit("queue.noop", {"n": 1}, requester="t", source="api", key=key)
+    assert first.created and not again.created and again.run_id == first.run_id
+    with pytest.raises(Conflict, match="another request"):
+        qc.submit("queue.noop", {"n": 2}, requester="t", source="api", key=key)
+    with pytest.raises(Conflict):
+        qc.submit("test.sleep", {"key": key}, requester="t", source="api", key=key)
+    assert qc.wait(key, 30).params == {"n": 1}
+
+
+def test_a_run_waiting_for_its_target_says_which_run_goes_first(
+    lab: QueueLab, worker: Any, qc: Any
+) -> None:
+    key = f"wait-{time.time_ns()}"
+    first = qc.submit("test.sleep", {"key": key, "seconds": 4}, requester="t", source="api")
+    wait_for(lambda: qc.get(first.run_id).state == "running", 20, "the first run to start")
+    second = qc.submit("test.sleep", {"key": key, "seconds": 0}, requester="t", source="api")
+    env = lab.env(SPARKSWARM_QUEUED_NOTICE="1")
+    env.pop("SPARKSWARM_WORKER_IMPORTS", None)
+    followed = lab.cli("runs", "show", second.run_id, "--follow", "--json", env=env, timeout=60)
+    assert followed.returncode == 0, followed.stderr
+    assert json.loads(followed.stdout)["state"] == "succeeded"
+    said = " ".join(followed.stderr.split())  # rich wraps long lines
+    assert f"run {first.run_id} (test.sleep, running) goes first" in said
+    assert "is a worker running" not in said
+
+
+def test_an_error_answered_by_redis_is_not_called_unreachable(lab: QueueLab) -> None:
+    from sparkswarm.errors import OperationFailed
+    from sparkswarm.workers.client import QueueClient
+
+    settings = lab.settings().model_copy(update={"key_prefix": "wrongtype:"})
+    idle = QueueClient(settings)
+    idle.redis.set(idle.store.stream_key, "not a stream")  # WRONGTYPE for XADD
+    with pytest.raises(OperationFailed, match="Redis refused the command") as caught:
+        idle.submit("queue.noop", {}, requester="t", source="api")
+    assert "unreachable" not in str(caught.value)
+
+
+def redis_dump(client: Any) -> str:
+    """Every value of every key, as text (to search for a secret)."""
+    values: list[Any] = []
+    for key in client.scan_iter(count=1000):
+        kind = client.type(key)
+        if kind == "string":
+            values.append(client.get(key))
+        elif kind == "hash":
+            values.append(client.hgetall(key))
+        elif kind == "list":
+            values.append(client.lrange(key, 0, -1))
+        elif kind == "set":
+            values.append(sorted(client.smembers(key)))
+        elif kind == "zset":
+            values.append(client.zrange(key, 0, -1))
+        elif kind == "stream":
+            values.append(client.xrange(key))
+        values.append(key)
+    return json.dumps(values, default=str)
+
+
+def test_secret_parameters_leave_no_clear_trace_in_redis_or_its_aof(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    import hashlib
+    import secrets
+
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+
+    from sparkswarm.errors import InvalidRequest
+    from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.schedules import ScheduleBook, ScheduleDefinition
+    from tests.support.queue_harness import RedisServer
+
+    folder = tmp_path_factory.mktemp("secrets")
+    server = RedisServer(folder, aof=True)
+    server.start()
+    lab = QueueLab(folder, server)
+    try:
+        key = Fernet.generate_key().decode()
+        lab.start_worker(concurrency=2, SPARKSWARM_SECRET_KEY=key)
+        sealing = QueueClient(lab.settings().model_copy(update={"secret_key": SecretStr(key)}))
+        plain = lab.client()  # no key: a run's secrets are in clear until it ends
+        token = secrets.token_hex(8)
+        sealed_pw, plain_pw, scheduled_pw = (f"{kind}-{token}" for kind in ("s", "p", "c"))
+
+        def given(key_name: str) -> list[str]:
+            return list(sealing.redis.lrange(f"test:exec:{key_name}:password", 0, -1))
+
+        def digest(secret: str) -> str:
+            return hashlib.sha256(secret.encode()).hexdigest()
+
+        for qc, password, name in ((sealing, sealed_pw, "sec1"), (plain, plain_pw, "sec2")):
+            run = qc.submit(
+                "test.sleep",
+                {"key": name, "seconds": 0, "password": password},
+                requester="t",
+                source="api",
+            )
+            assert qc.wait(run.run_id, 60).state == "succeeded"
+            assert given(name) == [digest(password)]  # the worker got the real secret
+
+        nightly = ScheduleDefinition(
+            name="nightly",
+            cron="0 3 * * *",
+            op="test.sleep",
+            params={"key": "sec3", "seconds": 0, "password": scheduled_pw},
+        )
+        with pytest.raises(InvalidRequest, match="SPARKSWARM_SECRET_KEY"):
+            ScheduleBook(plain).add(nightly)
+        book = ScheduleBook(sealing)
+        book.add(nightly)
+        assert scheduled_pw not in redis_dump(sealing.redis)  # sealed in the definition
+        fired = book.fire("nightly")
+        assert fired["outcome"] == "submitted"
+        assert sealing.wait(fired["run_id"], 60).state == "succeeded"
+        assert given("sec3") == [digest(scheduled_pw)]
+
+        # Runs over: no secret left in any key, and the AOF never saw the
+        # sealed ones in clear.
+        dump = redis_dump(sealing.redis)
+        for secret in (sealed_pw, plain_pw, scheduled_pw):
+            assert secret not in dump
+        aof = b"".join(p.read_bytes() for p in (folder / "appendonlydir").iterdir())
+        assert sealed_pw.encode() not in aof and scheduled_pw.encode() not in aof
+    finally:
+        lab.stop_all()
+        server.stop()

@@ -55,7 +55,7 @@ def events_of(qc: Any, run_id: str) -> list[Any]:
 def test_a_worker_killed_mid_rolling_update_is_recovered_and_the_update_finishes_once(
     lab: QueueLab, gw: Any, name: Callable[[str], str], web_images: dict[str, str]
 ) -> None:
-    from sparkswarm.cli.common import capture_operation
+    from sparkswarm.requests import parse
 
     qc = lab.client()
     service = name("roll")
@@ -67,7 +67,7 @@ def test_a_worker_killed_mid_rolling_update_is_recovered_and_the_update_finishes
         source="api",
     )
     assert qc.wait(created.run_id, 120).state == "succeeded"
-    op, params = capture_operation(
+    request = parse(
         [
             "service",
             "update",
@@ -80,7 +80,7 @@ def test_a_worker_killed_mid_rolling_update_is_recovered_and_the_update_finishes
             "1",
         ]
     )
-    update = qc.submit(op, params, requester="t", source="api")
+    update = qc.submit(request.op, request.params, requester="t", source="api")
 
     # Kill the worker once the rolling update is visibly under way.
     wait_for(
@@ -275,6 +275,188 @@ def test_redis_crashing_while_a_worker_is_busy_loses_no_operation(tmp_path: Path
             trail = qc.redis.lrange(f"test:exec:busy{i}", 0, -1)
             assert any(line.startswith("end") for line in trail)
         assert worker.alive()
+    finally:
+        lab.stop_all()
+        lab.redis_server.stop()
+
+
+def test_a_redis_restart_during_a_rolling_update_is_ridden_out_by_the_same_worker(
+    tmp_path: Path, gw: Any, name: Callable[[str], str], web_images: dict[str, str]
+) -> None:
+    """kombu's Redis transport used to kill the worker here: ``Unrecoverable
+    error: AttributeError('NoneType' ... 'hostname')`` on closing the dead
+    channel (see workers/transport.py)."""
+    lab = make_lab(tmp_path, aof=True)
+    try:
+        qc = lab.client()
+        service = name("rr")
+        worker = lab.start_worker(concurrency=2)
+        created = qc.submit(
+            "service.create",
+            {"name": service, "image": web_images["v1"], "replicas": 2},
+            requester="t",
+            source="api",
+        )
+        assert qc.wait(created.run_id, 120).state == "succeeded"
+        update = qc.submit(
+            "service.update",
+            {"name": service, "image": web_images["v2"], "update": {"delay": "2s"}},
+            requester="t",
+            source="api",
+        )
+        wait_for(
+            lambda: any(e.type == "task.state" for e in events_of(qc, update.run_id)),
+            60,
+            "the rolling update to start",
+        )
+        lab.redis_server.stop()  # a restart: AOF keeps what Redis had accepted
+        time.sleep(1)
+        lab.redis_server.start()
+        qc = lab.client()
+
+        record = qc.wait(update.run_id, 120)
+        assert record.state == "succeeded", (record.error, worker.tail())
+        assert record.deliveries == 1
+        # The same worker process serves the next operation.
+        after = qc.submit("queue.noop", {}, requester="t", source="api")
+        assert qc.wait(after.run_id, 60).state == "succeeded", worker.tail()
+        assert worker.alive(), worker.tail()
+        assert "Unrecoverable error" not in worker.output()
+    finally:
+        lab.stop_all()
+        lab.redis_server.stop()
+
+
+def test_requests_for_one_target_run_in_submission_order_through_a_worker_kill(
+    lab: QueueLab, gw: Any, name: Callable[[str], str], web_images: dict[str, str]
+) -> None:
+    """Concurrent scale requests on three services, a worker SIGKILLed midway:
+    each service ends at its last request, and every service's runs started
+    in the order they were submitted (a parked run used to be re-queued
+    behind newer requests for its target)."""
+    import random
+    import threading
+
+    qc = lab.client()
+    doomed = lab.start_worker(concurrency=2)
+    lab.start_worker(concurrency=2)
+    services = [name(f"ord{i}") for i in range(3)]
+    creates = [
+        qc.submit(
+            "service.create",
+            {"name": s, "image": web_images["v1"], "replicas": 1},
+            requester="t",
+            source="api",
+        )
+        for s in services
+    ]
+    assert [qc.wait(c.run_id, 120).state for c in creates] == ["succeeded"] * 3
+    rng = random.Random(11)
+    requests = [(s, rng.randint(1, 3)) for _ in range(8) for s in services]
+    submitted: list[str] = []
+    guard = threading.Lock()
+
+    def submit(batch: list[tuple[str, int]]) -> None:
+        for service, count in batch:
+            run = qc.submit(
+                "service.scale", {"replicas": {service: count}}, requester="t", source="api"
+            )
+            with guard:
+                submitted.append(run.run_id)
+
+    threads = [threading.Thread(target=submit, args=(requests[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    def doomed_is_busy() -> bool:
+        records = [qc.get(r) for r in submitted]
+        return sum(r.done for r in records) >= 4 and any(
+            r.state == "running" and f":{doomed.pid}:" in (r.worker or "") for r in records
+        )
+
+    wait_for(doomed_is_busy, 120, "a few runs to end and the doomed worker to run one")
+    doomed.kill()
+    lab.start_worker(concurrency=2)
+
+    records = [qc.wait(r, 240) for r in submitted]
+    assert [r.state for r in records] == ["succeeded"] * len(records), [
+        (r.id, r.state, r.error) for r in records if r.state != "succeeded"
+    ]
+    assert any(r.deliveries == 2 for r in records)  # the killed worker's run, recovered
+    for service in services:
+        mine = sorted(
+            (r for r in records if r.params["replicas"].keys() == {service}), key=lambda r: r.seq
+        )
+        assert len(mine) == 8
+        starts = [r.started_at for r in mine]
+        assert starts == sorted(starts), f"{service}: runs started out of submission order"
+        last = mine[-1].params["replicas"][service]
+        spec = gw.api.inspect_service(service)["Spec"]
+        assert spec["Mode"]["Replicated"]["Replicas"] == last, service
+
+
+def test_the_cli_following_a_run_reattaches_after_a_redis_restart_or_names_the_run(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    from tests.support.queue_harness import SPARKSWARM
+
+    lab = make_lab(tmp_path, aof=True)
+    try:
+        qc = lab.client()
+        lab.start_worker(concurrency=2)
+
+        def follow(run_id: str, grace: str) -> subprocess.Popen[str]:
+            env = lab.env(SPARKSWARM_FOLLOW_GRACE=grace)
+            env.pop("SPARKSWARM_WORKER_IMPORTS", None)
+            return subprocess.Popen(
+                [SPARKSWARM, "runs", "show", run_id, "--follow"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+
+        def reading_events() -> bool:  # the follower is in its XREAD loop
+            return any(c.get("cmd") == "xread" for c in lab.client().redis.client_list())
+
+        def restart_redis(down: float) -> None:
+            lab.redis_server.stop()
+            time.sleep(down)
+            lab.redis_server.start()
+
+        # Redis back within the grace: the CLI re-attaches and sees the end.
+        run = qc.submit("test.sleep", {"key": "f1", "seconds": 5}, requester="t", source="api")
+        wait_for(lambda: qc.get(run.run_id).state == "running", 30, "the run to start")
+        follower = follow(run.run_id, "30")
+        wait_for(reading_events, 30, "the CLI to follow the run")
+        restart_redis(1)
+        out, err = follower.communicate(timeout=90)
+        err = " ".join(err.split())  # rich wraps long lines
+        assert follower.returncode == 0, err
+        assert f"lost the broker while following run {run.run_id}" in err
+        assert "following run" in err and "again" in err
+        assert "succeeded" in out
+
+        # Redis away longer than the grace: it gives up, naming the run and
+        # the command that follows it again; no traceback.
+        qc = lab.client()
+        run = qc.submit("test.sleep", {"key": "f2", "seconds": 5}, requester="t", source="api")
+        wait_for(lambda: qc.get(run.run_id).state == "running", 30, "the run to start")
+        follower = follow(run.run_id, "2")
+        wait_for(reading_events, 30, "the CLI to follow the run")
+        restart_redis(5)
+        out, err = follower.communicate(timeout=90)
+        assert follower.returncode == 1, err
+        last = " ".join(err[err.rindex("error:") :].split())
+        assert f"run {run.run_id}: " in last and "broker unreachable" in last
+        assert f"sparkswarm runs show {run.run_id} --follow" in last
+        assert "Traceback" not in err
+        qc = lab.client()
+        assert qc.wait(run.run_id, 60).state == "succeeded"
     finally:
         lab.stop_all()
         lab.redis_server.stop()

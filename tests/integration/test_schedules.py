@@ -205,3 +205,31 @@ def test_schedules_are_listed_paused_resumed_and_removed(scheduled: Scheduled) -
         f"{scheduled.service}=1",
     )
     assert duplicate.returncode == 1 and "exists" in duplicate.stderr
+
+
+def test_reads_and_local_operations_are_refused_without_running_anything(
+    scheduled: Scheduled,
+) -> None:
+    """The command is parsed, never run: with the engine pointed at a closed
+    port, a read that ran would fail with 'unreachable' (exit 1), not be
+    refused (exit 2). Local operations would act on the worker's engine."""
+    lab = scheduled.lab
+    dead_engine = {**lab.env(), "SPARKSWARM_MANAGERS": "tcp://127.0.0.1:9"}
+    token = "SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
+    cases = [
+        (["service", "ls"], "does not change anything"),
+        (["spark", "status"], "does not change anything"),
+        (["swarm", "join", "10.77.0.9:2377", "--token", token], "cannot be scheduled"),
+        (["swarm", "leave", "--force"], "cannot be scheduled"),
+        (["service", "logs", "web"], "not a request"),
+    ]
+    for words, message in cases:
+        refused = lab.cli(
+            "schedule", "add", "nope", "--cron", "0 3 * * *", "--", *words,
+            env=dead_engine, timeout=60,
+        )  # fmt: skip
+        assert refused.returncode == 2, (words, refused.stderr)
+        assert message in refused.stderr, (words, refused.stderr)
+        assert "Traceback" not in refused.stderr
+    names = [s["name"] for s in json.loads(lab.cli("schedule", "ls", "--json").stdout)]
+    assert "nope" not in names

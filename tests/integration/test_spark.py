@@ -334,3 +334,22 @@ def test_a_job_past_its_timeout_is_removed_and_leaves_the_master(gw: Any, spark_
         "the master to drop the removed job's app",
         interval=2,
     )
+
+
+def test_spark_rm_stops_and_removes_a_detached_job(gw: Any, spark_stack: str) -> None:
+    """`spark rm` through the CLI (it crashed before: the registry passed
+    ``progress`` to a function that took none)."""
+    from sparkswarm.spark.job_spec import job_service_name
+
+    script = "import time\nprint('long', flush=True)\ntime.sleep(600)\n"
+    from sparkswarm.spark.jobs import submit_job
+
+    job = submit_job(gw, stack=spark_stack, script=script, script_name="long.py", detach=True)
+    service = job_service_name(spark_stack, job.job_id)
+    assert gw.api.inspect_service(service)
+    removed = sparkswarm("spark", "rm", job.job_id, "--stack", spark_stack)
+    assert removed.returncode == 0, removed.stderr
+    assert f"job {job.job_id}: {service}" in removed.stdout
+    assert not [s for s in gw.api.services() if s["Spec"]["Name"] == service]
+    again = sparkswarm("spark", "rm", job.job_id, "--stack", spark_stack)
+    assert again.returncode == 0 and "nothing to remove" in again.stdout

@@ -206,3 +206,46 @@ def test_an_unchanged_redeploy_with_configs_and_secrets_stores_no_new_snapshot(
     assert _results(again) == {"s": "unchanged"}, again
     assert [s["seq"] for s in list_snapshots(gw, stack)] == [first["snapshot"]]
     assert again["snapshot"] is None
+
+
+def test_a_deploy_refused_half_way_removes_what_it_created(
+    gw: Any, name: Any, web_images: Any, tmp_path: Path
+) -> None:
+    from sparkswarm.errors import SparkswarmError
+    from sparkswarm.stacks.deploy import deploy_stack
+    from sparkswarm.stacks.source import read_stack_source
+
+    stack = name("half")
+    port = random.randint(20000, 29999)
+    # Two services on one published ingress port: the engine creates the first
+    # and refuses the second ("port already in use").
+    (tmp_path / "conf.txt").write_text("x=1\n")
+    (tmp_path / "stack.yml").write_text(
+        f"""
+services:
+  a:
+    image: {web_images["v1"]}
+    networks: [inner]
+    configs: [conf]
+    ports: [{{target: 80, published: {port}}}]
+  b:
+    image: {web_images["v1"]}
+    networks: [inner]
+    ports: [{{target: 81, published: {port}}}]
+networks:
+  inner:
+    driver: overlay
+configs:
+  conf:
+    file: ./conf.txt
+"""
+    )
+    params, _ = read_stack_source([str(tmp_path / "stack.yml")], {})
+
+    with pytest.raises(SparkswarmError, match="already in use"):
+        deploy_stack(gw, name=stack, **params, detach=True)
+
+    selector = {"label": f"com.docker.stack.namespace={stack}"}
+    assert gw.api.services(filters=selector) == []
+    assert gw.api.configs(filters=selector) == []
+    assert gw.api.networks(filters=selector) == []

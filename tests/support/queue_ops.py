@@ -7,6 +7,7 @@ worker's Redis (``SPARKSWARM_REDIS_URL``), so tests can count executions.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import time
@@ -34,6 +35,9 @@ def sleep_op(
     client = _redis()
     started = time.time()
     client.rpush(f"test:exec:{key}", f"start {started!r} {os.getpid()}")
+    if password:  # what the op was given, without writing the secret itself
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        client.rpush(f"test:exec:{key}:password", digest)
     progress("sleeping", seconds=seconds)
     time.sleep(seconds)
     finished = time.time()

@@ -51,8 +51,37 @@ def test_a_healthy_swarm_is_all_ok() -> None:
         "ports": "ok",
         "ipvs": "ok",
         "overlay": "ok",
+        "secrets": "ok",
     }
     assert not has_failures(checks)
+
+
+@pytest.mark.parametrize(
+    ("queue", "key", "status"),
+    [
+        (False, "unset", "ok"),  # nothing kept in Redis
+        (True, "unset", "warn"),
+        (True, "invalid", "fail"),
+        (True, "set", "ok"),
+    ],
+)
+def test_the_secret_key_is_checked_when_a_queue_is_configured(
+    queue: bool, key: str, status: str
+) -> None:
+    checks = {c.name: c for c in evaluate(healthy(queue_configured=queue, secret_key=key))}
+    assert checks["secrets"].status == status
+    if status != "ok":
+        assert "SPARKSWARM_SECRET_KEY" in checks["secrets"].summary + checks["secrets"].fix
+
+
+def test_a_secret_key_is_judged_by_whether_fernet_takes_it() -> None:
+    from cryptography.fernet import Fernet
+
+    from sparkswarm.doctor import secret_key_state
+
+    assert secret_key_state(None) == "unset"
+    assert secret_key_state("not-a-key") == "invalid"
+    assert secret_key_state(Fernet.generate_key().decode()) == "set"
 
 
 def test_unreachable_engine_is_the_only_verdict_and_fails() -> None:

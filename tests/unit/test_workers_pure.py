@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -138,33 +137,6 @@ def test_the_message_envelope_carries_the_task_and_masked_kwargs_in_its_header()
     assert envelope["properties"]["delivery_mode"] == 2
 
 
-def _capture(argv: list[str]) -> tuple[str, dict[str, Any]]:
-    from sparkswarm.cli.common import capture_operation
-
-    return capture_operation(argv)
-
-
-def test_a_mutating_cli_command_is_captured_as_its_operation_without_running() -> None:
-    op, params = _capture(["service", "scale", "web=3", "api=1"])
-    assert op == "service.scale"
-    assert params["replicas"] == {"web": 3, "api": 1}
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["service", "scale", "web"], "SERVICE=REPLICAS"),
-        (["service", "frobnicate"], "No such command"),
-        (["service", "scale", "--help"], "nothing to schedule"),
-    ],
-)
-def test_a_command_that_is_not_a_valid_operation_is_an_invalid_request(
-    argv: list[str], message: str
-) -> None:
-    with pytest.raises(InvalidRequest, match=message):
-        _capture(argv)
-
-
 def test_the_worker_has_a_task_named_like_every_registered_operation() -> None:
     from sparkswarm.operations import REGISTRY
     from sparkswarm.workers.app import app
@@ -185,8 +157,62 @@ def test_the_worker_has_a_task_named_like_every_registered_operation() -> None:
 
 def test_a_scheduled_command_is_listed_with_its_secrets_masked() -> None:
     from sparkswarm.cli.schedule import _masked_words
+    from sparkswarm.requests import parse
 
-    words = ["swarm", "join", "10.77.0.1:2377", "--token=SWMTKN-1-abc"]
-    op, params = _capture(words)
-    assert op == "swarm.join" and params["token"] == "SWMTKN-1-abc"
-    assert _masked_words(op, params, words) == ["swarm", "join", "10.77.0.1:2377", "--token=***"]
+    token = "SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
+    words = ["swarm", "join", "10.77.0.1:2377", f"--token={token}"]
+    request = parse(words)
+    assert request.op == "swarm.join" and request.params["token"] == token
+    masked = _masked_words(request.op, request.params, words)
+    assert masked == ["swarm", "join", "10.77.0.1:2377", "--token=***"]
+
+
+def test_a_run_queued_behind_another_says_which_and_otherwise_asks_for_a_worker() -> None:
+    from sparkswarm.cli.progress_display import queued_notice
+
+    mine = RunRecord(id="r2", op="service.scale", target="service:web", created_at=0)
+    ahead = RunRecord(
+        id="r1", op="service.update", target="service:web", created_at=0, state="running"
+    )
+
+    waiting = queued_notice(mine, ahead, 12.0)
+    alone = queued_notice(mine, None, 12.0)
+
+    assert waiting == "r2 waits for service:web: run r1 (service.update, running) goes first"
+    assert "worker" not in waiting
+    assert "is a worker running" in alone and "12 s" in alone
+
+
+def test_secret_parameters_are_sealed_and_opened_only_with_their_key() -> None:
+    from cryptography.fernet import Fernet
+
+    from sparkswarm.workers.sealing import seal_params, unseal_params
+
+    key, other = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    params = {"name": "web", "token": "SWMTKN-1-abc", "empty": ""}
+
+    sealed = seal_params(("token", "empty"), params, key)
+
+    assert "SWMTKN-1-abc" not in json.dumps(sealed)
+    assert sealed["name"] == "web" and sealed["empty"] == ""
+    assert unseal_params(sealed, key) == params
+    assert seal_params(("token",), params, None) == params  # no key: kept as given
+    with pytest.raises(InvalidRequest, match="SPARKSWARM_SECRET_KEY is not set"):
+        unseal_params(sealed, None)
+    with pytest.raises(InvalidRequest, match="another SPARKSWARM_SECRET_KEY"):
+        unseal_params(sealed, other)
+    with pytest.raises(InvalidRequest, match="not a Fernet key"):
+        seal_params(("token",), params, "short")
+
+
+def test_the_worker_retries_only_conflicts_and_unavailable_engines() -> None:
+    """runner.py retries an error only if its class says ``retryable``:
+    deterministic refusals (400s, resource exhaustion) must not be."""
+    from sparkswarm import errors
+
+    classes = [
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.SparkswarmError)
+    ]
+    assert {c.__name__ for c in classes if c.retryable} == {"Conflict", "Unavailable"}

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
+    from sparkswarm.requests import Request
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -115,65 +116,107 @@ def show(data: Any, columns: Sequence[str], *, as_json: bool, title: str | None 
         print_table(data, columns, title=title)
 
 
-def perform(name: str, params: dict[str, Any], *, detach: bool = False) -> dict[str, Any]:
-    """Run mutating operation ``name``: through the queue when a broker is
-    configured (SPARKSWARM_REDIS_URL) and the operation is not ``local`` (swarm
-    init/join/leave act on this engine), in this process otherwise. Shows progress;
-    returns the result. With ``detach`` and a broker: prints the run id and
-    ends the command at once.
+KEY_OPTION = typer.Option(
+    None, "--key", help="Idempotency key: the same key again runs once (queue only)."
+)
 
-    Inside :func:`capture_operation` it only records ``(name, params)``.
+Renderer = Callable[[Any, bool], None]
+
+
+def perform(request: Request, *, detach: bool = False, key: str | None = None) -> Any:
+    """Carry out ``request`` and return its typed result.
+
+    Reads run in this process (the CLI has the engine; queue reads ask
+    Redis). Changes go through the queue when a broker is configured
+    (SPARKSWARM_REDIS_URL) and the operation is not ``local`` (swarm
+    init/join/leave act on this engine), in this process otherwise; both
+    show progress. With ``detach`` and a broker: prints the run id and ends
+    the command at once.
     """
-    if _capturing:
-        raise _Captured(name, params)
     from sparkswarm.config import get_settings
-    from sparkswarm.operations import get_operation
+    from sparkswarm.operations import call_operation, get_operation, rebuild_result
 
-    if get_settings().redis_url and not get_operation(name).local:
+    op = get_operation(request.op)
+    for warning in request.warnings:
+        warn(warning)
+    if op.executor == "queue":
+        from sparkswarm.workers.client import broker_errors, queue_client
+
+        with broker_errors(request.op):
+            return op.resolve()(queue_client(), **request.params)
+    if op.read_only:
+        return call_operation(gateway(), request.op, request.params)
+    if get_settings().redis_url and not op.local:
         from sparkswarm.cli.progress_display import submit_and_follow
 
-        return submit_and_follow(name, params, detach=detach)
+        data = submit_and_follow(request.op, request.params, detach=detach, key=key)
+        return rebuild_result(request.op, data)
+    if key is not None:
+        raise fail(
+            "--key needs the queue (SPARKSWARM_REDIS_URL): runs in this process are not recorded"
+        )
     from sparkswarm.cli.progress_display import run_with_progress
 
-    return run_with_progress(name, params, detach=detach)
+    return run_with_progress(request.op, request.params, detach=detach)
 
 
-_capturing = False
+def warn(message: str) -> None:
+    """Print a warning to stderr, literally."""
+    from rich.markup import escape
+
+    err_console().print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
 
 
-class _Captured(Exception):
-    def __init__(self, name: str, params: dict[str, Any]) -> None:
-        super().__init__(name)
-        self.name = name
-        self.params = params
+def expose(
+    app: typer.Typer,
+    name: str,
+    builder: Callable[..., Request],
+    render: Renderer,
+    *,
+    detach: bool = False,
+) -> None:
+    """Register ``builder`` (a grammar command) as CLI command ``name`` of ``app``.
 
-
-def capture_operation(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    """The operation and parameters the CLI command ``argv`` would perform,
-    without performing it (schedules store these).
-
-    Raises InvalidRequest if ``argv`` is not a valid mutating command.
+    The command takes the builder's arguments and options plus ``--json``,
+    ``--detach`` (when ``detach``) and ``--key`` (changes only); it builds
+    the request, performs it and renders the typed result.
     """
-    global _capturing
-    import contextlib
-    import io
+    from sparkswarm.requests.grammar import extend_signature
 
-    from sparkswarm.cli.main import app
-    from sparkswarm.errors import InvalidRequest
+    extra: list[tuple[str, Any, Any]] = [("as_json", bool, JSON_OPTION)]
+    if detach:
+        extra.append(("detach", bool, DETACH_OPTION))
+    from sparkswarm.requests.grammar import is_read_builder
 
-    command = typer.main.get_command(app)
-    _capturing = True
-    try:
-        # A read-only command runs for real here; keep its output to itself.
-        with contextlib.redirect_stdout(io.StringIO()):
-            command.main(args=list(argv), prog_name="sparkswarm", standalone_mode=False)
-    except _Captured as captured:
-        return captured.name, captured.params
-    except (typer.Exit, typer.Abort) as exc:
-        raise InvalidRequest(f"`{' '.join(argv)}` is not an operation (it exited)") from exc
-    except typer.TyperException as exc:  # usage errors of typer's own click
-        shown = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        raise InvalidRequest(f"`{' '.join(argv)}`: {shown}") from exc
-    finally:
-        _capturing = False
-    raise InvalidRequest(f"`{' '.join(argv)}` does not change anything; nothing to schedule")
+    if not is_read_builder(builder):
+        extra.append(("key", str | None, KEY_OPTION))
+
+    added = {option for option, _, _ in extra}
+
+    def command(**kwargs: Any) -> None:
+        as_json = kwargs.pop("as_json")
+        # Only what this wrapper added is presentation; the rest is the builder's
+        # (node drain's own --detach is a parameter of its request).
+        options = {key: kwargs.pop(key) for key in ("detach", "key") if key in added}
+        render(perform(builder(**kwargs), **options), as_json)
+
+    extend_signature(builder, command, add=extra)
+    app.command(name, epilog=permission_note(builder))(command)
+
+
+def permission_note(builder: Callable[..., Request]) -> str:
+    """What the registry says about a command: the role chat needs, and
+    whether chat asks for a confirmation first."""
+    from sparkswarm.operations import always, get_operation, never
+    from sparkswarm.requests.grammar import BUILDER_OPS
+
+    op = get_operation(BUILDER_OPS[builder])
+    if not op.chat:
+        return f"Operation {op.name}; not offered in chat."
+    note = f"Operation {op.name}; in chat needs the {op.role} role"
+    if op.destructive is always:
+        note += " and a confirmation (destructive)"
+    elif op.destructive is not never:
+        when = (op.destructive.__doc__ or "").strip().rstrip(".")
+        note += f" and a confirmation when destructive ({when})"
+    return note + "."

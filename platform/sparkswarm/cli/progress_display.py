@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
-def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> dict[str, Any]:
-    """Run operation ``name`` in-process, rendering progress messages live."""
+def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> Any:
+    """Run operation ``name`` in-process, rendering progress messages live;
+    return its typed result."""
     from rich.console import Console
 
     from sparkswarm.cli.common import gateway
-    from sparkswarm.operations import run_operation
+    from sparkswarm.operations import call_operation
 
     console = Console(stderr=True, log_path=False)
     with console.status(f"{name} ...") as status:
@@ -23,27 +24,31 @@ def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> dic
         params = {**params}
         if detach:
             params.setdefault("detach", True)
-        return run_operation(gateway(), name, params, progress)
+        return call_operation(gateway(), name, params, progress)
 
 
-def submit_and_follow(name: str, params: dict[str, Any], *, detach: bool) -> dict[str, Any]:
+def submit_and_follow(
+    name: str, params: dict[str, Any], *, detach: bool, key: str | None = None
+) -> Any:
     """Submit operation ``name`` to the queue; follow its events to the end.
 
     Shows each event as it arrives (progress in a status line, task state
     changes, retries and recovery as log lines) and returns the result. With
     ``detach``, prints the run id and ends the command (``typer.Exit(0)``).
-    Raises the recorded error (same class as in-process) if the run failed,
-    Unavailable if the broker cannot be reached.
+    ``key`` is the idempotency key (the same key twice runs once). Raises the
+    recorded error (same class as in-process) if the run failed, Conflict if
+    ``key`` was used for other parameters, Unavailable if the broker cannot be
+    reached (the message names the run and how to follow it again, once it
+    was submitted).
     """
     import sys
-    import time
 
     from rich.console import Console
 
     from sparkswarm.workers.client import queue_client, requester_name
 
     client = queue_client()
-    submission = client.submit(name, params, requester=requester_name(), source="cli")
+    submission = client.submit(name, params, requester=requester_name(), source="cli", key=key)
     if detach:
         # The command's own rendering expects a finished result: end it here.
         import typer
@@ -53,26 +58,80 @@ def submit_and_follow(name: str, params: dict[str, Any], *, detach: bool) -> dic
     console = Console(stderr=True, log_path=False)
     if not submission.created:
         console.print(f"run {submission.run_id} exists already; following it", highlight=False)
-    submitted = time.monotonic()
-    warned = False
+    record = follow_run(client, submission.run_id, name, after=submission.stream_id or "0-0")
+    if record.state == "succeeded":
+        return record.result
+    raise _error_of(record)
+
+
+def follow_run(client: Any, run_id: str, name: str, *, after: str = "0-0") -> Any:
+    """Show the events of run ``run_id`` from stream id ``after`` until it
+    ends; its final record. Rides out a Redis outage of up to the
+    ``follow_grace`` setting; after that raises Unavailable naming the run
+    and how to follow it again."""
+    import time
+
+    from rich.console import Console
+
+    from sparkswarm.errors import Unavailable
+
+    console = Console(stderr=True, log_path=False)
+    grace = client.settings.follow_grace
+    started = time.monotonic()
+    noticed = False
 
     def on_quiet(record: Any) -> None:
-        nonlocal warned
-        if record.state == "queued" and not warned and time.monotonic() - submitted > 10:
-            warned = True
-            console.log(
-                f"{submission.run_id} still queued after 10 s: is a worker running "
-                "(`sparkswarm worker`)? Ctrl-C stops following; the run stays queued."
-            )
+        nonlocal noticed
+        waited = time.monotonic() - started
+        if noticed or record.state != "queued" or waited < client.settings.queued_notice:
+            return
+        noticed = True
+        blocker = client.store.blocker(record)
+        ahead = client.store.find(blocker) if blocker else None
+        console.log(queued_notice(record, ahead, waited), highlight=False)
 
-    with console.status(f"{name}: queued as {submission.run_id}") as status:
-        after = submission.stream_id or "0-0"
-        for event in client.follow(submission.run_id, after=after, on_quiet=on_quiet):
-            _render(console, status, name, event)
-    record = client.get(submission.run_id)
-    if record.state == "succeeded":
-        return record.result or {}
-    raise _error_of(record)
+    def on_lost(exc: Exception) -> None:
+        console.log(
+            f"lost the broker while following run {run_id} ({exc}); re-attaching for up "
+            f"to {grace:g} s. The run goes on regardless: `sparkswarm runs show {run_id} "
+            "--follow` follows it again.",
+            highlight=False,
+        )
+
+    def on_back() -> None:
+        console.log(f"broker back; following run {run_id} again", highlight=False)
+
+    try:
+        with console.status(f"{name}: queued as {run_id}") as status:
+            for event in client.follow(
+                run_id,
+                after=after,
+                on_quiet=on_quiet,
+                grace=grace,
+                on_lost=on_lost,
+                on_back=on_back,
+            ):
+                _render(console, status, name, event)
+        return client.get(run_id)
+    except Unavailable as exc:
+        raise Unavailable(
+            f"run {run_id}: {exc}. The run goes on without us; follow it again with "
+            f"`sparkswarm runs show {run_id} --follow`"
+        ) from exc
+
+
+def queued_notice(record: Any, ahead: Any, waited: float) -> str:
+    """Why run ``record`` is still queued after ``waited`` seconds: the run
+    ``ahead`` of it on its target (a RunRecord, or None if none is)."""
+    if ahead is not None:
+        return (
+            f"{record.id} waits for {record.target}: run {ahead.id} ({ahead.op}, "
+            f"{ahead.state}) goes first"
+        )
+    return (
+        f"{record.id} still queued after {waited:.0f} s: is a worker running "
+        "(`sparkswarm worker`)? Ctrl-C stops following; the run stays queued."
+    )
 
 
 def _render(console: Any, status: Any, name: str, event: Any) -> None:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from sparkswarm.cli.common import JSON_OPTION
+from sparkswarm.cli.common import JSON_OPTION, console, expose, print_json, show
+from sparkswarm.requests import queue as grammar
 
-app = typer.Typer(help="Operation runs recorded by the queue.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from sparkswarm.workers.records import RunRecord
+
+app = typer.Typer(help=grammar.runs.help, no_args_is_help=True)
 
 RUN_COLUMNS = ["id", "op", "target", "state", "source", "requester", "created", "took"]
 
 
-def _row(record: object) -> dict[str, object]:
+def _row(record: RunRecord) -> dict[str, object]:
     from datetime import UTC, datetime
 
-    data = record.model_dump(mode="json")  # type: ignore[attr-defined]
+    data = record.model_dump(mode="json")
     created = datetime.fromtimestamp(data["created_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
     took = ""
     if data.get("started_at") and data.get("finished_at"):
@@ -23,42 +29,15 @@ def _row(record: object) -> dict[str, object]:
     return {**data, "id": data["id"][:12], "created": created, "took": took}
 
 
-@app.command("ls")
-def list_runs(
-    state: str = typer.Option(
-        None, "--state", help="queued, running, succeeded, failed or cancelled."
-    ),
-    target: str = typer.Option(None, "--target", help="service:web, or just web."),
-    source: str = typer.Option(None, "--source", help="cli, slack or schedule."),
-    limit: int = typer.Option(50, "--limit", help="At most this many, newest first."),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """List operation runs, newest first."""
-    from sparkswarm.cli.common import show
-    from sparkswarm.errors import InvalidRequest
-    from sparkswarm.workers.client import queue_client
-    from sparkswarm.workers.records import TERMINAL_STATES
-
-    if state and state not in {"queued", "running", *TERMINAL_STATES}:
-        raise InvalidRequest(f"unknown state {state!r}")
-    if limit < 1:
-        raise InvalidRequest("--limit must be at least 1")
-    records = queue_client().list(state=state, target=target, source=source, limit=limit)
+def _list(records: list[RunRecord], as_json: bool) -> None:
     if as_json:
         show(records, RUN_COLUMNS, as_json=True)
     else:
         show([_row(r) for r in records], RUN_COLUMNS, as_json=False)
 
 
-@app.command("show")
-def show_run(
-    run_id: str = typer.Argument(..., help="The run id."), as_json: bool = JSON_OPTION
-) -> None:
-    """Show one run's record: parameters, state, timestamps, result or error, notes."""
-    from sparkswarm.cli.common import console, print_json
-    from sparkswarm.workers.client import queue_client
-
-    record = queue_client().get(run_id)
+def _show(record: RunRecord, as_json: bool) -> None:
+    """One run's record: parameters, state, timestamps, result or error, notes."""
     if as_json:
         print_json(record)
         return
@@ -90,6 +69,35 @@ def show_run(
         out.print(f"[bold]{'result':>11}[/bold]  {json.dumps(record.result)}", highlight=False)
     for note in record.notes:
         out.print(f"[bold]{'note':>11}[/bold]  {note}", highlight=False)
+
+
+expose(app, "ls", grammar.ls, _list)
+
+
+@app.command("show")
+def show_run(
+    run_id: str = typer.Argument(..., help="The run id (or a unique prefix)."),
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        "-f",
+        help="Follow the run's events until it ends, then show it; exit 1 unless it "
+        "succeeded (re-attaches to a run whose CLI lost the broker).",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show one run's record: parameters, state, timestamps, result or error, notes."""
+    from sparkswarm.cli.common import EXIT_FAILURE, perform
+    from sparkswarm.workers.client import queue_client
+
+    record = perform(grammar.show(run_id=run_id))
+    if follow and not record.done:
+        from sparkswarm.cli.progress_display import follow_run
+
+        record = follow_run(queue_client(), record.id, record.op)
+    _show(record, as_json)
+    if follow and record.state != "succeeded":
+        raise typer.Exit(EXIT_FAILURE)
 
 
 @app.command("cancel")

@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sparkswarm.cli.common import JSON_OPTION
+from sparkswarm.cli.common import expose, show
+from sparkswarm.requests import queue as grammar
 
 if TYPE_CHECKING:
-    from sparkswarm.workers.schedules import ScheduleBook
+    from sparkswarm.workers.schedules import ScheduleBook, ScheduleView
 
-app = typer.Typer(help="Schedules: operations submitted on a cron.", no_args_is_help=True)
+app = typer.Typer(help=grammar.schedule.help, no_args_is_help=True)
 
 SCHEDULE_COLUMNS = [
     "name",
@@ -46,9 +47,16 @@ def add_schedule(
         "forbid", "--concurrency", help="forbid (skip while the last run runs), allow, replace."
     ),
 ) -> None:
-    """Add a schedule: `schedule add NAME --cron "0 3 * * *" -- service scale web=0`."""
-    from sparkswarm.cli.common import capture_operation, console
+    """Add a schedule: `schedule add NAME --cron "0 3 * * *" -- service scale web=0`.
+
+    The command is parsed by the same grammar as the terminal and chat
+    (nothing runs now); reads and ``local`` operations (swarm init, join,
+    leave: they would act on the worker's own engine) cannot be scheduled.
+    """
+    from sparkswarm.cli.common import console
     from sparkswarm.errors import InvalidRequest
+    from sparkswarm.operations import get_operation
+    from sparkswarm.requests import parse
     from sparkswarm.workers.client import broker_errors, requester_name
     from sparkswarm.workers.schedules import ScheduleDefinition, parse_cron
 
@@ -60,22 +68,28 @@ def add_schedule(
     if words[0] == "schedule":
         raise InvalidRequest("a schedule cannot run `schedule` commands")
     parse_cron(cron, timezone)
-    op, params = capture_operation(words)
-    shown_words = _masked_words(op, params, words)
+    request = parse(words)
+    if request.read_only:
+        raise InvalidRequest(f"`{' '.join(words)}` does not change anything; nothing to schedule")
+    if get_operation(request.op).local:
+        shown = " ".join(_masked_words(request.op, request.params, words))  # no token in errors
+        raise InvalidRequest(
+            f"`{shown}` acts on the engine it runs on (a worker's); it cannot be scheduled"
+        )
     definition = ScheduleDefinition(
         name=name,
         cron=cron,
         timezone=timezone,
         concurrency=concurrency,
-        op=op,
-        params=params,
-        command=shown_words,
+        op=request.op,
+        params=request.params,
+        command=_masked_words(request.op, request.params, words),
         created_by=requester_name(),
     )
     with broker_errors("schedules"):
         _book().add(definition)
     console().print(
-        f"schedule {name}: {op} on {cron!r} ({timezone}, {concurrency})", highlight=False
+        f"schedule {name}: {request.op} on {cron!r} ({timezone}, {concurrency})", highlight=False
     )
 
 
@@ -97,15 +111,11 @@ def _masked_words(op_name: str, params: dict[str, object], words: list[str]) -> 
     return masked
 
 
-@app.command("ls")
-def list_schedules(as_json: bool = JSON_OPTION) -> None:
-    """List schedules with their next run, last run and its outcome."""
-    from sparkswarm.cli.common import show
-    from sparkswarm.workers.client import broker_errors
-
-    with broker_errors("schedules"):
-        views = _book().views()
+def _schedules(views: list[ScheduleView], as_json: bool) -> None:
     show(views, SCHEDULE_COLUMNS, as_json=as_json)
+
+
+expose(app, "ls", grammar.schedule_ls, _schedules)
 
 
 @app.command("rm")

@@ -291,6 +291,12 @@ def _finished(
         raise OperationFailed(f"update of service {name} paused{why}{error}")
     if end.state == "rollback_paused":
         raise OperationFailed(f"rollback of service {name} paused{why}{error}")
+    if end.state == "rollback_completed" and end.running < end.desired:
+        what = "update of service {name} failed and was" if not rollback else "service {name} was"
+        raise OperationFailed(
+            f"{what.format(name=name)} rolled back, {end.running} of {end.desired} tasks "
+            f"running{why}{error}"
+        )
     if end.state == "rollback_completed" and not rollback:
         raise OperationFailed(f"update of service {name} failed and was rolled back{why}{error}")
     outcome = "rolled_back" if end.state == "rollback_completed" else "completed"

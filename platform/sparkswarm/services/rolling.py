@@ -168,8 +168,16 @@ def wait_for_update(
             error = ""
             if state != "completed":
                 error = _failed_task_error(gw, message) or watcher.last_error
-            if state == "completed" and not is_converged(service, tasks):
-                pass  # the last tasks may still be starting: keep polling
+            if state in ("completed", "rollback_completed") and not is_converged(service, tasks):
+                # The last tasks may still be starting; a rollback is reported
+                # only once the restored tasks run, or with how many do when
+                # the time is up (the engine says "completed" before that).
+                if state == "rollback_completed" and elapsed > timeout:
+                    running, wanted = running_count(tasks)
+                    replicated = (service["Spec"].get("Mode") or {}).get("Replicated")
+                    if replicated:  # a slot between tasks has none wanted: count slots
+                        wanted = max(wanted, int(replicated.get("Replicas", 1)))
+                    return UpdateEnd(str(state), message, error, running, wanted)
             else:
                 running, wanted = running_count(tasks)
                 return UpdateEnd(str(state), message, error, running, wanted)

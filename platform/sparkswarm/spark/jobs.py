@@ -173,7 +173,9 @@ def _collect(
     )
 
 
-def remove_job(gw: Gateway, *, stack: str, job_id: str) -> dict[str, Any]:
+def remove_job(
+    gw: Gateway, *, stack: str, job_id: str, progress: ProgressFn = no_progress
+) -> dict[str, Any]:
     """Remove a job's service and script config; nothing to do is fine (idempotent)."""
     name = job_service_name(stack, job_id)
     removed: list[str] = []
@@ -199,7 +201,7 @@ def remove_job(gw: Gateway, *, stack: str, job_id: str) -> dict[str, Any]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
-    return {"removed": removed}
+    return {"job_id": job_id, "removed": removed}
 
 
 def _remove_task_containers(gw: Gateway, service_id: str) -> None:

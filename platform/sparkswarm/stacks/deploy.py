@@ -125,12 +125,18 @@ def _check_before_changing(gw: Any, desired: DesiredStack) -> dict[str, str]:
     return external_ids
 
 
-def _create_objects(gw: Any, desired: DesiredStack, progress: ProgressFn) -> dict[str, str]:
+def _create_objects(
+    gw: Any, desired: DesiredStack, progress: ProgressFn, created: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Create the missing networks, secrets and configs; their IDs by name.
+    Each object created is appended to ``created`` as (kind, ID) at once, so a
+    failure half-way can still undo what this attempt made."""
     existing = {n["Name"] for n in gw.api.networks(filters=_stack_filter(desired.name))}
     for name, options in desired.networks.items():
         if name not in existing:
             progress(f"creating network {name}", log=True)
-            gw.api.create_network(name, check_duplicate=True, **options)
+            network = gw.api.create_network(name, check_duplicate=True, **options)
+            created.append(("network", network["Id"]))
     ids: dict[str, str] = {}
     for name, spec in desired.secrets.items():
         found = gw.api.secrets(filters={"name": name})
@@ -141,10 +147,11 @@ def _create_objects(gw: Any, desired: DesiredStack, progress: ProgressFn) -> dic
         if not spec["Data"] and not spec.get("Driver"):
             raise NotFound(f"secret {name!r} no longer exists; deploy the stack from its files")
         progress(f"creating secret {name}", log=True)
-        created = gw.api.create_secret(
+        secret = gw.api.create_secret(
             name, base64.b64decode(spec["Data"]), labels=spec["Labels"], driver=spec.get("Driver")
         )
-        ids[name] = created["ID"]
+        created.append(("secret", secret["ID"]))
+        ids[name] = secret["ID"]
     for name, spec in desired.configs.items():
         found = gw.api.configs(filters={"name": name})
         match = [c for c in found if c["Spec"]["Name"] == name]
@@ -152,14 +159,41 @@ def _create_objects(gw: Any, desired: DesiredStack, progress: ProgressFn) -> dic
             ids[name] = match[0]["ID"]
             continue
         progress(f"creating config {name}", log=True)
-        created = gw.api.create_config(
+        config = gw.api.create_config(
             name,
             base64.b64decode(spec["Data"]),
             labels=spec["Labels"],
             templating=spec.get("Templating"),
         )
-        ids[name] = created["ID"]
+        created.append(("config", config["ID"]))
+        ids[name] = config["ID"]
     return ids
+
+
+def _undo_created(gw: Any, created: list[tuple[str, str]], progress: ProgressFn) -> None:
+    """Remove what a failed deploy attempt created, newest first (services,
+    then configs and secrets, then networks once the services' tasks let go
+    of them). Best effort: the deploy's own error is the one reported."""
+    deadline = time.monotonic() + 30
+    for kind, object_id in reversed(created):
+        progress(f"deploy failed: removing the {kind} it created", log=True)
+        remove = {
+            "service": gw.api.remove_service,
+            "secret": gw.api.remove_secret,
+            "config": gw.api.remove_config,
+            "network": gw.api.remove_network,
+        }[kind]
+        while True:
+            try:
+                remove(object_id)
+                break
+            except NotFound:
+                break
+            except SparkswarmError:
+                # A network is busy until the removed services' tasks have stopped.
+                if kind != "network" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
 
 
 def _with_ids(desired_spec: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
@@ -225,22 +259,30 @@ def apply_stack(
 ) -> dict[str, Any]:
     """Make the swarm match ``desired``; returns the per-service report."""
     external_ids = _check_before_changing(gw, desired)
-    ids = {**external_ids, **_create_objects(gw, desired, progress)}
-    plan = plan_stack(gw, desired, prune=prune)
+    created: list[tuple[str, str]] = []
     touched: list[str] = []
-    for change in plan.services:
-        spec = desired.services.get(change.name)
-        full = spec["Name"] if spec else f"{desired.name}_{change.name}"
-        if change.action == "create" and spec:
-            progress(f"creating service {full}", log=True)
-            created = gw.api.create_service(**_service_kwargs(_with_ids(spec, ids)))
-            touched.append(created["ID"])
-        elif change.action == "update" and spec:
-            progress(f"updating service {full} ({', '.join(change.changes[:3])})", log=True)
-            touched.append(_update_service(gw, full, _with_ids(spec, ids)))
-        elif change.action == "remove":
-            progress(f"removing service {full}", log=True)
-            gw.api.remove_service(full)
+    try:
+        ids = {**external_ids, **_create_objects(gw, desired, progress, created)}
+        plan = plan_stack(gw, desired, prune=prune)
+        for change in plan.services:
+            spec = desired.services.get(change.name)
+            full = spec["Name"] if spec else f"{desired.name}_{change.name}"
+            if change.action == "create" and spec:
+                progress(f"creating service {full}", log=True)
+                service = gw.api.create_service(**_service_kwargs(_with_ids(spec, ids)))
+                created.append(("service", service["ID"]))
+                touched.append(service["ID"])
+            elif change.action == "update" and spec:
+                progress(f"updating service {full} ({', '.join(change.changes[:3])})", log=True)
+                touched.append(_update_service(gw, full, _with_ids(spec, ids)))
+            elif change.action == "remove":
+                progress(f"removing service {full}", log=True)
+                gw.api.remove_service(full)
+    except SparkswarmError:
+        # What this attempt created goes again (services it updated stay
+        # updated: the stack's snapshot rollback is the way back for those).
+        _undo_created(gw, created, progress)
+        raise
     snapshot = save_snapshot(gw, desired)
     if touched and not detach:
         wait_for_services(gw, touched, progress=progress, timeout=timeout)
