@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         description="Folder of ready-made stacks (one sub-folder with a stack.yml each). "
         "Unset: the stacks shipped in the package (spark, web).",
     )
+    lab_dir: str = Field(
+        "/var/lib/sparkswarm-lab",
+        min_length=1,
+        description="Where `sparkswarm lab` keeps each lab's state and node folders.",
+    )
 
     # --- The queue: worker, beat and the clients that submit to it ----------
 

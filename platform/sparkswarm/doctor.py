@@ -63,6 +63,7 @@ class DoctorFacts:
     is_manager: bool = False
     managers: int | None = None
     reachable_managers: int | None = None
+    unreachable_managers: list[str] = field(default_factory=list)
     engine_is_local: bool = False
     listening: dict[str, bool] = field(default_factory=dict)
     ipvs_present: bool | None = None
@@ -148,6 +149,8 @@ def check_quorum(facts: DoctorFacts) -> Check:
     needed = quorum_size(total)
     tolerated = failures_tolerated(total)
     summary = f"{reachable}/{total} reachable, quorum {needed}, tolerates {tolerated} loss(es)"
+    if facts.unreachable_managers:
+        summary += f" (unreachable: {', '.join(facts.unreachable_managers)})"
     if reachable < needed:
         return Check(
             name="managers",
@@ -395,6 +398,11 @@ def probe(gw: Gateway, *, test_overlay: bool = True) -> DoctorFacts:
         facts.managers = len(managers)
         facts.reachable_managers = sum(
             1 for m in managers if (m.get("ManagerStatus") or {}).get("Reachability") == "reachable"
+        )
+        facts.unreachable_managers = sorted(
+            (m.get("Description") or {}).get("Hostname") or m["ID"]
+            for m in managers
+            if (m.get("ManagerStatus") or {}).get("Reachability") != "reachable"
         )
         facts.ingress_present = any(
             n.get("Ingress") for n in gw.api.networks(filters={"driver": "overlay"})

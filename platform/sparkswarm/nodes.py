@@ -275,28 +275,70 @@ def set_node_availability(
     """Set ``node`` to active, pause or drain.
 
     Draining waits (unless ``detach``) until no task of the node is still
-    meant to run there; OperationFailed if that takes longer than ``timeout``.
+    meant to run there and the replicated services that had tasks on it run
+    all their replicas again elsewhere; OperationFailed if that takes longer
+    than ``timeout`` (say, no other node can take them).
     """
+    before = _services_on(gw, node) if availability == "drain" and not detach else set()
     result = _update_node(
         gw, node, lambda spec: merge_node_spec(spec, availability=availability), progress
     )
     progress(f"{result.node.hostname or node} is {availability}", node=node)
     if availability == "drain" and not detach:
-        _wait_until_drained(gw, result.node.id, timeout=timeout, progress=progress)
+        deadline = time.monotonic() + timeout
+        _wait_until_drained(gw, result.node.id, deadline=deadline, progress=progress)
+        _wait_until_replaced(gw, before, deadline=deadline, progress=progress)
     return result
 
 
-def _wait_until_drained(gw: Gateway, node_id: str, *, timeout: float, progress: ProgressFn) -> None:
-    deadline = time.monotonic() + timeout
+def _services_on(gw: Gateway, node: str) -> set[str]:
+    """Ids of the services with a task meant to run on ``node``."""
+    node_id = inspect_node(gw, node=node)["ID"]
+    tasks = gw.api.tasks(filters={"node": node_id, "desired-state": "running"})
+    return {task["ServiceID"] for task in tasks}
+
+
+def _wait_until_drained(
+    gw: Gateway, node_id: str, *, deadline: float, progress: ProgressFn
+) -> None:
     while True:
         tasks = gw.api.tasks(filters={"node": node_id, "desired-state": "running"})
         if not tasks:
             return
         if time.monotonic() > deadline:
             raise OperationFailed(
-                f"node {node_id} still has {len(tasks)} task(s) after {timeout:.0f}s of draining"
+                f"node {node_id} still has {len(tasks)} task(s) after draining until the timeout"
             )
         progress(f"waiting for {len(tasks)} task(s) to move away", node=node_id)
+        time.sleep(1.0)
+
+
+def _wait_until_replaced(
+    gw: Gateway, services: set[str], *, deadline: float, progress: ProgressFn
+) -> None:
+    """Wait until each replicated service of ``services`` runs all its replicas."""
+    waiting = set(services)
+    while waiting:
+        for service_id in sorted(waiting):
+            try:
+                spec = gw.api.inspect_service(service_id)["Spec"]
+            except NotFound:
+                waiting.discard(service_id)  # removed meanwhile: nothing to wait for
+                continue
+            wanted = (spec.get("Mode") or {}).get("Replicated", {}).get("Replicas")
+            tasks = gw.api.tasks(filters={"service": service_id, "desired-state": "running"})
+            running = sum(1 for t in tasks if t["Status"]["State"] == "running")
+            # Global services lose the drained node's task for good: nothing to wait for.
+            if wanted is None or running >= wanted:
+                waiting.discard(service_id)
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise OperationFailed(
+                f"{len(waiting)} service(s) drained off the node are not running all their "
+                "replicas again (no other node can take them?)"
+            )
+        progress(f"waiting for {len(waiting)} service(s) to run their moved tasks")
         time.sleep(1.0)
 
 

@@ -25,7 +25,7 @@ def test_gateway_fails_over_when_the_first_manager_dies(
     failover = Gateway([node.url, "unix:///var/run/docker.sock"], timeout=10)
     try:
         assert failover.api.info()["Name"] == node.hostname
-        node._stop_dockerd()
+        node.stop_engine()
         # The call in flight fails as Unavailable (safe to retry) ...
         with pytest.raises(Unavailable):
             failover.api.info()

@@ -102,6 +102,12 @@ def test_unreachable_engine_is_the_only_verdict_and_fails() -> None:
         ({"managers": 5, "reachable_managers": 5}, "managers", "ok", "tolerates 2"),
         ({"managers": 3, "reachable_managers": 2}, "managers", "warn", "losing one"),
         ({"managers": 3, "reachable_managers": 1}, "managers", "fail", "quorum LOST"),
+        (
+            {"managers": 3, "reachable_managers": 2, "unreachable_managers": ["lab-m1"]},
+            "managers",
+            "warn",
+            "(unreachable: lab-m1): losing one",
+        ),
         ({"is_manager": False, "managers": None}, "managers", "warn", "unknown"),
         ({"listening": {**ALL_PORTS, "7946/udp": False}}, "ports", "fail", "7946/udp"),
         ({"listening": {**ALL_PORTS, "4789/udp": False}}, "ports", "warn", "VXLAN"),

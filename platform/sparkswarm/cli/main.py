@@ -10,6 +10,7 @@ import typer
 from sparkswarm.cli import (
     events,
     images,
+    lab,
     network,
     node,
     runs,
@@ -40,6 +41,7 @@ app.command("beat")(worker.beat)
 app.add_typer(stack.app, name="stack")
 app.add_typer(images.app, name="images")
 app.add_typer(spark.app, name="spark")
+app.add_typer(lab.app, name="lab")
 
 
 @app.callback()
