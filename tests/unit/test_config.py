@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkswarm.config import get_settings
+from sparkswarm.config import Settings, get_settings
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.stacks.params import packaged_stacks_dir, ready_made_stacks, stacks_dir
 from tests.support.cli import cli_env, sparkswarm
@@ -174,3 +174,13 @@ def test_a_stack_missing_from_the_configured_folder_names_the_setting(tmp_path: 
         f"error: no ready-made stack 'web' in {tmp_path / 'nowhere'} (set by "
         "SPARKSWARM_STACKS_DIR); known: none; give files with -c\n"
     )
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [
+        f"SPARKSWARM_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`SPARKSWARM_{name.upper()}`" not in readme
+    ]
+    assert not missing, f"add to README's Configuration table: {missing}"
