@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         min_length=1,
         description="Where `sparkswarm lab` keeps each lab's state and node folders.",
     )
+    max_replicas: int = Field(
+        100, ge=1, description="Most tasks one service may have (refused before sending)."
+    )
+    max_stack_replicas: int = Field(
+        200, ge=1, description="Most tasks all services of one stack may have together."
+    )
 
     # --- The queue: worker, beat and the clients that submit to it ----------
 
@@ -118,11 +124,12 @@ class Settings(BaseSettings):
             value = [part.strip() for part in value.split(",") if part.strip()]
         for endpoint in value if isinstance(value, list) else []:
             # A typo here would otherwise look like an unreachable manager.
-            if not str(endpoint).startswith(MANAGER_SCHEMES) or not _parses(str(endpoint)):
+            if not str(endpoint).startswith(MANAGER_SCHEMES):
                 raise ValueError(
                     f"{endpoint!r} is not a manager endpoint: "
                     "use unix:///path, tcp://host:port or ssh://user@host"
                 )
+            _check_endpoint(str(endpoint))
         return value
 
     @field_validator("worker_imports", mode="before")
@@ -159,6 +166,25 @@ def _parses(url: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _check_endpoint(endpoint: str) -> None:
+    """ValueError when a network endpoint has no host or a malformed host/port.
+
+    Checked here, not left to docker-py, which raises a bare ValueError from
+    urllib (``tcp://[::1``: "Invalid IPv6 URL") deep inside a command.
+    """
+    if endpoint.startswith(("unix://", "npipe://")):
+        if not endpoint.partition("://")[2]:
+            raise ValueError(f"{endpoint!r} has no socket path")
+        return
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        raise ValueError(f"{endpoint!r} is not a valid endpoint: {exc}") from None
+    if not parts.hostname:
+        raise ValueError(f"{endpoint!r} has no host")
 
 
 @lru_cache(maxsize=1)

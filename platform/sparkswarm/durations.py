@@ -62,6 +62,8 @@ def parse_duration(text: str) -> int:
         except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
             raise InvalidRequest(f"invalid duration {text!r}") from exc
         position = match.end()
+    if total > 2**63 - 1:  # the engine holds durations as Go int64 nanoseconds
+        raise InvalidRequest(f"invalid duration {text!r}: longer than about 292 years")
     return int(total)
 
 

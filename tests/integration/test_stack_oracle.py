@@ -27,6 +27,7 @@ ORACLE_CASES = {
     "jobs": ["jobs.yml"],
     "storage": ["storage.yml"],
     "merge": ["merge-base.yml", "merge-override.yml"],
+    "real-files": ["real-files.yml"],
     "spark": [str(SPARK_STACK)],
 }
 

@@ -106,7 +106,9 @@ def test_escaped_dollars_survive(text: str) -> None:
 
 @given(
     names,
-    st.text(alphabet=st.characters(blacklist_characters="$}"), max_size=20),
+    # No ":" or "?": a default such as ":-" makes `${A-:-}` read as the
+    # CLI reads it (the first ":-" splits), which is not what this checks.
+    st.text(alphabet=st.characters(blacklist_characters="$}:?"), max_size=20),
     text_without_dollar,
 )
 def test_defaults_apply_only_when_unset(name: str, default: str, value: str) -> None:

@@ -43,7 +43,7 @@ BAD = [
     ("SPARKSWARM_QUEUE", "", "at least 1 character"),
     ("SPARKSWARM_REDIS_URL", "127.0.0.1:6391", "expected redis://"),
     ("SPARKSWARM_MANAGERS", "docker.example:2375", "not a manager endpoint"),
-    ("SPARKSWARM_MANAGERS", "tcp://[::1", "not a manager endpoint"),  # unclosed bracket
+    ("SPARKSWARM_MANAGERS", "tcp://[::1", "not a valid endpoint"),  # unclosed bracket
     ("SPARKSWARM_TLS_VERIFY", "perhaps", "valid boolean"),
 ]
 

@@ -51,7 +51,8 @@ def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     from rich.markup import escape
 
     # Messages quote user input and patterns such as "[a-z]": not rich markup.
-    err_console().print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    # soft_wrap: one refusal is one line, whatever the width (scripts grep it).
+    err_console().print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -83,7 +84,19 @@ def to_jsonable(data: Any) -> Any:
 
 
 def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | None = None) -> None:
-    """Print rows (dicts or pydantic models) as a rich table of ``columns``."""
+    """Print rows (dicts or pydantic models) as a table of ``columns``.
+
+    On a terminal: a rich table. Into a pipe or a file: plain tab-separated
+    columns under a header line, never truncated or ellipsised (as
+    ``docker ... ls`` prints), so ``sparkswarm schedule ls | grep NAME``
+    finds the whole name; the title, if any, goes to stderr so that stdout
+    holds the header and the rows only.
+    """
+    if not sys.stdout.isatty():
+        if title:
+            sys.stderr.write(title + "\n")
+        sys.stdout.write(plain_table(rows, columns))
+        return
     from rich.table import Table
 
     table = Table(title=title, header_style="bold")
@@ -95,17 +108,34 @@ def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | Non
     console().print(table)
 
 
+def plain_table(rows: Iterable[Any], columns: Sequence[str]) -> str:
+    """Tab-separated lines: a header of ``columns`` in capitals, then one line per row.
+
+    Tabs and newlines inside a value become spaces, so each row stays one line.
+    """
+    lines = ["\t".join(column.upper().replace("_", " ") for column in columns)]
+    for row in rows:
+        data = to_jsonable(row)
+        cells = (_text(data.get(column)) for column in columns)
+        lines.append("\t".join(" ".join(cell.split()) for cell in cells))
+    return "\n".join(lines) + "\n"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
 def _cell(value: Any) -> Any:
     from rich.text import Text
 
     # A Text cell is shown as is: labels, errors and commands may hold "[...]".
-    if value is None:
-        return Text("")
-    if isinstance(value, list):
-        return Text(", ".join(str(v) for v in value))
-    if isinstance(value, dict):
-        return Text(", ".join(f"{k}={v}" for k, v in value.items()))
-    return Text(str(value))
+    return Text(_text(value))
 
 
 def show(data: Any, columns: Sequence[str], *, as_json: bool, title: str | None = None) -> None:

@@ -53,16 +53,29 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug
 
 
 def run() -> None:
-    """Console-script entry: our errors become a message and an exit code.
+    """Console-script entry: every refusal is one line on stderr and an exit code.
 
-    Typer (standalone mode) handles usage errors itself with exit code 2.
+    Our errors map to their documented codes; usage errors (unknown option,
+    a value of the wrong type) are exit 2 with click's message on one line,
+    not a usage block, so scripts and the table tests can rely on the shape.
     """
+    from sparkswarm.cli.common import EXIT_INVALID, exit_code_for, fail
     from sparkswarm.errors import SparkswarmError
 
     try:
-        app()
+        code = app(standalone_mode=False)
     except SparkswarmError as exc:
-        from sparkswarm.cli.common import exit_code_for, fail
-
         fail(str(exc))
         sys.exit(exit_code_for(exc))
+    except typer.Abort:
+        fail("aborted", 1)
+        sys.exit(1)
+    except typer.TyperException as exc:
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if not message:  # no arguments: the help was printed already
+            sys.exit(getattr(exc, "exit_code", EXIT_INVALID))
+        context = getattr(exc, "ctx", None)
+        where = f" (see `{context.command_path} --help`)" if context is not None else ""
+        fail(f"{message}{where}")
+        sys.exit(getattr(exc, "exit_code", EXIT_INVALID))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -4,6 +4,21 @@ from __future__ import annotations
 
 import typer
 
+# Operations mostly wait on the Engine API; beyond this many at once a worker
+# only adds lock contention and Engine load.
+MAX_CONCURRENCY = 64
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _loglevel(text: str) -> str:
+    """``text`` as a Celery log level; a one-line refusal (exit 2) otherwise."""
+    from sparkswarm.cli.common import fail
+
+    level = text.strip().lower()
+    if level not in LOG_LEVELS:
+        raise fail(f"--loglevel {text!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
 
 def worker(
     concurrency: int = typer.Option(4, "--concurrency", "-c", help="Operations run at once."),
@@ -17,11 +32,15 @@ def worker(
     from sparkswarm.cli.common import fail
     from sparkswarm.config import get_settings
 
+    # Checked before Celery sees them: its own checks end in a traceback.
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise fail(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
+    level = _loglevel(loglevel)
+    if pool not in ("threads", "prefork", "solo"):
+        raise fail("--pool is one of threads, prefork, solo")
     settings = get_settings()
     if not settings.redis_url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
-    if pool not in ("threads", "prefork", "solo"):
-        raise fail("--pool is one of threads, prefork, solo")
     from sparkswarm.workers.app import app
 
     # Threads by default: operations wait on the Engine API (I/O), and a
@@ -31,7 +50,7 @@ def worker(
         "worker",
         f"--concurrency={concurrency}",
         f"--pool={pool}",
-        f"--loglevel={loglevel}",
+        f"--loglevel={level}",
         f"--queues={settings.queue}",
         "--without-gossip",
         "--without-mingle",
@@ -48,6 +67,7 @@ def beat(
     from sparkswarm.cli.common import fail
     from sparkswarm.config import get_settings
 
+    level = _loglevel(loglevel)
     if not get_settings().redis_url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
     from sparkswarm.workers.app import app
@@ -56,7 +76,7 @@ def beat(
         [
             "beat",
             "--scheduler=sparkswarm.workers.schedules:ZonedRedBeatScheduler",
-            f"--loglevel={loglevel}",
+            f"--loglevel={level}",
             "--max-interval=5",
         ]
     )

@@ -7,7 +7,6 @@ from typing import Any
 
 import typer
 
-from sparkswarm.errors import InvalidRequest
 from sparkswarm.requests.grammar import Builder, extend_signature, group, without_none
 from sparkswarm.requests.model import Request, request
 
@@ -61,11 +60,9 @@ def _check_policies(update: dict[str, Any], rollback: dict[str, Any]) -> None:
 
 
 def _check_timeout(timeout: float) -> float:
-    import math
+    from sparkswarm.limits import check_wait
 
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise InvalidRequest(f"--timeout must be a positive number of seconds, not {timeout}")
-    return timeout
+    return check_wait(timeout)
 
 
 @service.command("create", "service.create")
@@ -174,6 +171,7 @@ def update(
 
     Exits 1 when the update ends paused or rolled back.
     """
+    from sparkswarm.limits import check_replicas
     from sparkswarm.services import flags
     from sparkswarm.services.changes import ServiceChanges
     from sparkswarm.services.specs import validated
@@ -190,6 +188,8 @@ def update(
     }
     validated(ServiceChanges, changes, "service update")
     flags.validate_service_name(name)
+    if replicas is not None:
+        check_replicas(replicas, service=name)
     if image is not None:
         flags.validate_image(image)
     flags.parse_key_values(env_add, "--env-add")
@@ -202,21 +202,14 @@ def update(
 
 
 def parse_scale_pairs(pairs: list[str]) -> dict[str, int]:
-    """``["web=3", "db=1"]`` -> ``{"web": 3, "db": 1}``.
+    """``["web=3", "db=1"]`` -> ``{"web": 3, "db": 1}`` (the core's own parser).
 
-    Counts are plain ASCII digits: superscripts, Arabic-Indic or full-width
-    digits are refused, not read as numbers. Raises InvalidRequest naming the bad pair.
+    Counts are plain ASCII digits within SPARKSWARM_MAX_REPLICAS. Raises
+    InvalidRequest naming the bad pair or the limit.
     """
-    from sparkswarm.services.flags import validate_service_name
+    from sparkswarm.services.changes import parse_scale_pairs as core_parse
 
-    replicas: dict[str, int] = {}
-    for pair in pairs:
-        name, equals, count = pair.partition("=")
-        count = count.strip()
-        if not equals or not name or not (count.isascii() and count.isdigit()):
-            raise InvalidRequest(f"invalid scale argument {pair!r}: expected SERVICE=REPLICAS")
-        replicas[validate_service_name(name)] = int(count)
-    return replicas
+    return core_parse(pairs)
 
 
 @service.command("scale", "service.scale")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sparkswarm.errors import InvalidRequest
+from sparkswarm.limits import check_wait
 from sparkswarm.requests.grammar import group, parse_key_value_options, read_request_file
 from sparkswarm.requests.model import Request, request
 
@@ -56,8 +56,7 @@ def submit(
     script_name, script = _script(file)
     validate_script(script, script_name)
     conf_values = validate_conf(parse_key_value_options(conf, "--conf"))
-    if not 0 < timeout < float("inf"):
-        raise InvalidRequest(f"--timeout must be a positive number of seconds, not {timeout}")
+    check_wait(timeout)
     params = {
         "stack": _stack(stack),
         "script": script,
@@ -78,7 +77,11 @@ def wait(
     """Wait for a detached job, print its output, and remove it."""
     from sparkswarm.spark.job_spec import validate_job_id
 
-    params = {"stack": _stack(stack), "job_id": validate_job_id(job_id), "timeout": timeout}
+    params = {
+        "stack": _stack(stack),
+        "job_id": validate_job_id(job_id),
+        "timeout": check_wait(timeout),
+    }
     return request("spark.wait", params)
 
 

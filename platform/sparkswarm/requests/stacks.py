@@ -43,7 +43,7 @@ def deploy_params(
         ready_made_file,
     )
     from sparkswarm.stacks.source import read_stack_source
-    from sparkswarm.stacks.translate import validate_stack_name
+    from sparkswarm.stacks.translate import translate, validate_stack_name
 
     validate_stack_name(name)
     if files and not _files_allowed.get():
@@ -54,6 +54,9 @@ def deploy_params(
     values = parse_sets(sets or [])
     env = interpolation_env(paths[0], values)
     params, loaded = read_stack_source([str(p) for p in paths], env)
+    # Translated here too (pure, milliseconds): replica limits and every
+    # conversion error refuse the request before it is submitted.
+    translate(name, loaded.model)
     declared = declared_params(paths[0]) or {}
     generated = [
         {"name": env[entry["param"]], "bytes": int(entry.get("bytes", 32))}

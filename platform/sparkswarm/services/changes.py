@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sparkswarm import limits
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.services import flags
 from sparkswarm.services.specs import (
@@ -44,7 +45,7 @@ def set_replicas(spec: dict[str, Any], replicas: int) -> dict[str, Any]:
 
     Raises InvalidRequest for global and job services: they have no replica count
     to scale (``docker-py``'s ``Service.scale`` would wrongly turn them into
-    replicated services).
+    replicated services); and for a count below 0 or above the limit.
     """
     mode = mode_name(spec.get("Mode") or {})
     if mode != "replicated":
@@ -52,11 +53,29 @@ def set_replicas(spec: dict[str, Any], replicas: int) -> dict[str, Any]:
             f"service {spec.get('Name')!r} is a {mode} service: only replicated services "
             "can be scaled"
         )
-    if replicas < 0:
-        raise InvalidRequest(f"replicas must be 0 or more, not {replicas}")
+    limits.check_replicas(replicas, service=str(spec.get("Name") or "the service"))
     changed = copy.deepcopy(spec)
     changed["Mode"] = {"Replicated": {"Replicas": replicas}}
     return changed
+
+
+def parse_scale_pairs(pairs: list[str]) -> dict[str, int]:
+    """``["web=3", "api=0"]`` -> ``{"web": 3, "api": 0}`` (``service scale`` arguments).
+
+    Raises InvalidRequest for a pair without ``=``, a bad service name, a
+    count that is not plain ASCII digits, a count over the limit, or no pair.
+    """
+    if not pairs:
+        raise InvalidRequest("nothing to scale: give SERVICE=REPLICAS")
+    replicas: dict[str, int] = {}
+    for pair in pairs:
+        service, equals, count = pair.partition("=")
+        if not equals or not service.strip():
+            raise InvalidRequest(f"invalid scale argument {pair!r}: expected SERVICE=REPLICAS")
+        service = flags.validate_service_name(service.strip())
+        number = limits.parse_count(count, f"scale argument {pair!r} (expected SERVICE=REPLICAS)")
+        replicas[service] = limits.check_replicas(number, service=service)
+    return replicas
 
 
 def _apply_env(container: dict[str, Any], env_add: list[str], env_rm: list[str]) -> None:
@@ -71,7 +90,8 @@ def _apply_ports(spec: dict[str, Any], publish_add: list[str], publish_rm: list[
     endpoint = dict(spec.get("EndpointSpec") or {})
     ports: list[dict[str, Any]] = list(endpoint.get("Ports") or [])
     for removal in publish_rm:
-        ports = [port for port in ports if not flags.port_matches_removal(port, removal)]
+        removed = flags.ports_to_remove(ports, removal)
+        ports = [port for port in ports if port not in removed]
     for text in publish_add:
         new = flags.parse_publish(text)
         # Re-adding a published port replaces its old mapping, as the docker CLI does.
@@ -128,6 +148,21 @@ def apply_changes(spec: dict[str, Any], changes: ServiceChanges) -> dict[str, An
         if config is not None:
             changed[key] = config
     return changed
+
+
+def unmatched_port_removals(spec: dict[str, Any], publish_rm: list[str]) -> list[str]:
+    """One sentence per ``--publish-rm`` value that matches no port of ``spec``.
+
+    Not an error: a second run of the same update finds the port gone
+    already, and must not fail for it. The caller reports these.
+    """
+    ports: list[dict[str, Any]] = list((spec.get("EndpointSpec") or {}).get("Ports") or [])
+    return [
+        f"--publish-rm {removal} matches no port of {spec.get('Name')} "
+        f"(its ports: {flags.describe_ports(ports)})"
+        for removal in publish_rm
+        if not flags.ports_to_remove(ports, removal)
+    ]
 
 
 def rollout_expected(before: dict[str, Any], after: dict[str, Any]) -> bool:

@@ -156,6 +156,35 @@ def port_matches_removal(port: dict[str, Any], spec: str) -> bool:
     )
 
 
+def ports_to_remove(ports: list[dict[str, Any]], spec: str) -> list[dict[str, Any]]:
+    """The ports ``--publish-rm spec`` removes from ``ports``.
+
+    A bare number (``8080``, ``8080/udp``) is a target port, as the docker
+    CLI takes it; when no port has that target, it is matched against the
+    published ports instead (``--publish-rm 8080`` for ``8080:80``), which
+    docker silently ignores. Other forms as :func:`port_matches_removal`.
+    """
+    matched = [port for port in ports if port_matches_removal(port, spec)]
+    text = spec.strip()
+    number, slash, protocol = text.partition("/")
+    if matched or not number.isdigit() or "," in text:
+        return matched
+    wanted = (int(number), protocol if slash else "tcp")
+    return [p for p in ports if (p.get("PublishedPort"), p.get("Protocol", "tcp")) == wanted]
+
+
+def describe_ports(ports: list[dict[str, Any]]) -> str:
+    """``8080:80/tcp (host), 53/udp`` for a list of EndpointSpec ports."""
+    shown = []
+    for port in ports:
+        published = f"{port['PublishedPort']}:" if port.get("PublishedPort") else ""
+        text = f"{published}{port.get('TargetPort')}/{port.get('Protocol', 'tcp')}"
+        if port.get("PublishMode") == "host":
+            text += " (host)"
+        shown.append(text)
+    return ", ".join(shown) or "none"
+
+
 def validate_port_removal(spec: str) -> str:
     """``spec`` if ``--publish-rm`` takes it (see port_matches_removal); InvalidRequest if not.
 
@@ -290,6 +319,8 @@ def parse_memory(text: str, flag: str = "memory") -> int:
     size = int(Decimal(match.group(1)) * 1024 ** _MEMORY_POWERS[match.group(2).lower()])
     if size <= 0:
         raise InvalidRequest(f"invalid {flag} {text!r}: must be more than 0")
+    if size > 2**63 - 1:  # a Go int64 on the engine
+        raise InvalidRequest(f"invalid {flag} {text!r}: too large")
     return size
 
 
@@ -305,6 +336,8 @@ def parse_cpus(text: str, flag: str = "cpu") -> int:
     if not value.is_finite() or value <= 0:
         raise InvalidRequest(f"invalid {flag} {text!r}: must be a number more than 0")
     nano = value * 10**9
+    if nano > 2**63 - 1:  # a Go int64 on the engine
+        raise InvalidRequest(f"invalid {flag} {text!r}: too large")
     if nano != nano.to_integral_value():
         raise InvalidRequest(f"invalid {flag} {text!r}: more precise than 1e-9 CPUs")
     return int(nano)

@@ -23,9 +23,16 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
+from sparkswarm.limits import check_wait
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.services import flags
-from sparkswarm.services.changes import ServiceChanges, apply_changes, rollout_expected
+from sparkswarm.services.admission import admit_replicas, admit_reservations
+from sparkswarm.services.changes import (
+    ServiceChanges,
+    apply_changes,
+    rollout_expected,
+    unmatched_port_removals,
+)
 from sparkswarm.services.models import RemoveResult, ServiceOutcome
 from sparkswarm.services.queries import find_service, resolve_service
 from sparkswarm.services.rolling import (
@@ -130,11 +137,13 @@ def create_service(
     the service does not converge (or the job fails) within ``timeout`` s.
     """
     started = time.monotonic()
+    check_wait(timeout)
     opts: ServiceOptions = validated(ServiceOptions, options, "service options")
     build_service_spec(name, image, opts)  # validate everything before any lookup
     spec = build_service_spec(name, image, opts, network_ids=_network_ids(gw, opts.networks))
     existing = find_service(gw, name)
     if existing is None:
+        admit_reservations(gw, {name: spec})
         try:
             created = gw.api.create_service(
                 spec["TaskTemplate"],
@@ -232,11 +241,16 @@ def update_service(
     paused or rolled back (the message says which, and why).
     """
     started = time.monotonic()
+    check_wait(timeout)
     wanted: ServiceChanges = validated(ServiceChanges, changes, "service update")
+    if wanted.replicas is not None:
+        admit_replicas(gw, {name: wanted.replicas})
     for attempt in range(1, UPDATE_ATTEMPTS + 1):
         service = resolve_service(gw, name)
         before = service["Spec"]
         after = apply_changes(before, wanted)
+        for unmatched in unmatched_port_removals(before, wanted.publish_rm):
+            progress(unmatched, service=name, log=True)
         if not spec_differences(after, before):
             unchanged = unchanged_outcome(name, service)
             if detach or not update_in_progress(service):
@@ -328,6 +342,7 @@ def rollback_service(
     spec, OperationFailed when the rollback pauses.
     """
     started = time.monotonic()
+    check_wait(timeout)
     service = resolve_service(gw, name)
     status = (service.get("UpdateStatus") or {}).get("State")
     result = unchanged_outcome(name, service)

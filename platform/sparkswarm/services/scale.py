@@ -6,7 +6,9 @@ import time
 from typing import TYPE_CHECKING
 
 from sparkswarm.errors import Conflict, InvalidRequest
+from sparkswarm.limits import check_wait
 from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.services.admission import admit_replicas
 from sparkswarm.services.changes import set_replicas
 from sparkswarm.services.models import ScaleResult, ServiceOutcome
 from sparkswarm.services.ops import (
@@ -34,13 +36,16 @@ def scale_services(
     """Set the replica count of each service in ``replicas`` and wait for all to converge.
 
     Every service is checked before any is changed: an unknown service is
-    NotFound, a global or job service (or a negative count) InvalidRequest.
+    NotFound, a global or job service, a negative count or one over the
+    limits (per service, per stack: :mod:`sparkswarm.limits`) InvalidRequest.
     Raises OperationFailed when a service does not converge within ``timeout`` s.
     """
     if not replicas:
         raise InvalidRequest("nothing to scale: give SERVICE=REPLICAS")
+    check_wait(timeout)
     for name, count in replicas.items():
         set_replicas(resolve_service(gw, name)["Spec"], count)
+    admit_replicas(gw, replicas)
     watchers: list[tuple[TaskWatcher, ServiceOutcome]] = []
     for name, count in replicas.items():
         for attempt in range(1, UPDATE_ATTEMPTS + 1):

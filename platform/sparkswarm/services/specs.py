@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sparkswarm import limits
 from sparkswarm.durations import parse_duration
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.services import flags
@@ -248,7 +249,8 @@ def build_service_spec(
 
     ``network_ids`` replaces ``options.networks`` (the engine stores network
     IDs, so the caller resolves names first to compare specs reliably).
-    Raises InvalidRequest for any invalid value; never touches the engine.
+    Raises InvalidRequest for any invalid value, or replicas above the limit
+    (:mod:`sparkswarm.limits`); never touches the engine.
     """
     flags.validate_service_name(name)
     flags.validate_image(image)
@@ -288,6 +290,7 @@ def build_service_spec(
         "TaskTemplate": task,
         "Mode": service_mode(options.mode, options.replicas, options.max_concurrent),
     }
+    limits.check_mode(spec["Mode"], service=name)
     ports = [flags.parse_publish(text) for text in options.publish]
     endpoint = endpoint_spec(options.endpoint_mode, ports)
     if endpoint:

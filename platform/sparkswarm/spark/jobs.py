@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed, SparkswarmError
+from sparkswarm.errors import NotFound, OperationFailed, SparkswarmError
+from sparkswarm.limits import check_wait
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.spark.job_spec import (
     EVENT_DIR,
@@ -81,8 +82,7 @@ def submit_job(
     conf = validate_conf(dict(conf or {}))
     validate_script(script, script_name)
     job_id = validate_job_id(job_id) if job_id else new_job_id()
-    if timeout <= 0:
-        raise InvalidRequest("timeout must be positive")
+    check_wait(timeout)
     name = job_service_name(stack, job_id)
     started = time.monotonic()
 
@@ -118,8 +118,7 @@ def wait_job(
     ``timeout`` seconds (the job is then removed).
     """
     validate_job_id(job_id)
-    if timeout <= 0:
-        raise InvalidRequest("timeout must be positive")
+    check_wait(timeout)
     started = time.monotonic()
     service = find_service(gw, job_service_name(stack, job_id))
     if service is None:

@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from sparkswarm.bounded import load_yaml, reason
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.stacks.compose_check import check_translatable, defining_file
 from sparkswarm.stacks.compose_merge import merge_files
@@ -68,11 +67,12 @@ class LoadedStack:
 
 
 def parse_yaml(text: str, filename: str) -> dict[str, Any]:
-    """The top-level mapping of one YAML document; InvalidRequest naming the file."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidRequest(f"{filename}: invalid YAML: {exc}") from None
+    """The top-level mapping of one YAML document; InvalidRequest naming the file.
+
+    Bounded (:mod:`sparkswarm.bounded`): a document that is too large or
+    expands too far through aliases is refused before it is walked.
+    """
+    data = load_yaml(text, filename)
     if not isinstance(data, dict):
         raise InvalidRequest(f"{filename}: the top level must be a mapping")
     _check_keys(data, filename, "")
@@ -119,7 +119,9 @@ def _resolve_environment(
         try:
             data = read(path)
         except OSError as exc:
-            raise InvalidRequest(f"services.{name}.env_file: cannot read {path}: {exc}") from None
+            raise InvalidRequest(
+                f"services.{name}.env_file: cannot read {path}: {reason(exc)}"
+            ) from None
         variables.update(parse_env_file(data, path, lookup))
     variables.update(service.get("environment", {}))
     resolved: dict[str, str | None] = {}
@@ -230,7 +232,7 @@ def _attach_file_data(
             except OSError as exc:
                 origin = defining_file(files, section, name, ("file",))
                 raise InvalidRequest(
-                    f"{origin}: {section}.{name}.file: cannot read {item['file']}: {exc}"
+                    f"{origin}: {section}.{name}.file: cannot read {item['file']}: {reason(exc)}"
                 ) from None
 
 

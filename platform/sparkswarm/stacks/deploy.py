@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 import copy
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from sparkswarm import limits
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, SparkswarmError
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.stacks.plan import Plan, plan_services
@@ -39,8 +42,23 @@ def stack_services(gw: Any, stack: str) -> dict[str, dict[str, Any]]:
     return {s["Spec"]["Name"]: s for s in gw.api.services(filters=_stack_filter(stack))}
 
 
-def _network_names(gw: Any) -> dict[str, str]:
-    return {n["Id"]: n["Name"] for n in gw.api.networks()}
+def _network_names(gw: Any, services: Any = ()) -> dict[str, str]:
+    """Network ID -> name, for the networks the listing shows and those ``services`` use.
+
+    A service on ``bridge`` or ``host`` stores the swarm-scoped ID of that
+    network, which the network listing (local IDs) does not show; without
+    it the plan would see a changed network on every redeploy.
+    """
+    names = {n["Id"]: n["Name"] for n in gw.api.networks()}
+    for service in services:
+        for attachment in service["Spec"].get("TaskTemplate", {}).get("Networks") or []:
+            target = attachment.get("Target")
+            if target and target not in names:
+                try:
+                    names[target] = gw.api.inspect_network(target)["Name"]
+                except NotFound:
+                    continue
+    return names
 
 
 def desired_from_params(
@@ -58,7 +76,8 @@ def desired_from_params(
 
 def plan_stack(gw: Any, desired: DesiredStack, *, prune: bool) -> Plan:
     """What deploying ``desired`` would do to the services (no change made)."""
-    return plan_services(desired, stack_services(gw, desired.name), _network_names(gw), prune=prune)
+    current = stack_services(gw, desired.name)
+    return plan_services(desired, current, _network_names(gw, current.values()), prune=prune)
 
 
 def _referenced(desired: DesiredStack, kind: str) -> set[str]:
@@ -91,6 +110,13 @@ def plan_objects(gw: Any, desired: DesiredStack) -> list[dict[str, Any]]:
 
 def _check_before_changing(gw: Any, desired: DesiredStack) -> dict[str, str]:
     """Refuse before any change; returns the IDs of external secrets/configs."""
+    from sparkswarm.services.admission import admit_reservations
+
+    # Again here, not only in translate: a rollback deploys a stored snapshot.
+    limits.check_services(
+        desired.name, {spec["Name"]: spec["Mode"] for spec in desired.services.values()}
+    )
+    admit_reservations(gw, {spec["Name"]: spec for spec in desired.services.values()})
     external_ids: dict[str, str] = {}
     for kind, ours in (("Secret", desired.secrets), ("Config", desired.configs)):
         for name in sorted(_referenced(desired, kind) - set(ours)):
@@ -248,6 +274,17 @@ def _update_service(gw: Any, full: str, spec: dict[str, Any]) -> str:
     raise AssertionError("unreachable")
 
 
+@contextmanager
+def _naming(service: str) -> Iterator[None]:
+    """Prefix an engine refusal with the service it was about (same error class)."""
+    try:
+        yield
+    except SparkswarmError as exc:
+        if service in str(exc):
+            raise
+        raise type(exc)(f"service {service}: {exc}") from exc
+
+
 def apply_stack(
     gw: Any,
     desired: DesiredStack,
@@ -267,17 +304,18 @@ def apply_stack(
         for change in plan.services:
             spec = desired.services.get(change.name)
             full = spec["Name"] if spec else f"{desired.name}_{change.name}"
-            if change.action == "create" and spec:
-                progress(f"creating service {full}", log=True)
-                service = gw.api.create_service(**_service_kwargs(_with_ids(spec, ids)))
-                created.append(("service", service["ID"]))
-                touched.append(service["ID"])
-            elif change.action == "update" and spec:
-                progress(f"updating service {full} ({', '.join(change.changes[:3])})", log=True)
-                touched.append(_update_service(gw, full, _with_ids(spec, ids)))
-            elif change.action == "remove":
-                progress(f"removing service {full}", log=True)
-                gw.api.remove_service(full)
+            with _naming(full):
+                if change.action == "create" and spec:
+                    progress(f"creating service {full}", log=True)
+                    service = gw.api.create_service(**_service_kwargs(_with_ids(spec, ids)))
+                    created.append(("service", service["ID"]))
+                    touched.append(service["ID"])
+                elif change.action == "update" and spec:
+                    progress(f"updating service {full} ({', '.join(change.changes[:3])})", log=True)
+                    touched.append(_update_service(gw, full, _with_ids(spec, ids)))
+                elif change.action == "remove":
+                    progress(f"removing service {full}", log=True)
+                    gw.api.remove_service(full)
     except SparkswarmError:
         # What this attempt created goes again (services it updated stay
         # updated: the stack's snapshot rollback is the way back for those).

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from sparkswarm.bounded import MAX_YAML_BYTES, load_yaml, read_text_bounded
 from sparkswarm.config import get_settings
 from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.stacks.compose_normalise import go_string
@@ -94,10 +93,7 @@ def declared_params(stack_file: Path) -> dict[str, StackParam] | None:
     path = stack_file.parent / PARAMS_FILE
     if not path.is_file():
         return None
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InvalidRequest(f"{path}: invalid YAML: {exc}") from None
+    data = _load(path) or {}
     params = data.get("params") if isinstance(data, dict) else None
     if not isinstance(params, dict):
         raise InvalidRequest(f"{path}: expected a mapping under 'params'")
@@ -109,6 +105,11 @@ def declared_params(stack_file: Path) -> dict[str, StackParam] | None:
             str(key), None if default is None else go_string(default), str(spec.get("help", ""))
         )
     return result
+
+
+def _load(path: Path) -> Any:
+    """A params.yml, read and parsed within bounds (it sits in the user's folder)."""
+    return load_yaml(read_text_bounded(str(path), MAX_YAML_BYTES, "params file"), str(path))
 
 
 def parse_sets(pairs: list[str]) -> dict[str, str]:
@@ -156,6 +157,6 @@ def generated_secrets(stack_file: Path) -> list[dict[str, Any]]:
     path = stack_file.parent / PARAMS_FILE
     if not path.is_file():
         return []
-    data = yaml.safe_load(path.read_text()) or {}
+    data = _load(path) or {}
     entries = data.get("generated_secrets") if isinstance(data, dict) else None
     return [e for e in entries or [] if isinstance(e, dict) and e.get("param")]

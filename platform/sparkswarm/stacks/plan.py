@@ -115,17 +115,21 @@ def canonical_spec(spec: dict[str, Any], network_names: dict[str, str] | None = 
     for key in ("UpdateConfig", "RollbackConfig"):
         spec[key] = None if is_job else _with_defaults(spec.get(key), _DEFAULT_UPDATE)
     endpoint = spec.get("EndpointSpec") or {}
-    spec["EndpointSpec"] = {
-        "Mode": endpoint.get("Mode") or "vip",
-        "Ports": [
-            {
-                **port,
-                "Protocol": port.get("Protocol") or "tcp",
-                "PublishMode": port.get("PublishMode") or "ingress",
-            }
-            for port in endpoint.get("Ports") or []
-        ],
-    }
+    ports = [
+        {
+            **port,
+            "Protocol": port.get("Protocol") or "tcp",
+            "PublishMode": port.get("PublishMode") or "ingress",
+        }
+        for port in endpoint.get("Ports") or []
+    ]
+    # Both deployers sort ports by published port only. Ties (several ports
+    # with the same published number, e.g. unpublished ones) keep file order
+    # with us, but come in the docker CLI's unstable-sort order beyond 12
+    # ports: the order of ties is no change, so compare them fully sorted.
+    ports.sort(key=lambda p: tuple(str(p.get(k, "")) for k in sorted(p)))
+    ports.sort(key=lambda p: int(p.get("PublishedPort") or 0))
+    spec["EndpointSpec"] = {"Mode": endpoint.get("Mode") or "vip", "Ports": ports}
     return _strip_zero(spec)
 
 

@@ -14,13 +14,15 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from sparkswarm.errors import InvalidRequest
+from sparkswarm.bounded import MAX_YAML_BYTES, MiB, read_limited, read_text_bounded
 from sparkswarm.stacks.compose_load import LoadedStack, load_stack
+
+# env_file, config and secret files; swarm itself caps configs and secrets at 500 KiB.
+MAX_ATTACHMENT_BYTES = MiB
 
 
 def _read_disk(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
+    return read_limited(path, MAX_ATTACHMENT_BYTES)
 
 
 def read_stack_source(
@@ -34,11 +36,7 @@ def read_stack_source(
     """
     files: list[tuple[str, str]] = []
     for path in paths:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                files.append((path, handle.read()))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidRequest(f"{path}: cannot read compose file: {exc}") from None
+        files.append((path, read_text_bounded(path, MAX_YAML_BYTES, "compose file")))
     working_dir = os.path.dirname(os.path.abspath(paths[0])) if paths else os.getcwd()
     loaded = load_stack(files, env=env, working_dir=working_dir, read_file=_read_disk)
     params = {

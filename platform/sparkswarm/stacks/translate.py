@@ -15,6 +15,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sparkswarm import limits
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.stacks.spec_parts import (
     endpoint_spec,
@@ -67,6 +68,19 @@ def validate_stack_name(stack: str) -> str:
     return stack
 
 
+def with_default_tag(image: str) -> str:
+    """``image`` with ``:latest`` when it names no tag or digest, as the docker CLI sends it.
+
+    ``busybox`` -> ``busybox:latest``; ``host:5000/web`` -> ``host:5000/web:latest``
+    (the colon of a registry port is not a tag). The stack's image label keeps
+    the image as written.
+    """
+    if "@" in image:
+        return image
+    last = image.rsplit("/", 1)[-1]
+    return image if ":" in last else f"{image}:latest"
+
+
 def scope(stack: str, name: str) -> str:
     """``<stack>_<name>``, the CLI's namespacing."""
     return f"{stack}_{name}"
@@ -85,7 +99,9 @@ def _mounts(stack: str, service: dict[str, Any], volumes: dict[str, Any]) -> lis
             "Target": volume.get("target", ""),
             "Source": volume.get("source", ""),
             "ReadOnly": bool(volume.get("read_only", False)),
-            "Consistency": volume.get("consistency", ""),
+            # No "Consistency": the CLI sends it, the engine drops it, and a
+            # spec that keeps it would differ from the stored one on every
+            # redeploy (an update each time).
         }
         if kind == "volume" and mount["Source"]:
             declared = volumes[mount["Source"]]
@@ -177,7 +193,7 @@ def service_spec(stack: str, name: str, service: dict[str, Any], model: dict[str
     ulimits = service.get("ulimits") or {}
     add, drop = effective_capabilities(service.get("cap_add"), service.get("cap_drop"))
     container: dict[str, Any] = {
-        "Image": service["image"],
+        "Image": with_default_tag(service["image"]),
         "Labels": _labels(stack, service.get("labels")),
         "Command": service.get("entrypoint"),
         "Args": service.get("command"),
@@ -272,7 +288,11 @@ def _network_create(stack: str, network: dict[str, Any]) -> dict[str, Any]:
 
 
 def translate(stack: str, model: dict[str, Any]) -> DesiredStack:
-    """The swarm objects for a loaded compose model; InvalidRequest on conflicts."""
+    """The swarm objects for a loaded compose model.
+
+    Raises InvalidRequest on conflicts and on replica counts over the limits
+    of :mod:`sparkswarm.limits` (per service, and for the stack in total).
+    """
     desired = DesiredStack(name=validate_stack_name(stack))
     for name in model["services"]:
         if len(scope(stack, name)) > MAX_SERVICE_NAME:
@@ -287,6 +307,9 @@ def translate(stack: str, model: dict[str, Any]) -> DesiredStack:
         except (ValueError, KeyError) as exc:
             raise InvalidRequest(f"services.{name}: {exc}") from None
         used_networks.update(service.get("networks") or {"default": None})
+    limits.check_services(
+        desired.name, {spec["Name"]: spec["Mode"] for spec in desired.services.values()}
+    )
     for network in sorted(used_networks):
         declared = model["networks"].get(network) or {}
         if declared.get("external"):

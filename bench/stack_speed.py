@@ -1,0 +1,243 @@
+"""Wall time of our stack commands vs the Docker CLI's, on the same files.
+
+    .venv/bin/python bench/stack_speed.py [--runs 5] [--services 1,5,10]
+
+Needs the engine (a swarm manager) and the ``docker`` client. Each file is
+generated with N services of one pending task each (an unmet constraint:
+nothing runs), deployed under a stack name starting with ``benchss`` and
+removed at the end. For every command the median of ``--runs`` runs is
+printed with the ratio ours/docker and whether it meets issue #11's target:
+within 3x the Docker CLI, or under 0.15 s. Then the in-process time to load
+and plan a 10-service file (target: under 0.1 s).
+
+This is a benchmark, not a test: it prints figures and never fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+SPARKSWARM = str(Path(sys.executable).parent / "sparkswarm")
+FLOOR_S = 0.15
+RATIO = 3.0
+PLAN_TARGET_S = 0.1
+
+
+def compose_file(folder: Path, services: int) -> Path:
+    """A compose file with ``services`` services on one overlay network.
+
+    One replica each, on no node (an unmet constraint): tasks exist and stay
+    pending, so ``stack ps`` has rows and nothing runs.
+    """
+    lines = ['version: "3.8"', "services:"]
+    for index in range(services):
+        lines += [
+            f"  s{index}:",
+            "    image: sparkswarm/web:v1",
+            "    command: httpd -f -p 80 -h /www",
+            "    environment: {A: '1', B: '2'}",
+            "    deploy:",
+            "      replicas: 1",
+            "      placement: {constraints: [node.labels.benchss-never==true]}",
+            "      update_config: {parallelism: 1, delay: 5s}",
+            "      resources: {limits: {memory: 64m}}",
+            "    networks: [back]",
+        ]
+    lines += ["networks:", "  back: {driver: overlay}"]
+    path = folder / f"stack-{services}.yml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+CPU_TIMES: dict[str, list[float]] = {}
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of one run; its CPU seconds (user+sys) are kept in CPU_TIMES.
+
+    CPU time is printed too: on a shared, loaded machine wall time mostly
+    measures the wait for a core.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.strip()[-300:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU_TIMES.setdefault(argv[0], []).append(cpu)
+    return elapsed
+
+
+def median_of(
+    runs: int, once: Callable[[], float], before: Callable[[], None] = lambda: None
+) -> float:
+    samples = []
+    for _ in range(runs):
+        before()
+        samples.append(once())
+    return statistics.median(samples)
+
+
+def bench_commands(folder: Path, services: int, runs: int) -> list[tuple[str, float, float]]:
+    env = {k: v for k, v in os.environ.items() if k != "SPARKSWARM_REDIS_URL"}
+    path = str(compose_file(folder, services))
+    ours_stack = f"benchss{secrets.token_hex(3)}"
+    theirs_stack = f"benchss{secrets.token_hex(3)}"
+    ours = [SPARKSWARM, "stack"]
+    docker = ["docker", "stack"]
+    deploy_ours = [*ours, "deploy", ours_stack, "-c", path, "--detach"]
+    deploy_docker = [
+        *docker,
+        "deploy",
+        "--resolve-image",
+        "never",
+        "--detach=true",
+        "-c",
+        path,
+        theirs_stack,
+    ]
+
+    def rm_ours() -> None:
+        subprocess.run([*ours, "rm", ours_stack], env=env, capture_output=True, timeout=120)
+        _wait_gone(ours_stack)
+
+    def rm_docker() -> None:
+        subprocess.run([*docker, "rm", theirs_stack], env=env, capture_output=True, timeout=120)
+        _wait_gone(theirs_stack)
+
+    rows = []
+    try:
+        rows.append(
+            (
+                f"deploy (create, {services} svc)",
+                median_of(runs, lambda: timed(deploy_ours, env), rm_ours),
+                median_of(runs, lambda: timed(deploy_docker, env), rm_docker),
+            )
+        )
+        rows.append(
+            (
+                f"deploy (unchanged, {services} svc)",
+                median_of(runs, lambda: timed(deploy_ours, env)),
+                median_of(runs, lambda: timed(deploy_docker, env)),
+            )
+        )
+        for command in (["ls"], ["services"], ["ps"]):
+            extra_ours = [ours_stack] if command != ["ls"] else []
+            extra_docker = [theirs_stack] if command != ["ls"] else []
+            rows.append(
+                (
+                    f"{command[0]} ({services} svc)",
+                    median_of(runs, partial(timed, [*ours, *command, *extra_ours], env)),
+                    median_of(runs, partial(timed, [*docker, *command, *extra_docker], env)),
+                )
+            )
+        rows.append(
+            (
+                f"diff ({services} svc; docker: none, vs deploy)",
+                median_of(runs, lambda: timed([*ours, "diff", ours_stack, "-c", path], env)),
+                median_of(runs, lambda: timed(deploy_docker, env)),
+            )
+        )
+    finally:
+        rm_ours()
+        rm_docker()
+    return rows
+
+
+def _wait_gone(stack: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = subprocess.run(
+            [
+                "docker",
+                "network",
+                "ls",
+                "-q",
+                "--filter",
+                f"label=com.docker.stack.namespace={stack}",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if not listed.stdout.strip():
+            return
+        time.sleep(0.3)
+
+
+def bench_load_and_plan(folder: Path, runs: int = 50) -> tuple[float, float]:
+    """Median in-process seconds to read+load+translate a 10-service file, and to plan it."""
+    from sparkswarm.stacks.plan import plan_services
+    from sparkswarm.stacks.source import read_stack_source
+    from sparkswarm.stacks.translate import translate
+
+    path = str(compose_file(folder, 10))
+    load_times, plan_times = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        _, loaded = read_stack_source([path], {})
+        desired = translate("bench", loaded.model)
+        middle = time.perf_counter()
+        # Planned against itself as deployed: every service compared field by field.
+        current = {spec["Name"]: {"Spec": spec} for spec in desired.services.values()}
+        plan_services(desired, current, {}, prune=False)
+        plan_times.append(time.perf_counter() - middle)
+        load_times.append(middle - started)
+    return statistics.median(load_times), statistics.median(plan_times)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # runs the clean-up in `finally`
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--services", default="1,5,10")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        print(f"{'command':44} {'ours s':>8} {'docker s':>9} {'ratio':>6}  target")
+        for count in (int(c) for c in options.services.split(",")):
+            for label, ours, theirs in bench_commands(folder, count, options.runs):
+                ok = ours <= max(RATIO * theirs, FLOOR_S)
+                print(
+                    f"{label:44} {ours:8.3f} {theirs:9.3f} {ours / theirs:6.1f}  "
+                    f"{'ok' if ok else 'MISSED'}"
+                )
+        for program, samples in CPU_TIMES.items():
+            print(
+                f"CPU (user+sys) per command, median: {Path(program).name} "
+                f"{statistics.median(samples):.3f} s over {len(samples)} runs"
+            )
+        load, plan = bench_load_and_plan(folder)
+        total = load + plan
+        print(
+            f"load 10-service file {load * 1000:.1f} ms + plan {plan * 1000:.1f} ms = "
+            f"{total * 1000:.1f} ms (target < {PLAN_TARGET_S * 1000:.0f} ms: "
+            f"{'ok' if total < PLAN_TARGET_S else 'MISSED'})"
+        )
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        print(
+            f"(python start alone: {time.perf_counter() - started:.3f} s; load average "
+            f"{os.getloadavg()[0]:.1f})"
+        )
+
+
+if __name__ == "__main__":
+    main()

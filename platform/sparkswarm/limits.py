@@ -1,0 +1,245 @@
+"""Admission limits and sane numbers, checked before anything is sent (pure).
+
+The engine has no admission limit of its own: ``service scale web=99999999999``
+was accepted and the engine began creating 10^11 tasks until it ran out of
+memory and stopped answering. Every way a replica count, a resource
+reservation or a wait enters sparkswarm (``service create/update/scale``, a
+compose file's ``deploy.replicas``, a ready-made stack's parameters, a
+schedule, the bot) goes through the functions here, from the pure
+translators, so a refusal happens before any request is sent, wherever the
+request came from.
+
+Two settings bound replica counts (see :class:`Limits`):
+
+- ``SPARKSWARM_MAX_REPLICAS`` (default 100): tasks of one service.
+- ``SPARKSWARM_MAX_STACK_REPLICAS`` (default 200): tasks of all the
+  replicated services of one stack together.
+
+Every refusal is an InvalidRequest that names the limit and the setting.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sparkswarm.errors import InvalidRequest
+
+# 100 tasks per service is far more than a study cluster needs (a Spark worker
+# wants a core and a GiB; 100 of them is a 100-core cluster) and far less than
+# what hurts a manager: each task is a container, a raft entry and a network
+# attachment, and a 2-core manager already struggles at a few thousand. A
+# stack of several such services gets twice that in total.
+DEFAULT_MAX_REPLICAS = 100
+DEFAULT_MAX_STACK_REPLICAS = 200
+# Longest wait any command accepts (seconds): a week. Beyond that a number is
+# a typo, and ``inf`` would hold a worker slot for ever.
+MAX_WAIT_SECONDS = 7 * 24 * 3600
+# Engine integers (durations in ns, bytes, NanoCPUs) are Go int64.
+MAX_INT64 = 2**63 - 1
+
+_ASCII_COUNT = re.compile(r"[0-9]+")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The replica limits in force (settings ``SPARKSWARM_MAX_*``)."""
+
+    max_replicas: int = DEFAULT_MAX_REPLICAS
+    max_stack_replicas: int = DEFAULT_MAX_STACK_REPLICAS
+
+
+def configured_limits() -> Limits:
+    """The limits from the settings (InvalidRequest if a setting is malformed)."""
+    from sparkswarm.config import get_settings
+
+    settings = get_settings()
+    return Limits(settings.max_replicas, settings.max_stack_replicas)
+
+
+def parse_count(text: str, what: str) -> int:
+    """A non-negative integer typed as ASCII digits (``"3"`` -> 3).
+
+    ``str.isdigit`` also accepts superscript, Arabic-Indic and full-width
+    digits, which ``int()`` then refuses or silently reads as another number:
+    only 0-9 are accepted.
+    Raises InvalidRequest naming ``what`` otherwise.
+    """
+    stripped = text.strip()
+    if not _ASCII_COUNT.fullmatch(stripped):
+        raise InvalidRequest(f"invalid {what}: {text!r} is not a whole number written with 0-9")
+    return int(stripped)
+
+
+def check_replicas(count: int, *, service: str, limits: Limits | None = None) -> int:
+    """``count`` if it is an allowed replica count for one service.
+
+    Raises InvalidRequest when it is negative or above ``max_replicas``
+    (the message names the setting to raise).
+    """
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise InvalidRequest(f"replicas of {service}: expected a whole number, not {count!r}")
+    if count < 0:
+        raise InvalidRequest(f"replicas of {service} must be 0 or more, not {count}")
+    allowed = (limits or configured_limits()).max_replicas
+    if count > allowed:
+        raise InvalidRequest(
+            f"{count} replicas for {service} is over the limit of {allowed} per service "
+            "(setting SPARKSWARM_MAX_REPLICAS)"
+        )
+    return count
+
+
+def mode_tasks(mode: Mapping[str, Any] | None) -> int:
+    """Tasks a service ``Mode`` runs at once (0 for global modes: one per node)."""
+    mode = mode or {}
+    if "Replicated" in mode:
+        replicas = (mode["Replicated"] or {}).get("Replicas")
+        return 1 if replicas is None else int(replicas)
+    if "ReplicatedJob" in mode:
+        job = mode["ReplicatedJob"] or {}
+        total = job.get("TotalCompletions")
+        concurrent = job.get("MaxConcurrent")
+        counts = [int(c) for c in (total, concurrent) if c is not None]
+        return min(counts) if counts else 1
+    return 0
+
+
+def check_mode(
+    mode: Mapping[str, Any] | None, *, service: str, limits: Limits | None = None
+) -> None:
+    """Check the replica numbers of an Engine ``Mode`` (replicas, job completions).
+
+    Raises InvalidRequest as :func:`check_replicas` does.
+    """
+    mode = mode or {}
+    limits = limits or configured_limits()
+    if "Replicated" in mode:
+        replicas = (mode["Replicated"] or {}).get("Replicas")
+        if replicas is not None:
+            check_replicas(replicas, service=service, limits=limits)
+    if "ReplicatedJob" in mode:
+        job = mode["ReplicatedJob"] or {}
+        for key in ("TotalCompletions", "MaxConcurrent"):
+            if job.get(key) is not None:
+                check_replicas(job[key], service=service, limits=limits)
+
+
+def check_stack_total(stack: str, tasks: Mapping[str, int], *, limits: Limits | None = None) -> int:
+    """The total of ``tasks`` (service -> tasks at once) if the stack may run it.
+
+    Raises InvalidRequest naming the biggest services and the setting when
+    the total is above ``max_stack_replicas``.
+    """
+    allowed = (limits or configured_limits()).max_stack_replicas
+    total = sum(tasks.values())
+    if total > allowed:
+        biggest = sorted(tasks.items(), key=lambda item: (-item[1], item[0]))[:3]
+        shown = ", ".join(f"{name}={count}" for name, count in biggest)
+        raise InvalidRequest(
+            f"stack {stack} would run {total} replicas ({shown}), over the limit of "
+            f"{allowed} per stack (setting SPARKSWARM_MAX_STACK_REPLICAS)"
+        )
+    return total
+
+
+def check_services(
+    stack: str, modes: Mapping[str, Mapping[str, Any] | None], *, limits: Limits | None = None
+) -> None:
+    """Every service's Mode (service name -> Mode), then the stack's total."""
+    limits = limits or configured_limits()
+    for service, mode in modes.items():
+        check_mode(mode, service=service, limits=limits)
+    check_stack_total(stack, {s: mode_tasks(m) for s, m in modes.items()}, limits=limits)
+
+
+# --- numbers ---------------------------------------------------------------
+
+
+def check_wait(seconds: float, what: str = "--timeout") -> float:
+    """``seconds`` if it is a usable wait: finite, above 0, at most a week.
+
+    Raises InvalidRequest otherwise (``-1``, ``0``, ``nan``, ``inf``).
+    """
+    wanted = f"{what} must be a positive number of seconds, at most {MAX_WAIT_SECONDS} (a week)"
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise InvalidRequest(f"{wanted}, not {seconds!r}")
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_WAIT_SECONDS:
+        raise InvalidRequest(f"{wanted}, not {seconds!r}")
+    return float(seconds)
+
+
+def check_int64(value: int, what: str) -> int:
+    """``value`` if the engine can hold it (Go int64); InvalidRequest if not."""
+    if value > MAX_INT64:
+        raise InvalidRequest(f"{what} is too large")
+    return value
+
+
+# --- reservations against the nodes -------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeCapacity:
+    """What one node that can take tasks offers (from the engine's node list)."""
+
+    hostname: str
+    nano_cpus: int
+    memory_bytes: int
+
+
+def check_reservation(
+    service: str, reservations: Mapping[str, Any] | None, nodes: Sequence[NodeCapacity]
+) -> None:
+    """Refuse a reservation that no node could ever satisfy.
+
+    The engine accepts such a service and leaves its tasks pending for ever
+    ("no suitable node"). Compared with each node's total resources (what
+    other tasks reserve is not subtracted: that changes over time). With no
+    node listed nothing is judged. Raises InvalidRequest naming the largest node.
+    """
+    reservations = reservations or {}
+    cpus = int(reservations.get("NanoCPUs") or 0)
+    memory = int(reservations.get("MemoryBytes") or 0)
+    if not nodes or (not cpus and not memory):
+        return
+    if any(n.nano_cpus >= cpus and n.memory_bytes >= memory for n in nodes):
+        return
+    largest_cpu = max(nodes, key=lambda n: n.nano_cpus)
+    largest_mem = max(nodes, key=lambda n: n.memory_bytes)
+    wanted = " and ".join(
+        part for part, given in ((f"{cpus / 1e9:g} CPUs", cpus), (_mib(memory), memory)) if given
+    )
+    raise InvalidRequest(
+        f"service {service} reserves {wanted} but no node "
+        f"has that much (most CPUs: {largest_cpu.nano_cpus / 1e9:g} on "
+        f"{largest_cpu.hostname}; most memory: {_mib(largest_mem.memory_bytes)} on "
+        f"{largest_mem.hostname}); its tasks would stay pending"
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.0f} MiB"
+
+
+def node_capacities(nodes: Sequence[Mapping[str, Any]]) -> list[NodeCapacity]:
+    """The capacities of inspected nodes that are ready and active."""
+    result = []
+    for node in nodes:
+        if (node.get("Status") or {}).get("State") != "ready":
+            continue
+        if (node.get("Spec") or {}).get("Availability", "active") != "active":
+            continue
+        description = node.get("Description") or {}
+        resources = description.get("Resources") or {}
+        result.append(
+            NodeCapacity(
+                hostname=str(description.get("Hostname") or node.get("ID", "?")),
+                nano_cpus=int(resources.get("NanoCPUs") or 0),
+                memory_bytes=int(resources.get("MemoryBytes") or 0),
+            )
+        )
+    return result
