@@ -48,6 +48,9 @@ $S spark status --wait 180
 step "a PySpark job through the queue"
 $S spark submit stacks/spark/jobs/pi.py --arg 4
 
+step "the same from chat: the real bot against a local Slack double (no Slack here)"
+$S bot try "/spark submit pi 4"
+
 step "what the queue recorded"
 $S runs ls --limit 8
 

@@ -75,7 +75,8 @@ class OperationRetrying(_Event):
 
 class OperationSucceeded(_Event):
     type: Literal["operation.succeeded"] = "operation.succeeded"
-    result: dict[str, Any] = Field(default_factory=dict)
+    # A list for reads that return rows (service.ls, node.ls, ...).
+    result: dict[str, Any] | list[Any] = Field(default_factory=dict)
 
 
 class OperationFailed(_Event):
@@ -95,6 +96,24 @@ class ScheduleSkipped(_Event):
     schedule: str = ""
 
 
+class SparkJobChanged(_Event):
+    """A Spark job moved to another state (or its reason for waiting changed).
+
+    ``run_id`` is the ``spark.submit`` run that started the job (the bot posts
+    in that run's thread); ``job_id`` names the job record.
+    """
+
+    type: Literal["spark.job"] = "spark.job"
+    job_id: str = ""
+    stack: str = ""
+    state: str = ""
+    previous: str = ""
+    reason: str | None = None
+    requester: str = ""
+    source: str = ""
+    app_id: str | None = None
+
+
 Event = Annotated[
     OperationQueued
     | OperationWaiting
@@ -106,7 +125,8 @@ Event = Annotated[
     | OperationSucceeded
     | OperationFailed
     | OperationCancelled
-    | ScheduleSkipped,
+    | ScheduleSkipped
+    | SparkJobChanged,
     Field(discriminator="type"),
 ]
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

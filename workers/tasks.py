@@ -25,9 +25,11 @@ OPERATION_TASKS: dict[str, Any] = {}
 
 def _make_operation_task(op_name: str) -> Any:
     def run_op(self: Any, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        from sparkswarm.workers.context import running
         from sparkswarm.workers.runner import execute_run
 
-        return execute_run(op_name, run_id, params)
+        with running(run_id):
+            return execute_run(op_name, run_id, params)
 
     run_op.__doc__ = f"Run operation {op_name!r} for one operation record."
     return app.task(name=op_name, bind=True, acks_late=True, ignore_result=True)(run_op)
@@ -86,5 +88,17 @@ def _stop_recovery(**_: Any) -> None:
     _recovery_stop.set()
 
 
+def _start_spark_watcher(**_: Any) -> None:
+    """At worker start: a Spark job watcher thread (active only while it holds the lock)."""
+    if not get_settings().spark_watcher_in_worker:
+        return
+    from sparkswarm.workers.spark_watcher import watch_forever
+
+    threading.Thread(
+        target=watch_forever, args=(_recovery_stop,), daemon=True, name="sparkswarm-spark-watcher"
+    ).start()
+
+
 signals.worker_ready.connect(_start_recovery, weak=False)
+signals.worker_ready.connect(_start_spark_watcher, weak=False)
 signals.worker_shutdown.connect(_stop_recovery, weak=False)

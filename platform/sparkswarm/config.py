@@ -100,6 +100,23 @@ class Settings(BaseSettings):
         description="Extra modules the worker imports before it creates its tasks "
         "(they may register more operations).",
     )
+    spark_watcher_in_worker: bool = Field(
+        True,
+        description="Run the Spark job watcher as a thread of every worker (one is active "
+        "at a time, by lock); off: run `sparkswarm spark-watcher` yourself.",
+    )
+    spark_watch_interval: Seconds = Field(1.0, description="Seconds between watcher passes.")
+    spark_watcher_ttl: Seconds = Field(
+        15.0, description="Seconds the watcher lock lives unrefreshed (takeover after a crash)."
+    )
+    spark_resource_timeout: Seconds = Field(
+        600.0, description="Seconds a job may wait for workers or cores before it is failed."
+    )
+    spark_job_keep: Seconds = Field(
+        3600.0,
+        description="Seconds a finished job's containers and configs are kept (for docker "
+        "logs); its record, output and log tail stay as long as run records.",
+    )
     follow_grace: Seconds = Field(
         30.0,
         description="Seconds a CLI following a run waits for Redis to come back "

@@ -147,12 +147,15 @@ def register(
     result: str | None = None,
     many: bool = False,
     executor: Executor = "engine",
+    kind: str | None = None,
 ) -> None:
     """Add an operation to the registry (called at import of this module).
 
-    Reads default to the viewer role, changes to operator.
+    Reads default to the viewer role, changes to operator. ``kind`` (default:
+    the name's first part) is the lock namespace: an operation of kind
+    ``stack`` serialises with the other stack operations on the same target.
     """
-    kind = name.split(".", 1)[0]
+    kind = kind or name.split(".", 1)[0]
     REGISTRY[name] = Operation(
         name=name,
         path=path,
@@ -359,15 +362,33 @@ register(
     role="admin",
     result="sparkswarm.images:ImageBuildResult",
 )
-_JOB_RESULT = "sparkswarm.spark.jobs:SparkJobResult"
+# A job is not a swarm change: spark.submit holds its stack's "spark:" lock only
+# while it starts the driver (seconds); the job then lives in its own record
+# (sparkswarm.workers.spark_jobs), followed by the watcher. The workers
+# module wraps the core operation to record who asked; without a broker it
+# is the core operation alone. spark.up/down are stack operations (kind
+# "stack"): they serialise with stack deploy/rm of the same stack, never
+# with jobs.
 register(
-    "spark.submit", "sparkswarm.spark.jobs:submit_job", target_param="stack", result=_JOB_RESULT
-)
-register("spark.wait", "sparkswarm.spark.jobs:wait_job", target_param="stack", result=_JOB_RESULT)
-register(
-    "spark.rm",
-    "sparkswarm.spark.jobs:remove_job",
+    "spark.submit",
+    "sparkswarm.workers.spark_jobs:submit",
     target_param="stack",
+    result="sparkswarm.spark.jobs:SparkJobSubmitted",
+)
+register(
+    "spark.cancel",
+    "sparkswarm.workers.spark_jobs:cancel",
+    target_param="job_id",
+    destructive=always,
+)
+register("spark.rm", "sparkswarm.spark.jobs:remove_job", target_param="job_id", destructive=always)
+register("spark.up", "sparkswarm.spark.cluster:spark_up", target_param="name", kind="stack")
+register(
+    "spark.down",
+    "sparkswarm.spark.cluster:spark_down",
+    target_param="name",
+    kind="stack",
+    role="admin",
     destructive=always,
 )
 
@@ -452,4 +473,19 @@ register(
     executor="queue",
     result="sparkswarm.workers.schedules:ScheduleView",
     many=True,
+)
+register(
+    "spark.jobs",
+    "sparkswarm.workers.spark_jobs:list_jobs",
+    read_only=True,
+    executor="queue",
+    result="sparkswarm.spark.job_record:JobRecord",
+    many=True,
+)
+register(
+    "spark.job",
+    "sparkswarm.workers.spark_jobs:show_job",
+    read_only=True,
+    executor="queue",
+    result="sparkswarm.spark.job_record:JobRecord",
 )

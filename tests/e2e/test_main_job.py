@@ -54,25 +54,35 @@ def test_a_pyspark_job_through_the_queue(gw: Any, lab: QueueLab, stacks_dir: Pat
     (stacks_dir / stack).symlink_to(REPO / "stacks" / "spark")
     secret_existed = bool(gw.api.secrets(filters={"name": "spark_auth"}))
     try:
-        deployed = cli(lab, stacks_dir, "stack", "deploy", stack, "--set", f"workers={WORKERS}")
-        assert deployed.returncode == 0, deployed.stderr
-        ready = cli(lab, stacks_dir, "spark", "status", "--stack", stack, "--wait", "180", "--json")
+        # `spark up`: the ready-made stack deployed, and its workers waited for, by the worker.
+        ready = cli(lab, stacks_dir, "spark", "up", "--stack", stack, "--workers", str(WORKERS))
         assert ready.returncode == 0, ready.stderr
-        assert json.loads(ready.stdout)["alive_workers"] == WORKERS
+        assert f"{WORKERS} workers ALIVE" in ready.stdout
 
-        job = REPO / "stacks" / "spark" / "jobs" / "pi.py"
-        done = cli(lab, stacks_dir, "spark", "submit", str(job), "--stack", stack, "--arg", "2")
+        # The worker starts the driver and returns; its watcher thread follows the
+        # job; the CLI follows the job's record to the end and prints the output.
+        done = cli(lab, stacks_dir, "spark", "submit", "pi", "2", "--stack", stack)
         assert done.returncode == 0, done.stderr + done.stdout + lab.processes[0].tail()
         assert "Pi is roughly 3.1" in done.stdout
 
         runs = {run.op: run for run in lab.client().list(limit=20)}
-        for op in ("stack.deploy", "spark.submit"):
+        for op in ("spark.up", "spark.submit"):
             assert runs[op].state == "succeeded" and runs[op].source == "cli", runs[op]
         submitted = runs["spark.submit"]
         assert submitted.target == f"spark:{stack}"
-        assert "Pi is roughly 3.1" in json.dumps(submitted.result)
-        shown = cli(lab, stacks_dir, "runs", "show", submitted.id, "--json")
-        assert shown.returncode == 0 and json.loads(shown.stdout)["state"] == "succeeded"
+        assert submitted.result is not None
+        job = cli(lab, stacks_dir, "spark", "job", submitted.result["job_id"], "--json")
+        assert job.returncode == 0, job.stderr
+        record = json.loads(job.stdout)
+        assert record["state"] == "SUCCEEDED" and record["run_id"] == submitted.id
+        assert any(line.startswith("Pi is roughly 3.1") for line in record["output"])
+
+        # `spark down`: the cluster goes (through the queue); the job's record stays.
+        down = cli(lab, stacks_dir, "spark", "down", "--stack", stack)
+        assert down.returncode == 0, down.stderr
+        assert not [s for s in gw.api.services() if s["Spec"]["Name"].startswith(stack)]
+        kept = cli(lab, stacks_dir, "spark", "jobs", "--json")
+        assert submitted.result["job_id"] in [j["id"] for j in json.loads(kept.stdout)]
     finally:
         remove_prefixed(gw, prefix)
         if not secret_existed:

@@ -61,8 +61,12 @@ SAMPLES: dict[str, list[str]] = {
     "stack.rollback": ["stack", "rollback", "web"],
     "image.build": ["images", "build", "web"],
     "spark.submit": ["spark", "submit", "pi", "10", "--conf", "spark.cores.max=1"],
-    "spark.wait": ["spark", "wait", "abcd1234"],
+    "spark.cancel": ["spark", "cancel", "abcd1234"],
     "spark.rm": ["spark", "rm", "abcd1234"],
+    "spark.up": ["spark", "up", "--workers", "2", "--worker-memory", "1g"],
+    "spark.down": ["spark", "down"],
+    "spark.jobs": ["spark", "jobs", "--state", "running"],
+    "spark.job": ["spark", "job", "abcd"],
     "service.ls": ["service", "ls"],
     "service.ps": ["service", "ps", "web", "--running"],
     "service.inspect": ["service", "inspect", "web"],
@@ -125,6 +129,6 @@ def test_roles_are_ordered_and_destructive_operations_are_flagged() -> None:
     drain = get_operation("node.availability")
     assert drain.is_destructive({"availability": "drain"})
     assert not drain.is_destructive({"availability": "active"})
-    for name in ("service.rm", "stack.rm", "network.rm", "node.demote", "spark.rm"):
+    for name in ("service.rm", "stack.rm", "network.rm", "node.demote", "spark.rm", "spark.cancel"):
         assert get_operation(name).is_destructive({}), name
     assert not get_operation("swarm.rotate_join_token").chat

@@ -238,3 +238,32 @@ def test_split_ref(ref: str, expected: tuple[str, str]) -> None:
 def test_bad_image_refs_are_refused(ref: str) -> None:
     with pytest.raises(InvalidRequest):
         validate_image_ref(ref)
+
+
+def test_job_files_sit_next_to_the_script_and_travel_to_the_executors() -> None:
+    spec = job_service_spec(
+        stack="lab",
+        job_id="ab12cd34",
+        master_service=MASTER,
+        app_config={"id": "c9", "name": "lab-job-ab12cd34-wc-py", "file": "wc.py"},
+        events_volume=None,
+        args=[],
+        conf={"spark.cores.max": "1"},
+        file_configs=[{"id": "c10", "name": "lab-job-ab12cd34-t-txt", "file": "t.txt"}],
+        py_file_configs=[{"id": "c11", "name": "lab-job-ab12cd34-lib-zip", "file": "lib.zip"}],
+        name="wc",
+        image="mine:1",
+    )
+    container = spec["TaskTemplate"]["ContainerSpec"]
+    assert container["Image"] == "mine:1"
+    assert container["Dir"] == "/opt/spark/work-dir/sparkswarm-app"
+    assert [c["File"]["Name"].rsplit("/", 1)[-1] for c in container["Configs"][1:]] == [
+        "wc.py",
+        "t.txt",
+        "lib.zip",
+    ]
+    args = container["Args"]
+    assert args[args.index("--files") + 1] == "/opt/spark/work-dir/sparkswarm-app/t.txt"
+    assert args[args.index("--py-files") + 1] == "/opt/spark/work-dir/sparkswarm-app/lib.zip"
+    assert args[args.index("--name") + 1] == "wc"
+    assert "spark.cores.max=1" in args

@@ -38,10 +38,12 @@ app.add_typer(schedule.app, name="schedule")
 app.command("events")(events.events)
 app.command("worker")(worker.worker)
 app.command("beat")(worker.beat)
+app.command("spark-watcher")(worker.spark_watcher)
 app.add_typer(stack.app, name="stack")
 app.add_typer(images.app, name="images")
 app.add_typer(spark.app, name="spark")
 app.add_typer(lab.app, name="lab")
+app.add_typer(__import__("sparkswarm.cli.bot", fromlist=["app"]).app, name="bot")
 
 
 @app.callback()

@@ -1,17 +1,21 @@
-"""`sparkswarm spark ...`: run PySpark jobs on a deployed spark stack, and see its state.
+"""`sparkswarm spark ...`: the cluster (up, down, status) and its jobs.
 
 The commands are the grammar's (:mod:`sparkswarm.requests.spark`); this
-module renders job results and waits for workers after a deploy.
+module renders results, follows a submitted job to its end, prints a job's
+log, and waits for workers after a deploy. Job records live in Redis
+(SPARKSWARM_REDIS_URL); without a broker `spark submit` follows its job
+from this process and nothing is recorded.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from sparkswarm.cli.common import (
-    DETACH_OPTION,
     EXIT_FAILURE,
     JSON_OPTION,
     KEY_OPTION,
@@ -21,38 +25,198 @@ from sparkswarm.cli.common import (
     perform,
     print_json,
     print_table,
+    show,
 )
 from sparkswarm.requests import spark as grammar
+from sparkswarm.requests.grammar import extend_signature
 
 if TYPE_CHECKING:
-    from sparkswarm.spark.jobs import SparkJobResult
+    from sparkswarm.spark.job_record import JobRecord
     from sparkswarm.spark.status import SparkStatus
 
 app = typer.Typer(help=grammar.spark.help, no_args_is_help=True)
 
+JOB_COLUMNS = ["id", "name", "state", "requester", "source", "cores", "duration", "app", "reason"]
 
-def render_job(result: SparkJobResult, as_json: bool) -> None:
-    """What the script printed; on failure Spark's log tail (exit 1)."""
+
+def _say(text: str) -> None:
+    err_console().print(text, highlight=False, markup=False)
+
+
+def _why(record: JobRecord) -> str:
+    return f": {record.reason}" if record.reason else ""
+
+
+def _broker() -> bool:
+    from sparkswarm.config import get_settings
+
+    return bool(get_settings().redis_url)
+
+
+def submit(**kwargs: Any) -> None:
+    """Submit a job; without --detach, follow it to its end and print what it
+    printed (exit 1 if it failed or was cancelled, 2 if it was refused)."""
+    detach = kwargs.pop("detach")
+    as_json = kwargs.pop("as_json")
+    key = kwargs.pop("key")
+    result = perform(grammar.submit(**kwargs), key=key)
+    record = result.record
+    _say(f"job {record.id} {record.state} in {result.seconds} s" + _why(record))
+    if detach or record.done:
+        if not record.done and not _broker():
+            _say("no broker: nothing follows this job; `sparkswarm spark rm` it when done")
+        render_record_end(record, as_json=as_json, print_output=record.done)
+        return
+    render_record_end(follow(record), as_json=as_json, print_output=True)
+
+
+extend_signature(
+    grammar.submit,
+    submit,
+    add=[
+        (
+            "detach",
+            bool,
+            typer.Option(False, "--detach", "-d", help="Return once the driver runs."),
+        ),
+        ("key", str | None, KEY_OPTION),
+        ("as_json", bool, JSON_OPTION),
+    ],
+)
+app.command("submit")(submit)
+
+
+def follow(record: JobRecord) -> JobRecord:
+    """The job's final record, printing its changes (from its record with a
+    broker; observed from this process without one)."""
+    from sparkswarm.cli.common import gateway
+    from sparkswarm.spark.follow import follow_locally
+
+    def changed(new: JobRecord) -> None:
+        _say(f"job {new.id} {new.state}{_why(new)}")
+
+    if not _broker():
+        return follow_locally(gateway(), record, on_change=changed)
+    from sparkswarm.workers.client import broker_errors, queue_client
+    from sparkswarm.workers.spark_jobs import JobStore
+
+    store = JobStore.for_client(queue_client())
+    seen = (record.state, record.reason)
+    while not record.done:
+        time.sleep(0.5)
+        with broker_errors("spark jobs"):
+            record = store.get(record.id)
+        if (record.state, record.reason) != seen:
+            seen = (record.state, record.reason)
+            changed(record)
+    return record
+
+
+def render_record_end(record: JobRecord, *, as_json: bool, print_output: bool) -> None:
+    """A job's record or output; exit 1 if it failed or was cancelled."""
+    if as_json:
+        print_json(record)
+    elif print_output:
+        for line in record.output:
+            typer.echo(line)
+        if record.state != "SUCCEEDED":
+            for line in record.log_tail:
+                _say(line)
+    if record.done:
+        took = f" after {record.duration:g} s" if record.duration else ""
+        _say(f"job {record.id} {record.state}{took}{_why(record)}")
+    if record.state in ("FAILED", "CANCELLED"):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def render_jobs(records: list[JobRecord], as_json: bool) -> None:
+    from sparkswarm.spark.job_record import record_row
+
+    if as_json:
+        print_json(records)
+    else:
+        show([record_row(r) for r in records], JOB_COLUMNS, as_json=False)
+
+
+def render_job(record: JobRecord, as_json: bool) -> None:
+    from sparkswarm.spark.job_record import describe
+
+    if as_json:
+        print_json(record)
+        return
+    for line in describe(record):
+        typer.echo(line)
+
+
+def render_cancelled(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(result)
-    elif result.state == "running":
-        console().print(
-            f"job {result.job_id} started as service {result.service}; "
-            f"collect it with: sparkswarm spark wait {result.job_id} --stack {result.stack}",
-            highlight=False,
-        )
-    else:
-        for line in result.output:
-            typer.echo(line)
-        err = err_console()
-        if result.state != "succeeded":
-            for line in result.log_tail:
-                err.print(line, highlight=False, markup=False)
-            err.print(f"job {result.job_id} failed: {result.error}", markup=False)
-        else:
-            err.print(f"job {result.job_id} succeeded in {result.seconds} s")
-    if result.state == "failed":
-        raise typer.Exit(EXIT_FAILURE)
+        return
+    app_id = result.get("app_id") or "not registered"
+    _say(f"job {result.get('job_id')} cancelled (application {app_id})")
+
+
+def render_removed(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+        return
+    removed = ", ".join(result.get("removed", [])) or "nothing to remove"
+    console().print(f"job {result.get('job_id', '')}: {removed}", highlight=False)
+
+
+def render_up(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+        return
+    console().print(
+        f"{result['stack']}: {result['alive_workers']} workers ALIVE, {result['cores']} cores, "
+        f"{result['memory_mb']} MiB",
+        highlight=False,
+    )
+
+
+def render_down(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+        return
+    jobs = ", ".join(result.get("jobs_removed") or []) or "none"
+    console().print(
+        f"{result.get('name', 'stack')} removed (jobs removed: {jobs})", highlight=False
+    )
+
+
+expose(app, "jobs", grammar.jobs, render_jobs)
+expose(app, "job", grammar.job, render_job)
+expose(app, "cancel", grammar.cancel, render_cancelled)
+expose(app, "rm", grammar.remove, render_removed)
+expose(app, "up", grammar.up, render_up)
+expose(app, "down", grammar.down, render_down)
+
+
+@app.command("logs")
+def logs(
+    job_id: str = typer.Argument(..., help="The job's id."),
+    follow_: bool = typer.Option(False, "--follow", "-f", help="Keep printing until it ends."),
+) -> None:
+    """Print the driver's log: live while its containers exist, else the recorded one."""
+    from sparkswarm.cli.common import gateway
+    from sparkswarm.errors import NotFound
+    from sparkswarm.spark.follow import follow_logs
+    from sparkswarm.spark.jobs import job_logs
+
+    record = perform(grammar.job(job_id=job_id))
+    try:
+        if follow_:
+            for line in follow_logs(gateway(), stack=record.stack, job_id=record.id):
+                typer.echo(line)
+            return
+        stdout, stderr = job_logs(gateway(), stack=record.stack, job_id=record.id)
+    except NotFound:
+        stdout, stderr = record.output, record.log_tail
+    for line in stdout:
+        typer.echo(line)
+    for line in stderr:
+        sys.stderr.write(line + "\n")
 
 
 def render_status(result: SparkStatus, as_json: bool) -> None:
@@ -70,45 +234,6 @@ def render_status(result: SparkStatus, as_json: bool) -> None:
     print_table(result.workers, ["id", "host", "state", "cores", "cores_used", "memory_mb"])
     if result.active_apps:
         print_table(result.active_apps, ["id", "name", "state", "cores", "duration_ms"])
-
-
-def _removed(result: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print_json(result)
-        return
-    removed = ", ".join(result.get("removed", [])) or "nothing to remove"
-    console().print(f"job {result.get('job_id', '')}: {removed}", highlight=False)
-
-
-@app.command("submit")
-def submit(
-    file: str = typer.Argument(..., help="A ready-made job's name (pi) or a PySpark script."),
-    args: list[str] | None = typer.Argument(None, help="Arguments for the script."),
-    stack: str = grammar.STACK,
-    arg: list[str] | None = typer.Option(
-        None, "--arg", help="Argument for the script (repeatable)."
-    ),
-    conf: list[str] | None = typer.Option(
-        None, "--conf", help="Spark conf key=value (repeatable)."
-    ),
-    timeout: float = grammar.JOB_TIMEOUT,
-    detach: bool = DETACH_OPTION,
-    key: str | None = KEY_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Run a PySpark script (or a ready-made job by name) on the stack's cluster
-    and print what it printed. Exits 1 when the job fails, after printing the
-    end of Spark's log."""
-    from sparkswarm.spark.job_spec import new_job_id
-
-    request = grammar.submit(file=file, args=args, stack=stack, arg=arg, conf=conf, timeout=timeout)
-    # The job id is chosen here, once: a redelivered run attaches to its job.
-    request = request.with_params(job_id=new_job_id())
-    render_job(perform(request, detach=detach, key=key), as_json)
-
-
-expose(app, "wait", grammar.wait, render_job)
-expose(app, "rm", grammar.remove, _removed)
 
 
 @app.command("status")

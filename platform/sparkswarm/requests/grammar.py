@@ -203,13 +203,14 @@ def files_allowed(allowed: bool) -> Iterator[None]:
         _files_allowed.reset(token)
 
 
-def read_request_file(path: str | Path, what: str, *, limit: int = MAX_FILE_BYTES) -> str:
-    """The text of a file a request names (a script, a compose file), read bounded.
+def read_request_bytes(path: str | Path, what: str, *, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a file a request names (a script, a compose file, a job's
+    input), read bounded.
 
     Raises InvalidRequest when files may not be read here (chat), when the
-    path is not a regular file, is larger than ``limit`` bytes, or is not
-    UTF-8 text. The size is checked before reading, and the read stops at
-    ``limit`` + 1 bytes whatever the file claims.
+    path is not a regular file or is larger than ``limit`` bytes. The size
+    is checked before reading, and the read stops at ``limit`` + 1 bytes
+    whatever the file claims.
     """
     if not _files_allowed.get():
         raise InvalidRequest(
@@ -227,10 +228,17 @@ def read_request_file(path: str | Path, what: str, *, limit: int = MAX_FILE_BYTE
         raise InvalidRequest(f"{what} {str(file)!r}: cannot read ({exc.strerror})") from None
     if len(data) > limit:
         raise InvalidRequest(f"{what} {str(file)!r}: larger than {limit} bytes")
+    return data
+
+
+def read_request_file(path: str | Path, what: str, *, limit: int = MAX_FILE_BYTES) -> str:
+    """The text of a file a request names, read bounded (see :func:`read_request_bytes`);
+    InvalidRequest also when it is not UTF-8 text."""
+    data = read_request_bytes(path, what, limit=limit)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidRequest(f"{what} {str(file)!r}: not UTF-8 text") from None
+        raise InvalidRequest(f"{what} {str(path)!r}: not UTF-8 text") from None
 
 
 def parse_key_value_options(items: Sequence[str] | None, flag: str) -> dict[str, str]:

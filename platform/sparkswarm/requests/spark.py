@@ -1,17 +1,25 @@
-"""The ``spark`` commands: submit, wait, rm, status."""
+"""The ``spark`` commands: the cluster (up, down, status) and its jobs.
+
+``submit`` reads the script and the files that travel with it here (a
+catalogue job by name, or files of this host where files may be read: not
+from chat); ``logs`` streams from a terminal. Job records are queue reads.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from sparkswarm.limits import check_wait
-from sparkswarm.requests.grammar import group, parse_key_value_options, read_request_file
+from sparkswarm.errors import InvalidRequest
+from sparkswarm.requests.grammar import group, read_request_bytes
 from sparkswarm.requests.model import Request, request
 
 spark = group("spark", "Run jobs on a spark stack and show its state.")
+spark.terminal("logs", "prints a job's driver log in a terminal")
 
 STACK = typer.Option("spark", "--stack", "-s", help="Name of the deployed spark stack.")
-JOB_TIMEOUT = typer.Option(900.0, "--timeout", help="Seconds before the job is removed.")
+JOB_STATES = ("SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 
 
 def _stack(name: str) -> str:
@@ -20,77 +28,118 @@ def _stack(name: str) -> str:
     return validate_stack_name(name)
 
 
-def _script(file: str) -> tuple[str, str]:
-    """(name, text) of the script: a ready-made job by name, or a file of this host."""
-    from pathlib import Path
+def _read(path: Path, what: str) -> bytes:
+    from sparkswarm.spark.job_request import CONFIG_LIMIT
 
-    from sparkswarm.stacks.params import stacks_dir
-
-    catalogue = stacks_dir() / "spark" / "jobs"
-    if "/" not in file and not file.endswith(".py") and (catalogue / f"{file}.py").is_file():
-        return f"{file}.py", (catalogue / f"{file}.py").read_text(encoding="utf-8")
-    from sparkswarm.spark.job_spec import MAX_SCRIPT_BYTES
-
-    return Path(file).name, read_request_file(file, "script", limit=MAX_SCRIPT_BYTES)
+    return read_request_bytes(path, what, limit=CONFIG_LIMIT)
 
 
 @spark.command("submit", "spark.submit")
 def submit(
-    file: str = typer.Argument(..., help="A ready-made job's name (pi) or a PySpark script."),
+    target: str = typer.Argument(..., help="A catalogue job's name (pi) or a PySpark script."),
     args: list[str] | None = typer.Argument(None, help="Arguments for the script."),
     stack: str = STACK,
     arg: list[str] | None = typer.Option(
-        None, "--arg", help="Argument for the script (repeatable)."
+        None, "--arg", help="Argument for the script (repeatable; after ARGS)."
+    ),
+    name: str | None = typer.Option(None, "--name", help="The application's name."),
+    executor_memory: str | None = typer.Option(
+        None, "--executor-memory", help="Memory per executor, e.g. 512m, 1g."
+    ),
+    total_executor_cores: int | None = typer.Option(
+        None, "--total-executor-cores", help="Cores in total (default: the stack's job_cores)."
     ),
     conf: list[str] | None = typer.Option(
         None, "--conf", help="Spark conf key=value (repeatable)."
     ),
-    timeout: float = JOB_TIMEOUT,
+    py_files: list[str] | None = typer.Option(
+        None, "--py-files", help="a.py,b.zip: Python dependencies."
+    ),
+    files: list[str] | None = typer.Option(None, "--files", help="data.csv,...: input files."),
+    image: str | None = typer.Option(None, "--image", help="Driver image (default: the master's)."),
 ) -> Request:
-    """Run a PySpark script on the stack's cluster and print what it printed.
+    """Submit a job: it is checked against the cluster, its driver started, and
+    it runs on as a record of its own (`spark jobs`). Exits 2 when it can never
+    fit the cluster (the message gives the numbers)."""
+    from sparkswarm.spark.job_request import build_submit_params
 
-    Exits 1 when the job fails, after printing the end of Spark's log.
-    """
-    from sparkswarm.spark.job_spec import validate_conf, validate_script
-
-    script_name, script = _script(file)
-    validate_script(script, script_name)
-    conf_values = validate_conf(parse_key_value_options(conf, "--conf"))
-    check_wait(timeout)
-    params = {
-        "stack": _stack(stack),
-        "script": script,
-        "script_name": script_name,
-        "args": [*(args or []), *(arg or [])],
-        "conf": conf_values,
-        "timeout": timeout,
-    }
+    params = build_submit_params(
+        target,
+        [*(args or []), *(arg or [])],
+        stack=_stack(stack),
+        name=name,
+        executor_memory=executor_memory,
+        total_executor_cores=total_executor_cores,
+        conf=conf or [],
+        py_files=py_files or [],
+        files=files or [],
+        image=image,
+        read=_read,
+    )
     return request("spark.submit", params)
 
 
-@spark.command("wait", "spark.wait")
-def wait(
-    job_id: str = typer.Argument(..., help="The id `spark submit --detach` printed."),
-    stack: str = STACK,
-    timeout: float = JOB_TIMEOUT,
+@spark.command("jobs", "spark.jobs")
+def jobs(
+    state: str | None = typer.Option(None, "--state", help=", ".join(JOB_STATES) + "."),
+    limit: int = typer.Option(20, "--limit", help="At most this many, newest first."),
+    stack: str | None = typer.Option(None, "--stack", "-s", help="Only this stack's jobs."),
 ) -> Request:
-    """Wait for a detached job, print its output, and remove it."""
+    """List Spark jobs, newest first: state, who asked, duration, reason."""
+    if state is not None and state.upper() not in JOB_STATES:
+        raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(JOB_STATES)}")
+    if not 1 <= limit <= 1000:
+        raise InvalidRequest("--limit is between 1 and 1000")
+    params = {"state": state.upper() if state else None, "stack": stack, "limit": limit}
+    return request("spark.jobs", params)
+
+
+@spark.command("job", "spark.job")
+def job(job_id: str = typer.Argument(..., help="The job's id (or a unique prefix).")) -> Request:
+    """Show one job: what was asked, its state and why, its output, its UI links."""
+    if not job_id.strip():
+        raise InvalidRequest("give a job id")
+    return request("spark.job", {"job_id": job_id.strip()})
+
+
+@spark.command("cancel", "spark.cancel")
+def cancel(job_id: str = typer.Argument(..., help="The job's id."), stack: str = STACK) -> Request:
+    """Cancel a job: the master kills its application and its driver is removed."""
     from sparkswarm.spark.job_spec import validate_job_id
 
-    params = {
-        "stack": _stack(stack),
-        "job_id": validate_job_id(job_id),
-        "timeout": check_wait(timeout),
-    }
-    return request("spark.wait", params)
+    return request("spark.cancel", {"job_id": validate_job_id(job_id), "stack": _stack(stack)})
 
 
 @spark.command("rm", "spark.rm")
 def remove(job_id: str = typer.Argument(..., help="The job's id."), stack: str = STACK) -> Request:
-    """Stop and remove a job (its service, containers and script config)."""
+    """Remove a job's service, containers and configs now (its record stays)."""
     from sparkswarm.spark.job_spec import validate_job_id
 
     return request("spark.rm", {"stack": _stack(stack), "job_id": validate_job_id(job_id)})
+
+
+@spark.command("up", "spark.up")
+def up(
+    stack: str = STACK,
+    workers: int | None = typer.Option(None, "--workers", help="Worker replicas (default 2)."),
+    worker_cores: int | None = typer.Option(None, "--worker-cores", help="Cores per worker."),
+    worker_memory: str | None = typer.Option(
+        None, "--worker-memory", help="Memory per worker, e.g. 1g."
+    ),
+) -> Request:
+    """Deploy the ready-made Spark cluster and wait until every worker is ALIVE."""
+    from sparkswarm.spark.cluster import up_params
+
+    params = up_params(
+        _stack(stack), workers=workers, worker_cores=worker_cores, worker_memory=worker_memory
+    )
+    return request("spark.up", params)
+
+
+@spark.command("down", "spark.down")
+def down(stack: str = STACK) -> Request:
+    """Remove the Spark cluster and any job containers still on it (records stay)."""
+    return request("spark.down", {"name": _stack(stack)})
 
 
 @spark.command("status", "spark.status")

@@ -96,8 +96,16 @@ def submit_command(
     args: list[str],
     conf: dict[str, str],
     event_log: bool,
+    name: str | None = None,
+    files: list[str] | None = None,
+    py_files: list[str] | None = None,
 ) -> list[str]:
-    """The ``spark-submit`` command line of a job (client deploy mode)."""
+    """The ``spark-submit`` command line of a job (client deploy mode).
+
+    ``conf`` carries the job's resources too (``spark.cores.max``,
+    ``spark.executor.memory``); ``files`` and ``py_files`` are paths inside
+    the driver's container, which spark-submit ships to the executors.
+    """
     command = [
         SPARK_SUBMIT,
         "--master",
@@ -110,6 +118,12 @@ def submit_command(
     ]
     if not event_log:
         command += ["--conf", "spark.eventLog.enabled=false"]
+    if name:
+        command += ["--name", name]
+    if files:
+        command += ["--files", ",".join(files)]
+    if py_files:
+        command += ["--py-files", ",".join(py_files)]
     for key, value in sorted(conf.items()):
         command += ["--conf", f"{key}={value}"]
     return [*command, script_path, *args]
@@ -124,26 +138,39 @@ def job_service_spec(
     events_volume: str | None,
     args: list[str],
     conf: dict[str, str],
+    file_configs: list[dict[str, str]] | None = None,
+    py_file_configs: list[dict[str, str]] | None = None,
+    name: str | None = None,
+    image: str | None = None,
 ) -> dict[str, Any]:
     """The Engine API ``ServiceSpec`` of a job, derived from the master's spec.
 
     ``app_config`` is ``{"id": ..., "name": ..., "file": ...}`` of the config
-    holding the script; ``events_volume`` the history server's event-log
-    volume (None: no event log).
+    holding the script; ``file_configs`` / ``py_file_configs`` the same for
+    the files that travel with it (each lands next to the script, in the
+    driver's working folder); ``events_volume`` the history server's
+    event-log volume (None: no event log); ``image`` replaces the master's.
     """
     master_task = master_service["Spec"]["TaskTemplate"]
     master_container = master_task["ContainerSpec"]
     script_path = f"{APP_DIR}/{app_config['file']}"
     configs = [dict(c) for c in master_container.get("Configs") or []]
-    configs.append(
-        {
-            "ConfigID": app_config["id"],
-            "ConfigName": app_config["name"],
-            "File": {"Name": script_path, "UID": "0", "GID": "0", "Mode": 0o444},
-        }
-    )
+    extra = [app_config, *(file_configs or []), *(py_file_configs or [])]
+    for entry in extra:
+        configs.append(
+            {
+                "ConfigID": entry["id"],
+                "ConfigName": entry["name"],
+                "File": {
+                    "Name": f"{APP_DIR}/{entry['file']}",
+                    "UID": "0",
+                    "GID": "0",
+                    "Mode": 0o444,
+                },
+            }
+        )
     container: dict[str, Any] = {
-        "Image": master_container["Image"],
+        "Image": image or master_container["Image"],
         "Args": submit_command(
             master=master_host(master_service),
             driver=driver_host(job_id),
@@ -151,11 +178,16 @@ def job_service_spec(
             args=args,
             conf=conf,
             event_log=events_volume is not None,
+            name=name,
+            files=[f"{APP_DIR}/{c['file']}" for c in file_configs or []],
+            py_files=[f"{APP_DIR}/{c['file']}" for c in py_file_configs or []],
         ),
         "Env": list(master_container.get("Env") or []),
         "Configs": configs,
         "Secrets": [dict(s) for s in master_container.get("Secrets") or []],
         "Labels": {JOB_LABEL: job_id, STACK_LABEL: stack},
+        # Scripts open their files by bare name: they sit in the working folder.
+        "Dir": APP_DIR,
     }
     for key in ("Command", "User"):
         if master_container.get(key):

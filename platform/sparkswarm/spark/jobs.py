@@ -1,12 +1,14 @@
-"""Operation ``spark.submit``: run a PySpark script on a deployed spark stack.
+"""Operations on Spark jobs: ``spark.submit``, ``spark.cancel``, ``spark.rm``.
 
-The script becomes a swarm config, the job a ``replicated-job`` service
-(restart condition none) on the stack's network whose one task runs
-``spark-submit`` in client mode (standalone Spark cannot run Python drivers
-in cluster mode). We wait for the task to end, keep what the script printed
-(the driver's stdout) and the tail of Spark's log (its stderr), and remove
-the service and the config. With ``job_id`` a retried call attaches to the
-job it started before instead of starting another.
+``spark.submit`` checks that the job can fit, turns the script and its files
+into swarm configs and the job into a ``replicated-job`` service (restart
+condition none) on the stack's network, whose one task runs ``spark-submit``
+in client mode (standalone Spark cannot run Python drivers in cluster mode).
+It returns as soon as the driver runs, with the job's first record: the job
+is not a swarm change, so nothing holds a queue slot or a lock while it
+runs. The watcher (``sparkswarm.workers.spark_watcher``) follows it from
+there. With ``job_id`` a retried call finds the job it started before
+instead of starting another.
 """
 
 from __future__ import annotations
@@ -17,45 +19,61 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from sparkswarm.errors import NotFound, OperationFailed, SparkswarmError
+from sparkswarm.errors import InvalidRequest, NotFound, SparkswarmError
 from sparkswarm.limits import check_wait
 from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.spark.job_record import JobAsk, JobRecord
+from sparkswarm.spark.job_request import decode_file, memory_mb
 from sparkswarm.spark.job_spec import (
-    EVENT_DIR,
     JOB_LABEL,
     STACK_LABEL,
-    error_summary,
     job_service_name,
     job_service_spec,
     new_job_id,
-    split_log,
     validate_conf,
     validate_job_id,
     validate_script,
 )
+from sparkswarm.spark.judge import TASK_ENDED, assess_fit, failure_reason
+from sparkswarm.spark.observe import driver_logs, events_volume, task_facts, ui_links
 from sparkswarm.spark.queries import find_service, require_stack_service
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
 
-LOG_TAIL_LINES = 40
-_ENDED = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
-_POLL_SECONDS = 1.0
+JOB_CORES_LABEL = "org.sparkswarm.spark.job-cores"
+"""Label on a spark stack's master: the cores a job takes unless it asks."""
+DEFAULT_EXECUTOR_MB = 512
+_POLL_SECONDS = 0.1
 
 
-class SparkJobResult(BaseModel):
-    """The outcome of one Spark job."""
+class SparkJobSubmitted(BaseModel):
+    """What ``spark.submit`` did: the job's first record, and how long it took."""
 
     stack: str
     job_id: str
-    service: str = Field(description="The job's swarm service (removed once it ended).")
-    state: str = Field(description="succeeded, failed, or running (detached).")
-    task_state: str | None = Field(None, description="The swarm task's last state.")
-    exit_code: int | None = None
-    seconds: float = Field(description="From submission to the end of the job.")
-    output: list[str] = Field(default_factory=list, description="What the script printed.")
-    log_tail: list[str] = Field(default_factory=list, description="Last lines of Spark's log.")
-    error: str | None = Field(None, description="Why it failed, in one line.")
+    service: str
+    state: str = Field(description="SUBMITTED (driver running), or FAILED (never ran).")
+    reason: str | None = Field(None, description="Why it waits, or why it failed.")
+    seconds: float = Field(description="From the call to the driver running.")
+    record: JobRecord
+
+
+def job_ask(
+    master: dict[str, Any],
+    conf: dict[str, str],
+    total_executor_cores: int | None,
+    executor_memory: str | None,
+) -> JobAsk:
+    """The job's resources: what it asks, else its conf, else the stack's default."""
+    labels = master["Spec"].get("Labels") or {}
+    cores = total_executor_cores or int(conf.get("spark.cores.max") or 0)
+    if not cores:
+        cores = int(labels.get(JOB_CORES_LABEL) or 1)
+    memory = executor_memory or conf.get("spark.executor.memory")
+    return JobAsk(
+        cores=cores, executor_memory_mb=memory_mb(memory) if memory else DEFAULT_EXECUTOR_MB
+    )
 
 
 def submit_job(
@@ -65,117 +83,189 @@ def submit_job(
     script: str,
     script_name: str = "app.py",
     args: list[str] | None = None,
+    name: str | None = None,
     conf: dict[str, str] | None = None,
+    files: list[dict[str, str]] | None = None,
+    py_files: list[dict[str, str]] | None = None,
+    executor_memory: str | None = None,
+    total_executor_cores: int | None = None,
+    image: str | None = None,
     job_id: str | None = None,
-    timeout: float = 900.0,
-    detach: bool = False,
+    start_timeout: float = 60.0,
     progress: ProgressFn = no_progress,
-) -> SparkJobResult:
-    """Run ``script`` on the spark stack ``stack`` and return its outcome.
+) -> SparkJobSubmitted:
+    """Start ``script`` on spark stack ``stack``; return once its driver runs.
 
-    A failing script is a result with ``state="failed"``, not an exception.
-    Raises InvalidRequest for a bad script, conf or job id, NotFound when
-    the stack has no master service, OperationFailed when the job cannot be
-    started or outlives ``timeout`` (it is then removed).
+    Raises InvalidRequest for a bad script, conf, file or job id, and when
+    the job can never fit the cluster (the message gives the numbers);
+    NotFound when the stack has no master. A driver that cannot start
+    (image missing, ...) is a result in state FAILED with the reason.
     """
     args = [str(a) for a in args or []]
     conf = validate_conf(dict(conf or {}))
     validate_script(script, script_name)
     job_id = validate_job_id(job_id) if job_id else new_job_id()
-    check_wait(timeout)
-    name = job_service_name(stack, job_id)
+    check_wait(start_timeout)
     started = time.monotonic()
-
-    service = find_service(gw, name)
+    master = require_stack_service(gw, stack, "master")
+    ask = job_ask(master, conf, total_executor_cores, executor_memory)
+    conf = {**conf, "spark.cores.max": str(ask.cores)}
+    conf["spark.executor.memory"] = f"{ask.executor_memory_mb}m"
+    reason = _check_fit(gw, stack, ask)
+    master_ui, history_ui = ui_links(gw, stack)
+    record = JobRecord(
+        id=job_id,
+        stack=stack,
+        service=job_service_name(stack, job_id),
+        name=name or script_name.removesuffix(".py"),
+        script=script_name,
+        args=args,
+        ask=ask,
+        conf=conf,
+        files=[f["name"] for f in [*(files or []), *(py_files or [])]],
+        image=image or master["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"],
+        reason=reason,
+        master_ui=master_ui,
+        history_ui=history_ui,
+    )
+    service = find_service(gw, record.service)
     if service is None:
-        master = require_stack_service(gw, stack, "master")
-        service = _start_job(gw, stack, job_id, master, script, script_name, args, conf, progress)
+        progress(f"starting job {job_id} on {stack}", log=True)
+        service = _start(gw, record, master, script, files or [], py_files or [])
     else:
-        progress(f"job {job_id} exists already; waiting for it")
-    if detach:
-        return SparkJobResult(
-            stack=stack,
-            job_id=job_id,
-            service=name,
-            state="running",
-            seconds=round(time.monotonic() - started, 2),
-        )
-    return _collect(gw, stack, job_id, service, timeout, started, progress)
+        progress(f"job {job_id} exists already")
+    task = _wait_for_driver(gw, service["ID"], start_timeout)
+    state, exit_code = "SUBMITTED", None
+    if task is None:
+        state, reason = "FAILED", f"the driver did not start within {start_timeout:g} s"
+        remove_job(gw, stack=stack, job_id=job_id)
+    elif task.state in TASK_ENDED:
+        stdout, stderr = driver_logs(gw, service["ID"])
+        failed = task.state != "complete" or bool(task.exit_code)
+        state = "FAILED" if failed else "SUCCEEDED"
+        reason = failure_reason(task, record.image, stdout, stderr) if failed else None
+        exit_code = task.exit_code
+        record = record.model_copy(update={"output": stdout, "log_tail": stderr[-40:]})
+    if state != "SUBMITTED":
+        record = record.model_copy(update={"finished_at": time.time(), "exit_code": exit_code})
+    record = record.model_copy(update={"state": state, "reason": reason})
+    progress(f"job {job_id}: driver {task.state if task else 'not started'}", log=True)
+    return SparkJobSubmitted(
+        stack=stack,
+        job_id=job_id,
+        service=record.service,
+        state=state,
+        reason=reason,
+        seconds=round(time.monotonic() - started, 2),
+        record=record,
+    )
 
 
-def wait_job(
+def _check_fit(gw: Gateway, stack: str, ask: JobAsk) -> str | None:
+    """None if the job fits now, why it waits otherwise; InvalidRequest if it never fits."""
+    from sparkswarm.errors import Unavailable
+    from sparkswarm.spark.status import spark_status
+
+    worker = find_service(gw, f"{stack}_worker")
+    replicas = 0
+    if worker is not None:
+        replicas = int((worker["Spec"].get("Mode", {}).get("Replicated") or {}).get("Replicas", 0))
+    try:
+        status = spark_status(gw, stack=stack)
+    except Unavailable as exc:
+        return f"the master is not answering yet ({exc})"
+    fit = assess_fit(status, ask, replicas)
+    if fit.verdict == "never":
+        raise InvalidRequest(f"refused: {fit.reason}")
+    return fit.reason or None
+
+
+def _start(
+    gw: Gateway,
+    record: JobRecord,
+    master: dict[str, Any],
+    script: str,
+    files: list[dict[str, str]],
+    py_files: list[dict[str, str]],
+) -> dict[str, Any]:
+    labels = {JOB_LABEL: record.id, STACK_LABEL: record.stack}
+
+    def config(file_name: str, data: bytes) -> dict[str, str]:
+        config_name = f"{record.service}-{file_name.replace('.', '-')}"
+        created = gw.api.create_config(config_name, data, labels=labels)
+        return {"id": created["ID"], "name": config_name, "file": file_name}
+
+    app = config(record.script, script.encode())
+    spec = job_service_spec(
+        stack=record.stack,
+        job_id=record.id,
+        master_service=master,
+        app_config=app,
+        events_volume=events_volume(gw, record.stack),
+        args=record.args,
+        conf=record.conf,
+        file_configs=[config(f["name"], decode_file(f)) for f in files],
+        py_file_configs=[config(f["name"], decode_file(f)) for f in py_files],
+        name=record.name,
+        image=record.image,
+    )
+    created = gw.api.create_service(
+        spec["TaskTemplate"],
+        name=spec["Name"],
+        labels=spec["Labels"],
+        mode=spec["Mode"],
+        endpoint_spec=spec["EndpointSpec"],
+    )
+    return {"ID": created["ID"], "Spec": spec}
+
+
+def _wait_for_driver(gw: Gateway, service_id: str, timeout: float) -> Any:
+    """The driver task's facts once it runs or ended; None after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = task_facts(gw, service_id)
+        if task is not None and (task.state == "running" or task.state in TASK_ENDED):
+            return task
+        time.sleep(_POLL_SECONDS)
+    return None
+
+
+def cancel_job(
     gw: Gateway,
     *,
     stack: str = "spark",
     job_id: str,
-    timeout: float = 900.0,
+    app_id: str | None = None,
     progress: ProgressFn = no_progress,
-) -> SparkJobResult:
-    """Wait for a job started with ``detach`` and return its outcome (then remove it).
+) -> dict[str, Any]:
+    """Stop a job: the master kills its application (listed KILLED), then the
+    driver's service, containers and configs are removed. Idempotent.
 
-    ``seconds`` counts from this call. Raises NotFound when there is no such
-    job (never started, or already collected), OperationFailed after
-    ``timeout`` seconds (the job is then removed).
+    Raises InvalidRequest for a bad id; NotFound when there is no such job.
     """
+    from sparkswarm.spark.observe import find_app_id
+    from sparkswarm.spark.status import kill_app
+
     validate_job_id(job_id)
-    check_wait(timeout)
-    started = time.monotonic()
     service = find_service(gw, job_service_name(stack, job_id))
-    if service is None:
-        raise NotFound(f"no job {job_id} on stack {stack} (finished jobs are removed once read)")
-    return _collect(gw, stack, job_id, service, timeout, started, progress)
-
-
-def _collect(
-    gw: Gateway,
-    stack: str,
-    job_id: str,
-    service: dict[str, Any],
-    timeout: float,
-    started: float,
-    progress: ProgressFn,
-) -> SparkJobResult:
-    """Wait for the job's task to end, read its logs, remove it; its result."""
-    name = service["Spec"]["Name"]
-    try:
-        task = _wait_for_end(gw, service["ID"], timeout, progress)
-        stdout, stderr = _logs(gw, service["ID"])
-    finally:
-        remove_job(gw, stack=stack, job_id=job_id)
-    if task is None:
-        raise OperationFailed(f"job {job_id} on {stack} still ran after {timeout:.0f} s; removed")
-    status = task.get("Status") or {}
-    exit_code = (status.get("ContainerStatus") or {}).get("ExitCode")
-    succeeded = status.get("State") == "complete" and not exit_code
-    tail = stderr[-LOG_TAIL_LINES:]
-    error = None
-    if not succeeded:
-        # spark-submit merges the Python driver's stderr (tracebacks) into its
-        # stdout; the JVM's own log goes to stderr.
-        error = (
-            error_summary(stdout)
-            or error_summary(stderr)
-            or status.get("Err")
-            or f"task {status.get('State')}"
-        )
-    return SparkJobResult(
-        stack=stack,
-        job_id=job_id,
-        service=name,
-        state="succeeded" if succeeded else "failed",
-        task_state=status.get("State"),
-        exit_code=exit_code,
-        seconds=round(time.monotonic() - started, 2),
-        output=stdout,
-        log_tail=tail,
-        error=error,
-    )
+    if service is None and app_id is None:
+        raise NotFound(f"no job {job_id} on stack {stack}")
+    if app_id is None and service is not None:
+        app_id = find_app_id(gw, service["ID"])
+    killed = False
+    if app_id:
+        with contextlib.suppress(SparkswarmError):
+            killed = kill_app(gw, stack=stack, app_id=app_id)
+    progress(f"job {job_id}: application {app_id or '(none yet)'} killed={killed}", log=True)
+    removed = remove_job(gw, stack=stack, job_id=job_id)
+    return {"job_id": job_id, "app_id": app_id, "killed": killed, **removed}
 
 
 def remove_job(
     gw: Gateway, *, stack: str, job_id: str, progress: ProgressFn = no_progress
 ) -> dict[str, Any]:
-    """Remove a job's service and script config; nothing to do is fine (idempotent)."""
+    """Remove a job's service, containers and configs; nothing to do is fine (idempotent)."""
+    validate_job_id(job_id)
     name = job_service_name(stack, job_id)
     removed: list[str] = []
     service = find_service(gw, name)
@@ -186,7 +276,12 @@ def remove_job(
         except NotFound:
             pass
         _remove_task_containers(gw, service["ID"])
-    # The config stays "in use" until the service's tasks are gone.
+    else:
+        # Engine 20.10 keeps a removed job service's containers: find them by label.
+        for container in gw.api.containers(all=True, filters={"label": f"{JOB_LABEL}={job_id}"}):
+            with contextlib.suppress(NotFound):
+                gw.api.remove_container(container["Id"], force=True)
+    # The configs stay "in use" until the service's tasks are gone.
     deadline = time.monotonic() + 30
     for config in gw.api.configs(filters={"label": f"{JOB_LABEL}={job_id}"}):
         while True:
@@ -200,6 +295,8 @@ def remove_job(
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+    if removed:
+        progress(f"job {job_id}: removed {', '.join(removed)}")
     return {"job_id": job_id, "removed": removed}
 
 
@@ -217,84 +314,10 @@ def _remove_task_containers(gw: Gateway, service_id: str) -> None:
             gw.api.remove_container(container["Id"], force=True)
 
 
-def _start_job(
-    gw: Gateway,
-    stack: str,
-    job_id: str,
-    master: dict[str, Any],
-    script: str,
-    script_name: str,
-    args: list[str],
-    conf: dict[str, str],
-    progress: ProgressFn,
-) -> dict[str, Any]:
-    name = job_service_name(stack, job_id)
-    labels = {JOB_LABEL: job_id, STACK_LABEL: stack}
-    config_name = f"{name}-{script_name.replace('.', '-')}"
-    created = gw.api.create_config(config_name, script.encode(), labels=labels)
-    events = _events_volume(gw, stack)
-    spec = job_service_spec(
-        stack=stack,
-        job_id=job_id,
-        master_service=master,
-        app_config={"id": created["ID"], "name": config_name, "file": script_name},
-        events_volume=events,
-        args=args,
-        conf=conf,
-    )
-    progress(f"starting job {job_id} on {stack}", log=True)
-    gw.api.create_service(
-        spec["TaskTemplate"],
-        name=spec["Name"],
-        labels=spec["Labels"],
-        mode=spec["Mode"],
-        endpoint_spec=spec["EndpointSpec"],
-    )
-    service = find_service(gw, name)
+def job_logs(gw: Gateway, *, stack: str, job_id: str) -> tuple[list[str], list[str]]:
+    """What the driver printed so far (stdout) and its log (stderr). NotFound."""
+    validate_job_id(job_id)
+    service = find_service(gw, job_service_name(stack, job_id))
     if service is None:
-        raise OperationFailed(f"job service {name} vanished right after it was created")
-    return service
-
-
-def _wait_for_end(
-    gw: Gateway, service_id: str, timeout: float, progress: ProgressFn
-) -> dict[str, Any] | None:
-    """The job's task once it ended, or None after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last_state = None
-    while time.monotonic() < deadline:
-        tasks = gw.api.tasks(filters={"service": service_id})
-        if tasks:
-            task = max(tasks, key=lambda t: t.get("CreatedAt", ""))
-            state = (task.get("Status") or {}).get("State")
-            if state != last_state:
-                progress(f"driver {state}", state=state)
-                last_state = state
-            if state in _ENDED:
-                return dict(task)
-        time.sleep(_POLL_SECONDS)
-    return None
-
-
-def _logs(gw: Gateway, service_id: str) -> tuple[list[str], list[str]]:
-    """The driver's stdout and stderr lines."""
-    from sparkswarm.gateway import translated_errors
-
-    def read(stdout: bool) -> list[str]:
-        raw = gw.api.service_logs(service_id, stdout=stdout, stderr=not stdout, follow=False)
-        with translated_errors("service logs"):
-            data = raw if isinstance(raw, bytes | str) else b"".join(raw)
-        return split_log(data)
-
-    return read(True), read(False)
-
-
-def _events_volume(gw: Gateway, stack: str) -> str | None:
-    """The history server's event-log volume (jobs write their event logs there)."""
-    history = find_service(gw, f"{stack}_history")
-    if history is None:
-        return None
-    for mount in history["Spec"]["TaskTemplate"]["ContainerSpec"].get("Mounts") or []:
-        if mount.get("Target") == EVENT_DIR and mount.get("Type", "volume") == "volume":
-            return str(mount["Source"])
-    return None
+        raise NotFound(f"job {job_id} has no containers any more (see `spark job {job_id}`)")
+    return driver_logs(gw, service["ID"])

@@ -9,12 +9,13 @@ network. The gateway must reach the engine of the node running the master.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from sparkswarm.errors import OperationFailed, SparkswarmError, Unavailable
+from sparkswarm.errors import InvalidRequest, OperationFailed, SparkswarmError, Unavailable
 from sparkswarm.spark.queries import require_stack_service
 
 if TYPE_CHECKING:
@@ -64,6 +65,16 @@ class SparkStatus(BaseModel):
     memory_used_mb: int
     active_apps: list[SparkApp]
     completed_apps: int
+    finished_apps: list[SparkApp] = Field(
+        default_factory=list, description="Completed applications (FINISHED, KILLED, FAILED)."
+    )
+
+    def app(self, app_id: str) -> SparkApp | None:
+        """The application ``app_id``, active or completed, or None."""
+        for app in [*self.active_apps, *self.finished_apps]:
+            if app.id == app_id:
+                return app
+        return None
 
 
 def parse_master_json(stack: str, data: dict[str, Any]) -> SparkStatus:
@@ -80,16 +91,7 @@ def parse_master_json(stack: str, data: dict[str, Any]) -> SparkStatus:
         )
         for w in data.get("workers") or []
     ]
-    apps = [
-        SparkApp(
-            id=str(a.get("id", "")),
-            name=str(a.get("name", "")),
-            state=str(a.get("state", "")),
-            cores=int(a.get("cores", 0)),
-            duration_ms=int(a.get("duration", 0)),
-        )
-        for a in data.get("activeapps") or []
-    ]
+    apps = [_app(a) for a in data.get("activeapps") or []]
     alive = [w for w in workers if w.state == "ALIVE"]
     return SparkStatus(
         stack=stack,
@@ -103,16 +105,22 @@ def parse_master_json(stack: str, data: dict[str, Any]) -> SparkStatus:
         memory_used_mb=int(data.get("memoryused", 0)),
         active_apps=apps,
         completed_apps=len(data.get("completedapps") or []),
+        finished_apps=[_app(a) for a in data.get("completedapps") or []],
     )
 
 
-def spark_status(gw: Gateway, *, stack: str = "spark") -> SparkStatus:
-    """The master's view of spark stack ``stack``.
+def _app(data: dict[str, Any]) -> SparkApp:
+    return SparkApp(
+        id=str(data.get("id", "")),
+        name=str(data.get("name", "")),
+        state=str(data.get("state", "")),
+        cores=int(data.get("cores", 0)),
+        duration_ms=int(data.get("duration", 0)),
+    )
 
-    Raises NotFound when the stack has no master service, Unavailable when
-    its master is not running on the engine the gateway talks to (or its UI
-    is not up yet), OperationFailed when the answer is not the master's JSON.
-    """
+
+def _master_container(gw: Gateway, stack: str) -> str:
+    """The id of the master's running container on this engine; Unavailable if none."""
     service = require_stack_service(gw, stack, "master")
     containers = gw.api.containers(
         filters={"label": f"com.docker.swarm.service.id={service['ID']}", "status": "running"}
@@ -122,7 +130,43 @@ def spark_status(gw: Gateway, *, stack: str = "spark") -> SparkStatus:
             f"the master of {stack} is not running on this engine "
             "(starting, or on another node: point SPARKSWARM_MANAGERS at that node)"
         )
-    output, code = _exec(gw, containers[0]["Id"], ["python3", "-c", _FETCH])
+    return str(containers[0]["Id"])
+
+
+def kill_app(gw: Gateway, *, stack: str, app_id: str) -> bool:
+    """Ask the master to kill application ``app_id`` (its UI's kill action,
+    from inside the master container); True if the master accepted.
+
+    The master then lists the app as KILLED and tells its driver to stop.
+    Raises Unavailable when the master cannot be reached.
+    """
+    if not re.match(r"^app-[0-9]+-[0-9]+$", app_id):
+        raise InvalidRequest(f"not a Spark application id: {app_id!r}")
+    # Spark 4 wants the UI's CSRF token on state-changing requests: it is in
+    # the kill forms of the master's page while the app is active.
+    script = (
+        "import re, sys, urllib.parse, urllib.request\n"
+        f"base = 'http://127.0.0.1:{MASTER_UI_PORT}'\n"
+        "page = urllib.request.urlopen(base + '/', timeout=10).read().decode()\n"
+        "found = re.search(r'name=.csrfToken.\\s+value=.([^\"\\']+)', page)\n"
+        f"form = {{'id': '{app_id}', 'terminate': 'true'}}\n"
+        "if found: form['csrfToken'] = found.group(1)\n"
+        "data = urllib.parse.urlencode(form).encode()\n"
+        "req = urllib.request.Request(base + '/app/kill/', data=data, method='POST')\n"
+        "urllib.request.urlopen(req, timeout=10).read()\n"
+    )
+    _, code = _exec(gw, _master_container(gw, stack), ["python3", "-c", script])
+    return code == 0
+
+
+def spark_status(gw: Gateway, *, stack: str = "spark") -> SparkStatus:
+    """The master's view of spark stack ``stack``.
+
+    Raises NotFound when the stack has no master service, Unavailable when
+    its master is not running on the engine the gateway talks to (or its UI
+    is not up yet), OperationFailed when the answer is not the master's JSON.
+    """
+    output, code = _exec(gw, _master_container(gw, stack), ["python3", "-c", _FETCH])
     if code != 0:
         last = output.strip().splitlines()[-1:] or ["no output"]
         raise Unavailable(f"the master UI of {stack} did not answer: {last[0]}")

@@ -1,0 +1,112 @@
+"""The bot's one door to the request layer and the operation registry.
+
+Chat text becomes command words (slash-command aliases expanded), the words
+become a typed request through ``sparkswarm.requests.parse`` (the same parser
+as the CLI and schedules), and what an operation needs in chat (role,
+read-only, offered in chat, destructive) comes from the registry. Nothing
+here executes anything. Raises InvalidRequest (usage text) for anything not
+understood.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sparkswarm.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from sparkswarm.requests import Request
+
+# Slash commands other than /sparkswarm, as the words they stand for.
+_SWARM_ALIASES: dict[str, tuple[str, ...]] = {
+    "services": ("service", "ls"),
+    "scale": ("service", "scale"),
+    "ps": ("service", "ps"),
+    "rollback": ("service", "rollback"),
+    "nodes": ("node", "ls"),
+    "stacks": ("stack", "ls"),
+}
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the bot must know about an operation before it submits it."""
+
+    role: str
+    read_only: bool
+    chat: bool
+    destructive: bool
+    queue_read: bool
+
+
+def words_of(command: str, text: str) -> list[str]:
+    """The CLI words a chat text stands for.
+
+    ``command`` is the slash command (``/sparkswarm``, ``/spark``, ``/swarm``)
+    or ``""`` for an @mention or a direct message. InvalidRequest for
+    unbalanced quotes or an overlong text.
+    """
+    if len(text) > MAX_TEXT:
+        raise InvalidRequest(f"that is {len(text)} characters; a command is at most {MAX_TEXT}")
+    text = _MENTION.sub(" ", text).replace("\u201c", '"').replace("\u201d", '"')
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"cannot split that into words: {exc}") from None
+    if command == "/spark":
+        return ["spark", *words]
+    if command == "/swarm" and words and words[0] in _SWARM_ALIASES:
+        return [*_SWARM_ALIASES[words[0]], *words[1:]]
+    if not command and words and words[0] == "sparkswarm":
+        return words[1:]
+    return words
+
+
+def parse(words: list[str]) -> Request:
+    """The typed request for ``words``, as chat may ask for it: files of the
+    bot's host cannot be named (ready-made jobs and stacks only). InvalidRequest
+    with the closest command's usage when not understood."""
+    from sparkswarm.requests import parse as parse_words
+
+    return parse_words(words, allow_files=False)
+
+
+def usage(words: tuple[str, ...] = ()) -> str:
+    """Plain-text usage of ``words`` (all commands for none)."""
+    from sparkswarm.requests import usage as usage_of
+
+    return usage_of(words)
+
+
+def policy(op_name: str, params: dict[str, Any]) -> Policy:
+    """Role, read-only, chat and destructiveness of ``op_name`` from the registry."""
+    from sparkswarm.operations import get_operation
+
+    op = get_operation(op_name)
+    return Policy(
+        role=op.role,
+        read_only=op.read_only,
+        chat=op.chat and not op.local,
+        destructive=op.is_destructive(params),
+        queue_read=op.executor == "queue",
+    )
+
+
+def chat_commands() -> list[tuple[str, str]]:
+    """(command words, role needed) of every command offered in chat."""
+    from sparkswarm.operations import get_operation
+    from sparkswarm.requests import GROUPS
+
+    usage()  # loads the command groups
+    out: list[tuple[str, str]] = []
+    for group in GROUPS.values():
+        for name, op_name in sorted(group.ops.items()):
+            op = get_operation(op_name)
+            if op.chat and not op.local:
+                out.append((f"{group.name} {name}", op.role))
+    return out

@@ -1,0 +1,371 @@
+"""A local Slack Web API double: a real HTTP server on loopback.
+
+There is no Slack on a test machine (and a workspace is not something a test
+should post into), so the bot's outgoing calls go to this server instead:
+``slack_sdk.WebClient(base_url=double.api_url)``. It answers the methods the
+bot calls the way Slack does (``{"ok": false, "error": "invalid_auth"}``,
+``channel_not_found``, ``no_text``, ...), keeps the messages it was sent so
+edits can be checked, can be told to answer HTTP 429 with ``Retry-After``,
+and records every call (method, arguments, time). ``sparkswarm bot try``
+runs the real bot against it; the tests assert on its records.
+
+Socket Mode: ``apps.connections.open`` (with the app-level token) returns the
+``ws://`` URL of :class:`sparkswarm.bots.double_socket.SocketDouble`, which
+sends real envelopes and collects the acks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+BOT_TOKEN = "xoxb-0000000000-double-bot-token"
+APP_TOKEN = "xapp-1-A0DOUBLE-0000-double-app-token"
+SIGNING_SECRET = "double-signing-secret-0000000000"
+TEAM_ID = "T0DOUBLE"
+BOT_USER_ID = "U0BOT"
+
+
+@dataclass
+class Call:
+    """One request the double received."""
+
+    method: str
+    args: dict[str, Any]
+    at: float
+    status: int = 200
+    response: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Message:
+    """A message as the double holds it (the newest version after edits)."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[Any]
+    thread_ts: str | None = None
+    ephemeral_user: str | None = None
+    edits: int = 0
+
+
+class SlackDouble:
+    """The Web API double; ``with SlackDouble() as slack: ...`` serves on a free port."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = BOT_TOKEN,
+        app_token: str = APP_TOKEN,
+        channels: tuple[str, ...] = ("C0GENERAL", "C0OPS", "D0DM"),
+        user_groups: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.channels = set(channels)
+        self.user_groups = dict(user_groups or {})
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[str, str], Message] = {}
+        self.files: dict[str, dict[str, Any]] = {}
+        self.listeners: list[Callable[[Call], None]] = []
+        self.ws_url = ""
+        self._limits: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- life -------------------------------------------------------------
+    def start(self) -> SlackDouble:
+        double = self
+
+        class Handler(_Handler):
+            owner = double
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="slack-double"
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> SlackDouble:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "the double is not started"
+        return int(self._server.server_address[1])
+
+    @property
+    def api_url(self) -> str:
+        """The base URL for ``WebClient(base_url=...)`` (ends with a slash)."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    # --- controls and assertions -------------------------------------------
+    def rate_limit(self, method: str, times: int, retry_after: float = 1.0) -> None:
+        """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``."""
+        with self._lock:
+            self._limits.setdefault(method, []).extend([retry_after] * times)
+
+    def calls_of(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def all_text(self) -> str:
+        """Every argument of every call, as one string: for "never reached Slack" checks."""
+        with self._lock:
+            return "\n".join(json.dumps(c.args, default=str) for c in self.calls) + "\n".join(
+                f.get("content", b"").decode("utf-8", "replace") for f in self.files.values()
+            )
+
+    def thread(self, channel: str, thread_ts: str) -> list[Message]:
+        """The replies in a thread (newest versions), oldest first."""
+        with self._lock:
+            return sorted(
+                (
+                    m
+                    for m in self.messages.values()
+                    if m.channel == channel and m.thread_ts == thread_ts
+                ),
+                key=lambda m: float(m.ts),
+            )
+
+    # --- the Web API ---------------------------------------------------------
+    def handle(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """(status, JSON body, extra headers) for one call; records it."""
+        now = time.time()
+        with self._lock:
+            pending = self._limits.get(method)
+            if pending:
+                retry_after = pending.pop(0)
+                body = {"ok": False, "error": "ratelimited"}
+                self._record(Call(method, args, now, 429, body))
+                return 429, body, {"Retry-After": f"{retry_after:g}"}
+            body = self._answer(method, args, token)
+            self._record(Call(method, args, now, 200, body))
+        return 200, body, {}
+
+    def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        for listener in self.listeners:
+            listener(call)
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if token is None:
+            return {"ok": False, "error": "not_authed"}
+        if method == "apps.connections.open":
+            if token == self.bot_token:
+                return {"ok": False, "error": "not_allowed_token_type"}
+            if token != self.app_token:
+                return {"ok": False, "error": "invalid_auth"}
+            if not self.ws_url:
+                return {"ok": False, "error": "socket_mode_not_enabled"}
+            return {"ok": True, "url": self.ws_url}
+        if token != self.bot_token:
+            return {"ok": False, "error": "invalid_auth"}
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return {"ok": False, "error": "unknown_method"}
+        answer: dict[str, Any] = handler(args)
+        return answer
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _check_message_args(self, args: dict[str, Any]) -> str | None:
+        if not args.get("channel"):
+            return "channel_not_found"
+        if args["channel"] not in self.channels:
+            return "channel_not_found"
+        if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+            return "no_text"
+        return None
+
+    def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://double.slack.invalid/",
+            "team": "double",
+            "team_id": TEAM_ID,
+            "user": "sparkswarm",
+            "user_id": BOT_USER_ID,
+            "bot_id": "B0BOT",
+        }
+
+    def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        error = self._check_message_args(args)
+        if error:
+            return {"ok": False, "error": error}
+        message = Message(
+            args["channel"],
+            self._next_ts(),
+            str(args.get("text") or ""),
+            _blocks(args.get("blocks")),
+            thread_ts=args.get("thread_ts") or None,
+        )
+        self.messages[(message.channel, message.ts)] = message
+        return {
+            "ok": True,
+            "channel": message.channel,
+            "ts": message.ts,
+            "message": {"text": message.text},
+        }
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        error = self._check_message_args(args)
+        if error:
+            return {"ok": False, "error": error}
+        message = self.messages.get((args["channel"], str(args.get("ts") or "")))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        message.text = str(args.get("text") or "")
+        message.blocks = _blocks(args.get("blocks"))
+        message.edits += 1
+        return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+
+    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        error = self._check_message_args(args)
+        if error:
+            return {"ok": False, "error": error}
+        if not args.get("user"):
+            return {"ok": False, "error": "user_not_in_channel"}
+        message = Message(
+            args["channel"],
+            self._next_ts(),
+            str(args.get("text") or ""),
+            _blocks(args.get("blocks")),
+            thread_ts=args.get("thread_ts") or None,
+            ephemeral_user=str(args["user"]),
+        )
+        self.messages[(message.channel, message.ts)] = message
+        return {"ok": True, "message_ts": message.ts}
+
+    def _m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = args.get("usergroup")
+        if not group:
+            return {"ok": False, "error": "invalid_arguments"}
+        if group not in self.user_groups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.user_groups[group])}
+
+    def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("filename") or not str(args.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ts):08d}"
+        self.files[file_id] = {"filename": args["filename"], "length": int(args["length"])}
+        return {
+            "ok": True,
+            "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+            "file_id": file_id,
+        }
+
+    def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        raw = args.get("files")
+        try:
+            files = json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = args.get("channel_id")
+        if channel and channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        shared = []
+        for item in files:
+            entry = self.files.get(str(item.get("id")))
+            if entry is None or "content" not in entry:
+                return {"ok": False, "error": "file_not_found"}
+            entry.update(channel=channel, thread_ts=args.get("thread_ts"), title=item.get("title"))
+            shared.append({"id": item["id"], "title": item.get("title") or entry["filename"]})
+        return {"ok": True, "files": shared}
+
+    def upload(self, file_id: str, content: bytes) -> tuple[int, dict[str, Any]]:
+        """The upload step of the external upload flow (the bytes go to upload_url)."""
+        with self._lock:
+            entry = self.files.get(file_id)
+            if entry is None:
+                return 404, {"ok": False, "error": "file_not_found"}
+            entry["content"] = content
+            self._record(Call("upload", {"file_id": file_id, "bytes": len(content)}, time.time()))
+        return 200, {"ok": True}
+
+
+def _blocks(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return []
+    return list(value) if isinstance(value, list) else []
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: SlackDouble
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # quiet: the double records calls itself
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        url = urlparse(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if url.path.startswith("/upload/"):
+            status, body = self.owner.upload(url.path.rsplit("/", 1)[-1], raw)
+            self._reply(status, body, {})
+            return
+        if not url.path.startswith("/api/"):
+            self._reply(404, {"ok": False, "error": "not_found"}, {})
+            return
+        method = url.path[len("/api/") :]
+        args: dict[str, Any] = dict(parse_qsl(url.query))
+        ctype = self.headers.get("Content-Type", "")
+        if raw and "json" in ctype:
+            try:
+                args.update(json.loads(raw))
+            except json.JSONDecodeError:
+                self._reply(200, {"ok": False, "error": "invalid_json"}, {})
+                return
+        elif raw:
+            args.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        auth = self.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
+        token = token or args.pop("token", None)
+        status, body, headers = self.owner.handle(method, args, token)
+        self._reply(status, body, headers)
+
+    def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)

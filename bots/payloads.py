@@ -1,0 +1,125 @@
+"""What Slack sends to an app, built here: signed HTTP requests and the
+payloads of slash commands, events and button clicks.
+
+Pure (no I/O). Used by ``sparkswarm bot try``, the tests and the benchmark
+to play Slack's side against the real bot; the shapes follow Slack's
+documentation and slack-bolt's own tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from sparkswarm.bots.double import TEAM_ID
+
+
+def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's request signature (v0) for ``body`` at ``timestamp`` (now by default)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + ts.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slash_command(
+    command: str,
+    text: str,
+    *,
+    user: str,
+    channel: str = "C0GENERAL",
+    response_url: str = "",
+    trigger_id: str | None = None,
+) -> dict[str, str]:
+    """The form fields of a slash command invocation."""
+    return {
+        "token": "deprecated-verification-token",
+        "team_id": TEAM_ID,
+        "team_domain": "double",
+        "channel_id": channel,
+        "channel_name": "general",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": "A0DOUBLE",
+        "is_enterprise_install": "false",
+        "response_url": response_url or "http://127.0.0.1:9/commands/respond",
+        "trigger_id": trigger_id
+        or f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
+    }
+
+
+def form_body(fields: dict[str, str]) -> bytes:
+    return urlencode(fields).encode()
+
+
+def event_callback(
+    text: str,
+    *,
+    user: str,
+    channel: str = "C0GENERAL",
+    kind: str = "app_mention",
+    event_id: str | None = None,
+    channel_type: str = "channel",
+) -> dict[str, Any]:
+    """An Events API ``event_callback`` for an @mention or a direct message."""
+    ts = f"{time.time():.6f}"
+    event: dict[str, Any] = {
+        "type": kind,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "client_msg_id": str(uuid.uuid4()),
+    }
+    if kind == "message":
+        event["channel_type"] = channel_type
+    return {
+        "token": "deprecated-verification-token",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0DOUBLE",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": "U0BOT", "is_bot": True}],
+    }
+
+
+def block_action(
+    action_id: str, value: str, *, user: str, channel: str, message_ts: str
+) -> dict[str, Any]:
+    """A ``block_actions`` payload: ``user`` clicked button ``action_id``."""
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "double"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": "A0DOUBLE",
+        "token": "deprecated-verification-token",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
+        "channel": {"id": channel, "name": "general"},
+        "message": {"type": "message", "ts": message_ts, "text": ""},
+        "response_url": "http://127.0.0.1:9/actions/respond",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "confirm",
+                "type": "button",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
+def interactive_body(payload: dict[str, Any]) -> bytes:
+    """The form body Slack posts for an interactive payload."""
+    return urlencode({"payload": json.dumps(payload)}).encode()

@@ -1,0 +1,271 @@
+"""Chat text and Block Kit for the bot's messages. Pure: no Slack, no Redis.
+
+A run's thread message is rendered from a :class:`RunView` that the notifier
+folds events into; read answers are rendered from the operation's JSON
+result; everything is plain data for ``chat.postMessage`` / ``chat.update``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+EMOJI = {
+    "queued": ":hourglass_flowing_sand:",
+    "waiting": ":lock:",
+    "running": ":arrows_counterclockwise:",
+    "succeeded": ":white_check_mark:",
+    "failed": ":x:",
+    "cancelled": ":no_entry_sign:",
+    "refused": ":no_entry:",
+}
+TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+_KEEP_LINES = 6
+Blocks = list[dict[str, Any]]
+
+
+@dataclass
+class RunView:
+    """What the thread message of one run shows."""
+
+    run_id: str
+    words: str
+    state: str = "queued"
+    lines: list[str] = field(default_factory=list)
+    tasks: dict[str, str] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str = ""
+    result: dict[str, Any] | list[Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.state in TERMINAL
+
+    def apply(self, event: Any) -> None:
+        """Fold one event of :mod:`sparkswarm.workers.events` into the view."""
+        kind = str(event.type)
+        message = str(getattr(event, "message", "") or "")
+        if kind == "operation.started":
+            self.state, self.started_at = "running", event.at
+        elif kind == "operation.waiting":
+            self.state = "waiting"
+        elif kind == "task.state":
+            self.state = "running" if self.state in ("queued", "waiting") else self.state
+            self.tasks[str(event.task)[:12]] = str(event.state)
+        elif kind == "operation.succeeded":
+            self.state, self.finished_at, self.result = "succeeded", event.at, event.result
+        elif kind == "operation.failed":
+            self.state, self.finished_at, self.error = "failed", event.at, str(event.error)
+        elif kind == "operation.cancelled":
+            self.state, self.finished_at = "cancelled", event.at
+        if message and kind not in ("operation.succeeded", "operation.queued"):
+            self.lines = [*self.lines, message][-_KEEP_LINES:]
+
+    def apply_record(self, record: Any) -> None:
+        """Take state, times, result and error from the run record (the truth
+        when events were missed, say while the bot was down)."""
+        self.state = str(record.state)
+        self.created_at = float(record.created_at)
+        self.started_at = record.started_at or self.started_at
+        self.finished_at = record.finished_at or self.finished_at
+        self.error = record.error or self.error
+        self.result = record.result or self.result
+
+
+def duration(seconds: float | None) -> str:
+    """``4.2 s``, ``3 min 05 s``."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def summarize(result: dict[str, Any] | list[Any], limit: int = 8) -> list[str]:
+    """A few readable lines of an operation's JSON result."""
+    if isinstance(result, list):
+        return [_row(r) if isinstance(r, dict) else str(r) for r in result[:limit]]
+    lines: list[str] = []
+    output = result.get("output")
+    if isinstance(output, list) and output:
+        lines += [str(line) for line in output[-limit:]]
+    for key, value in result.items():
+        if key == "output" or len(lines) >= limit:
+            continue
+        if isinstance(value, str | int | float | bool) and value not in ("", None):
+            lines.append(f"{key}: {value}")
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for item in value[: limit - len(lines)]:
+                lines.append(_row(item))
+    return lines[:limit]
+
+
+def _row(item: dict[str, Any]) -> str:
+    keys = ("service", "name", "outcome", "replicas", "running", "desired", "state", "image")
+    parts = [f"{k}={item[k]}" for k in keys if k in item and item[k] not in (None, "")]
+    return ", ".join(parts) or str(item)[:120]
+
+
+def status_message(view: RunView) -> tuple[str, Blocks]:
+    """(fallback text, blocks) of a run's thread message."""
+    state = view.state
+    run = view.run_id.removeprefix("slack:")[:24]
+    head = f"{EMOJI.get(state, '')} *{state}* `{view.words}` run `{run}`"
+    if view.done and view.finished_at:
+        head += f" in {duration(view.finished_at - (view.started_at or view.created_at))}"
+    body: list[str] = []
+    if view.tasks and not view.done:
+        counts: dict[str, int] = {}
+        for task_state in view.tasks.values():
+            counts[task_state] = counts.get(task_state, 0) + 1
+        body.append("tasks: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if state == "failed":
+        body.append(f"reason: {view.error}")
+    elif state == "succeeded":
+        body += summarize(view.result)
+    else:
+        body += view.lines[-3:]
+    text = head + ("\n" + "\n".join(body) if body else "")
+    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
+    if body:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _code("\n".join(body))}}
+        )
+    return text, blocks
+
+
+def _code(text: str) -> str:
+    return "```" + text.replace("```", "'''")[:2900] + "```"
+
+
+def table_answer(title: str, rows: list[dict[str, Any]], columns: list[str]) -> tuple[str, Blocks]:
+    """A listing as sections with fields (Slack allows 10 fields per section)."""
+    text_lines = [title] + [" | ".join(str(r.get(c, "")) for c in columns) for r in rows]
+    blocks: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
+    if not rows:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "_nothing_"}})
+    for row in rows[:40]:
+        fields = [
+            {"type": "mrkdwn", "text": f"*{c}*\n{_cell(c, row.get(c))}"} for c in columns[:10]
+        ]
+        blocks.append({"type": "section", "fields": fields})
+    return "\n".join(text_lines), blocks
+
+
+def _cell(column: str, value: Any) -> str:
+    if value in (None, ""):
+        return "-"
+    if column == "state":
+        return f"{EMOJI.get(str(value), '')} {value}"
+    return str(value)[:200]
+
+
+def read_answer(op: str, result: dict[str, Any] | list[Any]) -> tuple[str, Blocks]:
+    """A read operation's result: rows (or the first list of rows) as a table, else lines."""
+    if isinstance(result, list):
+        rows = [r for r in result if isinstance(r, dict)]
+        return table_answer(op, rows, _columns(rows))
+    for key, value in result.items():
+        if isinstance(value, list) and (not value or isinstance(value[0], dict)):
+            return table_answer(f"{op}: {key}", value, _columns(value))
+    lines = summarize(result, limit=40)
+    return f"{op}\n" + "\n".join(lines), [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*{op}*\n" + _code("\n".join(lines))},
+        }
+    ]
+
+
+_PREFERRED = (
+    "name",
+    "hostname",
+    "replicas",
+    "mode",
+    "image",
+    "role",
+    "status",
+    "availability",
+    "state",
+    "current_state",
+    "desired_state",
+    "node",
+    "ports",
+    "error",
+)
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Up to six columns worth showing, in a readable order."""
+    if not rows:
+        return []
+    keys = list(rows[0])
+    chosen = [k for k in _PREFERRED if k in keys][:6]
+    return chosen or keys[:6]
+
+
+def runs_answer(records: list[Any]) -> tuple[str, Blocks]:
+    """``runs ls`` as a table of run id, operation, state, who, duration."""
+    rows = [
+        {
+            "run": r.id[:12],
+            "op": r.op,
+            "state": r.state,
+            "by": f"{r.requester} ({r.source})",
+            "took": duration(
+                (r.finished_at - (r.started_at or r.created_at)) if r.finished_at else None
+            ),
+        }
+        for r in records
+    ]
+    return table_answer("runs", rows, ["run", "op", "state", "by", "took"])
+
+
+def confirm_blocks(confirm_id: str, words: str, requester: str, ttl: float) -> tuple[str, Blocks]:
+    """The question with Confirm / Cancel buttons for a destructive command."""
+    text = (
+        f":warning: `{words}` is destructive. <@{requester}>, confirm within "
+        f"{duration(ttl)}; only you can."
+    )
+    return text, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": "confirm",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "sparkswarm_confirm",
+                    "style": "danger",
+                    "text": {"type": "plain_text", "text": "Confirm"},
+                    "value": confirm_id,
+                },
+                {
+                    "type": "button",
+                    "action_id": "sparkswarm_cancel",
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                    "value": confirm_id,
+                },
+            ],
+        },
+    ]
+
+
+def usage_message(error: str) -> str:
+    """An InvalidRequest's text for chat: its first line, the usage as code."""
+    first, _, rest = error.partition("\n")
+    return f":grey_question: {first}" + (f"\n{_code(rest)}" if rest.strip() else "")
+
+
+def help_answer(role: str | None, commands: list[tuple[str, str]]) -> str:
+    """What ``help`` says to a caller with ``role``; ``commands`` are (words, role needed)."""
+    if role is None:
+        return "You have no sparkswarm role here; ask an admin to add you to the bot's roles."
+    lines = [f"Your role: *{role}*. You may run (after `/sparkswarm`):"]
+    lines += [f"• `{words}`" for words, _ in commands]
+    lines.append("Aliases: `/spark ...` = `spark ...`, `/swarm services`, `/swarm scale web=3`.")
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""`sparkswarm bot`: the Slack bot (HTTP or Socket Mode), and `bot try` against a local double."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="The Slack bot: chat-ops for the swarm and Spark jobs.", invoke_without_command=True
+)
+
+
+@app.callback()
+def bot(
+    ctx: typer.Context,
+    http: int | None = typer.Option(None, "--http", help="Serve Slack's HTTP requests on PORT."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on with --http."),
+    socket: bool = typer.Option(False, "--socket", help="Connect over Socket Mode."),
+) -> None:
+    """Run the bot: `--http PORT` (behind a public HTTPS proxy) or `--socket`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sparkswarm.cli.common import fail
+
+    if (http is None) == (not socket):
+        raise fail("give exactly one of --http PORT or --socket (or: bot try TEXT)")
+    if http is not None and not 0 < http < 65536:
+        raise fail(f"--http {http}: not a port")
+    from sparkswarm.bots.app import build, serve_http, serve_socket
+    from sparkswarm.bots.settings import get_bot_settings
+
+    bot_ = build(get_bot_settings(), http=http is not None)
+    if http is not None:
+        serve_http(bot_, http, host)
+    else:
+        serve_socket(bot_)
+
+
+@app.command("try")
+def try_(
+    text: str = typer.Argument(
+        ..., help='What you would type in Slack, e.g. "/spark submit pi 100".'
+    ),
+    role: str = typer.Option(
+        "operator", "--role", help="Role of the trying user (viewer/operator/admin)."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Click Confirm when the bot asks for it."),
+    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to follow the run."),
+) -> None:
+    """Run the real bot against a local Slack double; print what it would post and edit.
+
+    Needs SPARKSWARM_REDIS_URL and a running `sparkswarm worker` for
+    anything that runs. Slack itself is never contacted.
+    """
+    from sparkswarm.bots.trial import run_trial
+
+    run_trial(text, role=role, yes=yes, timeout=timeout, echo=typer.echo)

@@ -1,0 +1,116 @@
+"""``spark.up`` / ``spark.down``: the short way to deploy and remove the ready-made cluster.
+
+``spark up`` is ``stack deploy`` of ``stacks/spark/stack.yml`` (read on the
+submitting side by :func:`up_params`, like any deploy) followed by a wait
+until every worker is ALIVE with the master. Both are stack operations:
+they serialise with the other operations on the same stack, never with
+the jobs running on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sparkswarm.errors import InvalidRequest
+from sparkswarm.progress import ProgressFn, no_progress
+
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
+
+
+def spark_stack_file() -> Path:
+    """The ready-made spark stack's ``stack.yml`` (next to the job catalogue)."""
+    from sparkswarm.spark.job_request import catalogue_dir
+
+    return catalogue_dir().parent / "stack.yml"
+
+
+def up_params(
+    name: str = "spark",
+    *,
+    workers: int | None = None,
+    worker_cores: int | None = None,
+    worker_memory: str | None = None,
+    sets: list[str] | None = None,
+) -> dict[str, Any]:
+    """The params of ``spark.up``: the stack file read and validated, and
+    the number of workers to wait for. InvalidRequest for a bad value."""
+    from sparkswarm.spark.job_request import memory_mb
+    from sparkswarm.stacks.params import generated_secrets, interpolation_env, parse_sets
+    from sparkswarm.stacks.source import read_stack_source
+    from sparkswarm.stacks.translate import validate_stack_name
+
+    validate_stack_name(name)
+    values = parse_sets(sets or [])
+    if workers is not None:
+        if not 0 <= workers <= 64:
+            raise InvalidRequest("--workers is between 0 and 64")
+        values["workers"] = str(workers)
+    if worker_cores is not None:
+        if not 1 <= worker_cores <= 256:
+            raise InvalidRequest("--worker-cores is between 1 and 256")
+        values["worker_cores"] = str(worker_cores)
+    if worker_memory is not None:
+        if memory_mb(worker_memory) < 512:
+            raise InvalidRequest("--worker-memory must be 512m at least (executors take 512m)")
+        values["worker_memory"] = worker_memory
+    path = spark_stack_file()
+    env = interpolation_env(path, values)
+    params, _ = read_stack_source([str(path)], env)
+    secrets = [
+        {"name": env[entry["param"]], "bytes": int(entry.get("bytes", 32))}
+        for entry in generated_secrets(path)
+        if env.get(entry["param"])
+    ]
+    return {
+        "name": name,
+        **params,
+        "generated_secrets": secrets,
+        "workers": int(env.get("workers", "0")),
+    }
+
+
+def spark_up(
+    gw: Gateway,
+    *,
+    name: str,
+    workers: int,
+    wait_timeout: float = 180.0,
+    progress: ProgressFn = no_progress,
+    **deploy: Any,
+) -> dict[str, Any]:
+    """Deploy the spark stack ``name`` and wait until ``workers`` workers are ALIVE.
+
+    Raises what ``stack.deploy`` raises, and OperationFailed when the
+    workers do not register within ``wait_timeout`` seconds.
+    """
+    from sparkswarm.spark.status import wait_for_workers
+    from sparkswarm.stacks.deploy import deploy_stack
+
+    deployed = deploy_stack(gw, name=name, progress=progress, **deploy)
+    progress(f"waiting for {workers} workers of {name} to be ALIVE", log=True)
+    status = wait_for_workers(gw, stack=name, workers=workers, timeout=wait_timeout)
+    return {
+        "stack": name,
+        "services": deployed.get("services", []),
+        "alive_workers": status.alive_workers,
+        "cores": status.cores,
+        "memory_mb": status.memory_mb,
+    }
+
+
+def spark_down(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Remove the spark stack ``name`` and the jobs still on it (NotFound if none)."""
+    from sparkswarm.spark.job_spec import JOB_LABEL, STACK_LABEL
+    from sparkswarm.spark.jobs import remove_job
+    from sparkswarm.stacks.deploy import remove_stack
+
+    jobs = {
+        s["Spec"]["Labels"][JOB_LABEL]
+        for s in gw.api.services(filters={"label": f"{STACK_LABEL}={name}"})
+        if JOB_LABEL in (s["Spec"].get("Labels") or {})
+    }
+    for job_id in sorted(jobs):
+        remove_job(gw, stack=name, job_id=job_id, progress=progress)
+    return {**remove_stack(gw, name=name, progress=progress), "jobs_removed": sorted(jobs)}
