@@ -134,6 +134,42 @@ class Settings(BaseSettings):
         "`swarm doctor` warns when the queue is configured without one.",
     )
 
+    # --- The Slack bot (tokens are SecretStr: never in a repr, log or error) --
+
+    slack_api_url: str = Field(
+        "https://slack.com/api/",
+        min_length=1,
+        description="Base URL of the Slack Web API (a local double in tests and `bot try`).",
+    )
+    slack_bot_token: SecretStr | None = Field(None, description="Bot token, xoxb-...")
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Signing secret: HTTP requests not signed with it are refused."
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, description="App-level token (xapp-..., connections:write) for Socket Mode."
+    )
+    bot_roles_file: str | None = Field(
+        None, description="YAML file: role -> Slack user, user-group and channel ids."
+    )
+    bot_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    bot_operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    bot_viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    bot_confirm_ttl: Seconds = Field(
+        120.0, description="Seconds a destructive command's confirm button stays valid."
+    )
+    bot_edit_interval: Seconds = Field(
+        1.0, description="Least seconds between two edits of one message (Slack: ~1/s)."
+    )
+    bot_read_timeout: Seconds = Field(
+        60.0, description="Seconds a read command waits for the worker's answer."
+    )
+    bot_file_threshold: int = Field(
+        2800, gt=0, description="Answers longer than this many characters go up as a file."
+    )
+    bot_secrets: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra secret values never posted (comma separated)."
+    )
+
     @field_validator("managers", mode="before")
     @classmethod
     def _split_managers(cls, value: object) -> object:
@@ -149,9 +185,11 @@ class Settings(BaseSettings):
             _check_endpoint(str(endpoint))
         return value
 
-    @field_validator("worker_imports", mode="before")
+    @field_validator(
+        "worker_imports", "bot_admins", "bot_operators", "bot_viewers", "bot_secrets", mode="before"
+    )
     @classmethod
-    def _split_imports(cls, value: object) -> object:
+    def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -168,6 +206,20 @@ class Settings(BaseSettings):
         if parts.scheme not in REDIS_SCHEMES or not value.startswith(f"{parts.scheme}://"):
             raise ValueError("expected redis://host:port/db or rediss://host:port/db")
         return value
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret the bot's scrubber must remove from what it posts."""
+        values = [
+            s.get_secret_value()
+            for s in (
+                self.slack_bot_token,
+                self.slack_signing_secret,
+                self.slack_app_token,
+                self.secret_key,
+            )
+            if s is not None
+        ]
+        return [v for v in [*values, *self.bot_secrets] if v]
 
     @field_validator("stacks_dir", mode="before")
     @classmethod

@@ -45,6 +45,8 @@ BAD = [
     ("SPARKSWARM_MANAGERS", "docker.example:2375", "not a manager endpoint"),
     ("SPARKSWARM_MANAGERS", "tcp://[::1", "not a valid endpoint"),  # unclosed bracket
     ("SPARKSWARM_TLS_VERIFY", "perhaps", "valid boolean"),
+    ("SPARKSWARM_BOT_CONFIRM_TTL", "abc", "valid number"),
+    ("SPARKSWARM_SPARK_WATCH_INTERVAL", "0", "greater than 0"),
 ]
 
 
