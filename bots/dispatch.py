@@ -25,8 +25,8 @@ from typing import Any
 from sparkswarm.bots import commands, present
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.roles import RoleMap, allows
-from sparkswarm.bots.settings import BotSettings
 from sparkswarm.bots.slack_out import SlackOut
+from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, SparkswarmError
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Dispatcher:
     """Parses, checks, submits and answers; see the module docstring."""
 
     def __init__(
-        self, qc: Any, out: SlackOut, roles: RoleMap, notifier: Notifier, settings: BotSettings
+        self, qc: Any, out: SlackOut, roles: RoleMap, notifier: Notifier, settings: Settings
     ) -> None:
         self.qc = qc
         self.out = out

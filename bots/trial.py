@@ -29,12 +29,11 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
     from sparkswarm.bots.app import build
     from sparkswarm.bots.double_socket import SocketDouble
     from sparkswarm.bots.roles import ROLES
-    from sparkswarm.bots.settings import get_bot_settings
-    from sparkswarm.workers.settings import get_queue_settings
+    from sparkswarm.config import get_settings
 
     if role not in ROLES:
         raise InvalidRequest(f"--role is one of {', '.join(ROLES)}")
-    if not get_queue_settings().redis_url:
+    if not get_settings().redis_url:
         raise InvalidRequest(
             "bot try needs the queue: set SPARKSWARM_REDIS_URL (and run `sparkswarm worker`)"
         )
@@ -43,7 +42,7 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
     sock = SocketDouble(web).start()
     printer = _Printer(web, time.monotonic(), echo)
     web.listeners.append(printer.show)
-    settings = get_bot_settings().model_copy(
+    settings = get_settings().model_copy(
         update={
             "slack_api_url": web.api_url,
             "slack_bot_token": SecretStr(web.bot_token),

@@ -8,12 +8,10 @@ is killed (SIGKILL) between the run's end and the job's end.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 from sparkswarm.errors import SparkswarmError
 from tests.conftest import SESSION_ID, unavailable
 from tests.support.bot_harness import OPERATOR, BotLab
+from tests.support.cli import cli_env, sparkswarm
 from tests.support.engine import remove_prefixed
 from tests.support.queue_harness import QueueLab, queue_lab, wait_for
 
@@ -33,16 +32,7 @@ ESTIMATE = re.compile(r"Pi is roughly (\d\.\d+)")
 
 
 def _cli(*args: str, stacks_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SPARKSWARM_REDIS_URL"}
-    env["SPARKSWARM_STACKS_DIR"] = str(stacks_dir)
-    return subprocess.run(
-        [sys.executable, "-c", "from sparkswarm.cli.main import run; run()", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
-    )
+    return sparkswarm(*args, env=cli_env(SPARKSWARM_STACKS_DIR=str(stacks_dir)), timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
+from tests.support.cli import sparkswarm
+from tests.support.wait import wait_for
 
-SPARKSWARM = str(Path(sys.executable).parent / "sparkswarm")
+pytestmark = pytest.mark.integration
 
 GOOD = """
 services:
@@ -51,16 +50,9 @@ BAD_FILES = {
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``sparkswarm ARGS`` (operations in-process), without the variable a bad file requires."""
     env = {k: v for k, v in os.environ.items() if k != "NOPE_NOT_SET"}
-    env.pop("SPARKSWARM_REDIS_URL", None)  # run in-process, not through a queue
-    return subprocess.run(
-        [SPARKSWARM, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**env, "COLUMNS": "200"},
-        check=False,
-    )
+    return sparkswarm(*args, env=env, timeout=300)
 
 
 def _stack_objects(gw: Any, stack: str) -> list[Any]:
@@ -159,10 +151,12 @@ def test_diff_deploy_ls_and_rm_through_the_cli(
 def _secret_seen_by_task(gw: Any, service: str, secret: str) -> str:
     """The content of /run/secrets/SECRET inside the service's running task."""
     label = f"com.docker.swarm.service.name={service}"
-    deadline = time.monotonic() + 60
-    while not (containers := gw.api.containers(filters={"label": label})):
-        assert time.monotonic() < deadline, f"no running container of {service}"
-        time.sleep(0.5)
+    containers = wait_for(
+        lambda: gw.api.containers(filters={"label": label}),
+        60,
+        f"a running container of {service}",
+        interval=0.5,
+    )
     run = gw.api.exec_create(containers[0]["Id"], ["cat", f"/run/secrets/{secret}"])
     output: bytes = gw.api.exec_start(run["Id"])
     assert gw.api.exec_inspect(run["Id"])["ExitCode"] == 0, output

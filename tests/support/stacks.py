@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-import time
 from typing import Any
+
+from tests.support.wait import wait_for
 
 DOCKER = "/usr/local/bin/docker"
 NAMESPACE = "com.docker.stack.namespace"
@@ -67,17 +68,19 @@ def capture(gw: Any, stack: str) -> dict[str, Any]:
 def wait_stack_gone(gw: Any, stack: str, timeout: float = 60.0) -> None:
     """Wait until nothing labelled with the stack remains (networks go last)."""
     selector = {"label": f"{NAMESPACE}={stack}"}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not (
-            gw.api.services(filters=selector)
-            or gw.api.networks(filters=selector)
-            or gw.api.configs(filters=selector)
-            or gw.api.secrets(filters=selector)
-        ):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"stack {stack} still has objects after {timeout}s")
+    wait_for(
+        lambda: (
+            not (
+                gw.api.services(filters=selector)
+                or gw.api.networks(filters=selector)
+                or gw.api.configs(filters=selector)
+                or gw.api.secrets(filters=selector)
+            )
+        ),
+        timeout,
+        f"stack {stack} to have no objects left",
+        interval=0.5,
+    )
 
 
 def docker_cli(
