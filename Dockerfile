@@ -16,9 +16,8 @@ RUN python3 -m venv /opt/sparkswarm \
  && /opt/sparkswarm/bin/pip install --no-index --find-links /tmp/wheels sparkswarm \
  && rm -rf /tmp/wheels \
  && useradd --system --home /var/lib/sparkswarm sparkswarm
-COPY stacks /opt/sparkswarm-stacks
+# The ready-made stacks (spark, web) ship inside the wheel.
 ENV PATH=/opt/sparkswarm/bin:$PATH \
-    SPARKSWARM_STACKS_DIR=/opt/sparkswarm-stacks \
     PYTHONUNBUFFERED=1
 
 # The worker talks to the Docker socket, which is root on the host: whoever

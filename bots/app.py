@@ -23,8 +23,8 @@ from sparkswarm.bots.dispatch import ChatRequest, Dispatcher
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.roles import load_role_map
 from sparkswarm.bots.scrub import Scrubber, scrub_logs
-from sparkswarm.bots.settings import BotSettings
 from sparkswarm.bots.slack_out import SlackOut
+from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, Unavailable
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class Bot:
     app: Any
     dispatcher: Dispatcher
     notifier: Notifier
-    settings: BotSettings
+    settings: Settings
     stop: threading.Event
 
     def start_notifier(self) -> threading.Thread:
@@ -49,7 +49,7 @@ class Bot:
         return thread
 
 
-def build(settings: BotSettings, qc: Any = None, *, http: bool = True) -> Bot:
+def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
     """Assemble the bot. InvalidRequest when a needed setting is missing
     (named, never shown); Unavailable when Redis or the Slack Web API cannot
     be reached, or Slack refuses the bot token."""

@@ -25,8 +25,8 @@ from typing import Any
 from sparkswarm.bots import commands, present
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.roles import RoleMap, allows
-from sparkswarm.bots.settings import BotSettings
 from sparkswarm.bots.slack_out import SlackOut
+from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, SparkswarmError
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Dispatcher:
     """Parses, checks, submits and answers; see the module docstring."""
 
     def __init__(
-        self, qc: Any, out: SlackOut, roles: RoleMap, notifier: Notifier, settings: BotSettings
+        self, qc: Any, out: SlackOut, roles: RoleMap, notifier: Notifier, settings: Settings
     ) -> None:
         self.qc = qc
         self.out = out
@@ -198,18 +198,24 @@ class Dispatcher:
         text, blocks = present.status_message(view)
         ts = self.out.post(req.channel, text, blocks, thread_ts=thread)
         if ts is not None:
-            self.notifier.follow(sub.run_id, req.channel, ts, shown)
+            self.notifier.follow(sub.run_id, req.channel, ts, shown, thread or "")
 
     def _queue_read(self, req: ChatRequest, request: Any) -> None:
-        """Answer runs ls / runs show / schedule ls from Redis (the registry's
-        queue reads); no worker involved."""
+        """Answer runs ls / runs show / schedule ls / spark jobs / spark job from
+        Redis (the registry's queue reads); no worker involved."""
         from sparkswarm.operations import get_operation
 
         params = dict(request.params)
-        if request.op == "runs.ls":
+        if request.op in ("runs.ls", "spark.jobs"):
             params["limit"] = min(int(params.get("limit") or 15), 15)  # a screenful
         result = get_operation(request.op).resolve()(self.qc, **params)
-        if request.op == "runs.show":
+        if request.op == "spark.jobs":
+            text, blocks = present.jobs_answer(result)
+            self._answer(req, text, text, blocks)
+        elif request.op == "spark.job":
+            text, blocks = present.job_answer(result)
+            self._answer(req, text, text, blocks)
+        elif request.op == "runs.show":
             text = json.dumps(result.model_dump(mode="json"), indent=1)
             self._answer(req, f"run {result.id}", text, None)
         elif request.op == "runs.ls":

@@ -10,6 +10,13 @@ except that the outcome may follow a progress edit at once,
 later edits coalesce into the next one, and a 429 postpones the edit by
 ``Retry-After``. The final edit is made once: after it succeeds the run
 leaves the followed set.
+
+A ``spark.submit`` run that succeeds has only started a Spark job: the run
+stays followed (same Redis mapping, so a restart carries on too) and its
+message is edited from the job's ``spark.job`` events (same run id) and, for
+what events do not carry or a bot missed, from the job record, until the
+job ends; that is the final edit. A job's output too long for the message
+goes up as a file in the thread afterwards (at most once).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import uuid
 from collections import deque
 from typing import Any
 
+from sparkswarm.bots.jobview import JOB_FINAL, job_output
 from sparkswarm.bots.present import RunView, status_message
 from sparkswarm.bots.slack_out import RateLimited, SlackOut
 
@@ -45,6 +53,7 @@ class Notifier:
         self.prefix = prefix
         self.views: dict[str, RunView] = {}
         self.targets: dict[str, tuple[str, str]] = {}
+        self.threads: dict[str, str] = {}  # run id -> the thread its message is in
         self.dirty: dict[str, float] = {}  # run id -> since when its message is stale
         self.budget: dict[str, tuple[float, float]] = {}  # run id -> (edits left, when)
         self.hold_until: dict[str, float] = {}
@@ -58,12 +67,13 @@ class Notifier:
     def follow_key(self, run_id: str) -> str:
         return f"{self.prefix}bot:follow:{run_id}"
 
-    def follow(self, run_id: str, channel: str, ts: str, words: str) -> None:
+    def follow(self, run_id: str, channel: str, ts: str, words: str, thread: str = "") -> None:
         """Start following ``run_id``: its thread message is ``ts`` in ``channel``
-        (just posted, showing the run queued)."""
+        (just posted, showing the run queued) in the thread ``thread``."""
         with self.qc.redis.pipeline() as pipe:
             pipe.hset(
-                self.follow_key(run_id), mapping={"channel": channel, "ts": ts, "words": words}
+                self.follow_key(run_id),
+                mapping={"channel": channel, "ts": ts, "words": words, "thread": thread or ts},
             )
             pipe.expire(self.follow_key(run_id), 7 * 86400)
             pipe.sadd(self.following_key, run_id)
@@ -78,13 +88,29 @@ class Notifier:
             return
         view = RunView(run_id, data.get("words", record.op))
         view.apply_record(record)
+        if view.job is not None:
+            self._job_record(view)
         with self._guard:
             if run_id in self.views:
                 return
             self.views[run_id] = view
             self.targets[run_id] = (data["channel"], data["ts"])
-            if view.state != posted:
+            self.threads[run_id] = data.get("thread") or data["ts"]
+            if view.shown != posted:
                 self.dirty.setdefault(run_id, time.monotonic())
+
+    def _job_record(self, view: RunView) -> bool:
+        """Fold the job record of ``view``'s job in; True if that changed it."""
+        from sparkswarm.errors import NotFound
+        from sparkswarm.workers.spark_jobs import JobStore
+
+        assert view.job is not None
+        try:
+            record = JobStore.for_client(self.qc).get(view.job.id)
+        except NotFound:
+            return False
+        with self._guard:
+            return view.job.apply_record(record)
 
     def run(self, stop: threading.Event) -> None:
         """Follow until ``stop`` is set; Redis or Slack trouble is logged and retried."""
@@ -105,13 +131,20 @@ class Notifier:
     def step(self, cursor: str) -> str:
         """Read events once (blocking briefly), fold them in, make due edits."""
         batch = self.qc.events.read(cursor, block_ms=100)
+        ended: list[RunView] = []
         for sid, event in batch:
             cursor = sid
             with self._guard:
                 view = self.views.get(event.run_id)
                 if view is not None and not view.done:
+                    before = status_message(view)[0] if event.type == "spark.job" else None
                     view.apply(event)
-                    self.dirty.setdefault(event.run_id, time.monotonic())
+                    if before is None or status_message(view)[0] != before:
+                        self.dirty.setdefault(event.run_id, time.monotonic())
+                    if event.type == "spark.job" and event.state in JOB_FINAL:
+                        ended.append(view)  # its output and times are in the record
+        for view in ended:
+            self._job_record(view)
         if batch:
             self.qc.redis.set(self.cursor_key, cursor)
         now = time.monotonic()
@@ -143,6 +176,7 @@ class Notifier:
         self.qc.redis.srem(self.following_key, run_id)
         with self._guard:
             self.views.pop(run_id, None)
+            self.threads.pop(run_id, None)
             self.dirty.pop(run_id, None)
             self.budget.pop(run_id, None)
             self.hold_until.pop(run_id, None)
@@ -154,7 +188,12 @@ class Notifier:
             if run_id not in self.views:
                 self._load(run_id)
         with self._guard:
-            open_runs = [r for r, v in self.views.items() if not v.done]
+            open_runs = [r for r, v in self.views.items() if not v.done and not v.awaits_job]
+            jobs = [(r, v) for r, v in self.views.items() if v.awaits_job]
+        for run_id, view in jobs:
+            if self._job_record(view):
+                with self._guard:
+                    self.dirty.setdefault(run_id, time.monotonic())
         for run_id in open_runs:
             record = self.qc.store.find(run_id)
             if record is not None and record.done:
@@ -190,6 +229,7 @@ class Notifier:
             with self._guard:
                 view = self.views[run_id]
                 channel, ts = self.targets[run_id]
+                thread = self.threads.get(run_id, ts)
                 text, blocks = status_message(view)
                 final = view.done
                 self.dirty.pop(run_id, None)
@@ -214,5 +254,19 @@ class Notifier:
             if final:
                 self.qc.redis.hset(self.follow_key(run_id), "final", "1")
                 self._drop(run_id)
+                self._upload_output(view, channel, thread)
                 with self._guard:
                     self.finished.append(run_id)
+
+    def _upload_output(self, view: RunView, channel: str, thread: str) -> None:
+        """A job's whole output as a file in the thread, when the message shows
+        only its end (after the final edit is recorded: at most once)."""
+        job = view.job
+        if job is None or job.state != "SUCCEEDED" or not job_output(job)[1]:
+            return
+        content = "\n".join(job.output)
+        if len(content) > 1_000_000:
+            content = content[-1_000_000:]
+        self.out.upload(
+            channel, f"spark-job-{job.id}.txt", content, thread_ts=thread, title=f"job {job.id}"
+        )

@@ -1,8 +1,11 @@
 """Chat text and Block Kit for the bot's messages. Pure: no Slack, no Redis.
 
 A run's thread message is rendered from a :class:`RunView` that the notifier
-folds events into; read answers are rendered from the operation's JSON
-result; everything is plain data for ``chat.postMessage`` / ``chat.update``.
+folds events into. A ``spark.submit`` run that succeeds has only started its
+job: the view then follows the job (:class:`JobView`, from the job's
+``spark.job`` events and record) and is done when the job is. Read answers
+are rendered from the operation's JSON result; everything is plain data
+for ``chat.postMessage`` / ``chat.update``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from sparkswarm.bots.jobview import RANK, JobView, duration, job_lines
 
 EMOJI = {
     "queued": ":hourglass_flowing_sand:",
@@ -19,6 +24,7 @@ EMOJI = {
     "failed": ":x:",
     "cancelled": ":no_entry_sign:",
     "refused": ":no_entry:",
+    "submitted": ":hourglass_flowing_sand:",
 }
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 _KEEP_LINES = 6
@@ -39,16 +45,49 @@ class RunView:
     finished_at: float | None = None
     error: str = ""
     result: dict[str, Any] | list[Any] = field(default_factory=dict)
+    op: str = ""
+    job: JobView | None = None
+
+    @property
+    def awaits_job(self) -> bool:
+        """The run succeeded and started a Spark job that has not ended yet."""
+        return self.state == "succeeded" and self.job is not None and not self.job.done
 
     @property
     def done(self) -> bool:
-        return self.state in TERMINAL
+        return self.state in TERMINAL and not self.awaits_job
+
+    @property
+    def shown(self) -> str:
+        """The state the message shows: the job's once the run has started one."""
+        if self.state == "succeeded" and self.job is not None:
+            return self.job.state.lower()
+        return self.state
+
+    def _job_from_result(self) -> None:
+        result = self.result
+        if self.op != "spark.submit" or not isinstance(result, dict):
+            return
+        job_id = str(result.get("job_id") or "")
+        if job_id and self.job is None:
+            self.job = JobView(job_id)
+        if self.job is not None and isinstance(result.get("record"), dict):
+            record = result["record"]
+            if RANK.get(str(record.get("state")), -1) > RANK[self.job.state]:
+                self.job.state = str(record["state"])
+                self.job.reason = str(record.get("reason") or "")
 
     def apply(self, event: Any) -> None:
         """Fold one event of :mod:`sparkswarm.workers.events` into the view."""
         kind = str(event.type)
         message = str(getattr(event, "message", "") or "")
-        if kind == "operation.started":
+        self.op = self.op or str(getattr(event, "op", "") or "")
+        if kind == "spark.job":
+            if self.job is None or self.job.id != event.job_id:
+                self.job = JobView(str(event.job_id))
+            if not self.job.apply_event(event) or self.state == "succeeded":
+                return  # after the run, the job's state says it all
+        elif kind == "operation.started":
             self.state, self.started_at = "running", event.at
         elif kind == "operation.waiting":
             self.state = "waiting"
@@ -57,6 +96,7 @@ class RunView:
             self.tasks[str(event.task)[:12]] = str(event.state)
         elif kind == "operation.succeeded":
             self.state, self.finished_at, self.result = "succeeded", event.at, event.result
+            self._job_from_result()
         elif kind == "operation.failed":
             self.state, self.finished_at, self.error = "failed", event.at, str(event.error)
         elif kind == "operation.cancelled":
@@ -68,21 +108,13 @@ class RunView:
         """Take state, times, result and error from the run record (the truth
         when events were missed, say while the bot was down)."""
         self.state = str(record.state)
+        self.op = str(record.op)
         self.created_at = float(record.created_at)
         self.started_at = record.started_at or self.started_at
         self.finished_at = record.finished_at or self.finished_at
         self.error = record.error or self.error
         self.result = record.result or self.result
-
-
-def duration(seconds: float | None) -> str:
-    """``4.2 s``, ``3 min 05 s``."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
+        self._job_from_result()
 
 
 def summarize(result: dict[str, Any] | list[Any], limit: int = 8) -> list[str]:
@@ -111,10 +143,14 @@ def _row(item: dict[str, Any]) -> str:
 
 
 def status_message(view: RunView) -> tuple[str, Blocks]:
-    """(fallback text, blocks) of a run's thread message."""
-    state = view.state
+    """(fallback text, blocks) of a run's thread message (of its job, once
+    the run has started one)."""
+    state = view.shown
     run = view.run_id.removeprefix("slack:")[:24]
     head = f"{EMOJI.get(state, '')} *{state}* `{view.words}` run `{run}`"
+    if view.state == "succeeded" and view.job is not None:
+        suffix, job_body = job_lines(view.job)
+        return _message(head + suffix, job_body)
     if view.done and view.finished_at:
         head += f" in {duration(view.finished_at - (view.started_at or view.created_at))}"
     body: list[str] = []
@@ -129,6 +165,10 @@ def status_message(view: RunView) -> tuple[str, Blocks]:
         body += summarize(view.result)
     else:
         body += view.lines[-3:]
+    return _message(head, body)
+
+
+def _message(head: str, body: list[str]) -> tuple[str, Blocks]:
     text = head + ("\n" + "\n".join(body) if body else "")
     blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
     if body:
@@ -223,6 +263,35 @@ def runs_answer(records: list[Any]) -> tuple[str, Blocks]:
         for r in records
     ]
     return table_answer("runs", rows, ["run", "op", "state", "by", "took"])
+
+
+def jobs_answer(records: list[Any]) -> tuple[str, Blocks]:
+    """``spark jobs`` as a table of job id, name, state, who, duration, reason."""
+    from sparkswarm.spark.job_record import record_row
+
+    rows = []
+    for record in records:
+        row = record_row(record)
+        row["state"] = str(row["state"]).lower()
+        row["by"] = f"{row['requester']} ({row['source']})"
+        rows.append(row)
+    return table_answer(
+        "spark jobs", rows, ["id", "name", "stack", "state", "by", "duration", "reason"]
+    )
+
+
+def job_answer(record: Any) -> tuple[str, Blocks]:
+    """``spark job ID``: the record's state as a header and its lines as code."""
+    from sparkswarm.spark.job_record import describe
+
+    lines = describe(record)
+    state = str(record.state).lower()
+    head = f"{EMOJI.get(state, '')} *{state}* spark job `{record.id}` ({record.name})"
+    text = head + "\n" + "\n".join(lines)
+    return text, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": head}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _code("\n".join(lines[1:]))}},
+    ]
 
 
 def confirm_blocks(confirm_id: str, words: str, requester: str, ttl: float) -> tuple[str, Blocks]:

@@ -3,7 +3,8 @@
 Starts the double (Web API and Socket Mode), builds the bot exactly as
 ``sparkswarm bot --socket`` does but pointed at the double, sends one
 command the way Slack would, and prints each message the bot posts, edits
-or shows only to the user, until the run it started has its outcome.
+or shows only to the user, until the run it started has its outcome (for
+``spark submit``: until the Spark job it started has ended).
 """
 
 from __future__ import annotations
@@ -28,12 +29,11 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
     from sparkswarm.bots.app import build
     from sparkswarm.bots.double_socket import SocketDouble
     from sparkswarm.bots.roles import ROLES
-    from sparkswarm.bots.settings import get_bot_settings
-    from sparkswarm.workers.settings import get_queue_settings
+    from sparkswarm.config import get_settings
 
     if role not in ROLES:
         raise InvalidRequest(f"--role is one of {', '.join(ROLES)}")
-    if not get_queue_settings().redis_url:
+    if not get_settings().redis_url:
         raise InvalidRequest(
             "bot try needs the queue: set SPARKSWARM_REDIS_URL (and run `sparkswarm worker`)"
         )
@@ -42,7 +42,7 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
     sock = SocketDouble(web).start()
     printer = _Printer(web, time.monotonic(), echo)
     web.listeners.append(printer.show)
-    settings = get_bot_settings().model_copy(
+    settings = get_settings().model_copy(
         update={
             "slack_api_url": web.api_url,
             "slack_bot_token": SecretStr(web.bot_token),
@@ -89,7 +89,7 @@ def _follow(
         runs = bot_.dispatcher.submitted
         if runs and all(r in bot_.notifier.finished for r in runs):
             return
-        if runs and not warned and time.monotonic() - printer.last > 15:
+        if runs and not warned and time.monotonic() - printer.last > 15 and _queued(bot_, runs):
             warned = True
             printer.echo(f"[{printer.clock()}] still waiting: is a `sparkswarm worker` running?")
         if yes:
@@ -109,6 +109,13 @@ def _follow(
                     sock.wait_ack(sock.send("interactive", action))
         if not runs and time.monotonic() - printer.last > 3 and (not yes or not _asks(web)):
             return
+
+
+def _queued(bot_: Any, runs: Any) -> bool:
+    """Whether a run is still queued (no worker took it); a quiet Spark job
+    that runs for minutes is not a reason to worry."""
+    store = bot_.dispatcher.qc.store
+    return any((record := store.find(r)) is not None and record.state == "queued" for r in runs)
 
 
 def _asks(web: Any) -> bool:

@@ -5,7 +5,7 @@
 #   3. the tutorial's web service: created, scaled to 3, rolled to v2;
 #   4. the Spark stack (image built locally: no registry needed) and a sample
 #      PySpark job submitted through the queue, with its result.
-# The Spark cluster is left running; `sparkswarm stack rm spark` removes it.
+# The Spark cluster is left running; `sparkswarm spark down` removes it and its jobs.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
@@ -59,5 +59,5 @@ cat <<'DONE'
 Done. The Spark cluster is still running:
   .venv/bin/sparkswarm spark status            # workers, cores, memory, apps
   .venv/bin/sparkswarm spark submit FILE.py    # run your own PySpark script
-  .venv/bin/sparkswarm stack rm spark          # remove it
+  .venv/bin/sparkswarm spark down              # remove it (and its job containers)
 DONE

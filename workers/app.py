@@ -14,18 +14,18 @@ from typing import Any
 
 from celery import Celery
 
-from sparkswarm.workers.settings import QueueSettings, get_queue_settings
+from sparkswarm.config import Settings, get_settings
 
 
-def make_app(settings: QueueSettings | None = None) -> Celery:
+def make_app(settings: Settings | None = None) -> Celery:
     """A Celery app configured from ``settings`` (default: the environment's)."""
-    settings = settings or get_queue_settings()
+    settings = settings or get_settings()
     url = settings.redis_url or "redis://127.0.0.1:6379/0"
     app = Celery(
         "sparkswarm",
         broker=url,
         include=["sparkswarm.workers.tasks"],
-        set_as_current=settings is get_queue_settings(),
+        set_as_current=settings is get_settings(),
     )
     conf: dict[str, Any] = {
         # kombu's Redis transport with a guard that lets the worker reconnect
@@ -105,7 +105,7 @@ def make_app(settings: QueueSettings | None = None) -> Celery:
 app = make_app()
 
 
-def app_for(settings: QueueSettings) -> Celery:
+def app_for(settings: Settings) -> Celery:
     """The app for ``settings``: the process's own, or one made for another
     broker (a client of a different Redis, as in tests)."""
     if settings.redis_url == app.conf.broker_url and settings.key_prefix + "redbeat:" == (

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from sparkswarm.config import Settings, get_settings
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed, Unavailable
 from sparkswarm.workers import builtin_ops
 from sparkswarm.workers.events import (
@@ -28,7 +29,6 @@ from sparkswarm.workers.events import (
 )
 from sparkswarm.workers.records import SOURCES, RunRecord, RunStore
 from sparkswarm.workers.sealing import seal_params
-from sparkswarm.workers.settings import QueueSettings, get_queue_settings
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 builtin_ops.register_builtin_ops()
@@ -63,10 +63,10 @@ class Submission:
 class QueueClient:
     """A connection to the queue's Redis: records, events and publishing."""
 
-    def __init__(self, settings: QueueSettings | None = None, url: str | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, url: str | None = None) -> None:
         import redis
 
-        self.settings = settings or get_queue_settings()
+        self.settings = settings or get_settings()
         self.url = url or self.settings.redis_url
         if not self.url:
             raise InvalidRequest("no broker configured: set SPARKSWARM_REDIS_URL")

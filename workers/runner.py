@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from sparkswarm.config import retry_delays
 from sparkswarm.errors import InvalidRequest, SparkswarmError
 from sparkswarm.workers.client import QueueClient
 from sparkswarm.workers.events import (
@@ -46,7 +47,6 @@ from sparkswarm.workers.events import (
 )
 from sparkswarm.workers.locks import RedisLock, heartbeat_lock, target_lock
 from sparkswarm.workers.sealing import unseal_params
-from sparkswarm.workers.settings import retry_delays
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from celery import signals
 
+from sparkswarm.config import get_settings
 from sparkswarm.workers.app import app
 from sparkswarm.workers.builtin_ops import register_builtin_ops
-from sparkswarm.workers.settings import get_queue_settings
 
 OPERATION_TASKS: dict[str, Any] = {}
 
@@ -39,7 +39,7 @@ def register_operation_tasks() -> dict[str, Any]:
     """Create a task for every registered operation that has none yet."""
     from sparkswarm.operations import REGISTRY
 
-    for module in get_queue_settings().worker_imports:
+    for module in get_settings().worker_imports:
         importlib.import_module(module)
     register_builtin_ops()
     for name in sorted(REGISTRY):
@@ -90,7 +90,7 @@ def _stop_recovery(**_: Any) -> None:
 
 def _start_spark_watcher(**_: Any) -> None:
     """At worker start: a Spark job watcher thread (active only while it holds the lock)."""
-    if not get_queue_settings().spark_watcher_in_worker:
+    if not get_settings().spark_watcher_in_worker:
         return
     from sparkswarm.workers.spark_watcher import watch_forever
 

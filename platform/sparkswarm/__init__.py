@@ -1,7 +1,16 @@
 """sparkswarm: Spark study clusters on Docker Swarm.
 
-The core library. It never imports celery or slack_bolt (see DESIGN.md): every
-operation is a plain, typed, keyword-only function over the gateway.
+The core library, in layers (the README of the repository describes the whole):
+
+- requests in: the CLI (``sparkswarm.cli``), the queue's workers and schedules
+  (``sparkswarm.workers``) and the chat bot (``sparkswarm.bots``) all run the
+  operations registered in :mod:`sparkswarm.operations`;
+- the operations: plain, typed, keyword-only functions (``services``,
+  ``stacks``, ``spark``, ``nodes``, ``networks``, ``swarm``, ``images``);
+- :mod:`sparkswarm.gateway`, the one module that talks to the Docker Engine.
+
+The core never imports celery or slack_bolt; settings come from
+:mod:`sparkswarm.config`, errors from :mod:`sparkswarm.errors`.
 """
 
 from __future__ import annotations

@@ -1,15 +1,18 @@
-"""Chat -> queue -> swarm -> Spark: ``/spark submit pi 100`` in the (double's)
-channel, run by a real worker on a real Spark stack, its thread message edited
-through running to succeeded with the estimate. The one Spark test of the bot.
+"""Chat -> queue -> swarm -> Spark: ``/spark submit pi 4`` in the (double's)
+channel, run by a real worker on a real Spark stack. The submit run ends as
+soon as the driver runs; the bot keeps the thread message and edits it from
+the job's events through running to succeeded with the estimate, also when the bot
+is killed (SIGKILL) between the run's end and the job's end.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
+import re
 import secrets
+import signal
 import subprocess
-import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,41 +22,33 @@ import pytest
 from sparkswarm.errors import SparkswarmError
 from tests.conftest import SESSION_ID, unavailable
 from tests.support.bot_harness import OPERATOR, BotLab
+from tests.support.cli import cli_env, sparkswarm
 from tests.support.engine import remove_prefixed
-from tests.support.queue_harness import queue_lab
+from tests.support.queue_harness import QueueLab, queue_lab, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 REPO = Path(__file__).resolve().parents[2]
+ESTIMATE = re.compile(r"Pi is roughly (\d\.\d+)")
 
 
 def _cli(*args: str, stacks_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SPARKSWARM_REDIS_URL"}
-    env["SPARKSWARM_STACKS_DIR"] = str(stacks_dir)
-    return subprocess.run(
-        [sys.executable, "-c", "from sparkswarm.cli.main import run; run()", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
-    )
+    return sparkswarm(*args, env=cli_env(SPARKSWARM_STACKS_DIR=str(stacks_dir)), timeout=300)
 
 
-@pytest.fixture
-def spark_stack(gw: Any, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A ready-made spark stack (2 workers) under a prefixed name; removed after."""
+@pytest.fixture(scope="module")
+def spark_stack(gw: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A ready-made spark stack (1 worker) under a prefixed name; removed after."""
     from sparkswarm.spark.version import OFFICIAL_IMAGE
 
     if not gw.api.images(name=OFFICIAL_IMAGE):
         unavailable(f"{OFFICIAL_IMAGE} is not built (sparkswarm images build spark)")
     prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
     stack = f"{prefix}-spark"
-    stacks = tmp_path / "stacks"
-    stacks.mkdir()
+    stacks = tmp_path_factory.mktemp("stacks")
     (stacks / stack).symlink_to(REPO / "stacks" / "spark")
     secret_existed = bool(gw.secrets(filters={"name": "spark_auth"}))
     try:
-        done = _cli("stack", "deploy", stack, "--set", "workers=2", stacks_dir=stacks)
+        done = _cli("stack", "deploy", stack, "--set", "workers=1", stacks_dir=stacks)
         assert done.returncode == 0, done.stderr
         ready = _cli("spark", "status", "--stack", stack, "--wait", "180", stacks_dir=stacks)
         assert ready.returncode == 0, ready.stderr
@@ -65,23 +60,74 @@ def spark_stack(gw: Any, tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 gw.api.remove_secret("spark_auth")
 
 
-def test_spark_submit_pi_from_chat_is_edited_through_to_the_estimate(
-    spark_stack: tuple[str, Path], tmp_path: Path
-) -> None:
-    stack, stacks = spark_stack
-    (tmp_path / "q").mkdir()
-    with queue_lab(tmp_path / "q") as lab:
-        lab.start_worker(concurrency=2, SPARKSWARM_STACKS_DIR=str(stacks))
-        bots = BotLab(lab, tmp_path / "q")
+@pytest.fixture(scope="module")
+def chat(
+    spark_stack: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[QueueLab, BotLab]]:
+    """A worker (with the job watcher) and an HTTP bot on a fresh redis-server."""
+    folder = tmp_path_factory.mktemp("q")
+    with queue_lab(folder) as lab:
+        lab.start_worker(concurrency=2, SPARKSWARM_STACKS_DIR=str(spark_stack[1]))
+        bots = BotLab(lab, folder)
         try:
             bots.start_http()
-            answer = bots.slash("/spark", f"submit pi 100 --stack {stack}", OPERATOR)
-            assert answer.status_code == 200
-            words = f"spark submit pi 100 --stack {stack}"
-            final = bots.wait_final(words, timeout=400, proc=lab.processes[0])
-            assert "*succeeded*" in final.text, final.text
-            assert "Pi is roughly 3.1" in final.text
-            texts = [str(c.args.get("text")) for c in bots.web.calls_of("chat.update")]
-            assert any("*running*" in t and words in t for t in texts)
+            yield lab, bots
         finally:
             bots.stop()
+
+
+def _estimate(text: str) -> float:
+    found = ESTIMATE.search(text)
+    assert found, text
+    return float(found.group(1))
+
+
+def _finals(bots: BotLab, ts: str) -> list[str]:
+    """The successful edits of message ``ts`` that show a final state."""
+    return [
+        str(c.args.get("text"))
+        for c in bots.web.calls_of("chat.update")
+        if c.args.get("ts") == ts
+        and c.status == 200
+        and any(k in str(c.args.get("text")) for k in ("*succeeded*", "*failed*", "*cancelled*"))
+    ]
+
+
+def test_spark_submit_pi_from_chat_is_edited_through_to_the_estimate(
+    spark_stack: tuple[str, Path], chat: tuple[QueueLab, BotLab]
+) -> None:
+    """Acknowledged; the thread message goes through the job's states to the
+    estimate, although the bot is killed (SIGKILL) after the submit run ended
+    and before the job did, and the job ends while no bot runs."""
+    from sparkswarm.workers.spark_jobs import JobStore
+
+    stack, _ = spark_stack
+    lab, bots = chat
+    answer = bots.slash("/spark", f"submit pi 4 --stack {stack}", OPERATOR)
+    assert answer.status_code == 200
+    words = f"spark submit pi 4 --stack {stack}"
+    running = wait_for(
+        lambda: next(
+            (m for m in bots.status_of(words) if "*running*" in m.text and " job `" in m.text),
+            None,
+        ),
+        180,
+        "the job running in the thread",
+        explain=lambda: lab.processes[0].tail() + "\n" + bots.dump(),
+    )
+    run = next(r for r in lab.client().list(source="slack") if r.op == "spark.submit")
+    assert run.state == "succeeded" and isinstance(run.result, dict)
+    job_id = str(run.result["job_id"])
+    assert f"job `{job_id}`" in running.text  # the run ended; its message follows the job
+    bot = next(p for p in reversed(lab.processes) if "bot-http" in p.log.name and p.alive())
+    bot.kill(signal.SIGKILL)
+    store = JobStore.for_client(lab.client())
+    record = wait_for(lambda: r if (r := store.get(job_id)).done else None, 180, "the job's end")
+    assert record.state == "SUCCEEDED", record.reason
+    assert not _finals(bots, running.ts), "the killed bot posted the end"
+    bots.start_http()
+    final = bots.wait_final(words, timeout=60)
+    assert final.ts == running.ts and "*succeeded*" in final.text, final.text
+    assert abs(_estimate(final.text) - 3.14159) < 0.05
+    time.sleep(2.5)  # a second final edit would come within the edit interval
+    assert len(_finals(bots, final.ts)) == 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 
 from tests.conftest import SESSION_ID
 from tests.support.engine import remove_prefixed
-from tests.support.queue_harness import SPARKSWARM, QueueLab, queue_lab
+from tests.support.queue_harness import QueueLab, queue_lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -42,10 +41,7 @@ def stacks_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def cli(lab: QueueLab, stacks: Path, *args: str, timeout: float = 600) -> Any:
     """``sparkswarm ARGS`` with the lab's broker: mutating commands go through the queue."""
-    env = lab.env(SPARKSWARM_STACKS_DIR=str(stacks), COLUMNS="200")
-    return subprocess.run(
-        [SPARKSWARM, *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
+    return lab.cli(*args, env=lab.env(SPARKSWARM_STACKS_DIR=str(stacks)), timeout=timeout)
 
 
 def test_a_pyspark_job_through_the_queue(gw: Any, lab: QueueLab, stacks_dir: Path) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import SESSION_ID
+from tests.support.cli import sparkswarm
 from tests.support.engine import remove_prefixed
-from tests.support.swarm_cli import sparkswarm
 
 pytestmark = pytest.mark.integration
 

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import SESSION_ID
+from tests.support.cli import sparkswarm
 from tests.support.engine import remove_prefixed
-from tests.support.swarm_cli import SPARKSWARM
 
 pytestmark = pytest.mark.integration
 
@@ -195,9 +195,7 @@ def run(
     full = {k: v for k, v in os.environ.items() if not k.startswith("SPARKSWARM_")}
     full.update(env)
     full["COLUMNS"] = "80"
-    return subprocess.run(
-        [SPARKSWARM, *args], env=full, capture_output=True, text=True, timeout=timeout
-    )
+    return sparkswarm(*args, env=full, queued=True, timeout=timeout)
 
 
 def snapshot(gw: Any, world: World) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.swarm_cli import SPARKSWARM, sparkswarm
+from tests.support.cli import sparkswarm
 
 pytestmark = pytest.mark.integration
 
@@ -22,9 +22,7 @@ pytestmark = pytest.mark.integration
 def piped(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``sparkswarm ARGS`` with stdout a pipe and a narrow terminal width."""
     full = {**os.environ, **(env or {}), "COLUMNS": "40"}
-    if env is None:
-        full.pop("SPARKSWARM_REDIS_URL", None)
-    return subprocess.run([SPARKSWARM, *args], env=full, capture_output=True, text=True, timeout=60)
+    return sparkswarm(*args, env=full, queued=env is not None, timeout=60)
 
 
 def test_service_ls_into_a_pipe_keeps_whole_names(name: Callable[[str], str]) -> None:

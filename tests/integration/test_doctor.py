@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.swarm_cli import sparkswarm, sparkswarm_json
+from tests.support.cli import sparkswarm, sparkswarm_json
 
 pytestmark = pytest.mark.integration
 
@@ -52,24 +52,17 @@ def test_doctor_without_a_reachable_engine_exits_1(tmp_path: Path) -> None:
 
 def test_doctor_warns_when_the_queue_has_no_secret_key(gw: Any) -> None:
     import json
-    import subprocess
 
     from cryptography.fernet import Fernet
-
-    from tests.support.swarm_cli import SPARKSWARM
 
     base = {k: v for k, v in os.environ.items() if k != "SPARKSWARM_SECRET_KEY"}
     base["SPARKSWARM_REDIS_URL"] = "redis://127.0.0.1:6379/0"  # only read, never contacted
 
     def secrets_check(**extra: str) -> dict[str, Any]:
-        # Not tests.support.swarm_cli.sparkswarm: it drops the broker setting.
-        done = subprocess.run(
-            [SPARKSWARM, "swarm", "doctor", "--json", "--no-overlay-test"],
-            env={**base, **extra},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = sparkswarm(
+            "swarm", "doctor", "--json", "--no-overlay-test",
+            env={**base, **extra}, queued=True, timeout=120,
+        )  # fmt: skip
         checks = {c["name"]: c for c in json.loads(done.stdout)}
         return dict(checks["secrets"])
 

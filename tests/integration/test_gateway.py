@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ import pytest
 from sparkswarm.errors import Unavailable
 from sparkswarm.gateway import Gateway
 from tests.conftest import unavailable
-from tests.support.swarm_cli import sparkswarm, sparkswarm_json
+from tests.support.cli import sparkswarm, sparkswarm_json
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -117,15 +117,13 @@ def loopback_sshd(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         [SSHD, "-D", "-f", str(tmp_path / "sshd_config"), "-E", str(tmp_path / "sshd.log")]
     )
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "sshd.log").read_text()
-                assert time.monotonic() < deadline, "sshd did not listen"
-                time.sleep(0.1)
+
+        def listening() -> bool:
+            assert server.poll() is None, (tmp_path / "sshd.log").read_text()
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+
+        wait_for(listening, 10, "sshd to listen", ignore=(OSError,))
         bin_dir = tmp_path / "bin"
         bin_dir.mkdir()
         wrapper = bin_dir / "ssh"

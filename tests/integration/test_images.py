@@ -8,8 +8,6 @@ the one the spark stack tests use, so it is only checked, not removed.
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +16,7 @@ import pytest
 
 from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.spark.version import LOCAL_IMAGE, OFFICIAL_IMAGE, SPARK_VERSION
+from tests.support.cli import sparkswarm
 
 pytestmark = pytest.mark.integration
 
@@ -104,20 +103,7 @@ def test_the_cli_reports_an_up_to_date_image(gw: Any) -> None:
     from sparkswarm.images import build_image
 
     build_image(gw, name="spark")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from sparkswarm.cli.main import run; run()",
-            "images",
-            "build",
-            "spark",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = sparkswarm("images", "build", "spark", timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"{LOCAL_IMAGE} up to date" in done.stdout
     assert OFFICIAL_IMAGE in done.stdout

@@ -10,7 +10,7 @@ import pytest
 
 from sparkswarm.errors import Conflict
 from sparkswarm.networks import create_network, find_network
-from tests.support.swarm_cli import sparkswarm, sparkswarm_json
+from tests.support.cli import sparkswarm, sparkswarm_json
 
 pytestmark = pytest.mark.integration
 

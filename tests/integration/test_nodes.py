@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sparkswarm.swarm import mask_token, read_join_token
-from tests.support.swarm_cli import sparkswarm, sparkswarm_json
+from tests.support.cli import sparkswarm, sparkswarm_json
 
 pytestmark = pytest.mark.integration
 
@@ -102,19 +102,12 @@ def test_swarm_init_on_an_existing_swarm_reports_it(gw: Any) -> None:
 def test_swarm_init_acts_on_this_engine_even_with_a_broker_configured(gw: Any) -> None:
     """init/join/leave are local: a queue worker would act on its own engine.
     The broker named here does not exist, so any use of it would fail."""
-    import subprocess
-
-    from tests.support.swarm_cli import SPARKSWARM
-
     me = main_node(gw)
-    env = {**os.environ, "SPARKSWARM_REDIS_URL": "redis://127.0.0.1:1/0", "COLUMNS": "200"}
-    done = subprocess.run(
-        [SPARKSWARM, "swarm", "init", "--advertise-addr", me["Status"]["Addr"], "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = {**os.environ, "SPARKSWARM_REDIS_URL": "redis://127.0.0.1:1/0"}
+    done = sparkswarm(
+        "swarm", "init", "--advertise-addr", me["Status"]["Addr"], "--json",
+        env=env, queued=True, timeout=60,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["node_id"] == me["ID"]
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -278,17 +276,12 @@ def test_the_message_we_write_is_the_one_kombu_writes(lab: QueueLab, qc: Any) ->
     }
 
 
-def run_cli(lab: QueueLab, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(lab: QueueLab, *args: str) -> subprocess.CompletedProcess[str]:
+    """``sparkswarm ARGS`` through the lab's queue, without the test operations
+    imported: the CLI needs no more than a user's."""
     env = lab.env()
     env.pop("SPARKSWARM_WORKER_IMPORTS", None)
-    return subprocess.run(
-        [SPARKSWARM, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=str(Path(os.getcwd())),
-    )
+    return lab.cli(*args, env=env)
 
 
 def test_the_cli_goes_through_the_queue_and_follows_to_the_result(
@@ -522,13 +515,7 @@ def test_a_run_waiting_for_its_target_says_which_run_goes_first(
     second = qc.submit("test.sleep", {"key": key, "seconds": 0}, requester="t", source="api")
     env = lab.env(SPARKSWARM_QUEUED_NOTICE="1")
     env.pop("SPARKSWARM_WORKER_IMPORTS", None)
-    followed = subprocess.run(
-        [SPARKSWARM, "runs", "show", second.run_id, "--follow", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    followed = lab.cli("runs", "show", second.run_id, "--follow", "--json", env=env, timeout=60)
     assert followed.returncode == 0, followed.stderr
     assert json.loads(followed.stdout)["state"] == "succeeded"
     said = " ".join(followed.stderr.split())  # rich wraps long lines

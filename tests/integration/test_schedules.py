@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ import pytest
 import tests.support.queue_ops  # noqa: F401 - registers test.* operations here too
 from tests.conftest import unavailable
 from tests.support.queue_harness import (
-    SPARKSWARM,
     Process,
     QueueLab,
     RedisServer,
@@ -40,12 +38,6 @@ class Scheduled:
     service: str
     added_at: float
     observed_at: float
-
-
-def cli(lab: QueueLab, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SPARKSWARM, *args], env=lab.env(), capture_output=True, text=True, timeout=60
-    )
 
 
 # Seconds the two schedule adds may take (CLI subprocess included, on a
@@ -93,8 +85,7 @@ def scheduled(
             boundary = math.floor(time.time() / 60) * 60 + 60
             wait_for(lambda: time.time() > boundary + 1, 70, "a fresh minute", interval=0.5)
         added_at = time.time()
-        added = cli(
-            lab,
+        added = lab.cli(
             "schedule",
             "add",
             "every-minute",
@@ -182,28 +173,27 @@ def test_forbid_skips_a_tick_while_the_previous_run_is_still_running(
 
 def test_schedules_are_listed_paused_resumed_and_removed(scheduled: Scheduled) -> None:
     lab = scheduled.lab
-    listed = {s["name"]: s for s in json.loads(cli(lab, "schedule", "ls", "--json").stdout)}
+    listed = {s["name"]: s for s in json.loads(lab.cli("schedule", "ls", "--json").stdout)}
     minute = listed["every-minute"]
     assert minute["next_run"].endswith(":00+09:00")
     assert minute["last_state"] == "succeeded"
     assert minute["command"] == f"service scale {scheduled.service}=1"
     assert listed["slow"]["skipped"] == 1 and listed["slow"]["last_state"] == "running"
 
-    assert cli(lab, "schedule", "pause", "every-minute").returncode == 0
-    paused = {s["name"]: s for s in json.loads(cli(lab, "schedule", "ls", "--json").stdout)}
+    assert lab.cli("schedule", "pause", "every-minute").returncode == 0
+    paused = {s["name"]: s for s in json.loads(lab.cli("schedule", "ls", "--json").stdout)}
     assert paused["every-minute"]["paused"] is True
     assert paused["every-minute"]["next_run"] is None
-    assert cli(lab, "schedule", "resume", "every-minute").returncode == 0
-    resumed = {s["name"]: s for s in json.loads(cli(lab, "schedule", "ls", "--json").stdout)}
+    assert lab.cli("schedule", "resume", "every-minute").returncode == 0
+    resumed = {s["name"]: s for s in json.loads(lab.cli("schedule", "ls", "--json").stdout)}
     assert resumed["every-minute"]["next_run"] is not None
 
-    assert cli(lab, "schedule", "rm", "slow").returncode == 0
-    remaining = [s["name"] for s in json.loads(cli(lab, "schedule", "ls", "--json").stdout)]
+    assert lab.cli("schedule", "rm", "slow").returncode == 0
+    remaining = [s["name"] for s in json.loads(lab.cli("schedule", "ls", "--json").stdout)]
     assert remaining == ["every-minute"]
-    again = cli(lab, "schedule", "rm", "slow")
+    again = lab.cli("schedule", "rm", "slow")
     assert again.returncode == 2 and "no schedule" in again.stderr
-    duplicate = cli(
-        lab,
+    duplicate = lab.cli(
         "schedule",
         "add",
         "every-minute",
@@ -234,15 +224,12 @@ def test_reads_and_local_operations_are_refused_without_running_anything(
         (["service", "logs", "web"], "not a request"),
     ]
     for words, message in cases:
-        refused = subprocess.run(
-            [SPARKSWARM, "schedule", "add", "nope", "--cron", "0 3 * * *", "--", *words],
-            env=dead_engine,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        refused = lab.cli(
+            "schedule", "add", "nope", "--cron", "0 3 * * *", "--", *words,
+            env=dead_engine, timeout=60,
+        )  # fmt: skip
         assert refused.returncode == 2, (words, refused.stderr)
         assert message in refused.stderr, (words, refused.stderr)
         assert "Traceback" not in refused.stderr
-    names = [s["name"] for s in json.loads(cli(lab, "schedule", "ls", "--json").stdout)]
+    names = [s["name"] for s in json.loads(lab.cli("schedule", "ls", "--json").stdout)]
     assert "nope" not in names

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import selectors
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.swarm_cli import SPARKSWARM, sparkswarm, sparkswarm_json
+from tests.support.cli import SPARKSWARM, sparkswarm, sparkswarm_json
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -28,24 +28,24 @@ SECOND = 1_000_000_000
 def running_container(gw: Any, service: str, timeout: float = 60.0) -> dict[str, Any]:
     """The inspected container of the service's running task."""
     label = f"com.docker.swarm.service.name={service}"
-    deadline = time.monotonic() + timeout
-    while not (containers := gw.containers(filters={"label": label})):
-        assert time.monotonic() < deadline, f"no running container of {service}"
-        time.sleep(0.5)
+    containers = wait_for(
+        lambda: gw.api.containers(filters={"label": label}),
+        timeout,
+        f"a running container of {service}",
+        interval=0.5,
+    )
     inspected: dict[str, Any] = gw.api.inspect_container(containers[0]["Id"])
     return inspected
 
 
-def wait_healthy(gw: Any, container_id: str, timeout: float = 60.0) -> str:
-    """Poll the container's health status until it is healthy (or the deadline)."""
-    deadline = time.monotonic() + timeout
-    status = ""
-    while time.monotonic() < deadline:
-        status = gw.api.inspect_container(container_id)["State"]["Health"]["Status"]
-        if status == "healthy":
-            break
-        time.sleep(0.5)
-    return status
+def wait_healthy(gw: Any, container_id: str, timeout: float = 60.0) -> None:
+    """Poll the container's health status until it is healthy; AssertionError if not in time."""
+    wait_for(
+        lambda: gw.api.inspect_container(container_id)["State"]["Health"]["Status"] == "healthy",
+        timeout,
+        f"container {container_id[:12]} to be healthy",
+        interval=0.5,
+    )
 
 
 def in_container(gw: Any, container_id: str, *command: str) -> str:
@@ -79,7 +79,7 @@ def test_create_with_mounts_resources_health_restart_and_policies(
         "--stop-grace-period", "1s",
     )  # fmt: skip
     assert created["outcome"] == "created", created
-    service = gw.inspect_service(web)
+    service = gw.api.inspect_service(web)
     task = service["Spec"]["TaskTemplate"]
     mounts = {m["Target"]: m for m in task["ContainerSpec"]["Mounts"]}
     assert mounts["/host"] == {
@@ -112,7 +112,7 @@ def test_create_with_mounts_resources_health_restart_and_policies(
 
     # The mounts really are what they say, and the health check passes through one.
     container = running_container(gw, web)
-    assert wait_healthy(gw, container["Id"]) == "healthy"
+    wait_healthy(gw, container["Id"])
     assert in_container(gw, container["Id"], "cat", "/host/ready") == "from the host\n"
     in_container(gw, container["Id"], "sh", "-c", "echo kept > /data/file")
     assert "/scratch" in in_container(gw, container["Id"], "sh", "-c", "grep tmpfs /proc/mounts")
@@ -123,7 +123,7 @@ def test_create_with_mounts_resources_health_restart_and_policies(
         "--rollback-order", "stop-first", "--rollback-failure-action", "pause",
     )  # fmt: skip
     assert changed["outcome"] == "completed", changed
-    after = gw.inspect_service(web)["Spec"]
+    after = gw.api.inspect_service(web)["Spec"]
     assert after["RollbackConfig"] == {
         **rollback, "Parallelism": 1, "Order": "stop-first", "FailureAction": "pause",
     }  # fmt: skip
@@ -147,7 +147,7 @@ def test_job_concurrency(gw: Any, name: Callable[[str], str], web_images: dict[s
         command=["sh", "-c", "echo one"],
     )  # fmt: skip
     assert (done["outcome"], done["running"], done["desired"]) == ("created", 3, 3)
-    mode = gw.inspect_service(job)["Spec"]["Mode"]
+    mode = gw.api.inspect_service(job)["Spec"]["Mode"]
     assert mode == {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 3}}
 
 
@@ -170,13 +170,14 @@ def test_logs_follow_streams_until_stopped(
         assert follower.stdout is not None
         watch = selectors.DefaultSelector()
         watch.register(follower.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + 30
-        while len(lines) < 4 and time.monotonic() < deadline:
-            if watch.select(timeout=1):
-                line = follower.stdout.readline()
-                if not line:
-                    break
+        stdout = follower.stdout
+
+        def four_lines_or_exit() -> bool:
+            if watch.select(timeout=1) and (line := stdout.readline()):
                 lines.append(line.rstrip("\n"))
+            return len(lines) >= 4 or follower.poll() is not None
+
+        wait_for(four_lines_or_exit, 30, "four lines from --follow", interval=0)
         assert follower.poll() is None, "--follow ended by itself"
     finally:
         follower.terminate()
@@ -192,7 +193,7 @@ def test_logs_follow_streams_until_stopped(
 
 
 def test_read_commands_print_tables_and_json(gw: Any) -> None:
-    me = gw.info()["Swarm"]["NodeID"]
+    me = gw.api.info()["Swarm"]["NodeID"]
     table = sparkswarm("node", "ls")
     assert table.returncode == 0 and me in table.stdout and "HOSTNAME" in table.stdout
     quiet = sparkswarm("swarm", "join-token", "worker", "--quiet")

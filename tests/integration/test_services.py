@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.swarm_cli import sparkswarm, sparkswarm_json
+from tests.support.cli import sparkswarm, sparkswarm_json
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,15 +31,12 @@ def free_port() -> int:
 
 def http_get(port: int, *, timeout: float = 20.0) -> tuple[int, str]:
     """GET http://127.0.0.1:port/ (loopback only), retrying while the task starts."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
-                return response.status, response.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
+
+    def get() -> tuple[int, str]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+            return response.status, response.read().decode()
+
+    return wait_for(get, timeout, f"HTTP on port {port}", interval=0.3, ignore=(OSError,))
 
 
 def running_tasks(service: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.swarm_cli import sparkswarm, sparkswarm_json
+from tests.support.cli import sparkswarm, sparkswarm_json
 
 pytestmark = pytest.mark.integration
 

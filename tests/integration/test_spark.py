@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +26,9 @@ import pytest
 
 from sparkswarm.errors import SparkswarmError
 from tests.conftest import SESSION_ID
+from tests.support.cli import cli_env, sparkswarm
 from tests.support.engine import remove_prefixed
+from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -37,22 +37,6 @@ STACK_FILE = REPO / "stacks" / "spark" / "stack.yml"
 PI_JOB = REPO / "stacks" / "spark" / "jobs" / "pi.py"
 WORKERS = 2
 DEFAULT_SECRET = "spark_auth"  # params.yml's auth_secret default
-
-
-def sparkswarm(
-    *args: str, timeout: float = 300, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the ``sparkswarm`` CLI of this checkout (in-process operations, no queue)."""
-    env = {k: v for k, v in os.environ.items() if k != "SPARKSWARM_REDIS_URL"}
-    env.update(extra_env or {})
-    return subprocess.run(
-        [sys.executable, "-c", "from sparkswarm.cli.main import run; run()", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +64,7 @@ def spark_stack(
     stack = f"{prefix}-spark"
     stacks = tmp_path_factory.mktemp("stacks")
     (stacks / stack).symlink_to(REPO / "stacks" / "spark")
-    secret_existed = bool(gw.secrets(filters={"name": DEFAULT_SECRET}))
+    secret_existed = bool(gw.api.secrets(filters={"name": DEFAULT_SECRET}))
     try:
         done = sparkswarm(
             "stack",
@@ -88,11 +72,14 @@ def spark_stack(
             stack,
             "--set",
             f"workers={WORKERS}",
-            extra_env={"SPARKSWARM_STACKS_DIR": str(stacks)},
+            env=cli_env(SPARKSWARM_STACKS_DIR=str(stacks)),
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
         # As a user would after a deploy: wait until every worker replica is ALIVE.
-        ready = sparkswarm("spark", "status", "--stack", stack, "--wait", "180", "--json")
+        ready = sparkswarm(
+            "spark", "status", "--stack", stack, "--wait", "180", "--json", timeout=300
+        )
         assert ready.returncode == 0, ready.stderr
         assert json.loads(ready.stdout)["alive_workers"] == WORKERS
         yield stack
@@ -112,7 +99,7 @@ def test_stack_deploy_gives_every_worker_alive(gw: Any, spark_stack: str) -> Non
     assert [w.state for w in status.workers] == ["ALIVE"] * WORKERS
     assert status.cores == WORKERS
     assert all(w.memory_mb == 1024 for w in status.workers)  # worker_memory's default
-    spec = gw.inspect_service(f"{spark_stack}_worker")["Spec"]
+    spec = gw.api.inspect_service(f"{spark_stack}_worker")["Spec"]
     assert spec["Mode"]["Replicated"]["Replicas"] == WORKERS
     assert spec["EndpointSpec"]["Mode"] == "dnsrr"
     # The CLI shows the same, as JSON.
@@ -125,7 +112,7 @@ def test_the_auth_secret_is_a_swarm_secret_and_no_ui_port_is_published(
     gw: Any, spark_stack: str
 ) -> None:
     for role in ("master", "worker", "history"):
-        spec = gw.inspect_service(f"{spark_stack}_{role}")["Spec"]
+        spec = gw.api.inspect_service(f"{spark_stack}_{role}")["Spec"]
         container = spec["TaskTemplate"]["ContainerSpec"]
         assert [s["File"]["Name"] for s in container["Secrets"]] == ["spark_auth"]
         assert not (spec.get("EndpointSpec") or {}).get("Ports")
@@ -145,7 +132,7 @@ def test_a_worker_with_the_wrong_secret_cannot_register(
 ) -> None:
     from sparkswarm.spark.status import spark_status
 
-    master = gw.inspect_service(f"{spark_stack}_master")["Spec"]
+    master = gw.api.inspect_service(f"{spark_stack}_master")["Spec"]
     network = master["TaskTemplate"]["Networks"][0]["Target"]
     rogue = name("rogue-worker")
     opts = "-Dspark.authenticate=true -Dspark.authenticate.secret=not-the-secret"
@@ -170,11 +157,12 @@ def test_a_worker_with_the_wrong_secret_cannot_register(
         name=rogue,
         endpoint_spec={"Mode": "dnsrr"},
     )
-    deadline = time.monotonic() + 90
-    logs = ""
-    while time.monotonic() < deadline and "bootstrapping client" not in logs:
-        time.sleep(3)
+
+    def refused_logs() -> str:
         logs = b"".join(gw.api.service_logs(rogue, stdout=True, stderr=True)).decode()
+        return logs if "bootstrapping client" in logs else ""
+
+    logs = wait_for(refused_logs, 90, "the rogue worker to be refused", interval=3)
     assert "Exception while bootstrapping client" in logs
     assert "Successfully registered with master" not in logs
     assert len(spark_status(gw, stack=spark_stack).workers) == WORKERS
@@ -182,26 +170,25 @@ def test_a_worker_with_the_wrong_secret_cannot_register(
 
 def _history_app_names(gw: Any, stack: str, timeout: float = 60) -> list[str]:
     """Application names the history server lists (read from inside its container)."""
-    service = gw.inspect_service(f"{stack}_history")
+    service = gw.api.inspect_service(f"{stack}_history")
     fetch = (
         "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
         "'http://127.0.0.1:18080/api/v1/applications', timeout=10).read().decode())"
     )
-    deadline = time.monotonic() + timeout
-    names: list[str] = []
-    while time.monotonic() < deadline:
-        containers = gw.containers(
+
+    def names() -> list[str]:
+        containers = gw.api.containers(
             filters={"label": f"com.docker.swarm.service.id={service['ID']}"}
         )
-        if containers:
-            run = gw.api.exec_create(containers[0]["Id"], ["python3", "-c", fetch])
-            output = gw.api.exec_start(run["Id"]).decode()
-            if gw.api.exec_inspect(run["Id"])["ExitCode"] == 0:
-                names = [app["name"] for app in json.loads(output)]
-                if names:
-                    return names
-        time.sleep(3)
-    return names
+        if not containers:
+            return []
+        run = gw.api.exec_create(containers[0]["Id"], ["python3", "-c", fetch])
+        output = gw.api.exec_start(run["Id"]).decode()
+        if gw.api.exec_inspect(run["Id"])["ExitCode"] != 0:
+            return []
+        return [app["name"] for app in json.loads(output)]
+
+    return wait_for(names, timeout, f"applications listed by {stack}_history", interval=3)
 
 
 def test_publish_ui_overlay_serves_the_master_json_on_a_host_port(
@@ -230,30 +217,27 @@ def test_publish_ui_overlay_serves_the_master_json_on_a_host_port(
         f"master_ui_port={master_port}",
         "--set",
         f"history_ui_port={history_port}",
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     wait_for_workers(gw, stack=stack, workers=1, timeout=180)
     with urllib.request.urlopen(f"http://127.0.0.1:{master_port}/json/", timeout=10) as reply:
         assert [w["state"] for w in json.loads(reply.read())["workers"]] == ["ALIVE"]
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{history_port}/api/v1/applications", timeout=10
-            ) as reply:
-                assert json.loads(reply.read()) == []
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
+
+    def history_apps() -> tuple[Any]:  # a tuple: an empty list is an answer too
+        url = f"http://127.0.0.1:{history_port}/api/v1/applications"
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return (json.loads(reply.read()),)
+
+    answer = wait_for(history_apps, 60, "the history UI", interval=2, ignore=(OSError,))
+    assert answer == ([],)
     # Job records carry these links when the stack publishes the UIs.
     from sparkswarm.spark.observe import ui_links
 
     master_ui, history_ui = ui_links(gw, stack)
     assert master_ui is not None and master_ui.endswith(f":{master_port}/")
     assert history_ui is not None and history_ui.endswith(f":{history_port}/")
-    ports = gw.inspect_service(f"{stack}_master")["Spec"]["EndpointSpec"]["Ports"]
+    ports = gw.api.inspect_service(f"{stack}_master")["Spec"]["EndpointSpec"]["Ports"]
     assert ports == [
         {"Protocol": "tcp", "TargetPort": 8080, "PublishedPort": master_port, "PublishMode": "host"}
     ]
@@ -304,14 +288,7 @@ WATCHER_ENV = {
 
 def queued(lab: Any, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """``sparkswarm ARGS`` with the lab's broker: operations go through the queue."""
-    return subprocess.run(
-        [sys.executable, "-c", "from sparkswarm.cli.main import run; run()", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=lab.env(COLUMNS="200"),
-        check=False,
-    )
+    return lab.cli(*args, timeout=timeout)
 
 
 def submitted_id(done: subprocess.CompletedProcess[str]) -> str:
@@ -330,7 +307,6 @@ def record(lab: Any, job_id: str) -> Any:
 
 
 def wait_state(lab: Any, job_id: str, states: set[str], timeout: float = 300) -> Any:
-    from tests.support.queue_harness import wait_for
 
     return wait_for(
         lambda: (r := record(lab, job_id)).state in states and r,
@@ -356,7 +332,6 @@ def test_two_jobs_run_side_by_side_and_a_scale_is_not_held_up(
     from collections import Counter
 
     from sparkswarm.spark.status import spark_status
-    from tests.support.queue_harness import wait_for
 
     started = time.monotonic()
     ids = {}
@@ -424,8 +399,8 @@ def test_two_jobs_run_side_by_side_and_a_scale_is_not_held_up(
         assert [e.state for e in job_events(lab, job_id)] == ["SUBMITTED", "RUNNING", "SUCCEEDED"]
     # The containers and configs go after SPARKSWARM_SPARK_JOB_KEEP; the record stays.
     wait_for(lambda: record(lab, pi_id).cleaned_at, 60, "the pi job cleaned up", interval=1)
-    assert not gw.configs(filters={"label": f"org.sparkswarm.spark.job={pi_id}"})
-    assert not gw.containers(all=True, filters={"label": f"org.sparkswarm.spark.job={pi_id}"})
+    assert not gw.api.configs(filters={"label": f"org.sparkswarm.spark.job={pi_id}"})
+    assert not gw.api.containers(all=True, filters={"label": f"org.sparkswarm.spark.job={pi_id}"})
     assert record(lab, pi_id).output == finished.output
     shown = queued(lab, "spark", "job", pi_id)
     assert shown.returncode == 0 and "SUCCEEDED" in shown.stdout and "Pi is roughly" in shown.stdout
@@ -434,7 +409,7 @@ def test_two_jobs_run_side_by_side_and_a_scale_is_not_held_up(
 
 
 def spark_image_name(gw: Any, stack: str) -> str:
-    spec = gw.inspect_service(f"{stack}_master")["Spec"]
+    spec = gw.api.inspect_service(f"{stack}_master")["Spec"]
     return str(spec["TaskTemplate"]["ContainerSpec"]["Image"])
 
 
@@ -504,7 +479,7 @@ def test_more_cores_than_exist_is_refused_with_the_numbers(
     gw: Any, spark_stack: str, lab: Any
 ) -> None:
     def job_services() -> list[str]:
-        return [s["ID"] for s in gw.services(filters={"label": "org.sparkswarm.spark.job"})]
+        return [s["ID"] for s in gw.api.services(filters={"label": "org.sparkswarm.spark.job"})]
 
     before = job_services()
     done = queued(
@@ -520,7 +495,6 @@ def test_cancel_stops_a_running_job_within_seconds(
     gw: Any, spark_stack: str, lab: Any, tmp_path: Path
 ) -> None:
     from sparkswarm.spark.status import spark_status
-    from tests.support.queue_harness import wait_for
 
     script = tmp_path / "sleeper.py"
     script.write_text(SLEEPER)
@@ -583,10 +557,10 @@ def test_spark_rm_stops_and_removes_a_detached_job(gw: Any, spark_stack: str) ->
     job = submit_job(gw, stack=spark_stack, script=script, script_name="long.py")
     assert job.state == "SUBMITTED"  # returned once the driver ran
     service = job_service_name(spark_stack, job.job_id)
-    assert gw.inspect_service(service)
+    assert gw.api.inspect_service(service)
     removed = sparkswarm("spark", "rm", job.job_id, "--stack", spark_stack)
     assert removed.returncode == 0, removed.stderr
     assert f"job {job.job_id}: {service}" in removed.stdout
-    assert not [s for s in gw.services() if s["Spec"]["Name"] == service]
+    assert not [s for s in gw.api.services() if s["Spec"]["Name"] == service]
     again = sparkswarm("spark", "rm", job.job_id, "--stack", spark_stack)
     assert again.returncode == 0 and "nothing to remove" in again.stdout

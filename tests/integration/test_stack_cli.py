@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
+from tests.support.cli import sparkswarm
+from tests.support.wait import wait_for
 
-SPARKSWARM = str(Path(sys.executable).parent / "sparkswarm")
+pytestmark = pytest.mark.integration
 
 GOOD = """
 services:
@@ -51,24 +50,17 @@ BAD_FILES = {
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``sparkswarm ARGS`` (operations in-process), without the variable a bad file requires."""
     env = {k: v for k, v in os.environ.items() if k != "NOPE_NOT_SET"}
-    env.pop("SPARKSWARM_REDIS_URL", None)  # run in-process, not through a queue
-    return subprocess.run(
-        [SPARKSWARM, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**env, "COLUMNS": "200"},
-        check=False,
-    )
+    return sparkswarm(*args, env=env, timeout=300)
 
 
 def _stack_objects(gw: Any, stack: str) -> list[Any]:
     selector = {"label": f"com.docker.stack.namespace={stack}"}
     return [
-        *gw.services(filters=selector),
-        *gw.networks(filters=selector),
-        *gw.configs(filters=selector),
+        *gw.api.services(filters=selector),
+        *gw.api.networks(filters=selector),
+        *gw.api.configs(filters=selector),
     ]
 
 
@@ -145,11 +137,11 @@ def test_diff_deploy_ls_and_rm_through_the_cli(
     assert changed.returncode == 0, changed.stderr
     # Into a pipe the table is plain rows; its title goes to stderr.
     assert f"stack {stack}" in changed.stderr and "updated" in changed.stdout
-    assert gw.inspect_service(f"{stack}_web")["Spec"]["Labels"].get("v") == "2"
+    assert gw.api.inspect_service(f"{stack}_web")["Spec"]["Labels"].get("v") == "2"
     rolled = _cli("stack", "rollback", stack)
     assert rolled.returncode == 0, rolled.stderr
     assert "rolled back to snapshot" in rolled.stderr
-    assert "v" not in gw.inspect_service(f"{stack}_web")["Spec"]["Labels"]
+    assert "v" not in gw.api.inspect_service(f"{stack}_web")["Spec"]["Labels"]
 
     removed = _cli("stack", "rm", stack)
     assert removed.returncode == 0, removed.stderr
@@ -159,10 +151,12 @@ def test_diff_deploy_ls_and_rm_through_the_cli(
 def _secret_seen_by_task(gw: Any, service: str, secret: str) -> str:
     """The content of /run/secrets/SECRET inside the service's running task."""
     label = f"com.docker.swarm.service.name={service}"
-    deadline = time.monotonic() + 60
-    while not (containers := gw.containers(filters={"label": label})):
-        assert time.monotonic() < deadline, f"no running container of {service}"
-        time.sleep(0.5)
+    containers = wait_for(
+        lambda: gw.api.containers(filters={"label": label}),
+        60,
+        f"a running container of {service}",
+        interval=0.5,
+    )
     run = gw.api.exec_create(containers[0]["Id"], ["cat", f"/run/secrets/{secret}"])
     output: bytes = gw.api.exec_start(run["Id"])
     assert gw.api.exec_inspect(run["Id"])["ExitCode"] == 0, output
@@ -188,9 +182,9 @@ def test_generated_secret_and_ps_services(
         "stack", "deploy", stack, "-c", str(folder / "stack.yml"), "--set", f"key_secret={secret}"
     )
     assert result.returncode == 0, result.stderr
-    created = [s for s in gw.secrets(filters={"name": secret}) if s["Spec"]["Name"] == secret]
+    created = [s for s in gw.api.secrets(filters={"name": secret}) if s["Spec"]["Name"] == secret]
     assert len(created) == 1
-    spec = gw.inspect_service(f"{stack}_app")["Spec"]
+    spec = gw.api.inspect_service(f"{stack}_app")["Spec"]
     assert spec["TaskTemplate"]["ContainerSpec"]["Secrets"][0]["SecretID"] == created[0]["ID"]
     # The generated value (read inside the task, the only place it exists) is never printed.
     value = _secret_seen_by_task(gw, f"{stack}_app", "key")
@@ -215,7 +209,7 @@ def test_generated_secret_and_ps_services(
     )
     assert '"result": "unchanged"' in again.stdout
     # the secret is not regenerated
-    assert [s["ID"] for s in gw.secrets(filters={"name": secret})] == [created[0]["ID"]]
+    assert [s["ID"] for s in gw.api.secrets(filters={"name": secret})] == [created[0]["ID"]]
 
 
 def test_invalid_stack_name_exits_2(tmp_path: Path) -> None:

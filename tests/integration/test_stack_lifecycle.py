@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from sparkswarm.stacks.models import StackResult
 from tests.support.stacks import docker_cli, wait_stack_gone
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -38,22 +38,19 @@ networks:
 
 
 def _http_get(port: int, timeout: float = 30.0) -> str:
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
-                conn.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-                data = b""
-                while chunk := conn.recv(4096):
-                    data += chunk
-            last = data.decode(errors="replace")
-            if "200" in last.split("\r\n", 1)[0]:
-                return last.split("\r\n\r\n", 1)[-1]
-        except OSError as exc:
-            last = str(exc)
-        time.sleep(0.5)
-    raise AssertionError(f"no HTTP answer on port {port}: {last}")
+    """The body of ``GET /`` on a loopback port, once it answers 200."""
+
+    def body() -> tuple[str] | None:  # a tuple: an empty body is an answer too
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+            conn.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            data = b""
+            while chunk := conn.recv(4096):
+                data += chunk
+        reply = data.decode(errors="replace")
+        return (reply.split("\r\n\r\n", 1)[-1],) if "200" in reply.split("\r\n", 1)[0] else None
+
+    answer = wait_for(body, timeout, f"HTTP 200 on port {port}", interval=0.5, ignore=(OSError,))
+    return answer[0]
 
 
 def _versions(gw: Any, stack: str) -> dict[str, int]:

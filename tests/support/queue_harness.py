@@ -15,14 +15,18 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.support.cli import SPARKSWARM, sparkswarm
+
+# Re-exported: the queue's tests import them from here.
+from tests.support.wait import holds_for as holds_for
+from tests.support.wait import wait_for as wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
-SPARKSWARM = str(ROOT / ".venv" / "bin" / "sparkswarm")
 
 # Short timings so recovery and retries happen within a test's patience.
 FAST_SETTINGS = {
@@ -39,41 +43,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_for(
-    check: Callable[[], Any],
-    timeout: float,
-    what: str,
-    interval: float = 0.1,
-    *,
-    explain: Callable[[], str] | None = None,
-) -> Any:
-    """Poll ``check`` until it returns something truthy; AssertionError on
-    timeout, with what ``explain`` returns then (say, a worker's log)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            detail = f"\n{explain()}" if explain is not None else ""
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
-        time.sleep(interval)
-
-
-def holds_for(check: Callable[[], Any], seconds: float, what: str, interval: float = 0.1) -> None:
-    """Assert that ``check`` stays truthy for ``seconds``, polling; fails at the
-    first poll where it does not. For "nothing more happens" checks: the
-    window must cover what could make it happen (a recovery cycle, say)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if not value:
-            raise AssertionError(f"{what} stopped holding: {value!r}")
-        if time.monotonic() > deadline:
-            return
-        time.sleep(interval)
 
 
 def recovery_cycle(settings: Any) -> float:
@@ -277,10 +246,19 @@ class QueueLab:
         env.update(extra)
         return env
 
-    def settings(self) -> Any:
-        from sparkswarm.workers.settings import QueueSettings
+    def cli(
+        self, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``sparkswarm ARGS`` with this lab's broker (``env``, default
+        :meth:`env`): mutating commands go through the queue."""
+        return sparkswarm(
+            *args, env=self.env() if env is None else env, queued=True, timeout=timeout
+        )
 
-        return QueueSettings(
+    def settings(self) -> Any:
+        from sparkswarm.config import Settings
+
+        return Settings(
             **{  # type: ignore[arg-type]
                 "redis_url": self.url,
                 "queue": self.queue,

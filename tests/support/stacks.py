@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-import time
 from typing import Any
+
+from tests.support.wait import wait_for
 
 DOCKER = "/usr/local/bin/docker"
 NAMESPACE = "com.docker.stack.namespace"
@@ -16,11 +17,11 @@ SNAPSHOT_LABEL = "io.sparkswarm.stack.snapshot"
 def capture(gw: Any, stack: str) -> dict[str, Any]:
     """The stack's services, networks, configs and secrets with IDs made names."""
     selector = {"label": f"{NAMESPACE}={stack}"}
-    network_names = {n["Id"]: n["Name"] for n in gw.networks()}
-    config_names = {c["ID"]: c["Spec"]["Name"] for c in gw.configs()}
-    secret_names = {s["ID"]: s["Spec"]["Name"] for s in gw.secrets()}
+    network_names = {n["Id"]: n["Name"] for n in gw.api.networks()}
+    config_names = {c["ID"]: c["Spec"]["Name"] for c in gw.api.configs()}
+    secret_names = {s["ID"]: s["Spec"]["Name"] for s in gw.api.secrets()}
     services = {}
-    for service in gw.services(filters=selector):
+    for service in gw.api.services(filters=selector):
         spec = service["Spec"]
         task = spec["TaskTemplate"]
         for attachment in task.get("Networks") or []:
@@ -36,8 +37,8 @@ def capture(gw: Any, stack: str) -> dict[str, Any]:
                 container[kind].sort(key=lambda r: (r.get(kind[:-1] + "Name"), r["File"]["Name"]))
         services[spec["Name"]] = spec
     networks = {}
-    for network in gw.networks(filters=selector):
-        details = gw.inspect_network(network["Id"])
+    for network in gw.api.networks(filters=selector):
+        details = gw.api.inspect_network(network["Id"])
         options = dict(details.get("Options") or {})
         options.pop("com.docker.network.driver.overlay.vxlanid_list", None)
         networks[details["Name"]] = {
@@ -54,11 +55,12 @@ def capture(gw: Any, stack: str) -> dict[str, Any]:
             "Labels": c["Spec"].get("Labels"),
             "Data": base64.b64decode(c["Spec"].get("Data") or ""),
         }
-        for c in gw.configs(filters=selector)
+        for c in gw.api.configs(filters=selector)
         if SNAPSHOT_LABEL not in (c["Spec"].get("Labels") or {})
     }
     secrets = {
-        s["Spec"]["Name"]: {"Labels": s["Spec"].get("Labels")} for s in gw.secrets(filters=selector)
+        s["Spec"]["Name"]: {"Labels": s["Spec"].get("Labels")}
+        for s in gw.api.secrets(filters=selector)
     }
     return {"services": services, "networks": networks, "configs": configs, "secrets": secrets}
 
@@ -66,17 +68,19 @@ def capture(gw: Any, stack: str) -> dict[str, Any]:
 def wait_stack_gone(gw: Any, stack: str, timeout: float = 60.0) -> None:
     """Wait until nothing labelled with the stack remains (networks go last)."""
     selector = {"label": f"{NAMESPACE}={stack}"}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not (
-            gw.services(filters=selector)
-            or gw.networks(filters=selector)
-            or gw.configs(filters=selector)
-            or gw.secrets(filters=selector)
-        ):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"stack {stack} still has objects after {timeout}s")
+    wait_for(
+        lambda: (
+            not (
+                gw.api.services(filters=selector)
+                or gw.api.networks(filters=selector)
+                or gw.api.configs(filters=selector)
+                or gw.api.secrets(filters=selector)
+            )
+        ),
+        timeout,
+        f"stack {stack} to have no objects left",
+        interval=0.5,
+    )
 
 
 def docker_cli(

@@ -220,7 +220,7 @@ def test_fuzzed_text_never_crashes_and_never_submits_unparsed_words(
     command: str, prefix: str, text: str
 ) -> None:
     from sparkswarm.bots.dispatch import ChatRequest, Dispatcher
-    from sparkswarm.bots.settings import BotSettings
+    from sparkswarm.config import Settings
 
     qc, out = _FakeQueue(), _FakeOut()
     notifier: Any = type("N", (), {"follow": lambda *a: None})()
@@ -229,7 +229,7 @@ def test_fuzzed_text_never_crashes_and_never_submits_unparsed_words(
         out,
         role_map({"admin": ["U0ADMIN"]}),
         notifier,
-        BotSettings(),  # type: ignore[arg-type]
+        Settings(),  # type: ignore[arg-type]
     )
     dispatcher.handle(ChatRequest(command, prefix + text, "U0ADMIN", "C0GENERAL", "k1"))
     assert out.sent, "every command gets an answer"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from sparkswarm.cli.main import app
+from tests.support.cli import invoke
 
 
 def _command_paths() -> list[list[str]]:
@@ -26,6 +26,6 @@ def _command_paths() -> list[list[str]]:
 
 @pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "sparkswarm")
 def test_help_renders(path: list[str]) -> None:
-    result = CliRunner().invoke(app, [*path, "--help"])
+    result = invoke(*path, "--help")
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output

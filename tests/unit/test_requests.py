@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.requests import Request, parse, usage
+from tests.support.cli import invoke
 from tests.unit.test_operations_contract import SAMPLES
 
 
@@ -156,10 +157,7 @@ def test_the_cli_builds_the_same_request_as_the_parser(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a schedule or chat would run is what the terminal runs."""
-    from typer.testing import CliRunner
-
     from sparkswarm.cli import common, spark
-    from sparkswarm.cli.main import app
 
     seen: list[Request] = []
 
@@ -170,7 +168,7 @@ def test_the_cli_builds_the_same_request_as_the_parser(
     monkeypatch.setattr(common, "perform", capture)
     monkeypatch.setattr(spark, "perform", capture)
     monkeypatch.setattr("sparkswarm.cli.network.perform", capture)
-    result = CliRunner().invoke(app, SAMPLES[name])
+    result = invoke(*SAMPLES[name])
     assert result.exit_code == 0, result.output
     assert len(seen) == 1
     parsed = parse(SAMPLES[name])
@@ -194,18 +192,15 @@ def test_detached_commands_refuse_bad_input_before_submitting(
 ) -> None:
     """With a queue configured (a closed port: any contact would fail as
     'unreachable', exit 1), bad input is refused first: exit 2, no run id."""
-    from typer.testing import CliRunner
-
-    from sparkswarm.cli.main import app
     from sparkswarm.config import get_settings
 
     monkeypatch.setenv("SPARKSWARM_REDIS_URL", "redis://127.0.0.1:9/0")
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, words)
+        result = invoke(*words)
     finally:
         get_settings.cache_clear()
-    # The console script turns our errors into exit codes; CliRunner hands
+    # The console script turns our errors into exit codes; invoke() hands
     # them back as the exception.
     assert isinstance(result.exception, InvalidRequest), (result.exception, result.output)
     assert "unreachable" not in str(result.exception)

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sparkswarm.config import retry_delays
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.workers.locks import target_keys
 from sparkswarm.workers.records import RunRecord
-from sparkswarm.workers.settings import retry_delays
 
 
 @pytest.mark.parametrize(

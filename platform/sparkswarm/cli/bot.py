@@ -26,9 +26,9 @@ def bot(
     if http is not None and not 0 < http < 65536:
         raise fail(f"--http {http}: not a port")
     from sparkswarm.bots.app import build, serve_http, serve_socket
-    from sparkswarm.bots.settings import get_bot_settings
+    from sparkswarm.config import get_settings
 
-    bot_ = build(get_bot_settings(), http=http is not None)
+    bot_ = build(get_settings(), http=http is not None)
     if http is not None:
         serve_http(bot_, http, host)
     else:

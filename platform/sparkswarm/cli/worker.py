@@ -30,7 +30,7 @@ def worker(
 ) -> None:
     """Run a worker that executes queued operations (needs SPARKSWARM_REDIS_URL)."""
     from sparkswarm.cli.common import fail
-    from sparkswarm.workers.settings import get_queue_settings
+    from sparkswarm.config import get_settings
 
     # Checked before Celery sees them: its own checks end in a traceback.
     if not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -38,7 +38,7 @@ def worker(
     level = _loglevel(loglevel)
     if pool not in ("threads", "prefork", "solo"):
         raise fail("--pool is one of threads, prefork, solo")
-    settings = get_queue_settings()
+    settings = get_settings()
     if not settings.redis_url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
     from sparkswarm.workers.app import app
@@ -65,10 +65,10 @@ def beat(
 ) -> None:
     """Run the scheduler (RedBeat; a second beat waits on the lock as a standby)."""
     from sparkswarm.cli.common import fail
-    from sparkswarm.workers.settings import get_queue_settings
+    from sparkswarm.config import get_settings
 
     level = _loglevel(loglevel)
-    if not get_queue_settings().redis_url:
+    if not get_settings().redis_url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
     from sparkswarm.workers.app import app
 
@@ -91,9 +91,9 @@ def spark_watcher(
     import threading
 
     from sparkswarm.cli.common import fail
-    from sparkswarm.workers.settings import get_queue_settings
+    from sparkswarm.config import get_settings
 
-    if not get_queue_settings().redis_url:
+    if not get_settings().redis_url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
     from sparkswarm.workers.spark_watcher import watch_forever
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkswarm.bounded import MAX_YAML_BYTES, load_yaml, read_text_bounded
+from sparkswarm.config import get_settings
 from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.stacks.compose_normalise import go_string
 
@@ -37,11 +38,34 @@ class StackParam:
 
 
 def stacks_dir() -> Path:
-    """``SPARKSWARM_STACKS_DIR``, or the repository's ``stacks/`` (editable install)."""
-    configured = os.environ.get("SPARKSWARM_STACKS_DIR")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[3] / "stacks"
+    """The folder of ready-made stacks: the ``stacks_dir`` setting
+    (``SPARKSWARM_STACKS_DIR``), or else the stacks shipped in the package.
+
+    Raises InvalidRequest when the settings are malformed, NotFound when the
+    package has no stacks (see :func:`packaged_stacks_dir`).
+    """
+    configured = get_settings().stacks_dir
+    return configured if configured is not None else packaged_stacks_dir()
+
+
+def packaged_stacks_dir() -> Path:
+    """The package's own ready-made stacks: ``stacks/`` of the source tree,
+    installed as the data package ``sparkswarm.stacks_data`` (pyproject.toml
+    maps it; an editable install maps it back to the checkout's folder).
+
+    Raises NotFound when the package was installed without them (an editable
+    install made before they were packaged: reinstall).
+    """
+    import importlib
+
+    try:
+        data = importlib.import_module("sparkswarm.stacks_data")
+    except ModuleNotFoundError:
+        raise NotFound(
+            "the ready-made stacks are not installed with sparkswarm: reinstall it "
+            "(pip install -e . in a checkout) or set SPARKSWARM_STACKS_DIR"
+        ) from None
+    return Path(str(data.__file__)).parent
 
 
 def ready_made_stacks() -> list[str]:
@@ -57,7 +81,10 @@ def ready_made_file(name: str) -> Path:
     path = stacks_dir() / name / STACK_FILE
     if not path.is_file():
         known = ", ".join(ready_made_stacks()) or "none"
-        raise NotFound(f"no ready-made stack {name!r} (known: {known}); give files with -c")
+        where = ""
+        if get_settings().stacks_dir is not None:
+            where = f" in {stacks_dir()} (set by SPARKSWARM_STACKS_DIR)"
+        raise NotFound(f"no ready-made stack {name!r}{where}; known: {known}; give files with -c")
     return path
 
 
