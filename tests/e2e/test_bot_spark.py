@@ -1,8 +1,10 @@
 """Chat -> queue -> swarm -> Spark: ``/spark submit pi 4`` in the (double's)
 channel, run by a real worker on a real Spark stack. The submit run ends as
 soon as the driver runs; the bot keeps the thread message and edits it from
-the job's events through running to succeeded with the estimate, also when the bot
-is killed (SIGKILL) between the run's end and the job's end.
+the job's events through running to succeeded with the estimate: over HTTP
+(also when the bot is killed (SIGKILL) between the run's end and the job's
+end) and over Socket Mode. One Spark stack, one redis-server and one worker
+serve the module; each test has its own Slack double and bot process.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from sparkswarm.bots import payloads
 from sparkswarm.errors import SparkswarmError
 from tests.conftest import SESSION_ID, unavailable
 from tests.support.bot_harness import OPERATOR, BotLab
@@ -61,19 +64,46 @@ def spark_stack(gw: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
 
 
 @pytest.fixture(scope="module")
-def chat(
+def queue(
     spark_stack: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[QueueLab, BotLab]]:
-    """A worker (with the job watcher) and an HTTP bot on a fresh redis-server."""
+) -> Iterator[tuple[QueueLab, Path]]:
+    """A worker (with the job watcher) on a fresh redis-server, for the module."""
     folder = tmp_path_factory.mktemp("q")
     with queue_lab(folder) as lab:
         lab.start_worker(concurrency=2, SPARKSWARM_STACKS_DIR=str(spark_stack[1]))
-        bots = BotLab(lab, folder)
-        try:
-            bots.start_http()
-            yield lab, bots
-        finally:
-            bots.stop()
+        yield lab, folder
+
+
+@contextlib.contextmanager
+def _bots(queue: tuple[QueueLab, Path]) -> Iterator[BotLab]:
+    """A fresh Slack double on the module's queue; the bot processes started
+    on it are stopped on exit, so the next test's bot is the only one."""
+    lab, folder = queue
+    before = len(lab.processes)
+    bots = BotLab(lab, folder)
+    try:
+        yield bots
+    finally:
+        for proc in lab.processes[before:]:
+            proc.stop()
+        bots.stop()
+
+
+@pytest.fixture
+def chat(queue: tuple[QueueLab, Path]) -> Iterator[tuple[QueueLab, BotLab]]:
+    """The module's worker and an HTTP bot (``sparkswarm bot --http``)."""
+    with _bots(queue) as bots:
+        bots.start_http()
+        yield queue[0], bots
+
+
+@pytest.fixture
+def socket_chat(queue: tuple[QueueLab, Path]) -> Iterator[tuple[QueueLab, BotLab]]:
+    """The module's worker and a Socket Mode bot (``sparkswarm bot --socket``)
+    connected to the double's websocket."""
+    with _bots(queue) as bots:
+        bots.start_socket()
+        yield queue[0], bots
 
 
 def _estimate(text: str) -> float:
@@ -131,3 +161,41 @@ def test_spark_submit_pi_from_chat_is_edited_through_to_the_estimate(
     assert abs(_estimate(final.text) - 3.14159) < 0.05
     time.sleep(2.5)  # a second final edit would come within the edit interval
     assert len(_finals(bots, final.ts)) == 1
+
+
+def test_spark_submit_pi_over_socket_mode_is_edited_through_to_the_estimate(
+    spark_stack: tuple[str, Path], socket_chat: tuple[QueueLab, BotLab]
+) -> None:
+    """A real ``slash_commands`` envelope over the double's websocket: acked
+    within Slack's 3 s; the thread message is edited through running (with the
+    job) to succeeded with the estimate, the final edit exactly once."""
+    stack, _ = spark_stack
+    lab, bots = socket_chat
+    bot = lab.processes[-1]
+    envelope = bots.sock.send(
+        "slash_commands",
+        payloads.slash_command("/spark", f"submit pi 4 --stack {stack}", user=OPERATOR),
+    )
+    bots.sock.wait_ack(envelope, timeout=3)
+    words = f"spark submit pi 4 --stack {stack}"
+    final = bots.wait_final(words, timeout=240, proc=bot)
+    assert "*succeeded*" in final.text, final.text
+    assert abs(_estimate(final.text) - 3.14159) < 0.05
+    run = next(
+        r
+        for r in lab.client().list(source="slack")
+        if r.op == "spark.submit" and f"run `{r.id.removeprefix('slack:')[:24]}`" in final.text
+    )
+    assert run.state == "succeeded" and isinstance(run.result, dict), run
+    edits = [
+        str(c.args.get("text"))
+        for c in bots.web.calls_of("chat.update")
+        if c.args.get("ts") == final.ts and c.status == 200
+    ]
+    running = [
+        i for i, t in enumerate(edits) if "*running*" in t and f"job `{run.result['job_id']}`" in t
+    ]
+    assert running and running[0] < len(edits) - 1, edits  # running shown before the outcome
+    time.sleep(2.5)  # a second final edit would come within the edit interval
+    assert len(_finals(bots, final.ts)) == 1
+    assert bot.alive(), bot.tail()
