@@ -9,7 +9,7 @@ from sparkswarm.errors import InUse, NotFound
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.stacks.models import StackRemoval
 from sparkswarm.stacks.translate import NAMESPACE_LABEL, validate_stack_name
-from sparkswarm.waiting import poll
+from sparkswarm.waiting import remove_when_free
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -83,19 +83,6 @@ def remove_network(gw: Gateway, network_id: str, timeout: float = 60.0) -> bool:
 
     False when it was gone already; raises InUse when it stays in use.
     """
-    busy: list[InUse] = []
-
-    def removed() -> bool | None:
-        try:
-            gw.remove_network(network_id)
-        except NotFound:
-            return False
-        except InUse as exc:
-            busy.append(exc)
-            return None
-        return True
-
-    done = poll(removed, timeout=timeout, interval=1.0)
-    if done is None:
-        raise busy[-1]
-    return done
+    return remove_when_free(
+        lambda: gw.remove_network(network_id), busy=InUse, timeout=timeout, interval=1.0
+    )
