@@ -350,7 +350,7 @@ register(
 )
 register(
     "stack.rm",
-    "sparkswarm.stacks.deploy:remove_stack",
+    "sparkswarm.stacks.removal:remove_stack",
     target_param="name",
     role="admin",
     destructive=always,

@@ -38,3 +38,36 @@ def poll(
         if clock() > deadline:
             return None
         sleep(interval)
+
+
+def remove_when_free(
+    remove: Callable[[], object],
+    *,
+    busy: type[Exception],
+    timeout: float,
+    interval: float,
+) -> bool:
+    """Call ``remove`` until it stops failing with ``busy`` (an object still in
+    use while the tasks that use it stop).
+
+    True once removed, False when it was gone already (NotFound). Raises the
+    last ``busy`` error when it is still in use after ``timeout`` s.
+    """
+    from sparkswarm.errors import NotFound
+
+    failures: list[Exception] = []
+
+    def removed() -> bool | None:
+        try:
+            remove()
+        except NotFound:
+            return False
+        except busy as exc:
+            failures.append(exc)
+            return None
+        return True
+
+    done = poll(removed, timeout=timeout, interval=interval)
+    if done is None:
+        raise failures[-1]
+    return done

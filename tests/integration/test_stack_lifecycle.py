@@ -67,7 +67,8 @@ def _results(result: StackResult) -> dict[str, str]:
 def test_redeploy_update_one_rollback_and_remove(
     gw: Any, name: Any, web_images: Any, tmp_path: Path
 ) -> None:
-    from sparkswarm.stacks.deploy import deploy_stack, remove_stack, rollback_stack
+    from sparkswarm.stacks.deploy import deploy_stack, rollback_stack
+    from sparkswarm.stacks.removal import remove_stack
     from sparkswarm.stacks.source import read_stack_source
 
     stack = name("life")

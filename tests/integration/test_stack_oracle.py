@@ -50,8 +50,9 @@ def _case_env(gw: Any, name: Any, case: str, stack_file: Path) -> dict[str, str]
 
 @pytest.mark.parametrize("case", sorted(ORACLE_CASES))
 def test_deploy_matches_docker_stack_deploy(gw: Any, name: Any, web_images: Any, case: str) -> None:
-    from sparkswarm.stacks.deploy import deploy_stack, desired_from_params, plan_stack, remove_stack
+    from sparkswarm.stacks.deploy import deploy_stack, desired_from_params, plan_stack
     from sparkswarm.stacks.plan import differences
+    from sparkswarm.stacks.removal import remove_stack
     from sparkswarm.stacks.source import read_stack_source
 
     paths = [str(CASES / f) if not os.path.isabs(f) else f for f in ORACLE_CASES[case]]

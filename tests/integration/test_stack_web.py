@@ -13,8 +13,9 @@ pytestmark = pytest.mark.integration
 
 
 def test_ready_made_web_stack_by_name(gw: Any, name: Any) -> None:
-    from sparkswarm.stacks.deploy import deploy_stack, remove_stack
+    from sparkswarm.stacks.deploy import deploy_stack
     from sparkswarm.stacks.params import interpolation_env, ready_made_file
+    from sparkswarm.stacks.removal import remove_stack
     from sparkswarm.stacks.source import read_stack_source
     from sparkswarm.stacks.web_image import build_web_image
 

@@ -114,3 +114,28 @@ def test_poll_returns_the_first_answer_or_none_after_the_deadline() -> None:
     now[0] = 0.0
     assert poll(never, timeout=3, interval=1, clock=lambda: now[0], sleep=sleep) is None
     assert checks == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_remove_when_free_waits_while_busy_and_tells_gone_from_removed() -> None:
+    from sparkswarm.errors import InUse, NotFound
+    from sparkswarm.waiting import remove_when_free
+
+    outcomes: list[Exception | None] = [InUse("in use"), InUse("in use"), None]
+
+    def remove() -> None:
+        outcome = outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+
+    assert remove_when_free(remove, busy=InUse, timeout=5, interval=0.001) is True
+
+    def gone() -> None:
+        raise NotFound("no such network")
+
+    assert remove_when_free(gone, busy=InUse, timeout=5, interval=0.001) is False
+
+    def stuck() -> None:
+        raise InUse("still in use")
+
+    with pytest.raises(InUse, match="still in use"):
+        remove_when_free(stuck, busy=InUse, timeout=0.01, interval=0.001)

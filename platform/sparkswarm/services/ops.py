@@ -1,5 +1,7 @@
-"""Service operations on a swarm: create, list, ps, inspect, logs, scale, update,
-rollback, remove. Keyword-only, typed, safe to run twice; all I/O through the gateway.
+"""Service operations that change a swarm: create, update, rollback, remove.
+Keyword-only, typed, safe to run twice; all I/O through the gateway. (Scaling
+is :mod:`sparkswarm.services.scale`; reads are :mod:`~sparkswarm.services.queries`
+and :mod:`~sparkswarm.services.logs`.)
 
 Conventions:
 

@@ -104,7 +104,7 @@ def spark_down(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) ->
     """Remove the spark stack ``name`` and the jobs still on it (NotFound if none)."""
     from sparkswarm.spark.job_spec import JOB_LABEL, STACK_LABEL
     from sparkswarm.spark.jobs import remove_job
-    from sparkswarm.stacks.deploy import remove_stack
+    from sparkswarm.stacks.removal import remove_stack
 
     jobs = {
         s["Spec"]["Labels"][JOB_LABEL]

@@ -37,7 +37,7 @@ from sparkswarm.spark.job_spec import (
 from sparkswarm.spark.judge import TASK_ENDED, assess_fit, failure_reason
 from sparkswarm.spark.observe import driver_logs, events_volume, task_facts, ui_links
 from sparkswarm.spark.queries import find_service, require_stack_service
-from sparkswarm.waiting import poll
+from sparkswarm.waiting import poll, remove_when_free
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -287,22 +287,12 @@ def remove_job(
 
 def _remove_config(gw: Gateway, config_id: str, timeout: float = 30.0) -> bool:
     """Remove a config, waiting while it is in use; False if it was gone already."""
-    errors: list[SparkswarmError] = []
-
-    def removed() -> bool | None:
-        try:
-            gw.remove_config(config_id)
-        except NotFound:
-            return False
-        except SparkswarmError as exc:
-            errors.append(exc)
-            return None
-        return True
-
-    done = poll(removed, timeout=timeout, interval=0.5)
-    if done is None:
-        raise errors[-1]
-    return done
+    return remove_when_free(
+        lambda: gw.remove_config(config_id),
+        busy=SparkswarmError,
+        timeout=timeout,
+        interval=0.5,
+    )
 
 
 def _remove_task_containers(gw: Gateway, service_id: str) -> None:

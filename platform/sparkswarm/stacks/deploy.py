@@ -17,38 +17,32 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 from sparkswarm import limits
-from sparkswarm.errors import Conflict, InUse, InvalidRequest, NotFound, SparkswarmError
+from sparkswarm.errors import Conflict, InvalidRequest, NotFound, SparkswarmError
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 from sparkswarm.services.rolling import TaskWatcher, wait_for_services
 from sparkswarm.stacks.models import (
     PlannedObject,
-    StackRemoval,
     StackResult,
     StackServiceChange,
 )
 from sparkswarm.stacks.plan import Plan, plan_services
+from sparkswarm.stacks.removal import remove_network, stack_filter
 from sparkswarm.stacks.snapshots import list_snapshots, read_snapshot, save_snapshot
 from sparkswarm.stacks.source import load_stack_source
 from sparkswarm.stacks.translate import (
-    NAMESPACE_LABEL,
     DesiredStack,
     translate,
     validate_stack_name,
 )
-from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import JSON, Gateway
 
 
-def _stack_filter(stack: str) -> dict[str, Any]:
-    return {"label": f"{NAMESPACE_LABEL}={stack}"}
-
-
 def stack_services(gw: Gateway, stack: str) -> dict[str, dict[str, Any]]:
     """The stack's services (inspected), by full name."""
-    return {s["Spec"]["Name"]: s for s in gw.services(filters=_stack_filter(stack))}
+    return {s["Spec"]["Name"]: s for s in gw.services(filters=stack_filter(stack))}
 
 
 def _network_names(gw: Gateway, services: Iterable[JSON] = ()) -> dict[str, str]:
@@ -107,7 +101,7 @@ def _find_id(gw: Gateway, kind: str, name: str) -> str | None:
 def plan_objects(gw: Gateway, desired: DesiredStack) -> list[PlannedObject]:
     """The networks, secrets and configs that deploying would create."""
     rows = []
-    networks = {n["Name"] for n in gw.networks(filters=_stack_filter(desired.name))}
+    networks = {n["Name"] for n in gw.networks(filters=stack_filter(desired.name))}
     for name in desired.networks:
         if name not in networks:
             rows.append(PlannedObject(object=f"network {name}"))
@@ -167,7 +161,7 @@ def _create_objects(
     """Create the missing networks, secrets and configs; their IDs by name.
     Each object created is appended to ``created`` as (kind, ID) at once, so a
     failure half-way can still undo what this attempt made."""
-    existing = {n["Name"] for n in gw.networks(filters=_stack_filter(desired.name))}
+    existing = {n["Name"] for n in gw.networks(filters=stack_filter(desired.name))}
     for name, options in desired.networks.items():
         if name not in existing:
             progress(f"creating network {name}", log=True)
@@ -214,7 +208,7 @@ def _undo_created(gw: Gateway, created: list[tuple[str, str]], progress: Progres
         progress(f"deploy failed: removing the {kind} it created", log=True)
         with contextlib.suppress(SparkswarmError):
             if kind == "network":
-                _remove_network(gw, object_id, timeout=30.0)
+                remove_network(gw, object_id, timeout=30.0)
             else:
                 with contextlib.suppress(NotFound):
                     remove[kind](object_id)
@@ -382,54 +376,3 @@ def rollback_stack(
     progress(f"rolling back {name} to snapshot {snapshots[-2]['seq']}", log=True)
     result = apply_stack(gw, previous, prune=True, detach=detach, progress=progress)
     return result.model_copy(update={"rolled_back_to": snapshots[-2]["seq"]})
-
-
-def remove_stack(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) -> StackRemoval:
-    """Remove the stack's services, networks, secrets and configs (as ``docker stack rm``).
-
-    Raises NotFound when nothing carries the stack's label.
-    """
-    selector = _stack_filter(validate_stack_name(name))
-    services = gw.services(filters=selector)
-    networks = gw.networks(filters=selector)
-    secrets = gw.secrets(filters=selector)
-    configs = gw.configs(filters=selector)
-    if not (services or networks or secrets or configs):
-        raise NotFound(f"nothing found in stack {name!r}")
-    for service in services:
-        progress(f"removing service {service['Spec']['Name']}", log=True)
-        gw.remove_service(service["ID"])
-    for secret in secrets:
-        gw.remove_secret(secret["ID"])
-    for config in configs:
-        gw.remove_config(config["ID"])
-    return StackRemoval(
-        stack=name,
-        services=sorted(s["Spec"]["Name"] for s in services),
-        networks=[n["Name"] for n in networks if _remove_network(gw, n["Id"])],
-        secrets=sorted(s["Spec"]["Name"] for s in secrets),
-        configs=sorted(c["Spec"]["Name"] for c in configs),
-    )
-
-
-def _remove_network(gw: Gateway, network_id: str, timeout: float = 60.0) -> bool:
-    """Remove a network once the removed services' tasks have stopped using it.
-
-    False when it was gone already; raises InUse when it stays in use.
-    """
-    busy: list[InUse] = []
-
-    def removed() -> bool | None:
-        try:
-            gw.remove_network(network_id)
-        except NotFound:
-            return False
-        except InUse as exc:
-            busy.append(exc)
-            return None
-        return True
-
-    done = poll(removed, timeout=timeout, interval=1.0)
-    if done is None:
-        raise busy[-1]
-    return done
