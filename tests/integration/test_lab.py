@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import unavailable
-from tests.support.lab import TestLab, host_leftovers, sweep_dead_labs, wait_for
+from tests.support.lab import TestLab, host_leftovers, sweep_dead_labs
 from tests.support.swarm_cli import sparkswarm
+from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.multinode]
 
@@ -134,9 +135,10 @@ def test_drain_moves_the_workers_tasks_and_activate_brings_it_back(lab: TestLab)
     # Back in scheduling: the next task goes to the emptiest node, w1.
     assert lab.run("service", "scale", "spread=6").returncode == 0
     wait_for(
-        "a task on w1 again",
         lambda: nodes["w1"]["hostname"] in {t["node"] for t in _running(lab, "spread")},
-        timeout=60,
+        60,
+        "a task on w1 again",
+        interval=1.0,
     )
     assert lab.run("service", "rm", "spread").returncode == 0
 
@@ -151,9 +153,10 @@ def test_the_leader_dies_a_new_one_is_elected_and_the_platform_carries_on(lab: T
     killed = lab.lab("kill", old)
     assert killed.returncode == 0, killed.stderr
     elected = wait_for(
-        "a new leader",
         lambda: (s := lab.status())["leader"] not in (None, old) and s,
-        timeout=90,
+        90,
+        "a new leader",
+        interval=1.0,
     )
     assert {n["name"]: n["engine"] for n in elected["nodes"]}[old] == "stopped"
 
@@ -212,10 +215,9 @@ def test_down_after_a_crashed_up_finds_everything(lab_host: None) -> None:
         )  # fmt: skip
         # Killed once the engines run and the swarm is forming.
         wait_for(
-            "the lab's engines to start",
             lambda: len(list(crashed.root.glob("*/docker.sock"))) == 2 or up.poll() is not None,
-            timeout=60,
-            every=0.1,
+            60,
+            "the lab's engines to start",
         )
         up.send_signal(signal.SIGKILL)
         up.wait(timeout=10)

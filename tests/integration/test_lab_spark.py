@@ -12,6 +12,7 @@ worker count once the node is restored.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import unavailable
-from tests.support.lab import TestLab, sweep_dead_labs, wait_for
+from tests.support.cli import SPARKSWARM
+from tests.support.lab import TestLab, sweep_dead_labs
+from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.multinode]
 
@@ -91,10 +94,22 @@ def test_a_worker_node_dies_mid_job_the_job_ends_and_the_cluster_recovers(
     hostnames = {n["name"]: n["hostname"] for n in spark_lab.status()["nodes"]}
     script = tmp_path / "slow.py"
     script.write_text(SLOW_JOB)
-    started = spark_lab.json("spark", "submit", str(script), "--detach")
-    job = started["job_id"]
-    driver = spark_lab.json("service", "ps", started["service"])
-    driver_nodes = {t["node"] for t in driver}
+    # No broker here: the submitting process follows the job itself, to its
+    # end, and prints the final job record.
+    submitting = subprocess.Popen(
+        [SPARKSWARM, "spark", "submit", str(script), "--json"],
+        env=spark_lab.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def driver_service() -> str | None:
+        names = [s["name"] for s in spark_lab.json("service", "ls")]
+        return next((n for n in names if n.startswith("spark-job-")), None)
+
+    service = wait_for(driver_service, 120, "the job's driver service", interval=1.0)
+    driver_nodes = {t["node"] for t in spark_lab.json("service", "ps", service)}
     # A worker node that runs neither the driver nor the master (on m1).
     victim = "w2" if hostnames["w1"] in driver_nodes else "w1"
 
@@ -102,19 +117,23 @@ def test_a_worker_node_dies_mid_job_the_job_ends_and_the_cluster_recovers(
         status = spark_lab.json("spark", "status", "--stack", "spark")
         return any(a["name"] == "slow" and a["state"] == "RUNNING" for a in status["active_apps"])
 
-    wait_for("the job's application to run", slow_app_running, timeout=180, every=2)
+    wait_for(slow_app_running, 180, "the job's application to run", interval=2.0)
     time.sleep(5)  # its executors are at work
     killed = spark_lab.lab("kill", victim)
     assert killed.returncode == 0, killed.stderr
 
-    waited = spark_lab.run("spark", "wait", job, "--timeout", "300", "--json", timeout=400)
-    result = json.loads(waited.stdout)
-    print(f"job after losing {victim}: {result['state']} in {result.get('seconds')} s")
-    assert result["state"] in ("succeeded", "failed"), result
-    if result["state"] == "succeeded":
+    try:
+        out, err = submitting.communicate(timeout=400)
+    finally:
+        if submitting.poll() is None:
+            submitting.kill()
+    result = json.loads(out)
+    print(f"job after losing {victim}: {result['state']} ({result.get('reason')})")
+    assert result["state"] in ("SUCCEEDED", "FAILED"), (result, err)
+    if result["state"] == "SUCCEEDED":
         assert "sum 15" in result["output"]
     else:
-        assert result["error"], "a failed job says why"
+        assert result["reason"], "a failed job says why"
 
     restored = spark_lab.lab("restore", victim)
     assert restored.returncode == 0, restored.stderr

@@ -16,8 +16,6 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,17 +82,6 @@ class TestLab:
 
     def remove_base(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0, every: float = 1.0) -> Any:
-    """Poll ``check`` until it returns something truthy; AssertionError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
-        time.sleep(every)
 
 
 def host_leftovers(base: Path, name: str, state: dict[str, Any] | None) -> list[str]:
