@@ -211,12 +211,11 @@ def expose(
     ``--detach`` (when ``detach``) and ``--key`` (changes only); it builds
     the request, performs it and renders the typed result.
     """
-    from sparkswarm.requests.grammar import extend_signature
+    from sparkswarm.requests.grammar import extend_signature, is_read_builder
 
     extra: list[tuple[str, Any, Any]] = [("as_json", bool, JSON_OPTION)]
     if detach:
         extra.append(("detach", bool, DETACH_OPTION))
-    from sparkswarm.requests.grammar import is_read_builder
 
     if not is_read_builder(builder):
         extra.append(("key", str | None, KEY_OPTION))
