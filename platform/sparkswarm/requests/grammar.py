@@ -193,6 +193,11 @@ def _plain(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 
+def local_files_allowed() -> bool:
+    """Whether the request being parsed may read files of this host (not in chat)."""
+    return _files_allowed.get()
+
+
 @contextlib.contextmanager
 def files_allowed(allowed: bool) -> Iterator[None]:
     """Within the block, builders may (or may not) read files of this host."""

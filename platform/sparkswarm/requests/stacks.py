@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.requests.grammar import _files_allowed, group, without_none
+from sparkswarm.requests.grammar import group, local_files_allowed, without_none
 from sparkswarm.requests.model import Request, request
 
 stack = group("stack", "Deploy, inspect, roll back and remove stacks.")
@@ -46,7 +46,7 @@ def deploy_params(
     from sparkswarm.stacks.translate import translate, validate_stack_name
 
     validate_stack_name(name)
-    if files and not _files_allowed.get():
+    if files and not local_files_allowed():
         raise InvalidRequest(
             "compose files of this host cannot be named from here; deploy a ready-made stack"
         )
