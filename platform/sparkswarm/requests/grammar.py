@@ -246,17 +246,6 @@ def read_request_file(path: str | Path, what: str, *, limit: int = MAX_FILE_BYTE
         raise InvalidRequest(f"{what} {str(path)!r}: not UTF-8 text") from None
 
 
-def parse_key_value_options(items: Sequence[str] | None, flag: str) -> dict[str, str]:
-    """``["k=v", ...]`` -> ``{"k": "v"}``; InvalidRequest naming ``flag`` otherwise."""
-    values: dict[str, str] = {}
-    for pair in items or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InvalidRequest(f"{flag} {pair!r}: expected key=value")
-        values[key] = value
-    return values
-
-
 def without_none(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` without the keys whose value is None (options not given)."""
     return {key: value for key, value in values.items() if value is not None}

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from sparkswarm.limits import check_wait
 from sparkswarm.requests.grammar import Builder, extend_signature, group, without_none
 from sparkswarm.requests.model import Request, request
 
@@ -57,12 +58,6 @@ def _check_policies(update: dict[str, Any], rollback: dict[str, Any]) -> None:
     for kind, given in (("update", update), ("rollback", rollback)):
         policy = validated(PolicyOptions, given, f"--{kind}-* options")
         policy_config(policy, None, kind=kind)
-
-
-def _check_timeout(timeout: float) -> float:
-    from sparkswarm.limits import check_wait
-
-    return check_wait(timeout)
 
 
 @service.command("create", "service.create")
@@ -148,7 +143,7 @@ def create(
     build_service_spec(name, image, validated(ServiceOptions, options, "service options"))
     return request(
         "service.create",
-        {"name": name, "image": image, "timeout": _check_timeout(timeout), **options},
+        {"name": name, "image": image, "timeout": check_wait(timeout), **options},
     )
 
 
@@ -198,18 +193,7 @@ def update(
     for spec in publish_rm:
         flags.validate_port_removal(spec)
     _check_policies(update or {}, rollback or {})
-    return request("service.update", {"name": name, "timeout": _check_timeout(timeout), **changes})
-
-
-def parse_scale_pairs(pairs: list[str]) -> dict[str, int]:
-    """``["web=3", "db=1"]`` -> ``{"web": 3, "db": 1}`` (the core's own parser).
-
-    Counts are plain ASCII digits within SPARKSWARM_MAX_REPLICAS. Raises
-    InvalidRequest naming the bad pair or the limit.
-    """
-    from sparkswarm.services.changes import parse_scale_pairs as core_parse
-
-    return core_parse(pairs)
+    return request("service.update", {"name": name, "timeout": check_wait(timeout), **changes})
 
 
 @service.command("scale", "service.scale")
@@ -218,8 +202,10 @@ def scale(
     timeout: float = TIMEOUT,
 ) -> Request:
     """Set replica counts (replicated services only); waits for convergence unless --detach."""
+    from sparkswarm.services.changes import parse_scale_pairs
+
     replicas = parse_scale_pairs(pairs)
-    return request("service.scale", {"replicas": replicas, "timeout": _check_timeout(timeout)})
+    return request("service.scale", {"replicas": replicas, "timeout": check_wait(timeout)})
 
 
 @service.command("rollback", "service.rollback")
@@ -228,7 +214,7 @@ def rollback(
     timeout: float = TIMEOUT,
 ) -> Request:
     """Return to the service's previous spec; exits 1 if the rollback pauses."""
-    return request("service.rollback", {"name": name, "timeout": _check_timeout(timeout)})
+    return request("service.rollback", {"name": name, "timeout": check_wait(timeout)})
 
 
 @service.command("rm", "service.rm")
