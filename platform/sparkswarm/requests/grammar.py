@@ -14,10 +14,9 @@ touch the engine or Redis and never print, so calling one is parsing.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import difflib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -196,16 +195,6 @@ def _plain(text: str) -> str:
 def local_files_allowed() -> bool:
     """Whether the request being parsed may read files of this host (not in chat)."""
     return _files_allowed.get()
-
-
-@contextlib.contextmanager
-def files_allowed(allowed: bool) -> Iterator[None]:
-    """Within the block, builders may (or may not) read files of this host."""
-    token = _files_allowed.set(allowed)
-    try:
-        yield
-    finally:
-        _files_allowed.reset(token)
 
 
 def read_request_bytes(path: str | Path, what: str, *, limit: int = MAX_FILE_BYTES) -> bytes:
