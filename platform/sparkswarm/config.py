@@ -325,11 +325,12 @@ def from_environment(
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}  # strings: Settings parses them
-    if env_file is not None and Path(env_file).is_file():
+    path = None if env_file is None else Path(env_file)
+    if path is not None and (path.is_file() or path.is_fifo()):  # a FIFO as pydantic-settings
         from sparkswarm.envfile import parse_dotenv
 
         try:
-            content = Path(env_file).read_text(encoding="utf-8")
+            content = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else exc.strerror
             raise InvalidRequest(
