@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OutOfSequence, Unavailable
-from sparkswarm.gateway.wire import Wire, engine_path, filters_param, speaks_plain_http
+from sparkswarm.gateway.wire import (
+    Wire,
+    demultiplexed,
+    engine_path,
+    filters_param,
+    speaks_plain_http,
+)
 
 Answer = tuple[int, Any]
 
@@ -200,3 +206,31 @@ def test_filters_and_paths_are_encoded_as_the_docker_cli_sends_them() -> None:
 )
 def test_which_endpoints_the_wire_serves(endpoint: str, plain: bool) -> None:
     assert speaks_plain_http(endpoint) is plain
+
+
+def _frame(stream: int, payload: bytes) -> bytes:
+    return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
+
+
+def test_multiplexed_frames_are_unpacked_even_when_split_across_chunks() -> None:
+    raw = _frame(1, b"out line\n") + _frame(2, b"err line\n") + _frame(1, b"") + _frame(1, b"x")
+    for cut in range(len(raw) + 1):
+        assert b"".join(demultiplexed(iter([raw[:cut], raw[cut:]]))) == (b"out line\nerr line\nx")
+    assert list(demultiplexed(iter([raw[:5]]))) == []  # a cut-off header is not a frame
+
+
+def test_a_stream_arrives_in_chunks_on_its_own_connection(engine: _Server) -> None:
+    logs = _frame(1, b"hello\n") * 3
+    engine.answers[("GET", "/v1.41/services/web/logs")] = (200, logs)
+    engine.answers[("GET", "/v1.41/info")] = (200, {"ok": 1})
+    wire = _wire(engine)
+    chunks = wire.stream("service logs", "GET", "/services/web/logs", timeout=5)
+    first = next(chunks)
+    assert wire.request("info", "GET", "/info") == {"ok": 1}  # meanwhile, on the other
+    assert b"".join(demultiplexed(iter([first, *chunks]))) == b"hello\n" * 3
+
+
+def test_a_stream_refused_by_the_engine_raises_our_error(engine: _Server) -> None:
+    engine.answers[("GET", "/v1.41/services/gone/logs")] = (404, {"message": "no such service"})
+    with pytest.raises(NotFound, match="no such service"):
+        list(_wire(engine).stream("service logs", "GET", "/services/gone/logs", timeout=5))

@@ -178,11 +178,18 @@ class Connection:
             self.close()
             raise
 
+    def _wire(self) -> Wire | None:
+        """The :class:`Wire` to the manager in use, or None when docker-py carries the calls."""
+        if self._transport is None:
+            self._transport = self._connect()
+        return self._transport if isinstance(self._transport, Wire) else None
+
     @contextmanager
     def _engine(self, what: str) -> Iterator[Any]:
         """docker-py's client for the manager in use, with errors translated.
 
-        For streaming calls only (logs, exec, image save/load/build); a dead
+        For the calls the :class:`Wire` does not make (image save/load/build,
+        registry credentials, and logs and exec over TLS or ssh); a dead
         connection is dropped.
         """
         if self._transport is None:

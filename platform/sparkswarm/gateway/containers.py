@@ -8,7 +8,7 @@ from typing import IO, NamedTuple
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
 from sparkswarm.gateway.services import Filters
 from sparkswarm.gateway.translate import translated_errors
-from sparkswarm.gateway.wire import engine_path, filters_param
+from sparkswarm.gateway.wire import demultiplexed, engine_path, filters_param
 
 
 class ExecResult(NamedTuple):
@@ -38,11 +38,28 @@ class ContainersMixin(Connection):
 
     def exec_run(self, container: str, command: list[str]) -> ExecResult:
         """Run ``command`` in a running container and wait for it to end."""
-        with self._engine("exec") as api:
-            created = api.exec_create(container, command, stdout=True, stderr=True)
-            output = api.exec_start(created["Id"])
-            code = api.exec_inspect(created["Id"]).get("ExitCode")
-        data = output.encode() if isinstance(output, str) else bytes(output or b"")
+        wire = self._wire()
+        if wire is None:
+            with self._engine("exec") as api:
+                created = api.exec_create(container, command, stdout=True, stderr=True)
+                output = api.exec_start(created["Id"])
+                code = api.exec_inspect(created["Id"]).get("ExitCode")
+            data = output.encode() if isinstance(output, str) else bytes(output or b"")
+            return ExecResult(data, int(code if code is not None else 1))
+        body = {"AttachStdout": True, "AttachStderr": True, "Cmd": list(command)}
+        created = self._call(
+            "exec", "POST", engine_path("/containers/{}/exec", container), body=body
+        )
+        exec_path = engine_path("/exec/{}", created["Id"])
+        started = wire.stream(
+            "exec",
+            "POST",
+            f"{exec_path}/start",
+            body={"Detach": False, "Tty": False},
+            timeout=self.timeout,
+        )
+        data = b"".join(demultiplexed(started))
+        code = self._call("exec", "GET", f"{exec_path}/json").get("ExitCode")
         return ExecResult(data, int(code if code is not None else 1))
 
     def inspect_image(self, image: str) -> JSON:

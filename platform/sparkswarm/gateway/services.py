@@ -9,7 +9,7 @@ from typing import Any
 
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
 from sparkswarm.gateway.translate import translated_errors
-from sparkswarm.gateway.wire import engine_path, filters_param
+from sparkswarm.gateway.wire import demultiplexed, engine_path, filters_param
 
 Filters = Mapping[str, str | list[str]]
 
@@ -88,6 +88,25 @@ class ServicesMixin(Connection):
 
         ``is_tty`` None: as the service's spec says (one more request).
         """
+        wire = self._wire()
+        if wire is not None:
+            if is_tty is None:
+                spec = self.inspect_service(service_id)["Spec"]
+                is_tty = bool(spec["TaskTemplate"]["ContainerSpec"].get("TTY"))
+            params = {
+                "details": details,
+                "follow": follow,
+                "stdout": stdout,
+                "stderr": stderr,
+                "timestamps": timestamps,
+                "tail": "all" if tail is None else tail,
+            }
+            path = engine_path("/services/{}/logs", service_id)
+            chunks = wire.stream(
+                "service logs", "GET", path, params=params, timeout=None if follow else self.timeout
+            )
+            yield from chunks if is_tty else demultiplexed(chunks)
+            return
         with self._engine("service logs") as api:
             stream = api.service_logs(
                 service_id,

@@ -18,7 +18,7 @@ import http.client
 import json
 import select
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -57,7 +57,7 @@ def filters_param(filters: Mapping[str, str | list[str]] | None) -> dict[str, st
 class _UnixConnection(http.client.HTTPConnection):
     """HTTP/1.1 over a Unix stream socket (the engine's ``/var/run/docker.sock``)."""
 
-    def __init__(self, socket_path: str, timeout: float) -> None:
+    def __init__(self, socket_path: str, timeout: float | None) -> None:
         super().__init__("localhost", timeout=timeout)
         self.socket_path = socket_path
 
@@ -113,6 +113,57 @@ class Wire:
         ``body`` is sent as JSON with its None values left out (the Engine's
         Go decoder refuses null for strings).
         """
+        target, data, sent_headers = self._prepared(path, params, body, headers)
+        status, _, payload = self._exchange(what, method, target, data, sent_headers)
+        if status >= 400:
+            raise classify(status, _message(payload))
+        if not payload:
+            return None
+        try:
+            return json.loads(payload)
+        except ValueError as exc:
+            raise Unavailable(f"{what}: the engine's answer is not JSON: {exc}") from exc
+
+    def stream(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        timeout: float | None,
+    ) -> Iterator[bytes]:
+        """The raw answer of one request, in chunks as they arrive (logs, exec output).
+
+        On a connection of its own, so that other requests can go on
+        meanwhile, with a read ``timeout`` of its own (None: wait for ever, for
+        a followed log that may be quiet for long); it is closed when the
+        iterator ends or is closed.
+        """
+        target, data, headers = self._prepared(path, params, body, None)
+        connection = self._new_connection(timeout)
+        try:
+            try:
+                connection.request(method, target, body=data, headers=headers)
+                response = connection.getresponse()
+                if response.status >= 400:
+                    raise classify(response.status, _message(response.read()))
+                while chunk := response.read1(65536):
+                    yield chunk
+            except (OSError, http.client.HTTPException) as exc:
+                raise Unavailable(f"{what}: engine unreachable: {exc}") from exc
+        finally:
+            connection.close()
+
+    def _prepared(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[str, bytes | None, dict[str, str]]:
+        """The request line's target, the JSON body and the headers of one request."""
         if self.api_version is None:
             self.ping()
         query = _query(params)
@@ -123,15 +174,7 @@ class Wire:
             cleaned = {key: value for key, value in body.items() if value is not None}
             data = json.dumps(cleaned).encode()
             sent_headers["Content-Type"] = "application/json"
-        status, _, payload = self._exchange(what, method, target, data, sent_headers)
-        if status >= 400:
-            raise classify(status, _message(payload))
-        if not payload:
-            return None
-        try:
-            return json.loads(payload)
-        except ValueError as exc:
-            raise Unavailable(f"{what}: the engine's answer is not JSON: {exc}") from exc
+        return target, data, sent_headers
 
     def _exchange(
         self, what: str, method: str, target: str, data: bytes | None, headers: dict[str, str]
@@ -162,16 +205,17 @@ class Wire:
         if self._connection is not None and _closed_by_peer(self._connection):
             self.close()
         if self._connection is None:
-            address = urlsplit(self.endpoint)
-            if address.scheme == "unix":
-                self._connection = _UnixConnection(address.path, self.timeout)
-            else:
-                port = address.port or 2375
-                self._connection = http.client.HTTPConnection(
-                    address.hostname or "localhost", port, timeout=self.timeout
-                )
+            self._connection = self._new_connection(self.timeout)
             self._used = False
         return self._connection
+
+    def _new_connection(self, timeout: float | None) -> http.client.HTTPConnection:
+        address = urlsplit(self.endpoint)
+        if address.scheme == "unix":
+            return _UnixConnection(address.path, timeout)
+        return http.client.HTTPConnection(
+            address.hostname or "localhost", address.port or 2375, timeout=timeout
+        )
 
     def close(self) -> None:
         """Close the connection; the next request opens a new one."""
@@ -194,6 +238,25 @@ def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
     except (OSError, ValueError):
         return True
     return bool(readable)
+
+
+def demultiplexed(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The payloads of the Engine's multiplexed stream (logs or exec without a TTY).
+
+    Each frame is an 8-byte header (stream type, 3 zero bytes, big-endian
+    payload size) and its payload; stdout and stderr come out in the order
+    they were written. A frame may arrive split across chunks.
+    """
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= 8:
+            size = int.from_bytes(buffer[4:8], "big")
+            if len(buffer) < 8 + size:
+                break
+            payload, buffer = buffer[8 : 8 + size], buffer[8 + size :]
+            if payload:
+                yield payload
 
 
 def _query(params: Mapping[str, Any] | None) -> str:
