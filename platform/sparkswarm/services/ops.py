@@ -235,7 +235,7 @@ def update_service(
     before = service["Spec"]
     if watcher is None:
         unchanged = unchanged_outcome(name, service)
-        if detach or not update_in_progress(service):
+        if detach or not (update_in_progress(service) or rollout_pending(gw, service)):
             progress(f"service {name} already as requested", service=name)
             return unchanged
         # The spec was sent already (by an earlier delivery of this very
@@ -266,6 +266,26 @@ def update_in_progress(service: dict[str, Any]) -> bool:
     """Whether the engine is still rolling out (or rolling back) an update."""
     state = (service.get("UpdateStatus") or {}).get("State")
     return state in ("updating", "rollback_started")
+
+
+# The parts of a task's spec that a rolling update replaces (as the service's TaskTemplate).
+_ROLLED_OUT = ("ContainerSpec", "Resources", "Placement", "ForceUpdate")
+
+
+def rollout_pending(gw: Gateway, service: dict[str, Any]) -> bool:
+    """Whether tasks meant to run still run an older spec than the service's.
+
+    Right after a spec change the engine shows no ``UpdateStatus`` for a
+    moment, until its updater starts: then only the tasks tell that a
+    rollout is still to come.
+    """
+    wanted = service["Spec"]["TaskTemplate"]
+    filters = {"service": service["ID"], "desired-state": "running"}
+    return any(
+        (task.get("Spec") or {}).get(part) != wanted.get(part)
+        for task in gw.tasks(filters=filters)
+        for part in _ROLLED_OUT
+    )
 
 
 def _finished(
