@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from sparkswarm.results import to_jsonable
+
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
     from sparkswarm.requests import Request
@@ -69,22 +71,12 @@ def err_console() -> Any:
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` (pydantic models included) as indented JSON."""
+    """Print ``data`` (result dataclasses and pydantic models included) as indented JSON."""
     sys.stdout.write(json.dumps(to_jsonable(data), indent=2, default=str) + "\n")
 
 
-def to_jsonable(data: Any) -> Any:
-    if hasattr(data, "model_dump"):
-        return data.model_dump(mode="json")
-    if isinstance(data, list | tuple):
-        return [to_jsonable(item) for item in data]
-    if isinstance(data, dict):
-        return {k: to_jsonable(v) for k, v in data.items()}
-    return data
-
-
 def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | None = None) -> None:
-    """Print rows (dicts or pydantic models) as a table of ``columns``.
+    """Print rows (dicts, result dataclasses or pydantic models) as a table of ``columns``.
 
     On a terminal: a rich table. Into a pipe or a file: plain tab-separated
     columns under a header line, never truncated or ellipsised (as
