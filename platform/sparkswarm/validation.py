@@ -12,6 +12,7 @@ annotations: ``str``, ``int``, ``float``, ``bool``, ``list[X]``,
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
@@ -163,12 +164,13 @@ def _int(value: Any, loc: tuple[str | int, ...]) -> int:
                 loc, "Input should be a valid integer, got a number with a fractional part"
             )
         return int(value)
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
     if isinstance(value, str):
-        text = value.strip()
-        try:
+        # pydantic parses ASCII only (int() and float() take other scripts' digits too).
+        text = value.strip() if value.isascii() else "not a number"
+        with contextlib.suppress(ValueError):
             return int(text)
-        except ValueError:
-            pass
         try:
             number = float(text)
         except ValueError:
@@ -182,9 +184,11 @@ def _int(value: Any, loc: tuple[str | int, ...]) -> int:
 def _float(value: Any, loc: tuple[str | int, ...]) -> float:
     if isinstance(value, int | float):
         return float(value)
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
     if isinstance(value, str):
         try:
-            return float(value.strip())
+            return float(value.strip() if value.isascii() else "not a number")
         except ValueError:
             raise _Invalid(
                 loc, "Input should be a valid number, unable to parse string as a number"
@@ -197,14 +201,17 @@ def _bool(value: Any, loc: tuple[str | int, ...]) -> bool:
         return value
     if isinstance(value, int | float) and value in (0, 1):
         return bool(value)
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
     if isinstance(value, str):
         if value.strip().lower() in _TRUE:
             return True
         if value.strip().lower() in _FALSE:
             return False
-    if value is None:
-        raise _Invalid(loc, "Input should be a valid boolean")
-    raise _Invalid(loc, "Input should be a valid boolean, unable to interpret input")
+    # pydantic "interprets" strings and whole numbers only; anything else is the wrong type.
+    if isinstance(value, str | int) or (isinstance(value, float) and value.is_integer()):
+        raise _Invalid(loc, "Input should be a valid boolean, unable to interpret input")
+    raise _Invalid(loc, "Input should be a valid boolean")
 
 
 _SCALARS: dict[Any, typing.Callable[[Any, tuple[str | int, ...]], Any]] = {
