@@ -10,10 +10,10 @@ import typer
 from sparkswarm.cli.common import (
     JSON_OPTION,
     KEY_OPTION,
-    console,
     expose,
     perform,
     print_json,
+    say,
     show,
 )
 from sparkswarm.requests import nodes as grammar
@@ -32,7 +32,7 @@ def _created(result: NetworkChange, as_json: bool) -> None:
         return
     what = "created" if result.changed else "exists already, nothing changed:"
     network = result.network
-    console().print(f"{what} {result.name} ({network.id if network else ''})", highlight=False)
+    say(f"{what} {result.name} ({network.id if network else ''})")
 
 
 def _networks(networks: list[NetworkInfo], as_json: bool) -> None:
@@ -61,4 +61,4 @@ def rm(
         return
     for result in results:
         what = "removed" if result.changed else "absent, nothing to do:"
-        console().print(f"{what} {result.name}", highlight=False)
+        say(f"{what} {result.name}")
