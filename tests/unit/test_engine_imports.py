@@ -14,12 +14,11 @@ when the command then connects; they are checked by
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.import_spy import heavy_imports, not_pending, pending_parts_are_light
 
 COMPOSE = Path(__file__).parents[1] / "integration" / "compose_cases" / "web.yml"
 TOKEN = "SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
@@ -55,108 +54,28 @@ ENGINE_COMMANDS: list[list[str]] = [
 # Reading compose files needs YAML and the compose schema; nothing else does.
 READS_FILES = [["stack", "deploy", "web", "-c", str(COMPOSE)]]
 
-HEAVY = (
-    "pydantic",
-    "pydantic_core",
-    "pydantic_settings",
-    "rich",
-    "yaml",
-    "jsonschema",
-    "docker",
-    "requests",
-    "celery",
-    "redis",
-)
-# The other parts of this work (issue #11): Settings without pydantic, the
-# engine transport without docker-py. Until they land, what they import is
-# theirs; everything else must import nothing heavy.
-PENDING = ("sparkswarm.config", "sparkswarm.gateway")
-
-PROBE = """
-import builtins, json, sys
-
-HEAVY = set(json.loads(sys.argv[2]))
-importers = {}
-_import = builtins.__import__
-
-
-def spy(name, globals=None, locals=None, fromlist=(), level=0):
-    top = name.split(".")[0] if level == 0 else ""
-    caller = (globals or {}).get("__name__", "?")
-    if top in HEAVY and caller.split(".")[0] not in HEAVY:
-        importers.setdefault(top, set()).add(caller)
-    return _import(name, globals, locals, fromlist, level)
-
-
-builtins.__import__ = spy
-import sparkswarm.cli.main
-from sparkswarm.cli import common
-from sparkswarm.operations import get_operation
-from sparkswarm.requests import parse
-
-request = parse(json.loads(sys.argv[1]))
-op = get_operation(request.op)
-op.resolve()
-op.result_model()
-if request.op == "stack.deploy":
-    import sparkswarm.stacks.plan  # and what `stack diff` adds
-common.print_json({"ok": True})
-common.print_table([{"id": "x"}], ["id"])
-loaded = sorted({name.split(".")[0] for name in sys.modules} & HEAVY)
-found = {"loaded": loaded, "importers": {k: sorted(v) for k, v in importers.items()}}
-sys.stderr.write("FOUND " + json.dumps(found) + "\\n")
-"""
-
-
-def heavy_imports(words: list[str]) -> tuple[list[str], dict[str, list[str]]]:
-    """The heavy packages loaded, and who imported each (outside those packages)."""
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(words), json.dumps(HEAVY)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    line = [text for text in done.stderr.splitlines() if text.startswith("FOUND ")][-1]
-    found = json.loads(line.removeprefix("FOUND "))
-    return found["loaded"], found["importers"]
-
-
-def not_pending(importers: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {
-        package: [who for who in callers if not who.startswith(PENDING)]
-        for package, callers in importers.items()
-        if any(not who.startswith(PENDING) for who in callers)
-    }
-
 
 @pytest.fixture(scope="module")
-def pending_parts_are_light() -> bool:
-    """True once Settings and the gateway load nothing heavy themselves."""
-    code = (
-        "import json, sys, sparkswarm.config, sparkswarm.gateway; "
-        "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return not set(json.loads(done.stdout)) & set(HEAVY)
+def light() -> bool:
+    """True once Settings and the gateway (the pending parts) load nothing heavy."""
+    return pending_parts_are_light()
 
 
 @pytest.mark.parametrize("words", ENGINE_COMMANDS, ids=" ".join)
-def test_an_engine_command_loads_nothing_heavy(
-    words: list[str], pending_parts_are_light: bool
-) -> None:
-    loaded, importers = heavy_imports(words)
+def test_an_engine_command_loads_nothing_heavy(words: list[str], light: bool) -> None:
+    done, loaded, importers = heavy_imports("parse", words)
+    assert done.returncode == 0, done.stderr
     assert not_pending(importers) == {}
-    if pending_parts_are_light:
+    if light:
         assert loaded == []
 
 
 @pytest.mark.parametrize("words", READS_FILES, ids=lambda words: " ".join(words[:2]))
 def test_a_command_reading_compose_files_loads_yaml_and_the_schema_only(
-    words: list[str], pending_parts_are_light: bool
+    words: list[str], light: bool
 ) -> None:
-    loaded, importers = heavy_imports(words)
+    done, loaded, importers = heavy_imports("parse", words)
+    assert done.returncode == 0, done.stderr
     assert set(not_pending(importers)) <= {"yaml", "jsonschema"}
-    if pending_parts_are_light:
+    if light:
         assert set(loaded) <= {"yaml", "jsonschema"}
