@@ -260,9 +260,35 @@ def update_service(
 
 
 def update_in_progress(service: dict[str, Any]) -> bool:
-    """Whether the engine is still rolling out (or rolling back) an update."""
-    state = (service.get("UpdateStatus") or {}).get("State")
-    return state in ("updating", "rollback_started")
+    """Whether the engine is rolling out (or rolling back) an update, or is
+    about to: the spec was changed in a way that replaces tasks and the
+    engine has not started that rollout yet (it does a moment after storing
+    the spec, so a second delivery right after the first must still follow it).
+    """
+    status = service.get("UpdateStatus") or {}
+    if status.get("State") in ("updating", "rollback_started"):
+        return True
+    previous = service.get("PreviousSpec")
+    if not previous or not rollout_expected(previous, service.get("Spec") or {}):
+        return False
+    updated = _nanoseconds(service.get("UpdatedAt"))
+    started = _nanoseconds(status.get("StartedAt"))
+    return updated is not None and (started is None or started < updated)
+
+
+def _nanoseconds(stamp: Any) -> int | None:
+    """An engine timestamp (RFC 3339, up to 9 fraction digits, trailing zeros
+    dropped) as nanoseconds since the epoch; None if absent or unreadable."""
+    from datetime import datetime
+
+    if not isinstance(stamp, str) or not stamp.endswith("Z"):
+        return None
+    whole, _, fraction = stamp[:-1].partition(".")
+    try:
+        seconds = datetime.fromisoformat(whole + "+00:00").timestamp()
+        return int(seconds) * 1_000_000_000 + int((fraction + "000000000")[:9])
+    except ValueError:
+        return None
 
 
 def _finished(
