@@ -1,13 +1,14 @@
-"""Wall time of our stack commands vs the Docker CLI's, on the same files.
+"""Wall time of our engine commands vs the Docker CLI's (stacks on the same files).
 
-    .venv/bin/python bench/stack_speed.py [--runs 5] [--services 1,5,10]
+    .venv/bin/python bench/stack_speed.py [--runs 5] [--services 1,5,10] [--only-stacks]
 
 Needs the engine (a swarm manager) and the ``docker`` client. Each file is
 generated with N services of one pending task each (an unmet constraint:
 nothing runs), deployed under a stack name starting with ``benchss`` and
 removed at the end. For every command the median of ``--runs`` runs is
 printed with the ratio ours/docker and whether it meets issue #11's target:
-within 3x the Docker CLI, or under 0.15 s. Then the in-process time to load
+within 3x the Docker CLI, or under 0.15 s. The other engine commands
+(service, node, network, swarm status) follow, on one service each. Then the in-process time to load
 and plan a 10-service file (target: under 0.1 s).
 
 This is a benchmark, not a test: it prints figures and never fails.
@@ -158,6 +159,149 @@ def bench_commands(folder: Path, services: int, runs: int) -> list[tuple[str, fl
     return rows
 
 
+def bench_engine_commands(runs: int) -> list[tuple[str, float, float]]:
+    """The other engine commands, each against the Docker CLI's equivalent.
+
+    One service each (ours and docker's, one pending task: an unmet
+    constraint), a network each; mutations use ``--detach`` on both sides
+    and alternate between two values so that every run changes something.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "SPARKSWARM_REDIS_URL"}
+    ours_name, theirs_name = (f"benchss{secrets.token_hex(3)}" for _ in range(2))
+    constraint = "node.labels.benchss-never==true"
+    node = subprocess.run(
+        ["docker", "info", "--format", "{{.Swarm.NodeID}}"], capture_output=True, text=True
+    ).stdout.strip()
+    ours, docker = [SPARKSWARM], ["docker"]
+    toggle = {"ours": 0, "docker": 0}
+
+    def flip(side: str) -> int:
+        toggle[side] += 1
+        return 1 + toggle[side] % 2
+
+    def create(argv: list[str], name: str) -> float:
+        return timed(
+            [
+                *argv,
+                "service",
+                "create",
+                "--detach",
+                "--name",
+                name,
+                "--constraint",
+                constraint,
+                "sparkswarm/web:v1",
+            ],
+            env,
+        )
+
+    def rm(argv: list[str], name: str) -> None:
+        subprocess.run([*argv, "service", "rm", name], env=env, capture_output=True, timeout=60)
+
+    rows: list[tuple[str, float, float]] = []
+    try:
+        rows.append(
+            (
+                "service create --detach",
+                median_of(runs, lambda: create(ours, ours_name), lambda: rm(ours, ours_name)),
+                median_of(
+                    runs,
+                    lambda: create(docker, theirs_name),
+                    lambda: rm(docker, theirs_name),
+                ),
+            )
+        )
+        pairs: list[tuple[str, Callable[[], list[str]], Callable[[], list[str]]]] = [
+            ("service ls", lambda: [*ours, "service", "ls"], lambda: [*docker, "service", "ls"]),
+            (
+                "service ps",
+                lambda: [*ours, "service", "ps", ours_name],
+                lambda: [*docker, "service", "ps", theirs_name],
+            ),
+            (
+                "service inspect",
+                lambda: [*ours, "service", "inspect", ours_name],
+                lambda: [*docker, "service", "inspect", theirs_name],
+            ),
+            (
+                "service scale --detach",
+                lambda: [*ours, "service", "scale", f"{ours_name}={flip('ours')}", "--detach"],
+                lambda: [
+                    *docker,
+                    "service",
+                    "scale",
+                    "--detach",
+                    f"{theirs_name}={flip('docker')}",
+                ],
+            ),
+            (
+                "service update --env-add --detach",
+                lambda: [
+                    *ours,
+                    "service",
+                    "update",
+                    ours_name,
+                    "--env-add",
+                    f"N={flip('ours')}",
+                    "--detach",
+                ],
+                lambda: [
+                    *docker,
+                    "service",
+                    "update",
+                    "--detach",
+                    "--env-add",
+                    f"N={flip('docker')}",
+                    theirs_name,
+                ],
+            ),
+            ("node ls", lambda: [*ours, "node", "ls"], lambda: [*docker, "node", "ls"]),
+            (
+                "node inspect",
+                lambda: [*ours, "node", "inspect", node],
+                lambda: [*docker, "node", "inspect", node],
+            ),
+            ("network ls", lambda: [*ours, "network", "ls"], lambda: [*docker, "network", "ls"]),
+            (
+                "network inspect ingress",
+                lambda: [*ours, "network", "inspect", "ingress"],
+                lambda: [*docker, "network", "inspect", "ingress"],
+            ),
+            (
+                "swarm status (docker: info)",
+                lambda: [*ours, "swarm", "status"],
+                lambda: [*docker, "info"],
+            ),
+        ]
+        for label, ours_argv, docker_argv in pairs:
+            rows.append(
+                (
+                    label,
+                    median_of(runs, lambda argv=ours_argv: timed(argv(), env)),  # type: ignore[misc]
+                    median_of(runs, lambda argv=docker_argv: timed(argv(), env)),  # type: ignore[misc]
+                )
+            )
+        rows.append(
+            (
+                "service rm",
+                median_of(
+                    runs,
+                    lambda: timed([*ours, "service", "rm", ours_name], env),
+                    lambda: create(ours, ours_name),
+                ),
+                median_of(
+                    runs,
+                    lambda: timed([*docker, "service", "rm", theirs_name], env),
+                    lambda: create(docker, theirs_name),
+                ),
+            )
+        )
+    finally:
+        rm(ours, ours_name)
+        rm(docker, theirs_name)
+    return rows
+
+
 def _wait_gone(stack: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -199,6 +343,15 @@ def bench_load_and_plan(folder: Path, runs: int = 50) -> tuple[float, float]:
     return statistics.median(load_times), statistics.median(plan_times)
 
 
+def print_rows(rows: list[tuple[str, float, float]]) -> None:
+    """One line per command: medians, ratio, and whether issue #11's target is met."""
+    for label, ours, theirs in rows:
+        ok = ours <= max(RATIO * theirs, FLOOR_S)
+        print(
+            f"{label:44} {ours:8.3f} {theirs:9.3f} {ours / theirs:6.1f}  {'ok' if ok else 'MISSED'}"
+        )
+
+
 def _stop(signum: int, frame: object) -> None:
     raise SystemExit(f"stopped by signal {signum}")  # runs the clean-up in `finally`
 
@@ -208,17 +361,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--services", default="1,5,10")
+    parser.add_argument("--only-stacks", action="store_true", help="skip the other engine commands")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print(f"{'command':44} {'ours s':>8} {'docker s':>9} {'ratio':>6}  target")
         for count in (int(c) for c in options.services.split(",")):
-            for label, ours, theirs in bench_commands(folder, count, options.runs):
-                ok = ours <= max(RATIO * theirs, FLOOR_S)
-                print(
-                    f"{label:44} {ours:8.3f} {theirs:9.3f} {ours / theirs:6.1f}  "
-                    f"{'ok' if ok else 'MISSED'}"
-                )
+            print_rows(bench_commands(folder, count, options.runs))
+        if not options.only_stacks:
+            print_rows(bench_engine_commands(options.runs))
         for program, samples in CPU_TIMES.items():
             print(
                 f"CPU (user+sys) per command, median: {Path(program).name} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sparkswarm.errors import InvalidRequest
@@ -23,13 +24,11 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
 
     InvalidRequest for an unknown role or without a queue (SPARKSWARM_REDIS_URL).
     """
-    from pydantic import SecretStr
-
     from sparkswarm.bots import double, payloads
     from sparkswarm.bots.app import build
     from sparkswarm.bots.double_socket import SocketDouble
     from sparkswarm.bots.roles import ROLES
-    from sparkswarm.config import get_settings
+    from sparkswarm.config import SecretStr, get_settings
 
     if role not in ROLES:
         raise InvalidRequest(f"--role is one of {', '.join(ROLES)}")
@@ -42,13 +41,13 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
     sock = SocketDouble(web).start()
     printer = _Printer(web, time.monotonic(), echo)
     web.listeners.append(printer.show)
-    settings = get_settings().model_copy(
-        update={
-            "slack_api_url": web.api_url,
-            "slack_bot_token": SecretStr(web.bot_token),
-            "slack_app_token": SecretStr(web.app_token),
-            f"bot_{role}s": [user],
-        }
+    role_member: dict[str, Any] = {f"bot_{role}s": [user]}  # checked by Settings
+    settings = replace(
+        get_settings(),
+        slack_api_url=web.api_url,
+        slack_bot_token=SecretStr(web.bot_token),
+        slack_app_token=SecretStr(web.app_token),
+        **role_member,
     )
     bot_ = build(settings, http=False)
     bot_.start_notifier()

@@ -5,207 +5,297 @@ the queue (worker, beat, submitting clients); :func:`get_settings` reads it
 once per process and turns a malformed value into an
 :class:`~sparkswarm.errors.InvalidRequest` that names the variable (exit 2).
 
-Kept free of heavy imports: the CLI reads settings on every start, before it
-decides whether to import celery at all.
+Standard library only (no pydantic, pydantic-settings, python-dotenv: ~90 ms
+of imports): the CLI reads settings on every start. Each field is declared
+once, in the class, with its default, its parser (a pure function of
+:mod:`sparkswarm.config_values`) and its description; :func:`from_environment`
+is the one reader of variables and ``.env``.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
-from urllib.parse import urlsplit
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sparkswarm import config_values as v
+from sparkswarm.config_values import SecretStr
+from sparkswarm.errors import InvalidRequest
 
-MANAGER_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
-# Both clients of the queue's Redis must understand the URL: kombu (Celery's
-# broker), which takes any other scheme for another transport (a URL without
-# one silently becomes amqp://guest@localhost), and redis-py (records, events).
-REDIS_SCHEMES = ("redis", "rediss")
+__all__ = [
+    "ENV_PREFIX",
+    "SecretStr",
+    "Settings",
+    "from_environment",
+    "get_settings",
+    "retry_delays",
+]
+
+ENV_PREFIX = "SPARKSWARM_"
 
 
-# A duration: positive and finite (pydantic takes "nan" and "inf" otherwise).
-Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+def _row(parse: Callable[[object], object], doc: str) -> dict[str, Any]:
+    """A field's parser and description: its ``dataclasses.Field.metadata``
+    (``parse`` turns a variable's string or a keyword's value into the field's
+    type, or raises ValueError; ``doc`` is what README's table says)."""
+    return {"parse": parse, "doc": doc}
 
 
-class Settings(BaseSettings):
-    """Everything sparkswarm can be configured with. See README "Configuration"."""
+_name = v.text(min_length=1)
 
-    model_config = SettingsConfigDict(
-        env_prefix="SPARKSWARM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything sparkswarm can be configured with. See README "Configuration".
+
+    ``Settings(**values)`` takes typed values or strings as variables hold
+    them (``heartbeat_ttl="4"``), leaves the rest at their defaults (it reads
+    no environment: :func:`from_environment` does) and raises InvalidRequest
+    naming every malformed variable. Frozen; derive with ``dataclasses.replace``.
+    """
 
     # --- The swarm: which engine to talk to and how -------------------------
 
-    managers: Annotated[list[str], NoDecode] = Field(
+    managers: list[str] = field(
         default_factory=list,
-        description="Manager endpoints tried in order (unix://, tcp://, ssh://). "
-        "Empty: DOCKER_HOST or the local socket, as the docker CLI does.",
+        metadata=_row(
+            v.managers,
+            "Manager endpoints tried in order (unix://, tcp://, ssh://). "
+            "Empty: DOCKER_HOST or the local socket, as the docker CLI does.",
+        ),
     )
-    tls_verify: bool = Field(False, description="Verify tcp:// managers with TLS.")
-    cert_path: str | None = Field(
-        None, description="Folder with ca.pem, cert.pem, key.pem for tcp:// managers."
+    tls_verify: bool = field(
+        default=False, metadata=_row(v.boolean, "Verify tcp:// managers with TLS.")
     )
-    docker_timeout: Seconds = Field(60.0, description="Seconds per Engine API call.")
-    stacks_dir: Path | None = Field(
-        None,
-        description="Folder of ready-made stacks (one sub-folder with a stack.yml each). "
-        "Unset: the stacks shipped in the package (spark, web).",
+    cert_path: str | None = field(
+        default=None,
+        metadata=_row(
+            v.optional(v.text()), "Folder with ca.pem, cert.pem, key.pem for tcp:// managers."
+        ),
     )
-    lab_dir: str = Field(
-        "/var/lib/sparkswarm-lab",
-        min_length=1,
-        description="Where `sparkswarm lab` keeps each lab's state and node folders.",
+    docker_timeout: float = field(
+        default=60.0, metadata=_row(v.seconds, "Seconds per Engine API call.")
     )
-    max_replicas: int = Field(
-        100, ge=1, description="Most tasks one service may have (refused before sending)."
+    stacks_dir: Path | None = field(
+        default=None,
+        metadata=_row(
+            v.folder_or_unset,
+            "Folder of ready-made stacks (one sub-folder with a stack.yml each). "
+            "Unset: the stacks shipped in the package (spark, web).",
+        ),
     )
-    max_stack_replicas: int = Field(
-        200, ge=1, description="Most tasks all services of one stack may have together."
+    lab_dir: str = field(
+        default="/var/lib/sparkswarm-lab",
+        metadata=_row(_name, "Where `sparkswarm lab` keeps each lab's state and node folders."),
+    )
+    max_replicas: int = field(
+        default=100,
+        metadata=_row(v.integer(ge=1), "Most tasks one service may have (refused before sending)."),
+    )
+    max_stack_replicas: int = field(
+        default=200,
+        metadata=_row(v.integer(ge=1), "Most tasks all services of one stack may have together."),
     )
 
     # --- The queue: worker, beat and the clients that submit to it ----------
 
-    redis_url: str | None = Field(
-        None,
-        description="Broker, run records and event stream (redis:// or rediss://). "
-        "Unset: mutating commands run in-process.",
+    redis_url: str | None = field(
+        default=None,
+        metadata=_row(
+            v.redis_url,
+            "Broker, run records and event stream (redis:// or rediss://). "
+            "Unset: mutating commands run in-process.",
+        ),
     )
-    queue: str = Field("sparkswarm", min_length=1, description="Celery queue operations go to.")
-    key_prefix: str = Field("ssw:", min_length=1, description="Prefix of every Redis key we write.")
-    visibility_timeout: int = Field(
-        6 * 3600,
-        gt=0,
-        description="Seconds before Redis hands an unacked message to another worker. "
-        "Longer than the longest operation; prompt recovery uses heartbeats instead.",
+    queue: str = field(default="sparkswarm", metadata=_row(_name, "Celery queue operations go to."))
+    key_prefix: str = field(
+        default="ssw:", metadata=_row(_name, "Prefix of every Redis key we write.")
     )
-    heartbeat_ttl: Seconds = Field(10.0, description="Seconds a run's heartbeat lives unrefreshed.")
-    recovery_interval: Seconds = Field(5.0, description="Seconds between recovery passes.")
-    lost_after: Seconds = Field(
-        30.0,
-        description="Seconds after which a queued run whose message is nowhere in Redis "
-        "(its worker died between taking it and starting it) is re-queued.",
+    visibility_timeout: int = field(
+        default=6 * 3600,
+        metadata=_row(
+            v.integer(gt=0),
+            "Seconds before Redis hands an unacked message to another worker. "
+            "Longer than the longest operation; prompt recovery uses heartbeats instead.",
+        ),
     )
-    max_deliveries: int = Field(3, ge=1, description="Starts of one run before it is failed.")
-    retry_attempts: int = Field(4, ge=1, description="Tries of an op whose engine is unavailable.")
-    retry_backoff: Seconds = Field(1.0, description="First retry delay in seconds; doubles.")
-    retry_backoff_max: Seconds = Field(30.0, description="Longest retry delay in seconds.")
-    events_maxlen: int = Field(10_000, gt=0, description="Approximate length of the event stream.")
-    run_retention_days: int = Field(30, gt=0, description="How long run records are kept.")
-    run_retention_count: int = Field(5000, gt=0, description="How many run records are kept.")
-    worker_imports: Annotated[list[str], NoDecode] = Field(
+    heartbeat_ttl: float = field(
+        default=10.0, metadata=_row(v.seconds, "Seconds a run's heartbeat lives unrefreshed.")
+    )
+    recovery_interval: float = field(
+        default=5.0, metadata=_row(v.seconds, "Seconds between recovery passes.")
+    )
+    lost_after: float = field(
+        default=30.0,
+        metadata=_row(
+            v.seconds,
+            "Seconds after which a queued run whose message is nowhere in Redis "
+            "(its worker died between taking it and starting it) is re-queued.",
+        ),
+    )
+    max_deliveries: int = field(
+        default=3, metadata=_row(v.integer(ge=1), "Starts of one run before it is failed.")
+    )
+    retry_attempts: int = field(
+        default=4, metadata=_row(v.integer(ge=1), "Tries of an op whose engine is unavailable.")
+    )
+    retry_backoff: float = field(
+        default=1.0, metadata=_row(v.seconds, "First retry delay in seconds; doubles.")
+    )
+    retry_backoff_max: float = field(
+        default=30.0, metadata=_row(v.seconds, "Longest retry delay in seconds.")
+    )
+    events_maxlen: int = field(
+        default=10_000, metadata=_row(v.integer(gt=0), "Approximate length of the event stream.")
+    )
+    run_retention_days: int = field(
+        default=30, metadata=_row(v.integer(gt=0), "How long run records are kept.")
+    )
+    run_retention_count: int = field(
+        default=5000, metadata=_row(v.integer(gt=0), "How many run records are kept.")
+    )
+    worker_imports: list[str] = field(
         default_factory=list,
-        description="Extra modules the worker imports before it creates its tasks "
-        "(they may register more operations).",
+        metadata=_row(
+            v.comma_list,
+            "Extra modules the worker imports before it creates its tasks "
+            "(they may register more operations).",
+        ),
     )
-    spark_watcher_in_worker: bool = Field(
-        True,
-        description="Run the Spark job watcher as a thread of every worker (one is active "
-        "at a time, by lock); off: run `sparkswarm spark-watcher` yourself.",
+    spark_watcher_in_worker: bool = field(
+        default=True,
+        metadata=_row(
+            v.boolean,
+            "Run the Spark job watcher as a thread of every worker (one is active "
+            "at a time, by lock); off: run `sparkswarm spark-watcher` yourself.",
+        ),
     )
-    spark_watch_interval: Seconds = Field(1.0, description="Seconds between watcher passes.")
-    spark_watcher_ttl: Seconds = Field(
-        15.0, description="Seconds the watcher lock lives unrefreshed (takeover after a crash)."
+    spark_watch_interval: float = field(
+        default=1.0, metadata=_row(v.seconds, "Seconds between watcher passes.")
     )
-    spark_resource_timeout: Seconds = Field(
-        600.0, description="Seconds a job may wait for workers or cores before it is failed."
+    spark_watcher_ttl: float = field(
+        default=15.0,
+        metadata=_row(
+            v.seconds, "Seconds the watcher lock lives unrefreshed (takeover after a crash)."
+        ),
     )
-    spark_job_keep: Seconds = Field(
-        3600.0,
-        description="Seconds a finished job's containers and configs are kept (for docker "
-        "logs); its record, output and log tail stay as long as run records.",
+    spark_resource_timeout: float = field(
+        default=600.0,
+        metadata=_row(
+            v.seconds, "Seconds a job may wait for workers or cores before it is failed."
+        ),
     )
-    follow_grace: Seconds = Field(
-        30.0,
-        description="Seconds a CLI following a run waits for Redis to come back "
-        "before it gives up (the run goes on; `runs show ID --follow` re-attaches).",
+    spark_job_keep: float = field(
+        default=3600.0,
+        metadata=_row(
+            v.seconds,
+            "Seconds a finished job's containers and configs are kept (for docker "
+            "logs); its record, output and log tail stay as long as run records.",
+        ),
     )
-    queued_notice: Seconds = Field(
-        10.0,
-        description="Seconds a followed run may stay queued before the CLI says why "
-        "(the run it waits for, or no worker taking it).",
+    follow_grace: float = field(
+        default=30.0,
+        metadata=_row(
+            v.seconds,
+            "Seconds a CLI following a run waits for Redis to come back "
+            "before it gives up (the run goes on; `runs show ID --follow` re-attaches).",
+        ),
     )
-    secret_key: SecretStr | None = Field(
-        None,
-        description="Fernet key sealing secret parameters in Redis (run parameters, "
-        "schedules). Without it schedules with secret parameters are refused; "
-        "`swarm doctor` warns when the queue is configured without one.",
+    queued_notice: float = field(
+        default=10.0,
+        metadata=_row(
+            v.seconds,
+            "Seconds a followed run may stay queued before the CLI says why "
+            "(the run it waits for, or no worker taking it).",
+        ),
+    )
+    secret_key: SecretStr | None = field(
+        default=None,
+        metadata=_row(
+            v.optional(v.secret),
+            "Fernet key sealing secret parameters in Redis (run parameters, "
+            "schedules). Without it schedules with secret parameters are refused; "
+            "`swarm doctor` warns when the queue is configured without one.",
+        ),
     )
 
     # --- The Slack bot (tokens are SecretStr: never in a repr, log or error) --
 
-    slack_api_url: str = Field(
-        "https://slack.com/api/",
-        min_length=1,
-        description="Base URL of the Slack Web API (a local double in tests and `bot try`).",
+    slack_api_url: str = field(
+        default="https://slack.com/api/",
+        metadata=_row(
+            _name, "Base URL of the Slack Web API (a local double in tests and `bot try`)."
+        ),
     )
-    slack_bot_token: SecretStr | None = Field(None, description="Bot token, xoxb-...")
-    slack_signing_secret: SecretStr | None = Field(
-        None, description="Signing secret: HTTP requests not signed with it are refused."
+    slack_bot_token: SecretStr | None = field(
+        default=None, metadata=_row(v.optional(v.secret), "Bot token, xoxb-...")
     )
-    slack_app_token: SecretStr | None = Field(
-        None, description="App-level token (xapp-..., connections:write) for Socket Mode."
+    slack_signing_secret: SecretStr | None = field(
+        default=None,
+        metadata=_row(
+            v.optional(v.secret), "Signing secret: HTTP requests not signed with it are refused."
+        ),
     )
-    bot_roles_file: str | None = Field(
-        None, description="YAML file: role -> Slack user, user-group and channel ids."
+    slack_app_token: SecretStr | None = field(
+        default=None,
+        metadata=_row(
+            v.optional(v.secret), "App-level token (xapp-..., connections:write) for Socket Mode."
+        ),
     )
-    bot_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    bot_operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    bot_viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    bot_confirm_ttl: Seconds = Field(
-        120.0, description="Seconds a destructive command's confirm button stays valid."
+    bot_roles_file: str | None = field(
+        default=None,
+        metadata=_row(
+            v.optional(v.text()), "YAML file: role -> Slack user, user-group and channel ids."
+        ),
     )
-    bot_edit_interval: Seconds = Field(
-        1.0, description="Least seconds between two edits of one message (Slack: ~1/s)."
+    bot_admins: list[str] = field(
+        default_factory=list, metadata=_row(v.comma_list, "Slack user ids with the admin role.")
     )
-    bot_read_timeout: Seconds = Field(
-        60.0, description="Seconds a read command waits for the worker's answer."
+    bot_operators: list[str] = field(
+        default_factory=list, metadata=_row(v.comma_list, "Slack user ids with the operator role.")
     )
-    bot_file_threshold: int = Field(
-        2800, gt=0, description="Answers longer than this many characters go up as a file."
+    bot_viewers: list[str] = field(
+        default_factory=list, metadata=_row(v.comma_list, "Slack user ids with the viewer role.")
     )
-    bot_secrets: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Extra secret values never posted (comma separated)."
+    bot_confirm_ttl: float = field(
+        default=120.0,
+        metadata=_row(v.seconds, "Seconds a destructive command's confirm button stays valid."),
+    )
+    bot_edit_interval: float = field(
+        default=1.0,
+        metadata=_row(v.seconds, "Least seconds between two edits of one message (Slack: ~1/s)."),
+    )
+    bot_read_timeout: float = field(
+        default=60.0,
+        metadata=_row(v.seconds, "Seconds a read command waits for the worker's answer."),
+    )
+    bot_file_threshold: int = field(
+        default=2800,
+        metadata=_row(v.integer(gt=0), "Answers longer than this many characters go up as a file."),
+    )
+    bot_secrets: list[str] = field(
+        default_factory=list,
+        metadata=_row(v.comma_list, "Extra secret values never posted (comma separated)."),
     )
 
-    @field_validator("managers", mode="before")
-    @classmethod
-    def _split_managers(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        for endpoint in value if isinstance(value, list) else []:
-            # A typo here would otherwise look like an unreachable manager.
-            if not str(endpoint).startswith(MANAGER_SCHEMES):
-                raise ValueError(
-                    f"{endpoint!r} is not a manager endpoint: "
-                    "use unix:///path, tcp://host:port or ssh://user@host"
-                )
-            _check_endpoint(str(endpoint))
-        return value
+    def __post_init__(self) -> None:
+        """Parse every field (strings as variables hold them, or typed values).
 
-    @field_validator(
-        "worker_imports", "bot_admins", "bot_operators", "bot_viewers", "bot_secrets", mode="before"
-    )
-    @classmethod
-    def _split_lists(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @field_validator("redis_url")
-    @classmethod
-    def _check_redis_url(cls, value: str | None) -> str | None:
-        # The URL may hold a password: messages never repeat it.
-        if not value:
-            return None
-        if not _parses(value):
-            raise ValueError("not a valid URL, expected redis://host:port/db")
-        parts = urlsplit(value)
-        if parts.scheme not in REDIS_SCHEMES or not value.startswith(f"{parts.scheme}://"):
-            raise ValueError("expected redis://host:port/db or rediss://host:port/db")
-        return value
+        Raises InvalidRequest naming each malformed variable, never its value.
+        """
+        problems = []
+        for setting in fields(self):
+            try:
+                parsed = setting.metadata["parse"](getattr(self, setting.name))
+            except ValueError as exc:
+                problems.append(f"{ENV_PREFIX}{setting.name.upper()}: {exc}")
+            else:
+                object.__setattr__(self, setting.name, parsed)
+        if problems:
+            raise InvalidRequest(f"invalid configuration: {'; '.join(problems)}")
 
     def secret_values(self) -> list[str]:
         """Every configured secret the bot's scrubber must remove from what it posts."""
@@ -221,61 +311,62 @@ class Settings(BaseSettings):
         ]
         return [v for v in [*values, *self.bot_secrets] if v]
 
-    @field_validator("stacks_dir", mode="before")
-    @classmethod
-    def _empty_stacks_dir_is_unset(cls, value: object) -> object:
-        return None if value == "" else value
 
+def from_environment(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Settings from ``environ`` (default: ``os.environ``) and ``env_file``
+    (default: ``.env`` in the working directory, if it is a file); a variable
+    of ``environ`` beats the same one in the file. Names are case-insensitive
+    (``sparkswarm_queue`` sets ``queue``); names that are no setting are ignored.
 
-def _parses(url: str) -> bool:
-    """Whether ``url`` splits into parts with a numeric port, if any (an
-    unclosed ``[`` or a port like ``:x`` raise deep in the clients otherwise)."""
-    try:
-        urlsplit(url).port  # noqa: B018 - the property raises ValueError
-    except ValueError:
-        return False
-    return True
-
-
-def _check_endpoint(endpoint: str) -> None:
-    """ValueError when a network endpoint has no host or a malformed host/port.
-
-    Checked here, not left to docker-py, which raises a bare ValueError from
-    urllib (``tcp://[::1``: "Invalid IPv6 URL") deep inside a command.
+    Raises InvalidRequest naming the variable when a value is malformed, or
+    naming the file when it cannot be read.
     """
-    if endpoint.startswith(("unix://", "npipe://")):
-        if not endpoint.partition("://")[2]:
-            raise ValueError(f"{endpoint!r} has no socket path")
-        return
-    try:
-        parts = urlsplit(endpoint)
-        parts.port  # noqa: B018 - parsing the port is the check
-    except ValueError as exc:
-        raise ValueError(f"{endpoint!r} is not a valid endpoint: {exc}") from None
-    if not parts.hostname:
-        raise ValueError(f"{endpoint!r} has no host")
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}  # strings: Settings parses them
+    path = None if env_file is None else Path(env_file)
+    if path is not None and (path.is_file() or path.is_fifo()):  # a FIFO as pydantic-settings
+        from sparkswarm.envfile import parse_dotenv
+
+        try:
+            content = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+            raise InvalidRequest(
+                f"invalid configuration: cannot read {env_file}: {reason}"
+            ) from None
+        values.update(_settings_in(parse_dotenv(content, environ)))
+    values.update(_settings_in(environ))
+    return Settings(**values)
+
+
+def _settings_in(variables: Mapping[str, str | None]) -> dict[str, str]:
+    """``{"queue": "q"}`` for ``SPARKSWARM_QUEUE=q`` (any case; unset values skipped)."""
+    names = _field_names()
+    prefix = ENV_PREFIX.lower()
+    found = {}
+    for key, value in variables.items():
+        name = key.lower().removeprefix(prefix)
+        if value is not None and key.lower().startswith(prefix) and name in names:
+            found[name] = value
+    return found
+
+
+@lru_cache(maxsize=1)
+def _field_names() -> frozenset[str]:
+    return frozenset(setting.name for setting in fields(Settings))
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (read once).
+    """The process-wide settings (read once by :func:`from_environment`;
+    ``get_settings.cache_clear()`` reads them again).
 
     Raises InvalidRequest naming the variable when a setting is malformed
     (its value is not repeated: SPARKSWARM_REDIS_URL may hold a password).
     """
-    from pydantic import ValidationError
-
-    from sparkswarm.errors import InvalidRequest
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"SPARKSWARM_{str(error['loc'][0]).upper() if error['loc'] else '*'}: "
-            + str(error["msg"]).removeprefix("Value error, ")
-            for error in exc.errors()
-        )
-        raise InvalidRequest(f"invalid configuration: {problems}") from None
+    return from_environment()
 
 
 def retry_delays(attempts: int, first: float, cap: float) -> list[float]:

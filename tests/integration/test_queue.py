@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -190,7 +191,7 @@ def test_an_unreachable_engine_fails_after_bounded_retries_and_the_worker_keeps_
         SPARKSWARM_QUEUE=f"{lab.queue}-lost",
     )
     try:
-        settings = lab.settings().model_copy(update={"queue": f"{lab.queue}-lost"})
+        settings = replace(lab.settings(), queue=f"{lab.queue}-lost")
         from sparkswarm.workers.client import QueueClient
 
         lost_qc = QueueClient(settings)
@@ -318,8 +319,8 @@ def test_records_are_trimmed_by_count_keeping_unfinished_runs(lab: QueueLab) -> 
     from sparkswarm.errors import NotFound
     from sparkswarm.workers.client import QueueClient
 
-    settings = lab.settings().model_copy(
-        update={"queue": f"{lab.queue}-idle", "key_prefix": "trim:", "run_retention_count": 2}
+    settings = replace(
+        lab.settings(), queue=f"{lab.queue}-idle", key_prefix="trim:", run_retention_count=2
     )
     idle = QueueClient(settings)  # no worker serves this queue
     runs = [idle.submit("queue.noop", {"i": i}, requester="t", source="api") for i in range(6)]
@@ -405,9 +406,7 @@ def test_a_recovery_pass_cut_short_leaves_the_orphan_to_the_next_pass(lab: Queue
     from sparkswarm.workers.events import OperationStarted
     from sparkswarm.workers.recovery import recover_orphans
 
-    settings = lab.settings().model_copy(
-        update={"queue": f"{lab.queue}-orphans", "key_prefix": "orphans:"}
-    )
+    settings = replace(lab.settings(), queue=f"{lab.queue}-orphans", key_prefix="orphans:")
     qc = QueueClient(settings)  # no worker serves this queue
     run = qc.submit("test.sleep", {"key": "orphan", "seconds": 0}, requester="t", source="api")
     # A worker took its message, claimed it and died at once.
@@ -527,7 +526,7 @@ def test_an_error_answered_by_redis_is_not_called_unreachable(lab: QueueLab) -> 
     from sparkswarm.errors import OperationFailed
     from sparkswarm.workers.client import QueueClient
 
-    settings = lab.settings().model_copy(update={"key_prefix": "wrongtype:"})
+    settings = replace(lab.settings(), key_prefix="wrongtype:")
     idle = QueueClient(settings)
     idle.redis.set(idle.store.stream_key, "not a stream")  # WRONGTYPE for XADD
     with pytest.raises(OperationFailed, match="Redis refused the command") as caught:
@@ -563,8 +562,8 @@ def test_secret_parameters_leave_no_clear_trace_in_redis_or_its_aof(
     import secrets
 
     from cryptography.fernet import Fernet
-    from pydantic import SecretStr
 
+    from sparkswarm.config import SecretStr
     from sparkswarm.errors import InvalidRequest
     from sparkswarm.workers.client import QueueClient
     from sparkswarm.workers.schedules import ScheduleBook, ScheduleDefinition
@@ -577,7 +576,7 @@ def test_secret_parameters_leave_no_clear_trace_in_redis_or_its_aof(
     try:
         key = Fernet.generate_key().decode()
         lab.start_worker(concurrency=2, SPARKSWARM_SECRET_KEY=key)
-        sealing = QueueClient(lab.settings().model_copy(update={"secret_key": SecretStr(key)}))
+        sealing = QueueClient(replace(lab.settings(), secret_key=SecretStr(key)))
         plain = lab.client()  # no key: a run's secrets are in clear until it ends
         token = secrets.token_hex(8)
         sealed_pw, plain_pw, scheduled_pw = (f"{kind}-{token}" for kind in ("s", "p", "c"))

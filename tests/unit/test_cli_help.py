@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import typer
 
@@ -14,11 +16,14 @@ def _command_paths() -> list[list[str]]:
     root = typer.main.get_command(app)
     paths: list[list[str]] = []
 
-    def walk(command: object, path: list[str]) -> None:
+    def walk(command: Any, path: list[str]) -> None:
         paths.append(path)
-        # typer vendors its own click: look for sub-commands by duck typing.
-        for name, sub in getattr(command, "commands", {}).items():
-            walk(sub, [*path, name])
+        # typer vendors its own click: look for sub-commands by duck typing. The
+        # top-level group loads its commands when asked (list_commands/get_command).
+        if not hasattr(command, "list_commands"):
+            return
+        for name in command.list_commands(None):
+            walk(command.get_command(None, name), [*path, name])
 
     walk(root, [])
     return paths
@@ -29,3 +34,33 @@ def test_help_renders(path: list[str]) -> None:
     result = invoke(*path, "--help")
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+def test_each_command_module_is_loaded_only_when_used() -> None:
+    """`sparkswarm stack ls` imports the stack commands and none of the others."""
+    import subprocess
+    import sys
+
+    from sparkswarm.cli.main import COMMANDS
+
+    code = (
+        "import sys\n"
+        "from sparkswarm.cli.main import app\n"
+        "try:\n"
+        "    app(['stack', 'ls', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('sparkswarm.cli.'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.strip().splitlines()[-1].split())
+    command_modules = {target.partition(":")[0] for target in COMMANDS.values()}
+    assert loaded & command_modules == {"sparkswarm.cli.stack"}
+
+
+def test_a_group_with_one_command_stays_a_group() -> None:
+    from sparkswarm.cli.main import load_command
+
+    images = load_command("images")
+    assert images.list_commands(None) == ["build"]
+    assert images.name == "images"

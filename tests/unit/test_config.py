@@ -6,6 +6,7 @@ later or a silent fallback."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -181,8 +182,10 @@ def test_a_stack_missing_from_the_configured_folder_names_the_setting(tmp_path: 
 def test_every_setting_is_in_the_readme_table() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [
-        f"SPARKSWARM_{name.upper()}"
-        for name in Settings.model_fields
-        if f"`SPARKSWARM_{name.upper()}`" not in readme
+        f"SPARKSWARM_{setting.name.upper()}"
+        for setting in fields(Settings)
+        if f"`SPARKSWARM_{setting.name.upper()}`" not in readme
     ]
     assert not missing, f"add to README's Configuration table: {missing}"
+    undescribed = [setting.name for setting in fields(Settings) if not setting.metadata["doc"]]
+    assert not undescribed, f"describe in Settings: {undescribed}"

@@ -2,48 +2,80 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from sparkswarm.cli import (
-    events,
-    images,
-    lab,
-    network,
-    node,
-    runs,
-    schedule,
-    service,
-    spark,
-    stack,
-    swarm,
-    worker,
-)
+# Every command group and top-level command: its name, and where it lives as
+# "module:attribute" (a typer app, or a function for a one-word command). A
+# command's module is imported only when that command runs (or for --help):
+# importing all of them cost ~20 ms of every start.
+COMMANDS: dict[str, str] = {
+    "swarm": "sparkswarm.cli.swarm:app",
+    "node": "sparkswarm.cli.node:app",
+    "service": "sparkswarm.cli.service:app",
+    "network": "sparkswarm.cli.network:app",
+    "runs": "sparkswarm.cli.runs:app",
+    "schedule": "sparkswarm.cli.schedule:app",
+    "events": "sparkswarm.cli.events:events",
+    "worker": "sparkswarm.cli.worker:worker",
+    "beat": "sparkswarm.cli.worker:beat",
+    "spark-watcher": "sparkswarm.cli.worker:spark_watcher",
+    "stack": "sparkswarm.cli.stack:app",
+    "images": "sparkswarm.cli.images:app",
+    "spark": "sparkswarm.cli.spark:app",
+    "lab": "sparkswarm.cli.lab:app",
+    "bot": "sparkswarm.cli.bot:app",
+}
+
+
+def load_command(name: str) -> Any:
+    """The click command (or group) ``name`` of :data:`COMMANDS`, importing its module."""
+    module_name, _, attribute = COMMANDS[name].partition(":")
+    target = getattr(importlib.import_module(module_name), attribute)
+    command: Any
+    if isinstance(target, typer.Typer):
+        # A group even with one command (`images build`), as add_typer makes it.
+        command = typer.main.get_group(target)
+    else:
+        single = typer.Typer()
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: commands are looked up in :data:`COMMANDS` when used."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in COMMANDS:
+            # Unknown: typer suggests the closest of the commands it holds, so hold all.
+            for name in COMMANDS:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="sparkswarm",
+    cls=LazyGroup,
     help="Spark study clusters on Docker Swarm.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(swarm.app, name="swarm")
-app.add_typer(node.app, name="node")
-app.add_typer(service.app, name="service")
-app.add_typer(network.app, name="network")
-app.add_typer(runs.app, name="runs")
-app.add_typer(schedule.app, name="schedule")
-app.command("events")(events.events)
-app.command("worker")(worker.worker)
-app.command("beat")(worker.beat)
-app.command("spark-watcher")(worker.spark_watcher)
-app.add_typer(stack.app, name="stack")
-app.add_typer(images.app, name="images")
-app.add_typer(spark.app, name="spark")
-app.add_typer(lab.app, name="lab")
-app.add_typer(__import__("sparkswarm.cli.bot", fromlist=["app"]).app, name="bot")
 
 
 @app.callback()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sparkswarm.errors import InvalidRequest
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
 from sparkswarm.gateway.services import Filters
+from sparkswarm.gateway.wire import engine_path, filters_param
 
 
 class ClusterMixin(Connection):
@@ -14,18 +16,15 @@ class ClusterMixin(Connection):
 
     def info(self) -> JSON:
         """The engine's ``/info`` (its ``Swarm`` part works on workers too)."""
-        with self._engine("info") as api:
-            return as_object(api.info())
+        return as_object(self._call("info", "GET", "/info"))
 
     def version(self) -> JSON:
         """The engine's ``/version`` (``Version``, ``ApiVersion``, ...)."""
-        with self._engine("version") as api:
-            return as_object(api.version())
+        return as_object(self._call("version", "GET", "/version"))
 
     def inspect_swarm(self) -> JSON:
         """The swarm's spec, version and join tokens (secrets!). Managers only."""
-        with self._engine("inspect swarm") as api:
-            return as_object(api.inspect_swarm())
+        return as_object(self._call("inspect swarm", "GET", "/swarm"))
 
     def init_swarm(
         self,
@@ -35,14 +34,15 @@ class ClusterMixin(Connection):
         default_addr_pool: list[str] | None = None,
     ) -> str:
         """Make this engine the first manager of a new swarm; the node ID."""
-        with self._engine("init swarm") as api:
-            return str(
-                api.init_swarm(
-                    advertise_addr=advertise_addr,
-                    listen_addr=listen_addr,
-                    default_addr_pool=default_addr_pool,
-                )
-            )
+        body = {
+            "AdvertiseAddr": advertise_addr,
+            "ListenAddr": listen_addr,
+            "ForceNewCluster": False,
+            "DefaultAddrPool": default_addr_pool,
+            # The Docker CLI's default size of the subnets carved from a pool.
+            "SubnetSize": 24 if default_addr_pool else None,
+        }
+        return str(self._call("init swarm", "POST", "/swarm/init", body=body))
 
     def join_swarm(
         self,
@@ -63,12 +63,16 @@ class ClusterMixin(Connection):
             "AdvertiseAddr": advertise_addr or None,
             "Availability": availability,
         }
-        self._post_json("join swarm", "/swarm/join", body)
+        self._call("join swarm", "POST", "/swarm/join", body=body)
 
     def leave_swarm(self, *, force: bool = False) -> None:
         """Take this engine out of its swarm (a manager only with ``force``)."""
-        with self._engine("leave swarm") as api:
-            api.leave_swarm(force=force)
+        try:
+            self._call("leave swarm", "POST", "/swarm/leave", params={"force": force})
+        except InvalidRequest as exc:
+            # Forced: an engine that is in no swarm (any more) is what was asked for.
+            if not (force and "not part of a swarm" in str(exc)):
+                raise
 
     def update_swarm(
         self,
@@ -79,25 +83,22 @@ class ClusterMixin(Connection):
         rotate_manager_token: bool = False,
     ) -> None:
         """Replace the swarm spec at ``version``; OutOfSequence when it is stale."""
-        with self._engine("update swarm") as api:
-            api.update_swarm(
-                version=version,
-                swarm_spec=dict(spec),
-                rotate_worker_token=rotate_worker_token,
-                rotate_manager_token=rotate_manager_token,
-            )
+        params = {
+            "version": version,
+            "rotateWorkerToken": rotate_worker_token,
+            "rotateManagerToken": rotate_manager_token,
+        }
+        self._call("update swarm", "POST", "/swarm/update", params=params, body=spec)
 
     def nodes(self, filters: Filters | None = None) -> list[JSON]:
         """The swarm's nodes matching ``filters`` (``role``, ``id``, ...). Managers only."""
-        with self._engine("list nodes") as api:
-            return as_objects(api.nodes(filters=filters))
+        return as_objects(self._call("list nodes", "GET", "/nodes", params=filters_param(filters)))
 
     def inspect_node(self, node: str) -> JSON:
         """A node by ID, ID prefix or hostname. NotFound if none."""
-        with self._engine("inspect node") as api:
-            return as_object(api.inspect_node(node))
+        return as_object(self._call("inspect node", "GET", engine_path("/nodes/{}", node)))
 
     def update_node(self, node_id: str, version: int, spec: Mapping[str, Any]) -> None:
         """Replace a node's spec at ``version``; OutOfSequence when it is stale."""
-        with self._engine("update node") as api:
-            api.update_node(node_id, version, dict(spec))
+        path = engine_path("/nodes/{}/update", node_id)
+        self._call("update node", "POST", path, params={"version": version}, body=spec)

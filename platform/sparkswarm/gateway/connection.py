@@ -1,26 +1,33 @@
-"""The connection under the gateway: manager failover, TLS, error translation.
+"""The connection under the gateway: manager failover, transports, error translation.
 
-:class:`Connection` holds the one ``docker.APIClient``. The per-area mixins
-(services, cluster, objects, containers) reach it only through
-:meth:`Connection._engine`, which connects on first use, translates errors and
-drops a connection that stopped answering, so the next call fails over.
+:class:`Connection` talks to the first reachable manager through one
+*transport*: a :class:`~sparkswarm.gateway.wire.Wire` (``http.client``) for
+Unix sockets and plain ``tcp://``, docker-py for TLS and ``ssh://``. The
+per-area mixins (services, cluster, objects, containers) send JSON requests
+with :meth:`Connection._call`; the few streaming calls (logs, exec, image
+save/load/build) use docker-py's client through :meth:`Connection._engine`,
+created on first use. A connection that stopped answering is dropped, so the
+next call fails over.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sparkswarm.errors import SparkswarmError, Unavailable
 from sparkswarm.gateway.translate import enable_ssh, load_docker, translated_errors
+from sparkswarm.gateway.wire import Wire, speaks_plain_http
 
 # Named for the package: users filter the failover warnings by this name.
 log = logging.getLogger("sparkswarm.gateway")
 
 JSON = dict[str, Any]
+LOCAL_SOCKET = "unix:///var/run/docker.sock"
 
 
 def as_object(value: Any) -> JSON:
@@ -33,9 +40,92 @@ def as_objects(value: Any) -> list[JSON]:
     return cast(list[JSON], value or [])
 
 
-def _is_swarm_manager(api: Any) -> bool:
-    swarm = api.info().get("Swarm") or {}
+class Transport(Protocol):
+    """What :class:`Connection` needs of a way to reach one engine."""
+
+    def ping(self) -> str: ...
+
+    def request(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class DockerPyTransport:
+    """JSON requests through docker-py's client: TLS and ``ssh://`` endpoints."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+
+    def ping(self) -> str:
+        with translated_errors("ping"):
+            self.api.ping()
+        return str(self.api.api_version)
+
+    def request(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """As :meth:`Wire.request`, over docker-py's session (its public API only)."""
+        import docker.errors
+        import requests
+
+        api = self.api
+        url = f"{api.base_url}/v{api.api_version}{path}"
+        data = None
+        sent = dict(headers or {})
+        if body is not None:
+            # The Engine's Go decoder refuses null for strings: leave unset keys out.
+            data = json.dumps({key: value for key, value in body.items() if value is not None})
+            sent["Content-Type"] = "application/json"
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        with translated_errors(what):
+            response = api.request(
+                method, url, params=query, data=data, headers=sent, timeout=api.timeout
+            )
+            try:
+                response.raise_for_status()
+            except requests.exceptions.HTTPError as exc:
+                docker.errors.create_api_error_from_http_exception(exc)
+            return response.json() if response.content else None
+
+    def close(self) -> None:
+        self.api.close()
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _is_swarm_manager(transport: Transport) -> bool:
+    info = transport.request("info", "GET", "/info") or {}
+    swarm = info.get("Swarm") or {}
     return swarm.get("LocalNodeState") == "active" and bool(swarm.get("ControlAvailable"))
+
+
+def _docker_host() -> str:
+    return os.environ.get("DOCKER_HOST") or LOCAL_SOCKET
+
+
+def _environment_wants_tls() -> bool:
+    """As docker-py's ``kwargs_from_env``: a cert path, or DOCKER_TLS_VERIFY set non-empty."""
+    return bool(os.environ.get("DOCKER_CERT_PATH") or os.environ.get("DOCKER_TLS_VERIFY"))
 
 
 class Connection:
@@ -58,53 +148,66 @@ class Connection:
         self.tls_verify = tls_verify
         self.cert_path = cert_path
         self.timeout = timeout
-        self._api: Any = None
+        self._transport: Transport | None = None
+        self._api: Any = None  # docker-py's client, only once a streaming call needs it
+        self._chosen = ""  # the configured endpoint in use ("" = the environment's)
         self.endpoint: str | None = None
+
+    def _call(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Send one JSON request to the manager in use; its decoded answer or None.
+
+        ``path`` is the Engine API path without version (``/services``).
+        Raises our errors; an unreachable manager is dropped (the next call fails over).
+        """
+        if self._transport is None:
+            self._transport = self._connect()
+        try:
+            return self._transport.request(
+                what, method, path, params=params, body=body, headers=headers
+            )
+        except Unavailable:
+            self.close()
+            raise
+
+    def _wire(self) -> Wire | None:
+        """The :class:`Wire` to the manager in use, or None when docker-py carries the calls."""
+        if self._transport is None:
+            self._transport = self._connect()
+        return self._transport if isinstance(self._transport, Wire) else None
 
     @contextmanager
     def _engine(self, what: str) -> Iterator[Any]:
-        """The docker client, with errors translated; a dead connection is dropped."""
+        """docker-py's client for the manager in use, with errors translated.
+
+        For the calls the :class:`Wire` does not make (image save/load/build,
+        registry credentials, and logs and exec over TLS or ssh); a dead
+        connection is dropped.
+        """
+        if self._transport is None:
+            self._transport = self._connect()
         if self._api is None:
-            self._api = self._connect()
+            transport = self._transport
+            if isinstance(transport, DockerPyTransport):
+                self._api = transport.api
+            else:
+                self._api = self._client_for(self._chosen)
         try:
             with translated_errors(what):
                 yield self._api
         except Unavailable:
-            self._api = None
+            self.close()
             raise
 
-    def _post_json(
-        self,
-        what: str,
-        path: str,
-        body: Mapping[str, Any],
-        *,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        """POST ``body`` to the versioned Engine endpoint ``path``; its JSON answer or None.
-
-        For requests docker-py cannot express (rollback=previous, a join's
-        Availability, a whole ServiceSpec); built from docker-py's public API only.
-        """
-        load_docker()
-        import docker.errors
-        import requests
-
-        with self._engine(what) as api:
-            url = f"{api.base_url}/v{api.api_version}{path}"
-            # The Engine's Go decoder refuses null for strings: leave unset keys out.
-            data = {key: value for key, value in body.items() if value is not None}
-            response = api.post(
-                url, json=data, params=dict(params or {}), headers=headers, timeout=api.timeout
-            )
-            try:
-                response.raise_for_status()
-            except requests.exceptions.HTTPError as exc:
-                docker.errors.create_api_error_from_http_exception(exc)
-            return response.json() if response.content else None
-
-    def _connect(self) -> Any:
+    def _connect(self) -> Transport:
         """The first reachable endpoint that is a swarm manager.
 
         With several endpoints configured, a reachable one that is not (or no
@@ -114,32 +217,44 @@ class Connection:
         """
         candidates = self.managers or [""]
         failures: list[str] = []
-        fallback: tuple[str, Any] | None = None
+        fallback: tuple[str, Transport] | None = None
         for endpoint in candidates:
             shown = endpoint or os.environ.get("DOCKER_HOST", "local socket")
             try:
-                api = self._client_for(endpoint)
-                with translated_errors("ping"):
-                    api.ping()
-                    is_manager = len(candidates) == 1 or _is_swarm_manager(api)
+                transport = self._transport_for(endpoint)
+                transport.ping()
+                is_manager = len(candidates) == 1 or _is_swarm_manager(transport)
             except SparkswarmError as exc:
                 log.warning("manager %s unreachable, skipping: %s", shown, exc)
                 failures.append(f"{shown}: {exc}")
                 continue
             if is_manager:
-                return self._use(endpoint, api)
+                return self._use(endpoint, transport)
             log.warning("endpoint %s is reachable but not a swarm manager, trying the next", shown)
             if fallback is None:
-                fallback = (endpoint, api)
+                fallback = (endpoint, transport)
             else:
-                api.close()
+                transport.close()
         if fallback is not None:
             return self._use(*fallback)
         raise Unavailable("no swarm manager reachable: " + "; ".join(failures))
 
-    def _use(self, endpoint: str, api: Any) -> Any:
-        self.endpoint = endpoint or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-        return api
+    def _use(self, endpoint: str, transport: Transport) -> Transport:
+        self._chosen = endpoint
+        self.endpoint = endpoint or _docker_host()
+        return transport
+
+    def _transport_for(self, endpoint: str) -> Transport:
+        """A :class:`Wire` where plain HTTP reaches the engine, else docker-py."""
+        address = endpoint or _docker_host()
+        plain = speaks_plain_http(address) and (
+            not _environment_wants_tls()
+            if not endpoint
+            else not (address.startswith("tcp://") and (self.tls_verify or self.cert_path))
+        )
+        if plain:
+            return Wire(address, timeout=self.timeout)
+        return DockerPyTransport(self._client_for(endpoint))
 
     def _client_for(self, endpoint: str) -> Any:
         load_docker()
@@ -177,7 +292,10 @@ class Connection:
         )
 
     def close(self) -> None:
-        """Close the underlying HTTP session, if any."""
+        """Close the connections to the manager in use, if any; the next call reconnects."""
         if self._api is not None:
             self._api.close()
             self._api = None
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None

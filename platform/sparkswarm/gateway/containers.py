@@ -8,6 +8,7 @@ from typing import IO, NamedTuple
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
 from sparkswarm.gateway.services import Filters
 from sparkswarm.gateway.translate import translated_errors
+from sparkswarm.gateway.wire import demultiplexed, engine_path, filters_param
 
 
 class ExecResult(NamedTuple):
@@ -22,37 +23,53 @@ class ContainersMixin(Connection):
 
     def containers(self, filters: Filters | None = None, *, all: bool = False) -> list[JSON]:
         """Containers matching ``filters`` (``all``: stopped ones too)."""
-        with self._engine("list containers") as api:
-            return as_objects(api.containers(all=all, filters=filters))
+        params = {"all": 1 if all else 0, **filters_param(filters)}
+        return as_objects(self._call("list containers", "GET", "/containers/json", params=params))
 
     def inspect_container(self, container: str) -> JSON:
         """A container of this engine (``State.OOMKilled``, ...). NotFound if gone."""
-        with self._engine("inspect container") as api:
-            return as_object(api.inspect_container(container))
+        path = engine_path("/containers/{}/json", container)
+        return as_object(self._call("inspect container", "GET", path))
 
     def remove_container(self, container: str, *, force: bool = False) -> None:
         """Remove a container (``force``: even a running one). NotFound if gone."""
-        with self._engine("remove container") as api:
-            api.remove_container(container, force=force)
+        path = engine_path("/containers/{}", container)
+        self._call("remove container", "DELETE", path, params={"force": force})
 
     def exec_run(self, container: str, command: list[str]) -> ExecResult:
         """Run ``command`` in a running container and wait for it to end."""
-        with self._engine("exec") as api:
-            created = api.exec_create(container, command, stdout=True, stderr=True)
-            output = api.exec_start(created["Id"])
-            code = api.exec_inspect(created["Id"]).get("ExitCode")
-        data = output.encode() if isinstance(output, str) else bytes(output or b"")
+        wire = self._wire()
+        if wire is None:
+            with self._engine("exec") as api:
+                created = api.exec_create(container, command, stdout=True, stderr=True)
+                output = api.exec_start(created["Id"])
+                code = api.exec_inspect(created["Id"]).get("ExitCode")
+            data = output.encode() if isinstance(output, str) else bytes(output or b"")
+            return ExecResult(data, int(code if code is not None else 1))
+        body = {"AttachStdout": True, "AttachStderr": True, "Cmd": list(command)}
+        created = self._call(
+            "exec", "POST", engine_path("/containers/{}/exec", container), body=body
+        )
+        exec_path = engine_path("/exec/{}", created["Id"])
+        started = wire.stream(
+            "exec",
+            "POST",
+            f"{exec_path}/start",
+            body={"Detach": False, "Tty": False},
+            timeout=self.timeout,
+        )
+        data = b"".join(demultiplexed(started))
+        code = self._call("exec", "GET", f"{exec_path}/json").get("ExitCode")
         return ExecResult(data, int(code if code is not None else 1))
 
     def inspect_image(self, image: str) -> JSON:
         """An image by reference or ID. NotFound if the engine does not have it."""
-        with self._engine("inspect image") as api:
-            return as_object(api.inspect_image(image))
+        return as_object(self._call("inspect image", "GET", engine_path("/images/{}/json", image)))
 
     def tag_image(self, image: str, repository: str, tag: str) -> None:
         """Give ``image`` the extra name ``repository:tag``."""
-        with self._engine("tag image") as api:
-            api.tag(image, repository, tag)
+        params = {"repo": repository, "tag": tag}
+        self._call("tag image", "POST", engine_path("/images/{}/tag", image), params=params)
 
     def import_image(self, tarball: str, *, repository: str, tag: str) -> None:
         """Import a root filesystem tarball (a file path) as ``repository:tag``."""

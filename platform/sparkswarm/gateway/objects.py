@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
 from sparkswarm.gateway.services import Filters
+from sparkswarm.gateway.wire import engine_path, filters_param
 
 
 class ObjectsMixin(Connection):
@@ -16,13 +18,14 @@ class ObjectsMixin(Connection):
         self, filters: Filters | None = None, *, names: list[str] | None = None
     ) -> list[JSON]:
         """Networks matching ``filters`` or ``names`` (the engine matches name substrings)."""
-        with self._engine("list networks") as api:
-            return as_objects(api.networks(names=names, filters=filters))
+        wanted = {**(filters or {}), **({"name": names} if names else {})}
+        return as_objects(
+            self._call("list networks", "GET", "/networks", params=filters_param(wanted))
+        )
 
     def inspect_network(self, network: str) -> JSON:
         """A network by name or ID. NotFound if none."""
-        with self._engine("inspect network") as api:
-            return as_object(api.inspect_network(network))
+        return as_object(self._call("inspect network", "GET", engine_path("/networks/{}", network)))
 
     def create_network(
         self,
@@ -38,34 +41,33 @@ class ObjectsMixin(Connection):
         check_duplicate: bool | None = None,
     ) -> str:
         """Create a network; its ID. Conflict when ``check_duplicate`` finds the name taken."""
-        with self._engine("create network") as api:
-            created = api.create_network(
-                name,
-                driver=driver,
-                options=dict(options) if options is not None else None,
-                ipam=dict(ipam) if ipam is not None else None,
-                labels=dict(labels) if labels is not None else None,
-                internal=internal,
-                attachable=attachable,
-                scope=scope,
-                check_duplicate=check_duplicate,
-            )
-            return str(created["Id"])
+        body = {
+            "Name": name,
+            "Driver": driver,
+            "Options": options,
+            "IPAM": ipam,
+            "Labels": labels,
+            "Internal": internal or None,
+            "Attachable": attachable,
+            "Scope": scope,
+            "CheckDuplicate": check_duplicate,
+        }
+        created = self._call("create network", "POST", "/networks/create", body=body)
+        return str(created["Id"])
 
     def remove_network(self, network: str) -> None:
         """Remove a network. NotFound if gone; refused while tasks still use it."""
-        with self._engine("remove network") as api:
-            api.remove_network(network)
+        self._call("remove network", "DELETE", engine_path("/networks/{}", network))
 
     def configs(self, filters: Filters | None = None) -> list[JSON]:
         """Swarm configs matching ``filters`` (``name`` matches prefixes, ``label``)."""
-        with self._engine("list configs") as api:
-            return as_objects(api.configs(filters=filters))
+        return as_objects(
+            self._call("list configs", "GET", "/configs", params=filters_param(filters))
+        )
 
     def inspect_config(self, config: str) -> JSON:
         """A config with its (base64) data. NotFound if none."""
-        with self._engine("inspect config") as api:
-            return as_object(api.inspect_config(config))
+        return as_object(self._call("inspect config", "GET", engine_path("/configs/{}", config)))
 
     def create_config(
         self,
@@ -76,24 +78,18 @@ class ObjectsMixin(Connection):
         templating: Mapping[str, Any] | None = None,
     ) -> str:
         """Create a config holding ``data``; its ID. Conflict when the name is taken."""
-        with self._engine("create config") as api:
-            created = api.create_config(
-                name,
-                data,
-                labels=dict(labels) if labels is not None else None,
-                templating=dict(templating) if templating is not None else None,
-            )
-            return str(created["ID"])
+        body = {"Name": name, "Data": _base64(data), "Labels": labels, "Templating": templating}
+        return str(self._call("create config", "POST", "/configs/create", body=body)["ID"])
 
     def remove_config(self, config: str) -> None:
         """Remove a config. NotFound if gone; refused while a service uses it."""
-        with self._engine("remove config") as api:
-            api.remove_config(config)
+        self._call("remove config", "DELETE", engine_path("/configs/{}", config))
 
     def secrets(self, filters: Filters | None = None) -> list[JSON]:
         """Swarm secrets (without their data) matching ``filters``."""
-        with self._engine("list secrets") as api:
-            return as_objects(api.secrets(filters=filters))
+        return as_objects(
+            self._call("list secrets", "GET", "/secrets", params=filters_param(filters))
+        )
 
     def create_secret(
         self,
@@ -104,16 +100,14 @@ class ObjectsMixin(Connection):
         driver: Mapping[str, Any] | None = None,
     ) -> str:
         """Create a secret holding ``data``; its ID. Conflict when the name is taken."""
-        with self._engine("create secret") as api:
-            created = api.create_secret(
-                name,
-                data,
-                labels=dict(labels) if labels is not None else None,
-                driver=dict(driver) if driver is not None else None,
-            )
-            return str(created["ID"])
+        body = {"Name": name, "Data": _base64(data), "Labels": labels, "Driver": driver}
+        return str(self._call("create secret", "POST", "/secrets/create", body=body)["ID"])
 
     def remove_secret(self, secret: str) -> None:
         """Remove a secret. NotFound if gone."""
-        with self._engine("remove secret") as api:
-            api.remove_secret(secret)
+        self._call("remove secret", "DELETE", engine_path("/secrets/{}", secret))
+
+
+def _base64(data: bytes) -> str:
+    """A config's or secret's content as the Engine takes it."""
+    return base64.b64encode(data).decode("ascii")

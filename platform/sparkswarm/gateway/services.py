@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
 from sparkswarm.gateway.translate import translated_errors
+from sparkswarm.gateway.wire import demultiplexed, engine_path, filters_param
 
 Filters = Mapping[str, str | list[str]]
 
@@ -16,21 +19,24 @@ class ServicesMixin(Connection):
 
     def services(self, filters: Filters | None = None, *, status: bool = False) -> list[JSON]:
         """Services matching ``filters`` (``status``: with running/desired task counts)."""
-        with self._engine("list services") as api:
-            return as_objects(api.services(filters=filters, status=status or None))
+        params = {**filters_param(filters), "status": True if status else None}
+        return as_objects(self._call("list services", "GET", "/services", params=params))
 
     def inspect_service(self, service: str) -> JSON:
         """The service with that name, ID or ID prefix. NotFound if none."""
-        with self._engine("inspect service") as api:
-            return as_object(api.inspect_service(service))
+        return as_object(self._call("inspect service", "GET", engine_path("/services/{}", service)))
 
     def create_service(self, spec: Mapping[str, Any]) -> str:
         """Create a service from a complete ServiceSpec; its ID.
 
         Conflict when the name is taken, InvalidRequest when the spec is refused.
         """
-        answer = self._post_json(
-            "create service", "/services/create", spec, headers=self._auth_header(spec)
+        answer = self._call(
+            "create service",
+            "POST",
+            "/services/create",
+            body=spec,
+            headers=self._auth_header(spec),
         )
         return str(answer["ID"])
 
@@ -45,28 +51,26 @@ class ServicesMixin(Connection):
         params: dict[str, Any] = {"version": version}
         if rollback:
             params["rollback"] = "previous"
-        self._post_json(
+        self._call(
             "update service",
-            f"/services/{_quoted(service_id)}/update",
-            spec,
+            "POST",
+            engine_path("/services/{}/update", service_id),
             params=params,
+            body=spec,
             headers=self._auth_header(spec),
         )
 
     def remove_service(self, service: str) -> None:
         """Remove a service (name or ID). NotFound if it does not exist."""
-        with self._engine("remove service") as api:
-            api.remove_service(service)
+        self._call("remove service", "DELETE", engine_path("/services/{}", service))
 
     def tasks(self, filters: Filters | None = None) -> list[JSON]:
         """Tasks matching ``filters`` (``service``, ``node``, ``label``, ``desired-state``)."""
-        with self._engine("list tasks") as api:
-            return as_objects(api.tasks(filters=filters))
+        return as_objects(self._call("list tasks", "GET", "/tasks", params=filters_param(filters)))
 
     def inspect_task(self, task_id: str) -> JSON:
         """One task. NotFound if it is gone."""
-        with self._engine("inspect task") as api:
-            return as_object(api.inspect_task(task_id))
+        return as_object(self._call("inspect task", "GET", engine_path("/tasks/{}", task_id)))
 
     def service_logs(
         self,
@@ -84,6 +88,25 @@ class ServicesMixin(Connection):
 
         ``is_tty`` None: as the service's spec says (one more request).
         """
+        wire = self._wire()
+        if wire is not None:
+            if is_tty is None:
+                spec = self.inspect_service(service_id)["Spec"]
+                is_tty = bool(spec["TaskTemplate"]["ContainerSpec"].get("TTY"))
+            params = {
+                "details": details,
+                "follow": follow,
+                "stdout": stdout,
+                "stderr": stderr,
+                "timestamps": timestamps,
+                "tail": "all" if tail is None else tail,
+            }
+            path = engine_path("/services/{}/logs", service_id)
+            chunks = wire.stream(
+                "service logs", "GET", path, params=params, timeout=None if follow else self.timeout
+            )
+            yield from chunks if is_tty else demultiplexed(chunks)
+            return
         with self._engine("service logs") as api:
             stream = api.service_logs(
                 service_id,
@@ -104,9 +127,14 @@ class ServicesMixin(Connection):
                 yield chunk.encode() if isinstance(chunk, str) else bytes(chunk)
 
     def _auth_header(self, spec: Mapping[str, Any]) -> dict[str, str]:
-        """Registry credentials for the spec's image, as ``docker service create`` sends."""
+        """Registry credentials for the spec's image, as ``docker service create`` sends.
+
+        Without a Docker client configuration that holds credentials (the
+        usual case here: no registry), there is nothing to send and docker-py
+        is not loaded; otherwise docker-py resolves them as the Docker CLI does.
+        """
         image = (spec.get("TaskTemplate") or {}).get("ContainerSpec", {}).get("Image")
-        if not image:
+        if not image or not registry_credentials_configured():
             return {}
         with self._engine("registry auth") as api:
             import docker.auth
@@ -116,7 +144,26 @@ class ServicesMixin(Connection):
         return {"X-Registry-Auth": header} if header else {}
 
 
-def _quoted(part: str) -> str:
-    from urllib.parse import quote
+def registry_credentials_configured() -> bool:
+    """Whether the Docker client configuration could hold registry credentials.
 
-    return quote(part, safe="")
+    Looks where docker-py and the Docker CLI look (``$DOCKER_CONFIG/config.json``,
+    ``~/.docker/config.json``, ``~/.dockercfg``) for ``auths``, ``credsStore``
+    or ``credHelpers``; a file that cannot be read as JSON counts as "maybe".
+    """
+    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    for path in (os.path.join(folder, "config.json"), os.path.expanduser("~/.dockercfg")):
+        try:
+            with open(path, encoding="utf-8") as file:
+                config = json.load(file)
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            return True
+        if not isinstance(config, dict):
+            return True
+        if path.endswith(".dockercfg") or any(
+            config.get(key) for key in ("auths", "credsStore", "credHelpers")
+        ):
+            return True
+    return False

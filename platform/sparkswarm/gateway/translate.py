@@ -94,25 +94,36 @@ def _explanation(exc: Any) -> str:
 
 @contextmanager
 def translated_errors(what: str = "docker") -> Iterator[None]:
-    """Convert docker and requests errors raised inside the block into ours.
+    """Convert docker-py and requests errors raised inside the block into ours.
 
-    Our own errors pass through unchanged.
+    Our own errors, and any other exception, pass through unchanged. Only
+    docker-py raises the errors converted here, so docker-py is never
+    imported for this: while it is not loaded, there is nothing to convert.
     """
-    load_docker()
-    import docker.errors
-    import requests.exceptions
-
     try:
         yield
     except SparkswarmError:
         raise
-    except docker.errors.NotFound as exc:
-        raise NotFound(_explanation(exc)) from exc
-    except docker.errors.APIError as exc:
-        raise classify(int(getattr(exc, "status_code", None) or 0), _explanation(exc)) from exc
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-        raise Unavailable(f"{what}: engine unreachable: {exc}") from exc
-    except (docker.errors.InvalidArgument, docker.errors.NullResource) as exc:
-        raise InvalidRequest(str(exc)) from exc
-    except docker.errors.DockerException as exc:
-        raise Unavailable(f"{what}: {exc}") from exc
+    except Exception as exc:
+        ours = _from_docker_py(exc, what) if "docker" in sys.modules else None
+        if ours is None:
+            raise
+        raise ours from exc
+
+
+def _from_docker_py(exc: Exception, what: str) -> SparkswarmError | None:
+    """Our error for a docker-py or requests error; None for any other exception."""
+    import docker.errors
+    import requests.exceptions
+
+    if isinstance(exc, docker.errors.NotFound):
+        return NotFound(_explanation(exc))
+    if isinstance(exc, docker.errors.APIError):
+        return classify(int(getattr(exc, "status_code", None) or 0), _explanation(exc))
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        return Unavailable(f"{what}: engine unreachable: {exc}")
+    if isinstance(exc, docker.errors.InvalidArgument | docker.errors.NullResource):
+        return InvalidRequest(str(exc))
+    if isinstance(exc, docker.errors.DockerException):
+        return Unavailable(f"{what}: {exc}")
+    return None

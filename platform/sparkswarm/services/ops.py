@@ -338,29 +338,34 @@ def rollback_service(
     """
     started = time.monotonic()
     check_wait(timeout)
-    service = resolve_service(gw, name)
-    status = (service.get("UpdateStatus") or {}).get("State")
-    result = unchanged_outcome(name, service)
-    if status == "rollback_completed":
-        progress(f"service {name} is already rolled back", service=name)
-        return result
-    watcher = TaskWatcher(gw, service["ID"], name, progress)
-    if status != "rollback_started":
-        if not service.get("PreviousSpec"):
-            raise InvalidRequest(f"service {name} has no previous spec to roll back to")
-        watcher.baseline()
-        gw.update_service(
-            service["ID"], service["Version"]["Index"], service["Spec"], rollback=True
-        )
-        progress(f"rollback of {name} started", service=name, log=True)
-        result = replace(
-            result,
-            changed=True,
-            outcome="detached",
-            image=image_of(service["PreviousSpec"]),
-            desired=replicas_of(service["PreviousSpec"]),
-        )
-    if detach:
+
+    def start(service: JSON) -> tuple[ServiceOutcome, TaskWatcher | None]:
+        status = (service.get("UpdateStatus") or {}).get("State")
+        result = unchanged_outcome(name, service)
+        if status == "rollback_completed":
+            progress(f"service {name} is already rolled back", service=name)
+            return result, None
+        watcher = TaskWatcher(gw, service["ID"], name, progress)
+        if status != "rollback_started":
+            if not service.get("PreviousSpec"):
+                raise InvalidRequest(f"service {name} has no previous spec to roll back to")
+            watcher.baseline()
+            gw.update_service(
+                service["ID"], service["Version"]["Index"], service["Spec"], rollback=True
+            )
+            progress(f"rollback of {name} started", service=name, log=True)
+            result = replace(
+                result,
+                changed=True,
+                outcome="detached",
+                image=image_of(service["PreviousSpec"]),
+                desired=replicas_of(service["PreviousSpec"]),
+            )
+        return result, watcher
+
+    # An update under way moves the service's version on: read it again and retry.
+    result, watcher = update_with_retry(lambda: resolve_service(gw, name), start)
+    if watcher is None or detach:
         return result
     end = wait_for_update(gw, watcher, timeout=timeout, expect_rollout=True)
     return _finished(result, end, started, rollback=True)

@@ -1,0 +1,220 @@
+"""Parsers of setting values: each turns what a ``SPARKSWARM_*`` variable (a
+string) or a keyword of :class:`sparkswarm.config.Settings` (a string or an
+already typed value) holds into the setting's type, or raises ValueError with
+the rule it broke. Pure functions, standard library only: the CLI reads
+settings on every start.
+
+The messages keep pydantic's wording ("Input should be greater than 0"),
+which the settings used to be validated with; they never repeat the value
+(``SPARKSWARM_REDIS_URL`` may hold a password), except endpoint names.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+Parser = Callable[[object], T]
+
+MANAGER_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
+# Both clients of the queue's Redis must understand the URL: kombu (Celery's
+# broker), which takes any other scheme for another transport (a URL without
+# one silently becomes amqp://guest@localhost), and redis-py (records, events).
+REDIS_SCHEMES = ("redis", "rediss")
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+# "1.0" and "3.000" are whole numbers (pydantic took them); "1e3" is not.
+_WHOLE_DECIMAL = re.compile(r"\s*([+-]?\d(?:_?\d)*)\.0*\s*")
+
+
+class SecretStr:
+    """A string that is never shown: ``repr``, ``str`` and f-strings print
+    ``**********``; :meth:`get_secret_value` is the one way to read it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        """The secret itself (for the one client that must send it)."""
+        return self._value
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __repr__(self) -> str:
+        return f"SecretStr('{self}')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+
+def boolean(value: object) -> bool:
+    """``true/false``, ``yes/no``, ``on/off``, ``1/0``, ``t/f``, ``y/n`` (any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+    raise ValueError("Input should be a valid boolean, unable to interpret input")
+
+
+def integer(*, gt: int | None = None, ge: int | None = None) -> Parser[int]:
+    """A whole number (``5``, `` 5 ``, ``1_000``, ``1.0``) above ``gt`` / at least ``ge``."""
+
+    def parse(value: object) -> int:
+        number = _to_int(value)
+        if gt is not None and number <= gt:
+            raise ValueError(f"Input should be greater than {gt}")
+        if ge is not None and number < ge:
+            raise ValueError(f"Input should be greater than or equal to {ge}")
+        return number
+
+    return parse
+
+
+def _to_int(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii():
+        try:
+            return int(value)
+        except ValueError:
+            whole = _WHOLE_DECIMAL.fullmatch(value)
+            if whole:
+                return int(whole.group(1))
+    raise ValueError("Input should be a valid integer, unable to parse string as an integer")
+
+
+def seconds(value: object) -> float:
+    """A duration: a number of seconds, finite and above 0 (``nan``, ``inf``,
+    ``0`` and ``-1`` are refused: each would stall or spin a loop)."""
+    number: float
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str) and value.isascii():
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(
+                "Input should be a valid number, unable to parse string as a number"
+            ) from None
+    else:
+        raise ValueError("Input should be a valid number, unable to parse string as a number")
+    if not math.isfinite(number):
+        raise ValueError("Input should be a finite number")
+    if number <= 0:
+        raise ValueError("Input should be greater than 0")
+    return number
+
+
+def text(*, min_length: int = 0) -> Parser[str]:
+    """A string of at least ``min_length`` characters (kept as written)."""
+
+    def parse(value: object) -> str:
+        if not isinstance(value, str):
+            raise ValueError("Input should be a valid string")
+        if len(value) < min_length:
+            unit = "character" if min_length == 1 else "characters"
+            raise ValueError(f"String should have at least {min_length} {unit}")
+        return value
+
+    return parse
+
+
+def optional(parse: Parser[T]) -> Parser[T | None]:
+    """``parse``, or None for None (a keyword left unset; variables are strings)."""
+
+    def parse_optional(value: object) -> T | None:
+        return None if value is None else parse(value)
+
+    return parse_optional
+
+
+def secret(value: object) -> SecretStr:
+    """A :class:`SecretStr` (an empty variable is an empty secret, as before)."""
+    if isinstance(value, SecretStr):
+        return value
+    if isinstance(value, str):
+        return SecretStr(value)
+    raise ValueError("Input should be a valid string")
+
+
+def folder_or_unset(value: object) -> Path | None:
+    """A path; empty or None: unset."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (str, Path)):
+        return Path(value)
+    raise ValueError("Input should be a valid path")
+
+
+def comma_list(value: object) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]`` (not JSON); a list is kept as strings."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise ValueError("Input should be a comma-separated list")
+
+
+def managers(value: object) -> list[str]:
+    """Manager endpoints, comma separated, each with a known scheme and a
+    well-formed host and port: a typo would otherwise look like an
+    unreachable manager, or raise deep inside docker-py's urllib."""
+    endpoints = comma_list(value)
+    for endpoint in endpoints:
+        if not endpoint.startswith(MANAGER_SCHEMES):
+            raise ValueError(
+                f"{endpoint!r} is not a manager endpoint: "
+                "use unix:///path, tcp://host:port or ssh://user@host"
+            )
+        _check_endpoint(endpoint)
+    return endpoints
+
+
+def _check_endpoint(endpoint: str) -> None:
+    """ValueError when a network endpoint has no host or a malformed host/port."""
+    if endpoint.startswith(("unix://", "npipe://")):
+        if not endpoint.partition("://")[2]:
+            raise ValueError(f"{endpoint!r} has no socket path")
+        return
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        raise ValueError(f"{endpoint!r} is not a valid endpoint: {exc}") from None
+    if not parts.hostname:
+        raise ValueError(f"{endpoint!r} has no host")
+
+
+def redis_url(value: object) -> str | None:
+    """A ``redis://`` or ``rediss://`` URL both kombu and redis-py take; empty
+    or None: unset. Messages never repeat the URL (it may hold a password)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("Input should be a valid string")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - an unclosed "[" or a port like ":x" raise here
+    except ValueError:
+        raise ValueError("not a valid URL, expected redis://host:port/db") from None
+    if parts.scheme not in REDIS_SCHEMES or not value.startswith(f"{parts.scheme}://"):
+        raise ValueError("expected redis://host:port/db or rediss://host:port/db")
+    return value
