@@ -34,9 +34,6 @@ HEAVY = (
     "celery",
     "redis",
 )
-# The other parts of issue #11's speed work: Settings without pydantic, the
-# engine transport without docker-py. Until they land, what they import is theirs.
-PENDING = ("sparkswarm.config", "sparkswarm.gateway")
 ROOT = Path(__file__).parents[2]
 
 
@@ -58,25 +55,6 @@ def heavy_imports(
     assert lines, done.stderr
     found = json.loads(lines[-1].removeprefix("IMPORTS "))
     return done, found["loaded"], found["importers"]
-
-
-def not_pending(importers: dict[str, list[str]]) -> dict[str, list[str]]:
-    """``importers`` without the modules of the pending parts."""
-    return {
-        package: [who for who in callers if not who.startswith(PENDING)]
-        for package, callers in importers.items()
-        if any(not who.startswith(PENDING) for who in callers)
-    }
-
-
-def pending_parts_are_light() -> bool:
-    """True once Settings and the gateway load nothing heavy themselves."""
-    code = (
-        "import json, sys, sparkswarm.config, sparkswarm.gateway; "
-        "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return not set(json.loads(done.stdout)) & set(HEAVY)
 
 
 def _spy(importers: dict[str, set[str]]) -> None:
