@@ -19,16 +19,11 @@ from sparkswarm import limits
 from sparkswarm.durations import parse_duration
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.services import flags
+from sparkswarm.services.modes import JOB_MODES as JOB_MODES
+from sparkswarm.services.modes import MODE_KEYS as MODE_KEYS
+from sparkswarm.services.modes import Mode as Mode
+from sparkswarm.services.modes import mode_name as mode_name
 from sparkswarm.validation import validated as validated
-
-Mode = Literal["replicated", "global", "replicated-job", "global-job"]
-JOB_MODES = ("replicated-job", "global-job")
-MODE_KEYS: dict[str, str] = {
-    "Replicated": "replicated",
-    "Global": "global",
-    "ReplicatedJob": "replicated-job",
-    "GlobalJob": "global-job",
-}
 
 # What swarmkit uses when a service has no UpdateConfig / RollbackConfig. A
 # partial policy must be completed from these: a missing Parallelism would be
@@ -147,14 +142,6 @@ def service_mode(mode: str, replicas: int | None, max_concurrent: int | None) ->
         return {"GlobalJob": {}}
     total = 1 if replicas is None else replicas
     return {"ReplicatedJob": {"MaxConcurrent": max_concurrent or total, "TotalCompletions": total}}
-
-
-def mode_name(spec_mode: dict[str, Any]) -> str:
-    """``replicated``, ``global``, ``replicated-job`` or ``global-job`` for an Engine Mode."""
-    for key, name in MODE_KEYS.items():
-        if key in spec_mode:
-            return name
-    return "replicated"
 
 
 def _restart_policy(options: ServiceOptions) -> dict[str, Any] | None:
