@@ -180,16 +180,17 @@ def bench_engine_commands(runs: int) -> list[tuple[str, float, float]]:
         return 1 + toggle[side] % 2
 
     def create(argv: list[str], name: str) -> float:
+        # Ours takes the name as an argument, docker as --name.
+        named = [name] if argv is ours else ["--name", name]
         return timed(
             [
                 *argv,
                 "service",
                 "create",
                 "--detach",
-                "--name",
-                name,
                 "--constraint",
                 constraint,
+                *named,
                 "sparkswarm/web:v1",
             ],
             env,

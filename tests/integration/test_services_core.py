@@ -145,6 +145,20 @@ def test_repeating_an_update_under_way_follows_it_to_its_end(
     } == {web_images["v2"]}
 
 
+def test_repeating_a_finished_update_changes_nothing(
+    gw: Gateway, name: Callable[[str], str], web_images: dict[str, str]
+) -> None:
+    """Once the rollout is over, the same update again is ``unchanged`` at once
+    (the engine re-stamps UpdatedAt when it records the end: not a sign of a
+    rollout to come)."""
+    web = name("web")
+    ops.create_service(gw, name=web, image=web_images["v1"], stop_grace_period="1s")
+    first = ops.update_service(gw, name=web, image=web_images["v2"])
+    assert (first.changed, first.outcome) == (True, "completed")
+    again = ops.update_service(gw, name=web, image=web_images["v2"])
+    assert (again.changed, again.outcome) == (False, "unchanged")
+
+
 def test_rollback_without_previous_spec_is_refused(
     gw: Gateway, name: Callable[[str], str], web_images: dict[str, str]
 ) -> None:

@@ -42,6 +42,8 @@ from sparkswarm.services.queries import find_service, resolve_service
 from sparkswarm.services.rolling import (
     TaskWatcher,
     UpdateEnd,
+    rollout_pending,
+    update_in_progress,
     wait_for_job,
     wait_for_services,
     wait_for_update,
@@ -257,58 +259,6 @@ def update_service(
         gw, watcher, timeout=timeout, expect_rollout=rollout_expected(before, after)
     )
     return _finished(result, end, started, rollback=False)
-
-
-def update_in_progress(service: dict[str, Any]) -> bool:
-    """Whether the engine is rolling out (or rolling back) an update, or is
-    about to: the spec was changed in a way that replaces tasks and the
-    engine has not started that rollout yet (it does a moment after storing
-    the spec, so a second delivery right after the first must still follow it).
-    """
-    status = service.get("UpdateStatus") or {}
-    if status.get("State") in ("updating", "rollback_started"):
-        return True
-    previous = service.get("PreviousSpec")
-    if not previous or not rollout_expected(previous, service.get("Spec") or {}):
-        return False
-    updated = _nanoseconds(service.get("UpdatedAt"))
-    started = _nanoseconds(status.get("StartedAt"))
-    return updated is not None and (started is None or started < updated)
-
-
-def _nanoseconds(stamp: Any) -> int | None:
-    """An engine timestamp (RFC 3339, up to 9 fraction digits, trailing zeros
-    dropped) as nanoseconds since the epoch; None if absent or unreadable."""
-    from datetime import datetime
-
-    if not isinstance(stamp, str) or not stamp.endswith("Z"):
-        return None
-    whole, _, fraction = stamp[:-1].partition(".")
-    try:
-        seconds = datetime.fromisoformat(whole + "+00:00").timestamp()
-        return int(seconds) * 1_000_000_000 + int((fraction + "000000000")[:9])
-    except ValueError:
-        return None
-
-
-# The parts of a task's spec that a rolling update replaces (as the service's TaskTemplate).
-_ROLLED_OUT = ("ContainerSpec", "Resources", "Placement", "ForceUpdate")
-
-
-def rollout_pending(gw: Gateway, service: dict[str, Any]) -> bool:
-    """Whether tasks meant to run still run an older spec than the service's.
-
-    Right after a spec change the engine shows no ``UpdateStatus`` for a
-    moment, until its updater starts: then only the tasks tell that a
-    rollout is still to come.
-    """
-    wanted = service["Spec"]["TaskTemplate"]
-    filters = {"service": service["ID"], "desired-state": "running"}
-    return any(
-        (task.get("Spec") or {}).get(part) != wanted.get(part)
-        for task in gw.tasks(filters=filters)
-        for part in _ROLLED_OUT
-    )
 
 
 def _finished(

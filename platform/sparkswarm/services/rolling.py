@@ -309,3 +309,30 @@ def wait_for_job(gw: Gateway, watcher: TaskWatcher, *, timeout: float) -> tuple[
             + (f"; last task error: {watcher.last_error}" if watcher.last_error else "")
         )
     return ended
+
+
+def update_in_progress(service: dict[str, Any]) -> bool:
+    """Whether the engine says it is rolling out (or rolling back) an update."""
+    state = (service.get("UpdateStatus") or {}).get("State")
+    return state in ("updating", "rollback_started")
+
+
+# The parts of a task's spec that a rolling update replaces (as the service's TaskTemplate).
+_ROLLED_OUT = ("ContainerSpec", "Resources", "Placement", "ForceUpdate")
+
+
+def rollout_pending(gw: Gateway, service: dict[str, Any]) -> bool:
+    """Whether tasks meant to run still run an older spec than the service's.
+
+    Right after a spec change the engine shows no new ``UpdateStatus`` for a
+    moment, until its updater starts: then only the tasks tell that a
+    rollout is still to come. (The service's ``UpdatedAt`` cannot tell: the
+    engine stamps it again when it records the update's end.)
+    """
+    wanted = service["Spec"]["TaskTemplate"]
+    filters = {"service": service["ID"], "desired-state": "running"}
+    return any(
+        (task.get("Spec") or {}).get(part) != wanted.get(part)
+        for task in gw.tasks(filters=filters)
+        for part in _ROLLED_OUT
+    )
