@@ -403,6 +403,8 @@ def test_messages_are_worded_as_jsonschema_words_them() -> None:
         ({"items": [{"type": "string"}]}, "single schema"),
         ({"additionalProperties": "no"}, "boolean or a schema"),
         ({"oneOf": []}, "non-empty list"),
+        ({"$schema": "http://json-schema.org/draft-07/schema#"}, "only Draft 4"),
+        ({"properties": {"a": {"id": "other.json", "type": "string"}}}, "id other than a fragment"),
         ({"definitions": {"a": {"maxLength": 1}}, "$ref": "#/definitions/a"}, "maxLength"),
     ],
 )

@@ -22,6 +22,7 @@ from sparkswarm.stacks.json_values import equal, is_number, type_test, unique
 
 # Keywords that never produce an error (annotations, or a container of $ref targets).
 IGNORED = frozenset({"id", "$schema", "default", "definitions"})
+DRAFT4 = "http://json-schema.org/draft-04/schema#"
 TYPES = frozenset({"string", "object", "array", "boolean", "null", "integer", "number"})
 
 Errors = Sequence["ValidationError"]
@@ -146,6 +147,11 @@ class Validator:
     def _compile(self, schema: Any, where: str) -> Check:
         if not isinstance(schema, dict):
             raise SchemaError(f"{where}: a schema must be an object, not {schema!r}")
+        if schema.get("$schema", DRAFT4) != DRAFT4:
+            raise SchemaError(f"{where}: only Draft 4 is supported, not {schema['$schema']!r}")
+        if where != "#" and not str(schema.get("id", "#")).startswith("#"):
+            # Such an id moves the base its $refs resolve against: not implemented.
+            raise SchemaError(f"{where}: an id other than a fragment: {schema['id']!r}")
         if "$ref" in schema:
             # Draft 4 ignores the siblings of $ref; we refuse them, so none goes unchecked.
             if set(schema) - IGNORED != {"$ref"}:
