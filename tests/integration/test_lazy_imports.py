@@ -1,4 +1,9 @@
-"""docker-py without paramiko unless an ssh:// manager needs it (issue #11 §6, speed)."""
+"""What a command loads to talk to the engine (issue #11 §6, speed).
+
+A local socket (or plain tcp://) needs neither docker-py nor requests: the
+gateway's wire speaks HTTP itself. docker-py comes in for TLS, ssh:// and
+images, and then without paramiko unless an ssh:// manager needs it.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +23,27 @@ def _python(code: str) -> str:
     return done.stdout.strip()
 
 
-def test_talking_to_a_local_engine_does_not_load_paramiko(gw: object) -> None:
+def test_talking_to_a_local_engine_loads_no_docker_client(gw: object) -> None:
     out = _python(
         "import sys\n"
         "from sparkswarm.gateway import Gateway\n"
         "gateway = Gateway()\n"
-        "gateway.version()\n"
-        "print('paramiko' in sys.modules)\n"
+        "gateway.version(), gateway.services(), gateway.nodes()\n"
+        "print(sorted({'docker', 'requests', 'urllib3', 'paramiko'} & set(sys.modules)))\n"
     )
-    assert out == "False"
+    assert out == "[]"
+
+
+def test_docker_py_for_images_still_comes_without_paramiko(gw: object) -> None:
+    out = _python(
+        "import sys\n"
+        "from sparkswarm.gateway import Gateway\n"
+        "gateway = Gateway()\n"
+        "with gateway._engine('version') as api:\n"
+        "    api.version()\n"
+        "print('docker' in sys.modules, 'paramiko' in sys.modules)\n"
+    )
+    assert out == "True False"
 
 
 def test_an_ssh_endpoint_gets_the_ssh_transport() -> None:
