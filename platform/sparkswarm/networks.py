@@ -11,9 +11,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound
 from sparkswarm.progress import ProgressFn, no_progress
@@ -27,7 +26,8 @@ _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 DRIVERS = ("overlay", "bridge", "macvlan", "ipvlan")
 
 
-class NetworkInfo(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class NetworkInfo:
     """One network as ``network ls`` shows it."""
 
     id: str
@@ -38,11 +38,12 @@ class NetworkInfo(BaseModel):
     encrypted: bool = False
     internal: bool = False
     ingress: bool = False
-    subnets: list[str] = []
-    labels: dict[str, str] = {}
+    subnets: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
-class NetworkChange(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class NetworkChange:
     """The result of create/rm: the network (None once removed) and whether anything changed."""
 
     name: str
@@ -50,7 +51,8 @@ class NetworkChange(BaseModel):
     changed: bool
 
 
-class NetworkRequest(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class NetworkRequest:
     """What the caller asked for, validated; compared with what exists."""
 
     name: str
@@ -58,7 +60,7 @@ class NetworkRequest(BaseModel):
     attachable: bool = False
     encrypted: bool = False
     subnet: str | None = None
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def network_info(raw: Mapping[str, Any]) -> NetworkInfo:

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel
 
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
 from sparkswarm.progress import ProgressFn, no_progress
@@ -34,7 +32,8 @@ ROLES = ("worker", "manager")
 AVAILABILITIES = ("active", "pause", "drain")
 
 
-class NodeInfo(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class NodeInfo:
     """One node as ``node ls`` shows it."""
 
     id: str
@@ -46,10 +45,11 @@ class NodeInfo(BaseModel):
     leader: bool = False
     engine_version: str = ""
     address: str = ""
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = field(default_factory=dict)
 
 
-class NodeChange(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class NodeChange:
     """The result of a node operation: the node afterwards, and whether it changed."""
 
     node: NodeInfo

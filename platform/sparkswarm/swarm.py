@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel
 
 from sparkswarm.errors import Conflict, InvalidRequest, OperationFailed, SparkswarmError
 from sparkswarm.progress import ProgressFn, no_progress
@@ -29,7 +28,8 @@ JOIN_TOKEN_FORMAT = re.compile(r"SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}")
 DEFAULT_SWARM_PORT = 2377
 
 
-class SwarmStatus(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class SwarmStatus:
     """Where the engine behind the gateway stands in its swarm."""
 
     state: str
@@ -39,11 +39,12 @@ class SwarmStatus(BaseModel):
     cluster_id: str | None = None
     managers: int | None = None
     nodes: int | None = None
-    remote_managers: list[str] = []
+    remote_managers: list[str] = field(default_factory=list)
     changed: bool = False
 
 
-class TokenRotation(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class TokenRotation:
     """The outcome of a token rotation; the token itself is masked."""
 
     role: TokenRole
@@ -152,7 +153,7 @@ def init_swarm(
         listen_addr=listen_addr,
         default_addr_pool=pools or None,
     )
-    return swarm_status(gw).model_copy(update={"changed": True})
+    return replace(swarm_status(gw), changed=True)
 
 
 def join_swarm(
@@ -215,7 +216,7 @@ def join_swarm(
             "engine is in no swarm. Usual causes: a rotated (stale) join token, or the "
             "manager is unreachable from this node"
         ) from exc
-    return swarm_status(gw).model_copy(update={"changed": True})
+    return replace(swarm_status(gw), changed=True)
 
 
 def leave_swarm(
@@ -237,7 +238,7 @@ def leave_swarm(
         )
     progress("leaving the swarm", node_id=current.node_id)
     gw.leave_swarm(force=force)
-    return swarm_status(gw).model_copy(update={"changed": True})
+    return replace(swarm_status(gw), changed=True)
 
 
 def _check_role(role: str) -> TokenRole:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from sparkswarm.results import to_jsonable
+
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
     from sparkswarm.requests import Request
@@ -48,12 +50,32 @@ def exit_code_for(exc: BaseException) -> int:
 
 def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     """Print ``message`` to stderr and return the Exit to raise."""
+    _to_stderr("error", "red", message, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _to_stderr(label: str, colour: str, message: str, *, soft_wrap: bool) -> None:
+    """``label: message`` on stderr: coloured on a terminal, else plain text.
+
+    Into a pipe or a file the line is written as is (no rich: it costs ~20 ms
+    to import, and would wrap long lines at 80 columns).
+    """
+    if not sys.stderr.isatty():
+        sys.stderr.write(f"{label}: {message}\n")
+        return
     from rich.markup import escape
 
     # Messages quote user input and patterns such as "[a-z]": not rich markup.
     # soft_wrap: one refusal is one line, whatever the width (scripts grep it).
-    err_console().print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+    err_console().print(
+        f"[{colour}]{label}:[/{colour}] {escape(message)}", highlight=False, soft_wrap=soft_wrap
+    )
+
+
+def say(text: str) -> None:
+    """Print one line of plain text on stdout, literally (no markup, no
+    wrapping, no rich to import): what the engine commands report."""
+    sys.stdout.write(text + "\n")
 
 
 def console() -> Any:
@@ -69,22 +91,12 @@ def err_console() -> Any:
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` (pydantic models included) as indented JSON."""
+    """Print ``data`` (result dataclasses and pydantic models included) as indented JSON."""
     sys.stdout.write(json.dumps(to_jsonable(data), indent=2, default=str) + "\n")
 
 
-def to_jsonable(data: Any) -> Any:
-    if hasattr(data, "model_dump"):
-        return data.model_dump(mode="json")
-    if isinstance(data, list | tuple):
-        return [to_jsonable(item) for item in data]
-    if isinstance(data, dict):
-        return {k: to_jsonable(v) for k, v in data.items()}
-    return data
-
-
 def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | None = None) -> None:
-    """Print rows (dicts or pydantic models) as a table of ``columns``.
+    """Print rows (dicts, result dataclasses or pydantic models) as a table of ``columns``.
 
     On a terminal: a rich table. Into a pipe or a file: plain tab-separated
     columns under a header line, never truncated or ellipsised (as
@@ -192,9 +204,7 @@ def perform(request: Request, *, detach: bool = False, key: str | None = None) -
 
 def warn(message: str) -> None:
     """Print a warning to stderr, literally."""
-    from rich.markup import escape
-
-    err_console().print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
+    _to_stderr("warning", "yellow", message, soft_wrap=False)
 
 
 def expose(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -9,10 +10,10 @@ import typer
 from sparkswarm.cli.common import (
     JSON_OPTION,
     KEY_OPTION,
-    console,
     expose,
     perform,
     print_json,
+    say,
     show,
 )
 from sparkswarm.requests import nodes as grammar
@@ -31,12 +32,12 @@ def _created(result: NetworkChange, as_json: bool) -> None:
         return
     what = "created" if result.changed else "exists already, nothing changed:"
     network = result.network
-    console().print(f"{what} {result.name} ({network.id if network else ''})", highlight=False)
+    say(f"{what} {result.name} ({network.id if network else ''})")
 
 
 def _networks(networks: list[NetworkInfo], as_json: bool) -> None:
     if not as_json:  # the table shows short IDs, as `docker network ls` does
-        networks = [n.model_copy(update={"id": n.id[:12]}) for n in networks]
+        networks = [replace(n, id=n.id[:12]) for n in networks]
     show(networks, NETWORK_COLUMNS, as_json=as_json)
 
 
@@ -60,4 +61,4 @@ def rm(
         return
     for result in results:
         what = "removed" if result.changed else "absent, nothing to do:"
-        console().print(f"{what} {result.name}", highlight=False)
+        say(f"{what} {result.name}")

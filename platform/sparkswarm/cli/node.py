@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from sparkswarm.cli.common import console, expose, print_json, show
+from sparkswarm.cli.common import expose, print_json, say, show
 from sparkswarm.requests import nodes as grammar
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def _change(done: str) -> Any:
             print_json(result)
             return
         what = done if result.changed else "already so, nothing changed:"
-        console().print(f"{what} {result.node.hostname} ({result.node.id})", highlight=False)
+        say(f"{what} {result.node.hostname} ({result.node.id})")
 
     return render
 

@@ -7,11 +7,24 @@ from typing import Any
 
 def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> Any:
     """Run operation ``name`` in-process, rendering progress messages live;
-    return its typed result."""
-    from rich.console import Console
+    return its typed result.
+
+    On a terminal: a rich status line, and the messages marked ``log`` as
+    log lines. Into a pipe or a file: those messages alone, one plain
+    ``[HH:MM:SS] message`` line each (no rich: faster to start, never wrapped).
+    """
+    import sys
 
     from sparkswarm.cli.common import gateway
     from sparkswarm.operations import call_operation
+
+    params = {**params}
+    if detach:
+        params.setdefault("detach", True)
+    if not sys.stderr.isatty():
+        return call_operation(gateway(), name, params, _plain_progress)
+
+    from rich.console import Console
 
     console = Console(stderr=True, log_path=False)
     with console.status(f"{name} ...") as status:
@@ -21,10 +34,16 @@ def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> Any
             if details.get("log"):
                 console.log(message, highlight=False)
 
-        params = {**params}
-        if detach:
-            params.setdefault("detach", True)
         return call_operation(gateway(), name, params, progress)
+
+
+def _plain_progress(message: str, /, **details: Any) -> None:
+    import sys
+    import time
+
+    if details.get("log"):
+        sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
+        sys.stderr.flush()
 
 
 def submit_and_follow(

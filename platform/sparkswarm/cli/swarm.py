@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from sparkswarm.cli.common import JSON_OPTION, console, expose, print_json
+from sparkswarm.cli.common import JSON_OPTION, console, expose, print_json, say
 from sparkswarm.requests import swarm as grammar
 
 if TYPE_CHECKING:
@@ -27,12 +27,10 @@ def _status(verb: str) -> Any:
             return
         role = "manager" if result.is_manager else "worker"
         if result.state == "inactive":
-            console().print("left the swarm" if result.changed else "not in a swarm")
+            say("left the swarm" if result.changed else "not in a swarm")
             return
         what = verb if result.changed else "already in a swarm, nothing changed;"
-        console().print(
-            f"{what} node {result.node_id} ({role}, address {result.node_addr})", highlight=False
-        )
+        say(f"{what} node {result.node_id} ({role}, address {result.node_addr})")
 
     return render
 
@@ -64,10 +62,10 @@ def join_token(
         typer.echo(shown)
     else:
         if rotate:
-            console().print(f"{role} join token rotated.")
-        console().print(f"{role} join token: {shown}", highlight=False, soft_wrap=True)
+            say(f"{role} join token rotated.")
+        say(f"{role} join token: {shown}")
         if not reveal:
-            console().print("(masked; --reveal prints it)")
+            say("(masked; --reveal prints it)")
 
 
 @app.command("doctor")

@@ -1,10 +1,14 @@
-"""Results of service operations: JSON-able pydantic models."""
+"""Results of service operations: JSON-able frozen dataclasses.
+
+Dataclasses rather than pydantic models so that a command starts without
+importing pydantic; :func:`sparkswarm.results.to_jsonable` dumps them (keys
+in field order). Keyword-only, as the pydantic models were.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
-
-from pydantic import BaseModel, Field
 
 Outcome = Literal[
     "created",  # a new service, converged (or started, with detach)
@@ -19,7 +23,8 @@ Outcome = Literal[
 ]
 
 
-class ServiceSummary(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ServiceSummary:
     """One row of ``service ls``."""
 
     id: str
@@ -27,16 +32,19 @@ class ServiceSummary(BaseModel):
     mode: str
     running: int | None = None
     desired: int | None = None
-    replicas: str = Field(description="running/desired, or running/completions for jobs")
+    #: running/desired, or running/completions for jobs
+    replicas: str
     image: str
-    ports: list[str] = Field(default_factory=list)
+    ports: list[str] = field(default_factory=list)
 
 
-class TaskInfo(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class TaskInfo:
     """One row of ``service ps``."""
 
     id: str
-    name: str = Field(description="service.slot, or service.node for global services")
+    #: service.slot, or service.node for global services
+    name: str
     slot: int | None = None
     node: str = ""
     desired_state: str
@@ -46,29 +54,34 @@ class TaskInfo(BaseModel):
     image: str = ""
 
 
-class ServiceOutcome(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ServiceOutcome:
     """What a mutating service operation did and how it ended."""
 
     service: str
     id: str | None = None
     changed: bool
     outcome: Outcome
-    message: str = Field("", description="the engine's update status message, if any")
-    task_error: str = Field("", description="the error of the task that failed, if any")
+    #: the engine's update status message, if any
+    message: str = ""
+    #: the error of the task that failed, if any
+    task_error: str = ""
     image: str | None = None
     running: int | None = None
     desired: int | None = None
     elapsed_s: float = 0.0
 
 
-class ScaleResult(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ScaleResult:
     """``service scale``: one outcome per service."""
 
     services: list[ServiceOutcome]
 
 
-class RemoveResult(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class RemoveResult:
     """``service rm``: which services were removed and which did not exist."""
 
-    removed: list[str] = Field(default_factory=list)
-    absent: list[str] = Field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)

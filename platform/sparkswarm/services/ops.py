@@ -22,6 +22,7 @@ Conventions:
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
@@ -36,7 +37,7 @@ from sparkswarm.services.changes import (
     rollout_expected,
     unmatched_port_removals,
 )
-from sparkswarm.services.models import RemoveResult, ServiceOutcome
+from sparkswarm.services.models import Outcome, RemoveResult, ServiceOutcome
 from sparkswarm.services.queries import find_service, resolve_service
 from sparkswarm.services.rolling import (
     TaskWatcher,
@@ -152,8 +153,8 @@ def create_service(
             "use `service update` to change it or `service rm` first"
         )
     progress(f"service {name} exists with the same spec", service=name)
-    return unchanged_outcome(name, existing).model_copy(
-        update={"elapsed_s": round(time.monotonic() - started, 3)}
+    return replace(
+        unchanged_outcome(name, existing), elapsed_s=round(time.monotonic() - started, 3)
     )
 
 
@@ -185,12 +186,8 @@ def _await_new_service(
     else:
         end = wait_for_services(gw, [watcher], timeout=timeout)[service_id]
         done, wanted = end.running, end.wanted
-    return result.model_copy(
-        update={
-            "running": done,
-            "desired": wanted,
-            "elapsed_s": round(time.monotonic() - started, 3),
-        }
+    return replace(
+        result, running=done, desired=wanted, elapsed_s=round(time.monotonic() - started, 3)
     )
 
 
@@ -235,7 +232,7 @@ def update_service(
     before = service["Spec"]
     if watcher is None:
         unchanged = unchanged_outcome(name, service)
-        if detach or not update_in_progress(service):
+        if detach or not (update_in_progress(service) or rollout_pending(gw, service)):
             progress(f"service {name} already as requested", service=name)
             return unchanged
         # The spec was sent already (by an earlier delivery of this very
@@ -263,9 +260,55 @@ def update_service(
 
 
 def update_in_progress(service: dict[str, Any]) -> bool:
-    """Whether the engine is still rolling out (or rolling back) an update."""
-    state = (service.get("UpdateStatus") or {}).get("State")
-    return state in ("updating", "rollback_started")
+    """Whether the engine is rolling out (or rolling back) an update, or is
+    about to: the spec was changed in a way that replaces tasks and the
+    engine has not started that rollout yet (it does a moment after storing
+    the spec, so a second delivery right after the first must still follow it).
+    """
+    status = service.get("UpdateStatus") or {}
+    if status.get("State") in ("updating", "rollback_started"):
+        return True
+    previous = service.get("PreviousSpec")
+    if not previous or not rollout_expected(previous, service.get("Spec") or {}):
+        return False
+    updated = _nanoseconds(service.get("UpdatedAt"))
+    started = _nanoseconds(status.get("StartedAt"))
+    return updated is not None and (started is None or started < updated)
+
+
+def _nanoseconds(stamp: Any) -> int | None:
+    """An engine timestamp (RFC 3339, up to 9 fraction digits, trailing zeros
+    dropped) as nanoseconds since the epoch; None if absent or unreadable."""
+    from datetime import datetime
+
+    if not isinstance(stamp, str) or not stamp.endswith("Z"):
+        return None
+    whole, _, fraction = stamp[:-1].partition(".")
+    try:
+        seconds = datetime.fromisoformat(whole + "+00:00").timestamp()
+        return int(seconds) * 1_000_000_000 + int((fraction + "000000000")[:9])
+    except ValueError:
+        return None
+
+
+# The parts of a task's spec that a rolling update replaces (as the service's TaskTemplate).
+_ROLLED_OUT = ("ContainerSpec", "Resources", "Placement", "ForceUpdate")
+
+
+def rollout_pending(gw: Gateway, service: dict[str, Any]) -> bool:
+    """Whether tasks meant to run still run an older spec than the service's.
+
+    Right after a spec change the engine shows no ``UpdateStatus`` for a
+    moment, until its updater starts: then only the tasks tell that a
+    rollout is still to come.
+    """
+    wanted = service["Spec"]["TaskTemplate"]
+    filters = {"service": service["ID"], "desired-state": "running"}
+    return any(
+        (task.get("Spec") or {}).get(part) != wanted.get(part)
+        for task in gw.tasks(filters=filters)
+        for part in _ROLLED_OUT
+    )
 
 
 def _finished(
@@ -286,16 +329,15 @@ def _finished(
         )
     if end.state == "rollback_completed" and not rollback:
         raise OperationFailed(f"update of service {name} failed and was rolled back{why}{error}")
-    outcome = "rolled_back" if end.state == "rollback_completed" else "completed"
-    return result.model_copy(
-        update={
-            "outcome": outcome,
-            "message": end.message,
-            "task_error": end.task_error,
-            "running": end.running,
-            "desired": end.desired,
-            "elapsed_s": round(time.monotonic() - started, 3),
-        }
+    outcome: Outcome = "rolled_back" if end.state == "rollback_completed" else "completed"
+    return replace(
+        result,
+        outcome=outcome,
+        message=end.message,
+        task_error=end.task_error,
+        running=end.running,
+        desired=end.desired,
+        elapsed_s=round(time.monotonic() - started, 3),
     )
 
 
@@ -332,13 +374,12 @@ def rollback_service(
                 service["ID"], service["Version"]["Index"], service["Spec"], rollback=True
             )
             progress(f"rollback of {name} started", service=name, log=True)
-            result = result.model_copy(
-                update={
-                    "changed": True,
-                    "outcome": "detached",
-                    "image": image_of(service["PreviousSpec"]),
-                    "desired": replicas_of(service["PreviousSpec"]),
-                }
+            result = replace(
+                result,
+                changed=True,
+                outcome="detached",
+                image=image_of(service["PreviousSpec"]),
+                desired=replicas_of(service["PreviousSpec"]),
             )
         return result, watcher
 

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.services.models import ServiceSummary, TaskInfo
+from sparkswarm.services.modes import mode_name
 from sparkswarm.services.rolling import task_error, task_image
-from sparkswarm.services.specs import mode_name
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import JSON, Gateway

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import NotFound, OperationFailed
-from sparkswarm.services.specs import mode_name
+from sparkswarm.services.modes import mode_name
 from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:

@@ -12,23 +12,18 @@ defaults the engine fills in.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sparkswarm import limits
 from sparkswarm.durations import parse_duration
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.services import flags
-
-Mode = Literal["replicated", "global", "replicated-job", "global-job"]
-JOB_MODES = ("replicated-job", "global-job")
-MODE_KEYS: dict[str, str] = {
-    "Replicated": "replicated",
-    "Global": "global",
-    "ReplicatedJob": "replicated-job",
-    "GlobalJob": "global-job",
-}
+from sparkswarm.services.modes import JOB_MODES as JOB_MODES
+from sparkswarm.services.modes import MODE_KEYS as MODE_KEYS
+from sparkswarm.services.modes import Mode as Mode
+from sparkswarm.services.modes import mode_name as mode_name
+from sparkswarm.validation import validated as validated
 
 # What swarmkit uses when a service has no UpdateConfig / RollbackConfig. A
 # partial policy must be completed from these: a missing Parallelism would be
@@ -43,65 +38,58 @@ DEFAULT_POLICY: dict[str, Any] = {
 }
 
 
-class PolicyOptions(BaseModel):
-    """``--update-*`` or ``--rollback-*`` flags; unset fields keep their value."""
+@dataclass(frozen=True, kw_only=True)
+class PolicyOptions:
+    """``--update-*`` or ``--rollback-*`` flags; unset fields keep their value.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Build one from request data with :func:`validated` (pydantic's rules and
+    messages; unknown keys refused); ``metadata`` holds the bounds it checks.
+    """
 
     delay: str | None = None
-    parallelism: int | None = Field(None, ge=0)
+    parallelism: int | None = field(default=None, metadata={"ge": 0})
     failure_action: Literal["pause", "continue", "rollback"] | None = None
     monitor: str | None = None
-    max_failure_ratio: float | None = Field(None, ge=0, le=1)
+    max_failure_ratio: float | None = field(default=None, metadata={"ge": 0, "le": 1})
     order: Literal["start-first", "stop-first"] | None = None
 
     def is_empty(self) -> bool:
         """True when no flag of this policy was given."""
-        return all(value is None for value in self.model_dump().values())
+        return all(getattr(self, item.name) is None for item in fields(self))
 
 
-class ServiceOptions(BaseModel):
-    """Everything ``service create`` accepts besides the name and the image."""
+@dataclass(frozen=True, kw_only=True)
+class ServiceOptions:
+    """Everything ``service create`` accepts besides the name and the image.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Build one from request data with :func:`validated`, as for PolicyOptions.
+    """
 
-    command: list[str] = Field(default_factory=list)
+    command: list[str] = field(default_factory=list)
     mode: Mode = "replicated"
-    replicas: int | None = Field(None, ge=0)
-    max_concurrent: int | None = Field(None, ge=1)
-    env: list[str] = Field(default_factory=list)
-    labels: list[str] = Field(default_factory=list)
-    publish: list[str] = Field(default_factory=list)
-    networks: list[str] = Field(default_factory=list)
+    replicas: int | None = field(default=None, metadata={"ge": 0})
+    max_concurrent: int | None = field(default=None, metadata={"ge": 1})
+    env: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    publish: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
     endpoint_mode: Literal["vip", "dnsrr"] | None = None
-    mounts: list[str] = Field(default_factory=list)
-    constraints: list[str] = Field(default_factory=list)
+    mounts: list[str] = field(default_factory=list)
+    constraints: list[str] = field(default_factory=list)
     limit_cpu: str | None = None
     limit_memory: str | None = None
     reserve_cpu: str | None = None
     reserve_memory: str | None = None
     restart_condition: Literal["none", "on-failure", "any"] | None = None
     restart_delay: str | None = None
-    restart_max_attempts: int | None = Field(None, ge=0)
+    restart_max_attempts: int | None = field(default=None, metadata={"ge": 0})
     stop_grace_period: str | None = None
     health_cmd: str | None = None
     health_interval: str | None = None
     health_timeout: str | None = None
-    health_retries: int | None = Field(None, ge=0)
-    update: PolicyOptions = Field(default_factory=PolicyOptions)
-    rollback: PolicyOptions = Field(default_factory=PolicyOptions)
-
-
-def validated(model: type[BaseModel], data: dict[str, Any], what: str) -> Any:
-    """``model.model_validate(data)``, its ValidationError turned into InvalidRequest."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or what}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise InvalidRequest(f"invalid {what}: {problems}") from None
+    health_retries: int | None = field(default=None, metadata={"ge": 0})
+    update: PolicyOptions = field(default_factory=PolicyOptions)
+    rollback: PolicyOptions = field(default_factory=PolicyOptions)
 
 
 # --- pieces ----------------------------------------------------------------
@@ -154,14 +142,6 @@ def service_mode(mode: str, replicas: int | None, max_concurrent: int | None) ->
         return {"GlobalJob": {}}
     total = 1 if replicas is None else replicas
     return {"ReplicatedJob": {"MaxConcurrent": max_concurrent or total, "TotalCompletions": total}}
-
-
-def mode_name(spec_mode: dict[str, Any]) -> str:
-    """``replicated``, ``global``, ``replicated-job`` or ``global-job`` for an Engine Mode."""
-    for key, name in MODE_KEYS.items():
-        if key in spec_mode:
-            return name
-    return "replicated"
 
 
 def _restart_policy(options: ServiceOptions) -> dict[str, Any] | None:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from sparkswarm.errors import NotFound
 from sparkswarm.services.models import ServiceSummary, TaskInfo
+from sparkswarm.services.modes import mode_name
 from sparkswarm.services.queries import node_hostnames, task_info
-from sparkswarm.services.specs import mode_name
 from sparkswarm.stacks.models import StackSummary
 from sparkswarm.stacks.translate import NAMESPACE_LABEL, validate_stack_name
 

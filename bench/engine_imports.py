@@ -1,0 +1,96 @@
+"""What engine commands load and how long they take to start and answer.
+
+    .venv/bin/python bench/engine_imports.py [--runs 11]
+
+For each command (reads against the engine, a refusal, a removal of
+nothing): the median wall time of ``--runs`` runs, the number of modules
+loaded and the heavy packages among them (pydantic, rich, docker-py, YAML,
+...). Issue #11's floor is 0.15 s. Bytecode is written and used
+(``PYTHONDONTWRITEBYTECODE`` is dropped: with it set, every run compiles all
+of sparkswarm again, ~40 ms, which an installed package never does).
+
+This is a benchmark, not a test: it prints figures and never fails. The
+import guards are ``tests/unit/test_engine_imports.py`` and
+``tests/integration/test_cli_imports.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+FLOOR_S = 0.15
+HEAVY = {
+    "pydantic",
+    "pydantic_core",
+    "pydantic_settings",
+    "annotated_types",
+    "rich",
+    "yaml",
+    "jsonschema",
+    "docker",
+    "requests",
+    "paramiko",
+    "celery",
+    "redis",
+}
+COMMANDS = [
+    ["stack", "ls"],
+    ["service", "ls"],
+    ["node", "ls"],
+    ["network", "ls"],
+    ["service", "ps", "benchei-missing"],
+    ["service", "create", "benchei-x", "nginx:1", "--replicas", "-1"],
+    ["service", "rm", "benchei-missing"],
+]
+PROBE = """
+import atexit, json, sys
+atexit.register(lambda: sys.stderr.write("MODULES " + json.dumps(sorted(sys.modules)) + "\\n"))
+sys.argv = ["sparkswarm", *json.loads(sys.argv[1])]
+from sparkswarm.cli.main import run
+run()
+"""
+
+
+def run_once(words: list[str], env: dict[str, str]) -> tuple[float, list[str]]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(words)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    lines = [line for line in done.stderr.splitlines() if line.startswith("MODULES ")]
+    return elapsed, json.loads(lines[-1].removeprefix("MODULES ")) if lines else []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=11)
+    args = parser.parse_args()
+    drop = ("SPARKSWARM_REDIS_URL", "PYTHONDONTWRITEBYTECODE")
+    env = {key: value for key, value in os.environ.items() if key not in drop}
+    print(f"{'command':<52} {'median s':>8} {'modules':>7}  heavy")
+    for words in COMMANDS:
+        run_once(words, env)  # warm-up: writes the bytecode
+        times = []
+        modules: list[str] = []
+        for _ in range(args.runs):
+            elapsed, modules = run_once(words, env)
+            times.append(elapsed)
+        median = statistics.median(times)
+        heavy = sorted({name.split(".")[0] for name in modules} & HEAVY)
+        mark = "" if median <= FLOOR_S else "  (over the 0.15 s floor)"
+        shown = " ".join(words)
+        print(f"{shown:<52} {median:>8.3f} {len(modules):>7}  {heavy or '-'}{mark}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""No engine command loads pydantic (or rich into a pipe): a guard, not a timing.
+
+``from pydantic import BaseModel`` alone costs ~50 ms, rich ~20 ms: more than
+a `docker` command takes in all. For each engine command, a fresh
+interpreter does what the console script does before it talks to the engine
+(loads ``sparkswarm.cli.main``, parses the words into a request, which
+validates the input, resolves the operation's function and result type,
+loads the renderers) and reports the heavy packages it ended up with.
+
+Settings (``sparkswarm.config``) and the gateway are loaded only when the
+command then connects: ``tests/integration/test_cli_imports.py`` runs the
+commands for real and checks the whole path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.import_spy import heavy_imports
+
+COMPOSE = Path(__file__).parents[1] / "integration" / "compose_cases" / "web.yml"
+TOKEN = "SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
+
+ENGINE_COMMANDS: list[list[str]] = [
+    ["stack", "ls"],
+    ["stack", "services", "web"],
+    ["stack", "ps", "web"],
+    ["stack", "rm", "web"],
+    ["stack", "rollback", "web"],
+    ["service", "ls"],
+    ["service", "ps", "web"],
+    ["service", "inspect", "web"],
+    ["service", "create", "web", "nginx:1", "--replicas", "2", "--update-delay", "5s"],
+    ["service", "update", "web", "--replicas", "3", "--rollback-order", "start-first"],
+    ["service", "scale", "web=2", "db=0"],
+    ["service", "rm", "web"],
+    ["service", "rollback", "web"],
+    ["node", "ls"],
+    ["node", "inspect", "n1"],
+    ["node", "drain", "n1"],
+    ["node", "label", "n1", "zone=a"],
+    ["node", "promote", "n1"],
+    ["node", "demote", "n1"],
+    ["network", "ls"],
+    ["network", "create", "net1", "--subnet", "10.20.0.0/24"],
+    ["network", "rm", "net1"],
+    ["swarm", "init", "--advertise-addr", "10.77.0.1"],
+    ["swarm", "join", "10.77.0.1:2377", "--token", TOKEN],
+    ["swarm", "leave"],
+    ["swarm", "join-token", "worker", "--rotate"],
+]
+# Reading compose files needs YAML and the compose schema; nothing else does.
+READS_FILES = [["stack", "deploy", "web", "-c", str(COMPOSE)]]
+
+
+@pytest.mark.parametrize("words", ENGINE_COMMANDS, ids=" ".join)
+def test_an_engine_command_loads_nothing_heavy(words: list[str]) -> None:
+    done, loaded, importers = heavy_imports("parse", words)
+    assert done.returncode == 0, done.stderr
+    assert loaded == [], importers
+
+
+@pytest.mark.parametrize("words", READS_FILES, ids=lambda words: " ".join(words[:2]))
+def test_a_command_reading_compose_files_loads_yaml_and_the_schema_only(words: list[str]) -> None:
+    done, loaded, importers = heavy_imports("parse", words)
+    assert done.returncode == 0, done.stderr
+    assert set(loaded) <= {"yaml", "jsonschema"}, importers
