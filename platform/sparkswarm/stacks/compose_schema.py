@@ -4,17 +4,20 @@ The schema file shipped next to this module is docker/cli's
 ``config_schema_v3.13.json`` (the newest version Docker CLI 28 accepts;
 Apache-2.0, see ``schema/README.md``). Using the CLI's own schema means a file
 we accept is a file ``docker stack deploy`` accepts, and unknown keys are
-rejected the same way.
+rejected the same way. It is checked by :mod:`.schema_check` (Draft 4, the
+keywords this schema uses, jsonschema's wording), not by ``jsonschema``, whose
+imports cost ~36 ms of every ``stack deploy``/``diff`` (issue #11).
 """
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sparkswarm.errors import InvalidRequest
+from sparkswarm.stacks.schema_check import ValidationError, Validator
 from sparkswarm.stacks.units import parse_duration
 
 SCHEMA_FILE = "config_schema_v3.13.json"
@@ -36,17 +39,25 @@ def _check_ports(value: object) -> bool:
     return True
 
 
+# Checked formats (a check returns false or raises ValueError for a bad value).
+FORMATS = {"duration": _check_duration, "ports": _check_ports}
+# "expose" is a format only the Go CLI checks; jsonschema's checker, which we
+# used before, had no check for it either, so a bad value fails in translation.
+UNCHECKED_FORMATS = ("expose",)
+
+
+def load_schema() -> dict[str, Any]:
+    """The compose schema shipped with the package, parsed."""
+    # A path next to this module, not importlib.resources: its readers cost
+    # ~1 ms of imports, and the package is always installed as plain files.
+    text = (Path(__file__).parent / "schema" / SCHEMA_FILE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
 @lru_cache(maxsize=1)
-def _validator() -> Any:
-    import jsonschema
-
-    text = resources.files("sparkswarm.stacks").joinpath("schema", SCHEMA_FILE).read_text()
-    checker = jsonschema.FormatChecker(formats=())
-
-    checker.checks("duration", raises=ValueError)(_check_duration)
-    checker.checks("ports", raises=ValueError)(_check_ports)
-
-    return jsonschema.Draft4Validator(json.loads(text), format_checker=checker)
+def _validator() -> Validator:
+    return Validator(load_schema(), formats=FORMATS, unchecked_formats=UNCHECKED_FORMATS)
 
 
 def _path(parts: Any) -> str:
@@ -64,9 +75,17 @@ def validate(config: dict[str, Any], *, filename: str) -> None:
             f"{filename}: version: unsupported compose file version {version!r} "
             f"(3.0 to {SCHEMA_VERSION})"
         )
-    errors = sorted(_validator().iter_errors(config), key=lambda e: list(e.absolute_path))
-    if not errors:
-        return
+    errors = _validator().iter_errors(config)
+    if errors:
+        raise InvalidRequest(f"{filename}: " + "; ".join(summarise(errors)))
+
+
+def summarise(errors: list[ValidationError]) -> list[str]:
+    """One line for each of the first ten errors (by key path), the most telling wording.
+
+    Works on ``jsonschema`` errors too (the differential test feeds it both).
+    """
+    errors = sorted(errors, key=lambda e: list(e.absolute_path))
     lines = []
     for error in errors[:10]:
         where = _path(error.absolute_path)
@@ -80,4 +99,4 @@ def validate(config: dict[str, Any], *, filename: str) -> None:
             lines.append(f"{_path(best.absolute_path)}: {best.message}")
         else:
             lines.append(f"{where}: {error.message}")
-    raise InvalidRequest(f"{filename}: " + "; ".join(lines))
+    return lines
