@@ -264,11 +264,6 @@ def bench_engine_commands(runs: int) -> list[tuple[str, float, float]]:
             ),
             ("network ls", lambda: [*ours, "network", "ls"], lambda: [*docker, "network", "ls"]),
             (
-                "network inspect ingress",
-                lambda: [*ours, "network", "inspect", "ingress"],
-                lambda: [*docker, "network", "inspect", "ingress"],
-            ),
-            (
                 "swarm status (docker: info)",
                 lambda: [*ours, "swarm", "status"],
                 lambda: [*docker, "info"],

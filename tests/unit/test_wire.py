@@ -32,6 +32,11 @@ Answer = tuple[int, Any]
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)  # the socket is closed now
+        self.closed.set()
+
     answers: dict[tuple[str, str], Answer]
     seen: list[dict[str, Any]]
     closed: threading.Event  # set when the server ended a connection
@@ -75,10 +80,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     do_GET = do_POST = do_DELETE = _answer
-
-    def finish(self) -> None:
-        super().finish()
-        self.server.closed.set()
 
 
 @pytest.fixture
