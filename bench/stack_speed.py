@@ -8,7 +8,7 @@ nothing runs), deployed under a stack name starting with ``benchss`` and
 removed at the end. For every command the median of ``--runs`` runs is
 printed with the ratio ours/docker and whether it meets issue #11's target:
 within 3x the Docker CLI, or under 0.15 s. The other engine commands
-(service, node, network, swarm status) follow, on one service each. Then the in-process time to load
+(service, node, network) follow, on one service each. Then the in-process time to load
 and plan a 10-service file (target: under 0.1 s).
 
 This is a benchmark, not a test: it prints figures and never fails.
@@ -199,6 +199,10 @@ def bench_engine_commands(runs: int) -> list[tuple[str, float, float]]:
     def rm(argv: list[str], name: str) -> None:
         subprocess.run([*argv, "service", "rm", name], env=env, capture_output=True, timeout=60)
 
+    def fresh(argv: list[str], name: str) -> None:
+        rm(argv, name)
+        create(argv, name)
+
     rows: list[tuple[str, float, float]] = []
     try:
         rows.append(
@@ -264,9 +268,16 @@ def bench_engine_commands(runs: int) -> list[tuple[str, float, float]]:
             ),
             ("network ls", lambda: [*ours, "network", "ls"], lambda: [*docker, "network", "ls"]),
             (
-                "swarm status (docker: info)",
-                lambda: [*ours, "swarm", "status"],
-                lambda: [*docker, "info"],
+                "node label (docker: node update --label-add)",
+                lambda: [*ours, "node", "label", node, f"benchss={flip('ours')}"],
+                lambda: [
+                    *docker,
+                    "node",
+                    "update",
+                    "--label-add",
+                    f"benchss={flip('docker')}",
+                    node,
+                ],
             ),
         ]
         for label, ours_argv, docker_argv in pairs:
@@ -283,19 +294,44 @@ def bench_engine_commands(runs: int) -> list[tuple[str, float, float]]:
                 median_of(
                     runs,
                     lambda: timed([*ours, "service", "rm", ours_name], env),
-                    lambda: create(ours, ours_name),
+                    lambda: fresh(ours, ours_name),
                 ),
                 median_of(
                     runs,
                     lambda: timed([*docker, "service", "rm", theirs_name], env),
-                    lambda: create(docker, theirs_name),
+                    lambda: fresh(docker, theirs_name),
+                ),
+            )
+        )
+        net_ours, net_docker = f"{ours_name}-net", f"{theirs_name}-net"
+        rows.append(
+            (
+                "network create (overlay)",
+                median_of(
+                    runs,
+                    lambda: timed([*ours, "network", "create", net_ours], env),
+                    lambda: drop_network(net_ours),
+                ),
+                median_of(
+                    runs,
+                    lambda: timed([*docker, "network", "create", "-d", "overlay", net_docker], env),
+                    lambda: drop_network(net_docker),
                 ),
             )
         )
     finally:
         rm(ours, ours_name)
         rm(docker, theirs_name)
+        for network in (f"{ours_name}-net", f"{theirs_name}-net"):
+            drop_network(network)
+        subprocess.run(
+            ["docker", "node", "update", "--label-rm", "benchss", node], capture_output=True
+        )
     return rows
+
+
+def drop_network(name: str) -> None:
+    subprocess.run(["docker", "network", "rm", name], capture_output=True, timeout=60)
 
 
 def _wait_gone(stack: str, timeout: float = 60.0) -> None:

@@ -2,32 +2,30 @@
 
 A command of ours makes a handful of small JSON requests. docker-py (with
 requests and urllib3 under it) costs ~0.1 s of imports before the first one;
-``http.client`` on the engine's Unix socket (or a plain ``tcp://`` port)
-costs ~0.01 s. :class:`Wire` is that transport: one keep-alive connection,
+our own HTTP/1.1 (:mod:`.http11`) on the engine's Unix socket (or a plain
+``tcp://`` port) costs ~1 ms. :class:`Wire` is that transport: one keep-alive connection,
 the API version the engine announces on ``/_ping``, JSON in and out, and
 every failure already in the error tree of :mod:`sparkswarm.errors`.
 
-TLS and ``ssh://`` endpoints, and the streaming calls (logs, exec, image
-save/load/build), keep using docker-py: :func:`speaks_plain_http` says which
-endpoints a :class:`Wire` can serve.
+TLS and ``ssh://`` endpoints, and images (save/load/build), keep using
+docker-py: :func:`speaks_plain_http` says which endpoints a :class:`Wire`
+can serve.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import select
-import socket
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from sparkswarm.errors import Unavailable
+from sparkswarm.gateway.http11 import Connection, Disconnected
 from sparkswarm.gateway.translate import classify
 
 # Failures of a reused keep-alive connection the engine closed in between:
 # safe to send an idempotent request once more on a new connection.
-_STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+_STALE = (Disconnected, BrokenPipeError, ConnectionResetError)
 
 
 def speaks_plain_http(endpoint: str) -> bool:
@@ -54,24 +52,6 @@ def filters_param(filters: Mapping[str, str | list[str]] | None) -> dict[str, st
     return {"filters": json.dumps(as_lists)}
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """HTTP/1.1 over a Unix stream socket (the engine's ``/var/run/docker.sock``)."""
-
-    def __init__(self, socket_path: str, timeout: float | None) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = socket_path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 class Wire:
     """JSON requests to one engine over one keep-alive HTTP connection.
 
@@ -86,7 +66,7 @@ class Wire:
         self.endpoint = endpoint
         self.timeout = timeout
         self.api_version: str | None = None
-        self._connection: http.client.HTTPConnection | None = None
+        self._connection: Connection | None = None
         self._used = False
 
     def ping(self) -> str:
@@ -94,7 +74,7 @@ class Wire:
         status, headers, payload = self._exchange("ping", "GET", "/_ping", None, {})
         if status != 200:
             raise Unavailable(f"ping: the engine answered {status}: {_message(payload)}")
-        self.api_version = headers.get("API-Version") or headers.get("Api-Version")
+        self.api_version = headers.get("api-version")
         return self.api_version or ""
 
     def request(
@@ -145,13 +125,11 @@ class Wire:
         connection = self._new_connection(timeout)
         try:
             try:
-                connection.request(method, target, body=data, headers=headers)
-                response = connection.getresponse()
+                response = connection.request(method, target, data, headers)
                 if response.status >= 400:
                     raise classify(response.status, _message(response.read()))
-                while chunk := response.read1(65536):
-                    yield chunk
-            except (OSError, http.client.HTTPException) as exc:
+                yield from response.chunks()
+            except OSError as exc:
                 raise Unavailable(f"{what}: engine unreachable: {exc}") from exc
         finally:
             connection.close()
@@ -178,21 +156,20 @@ class Wire:
 
     def _exchange(
         self, what: str, method: str, target: str, data: bytes | None, headers: dict[str, str]
-    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+    ) -> tuple[int, dict[str, str], bytes]:
         """One round trip; a stale reused connection is replaced once for reads."""
         for attempt in (1, 2):
             reused = self._used
             connection = self._open()
             try:
-                connection.request(method, target, body=data, headers=headers)
-                response = connection.getresponse()
+                response = connection.request(method, target, data, headers)
                 payload = response.read()
             except _STALE as exc:
                 self.close()
                 if reused and attempt == 1 and method == "GET":
                     continue
                 raise Unavailable(f"{what}: engine unreachable: {exc}") from exc
-            except (OSError, http.client.HTTPException) as exc:
+            except OSError as exc:
                 self.close()
                 raise Unavailable(f"{what}: engine unreachable: {exc}") from exc
             self._used = True
@@ -201,20 +178,20 @@ class Wire:
             return response.status, response.headers, payload
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _open(self) -> http.client.HTTPConnection:
-        if self._connection is not None and _closed_by_peer(self._connection):
+    def _open(self) -> Connection:
+        if self._connection is not None and self._connection.closed_by_peer():
             self.close()
         if self._connection is None:
             self._connection = self._new_connection(self.timeout)
             self._used = False
         return self._connection
 
-    def _new_connection(self, timeout: float | None) -> http.client.HTTPConnection:
+    def _new_connection(self, timeout: float | None) -> Connection:
         address = urlsplit(self.endpoint)
         if address.scheme == "unix":
-            return _UnixConnection(address.path, timeout)
-        return http.client.HTTPConnection(
-            address.hostname or "localhost", address.port or 2375, timeout=timeout
+            return Connection(("unix", address.path), timeout)
+        return Connection(
+            ("tcp", address.hostname or "localhost", str(address.port or 2375)), timeout
         )
 
     def close(self) -> None:
@@ -222,22 +199,6 @@ class Wire:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-
-
-def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
-    """Whether the engine closed this idle keep-alive connection (as urllib3 checks).
-
-    An idle HTTP/1.1 connection has nothing to read; readable means EOF (or
-    junk): a request sent on it could be lost without an answer.
-    """
-    sock = connection.sock
-    if sock is None:
-        return False
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
 
 
 def demultiplexed(chunks: Iterator[bytes]) -> Iterator[bytes]:
