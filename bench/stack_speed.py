@@ -120,6 +120,14 @@ def bench_commands(folder: Path, services: int, runs: int) -> list[tuple[str, fl
         subprocess.run([*docker, "rm", theirs_stack], env=env, capture_output=True, timeout=120)
         _wait_gone(theirs_stack)
 
+    def timed_rm(argv: list[str], stack: str) -> float:
+        elapsed = timed([*argv, "rm", stack], env)
+        _wait_gone(stack)  # not timed: both return before the engine is done
+        return elapsed
+
+    def redeploy(argv: list[str]) -> None:
+        subprocess.run(argv, env=env, capture_output=True, timeout=120, check=True)
+
     rows = []
     try:
         rows.append(
@@ -151,6 +159,15 @@ def bench_commands(folder: Path, services: int, runs: int) -> list[tuple[str, fl
                 f"diff ({services} svc; docker: none, vs deploy)",
                 median_of(runs, lambda: timed([*ours, "diff", ours_stack, "-c", path], env)),
                 median_of(runs, lambda: timed(deploy_docker, env)),
+            )
+        )
+        rows.append(
+            (
+                f"rm ({services} svc)",
+                median_of(runs, lambda: timed_rm(ours, ours_stack), lambda: redeploy(deploy_ours)),
+                median_of(
+                    runs, lambda: timed_rm(docker, theirs_stack), lambda: redeploy(deploy_docker)
+                ),
             )
         )
     finally:
