@@ -12,7 +12,6 @@ next call fails over.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -21,7 +20,7 @@ from typing import Any, Protocol, cast
 
 from sparkswarm.errors import SparkswarmError, Unavailable
 from sparkswarm.gateway.translate import enable_ssh, load_docker, translated_errors
-from sparkswarm.gateway.wire import Wire, speaks_plain_http
+from sparkswarm.gateway.wire import Wire, json_body, query_string, speaks_plain_http
 
 # Named for the package: users filter the failover warnings by this name.
 log = logging.getLogger("sparkswarm.gateway")
@@ -85,18 +84,11 @@ class DockerPyTransport:
         import requests
 
         api = self.api
-        url = f"{api.base_url}/v{api.api_version}{path}"
-        data = None
-        sent = dict(headers or {})
-        if body is not None:
-            # The Engine's Go decoder refuses null for strings: leave unset keys out.
-            data = json.dumps({key: value for key, value in body.items() if value is not None})
-            sent["Content-Type"] = "application/json"
-        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        query = query_string(params)
+        url = f"{api.base_url}/v{api.api_version}{path}" + (f"?{query}" if query else "")
+        data, sent = json_body(body, headers)
         with translated_errors(what):
-            response = api.request(
-                method, url, params=query, data=data, headers=sent, timeout=api.timeout
-            )
+            response = api.request(method, url, data=data, headers=sent, timeout=api.timeout)
             try:
                 response.raise_for_status()
             except requests.exceptions.HTTPError as exc:
@@ -105,12 +97,6 @@ class DockerPyTransport:
 
     def close(self) -> None:
         self.api.close()
-
-
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _is_swarm_manager(transport: Transport) -> bool:

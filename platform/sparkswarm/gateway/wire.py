@@ -144,14 +144,9 @@ class Wire:
         """The request line's target, the JSON body and the headers of one request."""
         if self.api_version is None:
             self.ping()
-        query = _query(params)
+        query = query_string(params)
         target = f"/v{self.api_version}{path}" + (f"?{query}" if query else "")
-        sent_headers = dict(headers or {})
-        data: bytes | None = None
-        if body is not None:
-            cleaned = {key: value for key, value in body.items() if value is not None}
-            data = json.dumps(cleaned).encode()
-            sent_headers["Content-Type"] = "application/json"
+        data, sent_headers = json_body(body, headers)
         return target, data, sent_headers
 
     def _exchange(
@@ -220,7 +215,20 @@ def demultiplexed(chunks: Iterator[bytes]) -> Iterator[bytes]:
                 yield payload
 
 
-def _query(params: Mapping[str, Any] | None) -> str:
+def json_body(
+    body: Mapping[str, Any] | None, headers: Mapping[str, str] | None
+) -> tuple[bytes | None, dict[str, str]]:
+    """A request's JSON body and its headers; None values are left out of the body
+    (the Engine's Go decoder refuses null for strings)."""
+    sent_headers = dict(headers or {})
+    if body is None:
+        return None, sent_headers
+    sent_headers["Content-Type"] = "application/json"
+    cleaned = {key: value for key, value in body.items() if value is not None}
+    return json.dumps(cleaned).encode(), sent_headers
+
+
+def query_string(params: Mapping[str, Any] | None) -> str:
     """URL query of ``params``: booleans as the Engine spells them, None left out."""
     if not params:
         return ""
