@@ -117,9 +117,9 @@ class Dispatcher:
         try:
             request = commands.parse(words)
         except InvalidRequest as exc:
-            self.out.ephemeral(
-                req.channel, req.user, present.usage_message(str(exc)), req.thread_ts
-            )
+            # The grammar is for members: someone without a role learns only that.
+            answer = present.usage_message(str(exc)) if role else present.help_answer(None, [])
+            self.out.ephemeral(req.channel, req.user, answer, req.thread_ts)
             return
         shown = " ".join(words)
         policy = commands.policy(request.op, dict(request.params))

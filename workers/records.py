@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from sparkswarm.errors import NotFound
 from sparkswarm.workers import lua
+from sparkswarm.workers.run_reads import RunReads
 
 RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
@@ -67,7 +67,7 @@ class RunRecord(BaseModel):
         return cls.model_validate(values)
 
 
-class RunStore:
+class RunStore(RunReads):
     """Operation records on one Redis client (``decode_responses=True``).
 
     Every method raises redis-py's errors when Redis is unreachable, and
@@ -104,12 +104,6 @@ class RunStore:
         self._note = client.register_script(lua.NOTE)
         self._orphaned = client.register_script(lua.ORPHANED)
         self._requeue_orphan = client.register_script(lua.REQUEUE_ORPHAN)
-
-    def run_key(self, run_id: str) -> str:
-        return f"{self.prefix}run:{run_id}"
-
-    def params_key(self, run_id: str) -> str:
-        return f"{self.prefix}run:{run_id}:params"
 
     def create(
         self,
@@ -361,83 +355,7 @@ class RunStore:
         """When a recovery pass first saw the run's heartbeat missing."""
         return f"{self.run_key(run_id)}:suspect"
 
-    def active_ids(self) -> list[str]:
-        return sorted(self.client.smembers(self.active_key))
-
     def execution_params(self, run_id: str) -> dict[str, Any] | None:
         """The unmasked parameters of an unfinished run, or None once it ended."""
         raw = self.client.get(self.params_key(run_id))
         return json.loads(raw) if raw else None
-
-    def get(self, run_id: str) -> RunRecord:
-        """The record of ``run_id``; NotFound if there is none (or it expired)."""
-        data = self.client.hgetall(self.run_key(run_id))
-        if not data:
-            raise NotFound(f"no operation run {run_id!r}")
-        return RunRecord.from_hash(data)
-
-    def find(self, run_id: str) -> RunRecord | None:
-        try:
-            return self.get(run_id)
-        except NotFound:
-            return None
-
-    def list(
-        self,
-        *,
-        state: str | None = None,
-        target: str | None = None,
-        source: str | None = None,
-        schedule: str | None = None,
-        limit: int = 50,
-    ) -> list[RunRecord]:
-        """The newest records first, filtered; at most ``limit``."""
-        out: list[RunRecord] = []
-        start = 0
-        page = max(limit, 100)
-        while len(out) < limit:
-            ids = self.client.zrevrange(self.index_key, start, start + page - 1)
-            if not ids:
-                break
-            start += page
-            with self.client.pipeline(transaction=False) as pipe:
-                for run_id in ids:
-                    pipe.hgetall(self.run_key(run_id))
-                rows = pipe.execute()
-            for data in rows:
-                if not data:
-                    continue
-                record = RunRecord.from_hash(data)
-                if state and record.state != state:
-                    continue
-                if target and record.target != target and not record.target.endswith(f":{target}"):
-                    continue
-                if source and record.source != source:
-                    continue
-                if schedule and record.schedule != schedule:
-                    continue
-                out.append(record)
-                if len(out) >= limit:
-                    break
-        return out
-
-    def trim(self, now: float | None = None) -> int:
-        """Drop finished records older than the retention age or beyond the
-        retention count; returns how many were removed. Unfinished runs stay.
-        """
-        now = time.time() if now is None else now
-        doomed = set(self.client.zrangebyscore(self.index_key, 0, now - self.retention_seconds))
-        excess = self.client.zcard(self.index_key) - self.retention_count
-        if excess > 0:
-            doomed.update(self.client.zrange(self.index_key, 0, excess - 1))
-        removed = 0
-        for run_id in doomed:
-            state = self.client.hget(self.run_key(run_id), "state")
-            if state in ("queued", "running"):
-                continue
-            with self.client.pipeline() as pipe:
-                pipe.delete(self.run_key(run_id), self.params_key(run_id))
-                pipe.zrem(self.index_key, run_id)
-                pipe.execute()
-            removed += 1
-        return removed

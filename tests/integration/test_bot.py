@@ -82,14 +82,20 @@ def test_operator_scales_and_viewer_is_refused(
 
 def test_help_and_usage_are_answered_never_a_trace(bots: BotLab) -> None:
     bots.slash("/sparkswarm", "help", VIEWER)
+    bots.slash("/sparkswarm", "servce scale web=3", VIEWER)
     bots.slash("/sparkswarm", "servce scale web=3", STRANGER)
     bots.slash("/sparkswarm", 'service "unbalanced', OPERATOR)
     help_text = wait_for(
         lambda: [m for m in bots.ephemerals(VIEWER) if "Your role: *viewer*" in m.text], 10, "help"
     )[0].text
     assert "runs ls" in help_text and "service scale" not in help_text
-    usage = wait_for(lambda: bots.ephemerals(STRANGER), 10, "usage")[0].text
+    usage = wait_for(
+        lambda: [m for m in bots.ephemerals(VIEWER) if "did you mean" in m.text], 10, "usage"
+    )[0].text
     assert "did you mean `service`" in usage and "service scale" in usage
+    # Without a role the grammar is not shown: only how to get a role.
+    stranger = wait_for(lambda: bots.ephemerals(STRANGER), 10, "no-role answer")[0].text
+    assert "no sparkswarm role" in stranger and "service" not in stranger
     quotes = wait_for(lambda: bots.ephemerals(OPERATOR), 10, "quote error")[0].text
     assert "cannot split" in quotes and "Traceback" not in bots.web.all_text()
 
