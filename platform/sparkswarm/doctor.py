@@ -2,8 +2,8 @@
 
 Two halves, kept apart so the verdicts can be unit tested from given facts:
 
-- :func:`probe` gathers :class:`DoctorFacts` (Engine API, ``/proc`` of this
-  host, a throw-away overlay network);
+- :func:`sparkswarm.doctor_probe.probe` gathers :class:`DoctorFacts` (Engine
+  API, ``/proc`` of this host, a throw-away overlay network);
 - :func:`evaluate` turns facts into :class:`Check` verdicts (ok / warn /
   fail, each with a one-line fix). It does no I/O.
 
@@ -14,16 +14,12 @@ otherwise they are reported as unknown.
 
 from __future__ import annotations
 
-import contextlib
-import secrets
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
-from sparkswarm.errors import SparkswarmError
 from sparkswarm.nodes import failures_tolerated, quorum_size
 
 if TYPE_CHECKING:
@@ -327,105 +323,8 @@ def has_failures(checks: list[Check]) -> bool:
     return any(c.status == "fail" for c in checks)
 
 
-# --- probing ------------------------------------------------------------------
-
-
-def listening_ports(proc_net: Path = PROC_NET) -> dict[str, bool]:
-    """Which swarm ports have a listening (tcp) or bound (udp) socket in this netns."""
-    found: dict[str, bool] = dict.fromkeys(SWARM_PORTS, False)
-    for proto in ("tcp", "udp"):
-        for table in (proto, proto + "6"):
-            try:
-                lines = (proc_net / table).read_text().splitlines()[1:]
-            except OSError:
-                continue
-            for line in lines:
-                fields = line.split()
-                if len(fields) < 4:
-                    continue
-                port = int(fields[1].rsplit(":", 1)[1], 16)
-                # tcp: 0A is LISTEN; udp: 07 is an unconnected bound socket.
-                if fields[3] == ("0A" if proto == "tcp" else "07"):
-                    key = f"{port}/{proto}"
-                    if key in found:
-                        found[key] = True
-    return found
-
-
-def address_is_local(address: str) -> bool:
-    """True if ``address`` belongs to this host (network namespace): we can bind it."""
-    if not address:
-        return False
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind((address, 0))
-        except OSError:
-            return False
-    return True
-
-
-def probe(gw: Gateway, *, test_overlay: bool = True) -> DoctorFacts:
-    """Gather the facts. Never raises for an unreachable engine (it is a fact)."""
-    from sparkswarm.config import get_settings
-
-    settings = get_settings()
-    key = settings.secret_key.get_secret_value() if settings.secret_key else None
-    facts = DoctorFacts(queue_configured=bool(settings.redis_url), secret_key=secret_key_state(key))
-    try:
-        version = gw.version()
-        info = gw.info()
-    except SparkswarmError as exc:
-        facts.engine_error = str(exc)
-        return facts
-    facts.api_version = version.get("ApiVersion")
-    facts.server_version = version.get("Version")
-    swarm = info.get("Swarm") or {}
-    facts.swarm_state = swarm.get("LocalNodeState")
-    facts.swarm_error = swarm.get("Error") or ""
-    facts.is_manager = bool(swarm.get("ControlAvailable"))
-    facts.engine_is_local = address_is_local(swarm.get("NodeAddr") or "")
-    if facts.engine_is_local:
-        facts.listening = listening_ports()
-        facts.ipvs_present = IPVS_PATH.exists()
-    if facts.is_manager and facts.swarm_state == "active":
-        try:
-            managers = gw.nodes(filters={"role": "manager"})
-        except SparkswarmError as exc:
-            # A manager without a Raft leader answers /info but nothing else.
-            facts.control_error = str(exc)
-            return facts
-        facts.managers = len(managers)
-        facts.reachable_managers = sum(
-            1 for m in managers if (m.get("ManagerStatus") or {}).get("Reachability") == "reachable"
-        )
-        facts.unreachable_managers = sorted(
-            (m.get("Description") or {}).get("Hostname") or m["ID"]
-            for m in managers
-            if (m.get("ManagerStatus") or {}).get("Reachability") != "reachable"
-        )
-        facts.ingress_present = any(
-            n.get("Ingress") for n in gw.networks(filters={"driver": "overlay"})
-        )
-        if test_overlay:
-            facts.overlay_error = _try_overlay(gw)
-            facts.overlay_tested = True
-    return facts
-
-
-def _try_overlay(gw: Gateway) -> str | None:
-    name = f"sparkswarm-doctor-{secrets.token_hex(4)}"
-    try:
-        created = gw.create_network(
-            name, driver="overlay", attachable=True, labels={"sparkswarm.doctor": "probe"}
-        )
-    except SparkswarmError as exc:
-        return str(exc)
-    with contextlib.suppress(SparkswarmError):
-        gw.remove_network(created)
-    return None
-
-
 def run_doctor(gw: Gateway, *, test_overlay: bool = True) -> list[Check]:
     """Probe and evaluate: the doctor's verdicts for the swarm behind ``gw``."""
+    from sparkswarm.doctor_probe import probe
+
     return evaluate(probe(gw, test_overlay=test_overlay))

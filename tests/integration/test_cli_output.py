@@ -107,3 +107,13 @@ def test_a_daemon_refusal_names_the_service_it_hit(prefix: str, tmp_path: Any) -
     assert done.returncode != 0
     [line] = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert line.startswith(f"error: service {prefix}_odd: "), done.stderr
+
+
+def test_doctor_into_a_pipe_is_one_line_per_check_and_fix(gw: Any) -> None:
+    done = piped("swarm", "doctor", "--no-overlay-test")
+    assert done.returncode in (0, 1), done.stderr  # 1: a check failed; still printed
+    lines = done.stdout.splitlines()
+    assert len(lines) >= 6  # engine, swarm, managers, ports, ipvs, overlay, secrets
+    for line in lines:  # a wrapped summary would start a line with its tail
+        assert line[:6] in ("OK    ", "WARN  ", "FAIL  ") or line.lstrip().startswith("fix: ")
+    assert "\x1b[" not in done.stdout

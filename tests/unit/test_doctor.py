@@ -7,13 +7,8 @@ from typing import Any
 
 import pytest
 
-from sparkswarm.doctor import (
-    DoctorFacts,
-    address_is_local,
-    evaluate,
-    has_failures,
-    listening_ports,
-)
+from sparkswarm.doctor import DoctorFacts, evaluate, has_failures
+from sparkswarm.doctor_probe import address_is_local, listening_ports
 
 ALL_PORTS = {"2377/tcp": True, "7946/tcp": True, "7946/udp": True, "4789/udp": True}
 

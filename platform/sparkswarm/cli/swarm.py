@@ -83,12 +83,29 @@ def doctor(
     if as_json:
         print_json(checks)
     else:
-        colours = {"ok": "green", "warn": "yellow", "fail": "red"}
-        out = console()
-        for check in checks:
-            mark = f"[{colours[check.status]}]{check.status.upper():<4}[/]"
-            out.print(f"{mark}  {check.name:<9} {check.summary}", highlight=False)
-            if check.fix and check.status != "ok":
-                out.print(f"{'':<4}  {'':<9} fix: {check.fix}", highlight=False)
+        _print_checks(checks)
     if has_failures(checks):
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _print_checks(checks: list[Any]) -> None:
+    """One line per check (and one for its fix); coloured on a terminal, else
+    plain and never wrapped, so scripts can grep a check's whole line."""
+    import sys
+
+    lines = []
+    for check in checks:
+        lines.append((check.status, f"{check.name:<9} {check.summary}"))
+        if check.fix and check.status != "ok":
+            lines.append(("", f"{'':<9} fix: {check.fix}"))
+    if not sys.stdout.isatty():
+        for status, text in lines:
+            say(f"{status.upper():<4}  {text}")
+        return
+    from rich.markup import escape
+
+    colours = {"ok": "green", "warn": "yellow", "fail": "red", "": "default"}
+    out = console()
+    for status, text in lines:
+        mark = f"[{colours[status]}]{status.upper():<4}[/]"
+        out.print(f"{mark}  {escape(text)}", highlight=False)
