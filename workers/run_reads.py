@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import NotFound
+from sparkswarm.workers.record_index import newest_first, past_retention
 
 if TYPE_CHECKING:
     from sparkswarm.workers.records import RunRecord
@@ -62,13 +63,7 @@ class RunReads:
         from sparkswarm.workers.records import RunRecord
 
         out: list[RunRecord] = []
-        start = 0
-        page = max(limit, 100)
-        while len(out) < limit:
-            ids = self.client.zrevrange(self.index_key, start, start + page - 1)
-            if not ids:
-                break
-            start += page
+        for ids in newest_first(self.client, self.index_key, max(limit, 100)):
             with self.client.pipeline(transaction=False) as pipe:
                 for run_id in ids:
                     pipe.hgetall(self.run_key(run_id))
@@ -87,7 +82,7 @@ class RunReads:
                     continue
                 out.append(record)
                 if len(out) >= limit:
-                    break
+                    return out
         return out
 
     def trim(self, now: float | None = None) -> int:
@@ -95,10 +90,9 @@ class RunReads:
         retention count; returns how many were removed. Unfinished runs stay.
         """
         now = time.time() if now is None else now
-        doomed = set(self.client.zrangebyscore(self.index_key, 0, now - self.retention_seconds))
-        excess = self.client.zcard(self.index_key) - self.retention_count
-        if excess > 0:
-            doomed.update(self.client.zrange(self.index_key, 0, excess - 1))
+        doomed = past_retention(
+            self.client, self.index_key, now, self.retention_seconds, self.retention_count
+        )
         removed = 0
         for run_id in doomed:
             state = self.client.hget(self.run_key(run_id), "state")

@@ -25,6 +25,7 @@ from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.spark.job_record import FINAL_STATES, JobRecord
 from sparkswarm.workers.events import SparkJobChanged
+from sparkswarm.workers.record_index import newest_first, past_retention
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -191,12 +192,7 @@ class JobStore:
     ) -> list[JobRecord]:
         """The newest records first, filtered; at most ``limit``."""
         out: list[JobRecord] = []
-        start, page = 0, max(limit, 100)
-        while len(out) < limit:
-            ids = self.client.zrevrange(self.index_key, start, start + page - 1)
-            if not ids:
-                break
-            start += page
+        for ids in newest_first(self.client, self.index_key, max(limit, 100)):
             for raw in self.client.mget([self.key(i) for i in ids]):
                 if raw is None:
                     continue
@@ -205,16 +201,15 @@ class JobStore:
                     continue
                 out.append(record)
                 if len(out) >= limit:
-                    break
+                    return out
         return out
 
     def trim(self, now: float | None = None) -> int:
         """Drop ended records older than the retention age or beyond its count."""
         now = time.time() if now is None else now
-        doomed = set(self.client.zrangebyscore(self.index_key, 0, now - self.retention_seconds))
-        excess = self.client.zcard(self.index_key) - self.retention_count
-        if excess > 0:
-            doomed.update(self.client.zrange(self.index_key, 0, excess - 1))
+        doomed = past_retention(
+            self.client, self.index_key, now, self.retention_seconds, self.retention_count
+        )
         removed = 0
         for job_id in doomed:
             if self.client.sismember(self.active_key, job_id):

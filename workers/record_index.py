@@ -1,0 +1,30 @@
+"""The time index both record stores keep: a sorted set of ids scored by creation time.
+
+Run records (:mod:`.records`) and Spark job records (:mod:`.spark_jobs`)
+page through it newest first and trim it by age and count the same way;
+what a record is, and which ones must stay, is theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+
+def newest_first(client: Any, index_key: str, page: int) -> Iterator[list[str]]:
+    """Pages of ``page`` ids from the index, the newest first, until it runs out."""
+    start = 0
+    while ids := client.zrevrange(index_key, start, start + page - 1):
+        yield ids
+        start += page
+
+
+def past_retention(
+    client: Any, index_key: str, now: float, retention_seconds: float, retention_count: int
+) -> set[str]:
+    """Ids older than the retention age, or beyond the retention count (oldest first)."""
+    doomed = set(client.zrangebyscore(index_key, 0, now - retention_seconds))
+    excess = client.zcard(index_key) - retention_count
+    if excess > 0:
+        doomed.update(client.zrange(index_key, 0, excess - 1))
+    return doomed
