@@ -11,6 +11,34 @@ from collections.abc import Iterator
 from typing import Any
 
 
+class IndexedStore:
+    """What both record stores hold: the Redis client, where their keys live,
+    how long records are kept, and the event stream they write to.
+
+    ``index`` names the store's keys: ``<prefix><index>`` is the time index,
+    ``<prefix><index>:active`` the set of records still under way.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        prefix: str,
+        index: str,
+        *,
+        retention_days: int,
+        retention_count: int,
+        events_maxlen: int,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.index_key = f"{prefix}{index}"
+        self.active_key = f"{prefix}{index}:active"
+        self.stream_key = f"{prefix}events"
+        self.retention_seconds = retention_days * 86400
+        self.retention_count = retention_count
+        self.events_maxlen = events_maxlen
+
+
 def newest_first(client: Any, index_key: str, page: int) -> Iterator[list[str]]:
     """Pages of ``page`` ids from the index, the newest first, until it runs out."""
     start = 0

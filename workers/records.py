@@ -83,14 +83,14 @@ class RunStore(RunReads):
         retention_count: int = 5000,
         events_maxlen: int = 10_000,
     ) -> None:
-        self.client = client
-        self.prefix = prefix
-        self.retention_seconds = retention_days * 86400
-        self.retention_count = retention_count
-        self.events_maxlen = events_maxlen
-        self.index_key = f"{prefix}runs"
-        self.active_key = f"{prefix}runs:active"
-        self.stream_key = f"{prefix}events"
+        super().__init__(
+            client,
+            prefix,
+            "runs",
+            retention_days=retention_days,
+            retention_count=retention_count,
+            events_maxlen=events_maxlen,
+        )
         self._create = client.register_script(lua.CREATE)
         self._claim = client.register_script(lua.CLAIM)
         self._park = client.register_script(lua.PARK)

@@ -7,24 +7,17 @@ has both. The key layout is described there.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sparkswarm.errors import NotFound
-from sparkswarm.workers.record_index import newest_first, past_retention
+from sparkswarm.workers.record_index import IndexedStore, newest_first, past_retention
 
 if TYPE_CHECKING:
     from sparkswarm.workers.records import RunRecord
 
 
-class RunReads:
+class RunReads(IndexedStore):
     """The read side of :class:`~sparkswarm.workers.records.RunStore`."""
-
-    client: Any
-    prefix: str
-    index_key: str
-    active_key: str
-    retention_seconds: int
-    retention_count: int
 
     def run_key(self, run_id: str) -> str:
         return f"{self.prefix}run:{run_id}"

@@ -25,7 +25,7 @@ from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.spark.job_record import FINAL_STATES, JobRecord
 from sparkswarm.workers.events import SparkJobChanged
-from sparkswarm.workers.record_index import newest_first, past_retention
+from sparkswarm.workers.record_index import IndexedStore, newest_first, past_retention
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from sparkswarm.workers.client import QueueClient
 
 
-class JobStore:
+class JobStore(IndexedStore):
     """Job records on one Redis client (``decode_responses=True``).
 
     Methods raise redis-py's errors when Redis is unreachable.
@@ -48,15 +48,15 @@ class JobStore:
         retention_count: int = 5000,
         events_maxlen: int = 10_000,
     ) -> None:
-        self.client = client
-        self.prefix = prefix
-        self.index_key = f"{prefix}sparkjobs"
-        self.active_key = f"{prefix}sparkjobs:active"
+        super().__init__(
+            client,
+            prefix,
+            "sparkjobs",
+            retention_days=retention_days,
+            retention_count=retention_count,
+            events_maxlen=events_maxlen,
+        )
         self.unclean_key = f"{prefix}sparkjobs:unclean"
-        self.stream_key = f"{prefix}events"
-        self.retention_seconds = retention_days * 86400
-        self.retention_count = retention_count
-        self.events_maxlen = events_maxlen
 
     @classmethod
     def for_client(cls, qc: QueueClient) -> JobStore:
