@@ -154,21 +154,23 @@ class Connection:
         ``path`` is the Engine API path without version (``/services``).
         Raises our errors; an unreachable manager is dropped (the next call fails over).
         """
-        if self._transport is None:
-            self._transport = self._connect()
+        transport = self._in_use()
         try:
-            return self._transport.request(
-                what, method, path, params=params, body=body, headers=headers
-            )
+            return transport.request(what, method, path, params=params, body=body, headers=headers)
         except Unavailable:
             self.close()
             raise
 
     def _wire(self) -> Wire | None:
         """The :class:`Wire` to the manager in use, or None when docker-py carries the calls."""
+        transport = self._in_use()
+        return transport if isinstance(transport, Wire) else None
+
+    def _in_use(self) -> Transport:
+        """The transport to the manager in use, connecting (with failover) first if needed."""
         if self._transport is None:
             self._transport = self._connect()
-        return self._transport if isinstance(self._transport, Wire) else None
+        return self._transport
 
     @contextmanager
     def _engine(self, what: str) -> Iterator[Any]:
@@ -178,10 +180,8 @@ class Connection:
         registry credentials, and logs and exec over TLS or ssh); a dead
         connection is dropped.
         """
-        if self._transport is None:
-            self._transport = self._connect()
+        transport = self._in_use()
         if self._api is None:
-            transport = self._transport
             if isinstance(transport, DockerPyTransport):
                 self._api = transport.api
             else:
