@@ -255,9 +255,11 @@ class Connection:
                 kwargs = docker.utils.kwargs_from_env()
                 return docker.APIClient(version="auto", timeout=int(self.timeout), **kwargs)
             tls: Any = False
+            client_class: Any = docker.APIClient
             if endpoint.startswith("tcp://") and (self.tls_verify or self.cert_path):
                 tls = self._tls_config()
-            return docker.APIClient(
+                client_class = _configured_ca_client(docker.APIClient)
+            return client_class(
                 base_url=endpoint,
                 version="auto",
                 timeout=int(self.timeout),
@@ -285,3 +287,23 @@ class Connection:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+
+def _configured_ca_client(base: Any) -> Any:
+    """docker-py's client class, keeping the CA of ``SPARKSWARM_CERT_PATH``.
+
+    requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` replace a session's
+    own ``verify`` on every request (psf/requests#3829), so on a machine with
+    either set (common where a proxy re-signs HTTPS) the manager's certificate
+    was checked against the system bundle and always refused. The CA the
+    settings name is the only one that may vouch for a manager.
+    """
+
+    class ConfiguredCAClient(base):  # type: ignore[misc]
+        def merge_environment_settings(self, *args: Any, **kwargs: Any) -> Any:
+            settings = super().merge_environment_settings(*args, **kwargs)
+            if isinstance(self.verify, str):
+                settings["verify"] = self.verify
+            return settings
+
+    return ConfiguredCAClient

@@ -7,6 +7,7 @@ never looks at an error's text to decide what to do.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,6 +117,9 @@ def _from_docker_py(exc: Exception, what: str) -> SparkswarmError | None:
     import docker.errors
     import requests.exceptions
 
+    tls = _tls_problem(exc)
+    if tls:
+        return Unavailable(f"{what}: {tls}")
     if isinstance(exc, docker.errors.NotFound):
         return NotFound(_explanation(exc))
     if isinstance(exc, docker.errors.APIError):
@@ -127,3 +131,43 @@ def _from_docker_py(exc: Exception, what: str) -> SparkswarmError | None:
     if isinstance(exc, docker.errors.DockerException):
         return Unavailable(f"{what}: {exc}")
     return None
+
+
+_VERIFY_REASON = re.compile(r"certificate verify failed: ([^(')]+)")
+
+
+def _tls_problem(exc: BaseException) -> str:
+    """A sentence for a failed TLS set-up or handshake with a manager, or "".
+
+    docker-py wraps the ssl error (``version="auto"`` asks the engine at
+    once) in a DockerException whose text is a urllib3 retry message; the
+    reason is in the chain of causes.
+    """
+    import docker.errors
+
+    if isinstance(exc, docker.errors.TLSParameterError):
+        return (
+            "TLS is on but the client certificate is missing: SPARKSWARM_CERT_PATH "
+            "must hold ca.pem, cert.pem and key.pem"
+        )
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        unverified = _VERIFY_REASON.search(text)
+        if unverified:
+            return (
+                "TLS: the manager's certificate is not trusted by ca.pem in "
+                "SPARKSWARM_CERT_PATH (signed by another CA, expired, or not for this "
+                f"address): {unverified.group(1).strip()}"
+            )
+        if (
+            "ALERT_BAD_CERTIFICATE" in text
+            or "ALERT_CERTIFICATE" in text
+            or ("ALERT_UNKNOWN_CA" in text)
+        ):
+            return (
+                "TLS: the manager refused our client certificate (cert.pem in "
+                "SPARKSWARM_CERT_PATH is expired, or not signed by the CA the manager trusts)"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return ""
