@@ -15,6 +15,7 @@ import pytest
 
 from sparkswarm.errors import SparkswarmError
 from sparkswarm.gateway import Gateway
+from tests.conftest import unavailable
 from tests.support.cli import sparkswarm
 from tests.support.tls_engine import (
     TlsEngine,
@@ -25,16 +26,24 @@ from tests.support.tls_engine import (
     write_pem,
 )
 
-pytestmark = pytest.mark.integration
+# Its engine lives in a network namespace on the lab bridge, as extra nodes do.
+pytestmark = [pytest.mark.integration, pytest.mark.multinode]
 
 
 @pytest.fixture(scope="module")
-def tls_engine(tmp_path_factory: pytest.TempPathFactory, gw: object) -> Iterator[TlsEngine]:
-    engine = start_tls_engine(tmp_path_factory.mktemp("tls-engine"))
+def tls_engine(gw: object) -> Iterator[TlsEngine]:
+    from tests.conftest import SESSION_ID
+    from tests.support.multinode import why_unavailable
+
+    reason = why_unavailable()
+    if reason:
+        unavailable(reason)
+    engine = start_tls_engine(f"{SESSION_ID}tls")
     try:
         yield engine
     finally:
-        stop_tls_engine(engine)
+        problems = stop_tls_engine(engine)
+        assert not problems, problems
 
 
 def _gateway(engine: TlsEngine, certs: Path) -> Gateway:

@@ -1,12 +1,11 @@
 """A real Docker Engine that listens with ``--tlsverify``, and certificates for it.
 
-The test makes its own certificate authority, a server certificate for
-127.0.0.1 and client certificates (good, expired, from another CA) with
-``cryptography``, then starts a second ``dockerd`` in the host's network
-namespace (own data, exec root and socket; no bridge, no iptables, so it
-touches nothing of the main engine) listening on a loopback TCP port with
-``--tlsverify``. Everything lives in one temporary folder, removed by
-:func:`stop_tls_engine`.
+The test makes its own certificate authority, a server certificate for the
+engine's address and client certificates (good, expired, from another CA)
+with ``cryptography``, then starts a second ``dockerd`` in a network
+namespace of its own on the lab bridge (an extra node's namespace and test
+address, as tests/support/multinode.py makes them) listening with
+``--tlsverify``. :func:`stop_tls_engine` removes all of it.
 """
 
 from __future__ import annotations
@@ -14,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
-import os
 import shutil
-import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.support.queue_harness import free_port
+from tests.support.multinode import BACKEND, ExtraNode, new_node
 from tests.support.wait import wait_for
 
 
@@ -73,7 +70,7 @@ def make_ca(common: str) -> Issued:
 
 
 def issue(ca: Issued, common: str, *, server: bool, expired: bool = False) -> Issued:
-    """A leaf certificate signed by ``ca``: for 127.0.0.1 (server) or a client."""
+    """A leaf certificate signed by ``ca``: for the address ``common`` (server) or a client."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
     start, end = (
@@ -95,7 +92,7 @@ def issue(ca: Issued, common: str, *, server: bool, expired: bool = False) -> Is
     )
     if server:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(common))]),
             critical=False,
         )
     return Issued(builder.sign(ca.key, hashes.SHA256()), key)
@@ -122,69 +119,76 @@ def write_pem(folder: Path, ca: Issued, leaf: Issued | None) -> Path:
 
 @dataclass
 class TlsEngine:
-    """A running TLS-verifying dockerd and the certificates around it."""
+    """A running TLS-verifying dockerd in its own namespace, and its CA."""
 
-    root: Path
+    node: ExtraNode
     port: int
     ca: Issued
     process: subprocess.Popen[bytes]
 
     @property
+    def root(self) -> Path:
+        return self.node.root
+
+    @property
     def url(self) -> str:
-        return f"tcp://127.0.0.1:{self.port}"
+        return f"tcp://{self.node.address}:{self.port}"
 
     def log_tail(self) -> str:
         return (self.root / "dockerd.log").read_text(errors="replace")[-2000:]
 
 
-def start_tls_engine(root: Path) -> TlsEngine:
-    """Start dockerd on 127.0.0.1:<free port> with ``--tlsverify`` (and its own
-    unix socket in ``root`` for nothing else to use); wait until it listens."""
+def start_tls_engine(prefix: str) -> TlsEngine:
+    """Start dockerd with ``--tlsverify`` on ``<address>:2376`` in a network
+    namespace of its own on the lab bridge (an extra node's address and
+    namespace, made by the product's lab backend); wait until it listens.
+
+    Its own namespace matters: a second dockerd in the host's namespace
+    shares (and, started without a bridge, deletes) the main engine's docker0.
+    """
+    node = new_node(prefix, 1)
+    BACKEND.create(node.record)
+    try:
+        return _start(node)
+    except BaseException:
+        node.destroy()
+        raise
+
+
+def _start(node: ExtraNode) -> TlsEngine:
     ca = make_ca("sparkswarm test CA")
-    server = write_pem(root / "server", ca, issue(ca, "127.0.0.1", server=True))
-    port = free_port()
-    log = (root / "dockerd.log").open("wb")
-    command = ["dockerd", "--data-root", str(root / "data"), "--exec-root", str(root / "exec")]
+    server = write_pem(node.root / "server", ca, issue(ca, node.address, server=True))
+    port = 2376
+    root = node.root
+    command = ["nsenter", f"--net=/var/run/netns/{node.netns}", "dockerd"]
+    command += ["--data-root", str(root / "data"), "--exec-root", str(root / "exec")]
     command += ["--pidfile", str(root / "dockerd.pid"), "-H", f"unix://{root / 'docker.sock'}"]
-    command += ["-H", f"tcp://127.0.0.1:{port}", "--tlsverify"]
+    command += ["-H", f"tcp://{node.address}:{port}", "--tlsverify"]
     command += ["--tlscacert", str(server / "ca.pem"), "--tlscert", str(server / "cert.pem")]
     command += ["--tlskey", str(server / "key.pem")]
-    command += ["--bridge=none", "--iptables=false", "--ip-masq=false"]
-    process = subprocess.Popen(
-        command,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    engine = TlsEngine(root=root, port=port, ca=ca, process=process)
-    try:
-        wait_for(
-            lambda: "API listen on 127.0.0.1" in engine.log_tail() or process.poll() is not None,
-            60,
-            "the TLS engine to listen",
+    command += ["--containerd-namespace", node.netns]
+    command += ["--containerd-plugins-namespace", f"{node.netns}p"]
+    with (root / "dockerd.log").open("ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    except AssertionError:
-        stop_tls_engine(engine)
-        raise
+    engine = TlsEngine(node=node, port=port, ca=ca, process=process)
+    listening = f"API listen on {node.address}:{port}"
+    wait_for(
+        lambda: listening in engine.log_tail() or process.poll() is not None,
+        60,
+        "the TLS engine to listen",
+    )
     if process.poll() is not None:
-        tail = engine.log_tail()
-        stop_tls_engine(engine)
-        raise RuntimeError(f"the TLS dockerd exited:\n{tail}")
+        raise RuntimeError(f"the TLS dockerd exited:\n{engine.log_tail()}")
     return engine
 
 
-def stop_tls_engine(engine: TlsEngine) -> None:
-    """Stop the engine (and its containerd) and remove its folder."""
-    if engine.process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(engine.process.pid, signal.SIGTERM)
-        try:
-            engine.process.wait(20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(engine.process.pid, signal.SIGKILL)
-            engine.process.wait(10)
-    # dockerd leaves its overlay mounts under data/ only while it runs; a
-    # stopped engine's folder is plain files.
-    subprocess.run(["umount", "-R", str(engine.root / "exec")], capture_output=True, check=False)
+def stop_tls_engine(engine: TlsEngine) -> list[str]:
+    """Stop the engine and remove its namespace, address claim and folder;
+    what went wrong (never raises)."""
+    problems = engine.node.destroy()
+    with contextlib.suppress(ChildProcessError, subprocess.TimeoutExpired):
+        engine.process.wait(10)
     shutil.rmtree(engine.root, ignore_errors=True)
+    return problems
