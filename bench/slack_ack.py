@@ -148,7 +148,7 @@ def main() -> int:
     parser.add_argument("--scales", type=int, default=8, help="scales each from chat and CLI")
     args = parser.parse_args()
 
-    from sparkswarm.gateway import Gateway
+    from tests.support.engine import EngineGateway as Gateway
     from sparkswarm.services import ops
     from tests.support.bot_harness import BotLab
     from tests.support.engine import remove_prefixed

@@ -101,6 +101,12 @@ swarm_init() {
   .venv/bin/sparkswarm swarm init --advertise-addr "$LAB_ADDR" --listen-addr "$LAB_ADDR:2377"
 }
 
+if [ "${1:-}" = "--python-only" ]; then
+  # The unit loop (scripts/test.sh --unit) needs the virtualenv and nothing else.
+  python_env
+  exit 0
+fi
+
 install_packages
 # The bridge first: a swarm that advertises on it (after a reboot, say) needs
 # its address to exist when dockerd starts.

@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
 # The test command: set up (scripts/setup.sh), lint, type-check, then every
 # test against the real engine and Redis. Extra arguments go to pytest.
+#   bash scripts/test.sh           everything (what CI runs)
+#   bash scripts/test.sh --unit    the fast loop: tests/unit only (no engine, no Redis)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
+
+# pytest-xdist workers: the integration tests mostly wait on the engine, so
+# more workers than cores pay off; the tests that cannot overlap (extra nodes,
+# Spark clusters) share one worker (tests/conftest.py, SERIAL_MARKERS).
+WORKERS=${SPARKSWARM_TEST_WORKERS:-4}
+
+if [ "${1:-}" = "--unit" ]; then
+  shift
+  bash scripts/setup.sh --python-only
+  exec .venv/bin/python -m pytest -m unit -n "$WORKERS" "$@"
+fi
 
 bash scripts/setup.sh
 
@@ -13,5 +26,5 @@ echo "==> ruff"
 echo "==> mypy --strict (the whole package as installed: core, cli, workers, bots)"
 .venv/bin/mypy
 echo "==> pytest"
-# --durations: the slowest tests, to keep an eye on CI time (target < 30 min).
-exec .venv/bin/python -m pytest --durations=15 "$@"
+# --durations: the slowest tests, to keep an eye on CI time (target < 15 min).
+exec .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup --durations=25 "$@"

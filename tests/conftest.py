@@ -25,6 +25,23 @@ from tests.support.engine import remove_prefixed, require_swarm_manager
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SESSION_ID = "ssw" + secrets.token_hex(3)
 
+# Tests that must not overlap with one another under pytest-xdist: extra swarm
+# nodes share the lab bridge's addresses and change what ``node ls`` shows,
+# and Spark clusters need most of the machine's cores. Everything in this group
+# runs on one xdist worker, one test at a time (``--dist loadgroup``); every
+# other test is independent (its own name prefix, its own redis-server).
+SERIAL_MARKERS = ("multinode", "spark", "e2e", "serial")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``tests/unit`` as ``unit`` (``pytest -m unit``: no engine, no Redis)
+    and put the tests that cannot overlap into one xdist group."""
+    for item in items:
+        if "/tests/unit/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.unit)
+        if any(item.get_closest_marker(m) for m in SERIAL_MARKERS):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
 
 def unavailable(reason: str) -> None:
     """Skip locally; fail under CI, where everything must be present."""
