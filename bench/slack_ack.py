@@ -148,9 +148,9 @@ def main() -> int:
     parser.add_argument("--scales", type=int, default=8, help="scales each from chat and CLI")
     args = parser.parse_args()
 
-    from tests.support.engine import EngineGateway as Gateway
     from sparkswarm.services import ops
     from tests.support.bot_harness import BotLab
+    from tests.support.engine import EngineGateway as Gateway
     from tests.support.engine import remove_prefixed
     from tests.support.images import build_web_images
     from tests.support.queue_harness import QueueLab, RedisServer

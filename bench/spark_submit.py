@@ -120,9 +120,9 @@ def main() -> None:
     if not 1 <= args.rounds <= 10:
         parser.error("--rounds is between 1 and 10")
 
-    from tests.support.engine import EngineGateway as Gateway
     from sparkswarm.operations import run_operation
     from sparkswarm.spark.cluster import up_params
+    from tests.support.engine import EngineGateway as Gateway
 
     gw = Gateway()
     stack = args.stack
