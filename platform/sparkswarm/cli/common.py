@@ -285,7 +285,7 @@ def ask_first(request: Request) -> None:
 def permission_note(builder: Callable[..., Request]) -> str:
     """What the registry says about a command: the role chat needs, and
     whether chat asks for a confirmation first."""
-    from sparkswarm.operations import always, get_operation, never
+    from sparkswarm.operations import always, get_operation, never, nothing
     from sparkswarm.requests.grammar import BUILDER_OPS
 
     op = get_operation(BUILDER_OPS[builder])
@@ -297,4 +297,12 @@ def permission_note(builder: Callable[..., Request]) -> str:
     elif op.destructive is not never:
         when = (op.destructive.__doc__ or "").strip().rstrip(".")
         note += f" and a confirmation when destructive ({when})"
+    if op.elevates is not nothing:
+        note += (
+            "; the admin role and a confirmation when it reaches the hosts"
+            " (host mounts, capabilities)"
+        )
+    if op.warns is not nothing:
+        what = (op.warns.__doc__ or "").strip().rstrip(".")
+        note += f"; it warns and asks first for {what}"
     return note + "."
