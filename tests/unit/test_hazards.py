@@ -204,3 +204,16 @@ def test_allowed_paths_setting_is_absolute_paths() -> None:
     ]
     with pytest.raises(InvalidRequest, match="HOST_MOUNT_PATHS"):
         Settings(host_mount_paths="srv/data")
+
+
+def test_the_confirmation_lists_hazards_escaped_and_cut_visibly() -> None:
+    from sparkswarm.bots.present import confirm_blocks
+
+    hazards = ("s_web bind-mounts the host's /a<b>&c at /host", "x" * 300)
+    text, blocks = confirm_blocks("id1", "stack deploy web", "U1", 60, hazards)
+    assert "/a&lt;b&gt;&amp;c" in text and "<b>" not in text
+    assert "x" * 199 + "…" in text and "x" * 200 not in text
+    assert blocks[0]["text"]["text"] == text and len(text) < 3000
+    many = tuple(f"hazard {i}" for i in range(15))
+    text, _ = confirm_blocks("id2", "w", "U1", 60, many)
+    assert "hazard 9" in text and "hazard 10" not in text and "and 5 more" in text
