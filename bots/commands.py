@@ -42,6 +42,7 @@ class Policy:
     chat: bool
     destructive: bool
     queue_read: bool
+    hazards: tuple[str, ...] = ()  # what the request reaches or breaks, said when asking
 
 
 def words_of(command: str, text: str) -> list[str]:
@@ -84,16 +85,19 @@ def usage(words: tuple[str, ...] = ()) -> str:
 
 
 def policy(op_name: str, params: dict[str, Any]) -> Policy:
-    """Role, read-only, chat and destructiveness of ``op_name`` from the registry."""
+    """Role, read-only, chat and destructiveness of ``op_name`` with ``params``,
+    from the registry's per-request verdict (host bind mounts need admin, a
+    deploy to 0 workers asks first, ...; see :mod:`sparkswarm.hazards`)."""
     from sparkswarm.operations import get_operation
 
     op = get_operation(op_name)
     return Policy(
-        role=op.role,
+        role=op.role_for(params),
         read_only=op.read_only,
         chat=op.chat and not op.local,
         destructive=op.is_destructive(params),
         queue_read=op.executor == "queue",
+        hazards=tuple(op.hazards(params)),
     )
 
 

@@ -137,7 +137,7 @@ class Dispatcher:
         elif policy.read_only:
             self._worker_read(req, request, shown)
         elif policy.destructive:
-            self._ask_confirmation(req, request, shown)
+            self._ask_confirmation(req, request, shown, policy.hazards)
         else:
             self._submit(req, request.op, dict(request.params), shown, self._key(req.key))
 
@@ -257,7 +257,9 @@ class Dispatcher:
             blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{full}```"}}]
         self.out.post(req.channel, text[:3000], blocks[:50], thread_ts=req.thread_ts)
 
-    def _ask_confirmation(self, req: ChatRequest, request: Any, shown: str) -> None:
+    def _ask_confirmation(
+        self, req: ChatRequest, request: Any, shown: str, hazards: tuple[str, ...] = ()
+    ) -> None:
         confirm_id = uuid.uuid4().hex
         ttl = self.settings.bot_confirm_ttl
         pending = {
@@ -274,7 +276,7 @@ class Dispatcher:
             json.dumps(pending),
             px=max(1, int(ttl * 1000)),
         )
-        text, blocks = present.confirm_blocks(confirm_id, shown, req.user, ttl)
+        text, blocks = present.confirm_blocks(confirm_id, shown, req.user, ttl, hazards)
         self.out.post(req.channel, text, blocks, thread_ts=req.thread_ts)
 
     def _on_button(

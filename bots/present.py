@@ -178,6 +178,11 @@ def _message(head: str, body: list[str]) -> tuple[str, Blocks]:
     return text, blocks
 
 
+def _escape(text: str) -> str:
+    """``text`` safe in mrkdwn: Slack's three control characters escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _code(text: str) -> str:
     return "```" + text.replace("```", "'''")[:2900] + "```"
 
@@ -294,12 +299,22 @@ def job_answer(record: Any) -> tuple[str, Blocks]:
     ]
 
 
-def confirm_blocks(confirm_id: str, words: str, requester: str, ttl: float) -> tuple[str, Blocks]:
-    """The question with Confirm / Cancel buttons for a destructive command."""
+def confirm_blocks(
+    confirm_id: str, words: str, requester: str, ttl: float, hazards: tuple[str, ...] = ()
+) -> tuple[str, Blocks]:
+    """The question with Confirm / Cancel buttons for a destructive command;
+    ``hazards`` (what it reaches or breaks) are listed under it, escaped."""
     text = (
         f":warning: `{words}` is destructive. <@{requester}>, confirm within "
         f"{duration(ttl)}; only you can."
     )
+    # At most 10 lines of at most 200 characters (Slack's 3,000 per section),
+    # each cut with a visible mark.
+    shown = [_escape(h if len(h) <= 200 else h[:199] + "…") for h in hazards[:10]]
+    if len(hazards) > 10:
+        shown.append(f"... and {len(hazards) - 10} more")
+    if shown:
+        text += "\n" + "\n".join(f"• {h}" for h in shown)
     return text, [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {

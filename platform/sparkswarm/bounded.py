@@ -15,8 +15,10 @@ Every refusal is an InvalidRequest naming the file.
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import os
+import stat
 from typing import Any
 
 from sparkswarm.errors import InvalidRequest
@@ -30,20 +32,40 @@ MAX_YAML_VALUES = 50_000
 
 
 def read_limited(path: str, limit: int) -> bytes:
-    """The bytes of ``path``, never more than ``limit``.
+    """The bytes of regular file ``path``, never more than ``limit``.
 
-    A regular file larger than ``limit`` is refused without being read;
-    devices and pipes report no size, so the read stops at ``limit + 1``
-    bytes either way. Raises OSError (EFBIG when too large), as ``open`` would.
+    Anything else is refused before a byte is read: opening a FIFO for
+    reading waits for a writer (``stack deploy`` hung for ever on one), and
+    devices never end. The file is opened without blocking and checked on
+    the open descriptor, so a FIFO swapped in after a check cannot hang it.
+    A file larger than ``limit`` is refused without being read, and the read
+    stops at ``limit + 1`` bytes whatever the size said. Raises OSError
+    (EFBIG when too large, EINVAL when not a regular file), as ``open`` would.
     """
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise OSError(errno.EISDIR, "Is a directory")
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({_file_kind(mode)})")
+        size = os.fstat(fd).st_size
         if size > limit:
             raise OSError(errno.EFBIG, f"{_size(size)}, over the limit of {_size(limit)}")
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than the limit of {_size(limit)}")
     return data
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a file")
 
 
 def read_bounded(path: str, limit: int, what: str) -> bytes:
@@ -104,11 +126,41 @@ def load_yaml(text: str, filename: str) -> Any:
     return data
 
 
+@functools.cache
 def _safe_loader() -> Any:
+    """The safe loader (libyaml's when present: the same safe types, several
+    times faster) refusing a key given twice in one mapping.
+
+    YAML says keys are unique, but PyYAML keeps the last value silently: a
+    second ``services.web`` would replace the first unseen. The message is
+    docker stack config's: ``mapping key "web" already defined at line N``.
+    Keys brought in by a merge (``<<: *defaults``) may be overridden.
+    """
     import yaml
 
-    # libyaml's loader when present: the same safe types, several times faster.
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class UniqueKeyLoader(base):  # type: ignore[misc, valid-type]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                    key_node, yaml.ScalarNode
+                ):
+                    continue
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f'mapping key "{key}" already defined at line {seen[key]}',
+                        key_node.start_mark,
+                    )
+                seen[key] = line
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeyLoader
 
 
 def _describe(exc: Any) -> str:

@@ -99,6 +99,14 @@ class Settings:
         default=200,
         metadata=_row(v.integer(ge=1), "Most tasks all services of one stack may have together."),
     )
+    host_mount_paths: list[str] = field(
+        default_factory=list,
+        metadata=_row(
+            v.absolute_paths,
+            "Host folders operators may bind-mount from chat (comma separated); "
+            "any other host mount needs the admin role and a confirmation.",
+        ),
+    )
 
     # --- The queue: worker, beat and the clients that submit to it ----------
 

@@ -173,6 +173,15 @@ def comma_list(value: object) -> list[str]:
     raise ValueError("Input should be a comma-separated list")
 
 
+def absolute_paths(value: object) -> list[str]:
+    """``"/srv/data, /scratch"`` -> ``["/srv/data", "/scratch"]``; each path absolute."""
+    paths = comma_list(value)
+    for path in paths:
+        if not path.startswith("/"):
+            raise ValueError(f"{path!r} is not an absolute path")
+    return paths
+
+
 def managers(value: object) -> list[str]:
     """Manager endpoints, comma separated, each with a known scheme and a
     well-formed host and port: a typo would otherwise look like an

@@ -179,6 +179,90 @@ def check_int64(value: int, what: str) -> int:
     return value
 
 
+# Every numeric flag without a limit of its own above (replicas, waits), with
+# the least and most it accepts. The engine keeps most of them as Go uint64 or
+# int64 and answers a larger number with its raw "cannot unmarshal number";
+# the bounds are far above any useful value. 0 keeps the engine's meaning
+# where it has one (restart attempts: unlimited; parallelism: all at once).
+FLAG_BOUNDS: dict[str, tuple[int, int]] = {
+    "--restart-max-attempts": (0, 10_000),
+    "--health-retries": (0, 1_000),
+    "--update-parallelism": (0, 10_000),
+    "--rollback-parallelism": (0, 10_000),
+    "--total-executor-cores": (1, 100_000),
+    "--tail": (0, 1_000_000),
+    "--limit": (1, 1_000),
+}
+
+
+# Where the same numbers sit in an Engine ServiceSpec, and their compose keys.
+SPEC_NUMBERS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (
+        ("TaskTemplate", "RestartPolicy", "MaxAttempts"),
+        "--restart-max-attempts",
+        "deploy.restart_policy.max_attempts",
+    ),
+    (
+        ("TaskTemplate", "ContainerSpec", "Healthcheck", "Retries"),
+        "--health-retries",
+        "healthcheck.retries",
+    ),
+    (("UpdateConfig", "Parallelism"), "--update-parallelism", "deploy.update_config.parallelism"),
+    (
+        ("RollbackConfig", "Parallelism"),
+        "--rollback-parallelism",
+        "deploy.rollback_config.parallelism",
+    ),
+)
+
+
+def check_number(flag: str, value: int | None, what: str | None = None) -> int | None:
+    """``value`` if it is within ``flag``'s bounds (:data:`FLAG_BOUNDS`); None passes.
+
+    Raises InvalidRequest naming the flag (or ``what``) and its bounds.
+    """
+    if value is None:
+        return None
+    low, high = FLAG_BOUNDS[flag]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidRequest(
+            f"{what or flag} must be a whole number from {low} to {high}, not {value!r}"
+        )
+    return value
+
+
+def check_spec_numbers(spec: Mapping[str, Any], where: str) -> None:
+    """The bounded numbers of an Engine ``ServiceSpec`` (from a compose file),
+    named by their compose keys under ``where`` (``services.web``).
+
+    Raises InvalidRequest as :func:`check_number` does.
+    """
+    for path, flag, key in SPEC_NUMBERS:
+        value: Any = spec
+        for part in path:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        check_number(flag, value, f"{where}: {key}")
+
+
+def check_numbers(values: Mapping[str, Any], prefix: str = "--") -> None:
+    """Check every bounded flag among ``values`` (request params keyed like
+    ``restart_max_attempts``; ``prefix`` is prepended to the flag name, e.g.
+    ``--update-`` for an update policy's ``parallelism``).
+
+    Raises InvalidRequest as :func:`check_number` does.
+    """
+    for key, value in values.items():
+        flag = prefix + key.replace("_", "-")
+        if flag in FLAG_BOUNDS:
+            check_number(flag, value)
+
+
+# Bounded where they are read, with the same kind of message: replicas and
+# --max-concurrent (check_replicas), waits (check_wait), spark up's --workers
+# and --worker-cores (spark.cluster), lab --managers/--workers
+# (lab.state.validate_shape), worker --concurrency, bot --http.
+
+
 # --- reservations against the nodes -------------------------------------------
 
 

@@ -8,6 +8,13 @@ then reads.
 
 from __future__ import annotations
 
+from sparkswarm.hazards import (
+    network_rm_breaks,
+    service_create_access,
+    spark_up_stops_work,
+    stack_host_access,
+    stack_stops_work,
+)
 from sparkswarm.operations import always, drains, register, scales_to_zero
 
 # One entry per operation. Changes first, then reads.
@@ -80,12 +87,14 @@ register(
     "sparkswarm.networks:remove_network",
     target_param="name",
     destructive=always,
+    warns=network_rm_breaks,
     result=_NETWORK_CHANGE,
 )
 register(
     "service.create",
     f"{_SVC}.ops:create_service",
     target_param="name",
+    elevates=service_create_access,
     result=f"{_SVC_MODELS}:ServiceOutcome",
 )
 register(
@@ -120,6 +129,8 @@ register(
     "sparkswarm.stacks.deploy:deploy_stack",
     target_param="name",
     secret_params=("env", "attachments"),
+    destructive=stack_stops_work,
+    elevates=stack_host_access,
     result="sparkswarm.stacks.models:StackResult",
 )
 register(
@@ -163,7 +174,14 @@ register(
     destructive=always,
 )
 register("spark.rm", "sparkswarm.spark.jobs:remove_job", target_param="job_id", destructive=always)
-register("spark.up", "sparkswarm.spark.cluster:spark_up", target_param="name", kind="stack")
+register(
+    "spark.up",
+    "sparkswarm.spark.cluster:spark_up",
+    target_param="name",
+    kind="stack",
+    destructive=spark_up_stops_work,
+    elevates=stack_host_access,
+)
 register(
     "spark.down",
     "sparkswarm.spark.cluster:spark_down",

@@ -36,6 +36,8 @@ Role = Literal["viewer", "operator", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
 Executor = Literal["engine", "queue"]
 Destructive = Callable[[dict[str, Any]], bool]
+# Sentences about given params (empty: nothing to say); see sparkswarm.hazards.
+Hazards = Callable[[dict[str, Any]], list[str]]
 
 
 def always(params: dict[str, Any]) -> bool:
@@ -56,6 +58,11 @@ def scales_to_zero(params: dict[str, Any]) -> bool:
     return replicas == 0
 
 
+def nothing(params: dict[str, Any]) -> list[str]:
+    """No hazard whatever the parameters."""
+    return []
+
+
 def drains(params: dict[str, Any]) -> bool:
     """node.availability to drain (moves every task away from the node)."""
     return params.get("availability") == "drain"
@@ -73,6 +80,11 @@ class Operation:
     the queue or a schedule: a worker would apply it to its own engine.
     ``role`` is the least role that may run it from chat; ``destructive``
     says, for given params, whether chat asks for a confirmation first;
+    ``elevates`` says how given params reach the hosts (host bind mounts,
+    capabilities): then the admin role and a confirmation are needed;
+    ``warns`` says what given params break (shown when asking first, and a
+    reason to ask). ``role_for``, ``is_destructive`` and ``hazards`` are
+    the per-request verdict every front end uses.
     ``chat`` is False for what is never offered in a channel (join tokens,
     local operations). ``result`` is the import path of the result type (a
     dataclass, or a pydantic model for Spark jobs and image builds;
@@ -92,6 +104,8 @@ class Operation:
     result: str | None = None
     many: bool = False
     executor: Executor = "engine"
+    elevates: Hazards = nothing
+    warns: Hazards = nothing
 
     def resolve(self) -> Callable[..., Any]:
         """The function that implements the operation."""
@@ -103,8 +117,18 @@ class Operation:
         return model
 
     def is_destructive(self, params: dict[str, Any]) -> bool:
-        """True when running this with ``params`` removes or stops something."""
-        return self.destructive(params)
+        """True when ``params`` remove or stop something, reach the hosts or
+        break something: chat asks for a confirmation first."""
+        return self.destructive(params) or bool(self.hazards(params))
+
+    def role_for(self, params: dict[str, Any]) -> Role:
+        """The least role that may run this with ``params`` (admin when they
+        reach the hosts)."""
+        return "admin" if self.elevates(params) else self.role
+
+    def hazards(self, params: dict[str, Any]) -> list[str]:
+        """What ``params`` reach or break beyond what they name (sentences)."""
+        return [*self.elevates(params), *self.warns(params)]
 
     def target(self, params: dict[str, Any]) -> str:
         """The lock key for ``params``: ``service:web``, or the kind alone.
@@ -147,6 +171,8 @@ def register(
     many: bool = False,
     executor: Executor = "engine",
     kind: str | None = None,
+    elevates: Hazards = nothing,
+    warns: Hazards = nothing,
 ) -> None:
     """Add an operation to the registry (called at import of this module).
 
@@ -169,6 +195,8 @@ def register(
         result=result,
         many=many,
         executor=executor,
+        elevates=elevates,
+        warns=warns,
     )
 
 
@@ -180,9 +208,11 @@ def get_operation(name: str) -> Operation:
         raise InvalidRequest(f"unknown operation {name!r}") from None
 
 
-def role_allows(role: Role, op: Operation) -> bool:
-    """True when ``role`` may run ``op`` (admin > operator > viewer)."""
-    return ROLES.index(role) >= ROLES.index(op.role)
+def role_allows(role: Role, op: Operation, params: dict[str, Any] | None = None) -> bool:
+    """True when ``role`` may run ``op`` (with ``params``: see
+    :meth:`Operation.role_for`); admin > operator > viewer."""
+    needed = op.role if params is None else op.role_for(params)
+    return ROLES.index(role) >= ROLES.index(needed)
 
 
 def mask_secrets(op: Operation, params: dict[str, Any]) -> dict[str, Any]:

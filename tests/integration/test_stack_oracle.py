@@ -27,6 +27,7 @@ ORACLE_CASES = {
     "jobs": ["jobs.yml"],
     "storage": ["storage.yml"],
     "merge": ["merge-base.yml", "merge-override.yml"],
+    "ports": ["ports.yml"],
     "real-files": ["real-files.yml"],
     "spark": [str(SPARK_STACK)],
 }
@@ -34,6 +35,8 @@ ORACLE_CASES = {
 
 def _case_env(gw: Any, name: Any, case: str, stack_file: Path) -> dict[str, str]:
     env = {"SUBNET_OCTET": str(100 + os.getpid() % 100)}
+    if case == "ports":  # ten published ports of its own, apart from other sessions'
+        env["PORT_BASE"] = str(4000 + os.getpid() % 2000)
     if case == "storage":
         outside = name("outside")
         gw.api.create_network(outside, driver="overlay", attachable=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -103,9 +104,39 @@ def test_max_values_allows_a_large_real_file() -> None:
     assert expanded_size(data, "f.yml") < MAX_YAML_VALUES
 
 
-def test_read_limited_stops_at_the_limit_on_a_device() -> None:
-    with pytest.raises(OSError, match="larger than the limit"):
+def test_read_limited_refuses_a_device_before_reading() -> None:
+    with pytest.raises(OSError, match=r"not a regular file \(a character device\)"):
         read_limited("/dev/zero", 1024)
+
+
+def test_read_limited_refuses_a_fifo_instead_of_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "stack.yml"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match=r"not a regular file \(a FIFO\)"):
+        read_limited(str(fifo), 1024)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "services:\n  web:\n    image: a\n  db:\n    image: b\n  web:\n    image: c\n",
+            'line 6, column 3: mapping key "web" already defined at line 2',
+        ),
+        ("a: 1\nb: 2\n'a': 3\n", 'mapping key "a" already defined at line 1'),
+        ("x:\n  - {k: 1, k: 2}\n", 'mapping key "k" already defined at line 2'),
+    ],
+)
+def test_duplicate_keys_are_refused_with_their_line(text: str, message: str) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        load_yaml(text, "stack.yml")
+    assert str(raised.value).startswith("stack.yml: invalid YAML: ")
+    assert message in str(raised.value)
+
+
+def test_keys_from_a_merge_may_be_overridden() -> None:
+    data = load_yaml("base: &b {a: 1, c: 2}\nweb:\n  <<: *b\n  a: 3\n", "stack.yml")
+    assert data["web"] == {"a": 3, "c": 2}
 
 
 def test_read_limited_refuses_a_large_file_before_reading(tmp_path: Path) -> None:
@@ -135,7 +166,7 @@ def test_stack_attachments_are_read_bounded(tmp_path: Path) -> None:
         'version: "3.8"\nservices:\n  web:\n    image: busybox\n    env_file: zero.env\n'
     )
     (tmp_path / "zero.env").symlink_to("/dev/zero")
-    with pytest.raises(InvalidRequest, match=r"env_file: cannot read .*zero.env: larger than"):
+    with pytest.raises(InvalidRequest, match=r"env_file: cannot read .*zero.env: not a regular"):
         read_stack_source([str(tmp_path / "stack.yml")], {})
 
 

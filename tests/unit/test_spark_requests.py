@@ -74,7 +74,7 @@ def test_a_file_above_the_config_limit_is_refused_with_its_size(tmp_path: Path) 
         ("nosuchjob", {}, "neither a file nor a catalogue job"),
         ("missing.py", {}, "No such file"),
         ("pi", {"executor_memory": "lots"}, "invalid memory"),
-        ("pi", {"total_executor_cores": 0}, "at least 1"),
+        ("pi", {"total_executor_cores": 0}, "from 1 to 100000"),
         ("pi", {"conf": ["spark.authenticate=false"]}, "set by the cluster"),
         ("pi", {"conf": ["nokey"]}, "expected key=value"),
         ("pi", {"name": "bad name"}, "invalid job name"),

@@ -25,6 +25,9 @@ EXIT_INVALID = 2
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 DETACH_OPTION = typer.Option(False, "--detach", "-d", help="Return without waiting.")
+YES_OPTION = typer.Option(
+    False, "--yes", "-y", help="Do not ask first (the command warns when it would break more)."
+)
 
 _gateway: Gateway | None = None
 
@@ -229,24 +232,60 @@ def expose(
 
     if not is_read_builder(builder):
         extra.append(("key", str | None, KEY_OPTION))
+    if _warns(builder):
+        extra.append(("yes", bool, YES_OPTION))
 
     added = {option for option, _, _ in extra}
 
     def command(**kwargs: Any) -> None:
         as_json = kwargs.pop("as_json")
+        yes = kwargs.pop("yes", False)
         # Only what this wrapper added is presentation; the rest is the builder's
         # (node drain's own --detach is a parameter of its request).
         options = {key: kwargs.pop(key) for key in ("detach", "key") if key in added}
-        render(perform(builder(**kwargs), **options), as_json)
+        request = builder(**kwargs)
+        if not yes:
+            ask_first(request)
+        render(perform(request, **options), as_json)
 
     extend_signature(builder, command, add=extra)
     app.command(name, epilog=permission_note(builder))(command)
 
 
+def _warns(builder: Callable[..., Request]) -> bool:
+    """Whether the builder's operation may warn of what it breaks (then --yes exists)."""
+    from sparkswarm.operations import get_operation, nothing
+    from sparkswarm.requests.grammar import BUILDER_OPS
+
+    return get_operation(BUILDER_OPS[builder]).warns is not nothing
+
+
+def ask_first(request: Request) -> None:
+    """Say what ``request`` breaks (the registry's warnings) and ask to go on.
+
+    On a terminal the user answers y/N; otherwise (a script, a pipe) nothing
+    is asked and nothing runs. Raises InvalidRequest (exit 2) when not
+    confirmed, naming ``--yes``.
+    """
+    from sparkswarm.errors import InvalidRequest
+    from sparkswarm.operations import get_operation
+
+    warnings = get_operation(request.op).warns(dict(request.params))
+    if not warnings:
+        return
+    text = "; ".join(warnings)
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        warn(text)
+        if typer.confirm("Go ahead?", default=False, err=True):
+            return
+        raise InvalidRequest("not confirmed; nothing changed")
+    raise InvalidRequest(f"{text}. Nothing changed; add --yes to go ahead")
+
+
 def permission_note(builder: Callable[..., Request]) -> str:
     """What the registry says about a command: the role chat needs, and
     whether chat asks for a confirmation first."""
-    from sparkswarm.operations import always, get_operation, never
+    from sparkswarm.operations import always, get_operation, never, nothing
     from sparkswarm.requests.grammar import BUILDER_OPS
 
     op = get_operation(BUILDER_OPS[builder])
@@ -258,4 +297,12 @@ def permission_note(builder: Callable[..., Request]) -> str:
     elif op.destructive is not never:
         when = (op.destructive.__doc__ or "").strip().rstrip(".")
         note += f" and a confirmation when destructive ({when})"
+    if op.elevates is not nothing:
+        note += (
+            "; the admin role and a confirmation when it reaches the hosts"
+            " (host mounts, capabilities)"
+        )
+    if op.warns is not nothing:
+        what = (op.warns.__doc__ or "").strip().rstrip(".")
+        note += f"; it warns and asks first for {what}"
     return note + "."

@@ -10,6 +10,8 @@ import typer
 from sparkswarm.cli.common import (
     JSON_OPTION,
     KEY_OPTION,
+    YES_OPTION,
+    ask_first,
     expose,
     perform,
     print_json,
@@ -50,9 +52,16 @@ def rm(
     names: list[str] = typer.Argument(..., help="The networks."),
     key: str | None = KEY_OPTION,
     as_json: bool = JSON_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
-    """Remove networks (an absent one is fine); every name is checked before any is removed."""
+    """Remove networks (an absent one is fine); every name is checked before any is removed.
+
+    Removing ``ingress`` asks first (it carries the routing mesh); ``--yes`` skips that.
+    """
     requests = [grammar.rm(name=name) for name in names]
+    if not yes:
+        for request in requests:
+            ask_first(request)
     results: list[Any] = [
         perform(request, key=f"{key}-{i}" if key else None) for i, request in enumerate(requests)
     ]

@@ -51,7 +51,9 @@ def add_schedule(
 
     The command is parsed by the same grammar as the terminal and chat
     (nothing runs now); reads and ``local`` operations (swarm init, join,
-    leave: they would act on the worker's own engine) cannot be scheduled.
+    leave: they would act on the worker's own engine) and commands that warn of
+    what they break (``network rm ingress``: nobody would be asked) cannot be
+    scheduled.
     """
     from sparkswarm.cli.common import console
     from sparkswarm.errors import InvalidRequest
@@ -71,6 +73,11 @@ def add_schedule(
     request = parse(words)
     if request.read_only:
         raise InvalidRequest(f"`{' '.join(words)}` does not change anything; nothing to schedule")
+    warnings = get_operation(request.op).warns(dict(request.params))
+    if warnings:  # a schedule fires unattended: nobody would be asked
+        raise InvalidRequest(
+            f"`{' '.join(words)}`: {'; '.join(warnings)}. Run it by hand, not on a schedule"
+        )
     if get_operation(request.op).local:
         shown = " ".join(_masked_words(request.op, request.params, words))  # no token in errors
         raise InvalidRequest(

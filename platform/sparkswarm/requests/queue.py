@@ -29,8 +29,9 @@ def ls(
     """List operation runs, newest first."""
     if state and state not in RUN_STATES:
         raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(RUN_STATES)}")
-    if limit < 1:
-        raise InvalidRequest("--limit must be at least 1")
+    from sparkswarm.limits import check_number
+
+    check_number("--limit", limit)
     params = {"state": state, "target": target, "source": source, "limit": limit}
     return request("runs.ls", params)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from sparkswarm.limits import check_wait
+from sparkswarm.limits import check_numbers, check_wait
 from sparkswarm.requests.grammar import Builder, extend_signature, group, without_none
 from sparkswarm.requests.model import Request, request
 
@@ -56,6 +56,7 @@ def _check_policies(update: dict[str, Any], rollback: dict[str, Any]) -> None:
     from sparkswarm.services.specs import PolicyOptions, policy_config, validated
 
     for kind, given in (("update", update), ("rollback", rollback)):
+        check_numbers(given, f"--{kind}-")
         policy = validated(PolicyOptions, given, f"--{kind}-* options")
         policy_config(policy, None, kind=kind)
 
@@ -140,6 +141,8 @@ def create(
             }
         ),
     }
+    check_numbers(options)
+    _check_policies(update or {}, rollback or {})
     build_service_spec(name, image, validated(ServiceOptions, options, "service options"))
     return request(
         "service.create",

@@ -88,8 +88,9 @@ def jobs(
     """List Spark jobs, newest first: state, who asked, duration, reason."""
     if state is not None and state.upper() not in JOB_STATES:
         raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(JOB_STATES)}")
-    if not 1 <= limit <= 1000:
-        raise InvalidRequest("--limit is between 1 and 1000")
+    from sparkswarm.limits import check_number
+
+    check_number("--limit", limit)
     params = {"state": state.upper() if state else None, "stack": stack, "limit": limit}
     return request("spark.jobs", params)
 

@@ -22,8 +22,12 @@ def service_logs(
     """Log lines of service ``name``'s tasks, as ``web.1@node | text``.
 
     With ``follow`` the iterator keeps yielding until the caller stops it.
-    Raises NotFound when the service does not exist.
+    Raises NotFound when the service does not exist, InvalidRequest for a
+    ``tail`` out of bounds (before the engine is asked).
     """
+    from sparkswarm.limits import check_number
+
+    check_number("--tail", tail)
     service = resolve_service(gw, name)
     is_tty = bool(service["Spec"]["TaskTemplate"]["ContainerSpec"].get("TTY", False))
     labels = _task_labels(gw, service)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkswarm.errors import InvalidRequest
+from sparkswarm.limits import check_number
 from sparkswarm.spark.job_spec import validate_conf, validate_script
 
 CONFIG_LIMIT = 500 * 1024
@@ -167,8 +168,7 @@ def build_submit_params(
     validate_script(script, path.name)
     if executor_memory is not None:
         memory_mb(executor_memory)
-    if total_executor_cores is not None and total_executor_cores < 1:
-        raise InvalidRequest("--total-executor-cores must be at least 1")
+    check_number("--total-executor-cores", total_executor_cores)
     if name is not None and not _FILE_NAME.match(name):
         raise InvalidRequest(f"invalid job name {name!r}: letters, digits, . _ -")
     bundled = [path.parent / n for n in catalogue_files(script)] if from_catalogue else []

@@ -306,6 +306,7 @@ def translate(stack: str, model: dict[str, Any]) -> DesiredStack:
             desired.services[name] = service_spec(stack, name, service, model)
         except (ValueError, KeyError) as exc:
             raise InvalidRequest(f"services.{name}: {exc}") from None
+        limits.check_spec_numbers(desired.services[name], f"services.{name}")
         used_networks.update(service.get("networks") or {"default": None})
     limits.check_services(
         desired.name, {spec["Name"]: spec["Mode"] for spec in desired.services.values()}
