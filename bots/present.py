@@ -294,11 +294,16 @@ def job_answer(record: Any) -> tuple[str, Blocks]:
     ]
 
 
-def confirm_blocks(confirm_id: str, words: str, requester: str, ttl: float) -> tuple[str, Blocks]:
-    """The question with Confirm / Cancel buttons for a destructive command."""
-    text = (
-        f":warning: `{words}` is destructive. <@{requester}>, confirm within "
-        f"{duration(ttl)}; only you can."
+def confirm_blocks(
+    confirm_id: str, words: str, requester: str, ttl: float, *, two_person: bool = False
+) -> tuple[str, Blocks]:
+    """The question with Confirm / Cancel buttons for a destructive command
+    (``two_person``: an approver other than the requester confirms)."""
+    who = (
+        "an approver other than you must confirm" if two_person else "confirm"
+    ) + f" within {duration(ttl)}"
+    text = f":warning: `{words}` is destructive. <@{requester}>, {who}" + (
+        "." if two_person else "; only you can."
     )
     return text, [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
