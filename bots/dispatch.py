@@ -364,7 +364,11 @@ class Dispatcher:
     def _ask_confirmation(self, req: ChatRequest, request: Any, shown: str, role: str) -> None:
         confirm_id = uuid.uuid4().hex
         ttl = self.settings.bot_confirm_ttl
-        two_person = bool(self.settings.bot_approvers) and role == "admin"
+        # Admin operations and removals (service rm, stack rm, network rm, ...):
+        # what a second pair of eyes is for; scales and updates stay one-person.
+        two_person = bool(self.settings.bot_approvers) and (
+            role == "admin" or request.op.endswith(".rm")
+        )
         pending = Pending(
             op=request.op,
             params=dict(request.params),

@@ -113,7 +113,7 @@ class SlackDouble:
         *,
         bot_token: str = BOT_TOKEN,
         app_token: str = APP_TOKEN,
-        channels: tuple[str, ...] = ("C0GENERAL", "C0OPS", "D0DM"),
+        channels: tuple[str, ...] = ("C0GENERAL", "C0OPS", "C0LOBBY", "D0DM"),
         private: tuple[str, ...] = ("C0SECRET",),
         others_dms: tuple[str, ...] = ("D0OTHERS",),
         user_groups: dict[str, list[str]] | None = None,

@@ -291,7 +291,7 @@ class Settings:
         default_factory=list,
         metadata=_row(
             v.comma_list,
-            "Ids (as in the roles) who approve admin operations asked for in chat; "
+            "Ids (as in the roles) who approve admin operations and removals asked for in chat; "
             "when set, a second person among them must confirm (never the requester).",
         ),
     )
