@@ -221,6 +221,8 @@ def main() -> int:
                 f"{args.slow_reads} slow reads ({args.slow_delay:g} s each) were held "
                 "(target < 2 s)"
             )
+            if args.scales <= 0:
+                return 0
             image = build_web_images(gw)["v1"]
             service = f"{prefix}-web"
             ops.create_service(gw, name=service, image=image, stop_grace_period="1s")

@@ -147,7 +147,11 @@ class _Printer:
             "chat.postMessage": "post",
             "chat.update": "edit",
             "chat.postEphemeral": f"only for {args.get('user')}",
-            "response_url": f"only for {args.get('_user')}",
+            "response_url": (
+                "post"
+                if args.get("response_type") == "in_channel"
+                else f"only for {args.get('_user')}"
+            ),
             "files.completeUploadExternal": "file",
         }
         kind = kinds.get(call.method)
