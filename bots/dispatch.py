@@ -79,7 +79,9 @@ class Dispatcher:
         self.qc = qc
         self.out = out
         self.roles = roles
-        self.approvers = role_map({"admin": settings.bot_approvers})
+        self.approvers = replace(
+            role_map({"admin": settings.bot_approvers}), home_team=roles.home_team
+        )
         self.notifier = notifier
         self.settings = settings
         self.prefix = qc.settings.key_prefix
@@ -179,12 +181,13 @@ class Dispatcher:
         return self.approvers.role_of(user, "", self._groups_of(user), team) is not None
 
     def _groups_of(self, user: str) -> list[str]:
-        if not self.roles.groups:
+        named = sorted({*self.roles.groups, *self.approvers.groups})
+        if not named:
             return []
         fetched, members = self._groups
         if time.monotonic() - fetched > 60:  # membership changes rarely; one lookup a minute
             members = {}
-            for group in self.roles.groups:
+            for group in named:
                 try:
                     members[group] = self.out.group_members(group)
                 except Exception as exc:
