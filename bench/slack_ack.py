@@ -10,7 +10,10 @@ Starts its own redis-server, one ``sparkswarm worker`` and ``sparkswarm bot
    where the double takes 5 s to accept each answer, so every one of them
    holds a bot thread that long), then one ``/swarm services`` elsewhere:
    the time from sending it to its answer being posted. Target: < 2 s.
-3. ``/swarm scale`` end to end: the time from sending the slash command to
+3. nowhere to post: ``/swarm scale`` in a channel the bot was not invited
+   to; the time to the ephemeral answer through ``response_url`` (nothing
+   runs). Target: < 3 s.
+4. ``/swarm scale`` end to end: the time from sending the slash command to
    the outcome (succeeded) appearing in its thread, alternated with the same
    scale from the CLI (``sparkswarm service scale``, through the same queue
    and worker, its wall time). Target: chat within 1.2x of the CLI.
@@ -130,6 +133,27 @@ def starvation(bots: object, slow_reads: int, delay: float) -> float:
         web.slow("chat.postMessage", "C0SLOW", 0)
 
 
+def cannot_post(bots: object, rounds: int) -> list[float]:
+    """Seconds from a change typed where the bot is no member to the user's
+    answer through response_url, ``rounds`` times."""
+    from tests.support.bot_harness import OPERATOR
+
+    web = bots.web  # type: ignore[attr-defined]
+    times = []
+    for n in range(rounds):
+        before = len(web.responded(OPERATOR))
+        started = time.perf_counter()
+        bots.slash(  # type: ignore[attr-defined]
+            "/swarm", f"scale nowhere{n}=2", OPERATOR, channel="C0LOBBY"
+        )
+        while len(web.responded(OPERATOR)) == before:
+            if time.perf_counter() - started > 60:
+                raise RuntimeError("no answer through response_url")
+            time.sleep(0.005)
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def scale_race(
     bots: object, lab: object, service: str, count: int
 ) -> tuple[list[float], list[float]]:
@@ -220,6 +244,12 @@ def main() -> int:
                 f"starvation: /swarm services answered in {waited:.2f} s while "
                 f"{args.slow_reads} slow reads ({args.slow_delay:g} s each) were held "
                 "(target < 2 s)"
+            )
+            answered = cannot_post(bots, 10)
+            print(
+                "nowhere to post: answer through response_url, 10 changes typed where the "
+                f"bot is no member: median {statistics.median(answered):.2f} s, "
+                f"max {max(answered):.2f} s (target < 3 s; nothing ran)"
             )
             if args.scales <= 0:
                 return 0
