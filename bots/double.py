@@ -384,6 +384,7 @@ class SlackDouble:
         }
         if already:
             answer["warning"] = "already_in_channel"
+            answer["response_metadata"] = {"warnings": ["already_in_channel"]}
         return answer
 
     def _m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
