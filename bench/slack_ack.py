@@ -6,7 +6,14 @@ Starts its own redis-server, one ``sparkswarm worker`` and ``sparkswarm bot
 1. ack latency: rounds of 50 concurrent, correctly signed slash commands
    (``/sparkswarm runs ls``) sent at once; the time from sending each request
    to its HTTP answer. Target: p99 < 100 ms.
-2. ``/swarm scale`` end to end: the time from sending the slash command to
+2. starvation: 20 concurrent slow reads (``/swarm services`` in a channel
+   where the double takes 5 s to accept each answer, so every one of them
+   holds a bot thread that long), then one ``/swarm services`` elsewhere:
+   the time from sending it to its answer being posted. Target: < 2 s.
+3. nowhere to post: ``/swarm scale`` in a channel the bot was not invited
+   to; the time to the ephemeral answer through ``response_url`` (nothing
+   runs). Target: < 3 s.
+4. ``/swarm scale`` end to end: the time from sending the slash command to
    the outcome (succeeded) appearing in its thread, alternated with the same
    scale from the CLI (``sparkswarm service scale``, through the same queue
    and worker, its wall time). Target: chat within 1.2x of the CLI.
@@ -90,6 +97,63 @@ def ack_burst(bots: object, rounds: int, burst: int) -> list[float]:
     return latencies
 
 
+def starvation(bots: object, slow_reads: int, delay: float) -> float:
+    """Seconds from one ``/swarm services`` to its answer, sent while
+    ``slow_reads`` other reads are each held ``delay`` s by a slow Slack."""
+    from tests.support.bot_harness import OPERATOR
+
+    web = bots.web  # type: ignore[attr-defined]
+    web.channels.add("C0SLOW")
+    web.invite("C0SLOW")
+    web.slow("chat.postMessage", "C0SLOW", delay)
+
+    def slow(_: int) -> None:
+        bots.slash("/swarm", "services", OPERATOR, channel="C0SLOW")  # type: ignore[attr-defined]
+
+    def answers() -> int:
+        return sum(
+            1
+            for c in web.calls_of("chat.postMessage")
+            if c.args.get("channel") == "C0GENERAL" and c.status == 200
+        )
+
+    try:
+        with ThreadPoolExecutor(slow_reads) as pool:
+            list(pool.map(slow, range(slow_reads)))
+        time.sleep(1.0)  # all of them are in the bot, waiting on the worker or on Slack
+        before = answers()
+        started = time.perf_counter()
+        bots.slash("/swarm", "services", OPERATOR)  # type: ignore[attr-defined]
+        while answers() == before:
+            if time.perf_counter() - started > 120:
+                raise RuntimeError("no answer to /swarm services")
+            time.sleep(0.01)
+        return time.perf_counter() - started
+    finally:
+        web.slow("chat.postMessage", "C0SLOW", 0)
+
+
+def cannot_post(bots: object, rounds: int) -> list[float]:
+    """Seconds from a change typed where the bot is no member to the user's
+    answer through response_url, ``rounds`` times."""
+    from tests.support.bot_harness import OPERATOR
+
+    web = bots.web  # type: ignore[attr-defined]
+    times = []
+    for n in range(rounds):
+        before = len(web.responded(OPERATOR))
+        started = time.perf_counter()
+        bots.slash(  # type: ignore[attr-defined]
+            "/swarm", f"scale nowhere{n}=2", OPERATOR, channel="C0LOBBY"
+        )
+        while len(web.responded(OPERATOR)) == before:
+            if time.perf_counter() - started > 60:
+                raise RuntimeError("no answer through response_url")
+            time.sleep(0.005)
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def scale_race(
     bots: object, lab: object, service: str, count: int
 ) -> tuple[list[float], list[float]]:
@@ -146,6 +210,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4, help="bursts of --burst requests")
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument("--scales", type=int, default=8, help="scales each from chat and CLI")
+    parser.add_argument("--slow-reads", type=int, default=20)
+    parser.add_argument("--slow-delay", type=float, default=5.0, help="seconds per slow answer")
     args = parser.parse_args()
 
     from sparkswarm.services import ops
@@ -173,6 +239,20 @@ def main() -> int:
                 f"p99 {percentile(latencies, 99) * 1000:.1f} ms, "
                 f"max {max(latencies) * 1000:.1f} ms (target p99 < 100 ms)"
             )
+            waited = starvation(bots, args.slow_reads, args.slow_delay)
+            print(
+                f"starvation: /swarm services answered in {waited:.2f} s while "
+                f"{args.slow_reads} slow reads ({args.slow_delay:g} s each) were held "
+                "(target < 2 s)"
+            )
+            answered = cannot_post(bots, 10)
+            print(
+                "nowhere to post: answer through response_url, 10 changes typed where the "
+                f"bot is no member: median {statistics.median(answered):.2f} s, "
+                f"max {max(answered):.2f} s (target < 3 s; nothing ran)"
+            )
+            if args.scales <= 0:
+                return 0
             image = build_web_images(gw)["v1"]
             service = f"{prefix}-web"
             ops.create_service(gw, name=service, image=image, stop_grace_period="1s")

@@ -4,26 +4,36 @@
 configured API URL, the scrubber, the queue client, the roles, the notifier
 and the dispatcher, and a Bolt ``App`` whose listeners only turn Slack's
 payload into a :class:`~sparkswarm.bots.dispatch.ChatRequest` (after acking).
-``serve_http`` runs it under uvicorn (Bolt verifies each request's signature
-and refuses timestamps older than 5 minutes); ``serve_socket`` connects it
-over Socket Mode. Neither holds a Docker client: the bot only talks to
+``serve_http`` runs it under uvicorn (a body larger than
+``SPARKSWARM_BOT_MAX_BODY`` is answered 413 before anything else reads it;
+Bolt verifies each request's signature and refuses timestamps older than 5
+minutes); ``serve_socket`` connects it over Socket Mode.
+
+The listeners ack at once and hand the work to a bounded pool; when it is
+full the user is told the bot is busy (in the ack itself for a slash
+command) and nothing runs. A listener that fails anyway is answered by the
+``app.error`` handler. ``app_uninstalled``/``tokens_revoked`` halt all
+posting. Neither transport holds a Docker client: the bot only talks to
 Slack and to the queue's Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import threading
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sparkswarm.bots.dispatch import ChatRequest, Dispatcher
+from sparkswarm.bots.dispatch import BUSY, ChatRequest, Dispatcher
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.roles import load_role_map
 from sparkswarm.bots.scrub import Scrubber, scrub_logs
 from sparkswarm.bots.slack_out import SlackOut
+from sparkswarm.bots.workpool import BoundedPool
 from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, Unavailable
 
@@ -42,11 +52,21 @@ class Bot:
     stop: threading.Event
 
     def start_notifier(self) -> threading.Thread:
+        """Start the notifier, and the sweeper that replaces the buttons of
+        expired confirmations."""
+        threading.Thread(target=self._sweep, daemon=True, name="sparkswarm-sweeper").start()
         thread = threading.Thread(
             target=self.notifier.run, args=(self.stop,), daemon=True, name="sparkswarm-notifier"
         )
         thread.start()
         return thread
+
+    def _sweep(self) -> None:
+        while not self.stop.wait(1.0):
+            try:
+                self.dispatcher.expire_confirmations()
+            except Exception:
+                log.exception("expiring confirmations failed")
 
 
 def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
@@ -85,7 +105,6 @@ def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
     scrub_logs(scrubber)
     out = SlackOut(client, scrubber)
     notifier = Notifier(qc, out, interval=settings.bot_edit_interval)
-    dispatcher = Dispatcher(qc, out, roles, notifier, settings)
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -104,33 +123,45 @@ def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
     except Exception as exc:
         reason = Scrubber(settings.secret_values()).text(str(exc))
         raise Unavailable(f"Slack Web API at {api_url}: {type(exc).__name__}: {reason}") from None
+    # Roles are per workspace: plain ids are those of the bot's own team.
+    try:
+        home = str(app.client.auth_test().get("team_id") or "")
+    except Exception as exc:  # Bolt's own auth.test just passed: a blip
+        log.warning("auth.test for the home team failed (%s): any team counts as home", exc)
+        home = ""
+    roles = dataclasses.replace(roles, home_team=home)
+    dispatcher = Dispatcher(qc, out, roles, notifier, settings)
     # The work after the ack (parse, role, Redis, Slack calls): a few threads,
-    # so a burst of commands is worked through without starving the acks.
-    work = ThreadPoolExecutor(8, thread_name_prefix="sparkswarm-dispatch")
+    # so a burst of commands is worked through without starving the acks, and
+    # a bound, so a flood is told "busy" instead of waiting in a queue.
+    work = BoundedPool(settings.bot_threads, settings.bot_max_pending, "sparkswarm-dispatch")
     _listen(app, dispatcher, work)
-    return Bot(app, dispatcher, notifier, settings, threading.Event())
+    bot = Bot(app, dispatcher, notifier, settings, threading.Event())
+    _on_lifecycle(app, bot)
+    return bot
 
 
-def _listen(app: Any, dispatcher: Dispatcher, work: Executor) -> None:
+def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool) -> None:
     def on_command(ack: Any, command: dict[str, Any]) -> None:
-        ack()
-        work.submit(
-            dispatcher.handle,
-            ChatRequest(
-                command=command.get("command", ""),
-                text=command.get("text", ""),
-                user=command.get("user_id", ""),
-                channel=command.get("channel_id", ""),
-                key=command.get("trigger_id")
-                or command.get("command", "") + command.get("text", ""),
-            ),
+        req = ChatRequest(
+            command=command.get("command", ""),
+            text=command.get("text", ""),
+            user=command.get("user_id", ""),
+            channel=command.get("channel_id", ""),
+            key=command.get("trigger_id") or command.get("command", "") + command.get("text", ""),
+            team=command.get("team_id", ""),
+            response_url=command.get("response_url", ""),
         )
+        if work.submit(dispatcher.handle, req):
+            ack()
+        else:
+            ack(text=BUSY)  # shown to the user at once, only to them
 
     for name in SLASH_COMMANDS:
         app.command(name)(on_command)
 
     def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        work.submit(_from_event, dispatcher, event, body)
+        _take(work, dispatcher, _from_event(event, body))
 
     def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         # Direct messages only; not the bot's own messages, edits or joins.
@@ -139,7 +170,7 @@ def _listen(app: Any, dispatcher: Dispatcher, work: Executor) -> None:
             and not event.get("bot_id")
             and not event.get("subtype")
         ):
-            work.submit(_from_event, dispatcher, event, body)
+            _take(work, dispatcher, _from_event(event, body))
 
     app.event("app_mention")(on_mention)
     app.event("message")(on_message)
@@ -147,38 +178,103 @@ def _listen(app: Any, dispatcher: Dispatcher, work: Executor) -> None:
     def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         container = body.get("container", {})
-        work.submit(
-            dispatcher.on_button,
+        user = body.get("user", {})
+        args = (
             "confirm" if action.get("action_id") == "sparkswarm_confirm" else "cancel",
             str(action.get("value", "")),
-            body.get("user", {}).get("id", ""),
+            user.get("id", ""),
             container.get("channel_id") or body.get("channel", {}).get("id", ""),
             container.get("message_ts", ""),
+            user.get("team_id") or body.get("team", {}).get("id", ""),
+            body.get("response_url", ""),
         )
+        if not work.submit(dispatcher.on_button, *args):
+            req = ChatRequest("", "", args[2], args[3], "busy", None, args[5], args[6])
+            threading.Thread(target=dispatcher.busy, args=(req,), daemon=True).start()
 
     app.action("sparkswarm_confirm")(on_button)
     app.action("sparkswarm_cancel")(on_button)
 
+    def on_error(error: Exception, body: dict[str, Any]) -> Any:
+        """A listener failed: the user hears so (instead of a spinner), and the
+        request is answered 200 so Slack does not retry it."""
+        from slack_bolt import BoltResponse
 
-def _from_event(dispatcher: Dispatcher, event: dict[str, Any], body: dict[str, Any]) -> None:
-    key = body.get("event_id") or event.get("client_msg_id") or event.get("ts", "")
-    dispatcher.handle(
-        ChatRequest(
-            command="",
-            text=event.get("text", ""),
-            user=event.get("user", ""),
-            channel=event.get("channel", ""),
-            key=str(key),
-            thread_ts=event.get("thread_ts") or event.get("ts"),
+        log.error("listener failed: %s: %s", type(error).__name__, error)
+        text = ":x: Something went wrong on the bot's side (it is in its log). Nothing ran."
+        if body.get("command"):  # a slash command: the HTTP answer is shown to the user
+            return BoltResponse(
+                status=200,
+                body=json.dumps({"response_type": "ephemeral", "text": text}),
+                headers={"content-type": "application/json;charset=utf-8"},
+            )
+        url = body.get("response_url") or ""
+        user = body.get("user")
+        req = ChatRequest(
+            "",
+            "",
+            user.get("id", "") if isinstance(user, dict) else "",
+            "",
+            "error",
+            None,
+            "",
+            url if isinstance(url, str) else "",
         )
+        if req.response_url:
+            threading.Thread(target=dispatcher.tell, args=(req, text), daemon=True).start()
+        return BoltResponse(status=200, body="")
+
+    app.error(on_error)
+
+
+def _take(work: BoundedPool, dispatcher: Dispatcher, req: ChatRequest) -> None:
+    """Hand a mention or DM to the pool; when it is full, say so (off this thread)."""
+    if not work.submit(dispatcher.handle, req):
+        threading.Thread(target=dispatcher.busy, args=(req,), daemon=True).start()
+
+
+def _on_lifecycle(app: Any, bot: Bot) -> None:
+    """Uninstalled, or the bot's tokens revoked: post nothing more (every call
+    would fail), stop the notifier, and say so in the log."""
+
+    def halt(event: dict[str, Any], body: dict[str, Any]) -> None:
+        kind = event.get("type", "")
+        if kind == "tokens_revoked" and not event.get("tokens", {}).get("bot"):
+            log.warning("user tokens revoked (not the bot's): carrying on")
+            return
+        log.warning(
+            "Slack says %s for team %s: the bot stops posting until it is reinstalled "
+            "and restarted",
+            kind,
+            body.get("team_id", "?"),
+        )
+        bot.dispatcher.halted.set()
+        bot.stop.set()
+
+    app.event("app_uninstalled")(halt)
+    app.event("tokens_revoked")(halt)
+
+
+def _from_event(event: dict[str, Any], body: dict[str, Any]) -> ChatRequest:
+    key = body.get("event_id") or event.get("client_msg_id") or event.get("ts", "")
+    return ChatRequest(
+        command="",
+        text=event.get("text", ""),
+        user=event.get("user", ""),
+        channel=event.get("channel", ""),
+        key=str(key),
+        thread_ts=event.get("thread_ts") or event.get("ts"),
+        team=event.get("user_team") or event.get("team") or body.get("team_id", ""),
     )
 
 
 class _ThreadedAsgi:
     """Bolt's ASGI handler, with the (blocking) Bolt dispatch run in a thread
-    so one slow request does not hold up the others' acks."""
+    so one slow request does not hold up the others' acks, behind a cap on
+    the body's size (checked before the body is read, let alone verified)."""
 
-    def __init__(self, app: Any, path: str = "/slack/events") -> None:
+    def __init__(self, app: Any, path: str = "/slack/events", max_body: int = 1 << 20) -> None:
+        self.max_body = max_body
         from slack_bolt.adapter.asgi import SlackRequestHandler
 
         handler = SlackRequestHandler(app, path)
@@ -199,7 +295,50 @@ class _ThreadedAsgi:
         self.handler = handler
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.handler(scope, receive, send)
+        if scope.get("type") != "http":
+            await self.handler(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_body:
+            await _too_large(send)  # unsigned or not, never read
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:  # chunked bodies declare no length: count while reading
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await _too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                following: dict[str, Any] = await receive()
+                return following
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.handler(scope, replay, send)
+
+
+async def _too_large(send: Any) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"request body too large\n"})
 
 
 def serve_http(bot: Bot, port: int, host: str = "127.0.0.1") -> None:
@@ -208,7 +347,8 @@ def serve_http(bot: Bot, port: int, host: str = "127.0.0.1") -> None:
 
     bot.start_notifier()
     print(f"sparkswarm bot: HTTP on {host}:{port}/slack/events", flush=True)
-    uvicorn.run(_ThreadedAsgi(bot.app), host=host, port=port, log_level="warning", access_log=False)
+    asgi = _ThreadedAsgi(bot.app, max_body=bot.settings.bot_max_body)
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False)
 
 
 def serve_socket(bot: Bot) -> None:

@@ -2,35 +2,52 @@
 
 A chat command goes: seen before? (Slack retries and replays carry the same
 trigger/event id: dropped) -> words -> typed request (usage of the closest
-command if not understood) -> offered in chat? -> the caller's role allows
-it? (else an ephemeral refusal, recorded as a refused run) -> then one of:
-a queue read answered from Redis; a read operation submitted to the queue
-and answered by a worker (the bot never holds the Docker socket); a
-destructive operation asked for confirmation first; or a change submitted
-with an idempotency key from the Slack request, whose thread message the
-:class:`~sparkswarm.bots.notifier.Notifier` edits until the outcome.
+command if not understood) -> offered in chat? -> the caller's role in their
+workspace allows it? (else an ephemeral refusal, written to the queue's
+refusal log, a few per user and minute) -> then one of: a queue read
+answered from Redis; a read operation submitted to the queue and answered by
+a worker (the wait is on the read pool, bounded: "busy" when full); a
+destructive operation asked for confirmation first (see approvals.py); or a
+change.
+
+Nothing runs where the user cannot see it: a change's thread message is
+posted *before* it is submitted; if Slack refuses (the bot is not in the
+channel, a private channel or someone else's DM), the user is answered
+through the command's ``response_url`` (which works anywhere) and nothing is
+submitted. The run id is short and derived from Slack's request id (a retry
+maps to the same run); its record notes where the outcome is posted, and the
+:class:`~sparkswarm.bots.notifier.Notifier` edits that message to the end.
 """
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import json
 import logging
-import re
+import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sparkswarm.bots import commands, present
+from sparkswarm.bots.approvals import ConfirmStore, Pending, answered_text, expired_text, judge
 from sparkswarm.bots.notifier import Notifier
-from sparkswarm.bots.roles import RoleMap, allows
+from sparkswarm.bots.refusals import RefusalBudget
+from sparkswarm.bots.roles import RoleMap, allows, role_map
 from sparkswarm.bots.slack_out import SlackOut
+from sparkswarm.bots.workpool import BoundedPool
 from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, SparkswarmError
 
 log = logging.getLogger(__name__)
-_KEY_CHARS = re.compile(r"[^A-Za-z0-9._:@-]")
+CANNOT_POST = (
+    ":no_entry: I cannot post in this conversation, so you would not see what happens: "
+    "invite me with `/invite @sparkswarm`, or use a DM with me. Nothing ran."
+)
+BUSY = ":hourglass: sparkswarm is busy right now; try again in a minute. Nothing ran."
 
 
 @dataclass(frozen=True)
@@ -43,64 +60,134 @@ class ChatRequest:
     channel: str
     key: str  # Slack's id of this request: trigger_id or event_id
     thread_ts: str | None = None  # mentions and DMs answer in the message's thread
+    team: str = ""  # the user's workspace (roles are per workspace)
+    response_url: str = ""  # slash commands and clicks: answers that work in any channel
 
 
 class Dispatcher:
     """Parses, checks, submits and answers; see the module docstring."""
 
     def __init__(
-        self, qc: Any, out: SlackOut, roles: RoleMap, notifier: Notifier, settings: Settings
+        self,
+        qc: Any,
+        out: SlackOut,
+        roles: RoleMap,
+        notifier: Notifier,
+        settings: Settings,
+        reads: BoundedPool | None = None,
     ) -> None:
         self.qc = qc
         self.out = out
         self.roles = roles
+        self.approvers = replace(
+            role_map({"admin": settings.bot_approvers}), home_team=roles.home_team
+        )
         self.notifier = notifier
         self.settings = settings
         self.prefix = qc.settings.key_prefix
+        self.confirms = ConfirmStore(qc.redis, self.prefix)
+        # Worker reads wait here, off the pool that takes new commands.
+        self.reads = reads or BoundedPool(
+            settings.bot_read_threads, settings.bot_max_pending, "sparkswarm-read"
+        )
         # The newest runs this process submitted (``bot try`` follows them).
         self.submitted: deque[str] = deque(maxlen=1000)
+        # Set when the app is uninstalled or its tokens revoked: post nothing more.
+        self.halted = threading.Event()
         self._groups: tuple[float, dict[str, list[str]]] = (0.0, {})
+        self.refusals = RefusalBudget(settings.bot_refusals_per_minute)
+        self._asked: list[tuple[float, str, str, str, str]] = []  # expires, id, channel, ts, words
+        self._guard = threading.Lock()
 
     # --- entry points -------------------------------------------------------
     def handle(self, req: ChatRequest) -> None:
         """Answer one chat command. Never raises: a problem becomes a message."""
+        if self.halted.is_set():
+            log.warning("app uninstalled or tokens revoked: request %s not answered", req.key)
+            return
         try:
             if not self._first_time(req.key):
                 log.info("request %s seen before (a Slack retry or replay): dropped", req.key)
                 return
             self._handle(req)
         except SparkswarmError as exc:
-            self.out.ephemeral(req.channel, req.user, str(exc), req.thread_ts)
+            self.tell(req, str(exc))
         except Exception:
             log.exception("chat command failed")
-            self.out.ephemeral(req.channel, req.user, "internal error; it is in the bot's log")
+            self.tell(req, "internal error; it is in the bot's log")
 
     def on_button(
-        self, action: str, confirm_id: str, user: str, channel: str, message_ts: str
+        self,
+        action: str,
+        confirm_id: str,
+        user: str,
+        channel: str,
+        message_ts: str,
+        team: str = "",
+        response_url: str = "",
     ) -> None:
         """A click on Confirm or Cancel of a destructive command."""
+        req = ChatRequest("", "", user, channel, f"click:{confirm_id}", None, team, response_url)
+        if self.halted.is_set():
+            return
         try:
-            self._on_button(action, confirm_id, user, channel, message_ts)
+            self._on_button(action, confirm_id, req, message_ts)
         except SparkswarmError as exc:
-            self.out.ephemeral(channel, user, str(exc))
+            self.tell(req, str(exc))
         except Exception:
             log.exception("button click failed")
-            self.out.ephemeral(channel, user, "internal error; it is in the bot's log")
+            self.tell(req, "internal error; it is in the bot's log")
+
+    def tell(self, req: ChatRequest, text: str) -> None:
+        """Answer only the user: through the request's ``response_url`` when it
+        has one (it works in any conversation), else as an ephemeral message."""
+        if self.halted.is_set():
+            return
+        if req.response_url and self.respond(req.response_url, text):
+            return
+        self.out.ephemeral(req.channel, req.user, text, req.thread_ts)
+
+    def respond(self, url: str, text: str, *, public: bool = False, blocks: Any = None) -> bool:
+        """Post ``text`` (scrubbed) to a ``response_url``; False if Slack refused it."""
+        from slack_sdk.webhook import WebhookClient
+
+        try:
+            answer = WebhookClient(url, timeout=5).send(
+                text=self.out.scrubber.text(text),
+                blocks=self.out.scrubber.data(blocks) if blocks else None,
+                response_type="in_channel" if public else "ephemeral",
+                replace_original=False,
+            )
+        except Exception as exc:  # unreachable, timed out: the caller falls back
+            log.warning("response_url failed: %s", type(exc).__name__)
+            return False
+        if answer.status_code != 200:
+            log.warning("response_url answered %s", answer.status_code)
+        return bool(answer.status_code == 200)
+
+    def busy(self, req: ChatRequest) -> None:
+        """Tell the user the bot cannot take their request now (nothing ran)."""
+        log.warning("busy: request %s of %s not taken", req.key, req.user)
+        self.tell(req, BUSY)
 
     # --- the steps ----------------------------------------------------------
     def _first_time(self, key: str) -> bool:
         return bool(self.qc.redis.set(f"{self.prefix}bot:seen:{key}", "1", nx=True, ex=86400))
 
-    def _role(self, user: str, channel: str) -> str | None:
-        return self.roles.role_of(user, channel, self._groups_of(user))
+    def _role(self, user: str, channel: str, team: str = "") -> str | None:
+        return self.roles.role_of(user, channel, self._groups_of(user), team)
+
+    def _is_approver(self, user: str, team: str) -> bool:
+        return self.approvers.role_of(user, "", self._groups_of(user), team) is not None
 
     def _groups_of(self, user: str) -> list[str]:
-        if not self.roles.groups:
+        named = sorted({*self.roles.groups, *self.approvers.groups})
+        if not named:
             return []
         fetched, members = self._groups
         if time.monotonic() - fetched > 60:  # membership changes rarely; one lookup a minute
             members = {}
-            for group in self.roles.groups:
+            for group in named:
                 try:
                     members[group] = self.out.group_members(group)
                 except Exception as exc:
@@ -110,7 +197,7 @@ class Dispatcher:
 
     def _handle(self, req: ChatRequest) -> None:
         words = commands.words_of(req.command, req.text)
-        role = self._role(req.user, req.channel)
+        role = self._role(req.user, req.channel, req.team)
         if not words or words[0] in ("help", "--help", "-h"):
             self._help(req, role)
             return
@@ -119,64 +206,60 @@ class Dispatcher:
         except InvalidRequest as exc:
             # The grammar is for members: someone without a role learns only that.
             answer = present.usage_message(str(exc)) if role else present.help_answer(None, [])
-            self.out.ephemeral(req.channel, req.user, answer, req.thread_ts)
+            self.tell(req, answer)
             return
         shown = " ".join(words)
         policy = commands.policy(request.op, dict(request.params))
         if not policy.chat:
-            self._refuse(
-                req, request, shown, f"`{shown}` is not offered in chat; run it in a terminal"
-            )
+            self._refuse(req, shown, f"`{shown}` is not offered in chat; run it in a terminal")
             return
         if not allows(role, policy.role):
             why = f"`{shown}` needs the {policy.role} role; you have {role or 'none'}"
-            self._refuse(req, request, shown, why)
+            self._refuse(req, shown, why)
             return
         if policy.queue_read:
             self._queue_read(req, request)
         elif policy.read_only:
-            self._worker_read(req, request, shown)
+            if not self.reads.submit(self._worker_read, req, request, shown):
+                self.busy(req)
         elif policy.destructive:
-            self._ask_confirmation(req, request, shown, policy.hazards)
+            self._ask_confirmation(req, request, shown, policy.role, policy.hazards)
         else:
-            self._submit(req, request.op, dict(request.params), shown, self._key(req.key))
+            self._submit(req, request.op, dict(request.params), shown)
 
     def _help(self, req: ChatRequest, role: str | None) -> None:
         allowed = [(words, need) for words, need in commands.chat_commands() if allows(role, need)]
-        self.out.ephemeral(req.channel, req.user, present.help_answer(role, allowed), req.thread_ts)
+        self.tell(req, present.help_answer(role, allowed))
 
-    def _refuse(self, req: ChatRequest, request: Any, shown: str, why: str) -> None:
-        from sparkswarm.workers.events import OperationFailed
-        from sparkswarm.workers.records import RunRecord
+    def _refuse(self, req: ChatRequest, shown: str, why: str) -> None:
+        """Tell the user ``why`` nothing ran and log it in the refusal log,
+        within the user's budget of refusals per minute (see refusals.py)."""
+        verdict = self.refusals.take(req.user)
+        if verdict == "answer":
+            self.qc.refuse(requester=req.user, source="slack", words=shown, reason=why)
+            self.tell(req, f":no_entry: {why}. Nothing ran.")
+        elif verdict == "notice":
+            self.tell(req, ":no_entry: Too many refused requests; wait a minute. Nothing ran.")
+        else:
+            log.info("refused request of %s dropped: over the per-minute budget", req.user)
 
-        run_id = uuid.uuid4().hex
-        now = time.time()
-        record = RunRecord(
-            id=run_id,
-            op=request.op,
-            target="refused",
+    def _run_id(self, slack_id: str) -> str:
+        """A short run id of Slack's request id: a retry of the request maps to
+        the same run (it runs once), two requests to two unrelated ids."""
+        return hashlib.blake2b(slack_id.encode(), digest_size=8).hexdigest()
+
+    def _cannot_post(self, req: ChatRequest, op: str, shown: str) -> None:
+        """Slack refused our message in the user's conversation: nothing was
+        (or will be) submitted; say so where the user can see it."""
+        log.warning("cannot post in %s: %s not submitted", req.channel, op)
+        self.qc.refuse(
             requester=req.user,
             source="slack",
-            params={"words": shown},
-            state="failed",
-            created_at=now,
-            finished_at=now,
-            error=f"refused: {why}",
-            error_type="Forbidden",
+            words=shown,
+            reason=f"cannot post in {req.channel} (not invited, private or another's DM)",
         )
-        event = OperationFailed(
-            run_id=run_id,
-            op=request.op,
-            target="refused",
-            error=record.error or "",
-            error_type="Forbidden",
-            message=f"refused for {req.user}: {why}",
-        )
-        self.qc.store.record_refused(record, event.model_dump_json())
-        self.out.ephemeral(req.channel, req.user, f":no_entry: {why}. Nothing ran.", req.thread_ts)
-
-    def _key(self, slack_id: str) -> str:
-        return ("slack:" + _KEY_CHARS.sub("-", slack_id))[:128]
+        if not (req.response_url and self.respond(req.response_url, CANNOT_POST)):
+            log.warning("and no response_url answered: %s was not told", req.user)
 
     def _submit(
         self,
@@ -184,21 +267,33 @@ class Dispatcher:
         op: str,
         params: dict[str, Any],
         shown: str,
-        key: str,
         parent_ts: str | None = None,
     ) -> None:
-        sub = self.qc.submit(op, params, requester=req.user, source="slack", key=key)
-        if not sub.created:
-            return  # the same Slack request again: it runs once
-        self.submitted.append(sub.run_id)
+        """Post the run's thread message, then submit it; nothing is submitted
+        when the message cannot be posted."""
+        if self.halted.is_set():
+            return
+        run_id = self._run_id(req.key)
         thread = parent_ts or req.thread_ts
         if thread is None:
             thread = self.out.post(req.channel, f"<@{req.user}>: `{shown}`")
-        view = present.RunView(sub.run_id, shown)
-        text, blocks = present.status_message(view)
-        ts = self.out.post(req.channel, text, blocks, thread_ts=thread)
-        if ts is not None:
-            self.notifier.follow(sub.run_id, req.channel, ts, shown, thread or "")
+        text, blocks = present.status_message(present.RunView(run_id, shown))
+        ts = self.out.post(req.channel, text, blocks, thread_ts=thread) if thread else None
+        if ts is None or thread is None:
+            self._cannot_post(req, op, shown)
+            return
+        try:
+            sub = self.qc.submit(op, params, requester=req.user, source="slack", key=run_id)
+        except SparkswarmError as exc:
+            self.out.update(req.channel, ts, f":x: `{shown}`: {exc}. Nothing ran.", [])
+            raise
+        if not sub.created:
+            return  # the same Slack request again: it runs once
+        self.submitted.append(sub.run_id)
+        self.qc.store.note(
+            sub.run_id, f"outcome posted in channel {req.channel}, thread {thread}, message {ts}"
+        )
+        self.notifier.follow(sub.run_id, req.channel, ts, shown, thread)
 
     def _queue_read(self, req: ChatRequest, request: Any) -> None:
         """Answer runs ls / runs show / schedule ls / spark jobs / spark job from
@@ -228,102 +323,140 @@ class Dispatcher:
             self._answer(req, text, text, blocks)
 
     def _worker_read(self, req: ChatRequest, request: Any, shown: str) -> None:
-        sub = self.qc.submit(
-            request.op,
-            dict(request.params),
-            requester=req.user,
-            source="slack",
-            key=self._key(req.key),
-        )
-        if not sub.created:
-            return
-        record = self.qc.wait(sub.run_id, timeout=self.settings.bot_read_timeout)
-        if record.state != "succeeded":
-            self.out.ephemeral(
-                req.channel, req.user, f":x: `{shown}`: {record.error}", req.thread_ts
+        """Submit a read to a worker and answer with its result (on the read
+        pool: the wait holds none of the threads that take new commands)."""
+        try:
+            sub = self.qc.submit(
+                request.op,
+                dict(request.params),
+                requester=req.user,
+                source="slack",
+                key=self._run_id(req.key),
             )
-            return
-        text, blocks = present.read_answer(shown, record.result or {})
-        self._answer(req, text, text, blocks)
+            if not sub.created:
+                return
+            record = self.qc.wait(sub.run_id, timeout=self.settings.bot_read_timeout)
+            if record.state != "succeeded":
+                self.tell(req, f":x: `{shown}`: {record.error}")
+                return
+            text, blocks = present.read_answer(shown, record.result or {})
+            self._answer(req, text, text, blocks)
+        except (SparkswarmError, TimeoutError) as exc:
+            self.tell(req, f":x: `{shown}`: {exc}")
+        except Exception:
+            log.exception("read failed")
+            self.tell(req, "internal error; it is in the bot's log")
 
     def _answer(self, req: ChatRequest, text: str, full: str, blocks: Any) -> None:
-        """Post a read answer; too long for a message: as a file instead."""
+        """Post a read answer; too long for a message: as a file instead. Where
+        the bot cannot post, the answer goes to the user through response_url."""
+        if self.halted.is_set():
+            return
         if len(full) > self.settings.bot_file_threshold or blocks is None:
             if len(full) > self.settings.bot_file_threshold:
-                self.out.upload(
+                if not self.out.upload(
                     req.channel, "sparkswarm.txt", full, thread_ts=req.thread_ts, title=text[:80]
-                )
+                ):
+                    self.tell(req, f"{text[:200]}: too long for a message, and {CANNOT_POST}")
                 return
             blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{full}```"}}]
-        self.out.post(req.channel, text[:3000], blocks[:50], thread_ts=req.thread_ts)
+        posted = self.out.post(req.channel, text[:3000], blocks[:50], thread_ts=req.thread_ts)
+        if posted is None and req.response_url:
+            self.respond(req.response_url, text[:3000], blocks=blocks[:50])
 
     def _ask_confirmation(
-        self, req: ChatRequest, request: Any, shown: str, hazards: tuple[str, ...] = ()
+        self, req: ChatRequest, request: Any, shown: str, role: str, hazards: tuple[str, ...] = ()
     ) -> None:
         confirm_id = uuid.uuid4().hex
         ttl = self.settings.bot_confirm_ttl
-        pending = {
-            "op": request.op,
-            "params": dict(request.params),
-            "words": shown,
-            "requester": req.user,
-            "channel": req.channel,
-            "thread_ts": req.thread_ts or "",
-            "expires": time.time() + ttl,
-        }
-        self.qc.redis.set(
-            f"{self.prefix}bot:confirm:{confirm_id}",
-            json.dumps(pending),
-            px=max(1, int(ttl * 1000)),
+        # Admin operations and removals (service rm, stack rm, network rm, ...):
+        # what a second pair of eyes is for; scales and updates stay one-person.
+        two_person = bool(self.settings.bot_approvers) and (
+            role == "admin" or request.op.endswith(".rm")
         )
-        text, blocks = present.confirm_blocks(confirm_id, shown, req.user, ttl, hazards)
-        self.out.post(req.channel, text, blocks, thread_ts=req.thread_ts)
+        pending = Pending(
+            op=request.op,
+            params=dict(request.params),
+            words=shown,
+            requester=req.user,
+            requester_team=req.team,
+            channel=req.channel,
+            thread_ts=req.thread_ts or "",
+            expires=time.time() + ttl,
+            role=role,
+            two_person=two_person,
+        )
+        text, blocks = present.confirm_blocks(
+            confirm_id, shown, req.user, ttl, hazards, two_person=two_person
+        )
+        # Stored before it is posted: a quick click must find it.
+        self.confirms.put(confirm_id, pending, ttl)
+        ts = self.out.post(req.channel, text, blocks, thread_ts=req.thread_ts)
+        if ts is None:
+            self.confirms.drop(confirm_id)
+            self._cannot_post(req, request.op, shown)
+            return
+        self.confirms.put(confirm_id, replace(pending, ts=ts), ttl)
+        with self._guard:
+            heapq.heappush(self._asked, (pending.expires, confirm_id, req.channel, ts, shown))
 
-    def _on_button(
-        self, action: str, confirm_id: str, user: str, channel: str, message_ts: str
-    ) -> None:
-        key = f"{self.prefix}bot:confirm:{confirm_id}"
-        raw = self.qc.redis.get(key)
-        pending = json.loads(raw) if raw else None
-        if pending is None or pending["expires"] < time.time():
-            self.out.ephemeral(
-                channel, user, "This confirmation has expired or was answered; nothing ran."
-            )
-            return
-        if user != pending["requester"]:
-            self.out.ephemeral(
-                channel, user, f"Only <@{pending['requester']}> can answer this; nothing ran."
-            )
-            return
-        if self.qc.redis.getdel(key) is None:  # two clicks at once: the first wins
-            return
-        if action == "cancel":
-            self.out.update(
-                channel,
-                message_ts,
-                f":no_entry_sign: `{pending['words']}` cancelled by <@{user}>",
-                [],
-            )
-            return
-        self.out.update(
-            channel,
-            message_ts,
-            f":white_check_mark: `{pending['words']}` confirmed by <@{user}>",
-            [],
+    def expire_confirmations(self, now: float | None = None) -> int:
+        """Replace the buttons of questions past their TTL that nobody answered
+        ("expired: nothing ran"), so nobody clicks a dead button; how many."""
+        now = time.time() if now is None else now
+        due = []
+        with self._guard:
+            while self._asked and self._asked[0][0] <= now:
+                due.append(heapq.heappop(self._asked))
+        for _, confirm_id, channel, ts, words in due:
+            if self.halted.is_set():
+                break
+            if self.confirms.get(confirm_id) is None:  # not answered (that leaves a marker)
+                self.out.update(channel, ts, expired_text(words), [])
+        return len(due)
+
+    def _on_button(self, action: str, confirm_id: str, req: ChatRequest, message_ts: str) -> None:
+        pending = self.confirms.get(confirm_id)
+        verdict = judge(
+            pending,
+            action=action,
+            user=req.user,
+            team=req.team,
+            role=self._role(req.user, req.channel, req.team),
+            approver=self._is_approver(req.user, req.team),
+            now=time.time(),
         )
-        req = ChatRequest(
+        if verdict.replace and message_ts:
+            self.out.update(req.channel, message_ts, verdict.replace, [])
+        if verdict.refused and pending is not None:
+            self._refuse(req, pending.words, verdict.tell)
+        elif verdict.tell:
+            self.tell(req, verdict.tell)
+        if pending is None or not (verdict.run or verdict.cancel):
+            return
+        answer = "confirmed" if verdict.run else "cancelled"
+        done = self.confirms.claim(confirm_id, pending, req.user, answer)
+        if done is None:  # two clicks at once: the first wins
+            return
+        self.out.update(req.channel, message_ts, answered_text(done), [])
+        if verdict.cancel:
+            return
+        asker = ChatRequest(
             "",
-            pending["words"],
-            user,
-            channel,
+            pending.words,
+            pending.requester,
+            req.channel,
             f"confirm:{confirm_id}",
-            pending["thread_ts"] or None,
+            pending.thread_ts or None,
+            pending.requester_team,
+            req.response_url,
         )
         self._submit(
-            req,
-            pending["op"],
-            pending["params"],
-            pending["words"],
-            self._key(req.key),
-            parent_ts=pending["thread_ts"] or message_ts,
+            asker,
+            pending.op,
+            pending.params,
+            pending.words,
+            parent_ts=pending.thread_ts or message_ts,
         )
+        if req.user != pending.requester:
+            self.qc.store.note(self._run_id(asker.key), f"approved by {req.user} in chat")

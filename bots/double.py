@@ -9,6 +9,17 @@ edits can be checked, can be told to answer HTTP 429 with ``Retry-After``,
 and records every call (method, arguments, time). ``sparkswarm bot try``
 runs the real bot against it; the tests assert on its records.
 
+Like Slack, it knows where the bot is: a message to a public channel the bot
+was not invited to (:meth:`SlackDouble.invite`) is ``not_in_channel``, to a
+private channel or someone else's DM ``channel_not_found``;
+``conversations.join`` (scope ``channels:join``) adds the bot to a public
+channel. Each method needs its scope, granted from ``bots/manifest.yml``
+(else ``missing_scope`` with ``needed``/``provided``). And it hands out
+``response_url`` endpoints (:meth:`SlackDouble.response_url`), real ones that
+take a JSON message (``response_type`` ``ephemeral`` by default or
+``in_channel``, ``replace_original``, ``delete_original``) whether or not the
+bot is in the channel, at most 5 times within 30 minutes.
+
 Socket Mode: ``apps.connections.open`` (with the app-level token) returns the
 ``ws://`` URL of :class:`sparkswarm.bots.double_socket.SocketDouble`, which
 sends real envelopes and collects the acks.
@@ -20,9 +31,11 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
@@ -31,6 +44,41 @@ APP_TOKEN = "xapp-1-A0DOUBLE-0000-double-app-token"
 SIGNING_SECRET = "double-signing-secret-0000000000"
 TEAM_ID = "T0DOUBLE"
 BOT_USER_ID = "U0BOT"
+MANIFEST = Path(__file__).with_name("manifest.yml")
+
+# The scope each Web API method needs with a bot token (Slack's method pages).
+METHOD_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.delete": "chat:write",
+    "usergroups.users.list": "usergroups:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+    "conversations.join": "channels:join",
+}
+# A response_url takes this many messages, for this long (Slack's documented limits).
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL = 30 * 60
+
+
+def manifest_scopes(path: Path = MANIFEST) -> frozenset[str]:
+    """The bot scopes an app manifest asks for (``oauth_config.scopes.bot``)."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return frozenset(str(s) for s in data.get("oauth_config", {}).get("scopes", {}).get("bot", []))
+
+
+@dataclass
+class ResponseUrl:
+    """A ``response_url`` the double handed out: where it answers, for whom."""
+
+    channel: str
+    user: str
+    message_ts: str | None  # the message whose button was clicked (replace_original)
+    issued: float
+    uses: int = 0
 
 
 @dataclass
@@ -65,13 +113,24 @@ class SlackDouble:
         *,
         bot_token: str = BOT_TOKEN,
         app_token: str = APP_TOKEN,
-        channels: tuple[str, ...] = ("C0GENERAL", "C0OPS", "D0DM"),
+        channels: tuple[str, ...] = ("C0GENERAL", "C0OPS", "C0LOBBY", "D0DM"),
+        private: tuple[str, ...] = ("C0SECRET",),
+        others_dms: tuple[str, ...] = ("D0OTHERS",),
         user_groups: dict[str, list[str]] | None = None,
+        scopes: frozenset[str] | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
-        self.channels = set(channels)
+        # Conversations that exist: public channels, private ones, DMs (``D...``:
+        # the bot's own; ``others_dms`` are DMs between other people).
+        self.channels = set(channels) | set(private) | set(others_dms)
+        self.private = set(private) | set(others_dms)
+        # Where the bot is a member: its own DMs until someone invites it elsewhere.
+        self.members = {c for c in channels if c.startswith("D")}
+        self.scopes = manifest_scopes() if scopes is None else frozenset(scopes)
         self.user_groups = dict(user_groups or {})
+        self.responses: dict[str, ResponseUrl] = {}
+        self._delays: dict[tuple[str, str], float] = {}
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], Message] = {}
         self.files: dict[str, dict[str, Any]] = {}
@@ -126,6 +185,39 @@ class SlackDouble:
         with self._lock:
             self._limits.setdefault(method, []).extend([retry_after] * times)
 
+    def invite(self, *channels: str) -> None:
+        """``/invite @sparkswarm`` in each of ``channels``."""
+        with self._lock:
+            self.members.update(channels)
+
+    def remove(self, *channels: str) -> None:
+        """The bot is removed from ``channels`` (``/remove @sparkswarm``)."""
+        with self._lock:
+            self.members.difference_update(channels)
+
+    def slow(self, method: str, channel: str, seconds: float) -> None:
+        """Answer ``method`` calls for ``channel`` only after ``seconds`` (a slow
+        Slack, as seen from the bot's side); 0 undoes it."""
+        with self._lock:
+            self._delays[(method, channel)] = seconds
+
+    def response_url(self, channel: str, user: str, message_ts: str | None = None) -> str:
+        """A new ``response_url`` for a command or click of ``user`` in ``channel``
+        (``message_ts``: the message whose button was clicked)."""
+        key = uuid.uuid4().hex
+        with self._lock:
+            self.responses[key] = ResponseUrl(channel, user, message_ts, time.time())
+        return f"http://127.0.0.1:{self.port}/respond/{key}"
+
+    def responded(self, user: str | None = None) -> list[Call]:
+        """The messages posted to response_urls (of ``user``'s requests), in order."""
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if c.method == "response_url" and (user is None or c.args.get("_user") == user)
+            ]
+
     def calls_of(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
@@ -154,6 +246,9 @@ class SlackDouble:
         self, method: str, args: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         """(status, JSON body, extra headers) for one call; records it."""
+        delay = self._delays.get((method, str(args.get("channel") or "")), 0.0)
+        if delay > 0:
+            time.sleep(delay)
         now = time.time()
         with self._lock:
             pending = self._limits.get(method)
@@ -184,6 +279,10 @@ class SlackDouble:
             return {"ok": True, "url": self.ws_url}
         if token != self.bot_token:
             return {"ok": False, "error": "invalid_auth"}
+        needed = METHOD_SCOPES.get(method)
+        if needed is not None and needed not in self.scopes:
+            provided = ",".join(sorted(self.scopes))
+            return {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided}
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return {"ok": False, "error": "unknown_method"}
@@ -193,11 +292,21 @@ class SlackDouble:
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
 
+    def _membership_error(self, channel: str) -> str | None:
+        """Slack's answer to the bot writing where it is no member: a public
+        channel says so; a private one or another's DM does not exist for it."""
+        if channel not in self.channels:
+            return "channel_not_found"
+        if channel in self.members:
+            return None
+        return "channel_not_found" if channel in self.private else "not_in_channel"
+
     def _check_message_args(self, args: dict[str, Any]) -> str | None:
         if not args.get("channel"):
             return "channel_not_found"
-        if args["channel"] not in self.channels:
-            return "channel_not_found"
+        membership = self._membership_error(str(args["channel"]))
+        if membership:
+            return membership
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
             return "no_text"
         return None
@@ -261,6 +370,23 @@ class SlackDouble:
         self.messages[(message.channel, message.ts)] = message
         return {"ok": True, "message_ts": message.ts}
 
+    def _m_conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel in self.private or channel.startswith("D"):
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        already = channel in self.members
+        self.members.add(channel)
+        answer: dict[str, Any] = {
+            "ok": True,
+            "channel": {"id": channel, "is_channel": True, "is_member": True},
+        }
+        if already:
+            answer["warning"] = "already_in_channel"
+            answer["response_metadata"] = {"warnings": ["already_in_channel"]}
+        return answer
+
     def _m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         group = args.get("usergroup")
         if not group:
@@ -289,8 +415,9 @@ class SlackDouble:
         if not isinstance(files, list) or not files:
             return {"ok": False, "error": "invalid_arguments"}
         channel = args.get("channel_id")
-        if channel and channel not in self.channels:
-            return {"ok": False, "error": "channel_not_found"}
+        membership = self._membership_error(str(channel)) if channel else None
+        if membership:
+            return {"ok": False, "error": membership}
         shared = []
         for item in files:
             entry = self.files.get(str(item.get("id")))
@@ -308,6 +435,47 @@ class SlackDouble:
                 return 404, {"ok": False, "error": "file_not_found"}
             entry["content"] = content
             self._record(Call("upload", {"file_id": file_id, "bytes": len(content)}, time.time()))
+        return 200, {"ok": True}
+
+    def respond(self, key: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A message POSTed to a response_url: shown to the requester only
+        (``ephemeral``, the default), to the channel (``in_channel``), or in
+        place of the clicked message (``replace_original``/``delete_original``)."""
+        now = time.time()
+        with self._lock:
+            url = self.responses.get(key)
+            if url is None:
+                return 404, {"ok": False, "error": "invalid_url"}
+            if now - url.issued > RESPONSE_URL_TTL:
+                return 404, {"ok": False, "error": "expired_url"}
+            if url.uses >= RESPONSE_URL_USES:
+                return 404, {"ok": False, "error": "used_url"}
+            text = str(payload.get("text") or "")
+            blocks = _blocks(payload.get("blocks"))
+            if not (text or blocks or payload.get("delete_original")):
+                return 400, {"ok": False, "error": "no_text"}
+            url.uses += 1
+            self._record(
+                Call("response_url", {**payload, "_user": url.user, "_channel": url.channel}, now)
+            )
+            original = (url.channel, url.message_ts or "")
+            if payload.get("delete_original") and original in self.messages:
+                del self.messages[original]
+            elif payload.get("replace_original") and original in self.messages:
+                message = self.messages[original]
+                message.text, message.blocks = text, blocks
+                message.edits += 1
+            else:
+                public = payload.get("response_type") == "in_channel"
+                message = Message(
+                    url.channel,
+                    self._next_ts(),
+                    text,
+                    blocks,
+                    thread_ts=payload.get("thread_ts") or None,
+                    ephemeral_user=None if public else url.user,
+                )
+                self.messages[(message.channel, message.ts)] = message
         return 200, {"ok": True}
 
 
@@ -338,6 +506,17 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         if url.path.startswith("/upload/"):
             status, body = self.owner.upload(url.path.rsplit("/", 1)[-1], raw)
+            self._reply(status, body, {})
+            return
+        if url.path.startswith("/respond/"):
+            try:
+                payload = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                payload = None
+            if not isinstance(payload, dict):
+                self._reply(400, {"ok": False, "error": "invalid_payload"}, {})
+                return
+            status, body = self.owner.respond(url.path.rsplit("/", 1)[-1], payload)
             self._reply(status, body, {})
             return
         if not url.path.startswith("/api/"):

@@ -35,11 +35,12 @@ def slash_command(
     channel: str = "C0GENERAL",
     response_url: str = "",
     trigger_id: str | None = None,
+    team: str = TEAM_ID,
 ) -> dict[str, str]:
-    """The form fields of a slash command invocation."""
+    """The form fields of a slash command invocation (``team``: the user's workspace)."""
     return {
         "token": "deprecated-verification-token",
-        "team_id": TEAM_ID,
+        "team_id": team,
         "team_domain": "double",
         "channel_id": channel,
         "channel_name": "general",
@@ -94,20 +95,28 @@ def event_callback(
 
 
 def block_action(
-    action_id: str, value: str, *, user: str, channel: str, message_ts: str
+    action_id: str,
+    value: str,
+    *,
+    user: str,
+    channel: str,
+    message_ts: str,
+    response_url: str = "",
+    team: str = TEAM_ID,
 ) -> dict[str, Any]:
-    """A ``block_actions`` payload: ``user`` clicked button ``action_id``."""
+    """A ``block_actions`` payload: ``user`` (of workspace ``team``) clicked button
+    ``action_id``."""
     return {
         "type": "block_actions",
         "team": {"id": TEAM_ID, "domain": "double"},
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+        "user": {"id": user, "username": user.lower(), "team_id": team},
         "api_app_id": "A0DOUBLE",
         "token": "deprecated-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
         "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "ts": message_ts, "text": ""},
-        "response_url": "http://127.0.0.1:9/actions/respond",
+        "response_url": response_url or "http://127.0.0.1:9/actions/respond",
         "actions": [
             {
                 "action_id": action_id,

@@ -300,13 +300,22 @@ def job_answer(record: Any) -> tuple[str, Blocks]:
 
 
 def confirm_blocks(
-    confirm_id: str, words: str, requester: str, ttl: float, hazards: tuple[str, ...] = ()
+    confirm_id: str,
+    words: str,
+    requester: str,
+    ttl: float,
+    hazards: tuple[str, ...] = (),
+    *,
+    two_person: bool = False,
 ) -> tuple[str, Blocks]:
     """The question with Confirm / Cancel buttons for a destructive command;
-    ``hazards`` (what it reaches or breaks) are listed under it, escaped."""
-    text = (
-        f":warning: `{words}` is destructive. <@{requester}>, confirm within "
-        f"{duration(ttl)}; only you can."
+    ``hazards`` (what it reaches or breaks) are listed under it, escaped
+    (``two_person``: an approver other than the requester confirms)."""
+    who = (
+        "an approver other than you must confirm" if two_person else "confirm"
+    ) + f" within {duration(ttl)}"
+    text = f":warning: `{words}` is destructive. <@{requester}>, {who}" + (
+        "." if two_person else "; only you can."
     )
     # At most 10 lines of at most 200 characters (Slack's 3,000 per section),
     # each cut with a visible mark.

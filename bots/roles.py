@@ -7,7 +7,12 @@ their ids (user, groups, the channel they speak in) grants::
 
     admin: [U012ADMIN]
     operator: [S0OPS, C0OPS]      # the ops user group, anyone in #ops
-    viewer: ["*"]
+    viewer: ["*", T0PARTNER/U0GUEST]
+
+Roles are per workspace: plain ids are those of the bot's own workspace
+(``home_team``, from ``auth.test``). A user of another team (Enterprise Grid,
+shared channels) has no role, whatever the channel or ``*`` grants, unless
+granted by ``T.../U...`` (their team and user id).
 
 Pure: the caller supplies the user's groups.
 """
@@ -38,15 +43,23 @@ class RoleMap:
     """Role per Slack id (users, user groups, channels; ``*`` for everyone)."""
 
     grants: dict[str, str] = field(default_factory=dict)
+    home_team: str = ""  # the bot's workspace; "" when not known (then no team is foreign)
 
     @property
     def groups(self) -> list[str]:
         """The user-group ids named (their members must be looked up)."""
         return sorted(i for i in self.grants if i.startswith("S"))
 
-    def role_of(self, user: str, channel: str = "", groups: Iterable[str] = ()) -> str | None:
-        """The highest role any of the caller's ids has; None for none."""
-        ids = [user, channel, "*", *groups]
+    def role_of(
+        self, user: str, channel: str = "", groups: Iterable[str] = (), team: str = ""
+    ) -> str | None:
+        """The highest role any of the caller's ids has; None for none. A caller
+        of ``team`` other than the home team counts only as ``team/user``."""
+        if team and self.home_team and team != self.home_team:
+            ids = [f"{team}/{user}"]
+        else:
+            home = f"{self.home_team}/{user}" if self.home_team else ""
+            ids = [user, home, channel, "*", *groups]
         best = max((self.grants.get(i) for i in ids if i), key=rank, default=None)
         return best if rank(best) else None
 
@@ -62,13 +75,23 @@ def role_map(lists: Mapping[str, Iterable[str]]) -> RoleMap:
             )
         for raw in ids or ():
             ident = str(raw).strip()
-            if ident != "*" and (ident[:1] not in "UWSCGD" or not ident.isalnum()):
+            if not _is_grantee(ident):
                 raise InvalidRequest(
-                    f"{ident!r} is not a Slack user (U...), user-group (S...) or channel (C...) id"
+                    f"{ident!r} is not a Slack user (U...), user-group (S...), channel (C...) "
+                    "or other-team user (T.../U...) id"
                 )
             if rank(role) > rank(grants.get(ident)):
                 grants[ident] = role
     return RoleMap(grants)
+
+
+def _is_grantee(ident: str) -> bool:
+    if ident == "*":
+        return True
+    team, slash, user = ident.partition("/")
+    if slash:
+        return team[:1] in "TE" and team.isalnum() and user[:1] in "UW" and user.isalnum()
+    return ident[:1] in "UWSCGD" and ident.isalnum()
 
 
 def load_role_map(path: str | None, env_lists: dict[str, list[str]]) -> RoleMap:

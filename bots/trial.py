@@ -38,6 +38,7 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
         )
     user = "U0TRY"
     web = double.SlackDouble().start()
+    web.invite("C0GENERAL")  # as if someone had typed /invite @sparkswarm there
     sock = SocketDouble(web).start()
     printer = _Printer(web, time.monotonic(), echo)
     web.listeners.append(printer.show)
@@ -59,7 +60,10 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
         sock.wait_connected()
         command, _, rest = text.strip().partition(" ")
         if command.startswith("/"):
-            envelope = sock.send("slash_commands", payloads.slash_command(command, rest, user=user))
+            fields = payloads.slash_command(
+                command, rest, user=user, response_url=web.response_url("C0GENERAL", user)
+            )
+            envelope = sock.send("slash_commands", fields)
         else:
             event = payloads.event_callback(
                 text, user=user, channel="D0DM", kind="message", channel_type="im"
@@ -104,6 +108,7 @@ def _follow(
                         user=user,
                         channel=message.channel,
                         message_ts=message.ts,
+                        response_url=web.response_url(message.channel, user, message.ts),
                     )
                     sock.wait_ack(sock.send("interactive", action))
         if not runs and time.monotonic() - printer.last > 3 and (not yes or not _asks(web)):
@@ -142,6 +147,11 @@ class _Printer:
             "chat.postMessage": "post",
             "chat.update": "edit",
             "chat.postEphemeral": f"only for {args.get('user')}",
+            "response_url": (
+                "post"
+                if args.get("response_type") == "in_channel"
+                else f"only for {args.get('_user')}"
+            ),
             "files.completeUploadExternal": "file",
         }
         kind = kinds.get(call.method)
@@ -149,7 +159,7 @@ class _Printer:
             self.echo(f"[{self.clock()}] {call.method}: 429 rate limited")
         if kind is None or call.status != 200:
             return
-        where = f"#{args.get('channel') or args.get('channel_id')}"
+        where = f"#{args.get('channel') or args.get('channel_id') or args.get('_channel')}"
         if args.get("thread_ts"):
             where += f" thread {args['thread_ts']}"
         text = str(args.get("text") or "")

@@ -8,6 +8,7 @@ yields the run's events until it is finished.
 
 from __future__ import annotations
 
+import builtins
 import re
 import time
 import uuid
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from pydantic import BaseModel
 
 from sparkswarm.config import Settings, get_settings
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed, Unavailable
@@ -58,6 +61,16 @@ class Submission:
     run_id: str
     created: bool
     stream_id: str
+
+
+class Refusal(BaseModel):
+    """A request refused before anything was queued: who, what, why, when."""
+
+    at: float
+    requester: str
+    source: str
+    words: str
+    reason: str
 
 
 class QueueClient:
@@ -308,6 +321,28 @@ class QueueClient:
                 if now - lost_at >= grace:
                     raise
                 time.sleep(min(1.0, max(grace - (now - lost_at), 0.05)))
+
+    def refuse(self, *, requester: str, source: str, words: str, reason: str) -> None:
+        """Log a request that was refused before it was queued (no role, not
+        offered, nowhere to answer) in the refusal log: a stream capped at
+        ``refusals_maxlen`` entries, apart from the run records, so a flood of
+        refusals never evicts a real run's record. Unavailable without Redis."""
+        refusal = Refusal(
+            at=time.time(), requester=requester, source=source, words=words, reason=reason
+        )
+        with broker_errors("refusal log"):
+            self.redis.xadd(
+                f"{self.settings.key_prefix}refusals",
+                {"refusal": refusal.model_dump_json()},
+                maxlen=self.settings.refusals_maxlen,
+                approximate=False,
+            )
+
+    def refusals(self, limit: int = 50) -> builtins.list[Refusal]:
+        """The newest ``limit`` refusals, newest first. Unavailable without Redis."""
+        with broker_errors("refusal log"):
+            entries = self.redis.xrevrange(f"{self.settings.key_prefix}refusals", count=limit)
+        return [Refusal.model_validate_json(fields["refusal"]) for _, fields in entries]
 
     def wait(self, run_id: str, timeout: float = 600.0) -> RunRecord:
         """Block until ``run_id`` is finished; its record. TimeoutError after ``timeout``."""

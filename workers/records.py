@@ -157,24 +157,6 @@ class RunStore(RunReads):
         )
         return bool(created), str(sid)
 
-    def record_refused(self, record: RunRecord, event_json: str) -> None:
-        """Store a request that was refused before it was queued (a permission
-        or policy check), as a finished record (state ``failed``, error type
-        ``Forbidden``, the reason in ``error``) with its event; nothing is queued."""
-        fields = {
-            k: json.dumps(v) if k in ("params", "result", "notes") else v
-            for k, v in record.model_dump(mode="json").items()
-            if v is not None
-        }
-        with self.client.pipeline() as pipe:
-            pipe.hset(self.run_key(record.id), mapping=fields)
-            pipe.expire(self.run_key(record.id), self.retention_seconds)
-            pipe.zadd(self.index_key, {record.id: record.created_at})
-            pipe.xadd(
-                self.stream_key, {"event": event_json}, maxlen=self.events_maxlen, approximate=True
-            )
-            pipe.execute()
-
     def heartbeat_key(self, run_id: str) -> str:
         return f"{self.prefix}run:{run_id}:hb"
 

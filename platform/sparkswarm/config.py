@@ -162,6 +162,13 @@ class Settings:
     run_retention_days: int = field(
         default=30, metadata=_row(v.integer(gt=0), "How long run records are kept.")
     )
+    refusals_maxlen: int = field(
+        default=1000,
+        metadata=_row(
+            v.integer(gt=0),
+            "Newest refused chat requests kept in the refusal log (apart from run records).",
+        ),
+    )
     run_retention_count: int = field(
         default=5000, metadata=_row(v.integer(gt=0), "How many run records are kept.")
     )
@@ -287,6 +294,51 @@ class Settings:
     bot_secrets: list[str] = field(
         default_factory=list,
         metadata=_row(v.comma_list, "Extra secret values never posted (comma separated)."),
+    )
+    bot_approvers: list[str] = field(
+        default_factory=list,
+        metadata=_row(
+            v.comma_list,
+            "Ids (as in the roles) who approve admin operations and removals asked for in chat; "
+            "when set, a second person among them must confirm (never the requester).",
+        ),
+    )
+    bot_max_body: int = field(
+        default=1_048_576,
+        metadata=_row(
+            v.integer(gt=0),
+            "Largest HTTP request body (bytes) the bot reads; larger ones get 413 "
+            "before their signature is checked.",
+        ),
+    )
+    bot_threads: int = field(
+        default=8,
+        metadata=_row(
+            v.integer(gt=0), "Threads working on chat commands after their ack (parse, role, post)."
+        ),
+    )
+    bot_read_threads: int = field(
+        default=32,
+        metadata=_row(
+            v.integer(gt=0),
+            "Threads waiting for workers' answers to read commands (mostly asleep on Redis).",
+        ),
+    )
+    bot_max_pending: int = field(
+        default=200,
+        metadata=_row(
+            v.integer(gt=0),
+            "Chat commands and reads in work or waiting, each pool; beyond it the user "
+            "is told the bot is busy and nothing runs.",
+        ),
+    )
+    bot_refusals_per_minute: int = field(
+        default=5,
+        metadata=_row(
+            v.integer(gt=0),
+            "Refused requests per user and minute that are answered and logged; "
+            "more are dropped (one notice says so).",
+        ),
     )
 
     def __post_init__(self) -> None:

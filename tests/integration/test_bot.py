@@ -69,13 +69,11 @@ def test_operator_scales_and_viewer_is_refused(
     )
     assert "needs the operator role" in refusal[0].text and "Nothing ran" in refusal[0].text
     refused = wait_for(
-        lambda: [
-            r for r in lab.client().list(source="slack") if r.requester == VIEWER and r.error_type
-        ],
+        lambda: [r for r in lab.client().refusals() if r.requester == VIEWER],
         5,
-        "record",
+        "the refusal log's entry",
     )
-    assert refused[0].error_type == "Forbidden" and f"{web}=1" in refused[0].params["words"]
+    assert "needs the operator role" in refused[0].reason and f"{web}=1" in refused[0].words
     holds_for(lambda: replicas(gw, web) == 3, 2, "the replica count")
     assert not bots.status_of(f"service scale {web}=1")
 

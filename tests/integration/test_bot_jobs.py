@@ -34,6 +34,7 @@ def lab(tmp_path: Path) -> Iterator[QueueLab]:
 @pytest.fixture
 def web() -> Iterator[double.SlackDouble]:
     web = double.SlackDouble().start()
+    web.invite(CHANNEL)
     yield web
     web.stop()
 

@@ -33,8 +33,12 @@ class BotLab:
         self.lab = lab
         self.folder = folder
         self.web = SlackDouble(user_groups={OPS_GROUP: [GROUP_MEMBER]}).start()
+        # The bot was invited where the tests talk to it (C0SECRET and
+        # D0OTHERS stay closed: it is no member there).
+        self.web.invite("C0GENERAL", "C0OPS")
         self.sock = SocketDouble(self.web).start()
         self.port = 0
+        self.values: dict[str, str] = {}  # question ts -> its buttons' value
 
     def env(self, **extra: str) -> dict[str, str]:
         settings = {
@@ -91,8 +95,15 @@ class BotLab:
         )
 
     def slash(self, command: str, text: str, user: str, **kwargs: Any) -> requests.Response:
+        channel = kwargs.pop("channel", "C0GENERAL")
         fields = payloads.slash_command(
-            command, text, user=user, trigger_id=kwargs.pop("trigger_id", None)
+            command,
+            text,
+            user=user,
+            channel=channel,
+            trigger_id=kwargs.pop("trigger_id", None),
+            team=kwargs.pop("team", double.TEAM_ID),
+            response_url=self.web.response_url(channel, user),
         )
         return self.post(payloads.form_body(fields), "application/x-www-form-urlencoded", **kwargs)
 
@@ -100,11 +111,25 @@ class BotLab:
         return self.post(json.dumps(payload).encode(), "application/json", **kwargs)
 
     def click(
-        self, message: Message, user: str, action: str = "sparkswarm_confirm"
+        self,
+        message: Message,
+        user: str,
+        action: str = "sparkswarm_confirm",
+        *,
+        value: str | None = None,
+        team: str = double.TEAM_ID,
     ) -> requests.Response:
-        value = message.blocks[1]["elements"][0]["value"]
+        # A question whose buttons were replaced (expired, answered) is still
+        # clickable in a client that has not refreshed: use its old value.
+        value = value or self.values.get(message.ts) or message.blocks[1]["elements"][0]["value"]
         payload = payloads.block_action(
-            action, value, user=user, channel=message.channel, message_ts=message.ts
+            action,
+            value,
+            user=user,
+            channel=message.channel,
+            message_ts=message.ts,
+            response_url=self.web.response_url(message.channel, user, message.ts),
+            team=team,
         )
         return self.post(payloads.interactive_body(payload), "application/x-www-form-urlencoded")
 
@@ -138,7 +163,7 @@ class BotLab:
         return [m for m in list(self.web.messages.values()) if m.ephemeral_user == user]
 
     def asking(self, words: str) -> Message:
-        return wait_for(
+        question: Message = wait_for(
             lambda: next(
                 (
                     m
@@ -150,6 +175,8 @@ class BotLab:
             15,
             f"a confirmation of {words!r}",
         )
+        self.values[question.ts] = question.blocks[1]["elements"][0]["value"]
+        return question
 
     def dump(self) -> str:
         return "\n".join(

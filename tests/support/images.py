@@ -26,7 +26,7 @@ def build_busybox_image(gw: Any, tag: str, *, cmd: str, page: str = "") -> str:
     context = build_context(
         {"busybox": binary, "index.html": page.encode(), "Dockerfile": dockerfile.encode()}
     )
-    for event in gw.api.build(fileobj=context, custom_context=True, tag=tag, rm=True, decode=True):
+    for event in gw.build_image(tag=tag, fileobj=context):
         # A failed build is reported in the stream, not raised: stop here, not in a later test.
         assert "error" not in event, f"building {tag}: {event['error']}"
     return tag

@@ -172,7 +172,10 @@ class _FakeQueue:
         self.redis = _FakeRedis()
         self.submitted: list[tuple[str, dict[str, Any]]] = []
         self.refused: list[Any] = []
-        self.store = type("Store", (), {"record_refused": lambda s, r, e: self.refused.append(r)})()
+        self.store = type("Store", (), {"note": lambda s, run_id, text: None})()
+
+    def refuse(self, **refusal: str) -> None:
+        self.refused.append(refusal)
 
     def submit(self, op: str, params: dict[str, Any], **kwargs: Any) -> Any:
         self.submitted.append((op, params))
@@ -205,6 +208,9 @@ class _FakeOut:
         return True
 
 
+# A pool that runs what it is given at once (the read pool, made synchronous).
+_INLINE: Any = type("Inline", (), {"submit": lambda self, fn, *args: fn(*args) or True})()
+
 _PREFIXES = st.sampled_from(
     ["", "service ", "service scale ", "runs ", "spark submit ", "node ", "swarm ", "help "]
 )
@@ -230,6 +236,7 @@ def test_fuzzed_text_never_crashes_and_never_submits_unparsed_words(
         role_map({"admin": ["U0ADMIN"]}),
         notifier,
         Settings(),  # type: ignore[arg-type]
+        reads=_INLINE,  # reads answer before handle() returns
     )
     dispatcher.handle(ChatRequest(command, prefix + text, "U0ADMIN", "C0GENERAL", "k1"))
     assert out.sent, "every command gets an answer"
