@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from sparkswarm.bots import commands, present
+from sparkswarm.bots import blockkit, commands, present
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.roles import RoleMap, allows
 from sparkswarm.bots.slack_out import SlackOut
@@ -70,7 +70,7 @@ class Dispatcher:
                 return
             self._handle(req)
         except SparkswarmError as exc:
-            self.out.ephemeral(req.channel, req.user, str(exc), req.thread_ts)
+            self.out.ephemeral(req.channel, req.user, present.problem(str(exc)), req.thread_ts)
         except Exception:
             log.exception("chat command failed")
             self.out.ephemeral(req.channel, req.user, "internal error; it is in the bot's log")
@@ -82,7 +82,7 @@ class Dispatcher:
         try:
             self._on_button(action, confirm_id, user, channel, message_ts)
         except SparkswarmError as exc:
-            self.out.ephemeral(channel, user, str(exc))
+            self.out.ephemeral(channel, user, present.problem(str(exc)))
         except Exception:
             log.exception("button click failed")
             self.out.ephemeral(channel, user, "internal error; it is in the bot's log")
@@ -125,11 +125,14 @@ class Dispatcher:
         policy = commands.policy(request.op, dict(request.params))
         if not policy.chat:
             self._refuse(
-                req, request, shown, f"`{shown}` is not offered in chat; run it in a terminal"
+                req,
+                request,
+                shown,
+                f"{blockkit.code(shown)} is not offered in chat; run it in a terminal",
             )
             return
         if not allows(role, policy.role):
-            why = f"`{shown}` needs the {policy.role} role; you have {role or 'none'}"
+            why = f"{blockkit.code(shown)} needs the {policy.role} role; you have {role or 'none'}"
             self._refuse(req, request, shown, why)
             return
         if policy.queue_read:
@@ -193,7 +196,7 @@ class Dispatcher:
         self.submitted.append(sub.run_id)
         thread = parent_ts or req.thread_ts
         if thread is None:
-            thread = self.out.post(req.channel, f"<@{req.user}>: `{shown}`")
+            thread = self.out.post(req.channel, present.thread_head(req.user, shown))
         view = present.RunView(sub.run_id, shown)
         text, blocks = present.status_message(view)
         ts = self.out.post(req.channel, text, blocks, thread_ts=thread)
@@ -224,7 +227,7 @@ class Dispatcher:
         else:
             rows = [item.model_dump(mode="json") for item in result]
             columns = ["name", "cron", "command", "next_run", "last_state"]
-            text, blocks = present.table_answer("schedules", rows, columns)
+            text, blocks = present.table_answer("schedules", rows, columns, "schedule ls")
             self._answer(req, text, text, blocks)
 
     def _worker_read(self, req: ChatRequest, request: Any, shown: str) -> None:
@@ -240,22 +243,23 @@ class Dispatcher:
         record = self.qc.wait(sub.run_id, timeout=self.settings.bot_read_timeout)
         if record.state != "succeeded":
             self.out.ephemeral(
-                req.channel, req.user, f":x: `{shown}`: {record.error}", req.thread_ts
+                req.channel, req.user, present.read_failed(shown, record.error or ""), req.thread_ts
             )
             return
         text, blocks = present.read_answer(shown, record.result or {})
         self._answer(req, text, text, blocks)
 
     def _answer(self, req: ChatRequest, text: str, full: str, blocks: Any) -> None:
-        """Post a read answer; too long for a message: as a file instead."""
-        if len(full) > self.settings.bot_file_threshold or blocks is None:
-            if len(full) > self.settings.bot_file_threshold:
-                self.out.upload(
-                    req.channel, "sparkswarm.txt", full, thread_ts=req.thread_ts, title=text[:80]
-                )
-                return
-            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{full}```"}}]
-        self.out.post(req.channel, text[:3000], blocks[:50], thread_ts=req.thread_ts)
+        """Post a read answer (see ``present.reply``): a message within Slack's
+        limits, and the whole answer as a file when the message cannot hold it."""
+        answer = present.reply(text, full, blocks, self.settings.bot_file_threshold)
+        if answer.blocks is not None and answer.text is not None:
+            self.out.post(req.channel, answer.text, answer.blocks, thread_ts=req.thread_ts)
+        if answer.file is not None:
+            title = text.partition("\n")[0][:80]
+            self.out.upload(
+                req.channel, "sparkswarm.txt", answer.file, thread_ts=req.thread_ts, title=title
+            )
 
     def _ask_confirmation(self, req: ChatRequest, request: Any, shown: str) -> None:
         confirm_id = uuid.uuid4().hex
@@ -289,26 +293,16 @@ class Dispatcher:
             )
             return
         if user != pending["requester"]:
-            self.out.ephemeral(
-                channel, user, f"Only <@{pending['requester']}> can answer this; nothing ran."
-            )
+            self.out.ephemeral(channel, user, present.only_requester(pending["requester"]))
             return
         if self.qc.redis.getdel(key) is None:  # two clicks at once: the first wins
             return
         if action == "cancel":
-            self.out.update(
-                channel,
-                message_ts,
-                f":no_entry_sign: `{pending['words']}` cancelled by <@{user}>",
-                [],
-            )
+            done = present.answered(pending["words"], "cancelled", user)
+            self.out.update(channel, message_ts, done, [blockkit.section(done)])
             return
-        self.out.update(
-            channel,
-            message_ts,
-            f":white_check_mark: `{pending['words']}` confirmed by <@{user}>",
-            [],
-        )
+        done = present.answered(pending["words"], "confirmed", user)
+        self.out.update(channel, message_ts, done, [blockkit.section(done)])
         req = ChatRequest(
             "",
             pending["words"],
