@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from sparkswarm.bots.budget import Budgets, retry_after
 from sparkswarm.bots.scrub import Scrubber
@@ -48,7 +49,7 @@ def _retry_handler(budgets: Budgets, retries: int) -> Any:
             if response is None:
                 raise error
             method = request.url.split("?")[0].rsplit("/", 1)[-1]
-            channel = _channel_of(request.body)
+            channel = _channel_of(request.data)
             budgets.limited(method, channel, retry_after(dict(response.headers)))
             state.next_attempt_requested = True
             while (pause := budgets.take(method, channel)) > 0:
@@ -58,11 +59,14 @@ def _retry_handler(budgets: Budgets, retries: int) -> Any:
     return RetryOnBudget(max_retry_count=retries)
 
 
-def _channel_of(body: Any) -> str:
-    try:
-        return str(json.loads(body).get("channel") or "") if body else ""
-    except (ValueError, AttributeError):
+def _channel_of(data: bytes | None) -> str:
+    """The ``channel`` argument of a request's body (JSON or a form)."""
+    if not data:
         return ""
+    try:
+        return str(json.loads(data).get("channel") or "")
+    except (ValueError, AttributeError):
+        return parse_qs(data.decode("utf-8", "replace")).get("channel", [""])[0]
 
 
 class SlackOut:
