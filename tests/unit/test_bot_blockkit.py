@@ -354,3 +354,31 @@ def test_budgets_follow_the_tiers_per_channel_posts_and_keep_a_reserve() -> None
 )
 def test_retry_after_is_read_like_slack_sends_it(headers: dict[str, Any], seconds: float) -> None:
     assert retry_after(headers) == seconds
+
+
+_ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400)
+
+
+@settings(max_examples=150, deadline=None)
+@given(words=_ANY_TEXT, lines=st.lists(_ANY_TEXT, max_size=60), rows=st.integers(0, 130))
+def test_any_text_from_anywhere_makes_valid_escaped_messages(
+    words: str, lines: list[str], rows: int
+) -> None:
+    view = present.RunView("slack:1", words)
+    for line in lines:
+        view.apply(Ev("task.state", task=line[:5], state=line[:20], message=line))
+    view.apply(Ev("operation.failed", error="\n".join(lines)))
+    table = [
+        {"name": (lines or [words])[i % max(1, len(lines))], "state": words} for i in range(rows)
+    ]
+    answers = [
+        present.status_message(view),
+        present.read_answer(words, table),
+        present.read_answer(words, {"output": lines, "note": words}),
+        present.confirm_blocks("c", words, words, 60),
+    ]
+    for text, blocks in answers:
+        reply = present.reply(text, text, blocks, 2800)
+        assert reply.blocks is not None and reply.text is not None
+        assert_valid(reply.blocks, reply.text)
+        assert_no_markup_but_ours([reply.text, reply.blocks])
