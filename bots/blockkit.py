@@ -11,13 +11,15 @@ an inline code span.
 Block Kit refuses a whole message for one block over a limit
 (``invalid_blocks``): these builders never exceed them, and where something
 had to be left out they say so in the text (an ellipsis, "3 more lines") so
-nothing is dropped silently. The limits are Slack's documented ones; the
+nothing is dropped silently; :func:`reply` then sends the whole answer as a
+file as well. The limits are Slack's documented ones; the
 tests check every builder's output with slack_sdk's Block Kit models.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 SECTION_TEXT = 3000  # a section's text
@@ -36,6 +38,9 @@ _TICK = "\u02cb"
 _NO_FENCE = "'''"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 Block = dict[str, Any]
+# The block_id of a note that says the blocks show only part of an answer
+# (the whole of it then goes up as a file too: :func:`reply`).
+CUT = "sparkswarm_cut"
 
 
 def escape(text: str) -> str:
@@ -128,3 +133,28 @@ def fallback(text: str) -> str:
     """A message's top-level text (notifications, screen readers): escaped and
     within the message limit."""
     return clip(text, MESSAGE_TEXT)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to send for a read answer: a message (``text`` and ``blocks``,
+    within Slack's limits; None: no message) and ``file``, the whole answer
+    as a file for the thread (None: the message shows all of it)."""
+
+    text: str | None
+    blocks: list[Block] | None
+    file: str | None
+
+
+def reply(text: str, full: str, blocks: list[Block] | None, threshold: int) -> Reply:
+    """The :class:`Reply` for an answer whose whole text is ``full``: without
+    blocks, a code block when ``full`` is at most ``threshold`` characters,
+    else a file; with blocks, the message, and the file as well when the
+    blocks say they show only part (a ``CUT`` note)."""
+    if blocks is None:
+        if len(full) > threshold:
+            return Reply(None, None, full)
+        block, cut = code_block(full.splitlines())
+        return Reply(fallback(text.partition("\n")[0]), [section(block)], full if cut else None)
+    cut = any(b.get("block_id") == CUT for b in blocks)
+    return Reply(clip(text, SECTION_TEXT), blocks, full if cut else None)

@@ -250,9 +250,9 @@ class Dispatcher:
         self._answer(req, text, text, blocks)
 
     def _answer(self, req: ChatRequest, text: str, full: str, blocks: Any) -> None:
-        """Post a read answer (see ``present.reply``): a message within Slack's
+        """Post a read answer (see ``blockkit.reply``): a message within Slack's
         limits, and the whole answer as a file when the message cannot hold it."""
-        answer = present.reply(text, full, blocks, self.settings.bot_file_threshold)
+        answer = blockkit.reply(text, full, blocks, self.settings.bot_file_threshold)
         if answer.blocks is not None and answer.text is not None:
             self.out.post(req.channel, answer.text, answer.blocks, thread_ts=req.thread_ts)
         if answer.file is not None:

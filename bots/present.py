@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sparkswarm.bots.blockkit import (
+    CUT,
     FIELD_TEXT,
     MESSAGE_BLOCKS,
     SECTION_TEXT,
@@ -22,7 +23,6 @@ from sparkswarm.bots.blockkit import (
     code,
     code_block,
     escape,
-    fallback,
     fields_section,
     header,
     mention,
@@ -44,9 +44,6 @@ EMOJI = {
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 _KEEP_LINES = 6
 Blocks = list[dict[str, Any]]
-# The block_id of the note that says an answer shows only part of the result
-# (the whole of it then goes up as a file too).
-CUT = "sparkswarm_cut"
 
 
 @dataclass
@@ -201,7 +198,7 @@ def table_answer(
     """(the whole table as text, blocks): a header and a section of fields
     per row, as many rows as a message holds; the rest are counted in a note
     ("and 73 more: `sparkswarm service ls`", block_id ``CUT``) and the whole
-    table goes up as a file (:func:`reply`)."""
+    table goes up as a file (``blockkit.reply``)."""
     text_lines = [title] + [" | ".join(str(r.get(c, "")) for c in columns) for r in rows]
     blocks: Blocks = [header(title)]
     if not rows:
@@ -242,31 +239,6 @@ def read_answer(op: str, result: dict[str, Any] | list[Any]) -> tuple[str, Block
     block, cut = code_block(lines, limit=3000 - len(head))
     answer = section(head + block)
     return f"{op}\n" + "\n".join(lines), [{**answer, "block_id": CUT} if cut else answer]
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What to send for a read answer: a message (``text`` and ``blocks``,
-    within Slack's limits; None: no message) and ``file``, the whole answer
-    as a file for the thread (None: the message shows all of it)."""
-
-    text: str | None
-    blocks: Blocks | None
-    file: str | None
-
-
-def reply(text: str, full: str, blocks: Blocks | None, threshold: int) -> Reply:
-    """The :class:`Reply` for an answer whose whole text is ``full``: without
-    blocks, a code block when ``full`` is at most ``threshold`` characters,
-    else a file; with blocks, the message, and the file as well when the
-    blocks say they show only part (a ``CUT`` note)."""
-    if blocks is None:
-        if len(full) > threshold:
-            return Reply(None, None, full)
-        block, cut = code_block(full.splitlines())
-        return Reply(fallback(text.partition("\n")[0]), [section(block)], full if cut else None)
-    cut = any(b.get("block_id") == CUT for b in blocks)
-    return Reply(clip(text, SECTION_TEXT), blocks, full if cut else None)
 
 
 _PREFERRED = (

@@ -181,10 +181,10 @@ def test_a_listing_of_120_services_fits_and_counts_what_it_leaves_out() -> None:
     assert_valid(blocks)
     assert len(blocks) == 50
     note = blocks[-1]
-    assert note["block_id"] == present.CUT
+    assert note["block_id"] == blockkit.CUT
     assert "and 72 more: `sparkswarm service ls`" in note["text"]["text"]
     assert all(f"svc-{i:03d}" in text for i in range(120))  # the file holds every row
-    answer = present.reply(text, text, blocks, threshold=2800)
+    answer = blockkit.reply(text, text, blocks, threshold=2800)
     assert answer.blocks == blocks and answer.file == text
     assert answer.text is not None and len(answer.text) <= 3000
 
@@ -192,17 +192,17 @@ def test_a_listing_of_120_services_fits_and_counts_what_it_leaves_out() -> None:
 def test_long_read_answers_hostile_cells_and_empty_values_stay_within_limits() -> None:
     result = {"output": ["x" * 4427], "status": "<!channel>"}
     text, blocks = present.read_answer("swarm status", result)
-    answer = present.reply(text, text, blocks, 2800)
+    answer = blockkit.reply(text, text, blocks, 2800)
     assert answer.blocks is not None and answer.text is not None
     assert_valid(answer.blocks, answer.text)
-    assert blocks[0]["block_id"] == present.CUT  # the line was clipped: the file follows
+    assert blocks[0]["block_id"] == blockkit.CUT  # the line was clipped: the file follows
     rows = [{"name": h, "error": "", "image": "y" * 5000} for h in HOSTILE]
     text, blocks = present.table_answer("<!here> " * 40, rows, ["name", "error", "image"])
-    answer = present.reply(text, text, blocks, 2800)
+    answer = blockkit.reply(text, text, blocks, 2800)
     assert answer.blocks is not None and answer.text is not None
     assert_valid(answer.blocks, answer.text)
     assert_no_markup_but_ours([answer.text, answer.blocks])
-    assert blocks[-1]["block_id"] == present.CUT  # the cut cells are said too
+    assert blocks[-1]["block_id"] == blockkit.CUT  # the cut cells are said too
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
@@ -233,7 +233,7 @@ def test_every_other_answer_is_valid_and_escaped(hostile: str) -> None:
     ]:
         assert_valid(blocks)
         assert_no_markup_but_ours(blocks)
-    answer = present.reply(f"run {hostile}", json.dumps({"x": hostile}), None, 2800)
+    answer = blockkit.reply(f"run {hostile}", json.dumps({"x": hostile}), None, 2800)
     assert answer.blocks is not None
     assert_valid(answer.blocks)
     assert_no_markup_but_ours(answer.blocks)
@@ -378,7 +378,7 @@ def test_any_text_from_anywhere_makes_valid_escaped_messages(
         present.confirm_blocks("c", words, words, 60),
     ]
     for text, blocks in answers:
-        reply = present.reply(text, text, blocks, 2800)
+        reply = blockkit.reply(text, text, blocks, 2800)
         assert reply.blocks is not None and reply.text is not None
         assert_valid(reply.blocks, reply.text)
         assert_no_markup_but_ours([reply.text, reply.blocks])
