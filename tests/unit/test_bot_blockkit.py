@@ -382,3 +382,12 @@ def test_any_text_from_anywhere_makes_valid_escaped_messages(
         assert reply.blocks is not None and reply.text is not None
         assert_valid(reply.blocks, reply.text)
         assert_no_markup_but_ours([reply.text, reply.blocks])
+
+
+def test_a_secret_with_markup_characters_is_scrubbed_after_escaping_too() -> None:
+    from sparkswarm.bots.scrub import MASK, Scrubber
+
+    secret = "p&ss<w>rd-1234"
+    _, blocks = present.read_answer("swarm status", {"output": [f"password={secret}"]})
+    clean = Scrubber([secret]).data(blocks)
+    assert "p&amp;ss&lt;w&gt;rd" not in json.dumps(clean) and MASK in json.dumps(clean)
