@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from sparkswarm.bots.blockkit import code, mention
 from sparkswarm.bots.roles import allows
 
 DONE_MARKER_TTL = 86400  # a stale button may be clicked long after its answer
@@ -63,13 +64,13 @@ class Verdict:
 
 
 def expired_text(words: str) -> str:
-    shown = f"`{words}` " if words else ""
+    shown = f"{code(words)} " if words else ""
     return f":hourglass: {shown}expired: nothing ran. Ask again if it is still needed."
 
 
 def answered_text(pending: Pending) -> str:
     mark = ":white_check_mark:" if pending.answer == "confirmed" else ":no_entry_sign:"
-    return f"{mark} `{pending.words}` {pending.answer} by <@{pending.done_by}>"
+    return f"{mark} {code(pending.words)} {pending.answer} by {mention(pending.done_by)}"
 
 
 def judge(
@@ -88,7 +89,7 @@ def judge(
         return Verdict(tell="This confirmation has expired; nothing ran.", replace=expired_text(""))
     if pending.done_by:
         return Verdict(
-            tell=f"This was already answered by <@{pending.done_by}>; nothing more ran.",
+            tell=f"This was already answered by {mention(pending.done_by)}; nothing more ran.",
             replace=answered_text(pending),
         )
     if pending.expires < now:
@@ -98,9 +99,9 @@ def judge(
     if action == "cancel":
         if own or (pending.two_person and approver):
             return Verdict(cancel=True)
-        return Verdict(tell=f"Only <@{pending.requester}> can cancel this; nothing ran.")
+        return Verdict(tell=f"Only {mention(pending.requester)} can cancel this; nothing ran.")
     if not allows(role, pending.role):
-        why = f"`{pending.words}` needs the {pending.role} role; you have {role or 'none'}"
+        why = f"{code(pending.words)} needs the {pending.role} role; you have {role or 'none'}"
         return Verdict(tell=why, refused=True)
     if pending.two_person:
         if own:
@@ -111,7 +112,7 @@ def judge(
             return Verdict(tell="only an approver can confirm this", refused=True)
         return Verdict(run=True)
     if not own:
-        return Verdict(tell=f"Only <@{pending.requester}> can answer this; nothing ran.")
+        return Verdict(tell=f"Only {mention(pending.requester)} can answer this; nothing ran.")
     return Verdict(run=True)
 
 

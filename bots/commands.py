@@ -1,6 +1,7 @@
 """The bot's one door to the request layer and the operation registry.
 
-Chat text becomes command words (slash-command aliases expanded), the words
+Chat text becomes command words (Slack's markup and entities decoded,
+slash-command aliases expanded), the words
 become a typed request through ``sparkswarm.requests.parse`` (the same parser
 as the CLI and schedules), and what an operation needs in chat (role,
 read-only, offered in chat, destructive) comes from the registry. Nothing
@@ -29,7 +30,13 @@ _SWARM_ALIASES: dict[str, tuple[str, ...]] = {
     "nodes": ("node", "ls"),
     "stacks": ("stack", "ls"),
 }
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+# Slack sends what a user typed with ``&``, ``<``, ``>`` as entities, and
+# mentions, channels and links as ``<...>`` markup: every ``<`` in the text
+# starts markup, a ``<`` the user typed arrives as ``&lt;``.
+_MARKUP = re.compile(r"<([^<>]*)>")
+_ENTITY = re.compile(r"&(lt|gt|amp);")
+_ENTITIES = {"lt": "<", "gt": ">", "amp": "&"}
+_LEADING_MENTIONS = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^<>]*)?>\s*)+")
 MAX_TEXT = 2000
 
 
@@ -49,12 +56,16 @@ def words_of(command: str, text: str) -> list[str]:
     """The CLI words a chat text stands for.
 
     ``command`` is the slash command (``/sparkswarm``, ``/spark``, ``/swarm``)
-    or ``""`` for an @mention or a direct message. InvalidRequest for
-    unbalanced quotes or an overlong text.
+    or ``""`` for an @mention or a direct message (the mention of the bot
+    that starts it is dropped). ``text`` is as Slack sends it: see
+    :func:`decode`. InvalidRequest for unbalanced quotes, an overlong text or
+    a special mention (``@here``) among the words.
     """
     if len(text) > MAX_TEXT:
         raise InvalidRequest(f"that is {len(text)} characters; a command is at most {MAX_TEXT}")
-    text = _MENTION.sub(" ", text).replace("\u201c", '"').replace("\u201d", '"')
+    if not command:
+        text = _LEADING_MENTIONS.sub(" ", text)
+    text = decode(text).replace("\u201c", '"').replace("\u201d", '"')
     try:
         words = shlex.split(text)
     except ValueError as exc:
@@ -66,6 +77,27 @@ def words_of(command: str, text: str) -> list[str]:
     if not command and words and words[0] == "sparkswarm":
         return words[1:]
     return words
+
+
+def decode(text: str) -> str:
+    """What the user typed, from Slack's encoding of it: a user mention
+    (``<@U123|name>``) becomes the id ``U123``, a channel (``<#C123|name>``)
+    ``C123``, a link (``<https://x|x>``) its address, and ``&lt;``, ``&gt;``,
+    ``&amp;`` the characters they stand for. InvalidRequest for a special
+    mention (``<!here>``, ``<!channel>``, a user group): never a command word."""
+
+    def markup(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        target = inner.partition("|")[0]
+        if target[:1] in ("@", "#"):
+            return target[1:]
+        if target[:1] == "!":
+            raise InvalidRequest(
+                "a special mention (@here, @channel, a user group) cannot be part of a command"
+            )
+        return target
+
+    return _ENTITY.sub(lambda m: _ENTITIES[m.group(1)], _MARKUP.sub(markup, text))
 
 
 def parse(words: list[str]) -> Request:

@@ -32,7 +32,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sparkswarm.bots import commands, present
+from sparkswarm.bots import blockkit, commands, present
 from sparkswarm.bots.approvals import ConfirmStore, Pending, answered_text, expired_text, judge
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.refusals import RefusalBudget
@@ -111,7 +111,7 @@ class Dispatcher:
                 return
             self._handle(req)
         except SparkswarmError as exc:
-            self.tell(req, str(exc))
+            self.tell(req, present.problem(str(exc)))
         except Exception:
             log.exception("chat command failed")
             self.tell(req, "internal error; it is in the bot's log")
@@ -133,7 +133,7 @@ class Dispatcher:
         try:
             self._on_button(action, confirm_id, req, message_ts)
         except SparkswarmError as exc:
-            self.tell(req, str(exc))
+            self.tell(req, present.problem(str(exc)))
         except Exception:
             log.exception("button click failed")
             self.tell(req, "internal error; it is in the bot's log")
@@ -211,10 +211,12 @@ class Dispatcher:
         shown = " ".join(words)
         policy = commands.policy(request.op, dict(request.params))
         if not policy.chat:
-            self._refuse(req, shown, f"`{shown}` is not offered in chat; run it in a terminal")
+            self._refuse(
+                req, shown, f"{blockkit.code(shown)} is not offered in chat; run it in a terminal"
+            )
             return
         if not allows(role, policy.role):
-            why = f"`{shown}` needs the {policy.role} role; you have {role or 'none'}"
+            why = f"{blockkit.code(shown)} needs the {policy.role} role; you have {role or 'none'}"
             self._refuse(req, shown, why)
             return
         if policy.queue_read:
@@ -276,7 +278,7 @@ class Dispatcher:
         run_id = self._run_id(req.key)
         thread = parent_ts or req.thread_ts
         if thread is None:
-            thread = self.out.post(req.channel, f"<@{req.user}>: `{shown}`")
+            thread = self.out.post(req.channel, present.thread_head(req.user, shown))
         text, blocks = present.status_message(present.RunView(run_id, shown))
         ts = self.out.post(req.channel, text, blocks, thread_ts=thread) if thread else None
         if ts is None or thread is None:
@@ -285,7 +287,8 @@ class Dispatcher:
         try:
             sub = self.qc.submit(op, params, requester=req.user, source="slack", key=run_id)
         except SparkswarmError as exc:
-            self.out.update(req.channel, ts, f":x: `{shown}`: {exc}. Nothing ran.", [])
+            failed = present.problem(f"{shown}: {exc}. Nothing ran.")
+            self.out.update(req.channel, ts, failed, [blockkit.section(failed)])
             raise
         if not sub.created:
             return  # the same Slack request again: it runs once
@@ -319,7 +322,7 @@ class Dispatcher:
         else:
             rows = [item.model_dump(mode="json") for item in result]
             columns = ["name", "cron", "command", "next_run", "last_state"]
-            text, blocks = present.table_answer("schedules", rows, columns)
+            text, blocks = present.table_answer("schedules", rows, columns, "schedule ls")
             self._answer(req, text, text, blocks)
 
     def _worker_read(self, req: ChatRequest, request: Any, shown: str) -> None:
@@ -337,32 +340,35 @@ class Dispatcher:
                 return
             record = self.qc.wait(sub.run_id, timeout=self.settings.bot_read_timeout)
             if record.state != "succeeded":
-                self.tell(req, f":x: `{shown}`: {record.error}")
+                self.tell(req, present.read_failed(shown, record.error or ""))
                 return
             text, blocks = present.read_answer(shown, record.result or {})
             self._answer(req, text, text, blocks)
         except (SparkswarmError, TimeoutError) as exc:
-            self.tell(req, f":x: `{shown}`: {exc}")
+            self.tell(req, present.read_failed(shown, str(exc)))
         except Exception:
             log.exception("read failed")
             self.tell(req, "internal error; it is in the bot's log")
 
     def _answer(self, req: ChatRequest, text: str, full: str, blocks: Any) -> None:
-        """Post a read answer; too long for a message: as a file instead. Where
-        the bot cannot post, the answer goes to the user through response_url."""
+        """Post a read answer (see ``blockkit.reply``): a message within Slack's
+        limits, and the whole answer as a file when the message cannot hold it.
+        Where the bot cannot post, the answer goes to the user through response_url."""
         if self.halted.is_set():
             return
-        if len(full) > self.settings.bot_file_threshold or blocks is None:
-            if len(full) > self.settings.bot_file_threshold:
-                if not self.out.upload(
-                    req.channel, "sparkswarm.txt", full, thread_ts=req.thread_ts, title=text[:80]
-                ):
-                    self.tell(req, f"{text[:200]}: too long for a message, and {CANNOT_POST}")
-                return
-            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{full}```"}}]
-        posted = self.out.post(req.channel, text[:3000], blocks[:50], thread_ts=req.thread_ts)
-        if posted is None and req.response_url:
-            self.respond(req.response_url, text[:3000], blocks=blocks[:50])
+        answer = blockkit.reply(text, full, blocks, self.settings.bot_file_threshold)
+        if answer.blocks is not None and answer.text is not None:
+            posted = self.out.post(req.channel, answer.text, answer.blocks, thread_ts=req.thread_ts)
+            if posted is None and req.response_url:
+                self.respond(req.response_url, answer.text, blocks=answer.blocks)
+        if answer.file is not None:
+            title = text.partition("\n")[0][:80]
+            if not self.out.upload(
+                req.channel, "sparkswarm.txt", answer.file, thread_ts=req.thread_ts, title=title
+            ):
+                self.tell(
+                    req, f"{blockkit.clip(title, 200)}: too long for a message, and {CANNOT_POST}"
+                )
 
     def _ask_confirmation(
         self, req: ChatRequest, request: Any, shown: str, role: str, hazards: tuple[str, ...] = ()
@@ -412,7 +418,8 @@ class Dispatcher:
             if self.halted.is_set():
                 break
             if self.confirms.get(confirm_id) is None:  # not answered (that leaves a marker)
-                self.out.update(channel, ts, expired_text(words), [])
+                gone = expired_text(words)
+                self.out.update(channel, ts, gone, [blockkit.section(gone)])
         return len(due)
 
     def _on_button(self, action: str, confirm_id: str, req: ChatRequest, message_ts: str) -> None:
@@ -427,7 +434,8 @@ class Dispatcher:
             now=time.time(),
         )
         if verdict.replace and message_ts:
-            self.out.update(req.channel, message_ts, verdict.replace, [])
+            replaced = verdict.replace
+            self.out.update(req.channel, message_ts, replaced, [blockkit.section(replaced)])
         if verdict.refused and pending is not None:
             self._refuse(req, pending.words, verdict.tell)
         elif verdict.tell:
@@ -438,7 +446,8 @@ class Dispatcher:
         done = self.confirms.claim(confirm_id, pending, req.user, answer)
         if done is None:  # two clicks at once: the first wins
             return
-        self.out.update(req.channel, message_ts, answered_text(done), [])
+        answered = answered_text(done)
+        self.out.update(req.channel, message_ts, answered, [blockkit.section(answered)])
         if verdict.cancel:
             return
         asker = ChatRequest(

@@ -6,7 +6,10 @@ should post into), so the bot's outgoing calls go to this server instead:
 bot calls the way Slack does (``{"ok": false, "error": "invalid_auth"}``,
 ``channel_not_found``, ``no_text``, ...), keeps the messages it was sent so
 edits can be checked, can be told to answer HTTP 429 with ``Retry-After``,
-and records every call (method, arguments, time). ``sparkswarm bot try``
+and records every call (method, arguments, time). Like Slack it refuses
+messages over Block Kit's limits and meters each method by its rate tier
+(:mod:`sparkswarm.bots.double_rules`), and an edit that names no blocks
+keeps the message's old ones. ``sparkswarm bot try``
 runs the real bot against it; the tests assert on its records.
 
 Like Slack, it knows where the bot is: a message to a public channel the bot
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import threading
 import time
 import uuid
@@ -38,6 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+
+from sparkswarm.bots.double_rules import Meter, message_error
 
 BOT_TOKEN = "xoxb-0000000000-double-bot-token"
 APP_TOKEN = "xapp-1-A0DOUBLE-0000-double-app-token"
@@ -118,6 +124,8 @@ class SlackDouble:
         others_dms: tuple[str, ...] = ("D0OTHERS",),
         user_groups: dict[str, list[str]] | None = None,
         scopes: frozenset[str] | None = None,
+        tiers: dict[str, int] | None = None,
+        metered: bool = True,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
@@ -137,6 +145,7 @@ class SlackDouble:
         self.listeners: list[Callable[[Call], None]] = []
         self.ws_url = ""
         self._limits: dict[str, list[float]] = {}
+        self.meter = Meter(tiers) if metered else None
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -181,7 +190,8 @@ class SlackDouble:
 
     # --- controls and assertions -------------------------------------------
     def rate_limit(self, method: str, times: int, retry_after: float = 1.0) -> None:
-        """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``."""
+        """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``
+        (in whole seconds, rounded up, as Slack sends it)."""
         with self._lock:
             self._limits.setdefault(method, []).extend([retry_after] * times)
 
@@ -252,11 +262,13 @@ class SlackDouble:
         now = time.time()
         with self._lock:
             pending = self._limits.get(method)
-            if pending:
-                retry_after = pending.pop(0)
+            retry_after = math.ceil(pending.pop(0)) if pending else 0
+            if not retry_after and self.meter is not None and token is not None:
+                retry_after = self.meter.admit(method, str(args.get("channel") or ""), now)
+            if retry_after:
                 body = {"ok": False, "error": "ratelimited"}
                 self._record(Call(method, args, now, 429, body))
-                return 429, body, {"Retry-After": f"{retry_after:g}"}
+                return 429, body, {"Retry-After": str(retry_after)}
             body = self._answer(method, args, token)
             self._record(Call(method, args, now, 200, body))
         return 200, body, {}
@@ -301,15 +313,15 @@ class SlackDouble:
             return None
         return "channel_not_found" if channel in self.private else "not_in_channel"
 
-    def _check_message_args(self, args: dict[str, Any]) -> str | None:
+    def _check_message_args(self, args: dict[str, Any]) -> dict[str, Any] | None:
         if not args.get("channel"):
-            return "channel_not_found"
+            return {"ok": False, "error": "channel_not_found"}
         membership = self._membership_error(str(args["channel"]))
         if membership:
-            return membership
+            return {"ok": False, "error": membership}
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
-            return "no_text"
-        return None
+            return {"ok": False, "error": "no_text"}
+        return message_error(args) or None
 
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -325,7 +337,7 @@ class SlackDouble:
     def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._check_message_args(args)
         if error:
-            return {"ok": False, "error": error}
+            return error
         message = Message(
             args["channel"],
             self._next_ts(),
@@ -344,19 +356,20 @@ class SlackDouble:
     def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._check_message_args(args)
         if error:
-            return {"ok": False, "error": error}
+            return error
         message = self.messages.get((args["channel"], str(args.get("ts") or "")))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
         message.text = str(args.get("text") or "")
-        message.blocks = _blocks(args.get("blocks"))
+        if "blocks" in args:  # Slack keeps the old blocks of an edit that names none
+            message.blocks = _blocks(args["blocks"])
         message.edits += 1
         return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._check_message_args(args)
         if error:
-            return {"ok": False, "error": error}
+            return error
         if not args.get("user"):
             return {"ok": False, "error": "user_not_in_channel"}
         message = Message(

@@ -2,14 +2,17 @@
 
 Pure: folded from the job's ``spark.job`` events and its record
 (``sparkswarm.spark.job_record.JobRecord``) by the notifier; rendered into
-the run's message by ``present.status_message``.
+the run's message by ``present.status_message``. The head this module makes
+is mrkdwn (escaped here); the body lines are raw text (the code block that
+shows them escapes them).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from sparkswarm.bots.blockkit import code, mention
 
 JOB_FINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 # A job's states in order: an older event read after a newer record never
@@ -17,7 +20,6 @@ JOB_FINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 RANK = {"SUBMITTED": 0, "RUNNING": 1, "SUCCEEDED": 2, "FAILED": 2, "CANCELLED": 2}
 OUTPUT_LINES = 8
 OUTPUT_WIDTH = 200
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 @dataclass
@@ -87,7 +89,7 @@ def job_lines(job: JobView) -> tuple[str, list[str]]:
     """(what follows the message's head, the body lines) for a job: SUBMITTED
     (and why it waits), RUNNING, or the end: what the script printed (its
     last lines, trimmed) and the duration, the reason, or who cancelled."""
-    head = f" job `{job.id}`"
+    head = f" job {code(job.id)}"
     if job.done and job.finished_at and job.created_at:
         head += f" in {duration(job.finished_at - job.created_at)}"
     body: list[str] = []
@@ -99,7 +101,7 @@ def job_lines(job: JobView) -> tuple[str, list[str]]:
         body += job_output(job)[0]
     elif job.state == "CANCELLED":
         who = job.cancelled_by or job.reason.removeprefix("cancelled by ")
-        head += f" by {f'<@{who}>' if _SLACK_USER.match(who) else who or 'someone'}"
+        head += f" by {mention(who) if who else 'someone'}"
     else:
         body.append(f"reason: {job.reason or 'unknown'}")
     return head, body

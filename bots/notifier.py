@@ -5,11 +5,12 @@ What it follows lives in Redis, not in memory, so a restarted bot carries on:
 message ts, the command words) and ``<prefix>bot:cursor`` (the last event
 read). On start it reloads the followed runs from their records and reads
 the events it missed from the cursor on. Each message is edited at most
-once per ``interval`` seconds (Slack's rate limit is about one per second),
-except that the outcome may follow a progress edit at once,
-later edits coalesce into the next one, and a 429 postpones the edit by
-``Retry-After``. The final edit is made once: after it succeeds the run
-leaves the followed set.
+once per ``interval`` seconds, except that the outcome may follow a progress
+edit at once, and later edits coalesce into the next one. All messages share
+``chat.update``'s budget (tier 3: 50 edits a minute for the workspace):
+progress edits leave part of it for outcomes, and an edit the budget or a
+429 holds back is postponed, not dropped. The final edit is made once: after
+it succeeds the run leaves the followed set.
 
 A ``spark.submit`` run that succeeds has only started a Spark job: the run
 stays followed (same Redis mapping, so a restart carries on too) and its
@@ -38,12 +39,14 @@ log = logging.getLogger(__name__)
 # spending its one edit per second on "running".
 SETTLE = 0.3
 BURST = 2.0
+# Edits of chat.update's budget that progress edits leave for outcomes.
+OUTCOME_RESERVE = 3.0
 
 
 class Notifier:
     """Follows runs for the bot; :meth:`run` is its loop (one thread)."""
 
-    def __init__(self, qc: Any, out: SlackOut, *, interval: float = 1.0) -> None:
+    def __init__(self, qc: Any, out: SlackOut, *, interval: float = 6.0) -> None:
         self.qc = qc
         self.out = out
         self.interval = interval
@@ -57,7 +60,6 @@ class Notifier:
         self.dirty: dict[str, float] = {}  # run id -> since when its message is stale
         self.budget: dict[str, tuple[float, float]] = {}  # run id -> (edits left, when)
         self.hold_until: dict[str, float] = {}
-        self.not_before = 0.0
         self.finished: deque[str] = deque(maxlen=1000)  # the newest runs given their outcome
         self.failures: dict[str, int] = {}
         self.token = uuid.uuid4().hex
@@ -211,8 +213,6 @@ class Notifier:
 
     def _flush(self) -> None:
         now = time.monotonic()
-        if now < self.not_before:
-            return
         with self._guard:
             due = [
                 r
@@ -236,12 +236,14 @@ class Notifier:
             if final and not self._claim_final(run_id):
                 continue
             try:
-                ok = self.out.update(channel, ts, text, blocks, wait=False)
+                reserve = 0.0 if final else OUTCOME_RESERVE
+                ok = self.out.update(channel, ts, text, blocks, wait=False, reserve=reserve)
             except RateLimited as exc:
-                self.not_before = time.monotonic() + exc.retry_after
+                # Only this message waits: an outcome may still use the reserve.
+                self.hold_until[run_id] = time.monotonic() + exc.retry_after
                 with self._guard:
                     self.dirty.setdefault(run_id, time.monotonic())
-                return
+                continue
             now = time.monotonic()
             self.budget[run_id] = (self._edits_left(run_id, now) - 1, now)
             if not ok:

@@ -14,6 +14,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sparkswarm.bots.blockkit import (
+    CUT,
+    FIELD_TEXT,
+    MESSAGE_BLOCKS,
+    SECTION_TEXT,
+    clip,
+    code,
+    code_block,
+    escape,
+    fields_section,
+    header,
+    mention,
+    section,
+    shorten,
+)
 from sparkswarm.bots.jobview import RANK, JobView, duration, job_lines
 
 EMOJI = {
@@ -147,7 +162,7 @@ def status_message(view: RunView) -> tuple[str, Blocks]:
     the run has started one)."""
     state = view.shown
     run = view.run_id.removeprefix("slack:")[:24]
-    head = f"{EMOJI.get(state, '')} *{state}* `{view.words}` run `{run}`"
+    head = f"{EMOJI.get(state, '')} *{escape(state)}* {code(view.words)} run {code(run)}"
     if view.state == "succeeded" and view.job is not None:
         suffix, job_body = job_lines(view.job)
         return _message(head + suffix, job_body)
@@ -169,35 +184,37 @@ def status_message(view: RunView) -> tuple[str, Blocks]:
 
 
 def _message(head: str, body: list[str]) -> tuple[str, Blocks]:
-    text = head + ("\n" + "\n".join(body) if body else "")
-    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
+    """``head`` is mrkdwn (escaped by its maker); ``body`` lines are raw text."""
+    blocks: Blocks = [section(head)]
     if body:
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": _code("\n".join(body))}}
-        )
-    return text, blocks
+        blocks.append(section(code_block(body)[0]))
+    text = head + ("\n" + escape("\n".join(body)) if body else "")
+    return shorten(text, SECTION_TEXT), blocks
 
 
-def _escape(text: str) -> str:
-    """``text`` safe in mrkdwn: Slack's three control characters escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _code(text: str) -> str:
-    return "```" + text.replace("```", "'''")[:2900] + "```"
-
-
-def table_answer(title: str, rows: list[dict[str, Any]], columns: list[str]) -> tuple[str, Blocks]:
-    """A listing as sections with fields (Slack allows 10 fields per section)."""
+def table_answer(
+    title: str, rows: list[dict[str, Any]], columns: list[str], command: str = ""
+) -> tuple[str, Blocks]:
+    """(the whole table as text, blocks): a header and a section of fields
+    per row, as many rows as a message holds; the rest are counted in a note
+    ("and 73 more: `sparkswarm service ls`", block_id ``CUT``) and the whole
+    table goes up as a file (``blockkit.reply``)."""
     text_lines = [title] + [" | ".join(str(r.get(c, "")) for c in columns) for r in rows]
-    blocks: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
+    blocks: Blocks = [header(title)]
     if not rows:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "_nothing_"}})
-    for row in rows[:40]:
-        fields = [
-            {"type": "mrkdwn", "text": f"*{c}*\n{_cell(c, row.get(c))}"} for c in columns[:10]
-        ]
-        blocks.append({"type": "section", "fields": fields})
+        blocks.append(section("_nothing_"))
+    room = MESSAGE_BLOCKS - 2  # the header and the note
+    clipped = False
+    for row in rows[:room]:
+        cells = [(c, _cell(c, row.get(c))) for c in columns]
+        clipped = clipped or any(len(escape(v)) > FIELD_TEXT - 110 for _, v in cells)
+        blocks.append(fields_section(cells))
+    left = len(rows) - room
+    if left > 0 or clipped:
+        where = f": {code('sparkswarm ' + command)}" if command else ""
+        more = f"and {left} more{where}" if left > 0 else "some cells are cut"
+        note = section(f"{more} (the whole table is in the file below)")
+        blocks.append({**note, "block_id": CUT})
     return "\n".join(text_lines), blocks
 
 
@@ -206,24 +223,22 @@ def _cell(column: str, value: Any) -> str:
         return "-"
     if column == "state":
         return f"{EMOJI.get(str(value), '')} {value}"
-    return str(value)[:200]
+    return str(value)
 
 
 def read_answer(op: str, result: dict[str, Any] | list[Any]) -> tuple[str, Blocks]:
     """A read operation's result: rows (or the first list of rows) as a table, else lines."""
     if isinstance(result, list):
         rows = [r for r in result if isinstance(r, dict)]
-        return table_answer(op, rows, _columns(rows))
+        return table_answer(op, rows, _columns(rows), op)
     for key, value in result.items():
         if isinstance(value, list) and (not value or isinstance(value[0], dict)):
-            return table_answer(f"{op}: {key}", value, _columns(value))
+            return table_answer(f"{op}: {key}", value, _columns(value), op)
     lines = summarize(result, limit=40)
-    return f"{op}\n" + "\n".join(lines), [
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*{op}*\n" + _code("\n".join(lines))},
-        }
-    ]
+    head = f"*{clip(op, 200)}*\n"
+    block, cut = code_block(lines, limit=3000 - len(head))
+    answer = section(head + block)
+    return f"{op}\n" + "\n".join(lines), [{**answer, "block_id": CUT} if cut else answer]
 
 
 _PREFERRED = (
@@ -267,7 +282,7 @@ def runs_answer(records: list[Any]) -> tuple[str, Blocks]:
         }
         for r in records
     ]
-    return table_answer("runs", rows, ["run", "op", "state", "by", "took"])
+    return table_answer("runs", rows, ["run", "op", "state", "by", "took"], "runs ls")
 
 
 def jobs_answer(records: list[Any]) -> tuple[str, Blocks]:
@@ -280,9 +295,8 @@ def jobs_answer(records: list[Any]) -> tuple[str, Blocks]:
         row["state"] = str(row["state"]).lower()
         row["by"] = f"{row['requester']} ({row['source']})"
         rows.append(row)
-    return table_answer(
-        "spark jobs", rows, ["id", "name", "stack", "state", "by", "duration", "reason"]
-    )
+    columns = ["id", "name", "stack", "state", "by", "duration", "reason"]
+    return table_answer("spark jobs", rows, columns, "spark jobs")
 
 
 def job_answer(record: Any) -> tuple[str, Blocks]:
@@ -291,12 +305,12 @@ def job_answer(record: Any) -> tuple[str, Blocks]:
 
     lines = describe(record)
     state = str(record.state).lower()
-    head = f"{EMOJI.get(state, '')} *{state}* spark job `{record.id}` ({record.name})"
-    text = head + "\n" + "\n".join(lines)
-    return text, [
-        {"type": "section", "text": {"type": "mrkdwn", "text": head}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _code("\n".join(lines[1:]))}},
-    ]
+    head = (
+        f"{EMOJI.get(state, '')} *{escape(state)}* spark job {code(str(record.id))}"
+        f" ({clip(str(record.name), 200)})"
+    )
+    text = f"spark job {record.id} ({record.name}): {state}\n" + "\n".join(lines)
+    return text, [section(head), section(code_block(lines[1:])[0])]
 
 
 def confirm_blocks(
@@ -314,18 +328,18 @@ def confirm_blocks(
     who = (
         "an approver other than you must confirm" if two_person else "confirm"
     ) + f" within {duration(ttl)}"
-    text = f":warning: `{words}` is destructive. <@{requester}>, {who}" + (
+    text = f":warning: {code(words)} is destructive. {mention(requester)}, {who}" + (
         "." if two_person else "; only you can."
     )
     # At most 10 lines of at most 200 characters (Slack's 3,000 per section),
     # each cut with a visible mark.
-    shown = [_escape(h if len(h) <= 200 else h[:199] + "…") for h in hazards[:10]]
+    shown = [clip(h, 200) for h in hazards[:10]]
     if len(hazards) > 10:
         shown.append(f"... and {len(hazards) - 10} more")
     if shown:
         text += "\n" + "\n".join(f"• {h}" for h in shown)
     return text, [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        section(text),
         {
             "type": "actions",
             "block_id": "confirm",
@@ -351,14 +365,33 @@ def confirm_blocks(
 def usage_message(error: str) -> str:
     """An InvalidRequest's text for chat: its first line, the usage as code."""
     first, _, rest = error.partition("\n")
-    return f":grey_question: {first}" + (f"\n{_code(rest)}" if rest.strip() else "")
+    usage = f"\n{code_block(rest.splitlines())[0]}" if rest.strip() else ""
+    return f":grey_question: {clip(first, 1000)}" + usage
 
 
 def help_answer(role: str | None, commands: list[tuple[str, str]]) -> str:
     """What ``help`` says to a caller with ``role``; ``commands`` are (words, role needed)."""
     if role is None:
         return "You have no sparkswarm role here; ask an admin to add you to the bot's roles."
-    lines = [f"Your role: *{role}*. You may run (after `/sparkswarm`):"]
-    lines += [f"• `{words}`" for words, _ in commands]
+    lines = [f"Your role: *{escape(role)}*. You may run (after `/sparkswarm`):"]
+    lines += [f"• {code(words)}" for words, _ in commands]
     lines.append("Aliases: `/spark ...` = `spark ...`, `/swarm services`, `/swarm scale web=3`.")
     return "\n".join(lines)
+
+
+# --- the short texts of chat answers (every user or swarm text escaped) ------
+
+
+def thread_head(user: str, words: str) -> str:
+    """The first message of a run's thread: who asked for what."""
+    return f"{mention(user)}: {code(words)}"
+
+
+def problem(text: str) -> str:
+    """An error's text (it may quote the user's words or the swarm's) for chat."""
+    return clip(text, 3000)
+
+
+def read_failed(words: str, error: str) -> str:
+    """A read command that the worker could not answer."""
+    return f":x: {code(words)}: {clip(error, 2000)}"

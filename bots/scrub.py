@@ -1,8 +1,9 @@
 """The secret scrubber: every text and file the bot sends passes through it.
 
 Removes swarm join and unlock tokens (``SWMTKN-...``, ``SWMKEY-...``), Slack
-tokens (``xox?-...``, ``xapp-...``) and the configured secret values,
-wherever they occur (plain text, Block Kit JSON, file contents). Pure.
+tokens (``xox?-...``, ``xapp-...``) and the configured secret values (also
+as escaped for Slack), wherever they occur (plain text, Block Kit JSON, file
+contents). Pure.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ class Scrubber:
     """Replaces secrets in text by ``[redacted]``; ``secrets`` are extra literal values."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
+        from sparkswarm.bots.blockkit import escape
+
+        values = {s for s in secrets if len(s) >= 4}
+        # Chat text is escaped before it is sent: a secret with &, < or > in it
+        # reaches the scrubber as "&amp;", "&lt;", "&gt;" and is removed so too.
+        values |= {escape(s) for s in values}
         # Longest first: a secret that contains another is removed whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self.secrets = sorted(values, key=len, reverse=True)
 
     def text(self, value: str) -> str:
         for secret in self.secrets:

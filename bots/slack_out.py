@@ -1,76 +1,139 @@
 """Everything the bot sends to Slack goes through :class:`SlackOut`.
 
-It scrubs secrets out of every argument and file, and honours HTTP 429:
-callers that can wait (a listener answering one command) sleep for
-``Retry-After`` and try again; the notifier instead gets :class:`RateLimited`
-and keeps its edit for later. Slack errors other than 429 are logged (without
-arguments) and answered with None: a lost chat message must not take the bot
-down.
+It scrubs secrets out of every argument and file, and keeps each Web API
+method within its rate budget (:mod:`sparkswarm.bots.budget`): a call waits
+for its method's budget (callers that can wait: a listener answering one
+command) or gets :class:`RateLimited` at once (the notifier, which keeps its
+edit for later). A 429 holds back that method only, for its
+``Retry-After``; the waiting calls are retried by slack_sdk's own retry
+hook (a ``RateLimitErrorRetryHandler`` that sleeps on our budget instead of
+its own guess). Slack errors other than 429 are logged (without arguments)
+and answered with None: a lost chat message must not take the bot down.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import threading
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
+from sparkswarm.bots.budget import Budgets, retry_after
 from sparkswarm.bots.scrub import Scrubber
+from sparkswarm.errors import Unavailable
 
 log = logging.getLogger(__name__)
+# Methods Slack takes as a query string only (their pages: "does not
+# currently accept application/json").
+_FORM_ONLY = frozenset({"usergroups.users.list"})
 
 
 class RateLimited(Exception):
-    """Slack answered 429; retry after ``retry_after`` seconds."""
+    """The method's budget is spent (or Slack answered 429); retry after ``retry_after`` s."""
 
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limited for {retry_after:g}s")
         self.retry_after = retry_after
 
 
-class SlackOut:
-    """A scrubbing, 429-aware front of a ``slack_sdk.WebClient``."""
+def _retry_handler(budgets: Budgets, retries: int) -> Any:
+    """slack_sdk's 429 retry, told to sleep until our budget lets the method
+    go again (after recording the ``Retry-After`` there for every caller)."""
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-    def __init__(self, client: Any, scrubber: Scrubber, *, max_wait: float = 120.0) -> None:
-        self.client = client
+    class RetryOnBudget(RateLimitErrorRetryHandler):
+        def prepare_for_next_attempt(
+            self, *, state: Any, request: Any, response: Any = None, error: Any = None
+        ) -> None:
+            if response is None:
+                raise error
+            method = request.url.split("?")[0].rsplit("/", 1)[-1]
+            channel = _channel_of(request.data)
+            budgets.limited(method, channel, retry_after(dict(response.headers)))
+            state.next_attempt_requested = True
+            while (pause := budgets.take(method, channel)) > 0:
+                time.sleep(pause)
+            state.increment_current_attempt()
+
+    return RetryOnBudget(max_retry_count=retries)
+
+
+def _channel_of(data: bytes | None) -> str:
+    """The ``channel`` argument of a request's body (JSON or a form)."""
+    if not data:
+        return ""
+    try:
+        return str(json.loads(data).get("channel") or "")
+    except (ValueError, AttributeError):
+        return parse_qs(data.decode("utf-8", "replace")).get("channel", [""])[0]
+
+
+class SlackOut:
+    """A scrubbing, rate-budgeted front of a ``slack_sdk.WebClient``."""
+
+    def __init__(
+        self,
+        client: Any,
+        scrubber: Scrubber,
+        *,
+        max_wait: float = 120.0,
+        budgets: Budgets | None = None,
+    ) -> None:
+        from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+
+        self.client = client  # for calls that must not wait: no 429 retry
         self.scrubber = scrubber
         self.max_wait = max_wait
-        self._not_before = 0.0
-        self._guard = threading.Lock()
+        self.budgets = budgets or Budgets()
+        self.waiting = type(client)(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            retry_handlers=[ConnectionErrorRetryHandler(), _retry_handler(self.budgets, 3)],
+        )
 
-    def call(self, method: str, *, wait: bool = True, **args: Any) -> dict[str, Any] | None:
+    def call(
+        self, method: str, *, wait: bool = True, reserve: float = 0.0, **args: Any
+    ) -> dict[str, Any] | None:
         """Call Web API ``method`` with scrubbed ``args``; its answer, or None on a
-        Slack error. With ``wait=False`` a 429 raises :class:`RateLimited`."""
+        Slack error. With ``wait=False`` a spent budget or a 429 raises
+        :class:`RateLimited`; ``reserve``: calls of the method's budget to leave
+        for others."""
         from slack_sdk.errors import SlackApiError
 
         clean = self.scrubber.data(args)
+        channel = str(args.get("channel") or "")
         waited = 0.0
-        while True:
-            pause = self._not_before - time.monotonic()
-            if pause > 0:
-                if not wait:
-                    raise RateLimited(pause)
-                time.sleep(pause)
-            try:
-                response = self.client.api_call(method, json=clean)
-                data: dict[str, Any] = dict(response.data)
-                return data
-            except SlackApiError as exc:
-                if exc.response.status_code != 429:
-                    log.warning("slack %s failed: %s", method, exc.response.get("error"))
-                    return None
-                retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
-                with self._guard:
-                    self._not_before = max(self._not_before, time.monotonic() + retry_after)
-                if not wait:
-                    raise RateLimited(retry_after) from None
-                waited += retry_after
-                if waited > self.max_wait:
-                    log.warning("slack %s: still rate limited after %.0fs; dropped", method, waited)
-                    return None
-            except Exception as exc:  # connection refused, timeouts: Slack unreachable
-                log.warning("slack %s failed: %s", method, type(exc).__name__)
+        while (pause := self.budgets.take(method, channel, reserve=reserve)) > 0:
+            if not wait:
+                raise RateLimited(pause)
+            if waited + pause > self.max_wait:
+                log.warning("slack %s: over budget for %.0fs; dropped", method, waited + pause)
                 return None
+            time.sleep(pause)
+            waited += pause
+        client = self.waiting if wait else self.client
+        try:
+            if method in _FORM_ONLY:
+                response = client.api_call(method, http_verb="GET", params=clean)
+            else:
+                response = client.api_call(method, json=clean)
+            data: dict[str, Any] = dict(response.data)
+            return data
+        except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                pause = retry_after(dict(exc.response.headers))
+                self.budgets.limited(method, channel, pause)
+                if not wait:
+                    raise RateLimited(pause) from None
+                log.warning("slack %s: still rate limited after retries; dropped", method)
+                return None
+            log.warning("slack %s failed: %s", method, exc.response.get("error"))
+            return None
+        except Exception as exc:  # connection refused, timeouts: Slack unreachable
+            log.warning("slack %s failed: %s", method, type(exc).__name__)
+            return None
 
     def post(
         self, channel: str, text: str, blocks: Any = None, thread_ts: str | None = None
@@ -85,12 +148,27 @@ class SlackOut:
         return str(answer["ts"]) if answer else None
 
     def update(
-        self, channel: str, ts: str, text: str, blocks: Any = None, *, wait: bool = True
+        self,
+        channel: str,
+        ts: str,
+        text: str,
+        blocks: list[Any],
+        *,
+        wait: bool = True,
+        reserve: float = 0.0,
     ) -> bool:
-        args: dict[str, Any] = {"channel": channel, "ts": ts, "text": text}
-        if blocks is not None:
-            args["blocks"] = blocks
-        return self.call("chat.update", wait=wait, **args) is not None
+        """Replace message ``ts`` by ``text`` and ``blocks``. Slack keeps a
+        message's old blocks when an edit names none, so one is always sent
+        (a section of ``text`` when ``blocks`` is empty)."""
+        from sparkswarm.bots.blockkit import section
+
+        args: dict[str, Any] = {
+            "channel": channel,
+            "ts": ts,
+            "text": text,
+            "blocks": blocks or [section(text)],
+        }
+        return self.call("chat.update", wait=wait, reserve=reserve, **args) is not None
 
     def ephemeral(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         args: dict[str, Any] = {"channel": channel, "user": user, "text": text}
@@ -110,8 +188,11 @@ class SlackOut:
         """Upload ``content`` (scrubbed) as a file into the channel or thread."""
         from slack_sdk.errors import SlackApiError
 
+        for method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
+            while (pause := self.budgets.take(method)) > 0:
+                time.sleep(pause)
         try:
-            self.client.files_upload_v2(
+            self.waiting.files_upload_v2(
                 channel=channel,
                 thread_ts=thread_ts,
                 filename=filename,
@@ -124,7 +205,8 @@ class SlackOut:
             return False
 
     def group_members(self, group: str) -> list[str]:
-        answer = self.client.api_call(
-            "usergroups.users.list", http_verb="GET", params={"usergroup": group}
-        )
+        """The members of user group ``group``; Unavailable when Slack would not say."""
+        answer = self.call("usergroups.users.list", usergroup=group)
+        if answer is None:
+            raise Unavailable(f"usergroups.users.list for {group} failed")
         return [str(u) for u in answer.get("users", [])]

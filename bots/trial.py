@@ -26,6 +26,7 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
     """
     from sparkswarm.bots import double, payloads
     from sparkswarm.bots.app import build
+    from sparkswarm.bots.blockkit import escape
     from sparkswarm.bots.double_socket import SocketDouble
     from sparkswarm.bots.roles import ROLES
     from sparkswarm.config import SecretStr, get_settings
@@ -59,14 +60,18 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
     try:
         sock.wait_connected()
         command, _, rest = text.strip().partition(" ")
+        # Slack sends the typed &, <, > as entities: so does the trial.
         if command.startswith("/"):
             fields = payloads.slash_command(
-                command, rest, user=user, response_url=web.response_url("C0GENERAL", user)
+                command,
+                escape(rest),
+                user=user,
+                response_url=web.response_url("C0GENERAL", user),
             )
             envelope = sock.send("slash_commands", fields)
         else:
             event = payloads.event_callback(
-                text, user=user, channel="D0DM", kind="message", channel_type="im"
+                escape(text), user=user, channel="D0DM", kind="message", channel_type="im"
             )
             envelope = sock.send("events_api", event)
         sock.wait_ack(envelope)

@@ -280,8 +280,12 @@ class Settings:
         metadata=_row(v.seconds, "Seconds a destructive command's confirm button stays valid."),
     )
     bot_edit_interval: float = field(
-        default=1.0,
-        metadata=_row(v.seconds, "Least seconds between two edits of one message (Slack: ~1/s)."),
+        # chat.update is tier 3 (50 a minute for the workspace): five runs
+        # showing progress every 6 s use it all; the outcome never waits.
+        default=6.0,
+        metadata=_row(
+            v.seconds, "Least seconds between two progress edits of one message (not the outcome)."
+        ),
     )
     bot_read_timeout: float = field(
         default=60.0,
@@ -289,7 +293,12 @@ class Settings:
     )
     bot_file_threshold: int = field(
         default=2800,
-        metadata=_row(v.integer(gt=0), "Answers longer than this many characters go up as a file."),
+        metadata=_row(
+            # A code block of more than a section's 3,000 characters is refused by Slack.
+            v.integer(ge=100, le=3000),
+            "Answers without a table longer than this many characters (100 to 3000) "
+            "go up as a file.",
+        ),
     )
     bot_secrets: list[str] = field(
         default_factory=list,

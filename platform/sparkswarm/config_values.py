@@ -74,8 +74,9 @@ def boolean(value: object) -> bool:
     raise ValueError("Input should be a valid boolean, unable to interpret input")
 
 
-def integer(*, gt: int | None = None, ge: int | None = None) -> Parser[int]:
-    """A whole number (``5``, `` 5 ``, ``1_000``, ``1.0``) above ``gt`` / at least ``ge``."""
+def integer(*, gt: int | None = None, ge: int | None = None, le: int | None = None) -> Parser[int]:
+    """A whole number (``5``, `` 5 ``, ``1_000``, ``1.0``) above ``gt`` / at
+    least ``ge`` / at most ``le``."""
 
     def parse(value: object) -> int:
         number = _to_int(value)
@@ -83,6 +84,8 @@ def integer(*, gt: int | None = None, ge: int | None = None) -> Parser[int]:
             raise ValueError(f"Input should be greater than {gt}")
         if ge is not None and number < ge:
             raise ValueError(f"Input should be greater than or equal to {ge}")
+        if le is not None and number > le:
+            raise ValueError(f"Input should be less than or equal to {le}")
         return number
 
     return parse
