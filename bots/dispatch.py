@@ -93,7 +93,7 @@ class Dispatcher:
         # The newest runs this process submitted (``bot try`` follows them).
         self.submitted: deque[str] = deque(maxlen=1000)
         # Set when the app is uninstalled or its tokens revoked: post nothing more.
-        self.halted = threading.Event()
+        self.halted = out.halted  # one switch: SlackOut sends nothing once it is set
         self._groups: tuple[float, dict[str, list[str]]] = (0.0, {})
         self.refusals = RefusalBudget(settings.bot_refusals_per_minute)
         self._asked: list[tuple[float, str, str, str, str]] = []  # expires, id, channel, ts, words

@@ -467,6 +467,9 @@ class SlackDouble:
             blocks = _blocks(payload.get("blocks"))
             if not (text or blocks or payload.get("delete_original")):
                 return 400, {"ok": False, "error": "no_text"}
+            refused = None if payload.get("delete_original") else message_error(payload)
+            if refused:  # a response_url message is held to the same Block Kit rules
+                return 400, refused
             url.uses += 1
             self._record(
                 Call("response_url", {**payload, "_user": url.user, "_channel": url.channel}, now)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -86,6 +87,9 @@ class SlackOut:
         self.scrubber = scrubber
         self.max_wait = max_wait
         self.budgets = budgets or Budgets()
+        # Set when Slack says the app was uninstalled or its bot token revoked:
+        # from then on no call leaves (a call waiting on its budget included).
+        self.halted = threading.Event()
         self.waiting = type(client)(
             token=client.token,
             base_url=client.base_url,
@@ -113,6 +117,9 @@ class SlackOut:
                 return None
             time.sleep(pause)
             waited += pause
+        if self.halted.is_set():
+            log.info("slack %s: not sent, the app is uninstalled or its token revoked", method)
+            return None
         client = self.waiting if wait else self.client
         try:
             if method in _FORM_ONLY:

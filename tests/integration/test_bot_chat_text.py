@@ -233,6 +233,7 @@ def test_slack_out_keeps_each_method_within_its_budget_against_the_metered_doubl
     from sparkswarm.bots.slack_out import RateLimited, SlackOut
 
     with double.SlackDouble() as web:
+        web.invite("C0OPS", "C0GENERAL")
         out = SlackOut(WebClient(token=double.BOT_TOKEN, base_url=web.api_url), Scrubber([]))
         ts = out.post("C0OPS", "first", [section("first")])
         assert ts is not None

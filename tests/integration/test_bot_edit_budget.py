@@ -41,6 +41,7 @@ def test_progress_of_six_runs_stays_within_chat_updates_tier_and_every_outcome_i
 
     qc = lab.client()
     with double.SlackDouble() as web:
+        web.invite(CHANNEL)
         client = WebClient(token=web.bot_token, base_url=web.api_url, timeout=10)
         # A short interval per message: the shared budget is what must hold.
         notifier = Notifier(qc, SlackOut(client, Scrubber([])), interval=0.2)

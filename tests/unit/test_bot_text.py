@@ -4,6 +4,7 @@ rendering, Slack's request signature, and a fuzz of the whole text path."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,6 +197,7 @@ class _FakeQueue:
 class _FakeOut:
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.halted = threading.Event()
 
     def ephemeral(self, channel: str, user: str, text: str, thread_ts: Any = None) -> None:
         self.sent.append(text)
