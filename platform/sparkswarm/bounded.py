@@ -107,7 +107,7 @@ def load_yaml(text: str, filename: str) -> Any:
 def _safe_loader() -> Any:
     import yaml
 
-    # libyaml's loader when present: the same safe types, several times faster.
+    # libyaml's loader when present: the same safe types, in C.
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

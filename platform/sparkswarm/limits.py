@@ -172,13 +172,6 @@ def check_wait(seconds: float, what: str = "--timeout") -> float:
     return float(seconds)
 
 
-def check_int64(value: int, what: str) -> int:
-    """``value`` if the engine can hold it (Go int64); InvalidRequest if not."""
-    if value > MAX_INT64:
-        raise InvalidRequest(f"{what} is too large")
-    return value
-
-
 # --- reservations against the nodes -------------------------------------------
 
 
