@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.requests.grammar import group
+from sparkswarm.executor import RUN_STATES
+from sparkswarm.requests.builders import group
 from sparkswarm.requests.model import Request, request
 
 runs = group("runs", "Operation runs recorded by the queue.")
@@ -13,8 +14,6 @@ runs.terminal("cancel", "cancels a queued run from a terminal")
 schedule = group("schedule", "Schedules: operations submitted on a cron.")
 for _name in ("add", "rm", "pause", "resume"):
     schedule.terminal(_name, "manages schedules from a terminal")
-
-RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
 @runs.command("ls", "runs.ls")
