@@ -85,7 +85,9 @@ def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
     scrub_logs(scrubber)
     out = SlackOut(client, scrubber)
     notifier = Notifier(qc, out, interval=settings.bot_edit_interval)
-    dispatcher = Dispatcher(qc, out, roles, notifier, settings)
+    from sparkswarm.workers.executor import QueueExecutor
+
+    dispatcher = Dispatcher(qc, out, roles, notifier, settings, QueueExecutor(qc))
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )

@@ -28,6 +28,8 @@ from sparkswarm.bots.roles import RoleMap, allows
 from sparkswarm.bots.slack_out import SlackOut
 from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, SparkswarmError
+from sparkswarm.executor import Executor, Origin
+from sparkswarm.requests.model import Request
 
 log = logging.getLogger(__name__)
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9._:@-]")
@@ -49,9 +51,20 @@ class Dispatcher:
     """Parses, checks, submits and answers; see the module docstring."""
 
     def __init__(
-        self, qc: Any, out: SlackOut, roles: RoleMap, notifier: Notifier, settings: Settings
+        self,
+        qc: Any,
+        out: SlackOut,
+        roles: RoleMap,
+        notifier: Notifier,
+        settings: Settings,
+        executor: Executor | None = None,
     ) -> None:
+        from sparkswarm.workers.executor import QueueExecutor
+
         self.qc = qc
+        # Submissions and reads go through the executor (the queue's: the bot
+        # never holds the engine), chosen by whoever builds the bot.
+        self.executor: Executor = executor or QueueExecutor(qc)
         self.out = out
         self.roles = roles
         self.notifier = notifier
@@ -187,8 +200,10 @@ class Dispatcher:
         key: str,
         parent_ts: str | None = None,
     ) -> None:
-        sub = self.qc.submit(op, params, requester=req.user, source="slack", key=key)
-        if not sub.created:
+        sub = self.executor.submit(
+            Request(op=op, params=params), origin=Origin(req.user, "slack"), key=key
+        )
+        if sub.run_id is None or not sub.created:
             return  # the same Slack request again: it runs once
         self.submitted.append(sub.run_id)
         thread = parent_ts or req.thread_ts
@@ -203,12 +218,10 @@ class Dispatcher:
     def _queue_read(self, req: ChatRequest, request: Any) -> None:
         """Answer runs ls / runs show / schedule ls / spark jobs / spark job from
         Redis (the registry's queue reads); no worker involved."""
-        from sparkswarm.operations import get_operation
-
         params = dict(request.params)
         if request.op in ("runs.ls", "spark.jobs"):
             params["limit"] = min(int(params.get("limit") or 15), 15)  # a screenful
-        result = get_operation(request.op).resolve()(self.qc, **params)
+        result = self.executor.read(Request(op=request.op, params=params, read_only=True))
         if request.op == "spark.jobs":
             text, blocks = present.jobs_answer(result)
             self._answer(req, text, text, blocks)
@@ -228,14 +241,10 @@ class Dispatcher:
             self._answer(req, text, text, blocks)
 
     def _worker_read(self, req: ChatRequest, request: Any, shown: str) -> None:
-        sub = self.qc.submit(
-            request.op,
-            dict(request.params),
-            requester=req.user,
-            source="slack",
-            key=self._key(req.key),
+        sub = self.executor.submit(
+            request, origin=Origin(req.user, "slack"), key=self._key(req.key)
         )
-        if not sub.created:
+        if sub.run_id is None or not sub.created:
             return
         record = self.qc.wait(sub.run_id, timeout=self.settings.bot_read_timeout)
         if record.state != "succeeded":

@@ -19,7 +19,7 @@ from typing import Any
 
 from sparkswarm.config import Settings, get_settings
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed, Unavailable
-from sparkswarm.workers import builtin_ops
+from sparkswarm.executor import SOURCES
 from sparkswarm.workers.events import (
     TERMINAL_TYPES,
     Event,
@@ -27,11 +27,10 @@ from sparkswarm.workers.events import (
     OperationCancelled,
     OperationQueued,
 )
-from sparkswarm.workers.records import SOURCES, RunRecord, RunStore
+from sparkswarm.workers.records import RunRecord, RunStore
 from sparkswarm.workers.sealing import seal_params
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
-builtin_ops.register_builtin_ops()
 
 
 @contextmanager
@@ -166,20 +165,11 @@ class QueueClient:
             source=source,
             message=f"queued by {requester} ({source})",
         )
-        from sparkswarm.workers.app import app
         from sparkswarm.workers.locks import target_keys
-        from sparkswarm.workers.wire import task_envelope
 
         # Secrets travel masked in the message and sealed (with a key) in the
         # parameters key, which the run's end deletes: see sealing.py.
-        message = task_envelope(
-            app,
-            op_name,
-            run_id,
-            {"run_id": run_id, "params": record.params},
-            self.settings.queue,
-            kwargs_shown={"run_id": run_id, "params": record.params},
-        )
+        message = self.message_for(op_name, run_id, params)
         stored = seal_params(op.secret_params, params, self.secret_key)
         with broker_errors("submit"):
             created, sid = self.store.create(
@@ -325,15 +315,3 @@ class QueueClient:
 def queue_client() -> QueueClient:
     """The process-wide client for the configured broker."""
     return QueueClient()
-
-
-def requester_name() -> str:
-    """``user@host`` of this process, for records of CLI submissions."""
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"

@@ -134,8 +134,13 @@ def target_lock(client: Any, prefix: str, target: str, run_id: str, ttl: float) 
     return RedisLock(client, target_keys(prefix, target), run_id, ttl)
 
 
+def heartbeat_key(prefix: str, run_id: str) -> str:
+    """The key of run ``run_id``'s heartbeat (the scripts of records.py take it too)."""
+    return f"{prefix}run:{run_id}:hb"
+
+
 def heartbeat_lock(
     client: Any, prefix: str, run_id: str, worker_token: str, ttl: float
 ) -> RedisLock:
     """The heartbeat of run ``run_id``, owned by the worker executing it."""
-    return RedisLock(client, f"{prefix}run:{run_id}:hb", worker_token, ttl)
+    return RedisLock(client, heartbeat_key(prefix, run_id), worker_token, ttl)
