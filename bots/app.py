@@ -17,7 +17,7 @@ import logging
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots.dispatch import ChatRequest, Dispatcher
 from sparkswarm.bots.notifier import Notifier
@@ -26,6 +26,9 @@ from sparkswarm.bots.scrub import Scrubber, scrub_logs
 from sparkswarm.bots.slack_out import SlackOut
 from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, Unavailable
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
 SLASH_COMMANDS = ("/sparkswarm", "/spark", "/swarm")
@@ -49,7 +52,7 @@ class Bot:
         return thread
 
 
-def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
+def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = True) -> Bot:
     """Assemble the bot. InvalidRequest when a needed setting is missing
     (named, never shown); Unavailable when Redis or the Slack Web API cannot
     be reached, or Slack refuses the bot token."""

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots import commands, present
 from sparkswarm.bots.notifier import Notifier
@@ -30,6 +30,9 @@ from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, SparkswarmError
 from sparkswarm.executor import Executor, Origin
 from sparkswarm.requests.model import Request
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9._:@-]")
@@ -52,7 +55,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        qc: Any,
+        qc: QueueClient,
         out: SlackOut,
         roles: RoleMap,
         notifier: Notifier,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sparkswarm.config import Settings, get_settings
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed, Unavailable
@@ -28,6 +28,7 @@ from sparkswarm.workers.events import (
     OperationQueued,
 )
 from sparkswarm.workers.records import RunRecord, RunStore
+from sparkswarm.workers.redis_api import RedisClient
 from sparkswarm.workers.sealing import seal_params
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
@@ -69,9 +70,13 @@ class QueueClient:
         self.url = url or self.settings.redis_url
         if not self.url:
             raise InvalidRequest("no broker configured: set SPARKSWARM_REDIS_URL")
-        # decode_responses=True: every reply is str (redis-py types cannot say so).
-        self.redis: Any = redis.Redis.from_url(
-            self.url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
+        # decode_responses=True: every reply is str; redis-py's types cannot say
+        # so, RedisClient does (see redis_api.py).
+        self.redis = cast(
+            RedisClient,
+            redis.Redis.from_url(
+                self.url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
+            ),
         )
         prefix = self.settings.key_prefix
         self.store = RunStore(

@@ -24,6 +24,7 @@ from sparkswarm.executor import TERMINAL_STATES, RunState
 from sparkswarm.workers import lua
 from sparkswarm.workers.locks import heartbeat_key
 from sparkswarm.workers.record_index import IndexedStore, newest_first, past_retention
+from sparkswarm.workers.redis_api import RedisClient
 
 
 class RunRecord(BaseModel):
@@ -75,7 +76,7 @@ class RunStore(IndexedStore):
 
     def __init__(
         self,
-        client: Any,
+        client: RedisClient,
         prefix: str = "ssw:",
         *,
         retention_days: int = 30,

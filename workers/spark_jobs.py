@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sparkswarm.spark.jobs import SparkJobSubmitted
     from sparkswarm.workers.client import QueueClient
     from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.redis_api import RedisClient, RedisPipeline
 
 
 class JobStore(IndexedStore):
@@ -42,7 +43,7 @@ class JobStore(IndexedStore):
 
     def __init__(
         self,
-        client: Any,
+        client: RedisClient,
         prefix: str = "ssw:",
         *,
         retention_days: int = 30,
@@ -117,7 +118,7 @@ class JobStore(IndexedStore):
                 return False
         return True
 
-    def _xadd(self, pipe: Any, event_json: str) -> None:
+    def _xadd(self, pipe: RedisPipeline, event_json: str) -> None:
         pipe.xadd(
             self.stream_key, {"event": event_json}, maxlen=self.events_maxlen, approximate=True
         )
