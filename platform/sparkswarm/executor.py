@@ -10,8 +10,8 @@ themselves whether a request runs in this process or through the queue:
   a local executor (the CLI, which has the engine) it runs engine reads and
   ``local`` operations (swarm init/join/leave) in this process through it.
 
-Also the states a recorded run goes through (one definition for the grammar,
-the records and the front ends).
+Also where a recorded run comes from (its ``source``); its states are in
+:mod:`sparkswarm.run_states`.
 """
 
 from __future__ import annotations
@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from sparkswarm.progress import ProgressFn
     from sparkswarm.requests.model import Request
 
-RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-RUN_STATES: tuple[RunState, ...] = get_args(RunState)
-TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 Source = Literal["cli", "slack", "schedule", "api"]
 SOURCES: tuple[Source, ...] = get_args(Source)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.executor import RUN_STATES
 from sparkswarm.requests.builders import group
 from sparkswarm.requests.model import Request, request
+from sparkswarm.run_states import RUN_STATES
 
 runs = group("runs", "Operation runs recorded by the queue.")
 runs.terminal("cancel", "cancels a queued run from a terminal")
