@@ -5,7 +5,7 @@ themselves whether a request runs in this process or through the queue:
 
 - :class:`LocalExecutor` (here) runs operations in this process against the
   engine (the CLI without a broker; nothing is recorded);
-- the queue's executor (``sparkswarm.workers.executor``) records a run and
+- the queue's executor (the queue package provides it) records a run and
   publishes it for a worker, and answers the queue's reads from Redis; given
   a local executor (the CLI, which has the engine) it runs engine reads and
   ``local`` operations (swarm init/join/leave) in this process through it.

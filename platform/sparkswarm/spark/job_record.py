@@ -6,8 +6,7 @@ driver and returns; the record then follows the job through
     SUBMITTED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED
     SUBMITTED -> FAILED | CANCELLED            (never ran)
 
-The store (``sparkswarm.workers.spark_jobs``) keeps records in Redis next
-to the run records; the watcher moves them along. This module holds the
+The queue's job store keeps records in Redis next to the run records; the watcher moves them along. This module holds the
 model, the allowed transitions and the text shown for a record.
 """
 
