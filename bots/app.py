@@ -26,7 +26,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots.dispatch import BUSY, ChatRequest, Dispatcher
 from sparkswarm.bots.notifier import Notifier
@@ -36,6 +36,9 @@ from sparkswarm.bots.slack_out import SlackOut
 from sparkswarm.bots.workpool import BoundedPool
 from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, Unavailable
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
 SLASH_COMMANDS = ("/sparkswarm", "/spark", "/swarm")
@@ -69,7 +72,7 @@ class Bot:
                 log.exception("expiring confirmations failed")
 
 
-def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
+def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = True) -> Bot:
     """Assemble the bot. InvalidRequest when a needed setting is missing
     (named, never shown); Unavailable when Redis or the Slack Web API cannot
     be reached, or Slack refuses the bot token."""
@@ -130,7 +133,9 @@ def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
         log.warning("auth.test for the home team failed (%s): any team counts as home", exc)
         home = ""
     roles = dataclasses.replace(roles, home_team=home)
-    dispatcher = Dispatcher(qc, out, roles, notifier, settings)
+    from sparkswarm.workers.executor import QueueExecutor
+
+    dispatcher = Dispatcher(qc, out, roles, notifier, settings, executor=QueueExecutor(qc))
     # The work after the ack (parse, role, Redis, Slack calls): a few threads,
     # so a burst of commands is worked through without starving the acks, and
     # a bound, so a flood is told "busy" instead of waiting in a queue.

@@ -30,7 +30,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots import blockkit, commands, present
 from sparkswarm.bots.approvals import ConfirmStore, Pending, answered_text, expired_text, judge
@@ -41,6 +41,11 @@ from sparkswarm.bots.slack_out import SlackOut
 from sparkswarm.bots.workpool import BoundedPool
 from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, SparkswarmError
+from sparkswarm.executor import Executor, Origin
+from sparkswarm.requests.model import Request
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
 CANNOT_POST = (
@@ -69,14 +74,20 @@ class Dispatcher:
 
     def __init__(
         self,
-        qc: Any,
+        qc: QueueClient,
         out: SlackOut,
         roles: RoleMap,
         notifier: Notifier,
         settings: Settings,
         reads: BoundedPool | None = None,
+        executor: Executor | None = None,
     ) -> None:
+        from sparkswarm.workers.executor import QueueExecutor
+
         self.qc = qc
+        # Submissions and reads go through the executor (the queue's: the bot
+        # never holds the engine), chosen by whoever builds the bot.
+        self.executor: Executor = executor or QueueExecutor(qc)
         self.out = out
         self.roles = roles
         self.approvers = replace(
@@ -285,12 +296,14 @@ class Dispatcher:
             self._cannot_post(req, op, shown)
             return
         try:
-            sub = self.qc.submit(op, params, requester=req.user, source="slack", key=run_id)
+            sub = self.executor.submit(
+                Request(op=op, params=params), origin=Origin(req.user, "slack"), key=run_id
+            )
         except SparkswarmError as exc:
             failed = present.problem(f"{shown}: {exc}. Nothing ran.")
             self.out.update(req.channel, ts, failed, [blockkit.section(failed)])
             raise
-        if not sub.created:
+        if sub.run_id is None or not sub.created:
             return  # the same Slack request again: it runs once
         self.submitted.append(sub.run_id)
         self.qc.store.note(
@@ -301,12 +314,10 @@ class Dispatcher:
     def _queue_read(self, req: ChatRequest, request: Any) -> None:
         """Answer runs ls / runs show / schedule ls / spark jobs / spark job from
         Redis (the registry's queue reads); no worker involved."""
-        from sparkswarm.operations import get_operation
-
         params = dict(request.params)
         if request.op in ("runs.ls", "spark.jobs"):
             params["limit"] = min(int(params.get("limit") or 15), 15)  # a screenful
-        result = get_operation(request.op).resolve()(self.qc, **params)
+        result = self.executor.read(Request(op=request.op, params=params, read_only=True))
         if request.op == "spark.jobs":
             text, blocks = present.jobs_answer(result)
             self._answer(req, text, text, blocks)
@@ -329,14 +340,10 @@ class Dispatcher:
         """Submit a read to a worker and answer with its result (on the read
         pool: the wait holds none of the threads that take new commands)."""
         try:
-            sub = self.qc.submit(
-                request.op,
-                dict(request.params),
-                requester=req.user,
-                source="slack",
-                key=self._run_id(req.key),
+            sub = self.executor.submit(
+                request, origin=Origin(req.user, "slack"), key=self._run_id(req.key)
             )
-            if not sub.created:
+            if sub.run_id is None or not sub.created:
                 return
             record = self.qc.wait(sub.run_id, timeout=self.settings.bot_read_timeout)
             if record.state != "succeeded":

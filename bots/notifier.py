@@ -27,11 +27,14 @@ import threading
 import time
 import uuid
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sparkswarm.bots.jobview import JOB_FINAL, job_output
 from sparkswarm.bots.present import RunView, status_message
 from sparkswarm.bots.slack_out import RateLimited, SlackOut
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
 # A change that is not the outcome waits this long before it is shown: a quick
@@ -46,7 +49,7 @@ OUTCOME_RESERVE = 3.0
 class Notifier:
     """Follows runs for the bot; :meth:`run` is its loop (one thread)."""
 
-    def __init__(self, qc: Any, out: SlackOut, *, interval: float = 6.0) -> None:
+    def __init__(self, qc: QueueClient, out: SlackOut, *, interval: float = 6.0) -> None:
         self.qc = qc
         self.out = out
         self.interval = interval

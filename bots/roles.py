@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sparkswarm.errors import InvalidRequest
-
-ROLES = ("viewer", "operator", "admin")
+from sparkswarm.operations import ROLES
 
 
 def rank(role: str | None) -> int:

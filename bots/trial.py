@@ -28,8 +28,8 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
     from sparkswarm.bots.app import build
     from sparkswarm.bots.blockkit import escape
     from sparkswarm.bots.double_socket import SocketDouble
-    from sparkswarm.bots.roles import ROLES
     from sparkswarm.config import SecretStr, get_settings
+    from sparkswarm.operations import ROLES
 
     if role not in ROLES:
         raise InvalidRequest(f"--role is one of {', '.join(ROLES)}")

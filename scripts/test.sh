@@ -24,7 +24,7 @@ echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "==> mypy --strict (the whole package as installed: core, cli, workers, bots)"
-.venv/bin/mypy
+bash scripts/mypy-mapped.sh
 echo "==> pytest"
 # --durations: the slowest tests, to keep an eye on CI time (target < 15 min).
 exec .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup --durations=25 "$@"

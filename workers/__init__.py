@@ -13,9 +13,17 @@ For consumers of events (the notifier): ``EventStream(redis, prefix).follow()``
 yields typed events (``sparkswarm.workers.events``) from the stream
 ``<prefix>events``; each names its ``run_id``.
 
-Modules: ``app`` (Celery settings, each explained), ``tasks`` (one task per
-registered operation, named like it), ``runner`` (a delivery's life),
+Importing the package adds the queue's operations to the registry
+(``operations``: runs, schedules, Spark job records; ``executor`` is the
+queue's Executor). Modules: ``app`` (Celery settings, each explained),
+``tasks`` (one task per registered operation, named like it), ``runner`` (a
+delivery's life),
 ``recovery`` (runs whose worker died, lost messages), ``records`` + ``lua`` (run records),
 ``locks`` (target locks and heartbeats), ``events``, ``schedules`` (RedBeat),
 ``wire`` (the Celery message written together with its record).
 """
+
+from sparkswarm.operations import register as _register
+from sparkswarm.workers.operations import register_queue_operations
+
+register_queue_operations(_register)

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
 from sparkswarm.config import Settings, get_settings
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed, Unavailable
-from sparkswarm.workers import builtin_ops
+from sparkswarm.executor import SOURCES
 from sparkswarm.workers.events import (
     TERMINAL_TYPES,
     Event,
@@ -30,11 +30,11 @@ from sparkswarm.workers.events import (
     OperationCancelled,
     OperationQueued,
 )
-from sparkswarm.workers.records import SOURCES, RunRecord, RunStore
+from sparkswarm.workers.records import RunRecord, RunStore
+from sparkswarm.workers.redis_api import RedisClient
 from sparkswarm.workers.sealing import seal_params
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
-builtin_ops.register_builtin_ops()
 
 
 @contextmanager
@@ -83,9 +83,13 @@ class QueueClient:
         self.url = url or self.settings.redis_url
         if not self.url:
             raise InvalidRequest("no broker configured: set SPARKSWARM_REDIS_URL")
-        # decode_responses=True: every reply is str (redis-py types cannot say so).
-        self.redis: Any = redis.Redis.from_url(
-            self.url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
+        # decode_responses=True: every reply is str; redis-py's types cannot say
+        # so, RedisClient does (see redis_api.py).
+        self.redis = cast(
+            RedisClient,
+            redis.Redis.from_url(
+                self.url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
+            ),
         )
         prefix = self.settings.key_prefix
         self.store = RunStore(
@@ -179,20 +183,11 @@ class QueueClient:
             source=source,
             message=f"queued by {requester} ({source})",
         )
-        from sparkswarm.workers.app import app
         from sparkswarm.workers.locks import target_keys
-        from sparkswarm.workers.wire import task_envelope
 
         # Secrets travel masked in the message and sealed (with a key) in the
         # parameters key, which the run's end deletes: see sealing.py.
-        message = task_envelope(
-            app,
-            op_name,
-            run_id,
-            {"run_id": run_id, "params": record.params},
-            self.settings.queue,
-            kwargs_shown={"run_id": run_id, "params": record.params},
-        )
+        message = self.message_for(op_name, run_id, params)
         stored = seal_params(op.secret_params, params, self.secret_key)
         with broker_errors("submit"):
             created, sid = self.store.create(
@@ -360,15 +355,3 @@ class QueueClient:
 def queue_client() -> QueueClient:
     """The process-wide client for the configured broker."""
     return QueueClient()
-
-
-def requester_name() -> str:
-    """``user@host`` of this process, for records of CLI submissions."""
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"

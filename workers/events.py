@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.redis_api import RedisClient
 
 TERMINAL_TYPES = frozenset({"operation.succeeded", "operation.failed", "operation.cancelled"})
 
@@ -179,17 +182,16 @@ def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
 class EventStream:
     """The stream ``<prefix>events`` on one Redis client."""
 
-    def __init__(self, client: Any, prefix: str, maxlen: int = 10_000) -> None:
+    def __init__(self, client: RedisClient, prefix: str, maxlen: int = 10_000) -> None:
         self.client = client
         self.key = f"{prefix}events"
         self.maxlen = maxlen
 
     def publish(self, event: _Event) -> str:
         """Append ``event``; returns its stream id. Raises redis errors as they come."""
-        sid = self.client.xadd(
+        return self.client.xadd(
             self.key, {"event": event.model_dump_json()}, maxlen=self.maxlen, approximate=True
         )
-        return sid.decode() if isinstance(sid, bytes) else str(sid)
 
     def read(
         self, after: str = "0-0", *, block_ms: int | None = None, count: int = 500
@@ -199,11 +201,9 @@ class EventStream:
         out: list[tuple[str, Event]] = []
         for _stream, entries in reply or []:
             for sid, fields in entries:
-                raw = fields.get(b"event") or fields.get("event")
-                if raw is None:
-                    continue
-                key = sid.decode() if isinstance(sid, bytes) else str(sid)
-                out.append((key, parse_event(raw)))
+                raw = fields.get("event")
+                if raw is not None:
+                    out.append((sid, parse_event(raw)))
         return out
 
     def last(self, count: int) -> list[tuple[str, Event]]:
@@ -211,10 +211,9 @@ class EventStream:
         entries = self.client.xrevrange(self.key, count=count)
         out: list[tuple[str, Event]] = []
         for sid, fields in reversed(entries):
-            raw = fields.get(b"event") or fields.get("event")
+            raw = fields.get("event")
             if raw is not None:
-                key = sid.decode() if isinstance(sid, bytes) else str(sid)
-                out.append((key, parse_event(raw)))
+                out.append((sid, parse_event(raw)))
         return out
 
     def follow(
@@ -228,7 +227,7 @@ class EventStream:
         cursor = after
         if cursor == "$":
             newest = self.client.xrevrange(self.key, count=1)
-            cursor = newest[0][0].decode() if newest else "0-0"
+            cursor = newest[0][0] if newest else "0-0"
         while True:
             batch = self.read(cursor, block_ms=block_ms)
             if not batch:

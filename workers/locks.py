@@ -20,7 +20,10 @@ this class serves the heartbeat thread and everything else.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.redis_api import RedisClient, RedisPipeline, RedisScript
 
 # All-or-nothing over KEYS; ARGV[1] owner, ARGV[2] ttl ms. Re-entrant for the
 # same owner, so a recovered run takes back the locks its dead worker held.
@@ -64,7 +67,7 @@ return released
 
 
 @lru_cache(maxsize=16)
-def _scripts(client: Any) -> tuple[Any, Any, Any]:
+def _scripts(client: RedisClient) -> tuple[RedisScript, RedisScript, RedisScript]:
     # Registered once per client: a lock is made for every run.
     return (
         client.register_script(_ACQUIRE),
@@ -81,7 +84,7 @@ class RedisLock:
     callers in the worker treat that like any lost connection.
     """
 
-    def __init__(self, client: Any, keys: str | list[str], owner: str, ttl: float) -> None:
+    def __init__(self, client: RedisClient, keys: str | list[str], owner: str, ttl: float) -> None:
         self.client = client
         self.keys = [keys] if isinstance(keys, str) else list(keys)
         self.owner = owner
@@ -92,7 +95,7 @@ class RedisLock:
     def key(self) -> str:
         return ",".join(self.keys)
 
-    def acquire(self, pipe: Any = None) -> bool:
+    def acquire(self, pipe: RedisPipeline | None = None) -> bool:
         """Take the lock if it is free or already ours; False if someone holds it.
 
         With ``pipe`` (a redis pipeline) the call is only queued there; the
@@ -100,7 +103,7 @@ class RedisLock:
         """
         return bool(self._acquire(keys=self.keys, args=[self.owner, self.ttl_ms], client=pipe))
 
-    def extend(self, pipe: Any = None) -> bool:
+    def extend(self, pipe: RedisPipeline | None = None) -> bool:
         """Push the expiry out again; False if another owner holds the lock now.
 
         A lock that expired (e.g. Redis restarted without it) and is free is
@@ -129,13 +132,20 @@ def target_keys(prefix: str, target: str) -> list[str]:
     return [f"{prefix}lock:{kind}:{name}" for name in sorted(set(names.split(",")))]
 
 
-def target_lock(client: Any, prefix: str, target: str, run_id: str, ttl: float) -> RedisLock:
+def target_lock(
+    client: RedisClient, prefix: str, target: str, run_id: str, ttl: float
+) -> RedisLock:
     """The lock serialising operations on ``target`` (``service:web``), owned by a run."""
     return RedisLock(client, target_keys(prefix, target), run_id, ttl)
 
 
+def heartbeat_key(prefix: str, run_id: str) -> str:
+    """The key of run ``run_id``'s heartbeat (the scripts of records.py take it too)."""
+    return f"{prefix}run:{run_id}:hb"
+
+
 def heartbeat_lock(
-    client: Any, prefix: str, run_id: str, worker_token: str, ttl: float
+    client: RedisClient, prefix: str, run_id: str, worker_token: str, ttl: float
 ) -> RedisLock:
     """The heartbeat of run ``run_id``, owned by the worker executing it."""
-    return RedisLock(client, f"{prefix}run:{run_id}:hb", worker_token, ttl)
+    return RedisLock(client, heartbeat_key(prefix, run_id), worker_token, ttl)

@@ -8,7 +8,10 @@ what a record is, and which ones must stay, is theirs.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.redis_api import RedisClient
 
 
 class IndexedStore:
@@ -21,7 +24,7 @@ class IndexedStore:
 
     def __init__(
         self,
-        client: Any,
+        client: RedisClient,
         prefix: str,
         index: str,
         *,
@@ -39,7 +42,7 @@ class IndexedStore:
         self.events_maxlen = events_maxlen
 
 
-def newest_first(client: Any, index_key: str, page: int) -> Iterator[list[str]]:
+def newest_first(client: RedisClient, index_key: str, page: int) -> Iterator[list[str]]:
     """Pages of ``page`` ids from the index, the newest first, until it runs out."""
     start = 0
     while ids := client.zrevrange(index_key, start, start + page - 1):
@@ -48,7 +51,7 @@ def newest_first(client: Any, index_key: str, page: int) -> Iterator[list[str]]:
 
 
 def past_retention(
-    client: Any, index_key: str, now: float, retention_seconds: float, retention_count: int
+    client: RedisClient, index_key: str, now: float, retention_seconds: float, retention_count: int
 ) -> set[str]:
     """Ids older than the retention age, or beyond the retention count (oldest first)."""
     doomed = set(client.zrangebyscore(index_key, 0, now - retention_seconds))

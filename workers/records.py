@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sparkswarm.errors import NotFound
+from sparkswarm.run_states import TERMINAL_STATES, RunState
 from sparkswarm.workers import lua
-from sparkswarm.workers.run_reads import RunReads
-
-RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
-SOURCES = ("cli", "slack", "schedule", "api")
+from sparkswarm.workers.locks import heartbeat_key
+from sparkswarm.workers.record_index import IndexedStore, newest_first, past_retention
+from sparkswarm.workers.redis_api import RedisClient
 
 
 class RunRecord(BaseModel):
@@ -67,7 +67,7 @@ class RunRecord(BaseModel):
         return cls.model_validate(values)
 
 
-class RunStore(RunReads):
+class RunStore(IndexedStore):
     """Operation records on one Redis client (``decode_responses=True``).
 
     Every method raises redis-py's errors when Redis is unreachable, and
@@ -76,7 +76,7 @@ class RunStore(RunReads):
 
     def __init__(
         self,
-        client: Any,
+        client: RedisClient,
         prefix: str = "ssw:",
         *,
         retention_days: int = 30,
@@ -158,7 +158,7 @@ class RunStore(RunReads):
         return bool(created), str(sid)
 
     def heartbeat_key(self, run_id: str) -> str:
-        return f"{self.prefix}run:{run_id}:hb"
+        return heartbeat_key(self.prefix, run_id)
 
     def claim(
         self,
@@ -341,3 +341,78 @@ class RunStore(RunReads):
         """The unmasked parameters of an unfinished run, or None once it ended."""
         raw = self.client.get(self.params_key(run_id))
         return json.loads(raw) if raw else None
+
+    def run_key(self, run_id: str) -> str:
+        return f"{self.prefix}run:{run_id}"
+
+    def params_key(self, run_id: str) -> str:
+        return f"{self.prefix}run:{run_id}:params"
+
+    def active_ids(self) -> list[str]:
+        return sorted(self.client.smembers(self.active_key))
+
+    def get(self, run_id: str) -> RunRecord:
+        """The record of ``run_id``; NotFound if there is none (or it expired)."""
+        data = self.client.hgetall(self.run_key(run_id))
+        if not data:
+            raise NotFound(f"no operation run {run_id!r}")
+        return RunRecord.from_hash(data)
+
+    def find(self, run_id: str) -> RunRecord | None:
+        try:
+            return self.get(run_id)
+        except NotFound:
+            return None
+
+    def list(
+        self,
+        *,
+        state: str | None = None,
+        target: str | None = None,
+        source: str | None = None,
+        schedule: str | None = None,
+        limit: int = 50,
+    ) -> list[RunRecord]:
+        """The newest records first, filtered; at most ``limit``."""
+        out: list[RunRecord] = []
+        for ids in newest_first(self.client, self.index_key, max(limit, 100)):
+            with self.client.pipeline(transaction=False) as pipe:
+                for run_id in ids:
+                    pipe.hgetall(self.run_key(run_id))
+                rows = pipe.execute()
+            for data in rows:
+                if not data:
+                    continue
+                record = RunRecord.from_hash(data)
+                if state and record.state != state:
+                    continue
+                if target and record.target != target and not record.target.endswith(f":{target}"):
+                    continue
+                if source and record.source != source:
+                    continue
+                if schedule and record.schedule != schedule:
+                    continue
+                out.append(record)
+                if len(out) >= limit:
+                    return out
+        return out
+
+    def trim(self, now: float | None = None) -> int:
+        """Drop finished records older than the retention age or beyond the
+        retention count; returns how many were removed. Unfinished runs stay.
+        """
+        now = time.time() if now is None else now
+        doomed = past_retention(
+            self.client, self.index_key, now, self.retention_seconds, self.retention_count
+        )
+        removed = 0
+        for run_id in doomed:
+            state = self.client.hget(self.run_key(run_id), "state")
+            if state in ("queued", "running"):
+                continue
+            with self.client.pipeline() as pipe:
+                pipe.delete(self.run_key(run_id), self.params_key(run_id))
+                pipe.zrem(self.index_key, run_id)
+                pipe.execute()
+            removed += 1
+        return removed

@@ -257,7 +257,7 @@ def _run_and_record(
         attempt += 1
         gw = Gateway.from_settings()
         try:
-            result = run_operation(gw, op_name, params, progress)
+            result = run_operation(gw, op_name, params, progress, run_id=run_id)
         except SparkswarmError as exc:
             if exc.retryable and attempt <= len(delays):
                 delay = delays[attempt - 1]

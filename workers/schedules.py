@@ -21,12 +21,18 @@ import contextlib
 import re
 import time
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 from redbeat import RedBeatScheduler, RedBeatSchedulerEntry
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound
+from sparkswarm.executor import Origin
+from sparkswarm.requests.model import Request
+
+if TYPE_CHECKING:
+    from sparkswarm.executor import Executor
+    from sparkswarm.workers.client import QueueClient
 
 Concurrency = Literal["forbid", "allow", "replace"]
 FIRE_TASK = "sparkswarm.schedule.fire"
@@ -135,12 +141,15 @@ class ZonedRedBeatScheduler(RedBeatScheduler):  # type: ignore[misc]
 
 
 class ScheduleBook:
-    """The schedules stored in one queue's Redis. Redis errors propagate."""
+    """The schedules stored in one queue's Redis; a tick submits through
+    ``executor`` (default: the queue of ``client``). Redis errors propagate."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: QueueClient, executor: Executor | None = None) -> None:
         from sparkswarm.workers.app import app_for
+        from sparkswarm.workers.executor import QueueExecutor
 
         self.qc = client
+        self.executor: Executor = executor or QueueExecutor(client)
         self.app = app_for(client.settings)
         self.redis = client.redis
         self.prefix = client.settings.key_prefix
@@ -310,12 +319,9 @@ class ScheduleBook:
             # Refuses a local operation (a definition written before that rule,
             # or straight into Redis): defence in depth, a worker must never
             # join or leave a swarm on a schedule's word.
-            submission = self.qc.submit(
-                definition.op,
-                params,
-                requester=f"schedule:{name}",
-                source="schedule",
-                schedule=name,
+            run = self.executor.submit(
+                Request(op=definition.op, params=params),
+                origin=Origin(requester=f"schedule:{name}", source="schedule", schedule=name),
             )
         except InvalidRequest as exc:
             reason = f"refused: {exc}"
@@ -330,10 +336,8 @@ class ScheduleBook:
                 )
             )
             return {"schedule": name, "outcome": "refused", "reason": reason}
-        self.redis.hset(
-            key, mapping={"last_run_id": submission.run_id, "last_fire_at": time.time()}
-        )
-        return {"schedule": name, "outcome": "submitted", "run_id": submission.run_id}
+        self.redis.hset(key, mapping={"last_run_id": run.run_id or "", "last_fire_at": time.time()})
+        return {"schedule": name, "outcome": "submitted", "run_id": run.run_id}
 
 
 def fire(name: str) -> dict[str, Any]:

@@ -8,10 +8,10 @@ on the state (``WATCH``/``MULTI``) with its event appended in the same
 transaction: a transition, and its event, happen once however many
 watchers or retries race for it.
 
-The two operations below wrap the core's (``sparkswarm.spark.jobs``): they
-run the swarm part, then record who asked (from the run being executed,
-see ``context.py``). Without a run (the in-process CLI, no broker) they
-are the core operations and nothing is recorded.
+The two operations below wrap the core's (``sparkswarm.spark.jobs``; see
+``operations.py`` for how they replace its entries): they run the swarm
+part, then record who asked, from the run they are given (``run_id``).
+Without a run they are the core operations and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
     from sparkswarm.spark.jobs import SparkJobSubmitted
     from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.redis_api import RedisClient, RedisPipeline
 
 
 class JobStore(IndexedStore):
@@ -41,7 +43,7 @@ class JobStore(IndexedStore):
 
     def __init__(
         self,
-        client: Any,
+        client: RedisClient,
         prefix: str = "ssw:",
         *,
         retention_days: int = 30,
@@ -116,7 +118,7 @@ class JobStore(IndexedStore):
                 return False
         return True
 
-    def _xadd(self, pipe: Any, event_json: str) -> None:
+    def _xadd(self, pipe: RedisPipeline, event_json: str) -> None:
         pipe.xadd(
             self.stream_key, {"event": event_json}, maxlen=self.events_maxlen, approximate=True
         )
@@ -223,13 +225,6 @@ class JobStore(IndexedStore):
         return removed
 
 
-def job_store() -> JobStore:
-    """The store of the configured broker (SPARKSWARM_REDIS_URL)."""
-    from sparkswarm.workers.client import queue_client
-
-    return JobStore.for_client(queue_client())
-
-
 def list_jobs(
     client: QueueClient,
     *,
@@ -257,11 +252,8 @@ def job_id_for_run(run_id: str) -> str:
     return hashlib.sha256(run_id.encode()).hexdigest()[:10]
 
 
-def _run_context() -> tuple[JobStore, str, Any] | None:
-    """(the store, the run id, its record) of the run this thread executes, or None."""
-    from sparkswarm.workers.context import current_run_id
-
-    run_id = current_run_id()
+def _run_context(run_id: str | None) -> tuple[JobStore, str, RunRecord | None] | None:
+    """(the store, the run id, its record) of run ``run_id``, or None without a run."""
     if run_id is None:
         return None
     from sparkswarm.workers.runner import worker_client
@@ -270,14 +262,21 @@ def _run_context() -> tuple[JobStore, str, Any] | None:
     return JobStore.for_client(qc), run_id, qc.store.find(run_id)
 
 
-def submit(gw: Gateway, *, progress: ProgressFn = no_progress, **params: Any) -> SparkJobSubmitted:
-    """``spark.submit``: start the job (core), then record it with who asked.
+def submit(
+    gw: Gateway,
+    *,
+    progress: ProgressFn = no_progress,
+    run_id: str | None = None,
+    **params: Any,
+) -> SparkJobSubmitted:
+    """``spark.submit`` for run ``run_id``: start the job (core), then record
+    it with who asked (nothing is recorded without a run).
 
     Raises what :func:`sparkswarm.spark.jobs.submit_job` raises.
     """
     from sparkswarm.spark.jobs import submit_job
 
-    context = _run_context()
+    context = _run_context(run_id)
     if context is not None and not params.get("job_id"):
         params["job_id"] = job_id_for_run(context[1])
     result = submit_job(gw, progress=progress, **params)
@@ -305,9 +304,10 @@ def cancel(
     job_id: str,
     stack: str = "spark",
     progress: ProgressFn = no_progress,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
-    """``spark.cancel``: record the job CANCELLED (by the run's requester),
-    then kill its application and remove its driver.
+    """``spark.cancel`` for run ``run_id``: record the job CANCELLED (by the
+    run's requester), then kill its application and remove its driver.
 
     Raises NotFound for an unknown job, InvalidRequest when it ended already.
     """
@@ -315,7 +315,7 @@ def cancel(
     from sparkswarm.spark.observe import driver_logs
     from sparkswarm.spark.queries import find_service
 
-    context = _run_context()
+    context = _run_context(run_id)
     if context is None:
         return cancel_job(gw, stack=stack, job_id=job_id, progress=progress)
     store, _, run = context

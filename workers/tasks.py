@@ -2,9 +2,10 @@
 
 Tasks are thin: they take a run id and JSON parameters, hand them to
 :func:`sparkswarm.workers.runner.execute_run` and return a JSON summary. The
-task list is generated from :data:`sparkswarm.operations.REGISTRY` when the
-worker imports this module, so the worker knows every operation the core
-registered (plus the modules named in ``SPARKSWARM_WORKER_IMPORTS``).
+task list is generated from :func:`sparkswarm.operations.all_operations` when
+the worker imports this module, so the worker knows every operation the core
+and the queue registered (plus the modules named in
+``SPARKSWARM_WORKER_IMPORTS``).
 """
 
 from __future__ import annotations
@@ -18,18 +19,15 @@ from celery import signals
 
 from sparkswarm.config import get_settings
 from sparkswarm.workers.app import app
-from sparkswarm.workers.builtin_ops import register_builtin_ops
 
 OPERATION_TASKS: dict[str, Any] = {}
 
 
 def _make_operation_task(op_name: str) -> Any:
     def run_op(self: Any, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
-        from sparkswarm.workers.context import running
         from sparkswarm.workers.runner import execute_run
 
-        with running(run_id):
-            return execute_run(op_name, run_id, params)
+        return execute_run(op_name, run_id, params)
 
     run_op.__doc__ = f"Run operation {op_name!r} for one operation record."
     return app.task(name=op_name, bind=True, acks_late=True, ignore_result=True)(run_op)
@@ -37,12 +35,11 @@ def _make_operation_task(op_name: str) -> Any:
 
 def register_operation_tasks() -> dict[str, Any]:
     """Create a task for every registered operation that has none yet."""
-    from sparkswarm.operations import REGISTRY
+    from sparkswarm.operations import all_operations
 
     for module in get_settings().worker_imports:
         importlib.import_module(module)
-    register_builtin_ops()
-    for name in sorted(REGISTRY):
+    for name in sorted(all_operations()):
         if name not in OPERATION_TASKS:
             OPERATION_TASKS[name] = _make_operation_task(name)
     return OPERATION_TASKS

@@ -2,9 +2,9 @@
 
 The core library, in layers (the README of the repository describes the whole):
 
-- requests in: the CLI (``sparkswarm.cli``), the queue's workers and schedules
-  (``sparkswarm.workers``) and the chat bot (``sparkswarm.bots``) all run the
-  operations registered in :mod:`sparkswarm.operations`;
+- requests in: the CLI (``sparkswarm.cli``), the queue (its worker and
+  schedules) and the chat bot all run the operations registered in
+  :mod:`sparkswarm.operations`, through one :mod:`sparkswarm.executor`;
 - the operations: plain, typed, keyword-only functions (``services``,
   ``stacks``, ``spark``, ``nodes``, ``networks``, ``swarm``, ``images``);
 - :mod:`sparkswarm.gateway`, the one module that talks to the Docker Engine.

@@ -5,8 +5,9 @@ the queue (worker, beat, submitting clients); :func:`get_settings` reads it
 once per process and turns a malformed value into an
 :class:`~sparkswarm.errors.InvalidRequest` that names the variable (exit 2).
 
-Standard library only (no pydantic, pydantic-settings, python-dotenv: ~90 ms
-of imports): the CLI reads settings on every start. Each field is declared
+Standard library only (no pydantic-settings: its imports and workarounds
+would weigh on every CLI start, see bench/settings_start.py): the CLI reads
+settings on every start. Each field is declared
 once, in the class, with its default, its parser (a pure function of
 :mod:`sparkswarm.config_values`) and its description; :func:`from_environment`
 is the one reader of variables and ``.env``.

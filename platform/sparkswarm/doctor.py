@@ -7,6 +7,8 @@ Two halves, kept apart so the verdicts can be unit tested from given facts:
 - :func:`evaluate` turns facts into :class:`Check` verdicts (ok / warn /
   fail, each with a one-line fix). It does no I/O.
 
+:func:`sparkswarm.doctor_probe.run_doctor` does both.
+
 Host facts (listening ports, IPVS) are only meaningful when the engine runs
 on this host, which we decide by trying to bind the node's own address here;
 otherwise they are reported as unknown.
@@ -16,14 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
 from sparkswarm.nodes import failures_tolerated, quorum_size
-
-if TYPE_CHECKING:
-    from sparkswarm.gateway import Gateway
 
 Status = Literal["ok", "warn", "fail"]
 MIN_API_VERSION = (1, 41)
@@ -321,10 +320,3 @@ def evaluate(facts: DoctorFacts) -> list[Check]:
 def has_failures(checks: list[Check]) -> bool:
     """True if any check failed (the CLI then exits 1)."""
     return any(c.status == "fail" for c in checks)
-
-
-def run_doctor(gw: Gateway, *, test_overlay: bool = True) -> list[Check]:
-    """Probe and evaluate: the doctor's verdicts for the swarm behind ``gw``."""
-    from sparkswarm.doctor_probe import probe
-
-    return evaluate(probe(gw, test_overlay=test_overlay))

@@ -1,7 +1,8 @@
 """The doctor's probing half: gather :class:`~sparkswarm.doctor.DoctorFacts`.
 
 Engine API answers, the sockets listening in this network namespace, IPVS,
-and a throw-away overlay network. The verdicts are in :mod:`sparkswarm.doctor`.
+and a throw-away overlay network. The verdicts are in :mod:`sparkswarm.doctor`;
+:func:`run_doctor` gathers and judges.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sparkswarm.doctor import IPVS_PATH, PROC_NET, SWARM_PORTS, DoctorFacts, secret_key_state
+from sparkswarm.doctor import (
+    IPVS_PATH,
+    PROC_NET,
+    SWARM_PORTS,
+    Check,
+    DoctorFacts,
+    evaluate,
+    secret_key_state,
+)
 from sparkswarm.errors import SparkswarmError
 
 if TYPE_CHECKING:
@@ -113,3 +122,8 @@ def _try_overlay(gw: Gateway) -> str | None:
     with contextlib.suppress(SparkswarmError):
         gw.remove_network(created)
     return None
+
+
+def run_doctor(gw: Gateway, *, test_overlay: bool = True) -> list[Check]:
+    """Probe and evaluate: the doctor's verdicts for the swarm behind ``gw``."""
+    return evaluate(probe(gw, test_overlay=test_overlay))

@@ -172,13 +172,6 @@ def check_wait(seconds: float, what: str = "--timeout") -> float:
     return float(seconds)
 
 
-def check_int64(value: int, what: str) -> int:
-    """``value`` if the engine can hold it (Go int64); InvalidRequest if not."""
-    if value > MAX_INT64:
-        raise InvalidRequest(f"{what} is too large")
-    return value
-
-
 # Every numeric flag without a limit of its own above (replicas, waits), with
 # the least and most it accepts. The engine keeps most of them as Go uint64 or
 # int64 and answers a larger number with its raw "cannot unmarshal number";

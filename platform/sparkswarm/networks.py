@@ -192,8 +192,8 @@ def create_network(
         # The Engine does not lock names: duplicates are refused only on request.
         check_duplicate=True,
     )
-    # The swarm allocates a new network a moment after creating it (0-5 ms
-    # here); until then the engine shows it without its driver and subnets.
+    # The swarm allocates a new network a moment after creating it; until
+    # then the engine shows it without its driver and subnets.
     raw = poll(
         lambda: found if (found := gw.inspect_network(created)).get("Driver") else None,
         timeout=5.0,

@@ -14,6 +14,13 @@ Signatures:
 - a queue read (``executor="queue"``): ``func(client, **params)``, answered
   from Redis by whoever holds a queue client (no engine needed).
 
+The core registers its own operations (:mod:`sparkswarm.operation_table`)
+and names no other package. The registry is open for extension: an installed
+package adds its operations through the entry point group
+``sparkswarm.operations`` (the queue: runs, schedules, Spark job records; see
+``pyproject.toml``), loaded the first time a name is not found or the whole
+registry is asked for (:func:`all_operations`).
+
 Params are JSON-able and every operation is safe to run twice.
 ``tests/unit/test_operations_contract.py`` checks these promises for every
 entry against what the request parser produces.
@@ -27,45 +34,40 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from sparkswarm.errors import InvalidRequest
+from sparkswarm.operation_table import (
+    Destructive,
+    Hazards,
+    always,
+    drains,
+    never,
+    nothing,
+    register_core_operations,
+    scales_to_zero,
+)
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
     from sparkswarm.progress import ProgressFn
 
+__all__ = [
+    "ROLES",
+    "Operation",
+    "Role",
+    "all_operations",
+    "always",
+    "call_operation",
+    "drains",
+    "get_operation",
+    "never",
+    "nothing",
+    "register",
+    "scales_to_zero",
+]
+
 Role = Literal["viewer", "operator", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
-Executor = Literal["engine", "queue"]
-Destructive = Callable[[dict[str, Any]], bool]
-# Sentences about given params (empty: nothing to say); see sparkswarm.hazards.
-Hazards = Callable[[dict[str, Any]], list[str]]
-
-
-def always(params: dict[str, Any]) -> bool:
-    """Destructive whatever the parameters (removals)."""
-    return True
-
-
-def never(params: dict[str, Any]) -> bool:
-    """Never destructive."""
-    return False
-
-
-def scales_to_zero(params: dict[str, Any]) -> bool:
-    """service.scale / service.update that stop every task of a service."""
-    replicas = params.get("replicas")
-    if isinstance(replicas, dict):
-        return any(value == 0 for value in replicas.values())
-    return replicas == 0
-
-
-def nothing(params: dict[str, Any]) -> list[str]:
-    """No hazard whatever the parameters."""
-    return []
-
-
-def drains(params: dict[str, Any]) -> bool:
-    """node.availability to drain (moves every task away from the node)."""
-    return params.get("availability") == "drain"
+AnsweredBy = Literal["engine", "queue"]  # who answers: the engine, or the queue from Redis
+ENTRY_POINT_GROUP = "sparkswarm.operations"
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,9 @@ class Operation:
     ``chat`` is False for what is never offered in a channel (join tokens,
     local operations). ``result`` is the import path of the result type (a
     dataclass, or a pydantic model for Spark jobs and image builds;
-    ``many``: a list of them); None means a plain JSON object.
+    ``many``: a list of them); None means a plain JSON object. A
+    ``takes_run`` function is also given ``run_id``: the recorded run it
+    executes for (None in-process), to file what it did under that run.
     """
 
     name: str
@@ -103,7 +107,8 @@ class Operation:
     chat: bool = True
     result: str | None = None
     many: bool = False
-    executor: Executor = "engine"
+    executor: AnsweredBy = "engine"
+    takes_run: bool = False
     elevates: Hazards = nothing
     warns: Hazards = nothing
 
@@ -169,17 +174,24 @@ def register(
     chat: bool = True,
     result: str | None = None,
     many: bool = False,
-    executor: Executor = "engine",
+    executor: AnsweredBy = "engine",
     kind: str | None = None,
+    takes_run: bool = False,
+    replace: bool = False,
     elevates: Hazards = nothing,
     warns: Hazards = nothing,
 ) -> None:
-    """Add an operation to the registry (called at import of this module).
+    """Add an operation to the registry.
 
     Reads default to the viewer role, changes to operator. ``kind`` (default:
     the name's first part) is the lock namespace: an operation of kind
     ``stack`` serialises with the other stack operations on the same target.
+    An extension may ``replace`` an entry of the same name (the queue wraps
+    ``spark.submit`` to file the job under its run); without ``replace`` a
+    name registered twice raises ValueError (a programming error).
     """
+    if name in REGISTRY and not replace:
+        raise ValueError(f"operation {name!r} is registered already")
     kind = kind or name.split(".", 1)[0]
     REGISTRY[name] = Operation(
         name=name,
@@ -195,17 +207,48 @@ def register(
         result=result,
         many=many,
         executor=executor,
+        takes_run=takes_run,
         elevates=elevates,
         warns=warns,
     )
 
 
+_extensions_loaded = False
+
+
+def load_extensions() -> None:
+    """Let every ``sparkswarm.operations`` entry point register its operations.
+
+    Each entry point is a function called with :func:`register`. Only the
+    first call reads the installed packages' metadata; an extension that
+    registered itself at import already (the queue package does) is skipped
+    by its own guard.
+    """
+    global _extensions_loaded
+    if _extensions_loaded:
+        return
+    _extensions_loaded = True
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        entry.load()(register)
+
+
+def all_operations() -> dict[str, Operation]:
+    """Every registered operation by name, the extensions' included."""
+    load_extensions()
+    return REGISTRY
+
+
 def get_operation(name: str) -> Operation:
     """The operation called ``name``; InvalidRequest if there is none."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise InvalidRequest(f"unknown operation {name!r}") from None
+    op = REGISTRY.get(name)
+    if op is None:
+        load_extensions()
+        op = REGISTRY.get(name)
+    if op is None:
+        raise InvalidRequest(f"unknown operation {name!r}")
+    return op
 
 
 def role_allows(role: Role, op: Operation, params: dict[str, Any] | None = None) -> bool:
@@ -221,9 +264,19 @@ def mask_secrets(op: Operation, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def call_operation(
-    gw: Gateway, name: str, params: dict[str, Any], progress: ProgressFn | None = None
+    gw: Gateway,
+    name: str,
+    params: dict[str, Any],
+    progress: ProgressFn | None = None,
+    *,
+    run_id: str | None = None,
 ) -> Any:
-    """Run engine operation ``name`` in this process; return its typed result."""
+    """Run engine operation ``name`` in this process; return its typed result.
+
+    ``run_id`` is the recorded run this call executes (on a worker), given
+    to the operations that take it. Raises InvalidRequest for a queue read,
+    and what the operation raises.
+    """
     op = get_operation(name)
     if op.executor != "engine":
         raise InvalidRequest(f"{name} is answered by the queue, not by the engine")
@@ -232,6 +285,8 @@ def call_operation(
         return func(gw, **params)
     from sparkswarm.progress import no_progress
 
+    if op.takes_run:
+        params = {**params, "run_id": run_id}
     return func(gw, progress=progress or no_progress, **params)
 
 
@@ -243,10 +298,17 @@ def to_json(result: Any) -> Any:
     return {} if result is None else to_jsonable(result)
 
 
-def run_operation(gw: Gateway, name: str, params: dict[str, Any], progress: ProgressFn) -> Any:
-    """Run operation ``name`` in this process; return its JSON-able result (what
-    a worker records)."""
-    return to_json(call_operation(gw, name, params, progress))
+def run_operation(
+    gw: Gateway,
+    name: str,
+    params: dict[str, Any],
+    progress: ProgressFn,
+    *,
+    run_id: str | None = None,
+) -> Any:
+    """Run operation ``name`` in this process for run ``run_id``; return its
+    JSON-able result (what a worker records)."""
+    return to_json(call_operation(gw, name, params, progress, run_id=run_id))
 
 
 def rebuild_result(name: str, data: Any) -> Any:
@@ -267,5 +329,4 @@ def _rebuild_one(model: type[Any], data: Any) -> Any:
     return rebuild(model, data)
 
 
-# The entries themselves, one per operation (they call register above).
-from sparkswarm import operation_table  # noqa: E402, F401
+register_core_operations(register)

@@ -12,7 +12,7 @@ import pytest
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.limits import FLAG_BOUNDS, check_number
 from sparkswarm.requests import parse, usage
-from sparkswarm.requests.grammar import BUILDER_OPS
+from sparkswarm.requests.builders import BUILDER_OPS
 from sparkswarm.stacks.source import read_stack_source
 from sparkswarm.stacks.translate import translate
 

@@ -11,7 +11,7 @@ import inspect
 import pytest
 from pydantic import BaseModel
 
-from sparkswarm.operations import REGISTRY, ROLES, get_operation, role_allows
+from sparkswarm.operations import ROLES, all_operations, get_operation, role_allows
 from sparkswarm.progress import no_progress
 from sparkswarm.requests import parse
 
@@ -83,7 +83,10 @@ SAMPLES: dict[str, list[str]] = {
     "schedule.ls": ["schedule", "ls"],
 }
 
-CORE_OPERATIONS = sorted(name for name in REGISTRY if not name.startswith(("queue.", "test.")))
+# The core's operations and those the queue registers through its entry point.
+CORE_OPERATIONS = sorted(
+    name for name in all_operations() if not name.startswith(("queue.", "test."))
+)
 
 
 def test_every_operation_has_a_sample_command() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from sparkswarm import networks, nodes, swarm
-from sparkswarm.operations import REGISTRY, rebuild_result, to_json
+from sparkswarm.operations import all_operations, rebuild_result, to_json
 from sparkswarm.results import rebuild, to_jsonable
 from sparkswarm.services import models as service_models
 from sparkswarm.stacks import models as stack_models
@@ -86,7 +86,7 @@ def test_json_is_what_the_pydantic_model_printed(model: type[Any], full: bool) -
 
 def test_every_engine_operation_rebuilds_its_recorded_result() -> None:
     checked = 0
-    for name, op in REGISTRY.items():
+    for name, op in all_operations().items():
         model = op.result_model()
         if model is None or not dataclasses.is_dataclass(model):
             continue

@@ -16,6 +16,7 @@ import typer
 from sparkswarm.results import to_jsonable
 
 if TYPE_CHECKING:
+    from sparkswarm.executor import Executor
     from sparkswarm.gateway import Gateway
     from sparkswarm.requests import Request
 
@@ -30,6 +31,7 @@ YES_OPTION = typer.Option(
 )
 
 _gateway: Gateway | None = None
+_executor: Executor | None = None
 
 
 def gateway() -> Gateway:
@@ -60,8 +62,8 @@ def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
 def _to_stderr(label: str, colour: str, message: str, *, soft_wrap: bool) -> None:
     """``label: message`` on stderr: coloured on a terminal, else plain text.
 
-    Into a pipe or a file the line is written as is (no rich: it costs ~20 ms
-    to import, and would wrap long lines at 80 columns).
+    Into a pipe or a file the line is written as is (no rich: nothing to
+    import on that path, and rich would wrap long lines at 80 columns).
     """
     if not sys.stderr.isatty():
         sys.stderr.write(f"{label}: {message}\n")
@@ -168,41 +170,56 @@ KEY_OPTION = typer.Option(
 Renderer = Callable[[Any, bool], None]
 
 
-def perform(request: Request, *, detach: bool = False, key: str | None = None) -> Any:
-    """Carry out ``request`` and return its typed result.
+def executor() -> Executor:
+    """The process's executor, chosen once from settings (see
+    :func:`sparkswarm.workers.executor.executor_for`): the queue's when a
+    broker is configured, with this process's engine for engine reads and
+    ``local`` operations; this process alone otherwise."""
+    global _executor
+    if _executor is None:
+        from sparkswarm.config import get_settings
+        from sparkswarm.executor import LocalExecutor
+        from sparkswarm.workers.executor import executor_for
 
-    Reads run in this process (the CLI has the engine; queue reads ask
-    Redis). Changes go through the queue when a broker is configured
-    (SPARKSWARM_REDIS_URL) and the operation is not ``local`` (swarm
-    init/join/leave act on this engine), in this process otherwise; both
-    show progress. With ``detach`` and a broker: prints the run id and ends
-    the command at once.
+        _executor = executor_for(get_settings(), local=LocalExecutor(gateway))
+    return _executor
+
+
+def perform(request: Request, *, detach: bool = False, key: str | None = None) -> Any:
+    """Carry out ``request`` with the process's executor; its typed result.
+
+    Reads are answered at once. A change shows its progress: live when it
+    runs in this process, its run's events when it was queued. With
+    ``detach`` a queued run's id is printed and the command ends at once
+    (``typer.Exit(0)``); an operation in this process is told not to wait.
+    Raises a failed run's recorded error as the same class as in-process.
     """
-    from sparkswarm.config import get_settings
-    from sparkswarm.operations import call_operation, get_operation, rebuild_result
+    from sparkswarm.executor import Origin, requester_name
+    from sparkswarm.operations import get_operation, rebuild_result
 
     op = get_operation(request.op)
     for warning in request.warnings:
         warn(warning)
-    if op.executor == "queue":
-        from sparkswarm.workers.client import broker_errors, queue_client
-
-        with broker_errors(request.op):
-            return op.resolve()(queue_client(), **request.params)
     if op.read_only:
-        return call_operation(gateway(), request.op, request.params)
-    if get_settings().redis_url and not op.local:
-        from sparkswarm.cli.progress_display import submit_and_follow
+        return executor().read(request)
+    from sparkswarm.cli.progress_display import error_of, follow_run, live_progress
 
-        data = submit_and_follow(request.op, request.params, detach=detach, key=key)
-        return rebuild_result(request.op, data)
-    if key is not None:
-        raise fail(
-            "--key needs the queue (SPARKSWARM_REDIS_URL): runs in this process are not recorded"
-        )
-    from sparkswarm.cli.progress_display import run_with_progress
+    origin = Origin(requester_name(), "cli")
+    with live_progress(request.op) as progress:
+        run = executor().submit(request, origin=origin, key=key, detach=detach, progress=progress)
+    if run.run_id is None:
+        return run.result
+    if detach:
+        sys.stdout.write(run.run_id + "\n")
+        raise typer.Exit(0)
+    from sparkswarm.workers.client import queue_client
 
-    return run_with_progress(request.op, request.params, detach=detach)
+    if not run.created:
+        sys.stderr.write(f"run {run.run_id} exists already; following it\n")
+    record = follow_run(queue_client(), run.run_id, request.op, after=run.stream_id or "0-0")
+    if record.state != "succeeded":
+        raise error_of(record)
+    return rebuild_result(request.op, record.result)
 
 
 def warn(message: str) -> None:
@@ -224,7 +241,7 @@ def expose(
     ``--detach`` (when ``detach``) and ``--key`` (changes only); it builds
     the request, performs it and renders the typed result.
     """
-    from sparkswarm.requests.grammar import extend_signature, is_read_builder
+    from sparkswarm.requests.builders import extend_signature, is_read_builder
 
     extra: list[tuple[str, Any, Any]] = [("as_json", bool, JSON_OPTION)]
     if detach:
@@ -255,7 +272,7 @@ def expose(
 def _warns(builder: Callable[..., Request]) -> bool:
     """Whether the builder's operation may warn of what it breaks (then --yes exists)."""
     from sparkswarm.operations import get_operation, nothing
-    from sparkswarm.requests.grammar import BUILDER_OPS
+    from sparkswarm.requests.builders import BUILDER_OPS
 
     return get_operation(BUILDER_OPS[builder]).warns is not nothing
 
@@ -286,7 +303,7 @@ def permission_note(builder: Callable[..., Request]) -> str:
     """What the registry says about a command: the role chat needs, and
     whether chat asks for a confirmation first."""
     from sparkswarm.operations import always, get_operation, never, nothing
-    from sparkswarm.requests.grammar import BUILDER_OPS
+    from sparkswarm.requests.builders import BUILDER_OPS
 
     op = get_operation(BUILDER_OPS[builder])
     if not op.chat:

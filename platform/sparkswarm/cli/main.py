@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 # Every command group and top-level command: its name, and where it lives as
 # "module:attribute" (a typer app, or a function for a one-word command). A
 # command's module is imported only when that command runs (or for --help):
-# importing all of them cost ~20 ms of every start.
+# importing all of them would weigh on every start (bench/cli_start.py).
 COMMANDS: dict[str, str] = {
     "swarm": "sparkswarm.cli.swarm:app",
     "node": "sparkswarm.cli.node:app",

@@ -1,28 +1,30 @@
-"""Runs an operation while showing its progress with rich."""
+"""Shows an operation's progress: live in this process, or a queued run's events."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sparkswarm.progress import ProgressFn
+    from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.records import RunRecord
 
 
-def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> Any:
-    """Run operation ``name`` in-process, rendering progress messages live;
-    return its typed result.
+@contextmanager
+def live_progress(name: str) -> Iterator[ProgressFn]:
+    """A ProgressFn that shows operation ``name``'s progress while the block runs.
 
     On a terminal: a rich status line, and the messages marked ``log`` as
     log lines. Into a pipe or a file: those messages alone, one plain
-    ``[HH:MM:SS] message`` line each (no rich: faster to start, never wrapped).
+    ``[HH:MM:SS] message`` line each (no rich to import, never wrapped).
     """
     import sys
 
-    from sparkswarm.cli.common import gateway
-    from sparkswarm.operations import call_operation
-
-    params = {**params}
-    if detach:
-        params.setdefault("detach", True)
     if not sys.stderr.isatty():
-        return call_operation(gateway(), name, params, _plain_progress)
+        yield _plain_progress
+        return
 
     from rich.console import Console
 
@@ -34,7 +36,7 @@ def run_with_progress(name: str, params: dict[str, Any], *, detach: bool) -> Any
             if details.get("log"):
                 console.log(message, highlight=False)
 
-        return call_operation(gateway(), name, params, progress)
+        yield progress
 
 
 def _plain_progress(message: str, /, **details: Any) -> None:
@@ -46,44 +48,7 @@ def _plain_progress(message: str, /, **details: Any) -> None:
         sys.stderr.flush()
 
 
-def submit_and_follow(
-    name: str, params: dict[str, Any], *, detach: bool, key: str | None = None
-) -> Any:
-    """Submit operation ``name`` to the queue; follow its events to the end.
-
-    Shows each event as it arrives (progress in a status line, task state
-    changes, retries and recovery as log lines) and returns the result. With
-    ``detach``, prints the run id and ends the command (``typer.Exit(0)``).
-    ``key`` is the idempotency key (the same key twice runs once). Raises the
-    recorded error (same class as in-process) if the run failed, Conflict if
-    ``key`` was used for other parameters, Unavailable if the broker cannot be
-    reached (the message names the run and how to follow it again, once it
-    was submitted).
-    """
-    import sys
-
-    from rich.console import Console
-
-    from sparkswarm.workers.client import queue_client, requester_name
-
-    client = queue_client()
-    submission = client.submit(name, params, requester=requester_name(), source="cli", key=key)
-    if detach:
-        # The command's own rendering expects a finished result: end it here.
-        import typer
-
-        sys.stdout.write(submission.run_id + "\n")
-        raise typer.Exit(0)
-    console = Console(stderr=True, log_path=False)
-    if not submission.created:
-        console.print(f"run {submission.run_id} exists already; following it", highlight=False)
-    record = follow_run(client, submission.run_id, name, after=submission.stream_id or "0-0")
-    if record.state == "succeeded":
-        return record.result
-    raise _error_of(record)
-
-
-def follow_run(client: Any, run_id: str, name: str, *, after: str = "0-0") -> Any:
+def follow_run(client: QueueClient, run_id: str, name: str, *, after: str = "0-0") -> RunRecord:
     """Show the events of run ``run_id`` from stream id ``after`` until it
     ends; its final record. Rides out a Redis outage of up to the
     ``follow_grace`` setting; after that raises Unavailable naming the run
@@ -99,7 +64,7 @@ def follow_run(client: Any, run_id: str, name: str, *, after: str = "0-0") -> An
     started = time.monotonic()
     noticed = False
 
-    def on_quiet(record: Any) -> None:
+    def on_quiet(record: RunRecord) -> None:
         nonlocal noticed
         waited = time.monotonic() - started
         if noticed or record.state != "queued" or waited < client.settings.queued_notice:
@@ -139,7 +104,7 @@ def follow_run(client: Any, run_id: str, name: str, *, after: str = "0-0") -> An
         ) from exc
 
 
-def queued_notice(record: Any, ahead: Any, waited: float) -> str:
+def queued_notice(record: RunRecord, ahead: RunRecord | None, waited: float) -> str:
     """Why run ``record`` is still queued after ``waited`` seconds: the run
     ``ahead`` of it on its target (a RunRecord, or None if none is)."""
     if ahead is not None:
@@ -165,7 +130,7 @@ def _render(console: Any, status: Any, name: str, event: Any) -> None:
         console.log(event.message or f"{event.task} {event.state}", highlight=False)
 
 
-def _error_of(record: Any) -> Exception:
+def error_of(record: RunRecord) -> Exception:
     """The error a failed or cancelled record stands for, as one of our classes."""
     from sparkswarm import errors
 

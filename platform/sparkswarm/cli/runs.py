@@ -104,7 +104,8 @@ def show_run(
 def cancel_run(run_id: str = typer.Argument(..., help="The run id.")) -> None:
     """Cancel a run that is still queued (a running operation is not interrupted)."""
     from sparkswarm.cli.common import console
-    from sparkswarm.workers.client import queue_client, requester_name
+    from sparkswarm.executor import requester_name
+    from sparkswarm.workers.client import queue_client
 
     record = queue_client().cancel(run_id, requester=requester_name())
     console().print(f"{record.id} {record.state}", highlight=False)

@@ -57,9 +57,10 @@ def add_schedule(
     """
     from sparkswarm.cli.common import console
     from sparkswarm.errors import InvalidRequest
+    from sparkswarm.executor import requester_name
     from sparkswarm.operations import get_operation
     from sparkswarm.requests import parse
-    from sparkswarm.workers.client import broker_errors, requester_name
+    from sparkswarm.workers.client import broker_errors
     from sparkswarm.workers.schedules import ScheduleDefinition, parse_cron
 
     if concurrency not in ("forbid", "allow", "replace"):

@@ -28,7 +28,7 @@ from sparkswarm.cli.common import (
     show,
 )
 from sparkswarm.requests import spark as grammar
-from sparkswarm.requests.grammar import extend_signature
+from sparkswarm.requests.builders import extend_signature
 
 if TYPE_CHECKING:
     from sparkswarm.spark.job_record import JobRecord

@@ -77,7 +77,8 @@ def doctor(
 ) -> None:
     """Check the swarm: engine, state, quorum, ports, IPVS, overlay. Exit 1 on any failure."""
     from sparkswarm.cli.common import EXIT_FAILURE, gateway
-    from sparkswarm.doctor import has_failures, run_doctor
+    from sparkswarm.doctor import has_failures
+    from sparkswarm.doctor_probe import run_doctor
 
     checks = run_doctor(gateway(), test_overlay=not no_overlay_test)
     if as_json:

@@ -9,7 +9,8 @@ all go through it, so they accept and refuse exactly the same things.
 
 from __future__ import annotations
 
-from sparkswarm.requests.grammar import GROUPS, parse, usage
+from sparkswarm.requests.builders import GROUPS
+from sparkswarm.requests.grammar import parse, usage
 from sparkswarm.requests.model import Request, request
 
 __all__ = ["GROUPS", "Request", "parse", "request", "usage"]

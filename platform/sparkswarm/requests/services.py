@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from sparkswarm.limits import check_numbers, check_wait
-from sparkswarm.requests.grammar import Builder, extend_signature, group, without_none
+from sparkswarm.requests.builders import Builder, extend_signature, group, without_none
 from sparkswarm.requests.model import Request, request
 
 service = group("service", "Create, inspect, scale, update, roll back and remove services.")

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.requests.grammar import group, read_request_bytes
+from sparkswarm.requests.builders import group, read_request_bytes
 from sparkswarm.requests.model import Request, request
 
 spark = group("spark", "Run jobs on a spark stack and show its state.")

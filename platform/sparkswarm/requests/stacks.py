@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.requests.grammar import group, local_files_allowed, without_none
+from sparkswarm.requests.builders import group, local_files_allowed, without_none
 from sparkswarm.requests.model import Request, request
 
 stack = group("stack", "Deploy, inspect, roll back and remove stacks.")

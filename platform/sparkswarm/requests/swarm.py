@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.requests.grammar import group
+from sparkswarm.requests.builders import group
 from sparkswarm.requests.model import Request, request
 
 swarm = group("swarm", "Swarm membership, join tokens and the doctor.")

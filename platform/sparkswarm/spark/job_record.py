@@ -6,9 +6,9 @@ driver and returns; the record then follows the job through
     SUBMITTED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED
     SUBMITTED -> FAILED | CANCELLED            (never ran)
 
-The store (``sparkswarm.workers.spark_jobs``) keeps records in Redis next
-to the run records; the watcher moves them along. This module holds the
-model, the allowed transitions and the text shown for a record.
+The queue's job store keeps records in Redis next to the run records; the
+watcher moves them along. This module holds the model, the allowed
+transitions and the text shown for a record.
 """
 
 from __future__ import annotations

@@ -6,9 +6,8 @@ condition none) on the stack's network, whose one task runs ``spark-submit``
 in client mode (standalone Spark cannot run Python drivers in cluster mode).
 It returns as soon as the driver runs, with the job's first record: the job
 is not a swarm change, so nothing holds a queue slot or a lock while it
-runs. The watcher (``sparkswarm.workers.spark_watcher``) follows it from
-there. With ``job_id`` a retried call finds the job it started before
-instead of starting another.
+runs. The queue's Spark watcher follows it from there. With ``job_id`` a
+retried call finds the job it started before instead of starting another.
 """
 
 from __future__ import annotations

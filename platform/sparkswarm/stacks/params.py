@@ -142,12 +142,6 @@ def interpolation_env(
     return {**defaults, **environ, **sets}
 
 
-def describe_params(stack_file: Path) -> list[dict[str, Any]]:
-    """Rows (name, default, help) for ``stack params``-style listings."""
-    declared = declared_params(stack_file) or {}
-    return [{"name": p.name, "default": p.default, "help": p.help} for p in declared.values()]
-
-
 def generated_secrets(stack_file: Path) -> list[dict[str, Any]]:
     """``generated_secrets`` entries of the ``params.yml`` beside ``stack_file``.
 

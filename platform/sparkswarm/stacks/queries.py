@@ -1,4 +1,5 @@
-"""Read-only views of stacks: ls, services, ps."""
+"""Read-only views of stacks (``stack ls``, ``stack services``, ``stack ps``),
+the registry's stack reads: typed rows, as every other listing."""
 
 from __future__ import annotations
 
@@ -35,13 +36,13 @@ def _stack_services(gw: Gateway, stack: str, *, status: bool = False) -> list[JS
     return services
 
 
-def stack_service_rows(gw: Gateway, stack: str) -> list[ServiceSummary]:
-    """One row per service of ``stack``: mode, replicas running/desired, image, ports.
+def stack_services(gw: Gateway, *, name: str) -> list[ServiceSummary]:
+    """One row per service of stack ``name``: mode, replicas running/desired, image, ports.
 
     Raises NotFound when the stack has no services, InvalidRequest for a bad name.
     """
     rows = []
-    for service in sorted(_stack_services(gw, stack, status=True), key=lambda s: s["Spec"]["Name"]):
+    for service in sorted(_stack_services(gw, name, status=True), key=lambda s: s["Spec"]["Name"]):
         spec = service["Spec"]
         status = service.get("ServiceStatus") or {}
         ports = [
@@ -65,15 +66,15 @@ def stack_service_rows(gw: Gateway, stack: str) -> list[ServiceSummary]:
     return rows
 
 
-def stack_task_rows(gw: Gateway, stack: str) -> list[TaskInfo]:
-    """One row per task of ``stack`` (as ``docker stack ps``); NotFound when none.
+def stack_tasks(gw: Gateway, *, name: str) -> list[TaskInfo]:
+    """One row per task of stack ``name`` (as ``docker stack ps``); NotFound when none.
 
     Raises InvalidRequest for a name no stack can have.
     """
-    names = {s["ID"]: s["Spec"]["Name"] for s in _stack_services(gw, stack)}
+    names = {s["ID"]: s["Spec"]["Name"] for s in _stack_services(gw, name)}
     hostnames = node_hostnames(gw)
     rows = [
         task_info(task, str(names.get(task["ServiceID"], task["ServiceID"])), hostnames)
-        for task in gw.tasks(filters={"label": f"{NAMESPACE_LABEL}={stack}"})
+        for task in gw.tasks(filters={"label": f"{NAMESPACE_LABEL}={name}"})
     ]
     return sorted(rows, key=lambda r: (r.name, r.id))
