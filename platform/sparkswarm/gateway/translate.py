@@ -1,6 +1,7 @@
-"""Turning docker-py and requests errors into the error tree of :mod:`sparkswarm.errors`.
+"""Engine error answers and docker-py errors into the error tree of :mod:`sparkswarm.errors`.
 
-:func:`classify` is the one place that reads an Engine error answer: every
+:func:`classify` is the one place that reads an Engine error answer (from
+:mod:`.wire`'s ``http.client`` transport or from docker-py): every
 other module catches our classes (``OutOfSequence``, ``NotFound``, ...) and
 never looks at an error's text to decide what to do.
 """
@@ -45,6 +46,10 @@ def classify(status: int, text: str) -> SparkswarmError:
         return InvalidRequest(text)
     if status in (400, 403) and ("is in use by" in lowered or "has active endpoints" in lowered):
         return InUse(text)
+    if 300 <= status < 400:
+        # A redirect (the engine's router cleaning "/services/../info"): the path
+        # did not name one object. Never followed; a retry would get the same.
+        return Refused(text)
     if status == 409:
         return Conflict(text)
     if status == 404:
