@@ -296,6 +296,9 @@ class _Canned:
                     if not line:
                         return
                     head += line
+                sized = [h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")]
+                if sized:  # read the body before answering, as the engine does
+                    reader.read(int(sized[0].split(b":")[1]))
                 conn.sendall(answer)
 
     def close(self) -> None:

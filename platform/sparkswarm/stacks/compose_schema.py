@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.stacks.units import parse_duration
+from sparkswarm.units import parse_duration
 
 if TYPE_CHECKING:
     from jsonschema import Draft4Validator, ValidationError
