@@ -72,3 +72,26 @@ def test_the_gateway_never_reads_another_endpoint_for_a_name(gw: Any, bad: str) 
         gw.inspect_node(bad)
     with pytest.raises((Refused, NotFound)):
         list(gw.service_logs(bad, is_tty=False))
+
+
+@pytest.mark.parametrize("transport", ["wire", "docker-py"])
+def test_a_redirect_from_the_engine_is_an_error_on_either_transport(
+    gw: Any, transport: str
+) -> None:
+    from sparkswarm.gateway.connection import LOCAL_SOCKET, DockerPyTransport
+    from sparkswarm.gateway.translate import load_docker
+    from sparkswarm.gateway.wire import Wire
+
+    if transport == "wire":
+        way: Any = Wire(LOCAL_SOCKET, timeout=30)
+    else:
+        load_docker()
+        import docker
+
+        way = DockerPyTransport(docker.APIClient(base_url=LOCAL_SOCKET, version="auto"))
+    try:
+        # A raw path the engine's router cleans with a redirect to /info.
+        with pytest.raises(Refused, match="answered 301"):
+            way.request("inspect service", "GET", "/services/x/../../info")
+    finally:
+        way.close()
