@@ -64,7 +64,7 @@ def classify(status: int, text: str) -> SparkswarmError:
 
 
 def load_docker() -> None:
-    """Import docker-py without paramiko (0.1 s of every command's start).
+    """Import docker-py without paramiko (a heavy import every command would pay).
 
     docker-py imports its ssh transport, and with it paramiko, at load time,
     though only ``ssh://`` managers need it. Until docker is loaded its ssh

@@ -1,14 +1,15 @@
 """The Engine API over the standard library's ``http.client``: the gateway's fast transport.
 
-A command of ours makes a handful of small JSON requests. docker-py (with
-requests and urllib3 under it) is a tenth of a second of imports before the
-first one; ``http.client`` on the engine's Unix socket (or a plain
-``tcp://`` port) is a few milliseconds. The stdlib parses HTTP; what is ours
-is the connection (:class:`UnixHTTPConnection`) and the policy on top:
-one keep-alive connection, an idle connection the engine closed is
-replaced before use, a read (GET) that meets a connection dropped under it is
-sent once more, the API version the engine announces on ``/_ping``, JSON in
-and out, and every failure in the error tree of :mod:`sparkswarm.errors`.
+A command of ours makes a handful of small JSON requests: docker-py (with
+requests and urllib3 under it) would load far more than that needs, so the
+stdlib's ``http.client`` carries them on the engine's Unix socket (or a
+plain ``tcp://`` port; ``bench/engine_imports.py`` prints the cost). The
+stdlib parses HTTP; what is ours is the connection
+(:class:`UnixHTTPConnection`) and the policy on top: one keep-alive
+connection, an idle connection the engine closed is replaced before use, a
+read (GET) that meets a connection dropped under it is sent once more, the
+API version the engine announces on ``/_ping``, JSON in and out, and every
+failure in the error tree of :mod:`sparkswarm.errors`.
 
 TLS and ``ssh://`` endpoints, and images (save/load/build), keep using
 docker-py: :func:`speaks_plain_http` says which endpoints a :class:`Wire`

@@ -48,7 +48,7 @@ FORMATS = {"duration": _check_duration, "ports": _check_ports}
 def load_schema() -> dict[str, Any]:
     """The compose schema shipped with the package, parsed."""
     # A path next to this module, not importlib.resources: its readers cost
-    # ~1 ms of imports, and the package is always installed as plain files.
+    # (their readers are extra imports), and the package is always installed as plain files.
     text = (Path(__file__).parent / "schema" / SCHEMA_FILE).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
