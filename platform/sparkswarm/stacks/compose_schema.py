@@ -47,8 +47,8 @@ FORMATS = {"duration": _check_duration, "ports": _check_ports}
 
 def load_schema() -> dict[str, Any]:
     """The compose schema shipped with the package, parsed."""
-    # A path next to this module, not importlib.resources: its readers cost
-    # (their readers are extra imports), and the package is always installed as plain files.
+    # A path next to this module, not importlib.resources (its readers are extra
+    # imports): the package is always installed as plain files.
     text = (Path(__file__).parent / "schema" / SCHEMA_FILE).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
