@@ -354,3 +354,17 @@ def test_a_sized_stream_cut_short_is_unavailable(tmp_path: Path) -> None:
             list(wire.stream("service logs", "GET", "/services/x/logs", timeout=5))
     finally:
         server.close()
+
+
+def test_an_engine_that_never_answers_is_unavailable_after_the_timeout(tmp_path: Path) -> None:
+    path = str(tmp_path / "hung.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)  # accepts (in the backlog), never reads nor answers
+    wire = Wire(f"unix://{path}", timeout=0.3)
+    try:
+        with pytest.raises(Unavailable, match="ping: engine unreachable: timed out"):
+            wire.ping()
+    finally:
+        wire.close()
+        listener.close()
