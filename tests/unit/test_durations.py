@@ -125,16 +125,16 @@ def test_a_duration_flag(text: str, nanoseconds: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "words"),
+    ("text", "message"),
     [
-        ("-5s", "--update-delay '-5s': must not be negative"),
-        (" 10s", "--update-delay ' 10s': time: invalid duration"),
-        ("2562048h", "--update-delay '2562048h': time: invalid duration"),
-        ("1d", 'time: unknown unit "d"'),
-        ("10", "time: missing unit"),
+        ("-5s", "invalid duration '-5s' for --update-delay: must not be negative"),
+        (" 10s", "invalid duration ' 10s' for --update-delay: use a number with a unit"),
+        ("2562048h", "invalid duration '2562048h' for --update-delay: use a number with a unit"),
+        ("1d", "invalid duration '1d' for --update-delay: unknown unit \"d\" in duration"),
+        ("10", "invalid duration '10' for --update-delay: missing unit in duration"),
     ],
 )
-def test_a_bad_duration_flag_is_named_with_the_rule(text: str, words: str) -> None:
-    with pytest.raises(InvalidRequest, match=r"e\.g\. 10s|must not be negative") as raised:
+def test_a_bad_duration_flag_is_named_with_the_rule(text: str, message: str) -> None:
+    with pytest.raises(InvalidRequest) as raised:
         flags.parse_duration(text, "--update-delay")
-    assert words in str(raised.value)
+    assert str(raised.value).startswith(message)

@@ -315,12 +315,14 @@ def parse_duration(text: str, flag: str = "duration") -> int:
     try:
         nanoseconds = go_duration(text)
     except ValueError as exc:
+        reason = str(exc).removeprefix("time: ")
+        detail = "" if reason.startswith("invalid duration") else f"{reason}; "
         raise InvalidRequest(
-            f"invalid {flag} {text!r}: {exc}; use a number with a unit "
+            f"invalid duration {text!r} for {flag}: {detail}use a number with a unit "
             "(ns, us, ms, s, m, h), e.g. 10s, 1m30s or 500ms"
         ) from None
     if nanoseconds < 0:
-        raise InvalidRequest(f"invalid {flag} {text!r}: must not be negative")
+        raise InvalidRequest(f"invalid duration {text!r} for {flag}: must not be negative")
     return nanoseconds
 
 
