@@ -5,9 +5,13 @@ the queue (worker, beat, submitting clients); :func:`get_settings` reads it
 once per process and turns a malformed value into an
 :class:`~sparkswarm.errors.InvalidRequest` that names the variable (exit 2).
 
-Standard library only (no pydantic-settings: its imports and workarounds
-would weigh on every CLI start, see bench/settings_start.py): the CLI reads
-settings on every start. Each field is declared
+Why a stdlib dataclass and not pydantic-settings (kept on purpose, #17): the
+CLI reads settings on every start, and pydantic-settings would load pydantic
+and its settings sources there, a large share of an engine command's budget
+of own overhead (``bench/settings_start.py`` prints what reading costs); and it reads list
+fields (``SPARKSWARM_MANAGERS=a,b``) as JSON, which needs a custom source to
+keep the comma lists users write. python-dotenv is loaded only when a
+``.env`` file exists. Each field is declared
 once, in the class, with its default, its parser (a pure function of
 :mod:`sparkswarm.config_values`) and its description; :func:`from_environment`
 is the one reader of variables and ``.env``.
@@ -397,7 +401,9 @@ def from_environment(
     values: dict[str, Any] = {}  # strings: Settings parses them
     path = None if env_file is None else Path(env_file)
     if path is not None and (path.is_file() or path.is_fifo()):  # a FIFO as pydantic-settings
-        from sparkswarm.envfile import parse_dotenv
+        import io
+
+        from dotenv import dotenv_values  # python-dotenv, only when a .env exists
 
         try:
             content = path.read_text(encoding="utf-8")
@@ -406,7 +412,8 @@ def from_environment(
             raise InvalidRequest(
                 f"invalid configuration: cannot read {env_file}: {reason}"
             ) from None
-        values.update(_settings_in(parse_dotenv(content, environ)))
+        # ${VAR} in the file: earlier lines first, then the process environment.
+        values.update(_settings_in(dotenv_values(stream=io.StringIO(content))))
     values.update(_settings_in(environ))
     return Settings(**values)
 

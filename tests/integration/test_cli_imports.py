@@ -3,9 +3,10 @@
 The unit guard (``tests/unit/test_engine_imports.py``) stops before the
 engine; this runs the console script against the real engine (reads,
 refusals, and a removal of nothing, which goes through the progress display)
-and checks what the whole path imports: Settings, the gateway's own HTTP
-transport, the core and the renderers. Nothing heavy (pydantic, rich,
-docker-py, requests, ...); YAML and the compose schema only for commands
+and checks what the whole path imports: Settings, the gateway's transport
+(the stdlib's http.client, with email's header parser), the core and the
+renderers. Nothing heavy (pydantic, rich, docker-py, requests, celery, redis,
+python-dotenv without a .env, ...); YAML and jsonschema only for commands
 that read compose files.
 """
 

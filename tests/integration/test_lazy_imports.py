@@ -1,7 +1,7 @@
 """What a command loads to talk to the engine (issue #11 §6, speed).
 
 A local socket (or plain tcp://) needs neither docker-py nor requests: the
-gateway's wire speaks HTTP itself. docker-py comes in for TLS, ssh:// and
+gateway's wire is the standard library's http.client. docker-py comes in for TLS, ssh:// and
 images, and then without paramiko unless an ssh:// manager needs it.
 """
 
@@ -30,8 +30,9 @@ def test_talking_to_a_local_engine_loads_no_docker_client(gw: object) -> None:
         "gateway = Gateway()\n"
         "gateway.version(), gateway.services(), gateway.nodes()\n"
         "print(sorted({'docker', 'requests', 'urllib3', 'paramiko'} & set(sys.modules)))\n"
+        "print('http.client' in sys.modules)\n"
     )
-    assert out == "[]"
+    assert out == "[]\nTrue"
 
 
 def test_docker_py_for_images_still_comes_without_paramiko(gw: object) -> None:

@@ -52,7 +52,7 @@ def test_node_inspect_by_id_and_hostname_and_unknown(gw: Any) -> None:
     ("args", "message"),
     [
         (["node", "inspect", ""], "no node named"),
-        (["node", "inspect", "a/b"], "node 'a/b' not found"),
+        (["node", "inspect", "a/b"], "invalid node 'a/b': give a node id"),
         (["node", "drain", ""], "no node named"),
         (["node", "ls", "--role", "boss"], "--role must be one of worker, manager"),
     ],

@@ -29,6 +29,7 @@ HEAVY = (
     "rich",
     "yaml",
     "jsonschema",
+    "dotenv",
     "docker",
     "requests",
     "celery",

@@ -1,10 +1,11 @@
 """The settings reader without pydantic: each field kind's parser (good and
-bad values), the ``.env`` reader, ``from_environment``'s precedence and the
-regression guard that reading settings imports no pydantic, pydantic_settings
-or dotenv (the CLI reads settings on every start)."""
+bad values), ``.env`` through python-dotenv, ``from_environment``'s precedence
+and the regression guard that reading settings imports no pydantic nor
+pydantic_settings, and python-dotenv only when a ``.env`` exists."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,22 +15,31 @@ import pytest
 
 from sparkswarm import config_values as v
 from sparkswarm.config import SecretStr, Settings, from_environment
-from sparkswarm.envfile import parse_dotenv
 from sparkswarm.errors import InvalidRequest
 
 
-def test_reading_settings_imports_no_pydantic_nor_dotenv(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("SPARKSWARM_QUEUE=q\n")
+@pytest.mark.parametrize(("dot_env", "loaded"), [(False, "[]"), (True, "['dotenv']")])
+def test_reading_settings_imports_no_pydantic_and_dotenv_only_for_a_dot_env(
+    tmp_path: Path, dot_env: bool, loaded: str
+) -> None:
+    if dot_env:
+        (tmp_path / ".env").write_text("SPARKSWARM_QUEUE=q\n")
     script = (
         "import sys, sparkswarm.config as c\n"
-        "assert c.get_settings().queue == 'q'\n"
+        f"assert c.get_settings().queue == {'q' if dot_env else 'sparkswarm'!r}\n"
         "print(sorted(m for m in ('pydantic', 'pydantic_settings', 'dotenv') if m in sys.modules))"
     )
+    env = {k: val for k, val in os.environ.items() if not k.startswith("SPARKSWARM_")}
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "[]\n"
+    assert done.stdout == loaded + "\n"
 
 
 GOOD = [
@@ -144,22 +154,16 @@ def test_keywords_are_parsed_as_variables_and_every_problem_is_named() -> None:
     )
 
 
-DOTENV = [
-    # content, what python-dotenv's dotenv_values gave (checked against it)
-    ("A=1\n# c\n\nB = 2 ", {"A": "1", "B": "2"}),
-    ("export A=x # note\nB=#x\nC= # note", {"A": "x", "B": "#x", "C": ""}),
-    ("A='x \\' ${OUTER}'\nB=\"a\\nb\"", {"A": "x ' outer", "B": "a\nb"}),
-    ('A="two\nlines"\r\nB', {"A": "two\nlines", "B": None}),
-    ("A=1\nB=${A}${NOPE:-d}${OUTER}", {"A": "1", "B": "1douter"}),
-    ("OUTER=mine\nB=${OUTER}", {"OUTER": "mine", "B": "mine"}),  # earlier lines win
-    ('A=\'unclosed\nB=2\nbad line\nC="x" junk\nD=4', {"B": "2", "D": "4"}),  # skipped
-    ("\ufeff'Q K'=v\nA=1\nA=2", {"Q K": "v", "A": "2"}),
-]
-
-
-@pytest.mark.parametrize(("content", "values"), DOTENV)
-def test_dotenv_syntax(content: str, values: dict[str, str | None]) -> None:
-    assert parse_dotenv(content, {"OUTER": "outer"}) == values
+def test_dot_env_is_read_by_python_dotenv_with_its_syntax(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTER", "outer")
+    (tmp_path / ".env").write_text(
+        "# c\nexport BASE=b # note\nSPARKSWARM_QUEUE = ${BASE}-${OUTER}-${NOPE:-d}\n"
+        "SPARKSWARM_KEY_PREFIX='x \\' y'\nbad line\n"
+    )
+    settings = from_environment({}, tmp_path / ".env")
+    assert (settings.queue, settings.key_prefix) == ("b-outer-d", "x ' y")
 
 
 def test_the_environment_beats_dot_env_and_names_are_case_insensitive(tmp_path: Path) -> None:

@@ -48,7 +48,8 @@ from sparkswarm.waiting import poll
             True,
         ),
         (503, "the swarm does not have a leader", Unavailable, True),
-        (302, "moved", SparkswarmError, False),
+        (302, "moved", Refused, False),
+        (301, "", Refused, False),
     ],
 )
 def test_engine_errors_are_classified_by_status_and_typed(

@@ -1,13 +1,12 @@
-"""Our Draft 4 validator (``stacks/schema_check.py``) against ``jsonschema`` itself.
+"""Compose files against docker/cli's schema, checked by ``jsonschema``.
 
-The differential test checks every compose file of the repository (tests,
-shipped stacks, the bench's generated file, a file using every section of the
-schema) and a few hundred seeded mutations of them (wrong types, unknown and
-missing keys, bad enum values, duplicate list items, bad durations and port
-specs, deep in services, deploy, networks, volumes, secrets, configs) with both
-validators: the same errors in the same order (path, keyword, message, and the
-same for the errors of each ``oneOf``), the same lines from ``validate``.
-``jsonschema`` is a dev dependency only; the runtime never imports it (last test).
+Every compose file of the repository (tests, shipped stacks, the bench's
+generated file, a file using every section of the schema) must pass, and a
+few hundred seeded mutations of them (wrong types, unknown and missing keys,
+bad enum values, duplicate list items, bad durations and port specs, deep in
+services, deploy, networks, volumes, secrets, configs) are refused with one
+line per problem, naming its key path. The lines users see are pinned by
+examples; ``jsonschema`` is imported only when a file is validated.
 """
 
 from __future__ import annotations
@@ -19,13 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.stacks import compose_schema
-from sparkswarm.stacks.schema_check import SchemaError, Validator
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261201
@@ -260,44 +257,32 @@ def _documents() -> list[tuple[str, Any]]:
     return originals + mutants
 
 
-def _shape(errors: Any) -> list[Any]:
-    """Everything ``validate`` may read of each error, nested errors included."""
-    return [(list(e.absolute_path), e.validator, e.message, _shape(e.context)) for e in errors]
-
-
 def _keywords(errors: Any) -> set[str]:
     return {e.validator for e in errors}.union(*(_keywords(e.context) for e in errors))
 
 
-def _reference(schema: dict[str, Any]) -> Any:
-    checker = jsonschema.FormatChecker(formats=())
-    for name, check in compose_schema.FORMATS.items():
-        checker.checks(name, raises=ValueError)(check)
-    return jsonschema.Draft4Validator(schema, format_checker=checker)
-
-
-def test_same_errors_and_lines_as_jsonschema_on_compose_files_and_mutants() -> None:
-    reference = _reference(compose_schema.load_schema())
-    ours = compose_schema._validator()
-    documents = _documents()
+def test_mutants_are_refused_with_one_line_per_problem_naming_its_key() -> None:
+    validator = compose_schema._validator()
     keywords: set[str] = set()
     failing = 0
-    for name, doc in documents:
-        expected = list(reference.iter_errors(doc))
-        got = ours.iter_errors(doc)
-        assert _shape(got) == _shape(expected), name
-        keywords |= _keywords(expected)
-        if not expected:
+    for name, doc in _documents():
+        errors = list(validator.iter_errors(doc))
+        keywords |= _keywords(errors)
+        if not errors or str(doc.get("version", "3.13")) not in compose_schema.SUPPORTED_VERSIONS:
             continue
         failing += 1
-        lines = compose_schema.summarise(expected)
-        assert compose_schema.summarise(got) == lines, name
-        if str(doc.get("version", "3.13")) in compose_schema.SUPPORTED_VERSIONS:
-            with pytest.raises(InvalidRequest) as caught:
-                compose_schema.validate(doc, filename="f.yml")
-            assert str(caught.value) == "f.yml: " + "; ".join(lines), name
-    # The mutations do reach each keyword the schema uses (here or inside a
-    # oneOf; anyOf is only in an unreferenced definition); most mutants are invalid.
+        with pytest.raises(InvalidRequest) as caught:
+            compose_schema.validate(doc, filename="f.yml")
+        text = str(caught.value)
+        assert text.startswith("f.yml: "), name
+        lines = text.removeprefix("f.yml: ").split("; ")
+        assert 1 <= len(lines) <= min(len(errors), 10) or len(errors) > 10, name
+        # a oneOf is explained by the alternative that got furthest, not "not valid under any"
+        assert all(
+            "is not valid under any of the given schemas" not in line or ":" in line
+            for line in lines
+        ), name
+    # The mutations reach each keyword the schema uses; most mutants are invalid.
     assert keywords >= {
         "type",
         "additionalProperties",
@@ -322,68 +307,6 @@ def test_valid_repository_files_pass() -> None:
             compose_schema.validate(ready, filename=name)
 
 
-SMALL_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "definitions": {
-        "node": {
-            "type": "object",
-            "properties": {"kids": {"type": "array", "items": {"$ref": "#/definitions/node"}}},
-            "additionalProperties": {"type": "integer", "minimum": 2.5},
-        }
-    },
-    "properties": {
-        "tree": {"$ref": "#/definitions/node"},
-        "either": {"anyOf": [{"type": "string"}, {"required": ["a"]}, {"enum": [1, True, [1]]}]},
-        "one": {"oneOf": [{"type": "number"}, {"type": "integer"}, {"minimum": 0}]},
-        "set": {"type": "array", "uniqueItems": True},
-        "num": {"type": ["integer", "null"]},
-    },
-    "patternProperties": {"^p": {"type": "boolean"}},
-    "additionalProperties": False,
-}
-SMALL_DOCS = [
-    {"tree": {"kids": [{"kids": [{"n": 1}, {"m": 3, "k": 2.6, "z": True}]}], "q": 1.0}},
-    {"either": "s"},
-    {"either": {"b": 1}},
-    {"either": {"a": 1}},
-    {"either": 1.0},
-    {"either": [True]},
-    {"either": [1.0]},
-    {"either": False},
-    {"one": 1},
-    {"one": 1.5},
-    {"one": -1.5},
-    {"one": "x"},
-    {"one": True},
-    {"set": [1, True]},
-    {"set": [True, 1, True]},
-    {"set": [1, 1.0]},
-    {"set": [[1], [True], [1]]},
-    {"set": ["a", 1, "a"]},
-    {"set": [{"a": [1]}, {"a": [1]}]},
-    {"set": [{"a": 1}, {"a": True}]},
-    {"set": [0, False, None]},
-    {"num": 1.0},
-    {"num": True},
-    {"num": None},
-    {"num": 10**30},
-    {"p1": 1, "p2": True, "zz": 1, "yy": 2},
-    {"zz": 1},
-    [],
-    "top",
-]
-
-
-@pytest.mark.parametrize("doc", SMALL_DOCS, ids=repr)
-def test_same_errors_as_jsonschema_on_each_keyword(doc: Any) -> None:
-    reference = jsonschema.Draft4Validator(SMALL_SCHEMA)
-    ours = Validator(SMALL_SCHEMA, formats={})
-    # Sorted: jsonschema walks a schema-valued additionalProperties in set order
-    # (random between processes); ours takes the document's order.
-    got, expected = _shape(ours.iter_errors(doc)), _shape(list(reference.iter_errors(doc)))
-    assert sorted(got, key=repr) == sorted(expected, key=repr)
-
-
 def test_messages_are_worded_as_jsonschema_words_them() -> None:
     doc = {"services": {"w": {"image": 5, "deploy": {"replicas": True}, "ports": ["1:2:3:4"]}}}
     with pytest.raises(InvalidRequest) as caught:
@@ -395,52 +318,53 @@ def test_messages_are_worded_as_jsonschema_words_them() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("schema", "message"),
-    [
-        ({"type": "string", "maxLength": 3}, "unsupported keyword 'maxLength'"),
-        ({"properties": {"a": {"not": {}}}}, "#/properties/a: unsupported keyword 'not'"),
-        ({"type": "date"}, "unsupported type 'date'"),
-        ({"format": "email"}, "unsupported format 'email'"),
-        ({"$ref": "other.json#/x"}, "only local $ref"),
-        ({"$ref": "#/definitions/nope"}, "points nowhere"),
-        ({"$ref": "#/definitions/a", "type": "string", "definitions": {"a": {}}}, "other keywords"),
-        ({"items": [{"type": "string"}]}, "single schema"),
-        ({"additionalProperties": "no"}, "boolean or a schema"),
-        ({"oneOf": []}, "non-empty list"),
-        ({"$schema": "http://json-schema.org/draft-07/schema#"}, "only Draft 4"),
-        ({"properties": {"a": {"id": "other.json", "type": "string"}}}, "id other than a fragment"),
-        ({"definitions": {"a": {"maxLength": 1}}, "$ref": "#/definitions/a"}, "maxLength"),
-    ],
-)
-def test_a_keyword_we_do_not_implement_refuses_the_schema(
-    schema: dict[str, Any], message: str
-) -> None:
-    with pytest.raises(SchemaError, match=message.replace("$", r"\$")):
-        Validator(schema, formats={}, unchecked_formats=("expose",))
-
-
-def test_a_reference_to_itself_terminates() -> None:
-    node = {"items": {"$ref": "#/definitions/a"}}
-    schema = {"definitions": {"a": node}, "$ref": "#/definitions/a"}
-    errors = Validator(schema, formats={}).iter_errors([[[]]])
-    assert errors == []
-
-
-def test_validating_imports_no_jsonschema() -> None:
+def test_jsonschema_is_imported_only_when_a_file_is_validated() -> None:
     script = (
         "import sys\n"
         "from sparkswarm.stacks import compose_schema\n"
+        "print('jsonschema' in sys.modules)\n"
         "compose_schema.validate({'services': {'w': {'image': 'x'}}}, filename='f')\n"
-        "try:\n"
-        "    compose_schema.validate({'services': {'w': {'image': 1}}}, filename='f')\n"
-        "except Exception as exc:\n"
-        "    print(type(exc).__name__)\n"
-        "names = ('jsonschema', 'referencing')\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in names))\n"
+        "print('jsonschema' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "InvalidRequest\n[]\n"
+    assert done.stdout == "False\nTrue\n"
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (
+            {
+                "services": {
+                    "w": {
+                        "image": "x",
+                        "colour": 1,
+                        "stop_grace_period": "soon",
+                        "ports": ["x:80"],
+                        "deploy": {"update_config": {"order": "sideways"}},
+                    }
+                },
+                "bogus": 1,
+            },
+            "f.yml: (top level): unknown key(s) bogus; services.w: unknown key(s) colour; "
+            "services.w.deploy.update_config.order: 'sideways' is not one of "
+            "['start-first', 'stop-first']; services.w.ports[0]: 'x:80' is not of type 'number'; "
+            "services.w.stop_grace_period: 'soon' is not a 'duration'",
+        ),
+        (
+            {"services": {"w": {"image": "x", "networks": ["a", "a"]}}},
+            "f.yml: services.w.networks: ['a', 'a'] has non-unique elements",
+        ),
+        (
+            {"version": "2", "services": {}},
+            "f.yml: version: unsupported compose file version '2' (3.0 to 3.13)",
+        ),
+    ],
+)
+def test_the_lines_users_see(doc: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        compose_schema.validate(doc, filename="f.yml")
+    assert str(caught.value) == message

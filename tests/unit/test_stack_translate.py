@@ -9,7 +9,7 @@ import pytest
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.stacks.compose_load import load_stack
 from sparkswarm.stacks.translate import effective_capabilities, translate
-from sparkswarm.stacks.units import parse_duration, parse_nano_cpus, parse_ram_bytes
+from sparkswarm.units import parse_duration, parse_nano_cpus, parse_ram_bytes
 
 
 def _translate(text: str, files: dict[str, bytes] | None = None) -> Any:

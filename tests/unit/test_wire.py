@@ -9,6 +9,7 @@ transport against the real engine is covered by the integration tests.
 from __future__ import annotations
 
 import json
+import socket
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,14 @@ from typing import Any
 
 import pytest
 
-from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OutOfSequence, Unavailable
+from sparkswarm.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    OutOfSequence,
+    Refused,
+    Unavailable,
+)
 from sparkswarm.gateway.wire import (
     Wire,
     demultiplexed,
@@ -190,9 +198,38 @@ def test_filters_and_paths_are_encoded_as_the_docker_cli_sends_them() -> None:
         "name": ["x", "y"],
     }
     assert engine_path("/images/{}/json", "sparkswarm/spark:4.3.0") == (
-        "/images/sparkswarm/spark:4.3.0/json"
+        "/images/sparkswarm%2Fspark%3A4.3.0/json"
     )
     assert engine_path("/services/{}", "a b?") == "/services/a%20b%3F"
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("../../info", "/services/..%2F..%2Finfo"),
+        ("..", "/services/%2E%2E"),
+        (".", "/services/%2E"),
+        ("a/b#c", "/services/a%2Fb%23c"),
+        ("web.1", "/services/web.1"),
+    ],
+)
+def test_every_path_segment_is_encoded_whole(name: str, path: str) -> None:
+    assert engine_path("/services/{}", name) == path
+
+
+def test_an_empty_name_is_refused_before_any_request() -> None:
+    with pytest.raises(InvalidRequest, match="empty name"):
+        engine_path("/nodes/{}", "")
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_an_error_never_followed(engine: _Server, status: int) -> None:
+    engine.answers[("GET", "/v1.41/services/x")] = (status, b"")
+    with pytest.raises(Refused, match=f"inspect service: the engine answered {status}"):
+        _wire(engine).request("inspect service", "GET", "/services/x")
+    engine.answers[("GET", "/v1.41/services/x/logs")] = (status, b"")
+    with pytest.raises(Refused):
+        list(_wire(engine).stream("service logs", "GET", "/services/x/logs", timeout=5))
 
 
 @pytest.mark.parametrize(
@@ -235,3 +272,99 @@ def test_a_stream_refused_by_the_engine_raises_our_error(engine: _Server) -> Non
     engine.answers[("GET", "/v1.41/services/gone/logs")] = (404, {"message": "no such service"})
     with pytest.raises(NotFound, match="no such service"):
         list(_wire(engine).stream("service logs", "GET", "/services/gone/logs", timeout=5))
+
+
+class _Canned:
+    """A one-connection server that answers each request head with raw bytes, then closes."""
+
+    def __init__(self, path: str, answers: list[bytes]) -> None:
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(path)
+        self._listener.listen(1)
+        self._answers = answers
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self._listener.accept()
+        with conn:
+            reader = conn.makefile("rb")
+            for answer in self._answers:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = reader.readline()
+                    if not line:
+                        return
+                    head += line
+                sized = [h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")]
+                if sized:  # read the body before answering, as the engine does
+                    reader.read(int(sized[0].split(b":")[1]))
+                conn.sendall(answer)
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(5)
+
+
+_PING = b"HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"",
+        b"SSH-2.0-OpenSSH\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n",
+        b"HTTP/1.1 200 OK\r\nX: " + b"y" * 70_000 + b"\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+    ],
+)
+def test_an_answer_that_is_not_http_is_unavailable(tmp_path: Path, answer: bytes) -> None:
+    server = _Canned(str(tmp_path / "junk.sock"), [_PING, answer])
+    wire = Wire(f"unix://{tmp_path}/junk.sock", timeout=5)
+    try:
+        with pytest.raises(Unavailable, match="info: engine unreachable"):
+            wire.request("info", "POST", "/info")
+    finally:
+        wire.close()
+        server.close()
+
+
+def test_an_exec_stream_runs_until_the_engine_closes(tmp_path: Path) -> None:
+    raw = _frame(1, b"out\n") + _frame(2, b"err\n")
+    hijacked = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n"
+    server = _Canned(str(tmp_path / "exec.sock"), [hijacked + raw])
+    wire = Wire(f"unix://{tmp_path}/exec.sock", timeout=5)
+    wire.api_version = "1.41"
+    try:
+        chunks = wire.stream("exec", "POST", "/exec/1/start", body={"Tty": False}, timeout=5)
+        assert b"".join(demultiplexed(chunks)) == b"out\nerr\n"
+    finally:
+        server.close()
+
+
+def test_a_sized_stream_cut_short_is_unavailable(tmp_path: Path) -> None:
+    cut = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + _frame(1, b"partial\n")
+    server = _Canned(str(tmp_path / "cut.sock"), [cut])
+    wire = Wire(f"unix://{tmp_path}/cut.sock", timeout=5)
+    wire.api_version = "1.41"
+    try:
+        with pytest.raises(Unavailable, match="service logs: engine unreachable"):
+            list(wire.stream("service logs", "GET", "/services/x/logs", timeout=5))
+    finally:
+        server.close()
+
+
+def test_an_engine_that_never_answers_is_unavailable_after_the_timeout(tmp_path: Path) -> None:
+    path = str(tmp_path / "hung.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)  # accepts (in the backlog), never reads nor answers
+    wire = Wire(f"unix://{path}", timeout=0.3)
+    try:
+        with pytest.raises(Unavailable, match="ping: engine unreachable: timed out"):
+            wire.ping()
+    finally:
+        wire.close()
+        listener.close()

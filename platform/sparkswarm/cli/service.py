@@ -109,8 +109,10 @@ def logs(
 ) -> None:
     """Print the logs of a service's tasks (``--follow`` until interrupted)."""
     from sparkswarm.cli.common import gateway
+    from sparkswarm.requests.services import service_reference
     from sparkswarm.services.logs import service_logs
 
+    service_reference(name)
     try:
         for line in service_logs(
             gateway(), name=name, tail=tail, follow=follow, timestamps=timestamps

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol, cast
 
 from sparkswarm.errors import SparkswarmError, Unavailable
-from sparkswarm.gateway.translate import enable_ssh, load_docker, translated_errors
+from sparkswarm.gateway.translate import classify, enable_ssh, load_docker, translated_errors
 from sparkswarm.gateway.wire import Wire, json_body, query_string, speaks_plain_http
 
 # Named for the package: users filter the failover warnings by this name.
@@ -88,7 +88,15 @@ class DockerPyTransport:
         url = f"{api.base_url}/v{api.api_version}{path}" + (f"?{query}" if query else "")
         data, sent = json_body(body, headers)
         with translated_errors(what):
-            response = api.request(method, url, data=data, headers=sent, timeout=api.timeout)
+            response = api.request(
+                method, url, data=data, headers=sent, timeout=api.timeout, allow_redirects=False
+            )
+            if (
+                300 <= response.status_code < 400
+            ):  # as the Wire: a redirect is an error, never followed
+                raise classify(
+                    response.status_code, f"{what}: the engine answered {response.status_code}"
+                )
             try:
                 response.raise_for_status()
             except requests.exceptions.HTTPError as exc:

@@ -1,6 +1,7 @@
-"""Turning docker-py and requests errors into the error tree of :mod:`sparkswarm.errors`.
+"""Engine error answers and docker-py errors into the error tree of :mod:`sparkswarm.errors`.
 
-:func:`classify` is the one place that reads an Engine error answer: every
+:func:`classify` is the one place that reads an Engine error answer (from
+:mod:`.wire`'s ``http.client`` transport or from docker-py): every
 other module catches our classes (``OutOfSequence``, ``NotFound``, ...) and
 never looks at an error's text to decide what to do.
 """
@@ -46,6 +47,10 @@ def classify(status: int, text: str) -> SparkswarmError:
         return InvalidRequest(text)
     if status in (400, 403) and ("is in use by" in lowered or "has active endpoints" in lowered):
         return InUse(text)
+    if 300 <= status < 400:
+        # A redirect (the engine's router cleaning "/services/../info"): the path
+        # did not name one object. Never followed; a retry would get the same.
+        return Refused(text)
     if status == 409:
         return Conflict(text)
     if status == 404:
@@ -60,7 +65,7 @@ def classify(status: int, text: str) -> SparkswarmError:
 
 
 def load_docker() -> None:
-    """Import docker-py without paramiko (0.1 s of every command's start).
+    """Import docker-py without paramiko (a heavy import every command would pay).
 
     docker-py imports its ssh transport, and with it paramiko, at load time,
     though only ``ssh://`` managers need it. Until docker is loaded its ssh

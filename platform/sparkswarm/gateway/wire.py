@@ -1,11 +1,15 @@
-"""The Engine API over a plain HTTP/1.1 connection: the gateway's fast transport.
+"""The Engine API over the standard library's ``http.client``: the gateway's fast transport.
 
-A command of ours makes a handful of small JSON requests. docker-py (with
-requests and urllib3 under it) costs ~0.1 s of imports before the first one;
-our own HTTP/1.1 (:mod:`.http11`) on the engine's Unix socket (or a plain
-``tcp://`` port) costs ~1 ms. :class:`Wire` is that transport: one keep-alive connection,
-the API version the engine announces on ``/_ping``, JSON in and out, and
-every failure already in the error tree of :mod:`sparkswarm.errors`.
+A command of ours makes a handful of small JSON requests: docker-py (with
+requests and urllib3 under it) would load far more than that needs, so the
+stdlib's ``http.client`` carries them on the engine's Unix socket (or a
+plain ``tcp://`` port; ``bench/engine_imports.py`` prints the cost). The
+stdlib parses HTTP; what is ours is the connection
+(:class:`UnixHTTPConnection`) and the policy on top: one keep-alive
+connection, an idle connection the engine closed is replaced before use, a
+read (GET) that meets a connection dropped under it is sent once more, the
+API version the engine announces on ``/_ping``, JSON in and out, and every
+failure in the error tree of :mod:`sparkswarm.errors`.
 
 TLS and ``ssh://`` endpoints, and images (save/load/build), keep using
 docker-py: :func:`speaks_plain_http` says which endpoints a :class:`Wire`
@@ -14,18 +18,23 @@ can serve.
 
 from __future__ import annotations
 
+import http.client
 import json
+import select
+import socket
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from sparkswarm.errors import Unavailable
-from sparkswarm.gateway.http11 import Connection, Disconnected
+from sparkswarm.errors import InvalidRequest, Unavailable
 from sparkswarm.gateway.translate import classify
 
-# Failures of a reused keep-alive connection the engine closed in between:
-# safe to send an idempotent request once more on a new connection.
-_STALE = (Disconnected, BrokenPipeError, ConnectionResetError)
+# Failures of a reused keep-alive connection the engine closed in between
+# (RemoteDisconnected is a ConnectionResetError): safe to send an idempotent
+# request once more on a new connection.
+_STALE = (BrokenPipeError, ConnectionResetError)
+# What can go wrong on the wire: the socket's errors and answers that are not HTTP.
+_WIRE_ERRORS = (OSError, http.client.HTTPException)
 
 
 def speaks_plain_http(endpoint: str) -> bool:
@@ -34,12 +43,22 @@ def speaks_plain_http(endpoint: str) -> bool:
 
 
 def engine_path(template: str, *parts: str) -> str:
-    """``template`` with each ``{}`` replaced by a quoted ``part``.
+    """``template`` with each ``{}`` replaced by ``part``, percent-encoded whole.
 
-    ``/`` and ``:`` stay as they are, as the Docker CLI sends them: image
-    references (``sparkswarm/spark:4.3.0``) are routed with their slashes.
+    Every character that could change the path's shape is encoded: ``/``,
+    ``?``, ``#``, and ``.`` / ``..`` as a whole segment (the engine's router
+    would otherwise resolve ``../info`` to another endpoint). The engine
+    decodes the segment back, so image references keep their slashes.
+
+    Raises InvalidRequest for an empty part (it would name the collection).
     """
-    return template.format(*(quote(part, safe="/:") for part in parts))
+    encoded = []
+    for part in parts:
+        if not part:
+            raise InvalidRequest(f"an empty name cannot be looked up in {template.format('…')}")
+        text = quote(part, safe="")
+        encoded.append(text.replace(".", "%2E") if part in (".", "..") else text)
+    return template.format(*encoded)
 
 
 def filters_param(filters: Mapping[str, str | list[str]] | None) -> dict[str, str]:
@@ -52,12 +71,48 @@ def filters_param(filters: Mapping[str, str | list[str]] | None) -> dict[str, st
     return {"filters": json.dumps(as_lists)}
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """``http.client``'s connection, on a Unix socket (``Host: localhost``, as the docker CLI)."""
+
+    def __init__(self, socket_path: str, timeout: float | None) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        """Open the Unix socket; OSError (refused, missing, timeout) if it cannot."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def closed_by_peer(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle kept-alive connection was closed by the other side.
+
+    Idle, it has nothing to read: readable means EOF (or junk), and a
+    request sent on it could be lost without an answer.
+    """
+    sock = connection.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class Wire:
     """JSON requests to one engine over one keep-alive HTTP connection.
 
     Raises :class:`~sparkswarm.errors.Unavailable` when the engine cannot be
     reached or stops answering, and the class :func:`classify` gives for an
-    error answer (``NotFound``, ``Conflict``, ``InvalidRequest``, ...).
+    answer that is not a success (``NotFound``, ``Conflict``, ``Refused`` for
+    a redirect, which is never followed, ...).
     """
 
     def __init__(self, endpoint: str, *, timeout: float) -> None:
@@ -66,7 +121,7 @@ class Wire:
         self.endpoint = endpoint
         self.timeout = timeout
         self.api_version: str | None = None
-        self._connection: Connection | None = None
+        self._connection: http.client.HTTPConnection | None = None
         self._used = False
 
     def ping(self) -> str:
@@ -95,8 +150,8 @@ class Wire:
         """
         target, data, sent_headers = self._prepared(path, params, body, headers)
         status, _, payload = self._exchange(what, method, target, data, sent_headers)
-        if status >= 400:
-            raise classify(status, _message(payload))
+        if status >= 300:
+            raise classify(status, _message(payload) or f"{what}: the engine answered {status}")
         if not payload:
             return None
         try:
@@ -125,12 +180,17 @@ class Wire:
         connection = self._new_connection(timeout)
         try:
             try:
-                response = connection.request(method, target, data, headers)
-                if response.status >= 400:
-                    raise classify(response.status, _message(response.read()))
-                yield from response.chunks()
-            except OSError as exc:
-                raise Unavailable(f"{what}: engine unreachable: {exc}") from exc
+                connection.request(method, target, body=data, headers=headers)
+                response = connection.getresponse()
+                if response.status >= 300:
+                    text = _message(response.read())
+                    raise classify(response.status, text or f"{what}: answered {response.status}")
+                while chunk := response.read1(65536):
+                    yield chunk
+                if response.length:  # a sized answer cut short
+                    raise http.client.IncompleteRead(b"", response.length)
+            except _WIRE_ERRORS as exc:
+                raise Unavailable(f"{what}: engine unreachable: {_reason(exc)}") from exc
         finally:
             connection.close()
 
@@ -151,42 +211,41 @@ class Wire:
 
     def _exchange(
         self, what: str, method: str, target: str, data: bytes | None, headers: dict[str, str]
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
         """One round trip; a stale reused connection is replaced once for reads."""
         for attempt in (1, 2):
             reused = self._used
             connection = self._open()
             try:
-                response = connection.request(method, target, data, headers)
+                connection.request(method, target, body=data, headers=headers)
+                response = connection.getresponse()
                 payload = response.read()
             except _STALE as exc:
                 self.close()
                 if reused and attempt == 1 and method == "GET":
                     continue
-                raise Unavailable(f"{what}: engine unreachable: {exc}") from exc
-            except OSError as exc:
+                raise Unavailable(f"{what}: engine unreachable: {_reason(exc)}") from exc
+            except _WIRE_ERRORS as exc:
                 self.close()
-                raise Unavailable(f"{what}: engine unreachable: {exc}") from exc
+                raise Unavailable(f"{what}: engine unreachable: {_reason(exc)}") from exc
             self._used = True
-            if response.will_close:
-                self.close()
             return response.status, response.headers, payload
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _open(self) -> Connection:
-        if self._connection is not None and self._connection.closed_by_peer():
+    def _open(self) -> http.client.HTTPConnection:
+        if self._connection is not None and closed_by_peer(self._connection):
             self.close()
         if self._connection is None:
             self._connection = self._new_connection(self.timeout)
             self._used = False
         return self._connection
 
-    def _new_connection(self, timeout: float | None) -> Connection:
+    def _new_connection(self, timeout: float | None) -> http.client.HTTPConnection:
         address = urlsplit(self.endpoint)
         if address.scheme == "unix":
-            return Connection(("unix", address.path), timeout)
-        return Connection(
-            ("tcp", address.hostname or "localhost", str(address.port or 2375)), timeout
+            return UnixHTTPConnection(address.path, timeout)
+        return http.client.HTTPConnection(
+            address.hostname or "localhost", address.port or 2375, timeout=timeout
         )
 
     def close(self) -> None:
@@ -194,6 +253,11 @@ class Wire:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as a sentence (``http.client``'s own often have an empty text)."""
+    return str(exc) or type(exc).__name__
 
 
 def demultiplexed(chunks: Iterator[bytes]) -> Iterator[bytes]:

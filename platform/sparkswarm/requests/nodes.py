@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 
 from sparkswarm.errors import InvalidRequest
@@ -14,9 +16,19 @@ network = group("network", "Networks (overlay by default).")
 NODE = typer.Argument(..., help="Node id, id prefix or hostname.")
 
 
+# A node id (prefix) or hostname: letters, digits, '.', '-', '_'. Checked where
+# the words enter so that "../x" never becomes an Engine API path.
+_NODE_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 def _node_name(name: str) -> str:
     if not name.strip():
         raise InvalidRequest("no node named: give a node id, id prefix or hostname")
+    if not _NODE_REFERENCE.fullmatch(name):
+        raise InvalidRequest(
+            f"invalid node {name!r}: give a node id, id prefix or hostname "
+            "(letters, digits, '.', '-' and '_', starting with a letter or digit)"
+        )
     return name
 
 

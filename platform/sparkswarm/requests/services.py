@@ -16,6 +16,18 @@ service.terminal("logs", "prints a service's logs in a terminal")
 
 TIMEOUT = typer.Option(300.0, "--timeout", help="Seconds to wait for the outcome.")
 
+
+def service_reference(name: str) -> str:
+    """``name`` if it can name a service (a name or ID: swarmkit's name rule).
+
+    Checked where the words enter, so that ``../info`` never becomes an
+    Engine API path. Raises InvalidRequest otherwise.
+    """
+    from sparkswarm.services.flags import validate_service_name
+
+    return validate_service_name(name)
+
+
 # One definition of the --update-* and --rollback-* flags: (field, type, help).
 POLICY_FIELDS: tuple[tuple[str, Any, str], ...] = (
     ("delay", str | None, "Delay between task groups (10s, 1m30s)."),
@@ -143,6 +155,10 @@ def create(
     }
     check_numbers(options)
     _check_policies(update or {}, rollback or {})
+    from sparkswarm.networks import validate_network_name
+
+    for network_name in network:  # a name or ID, looked up by the engine at create
+        validate_network_name(network_name)
     build_service_spec(name, image, validated(ServiceOptions, options, "service options"))
     return request(
         "service.create",
@@ -217,13 +233,14 @@ def rollback(
     timeout: float = TIMEOUT,
 ) -> Request:
     """Return to the service's previous spec; exits 1 if the rollback pauses."""
-    return request("service.rollback", {"name": name, "timeout": check_wait(timeout)})
+    params = {"name": service_reference(name), "timeout": check_wait(timeout)}
+    return request("service.rollback", params)
 
 
 @service.command("rm", "service.rm")
 def remove(names: list[str] = typer.Argument(..., help="Services to remove.")) -> Request:
     """Remove services; ones that do not exist are reported, not an error."""
-    return request("service.rm", {"names": names})
+    return request("service.rm", {"names": [service_reference(name) for name in names]})
 
 
 @service.command("ls", "service.ls")
@@ -238,10 +255,10 @@ def ps(
     running: bool = typer.Option(False, "--running", help="Only tasks meant to be running."),
 ) -> Request:
     """List a service's tasks: node, desired/current state, error, image."""
-    return request("service.ps", {"name": name, "running_only": running})
+    return request("service.ps", {"name": service_reference(name), "running_only": running})
 
 
 @service.command("inspect", "service.inspect")
 def inspect(name: str = typer.Argument(..., help="Service name or ID.")) -> Request:
     """Print the engine's full view of a service."""
-    return request("service.inspect", {"name": name})
+    return request("service.inspect", {"name": service_reference(name)})

@@ -9,7 +9,6 @@ is accepted. Nothing here talks to the engine.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sparkswarm.errors import InvalidRequest
@@ -302,42 +301,58 @@ def parse_mount(spec: str) -> dict[str, Any]:
     return mount
 
 
-# --- resources -------------------------------------------------------------
+# --- durations and resources: Go's syntax (sparkswarm.units), our ranges -----
 
-_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)(b|ib)?", re.IGNORECASE)
-_MEMORY_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+def parse_duration(text: str, flag: str = "duration") -> int:
+    """Nanoseconds in a Go duration (``10s``, ``1m30s``, ``500ms``) for a swarm setting.
+
+    Raises InvalidRequest when ``text`` is not a duration (Go's rules: no
+    spaces, an int64 of nanoseconds) or is negative (no swarm setting takes one).
+    """
+    from sparkswarm.units import parse_duration as go_duration
+
+    try:
+        nanoseconds = go_duration(text)
+    except ValueError as exc:
+        reason = str(exc).removeprefix("time: ")
+        detail = "" if reason.startswith("invalid duration") else f"{reason}; "
+        raise InvalidRequest(
+            f"invalid duration {text!r} for {flag}: {detail}use a number with a unit "
+            "(ns, us, ms, s, m, h), e.g. 10s, 1m30s or 500ms"
+        ) from None
+    if nanoseconds < 0:
+        raise InvalidRequest(f"invalid duration {text!r} for {flag}: must not be negative")
+    return nanoseconds
 
 
 def parse_memory(text: str, flag: str = "memory") -> int:
     """Bytes in ``text``: ``512m``, ``1g``, ``1.5g``, ``64mb``, ``1024`` (binary units).
 
-    Raises InvalidRequest when ``text`` is not a positive size.
+    Raises InvalidRequest when ``text`` is not a size more than 0.
     """
-    match = _MEMORY.fullmatch(text.strip())
-    if match is None:
-        raise InvalidRequest(f"invalid {flag} {text!r}: use e.g. 512m, 1g or 1.5g")
-    size = int(Decimal(match.group(1)) * 1024 ** _MEMORY_POWERS[match.group(2).lower()])
+    from sparkswarm.units import parse_ram_bytes
+
+    try:
+        size = parse_ram_bytes(text)
+    except ValueError:
+        raise InvalidRequest(f"invalid {flag} {text!r}: use e.g. 512m, 1g or 1.5g") from None
     if size <= 0:
         raise InvalidRequest(f"invalid {flag} {text!r}: must be more than 0")
-    if size > 2**63 - 1:  # a Go int64 on the engine
-        raise InvalidRequest(f"invalid {flag} {text!r}: too large")
     return size
 
 
 def parse_cpus(text: str, flag: str = "cpu") -> int:
     """NanoCPUs in ``text`` (``0.5`` -> 500_000_000).
 
-    Raises InvalidRequest when ``text`` is not a positive number or finer than 1e-9.
+    Raises InvalidRequest when ``text`` is not a number more than 0 or is finer than 1e-9.
     """
+    from sparkswarm.units import parse_nano_cpus
+
     try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise InvalidRequest(f"invalid {flag} {text!r}: use a number of CPUs, e.g. 0.5") from None
-    if not value.is_finite() or value <= 0:
+        nano = parse_nano_cpus(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"invalid {flag} {text!r}: {exc}; use e.g. 0.5") from None
+    if nano <= 0:
         raise InvalidRequest(f"invalid {flag} {text!r}: must be a number more than 0")
-    nano = value * 10**9
-    if nano > 2**63 - 1:  # a Go int64 on the engine
-        raise InvalidRequest(f"invalid {flag} {text!r}: too large")
-    if nano != nano.to_integral_value():
-        raise InvalidRequest(f"invalid {flag} {text!r}: more precise than 1e-9 CPUs")
-    return int(nano)
+    return nano

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from sparkswarm import limits
-from sparkswarm.durations import parse_duration
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.services import flags
 from sparkswarm.services.modes import JOB_MODES as JOB_MODES
@@ -110,13 +109,13 @@ def policy_config(
         raise InvalidRequest("--rollback-failure-action must be pause or continue")
     config = {**DEFAULT_POLICY, **(current or {})}
     if policy.delay is not None:
-        config["Delay"] = parse_duration(policy.delay)
+        config["Delay"] = flags.parse_duration(policy.delay, f"--{kind}-delay")
     if policy.parallelism is not None:
         config["Parallelism"] = policy.parallelism
     if policy.failure_action is not None:
         config["FailureAction"] = policy.failure_action
     if policy.monitor is not None:
-        config["Monitor"] = parse_duration(policy.monitor)
+        config["Monitor"] = flags.parse_duration(policy.monitor, f"--{kind}-monitor")
     if policy.max_failure_ratio is not None:
         config["MaxFailureRatio"] = policy.max_failure_ratio
     if policy.order is not None:
@@ -155,7 +154,7 @@ def _restart_policy(options: ServiceOptions) -> dict[str, Any] | None:
     if condition is not None:
         policy["Condition"] = condition
     if options.restart_delay is not None:
-        policy["Delay"] = parse_duration(options.restart_delay)
+        policy["Delay"] = flags.parse_duration(options.restart_delay, "--restart-delay")
     if options.restart_max_attempts is not None:
         policy["MaxAttempts"] = options.restart_max_attempts
     return policy or None
@@ -189,9 +188,9 @@ def _healthcheck(options: ServiceOptions) -> dict[str, Any] | None:
         return None
     check: dict[str, Any] = {"Test": ["CMD-SHELL", options.health_cmd]}
     if options.health_interval is not None:
-        check["Interval"] = parse_duration(options.health_interval)
+        check["Interval"] = flags.parse_duration(options.health_interval, "--health-interval")
     if options.health_timeout is not None:
-        check["Timeout"] = parse_duration(options.health_timeout)
+        check["Timeout"] = flags.parse_duration(options.health_timeout, "--health-timeout")
     if options.health_retries is not None:
         check["Retries"] = options.health_retries
     return check
@@ -244,7 +243,9 @@ def build_service_spec(
     if options.mounts:
         container["Mounts"] = [flags.parse_mount(mount) for mount in options.mounts]
     if options.stop_grace_period is not None:
-        container["StopGracePeriod"] = parse_duration(options.stop_grace_period)
+        container["StopGracePeriod"] = flags.parse_duration(
+            options.stop_grace_period, "--stop-grace-period"
+        )
     health = _healthcheck(options)
     if health:
         container["Healthcheck"] = health

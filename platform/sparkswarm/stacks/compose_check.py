@@ -21,7 +21,7 @@ from sparkswarm.stacks.spec_parts import (
     restart_policy,
     update_config,
 )
-from sparkswarm.stacks.units import parse_nano_cpus, parse_ram_bytes
+from sparkswarm.units import parse_nano_cpus, parse_ram_bytes
 
 FileModels = Sequence[tuple[str, dict[str, Any]]]
 # (path of the value in a file, key to show or "" when the error names it, the check)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sparkswarm.stacks.units import parse_duration, parse_nano_cpus, parse_ram_bytes
+from sparkswarm.units import parse_duration, parse_nano_cpus, parse_ram_bytes
 
 
 def nanoseconds(value: str | None) -> int | None:
