@@ -8,6 +8,7 @@ yields the run's events until it is finished.
 
 from __future__ import annotations
 
+import builtins
 import re
 import time
 import uuid
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.config import Settings, get_settings
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed, Unavailable
@@ -29,6 +30,9 @@ from sparkswarm.workers.events import (
 )
 from sparkswarm.workers.records import SOURCES, RunRecord, RunStore
 from sparkswarm.workers.sealing import seal_params
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.dead_letters import DeadLetter
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 builtin_ops.register_builtin_ops()
@@ -157,6 +161,7 @@ class QueueClient:
             params=mask_secrets(op, params),
             created_at=time.time(),
             schedule=schedule,
+            queue=self.settings.queue,
         )
         event = OperationQueued(
             run_id=run_id,
@@ -231,6 +236,21 @@ class QueueClient:
         """Records, newest first; see :meth:`RunStore.list`."""
         with broker_errors():
             return self.store.list(**filters)
+
+    def dead_letters(self, limit: int = 50) -> builtins.list[DeadLetter]:
+        """The newest queue items workers moved aside (see dead_letters.py);
+        Unavailable without Redis."""
+        from sparkswarm.workers.dead_letters import read_dead_letters
+
+        with broker_errors():
+            return read_dead_letters(self.redis, self.settings.key_prefix, limit)
+
+    def dead_letter_count(self) -> int:
+        """How many dead letters are kept; Unavailable without Redis."""
+        from sparkswarm.workers.dead_letters import count_dead_letters
+
+        with broker_errors():
+            return count_dead_letters(self.redis, self.settings.key_prefix)
 
     def cancel(self, run_id: str, *, requester: str) -> RunRecord:
         """Cancel a queued run. Conflict if it started or ended already; NotFound."""

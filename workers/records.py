@@ -49,6 +49,9 @@ class RunRecord(BaseModel):
     notes: list[str] = Field(default_factory=list)
     schedule: str | None = None
     seq: int = 0  # submission order (one counter per Redis key prefix)
+    #: the queue its messages go to: only that queue's workers run or recover it
+    #: ("" in records of versions before it was kept)
+    queue: str = ""
 
     @property
     def done(self) -> bool:
@@ -188,8 +191,12 @@ class RunStore(RunReads):
         heartbeat_ttl: float,
         lock_ttl: float,
         max_deliveries: int,
+        op: str = "",
+        params_json: str = "",
     ) -> tuple[str, int, str, str]:
-        """Take the run for ``worker`` and mark it running, in one round trip.
+        """Take the run for ``worker`` and mark it running, in one round trip,
+        if its record is of operation ``op`` and (unless ``params_json`` is
+        "") has exactly these parameters.
 
         Returns (outcome, delivery number, lock holder, busy lock key).
         Outcomes: ``started``; ``locked`` (heartbeat taken; the run named third
@@ -197,7 +204,9 @@ class RunStore(RunReads):
         target: park the run); ``duplicate`` (another live worker has the
         heartbeat); ``done`` (finished or cancelled already); ``missing``
         (expired); ``exhausted`` (started ``max_deliveries`` times already, on
-        workers that all died; heartbeat and locks are held, finish it).
+        workers that all died; heartbeat and locks are held, finish it);
+        ``mismatch`` (nothing taken: the record's operation is third, and its
+        parameters' JSON fourth if they were what differed).
         """
         outcome, deliveries, holder, busy = self._claim(
             keys=[
@@ -218,6 +227,8 @@ class RunStore(RunReads):
                 event_json,
                 self.events_maxlen,
                 self.run_prefix,
+                op,
+                params_json,
             ],
         )
         return str(outcome), int(deliveries), str(holder), str(busy)
