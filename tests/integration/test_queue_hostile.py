@@ -285,30 +285,37 @@ def test_a_local_operation_written_into_redis_never_runs_on_a_worker(
     assert gw.info()["Swarm"]["LocalNodeState"] == "active"
 
 
-def test_a_record_of_a_local_operation_whose_message_is_lost_is_failed_not_requeued(
+def test_a_record_of_an_unknown_operation_is_failed_by_recovery_not_requeued(
     lab: QueueLab, worker: Any, qc: Any
 ) -> None:
     from sparkswarm.workers.events import OperationQueued
     from sparkswarm.workers.records import RunRecord
 
-    # A record alone (no message): only recovery could queue it. (swarm.join:
-    # were it run, this engine, in a swarm already, would refuse it anyway.)
-    run_id = f"forged-{time.time_ns()}"
-    params = {"token": "***", "remote": "10.77.0.9:2377"}
-    record = RunRecord(
-        id=run_id,
-        op="swarm.join",
-        target="swarm",
-        requester="mallory",
-        source="api",
-        params=params,
-        created_at=time.time(),
-        queue=lab.queue,
-    )
-    event = OperationQueued(run_id=run_id, op="swarm.join", target="swarm")
-    assert qc.store.create(record, params, event.model_dump_json())[0]
+    # Records alone (no message): only recovery could queue them. One of an
+    # operation nobody registered, and an ordinary run whose message was lost.
+    def record_alone(op: str, params: dict[str, Any]) -> str:
+        run_id = f"alone-{time.time_ns()}"
+        record = RunRecord(
+            id=run_id,
+            op=op,
+            target=f"test:{run_id}",
+            requester="mallory",
+            source="api",
+            params=params,
+            created_at=time.time(),
+            queue=lab.queue,
+        )
+        event = OperationQueued(run_id=run_id, op=op, target=record.target)
+        assert qc.store.create(record, params, event.model_dump_json())[0]
+        return run_id
 
-    failed = qc.wait(run_id, 60)
-    assert failed.state == "failed" and "a worker never runs it" in (failed.error or "")
+    unknown = record_alone("no.such.op", {"x": 1})
+    key = f"lost-{time.time_ns()}"
+    lost = record_alone("test.sleep", {"key": key})
+
+    failed = qc.wait(unknown, 60)
+    assert failed.state == "failed" and "'no.such.op' is unknown here" in (failed.error or "")
     assert failed.deliveries == 0
-    assert qc.redis.llen(lab.queue) == 0
+    # The unknown one did not stop recovery: the lost run was re-queued and ran.
+    assert qc.wait(lost, 60).state == "succeeded"
+    assert [e.split()[0] for e in executions(qc, key)] == ["start", "end"]
