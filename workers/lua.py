@@ -283,3 +283,29 @@ if #notes < 50 then table.insert(notes, ARGV[3]) end
 redis.call('HSET', KEYS[1], 'notes', cjson.encode(notes))
 return 1
 """
+
+# The heartbeat thread's refresh of a running run: extend its heartbeat
+# (owner: worker token) and target locks (owner: run id), taking back any
+# that expired and are free, but only while the record says ``running``:
+# refreshing a run that finished a moment ago would re-create its target
+# lock, and every later run of that target would wait for it to expire.
+# Returns 1, 0 if a key is held by another owner now, -1 if the run is not
+# running. KEYS: run, heartbeat, lock keys... ARGV: worker token, run id,
+# heartbeat ttl ms, lock ttl ms.
+REFRESH = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return -1 end
+local kept = 1
+for i = 2, #KEYS do
+  local owner, ttl = ARGV[2], ARGV[4]
+  if i == 2 then owner, ttl = ARGV[1], ARGV[3] end
+  local holder = redis.call('GET', KEYS[i])
+  if holder == owner then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  elseif holder == false then
+    redis.call('SET', KEYS[i], owner, 'PX', ttl)
+  else
+    kept = 0
+  end
+end
+return kept
+"""

@@ -107,6 +107,7 @@ class RunStore(RunReads):
         self._note = client.register_script(lua.NOTE)
         self._orphaned = client.register_script(lua.ORPHANED)
         self._requeue_orphan = client.register_script(lua.REQUEUE_ORPHAN)
+        self._refresh = client.register_script(lua.REFRESH)
 
     def create(
         self,
@@ -232,6 +233,25 @@ class RunStore(RunReads):
             ],
         )
         return str(outcome), int(deliveries), str(holder), str(busy)
+
+    def refresh(
+        self,
+        run_id: str,
+        worker: str,
+        lock_keys: list[str],
+        *,
+        heartbeat_ttl: float,
+        lock_ttl: float,
+    ) -> int:
+        """Extend a running run's heartbeat and target locks (see
+        ``lua.REFRESH``): 1, 0 if another owner holds one of them now, -1
+        (nothing touched) if the run is no longer running."""
+        return int(
+            self._refresh(
+                keys=[self.run_key(run_id), self.heartbeat_key(run_id), *lock_keys],
+                args=[worker, run_id, int(heartbeat_ttl * 1000), int(lock_ttl * 1000)],
+            )
+        )
 
     def park(
         self, run_id: str, worker: str, lock_keys: list[str] | tuple[str, ...], message: str

@@ -46,7 +46,7 @@ from sparkswarm.workers.events import (
     OperationWaiting,
     progress_event,
 )
-from sparkswarm.workers.locks import RedisLock, heartbeat_lock, target_lock
+from sparkswarm.workers.locks import target_keys
 from sparkswarm.workers.sealing import unseal_params
 
 log = logging.getLogger(__name__)
@@ -81,14 +81,15 @@ class _Refresher:
     """
 
     def __init__(self) -> None:
-        self._held: dict[str, tuple[RedisLock, RedisLock]] = {}
+        self._held: dict[str, list[str]] = {}
         self._reserved: set[str] = set()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def hold(self, run_id: str, heartbeat: RedisLock, lock: RedisLock) -> None:
+    def hold(self, run_id: str, lock_keys: list[str]) -> None:
+        """Keep run ``run_id``'s heartbeat and target ``lock_keys`` alive."""
         with self._guard:
-            self._held[run_id] = (heartbeat, lock)
+            self._held[run_id] = lock_keys
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, daemon=True, name="sparkswarm-heartbeat"
@@ -114,22 +115,31 @@ class _Refresher:
         with self._guard:
             self._reserved.discard(run_id)
 
+    def refresh_all(self) -> None:
+        """One refresh of every run held. A run that finished meanwhile is
+        left alone (``lua.REFRESH`` checks its state in the same script):
+        re-taking its target lock would hold up the target's next runs."""
+        qc = worker_client()
+        ttl = qc.settings.heartbeat_ttl
+        with self._guard:
+            held = list(self._held.items())
+        for run_id, lock_keys in held:
+            try:
+                kept = qc.store.refresh(
+                    run_id, WORKER_TOKEN, lock_keys, heartbeat_ttl=ttl, lock_ttl=ttl * 3
+                )
+                if kept == 0:
+                    log.warning(
+                        "run %s: its heartbeat or target lock has another owner now", run_id
+                    )
+            except Exception as exc:
+                log.warning("heartbeat refresh of run %s failed: %s", run_id, exc)
+
     def _loop(self) -> None:
         interval = worker_client().settings.heartbeat_ttl / 4
         while True:
             time.sleep(interval)
-            with self._guard:
-                held = list(self._held.items())
-            for run_id, (heartbeat, lock) in held:
-                try:
-                    if not heartbeat.extend():
-                        log.warning("run %s: heartbeat now held by %s", run_id, heartbeat.holder())
-                    if not lock.extend():
-                        log.warning(
-                            "run %s: target lock %s now held by %s", run_id, lock.key, lock.holder()
-                        )
-                except Exception as exc:
-                    log.warning("heartbeat refresh of run %s failed: %s", run_id, exc)
+            self.refresh_all()
 
 
 _REFRESHER = _Refresher()
@@ -169,8 +179,7 @@ def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any])
 
     s = qc.settings
     target = get_operation(op_name).target(params)
-    heartbeat = heartbeat_lock(qc.redis, s.key_prefix, run_id, WORKER_TOKEN, s.heartbeat_ttl)
-    lock = target_lock(qc.redis, s.key_prefix, target, run_id, s.heartbeat_ttl * 3)
+    lock_keys = target_keys(s.key_prefix, target)
     started = OperationStarted(
         run_id=run_id,
         op=op_name,
@@ -183,7 +192,7 @@ def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any])
         outcome, delivery, holder, busy = qc.store.claim(
             run_id,
             WORKER_TOKEN,
-            lock.keys,
+            lock_keys,
             started,
             heartbeat_ttl=s.heartbeat_ttl,
             lock_ttl=s.heartbeat_ttl * 3,
@@ -203,19 +212,19 @@ def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any])
             return _refuse_message(qc, op_name, run_id, params, why)
         if outcome != "locked":
             break
-        if _park(qc, op_name, run_id, target, params, holder, lock.keys):
+        if _park(qc, op_name, run_id, target, params, holder, lock_keys):
             return Outcome(run_id, "parked", "queued").as_dict()
         # The target was freed between the two scripts: claim again.
     if outcome in ("duplicate", "done", "missing"):
         # duplicate: another live worker is executing this run right now.
         return Outcome(run_id, outcome).as_dict()
-    _REFRESHER.hold(run_id, heartbeat, lock)
+    _REFRESHER.hold(run_id, lock_keys)
     try:
         if outcome == "exhausted":
             reason = (
                 f"worker died {delivery} times while running this operation; not starting it again"
             )
-            _finish_failed(qc, run_id, op_name, target, reason, "OperationFailed", lock.keys)
+            _finish_failed(qc, run_id, op_name, target, reason, "OperationFailed", lock_keys)
             return Outcome(run_id, "exhausted", "failed").as_dict()
         first_started: float | None = None
         if delivery > 1:
@@ -236,9 +245,9 @@ def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any])
         try:
             params = _execution_params(qc, op_name, run_id, params)
         except InvalidRequest as exc:
-            _finish_failed(qc, run_id, op_name, target, str(exc), "InvalidRequest", lock.keys)
+            _finish_failed(qc, run_id, op_name, target, str(exc), "InvalidRequest", lock_keys)
             return Outcome(run_id, "finished", "failed").as_dict()
-        return _run_and_record(qc, op_name, run_id, target, params, lock, first_started)
+        return _run_and_record(qc, op_name, run_id, target, params, lock_keys, first_started)
     finally:
         _REFRESHER.drop(run_id)
 
@@ -349,7 +358,7 @@ def _run_and_record(
     run_id: str,
     target: str,
     params: dict[str, Any],
-    lock: RedisLock,
+    lock_keys: list[str],
     first_started: float | None = None,
 ) -> dict[str, Any]:
     from sparkswarm.gateway import Gateway
@@ -395,12 +404,12 @@ def _run_and_record(
             reason = str(exc)
             if exc.retryable:
                 reason = f"{exc} (gave up after {attempt} attempts)"
-            _finish_failed(qc, run_id, op_name, target, reason, type(exc).__name__, lock.keys)
+            _finish_failed(qc, run_id, op_name, target, reason, type(exc).__name__, lock_keys)
             return Outcome(run_id, "finished", "failed").as_dict()
         except Exception as exc:
             log.exception("operation %s (run %s) crashed", op_name, run_id)
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            _finish_failed(qc, run_id, op_name, target, reason, "InternalError", lock.keys)
+            _finish_failed(qc, run_id, op_name, target, reason, "InternalError", lock_keys)
             return Outcome(run_id, "finished", "failed").as_dict()
         else:
             if first_started is not None:
@@ -417,7 +426,7 @@ def _run_and_record(
             result=result,
             allowed_from=("running",),
             worker=WORKER_TOKEN,
-            lock_keys=lock.keys,
+            lock_keys=lock_keys,
             queue=s.queue,
         )
         return Outcome(

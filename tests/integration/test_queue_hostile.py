@@ -319,3 +319,43 @@ def test_a_record_of_an_unknown_operation_is_failed_by_recovery_not_requeued(
     # The unknown one did not stop recovery: the lost run was re-queued and ran.
     assert qc.wait(lost, 60).state == "succeeded"
     assert [e.split()[0] for e in executions(qc, key)] == ["start", "end"]
+
+
+def test_the_heartbeat_refresh_of_a_run_that_just_finished_leaves_its_target_free(
+    lab: QueueLab,
+) -> None:
+    # The heartbeat thread snapshots the runs it holds, then refreshes them;
+    # a run may finish in between. Its refresh must not take the target lock
+    # back (the next run of the target would wait for it to expire).
+    from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.events import OperationStarted, OperationSucceeded
+    from sparkswarm.workers.locks import target_keys
+
+    settings = replace(lab.settings(), queue=f"{lab.queue}-refresh", key_prefix="refresh:")
+    qc = QueueClient(settings)  # no worker serves this queue
+    key = f"refresh-{time.time_ns()}"
+    run = qc.submit("test.sleep", {"key": key}, requester="t", source="api")
+    locks = target_keys(settings.key_prefix, f"test:{key}")
+    started = OperationStarted(run_id=run.run_id, op="test.sleep", target=f"test:{key}")
+    outcome, *_ = qc.store.claim(
+        run.run_id,
+        "w",
+        locks,
+        started.model_dump_json(),
+        heartbeat_ttl=10,
+        lock_ttl=30,
+        max_deliveries=3,
+    )
+    assert outcome == "started"
+    qc.redis.pexpire(locks[0], 500)
+    assert qc.store.refresh(run.run_id, "w", locks, heartbeat_ttl=10, lock_ttl=30) == 1
+    assert qc.redis.pttl(locks[0]) > 20_000 and qc.redis.get(locks[0]) == run.run_id
+
+    done = OperationSucceeded(run_id=run.run_id, op="test.sleep", target=f"test:{key}")
+    state = qc.store.finish(
+        run.run_id, "succeeded", done.model_dump_json(), worker="w", lock_keys=locks
+    )
+    assert state == "ok" and not qc.redis.exists(locks[0])
+    assert qc.store.refresh(run.run_id, "w", locks, heartbeat_ttl=10, lock_ttl=30) == -1
+    assert not qc.redis.exists(locks[0])
+    assert not qc.redis.exists(qc.store.heartbeat_key(run.run_id))
