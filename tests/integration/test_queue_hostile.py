@@ -116,6 +116,13 @@ def test_a_worker_survives_any_bytes_on_its_queue_and_moves_them_aside(
     refused = lab.cli("runs", "dead-letters", "--limit", "0")
     assert refused.returncode == 2 and "--limit" in refused.stderr
 
+    doctor = lab.cli("swarm", "doctor", "--no-overlay-test", "--json")
+    queue_checks = [c for c in json.loads(doctor.stdout) if c["name"] == "queue"]
+    assert len(queue_checks) == 1, doctor.stdout
+    assert queue_checks[0]["status"] == "warn"
+    assert "moved aside" in queue_checks[0]["summary"]
+    assert "runs dead-letters" in queue_checks[0]["fix"]
+
 
 def test_a_run_of_a_queue_no_worker_serves_is_left_to_that_queue(
     lab: QueueLab, worker: Any, qc: Any
