@@ -10,18 +10,10 @@ broker, alternates:
   operation (after the worker took the heartbeat and target lock and marked
   the run running).
 
-One message is in flight at a time, so the figures are latency, not queueing:
-each sample starts when the worker has acked the previous message (kombu's
-``unacked`` hash is empty). An operation is acked after it ends (``acks_late``:
-a worker that dies mid-operation leaves its message in Redis), a bare task
-before it starts; without that wait an operation's sample would include the
-tail of the previous one (its ack), which is no latency of its own.
+One message is in flight at a time, so the figures are latency, not queueing.
 Prints p50/p99 for both and their ratio (target: within 1.1x).
 
-    .venv/bin/python bench/queue_latency.py [--ops 1000] [--redis-url URL] [--back-to-back]
-
-``--back-to-back`` sends each message as soon as the previous one's result
-is seen (the measurement before the wait for the ack was added).
+    .venv/bin/python bench/queue_latency.py [--ops 1000] [--redis-url URL]
 
 Without ``--redis-url`` it starts its own redis-server on a free loopback port.
 """
@@ -92,9 +84,6 @@ def main() -> int:
     parser.add_argument("--ops", type=int, default=1000, help="measured ops of each kind")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--redis-url", default=None)
-    parser.add_argument(
-        "--back-to-back", action="store_true", help="do not wait for the previous ack"
-    )
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="ssw-bench-")
@@ -124,7 +113,7 @@ def main() -> int:
         start_new_session=True,
     )
     try:
-        return measure(args.ops, args.warmup, wait_for_ack=not args.back_to_back)
+        return measure(args.ops, args.warmup)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
@@ -137,7 +126,7 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def measure(ops: int, warmup: int, *, wait_for_ack: bool = True) -> int:
+def measure(ops: int, warmup: int) -> int:
     from sparkswarm.workers.app import app
     from sparkswarm.workers.client import QueueClient
 
@@ -146,31 +135,17 @@ def measure(ops: int, warmup: int, *, wait_for_ack: bool = True) -> int:
     # Wait for the worker to serve.
     qc.redis.delete(marks)
     app.send_task("sparkswarm.bench.bare_noop", args=[marks])
-    # Short blocking waits: the client's socket times out long before 60 s
-    # (a worker starting on a loaded machine takes seconds).
-    deadline = time.monotonic() + 60
-    started_once = None
-    while started_once is None and time.monotonic() < deadline:
-        started_once = qc.redis.blpop([marks], timeout=1)
-    if started_once is None:
+    if qc.redis.blpop([marks], timeout=60) is None:
         print("the worker did not start", file=sys.stderr)
         return 1
 
-    def idle() -> None:
-        """Wait until the worker acked everything it took (at most 1 s)."""
-        deadline = time.monotonic() + 1.0
-        while wait_for_ack and qc.redis.hlen("unacked") and time.monotonic() < deadline:
-            time.sleep(0.0002)
-
     def bare() -> float:
-        idle()
         sent = time.time()
         app.send_task("sparkswarm.bench.bare_noop", args=[marks])
         _key, started = qc.redis.blpop([marks], timeout=30)
         return float(started) - sent
 
     def operation() -> float:
-        idle()
         sent = time.time()
         submission = qc.submit("queue.noop", {}, requester="bench", source="api")
         for event in qc.follow(submission.run_id, after=submission.stream_id, timeout=30):
@@ -189,8 +164,7 @@ def measure(ops: int, warmup: int, *, wait_for_ack: bool = True) -> int:
         op_ms.append(operation() * 1000)
 
     rows = [("bare celery task", bare_ms), ("sparkswarm op", op_ms)]
-    when = "after the previous ack" if wait_for_ack else "back to back"
-    print(f"enqueue -> task start latency, {ops} ops each, one in flight ({when}), same worker")
+    print(f"enqueue -> task start latency, {ops} ops each, one in flight, same broker and worker")
     print(f"{'':18} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
     for label, values in rows:
         print(
