@@ -366,3 +366,32 @@ def test_the_heartbeat_refresh_of_a_run_that_just_finished_leaves_its_target_fre
     assert qc.store.refresh(run.run_id, "w", locks, heartbeat_ttl=10, lock_ttl=30) == -1
     assert not qc.redis.exists(locks[0])
     assert not qc.redis.exists(qc.store.heartbeat_key(run.run_id))
+
+
+def test_a_run_parked_behind_another_queue_s_run_is_woken_onto_its_own_queue(
+    lab: QueueLab, worker: Any, qc: Any
+) -> None:
+    from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.locks import target_keys
+
+    other = QueueClient(replace(lab.settings(), queue=f"{lab.queue}-fifo"))
+    key = f"fifo-{time.time_ns()}"
+    # The same target on two queues: A (ours) runs, B (the other queue's) waits.
+    first = qc.submit("test.sleep", {"key": key, "seconds": 2}, requester="t", source="api")
+    wait_for(lambda: qc.get(first.run_id).state == "running", 30, "A to start")
+    second = other.submit("test.sleep", {"key": key}, requester="t", source="api")
+    message = other.redis.rpop(other.settings.queue)  # taken by a worker of that queue,
+    locks = target_keys(other.settings.key_prefix, f"test:{key}")
+    assert other.store.park(second.run_id, "w", locks, message)  # which parked it
+
+    # A ends and wakes B: onto B's queue, which no worker serves yet.
+    assert qc.wait(first.run_id, 60).state == "succeeded"
+    wait_for(lambda: other.redis.llen(other.settings.queue) == 1, 10, "B back on its queue")
+    holds_for(
+        lambda: qc.get(second.run_id).state == "queued" and len(executions(qc, key)) == 2,
+        3,
+        "B left to its queue",
+    )
+    lab.start_worker(concurrency=1, SPARKSWARM_QUEUE=other.settings.queue)
+    assert qc.wait(second.run_id, 60).state == "succeeded"
+    assert [e.split()[0] for e in executions(qc, key)] == ["start", "end", "start", "end"]
