@@ -31,6 +31,10 @@ def make_app(settings: Settings | None = None) -> Celery:
         # kombu's Redis transport with a guard that lets the worker reconnect
         # after a Redis restart with a run in flight (see transport.py).
         "broker_transport": "sparkswarm.workers.transport:Transport",
+        # Celery's consumer, moving aside (dead-letters.py) the messages it
+        # would only log and drop: unknown tasks, bodies that do not decode.
+        # The transport does the same for items that are no message at all.
+        "worker_consumer": "sparkswarm.workers.consumer:Consumer",
         # Acknowledge a message only after the task returned: a worker that dies
         # mid-operation leaves the message in Redis instead of losing it.
         "task_acks_late": True,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
 
@@ -33,6 +33,9 @@ from sparkswarm.workers.events import (
 from sparkswarm.workers.records import RunRecord, RunStore
 from sparkswarm.workers.redis_api import RedisClient
 from sparkswarm.workers.sealing import seal_params
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.dead_letters import DeadLetter
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 
@@ -174,6 +177,7 @@ class QueueClient:
             params=mask_secrets(op, params),
             created_at=time.time(),
             schedule=schedule,
+            queue=self.settings.queue,
         )
         event = OperationQueued(
             run_id=run_id,
@@ -239,6 +243,21 @@ class QueueClient:
         """Records, newest first; see :meth:`RunStore.list`."""
         with broker_errors():
             return self.store.list(**filters)
+
+    def dead_letters(self, limit: int = 50) -> builtins.list[DeadLetter]:
+        """The newest queue items workers moved aside (see dead_letters.py);
+        Unavailable without Redis."""
+        from sparkswarm.workers.dead_letters import read_dead_letters
+
+        with broker_errors():
+            return read_dead_letters(self.redis, self.settings.key_prefix, limit)
+
+    def dead_letter_count(self) -> int:
+        """How many dead letters are kept; Unavailable without Redis."""
+        from sparkswarm.workers.dead_letters import count_dead_letters
+
+        with broker_errors():
+            return count_dead_letters(self.redis, self.settings.key_prefix)
 
     def cancel(self, run_id: str, *, requester: str) -> RunRecord:
         """Cancel a queued run. Conflict if it started or ended already; NotFound."""

@@ -10,11 +10,12 @@ Two locks guard every run:
   live worker is executing this run". Its short expiry is what lets the
   recovery pass find runs whose worker died.
 
-Both are ``SET NX PX``; extend and release are Lua compare-and-act scripts so
-a worker never extends or deletes a lock someone else holds now. On the hot
-path, ``lua.CLAIM`` and ``lua.FINISH`` take and release these same keys with
-the same owner rules inside the run's own state change (one round trip each);
-this class serves the heartbeat thread and everything else.
+Runs take, refresh and release these keys inside their own state changes
+(``lua.CLAIM``, ``lua.REFRESH``, ``lua.FINISH``: one round trip each, and a
+finished run's lock is never re-taken), with the owner rules of
+:class:`RedisLock`: ``SET NX PX``, and extend and release as Lua
+compare-and-act scripts, so nobody extends or deletes a lock someone else
+holds now. The class serves other single-holder locks (the Spark watcher's).
 """
 
 from __future__ import annotations
@@ -132,20 +133,6 @@ def target_keys(prefix: str, target: str) -> list[str]:
     return [f"{prefix}lock:{kind}:{name}" for name in sorted(set(names.split(",")))]
 
 
-def target_lock(
-    client: RedisClient, prefix: str, target: str, run_id: str, ttl: float
-) -> RedisLock:
-    """The lock serialising operations on ``target`` (``service:web``), owned by a run."""
-    return RedisLock(client, target_keys(prefix, target), run_id, ttl)
-
-
 def heartbeat_key(prefix: str, run_id: str) -> str:
     """The key of run ``run_id``'s heartbeat (the scripts of records.py take it too)."""
     return f"{prefix}run:{run_id}:hb"
-
-
-def heartbeat_lock(
-    client: RedisClient, prefix: str, run_id: str, worker_token: str, ttl: float
-) -> RedisLock:
-    """The heartbeat of run ``run_id``, owned by the worker executing it."""
-    return RedisLock(client, heartbeat_key(prefix, run_id), worker_token, ttl)

@@ -54,7 +54,10 @@ local function wake(lock, parked, queue, prefix)
     if blocker(head, key, prefix) then return 0 end
   end
   redis.call('HDEL', parked, head)
-  -- RPUSH: the consuming end of the list (kombu BRPOPs), so it runs next
+  -- RPUSH: the consuming end of the list (kombu BRPOPs), so it runs next;
+  -- on the run's own queue (another queue's workers must not run it)
+  local own = redis.call('HGET', prefix .. head, 'queue')
+  if own and own ~= '' then queue = own end
   redis.call('RPUSH', queue, message)
   return 1
 end
@@ -85,9 +88,14 @@ return {1, sid}
 # heartbeat (owner: worker token) and the target locks (owner: run id) with the
 # semantics of locks.RedisLock, then mark the run running. ``locked``: a lock
 # is held by another run, or an older run of the same target is unfinished.
+# ``mismatch``: the record is of another operation (its name third), or its
+# parameters are not, byte for byte, the message's (the recorded JSON fourth;
+# the worker compares them as values and claims again with ARGV[11] empty if
+# only their spelling differs). Nothing is changed then.
 # KEYS: run, heartbeat, active, stream, parked, lock keys... ARGV: id, worker
 # token, heartbeat ttl ms, lock ttl ms, max deliveries, now, started event
-# json, maxlen, run key prefix.
+# json, maxlen, run key prefix, the message's operation and params json
+# (each '' skips its check).
 CLAIM = (
     _ORDER
     + """
@@ -95,6 +103,12 @@ local state = redis.call('HGET', KEYS[1], 'state')
 if state == false then return {'missing', 0, '', ''} end
 if state == 'succeeded' or state == 'failed' or state == 'cancelled' then
   return {'done', 0, '', ''}
+end
+local op = redis.call('HGET', KEYS[1], 'op') or ''
+if ARGV[10] ~= '' and op ~= ARGV[10] then return {'mismatch', 0, op, ''} end
+if ARGV[11] ~= '' then
+  local params = redis.call('HGET', KEYS[1], 'params') or ''
+  if params ~= ARGV[11] then return {'mismatch', 0, op, params} end
 end
 local beat = redis.call('GET', KEYS[2])
 if beat ~= false and beat ~= ARGV[2] then return {'duplicate', 0, beat, ''} end
@@ -268,4 +282,30 @@ if raw and raw ~= '' then notes = cjson.decode(raw) end
 if #notes < 50 then table.insert(notes, ARGV[3]) end
 redis.call('HSET', KEYS[1], 'notes', cjson.encode(notes))
 return 1
+"""
+
+# The heartbeat thread's refresh of a running run: extend its heartbeat
+# (owner: worker token) and target locks (owner: run id), taking back any
+# that expired and are free, but only while the record says ``running``:
+# refreshing a run that finished a moment ago would re-create its target
+# lock, and every later run of that target would wait for it to expire.
+# Returns 1, 0 if a key is held by another owner now, -1 if the run is not
+# running. KEYS: run, heartbeat, lock keys... ARGV: worker token, run id,
+# heartbeat ttl ms, lock ttl ms.
+REFRESH = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return -1 end
+local kept = 1
+for i = 2, #KEYS do
+  local owner, ttl = ARGV[2], ARGV[4]
+  if i == 2 then owner, ttl = ARGV[1], ARGV[3] end
+  local holder = redis.call('GET', KEYS[i])
+  if holder == owner then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  elseif holder == false then
+    redis.call('SET', KEYS[i], owner, 'PX', ttl)
+  else
+    kept = 0
+  end
+end
+return kept
 """

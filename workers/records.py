@@ -49,6 +49,9 @@ class RunRecord(BaseModel):
     notes: list[str] = Field(default_factory=list)
     schedule: str | None = None
     seq: int = 0  # submission order (one counter per Redis key prefix)
+    #: the queue its messages go to: only that queue's workers run or recover it
+    #: ("" in records of versions before it was kept)
+    queue: str = ""
 
     @property
     def done(self) -> bool:
@@ -104,6 +107,7 @@ class RunStore(IndexedStore):
         self._note = client.register_script(lua.NOTE)
         self._orphaned = client.register_script(lua.ORPHANED)
         self._requeue_orphan = client.register_script(lua.REQUEUE_ORPHAN)
+        self._refresh = client.register_script(lua.REFRESH)
 
     def create(
         self,
@@ -170,8 +174,12 @@ class RunStore(IndexedStore):
         heartbeat_ttl: float,
         lock_ttl: float,
         max_deliveries: int,
+        op: str = "",
+        params_json: str = "",
     ) -> tuple[str, int, str, str]:
-        """Take the run for ``worker`` and mark it running, in one round trip.
+        """Take the run for ``worker`` and mark it running, in one round trip,
+        if its record is of operation ``op`` and (unless ``params_json`` is
+        "") has exactly these parameters.
 
         Returns (outcome, delivery number, lock holder, busy lock key).
         Outcomes: ``started``; ``locked`` (heartbeat taken; the run named third
@@ -179,7 +187,9 @@ class RunStore(IndexedStore):
         target: park the run); ``duplicate`` (another live worker has the
         heartbeat); ``done`` (finished or cancelled already); ``missing``
         (expired); ``exhausted`` (started ``max_deliveries`` times already, on
-        workers that all died; heartbeat and locks are held, finish it).
+        workers that all died; heartbeat and locks are held, finish it);
+        ``mismatch`` (nothing taken: the record's operation is third, and its
+        parameters' JSON fourth if they were what differed).
         """
         outcome, deliveries, holder, busy = self._claim(
             keys=[
@@ -200,9 +210,30 @@ class RunStore(IndexedStore):
                 event_json,
                 self.events_maxlen,
                 self.run_prefix,
+                op,
+                params_json,
             ],
         )
         return str(outcome), int(deliveries), str(holder), str(busy)
+
+    def refresh(
+        self,
+        run_id: str,
+        worker: str,
+        lock_keys: list[str],
+        *,
+        heartbeat_ttl: float,
+        lock_ttl: float,
+    ) -> int:
+        """Extend a running run's heartbeat and target locks (see
+        ``lua.REFRESH``): 1, 0 if another owner holds one of them now, -1
+        (nothing touched) if the run is no longer running."""
+        return int(
+            self._refresh(
+                keys=[self.run_key(run_id), self.heartbeat_key(run_id), *lock_keys],
+                args=[worker, run_id, int(heartbeat_ttl * 1000), int(lock_ttl * 1000)],
+            )
+        )
 
     def park(
         self, run_id: str, worker: str, lock_keys: list[str] | tuple[str, ...], message: str

@@ -18,6 +18,13 @@ wait for it:
 - parked runs that nothing blocks any more (the run before them vanished
   without finishing) are put back on the queue;
 - finished records beyond the retention are trimmed.
+
+A worker recovers only runs of its own queue (the record names it): a run
+of a queue nobody serves waits for that queue's workers, whose operations
+and settings may differ. Records of older versions name no queue and are
+recovered by any worker. A record whose operation is unknown here or
+``local`` (written straight into Redis) is failed, never re-queued: no
+worker may run it.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ import time
 from typing import Any
 
 from sparkswarm.workers.client import QueueClient
-from sparkswarm.workers.events import OperationRecovered
+from sparkswarm.workers.events import OperationFailed, OperationRecovered
+from sparkswarm.workers.records import RunRecord
 from sparkswarm.workers.runner import WORKER_TOKEN, worker_client
 
 log = logging.getLogger(__name__)
@@ -46,16 +54,15 @@ def recover_orphans(qc: QueueClient) -> list[str]:
         if not qc.store.orphaned(run_id, grace):
             continue
         record = qc.store.find(run_id)
-        params = qc.store.execution_params(run_id)
-        if record is None or params is None:
+        if record is None or not ours(qc, record) or not runnable(qc, record):
             continue
         # Leaving the active set and the new message go together (one
         # script): if this worker dies here, the run is still active and
-        # the next pass, on any worker, finds it again.
+        # the next pass, on any worker of its queue, finds it again.
         requeued = qc.store.requeue_orphan(
             run_id,
             qc.settings.queue,
-            qc.message_for(record.op, run_id, params),
+            qc.message_for(record.op, run_id, record.params),
             f"recovered after worker loss: heartbeat of {record.worker or 'its worker'} "
             f"expired (it died, or lost Redis); re-queued by {WORKER_TOKEN}",
         )
@@ -73,6 +80,44 @@ def recover_orphans(qc: QueueClient) -> list[str]:
         recovered.append(run_id)
         log.warning("re-queued run %s (%s) after its worker died", run_id, record.op)
     return recovered
+
+
+def ours(qc: QueueClient, record: RunRecord) -> bool:
+    """Whether ``record``'s run belongs to this worker's queue (a record of
+    an older version, naming no queue, belongs to every queue)."""
+    return not record.queue or record.queue == qc.settings.queue
+
+
+def runnable(qc: QueueClient, record: RunRecord) -> bool:
+    """False, after failing the run, when no worker may run ``record``: its
+    operation is unknown here or ``local``. Such a record was not written by
+    ``submit`` (which refuses them), so nothing of it is re-queued."""
+    from sparkswarm.operations import all_operations
+
+    op = all_operations().get(record.op)
+    if op is not None and not op.local:
+        return True
+    why = "unknown here" if op is None else "local: it acts on the engine of the machine running it"
+    reason = f"operation {record.op!r} is {why}; a worker never runs it (refused)"
+    event = OperationFailed(
+        run_id=record.id,
+        op=record.op,
+        target=record.target,
+        error=reason,
+        error_type="InvalidRequest",
+        message=reason,
+    )
+    qc.store.finish(
+        record.id,
+        "failed",
+        event.model_dump_json(),
+        error=reason,
+        error_type="InvalidRequest",
+        allowed_from=("queued", "running"),
+        queue=qc.settings.queue,
+    )
+    log.error("run %s refused: %s", record.id, reason)
+    return False
 
 
 def requeue_lost_messages(qc: QueueClient) -> list[str]:
@@ -118,11 +163,12 @@ def requeue_lost_messages(qc: QueueClient) -> list[str]:
         if f'"{run_id}"' in haystack:
             continue
         record = qc.store.find(run_id)
-        params = qc.store.execution_params(run_id)
-        if record is None or record.state != "queued" or params is None:
+        if record is None or record.state != "queued" or not ours(qc, record):
+            continue
+        if not runnable(qc, record):
             continue
         qc.store.note(run_id, "its message was lost (a worker died before starting it); re-queued")
-        qc.publish(record.op, run_id, params)
+        qc.publish(record.op, run_id, record.params)
         lost.append(run_id)
         log.warning("re-queued run %s (%s): its message was lost", run_id, record.op)
     return lost

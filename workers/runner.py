@@ -23,6 +23,7 @@ they stop being refreshed, ``recovery.py`` takes over.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -45,7 +46,7 @@ from sparkswarm.workers.events import (
     OperationWaiting,
     progress_event,
 )
-from sparkswarm.workers.locks import RedisLock, heartbeat_lock, target_lock
+from sparkswarm.workers.locks import target_keys
 from sparkswarm.workers.sealing import unseal_params
 
 log = logging.getLogger(__name__)
@@ -80,13 +81,15 @@ class _Refresher:
     """
 
     def __init__(self) -> None:
-        self._held: dict[str, tuple[RedisLock, RedisLock]] = {}
+        self._held: dict[str, list[str]] = {}
+        self._reserved: set[str] = set()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def hold(self, run_id: str, heartbeat: RedisLock, lock: RedisLock) -> None:
+    def hold(self, run_id: str, lock_keys: list[str]) -> None:
+        """Keep run ``run_id``'s heartbeat and target ``lock_keys`` alive."""
         with self._guard:
-            self._held[run_id] = (heartbeat, lock)
+            self._held[run_id] = lock_keys
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, daemon=True, name="sparkswarm-heartbeat"
@@ -97,22 +100,46 @@ class _Refresher:
         with self._guard:
             self._held.pop(run_id, None)
 
+    def reserve(self, run_id: str) -> bool:
+        """Mark ``run_id`` as executed by a thread of this process; False if
+        one is already at it. The heartbeat cannot tell: its owner is the
+        process (one token), and two copies of one message (a recovery race)
+        may reach two threads of the same worker."""
+        with self._guard:
+            if run_id in self._reserved:
+                return False
+            self._reserved.add(run_id)
+            return True
+
+    def release(self, run_id: str) -> None:
+        with self._guard:
+            self._reserved.discard(run_id)
+
+    def refresh_all(self) -> None:
+        """One refresh of every run held. A run that finished meanwhile is
+        left alone (``lua.REFRESH`` checks its state in the same script):
+        re-taking its target lock would hold up the target's next runs."""
+        qc = worker_client()
+        ttl = qc.settings.heartbeat_ttl
+        with self._guard:
+            held = list(self._held.items())
+        for run_id, lock_keys in held:
+            try:
+                kept = qc.store.refresh(
+                    run_id, WORKER_TOKEN, lock_keys, heartbeat_ttl=ttl, lock_ttl=ttl * 3
+                )
+                if kept == 0:
+                    log.warning(
+                        "run %s: its heartbeat or target lock has another owner now", run_id
+                    )
+            except Exception as exc:
+                log.warning("heartbeat refresh of run %s failed: %s", run_id, exc)
+
     def _loop(self) -> None:
         interval = worker_client().settings.heartbeat_ttl / 4
         while True:
             time.sleep(interval)
-            with self._guard:
-                held = list(self._held.items())
-            for run_id, (heartbeat, lock) in held:
-                try:
-                    if not heartbeat.extend():
-                        log.warning("run %s: heartbeat now held by %s", run_id, heartbeat.holder())
-                    if not lock.extend():
-                        log.warning(
-                            "run %s: target lock %s now held by %s", run_id, lock.key, lock.holder()
-                        )
-                except Exception as exc:
-                    log.warning("heartbeat refresh of run %s failed: %s", run_id, exc)
+            self.refresh_all()
 
 
 _REFRESHER = _Refresher()
@@ -121,17 +148,38 @@ _REFRESHER = _Refresher()
 def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """Execute one delivery of run ``run_id`` (see the module docstring).
 
-    Never raises for the operation's own failures: they are recorded. Redis
-    errors propagate (the message is then not acked and comes back later).
+    The record decides, not the message: a message whose operation or
+    parameters are not its record's is refused (moved aside, the record left
+    alone), and an operation that is ``local`` is never run here (its run
+    fails). Never raises for the operation's own failures: they are
+    recorded. Redis errors propagate (the message is then not acked and
+    comes back later).
     """
     from sparkswarm.operations import get_operation
 
     qc = worker_client()
-    s = qc.settings
     op = get_operation(op_name)
-    target = op.target(params)
-    heartbeat = heartbeat_lock(qc.redis, s.key_prefix, run_id, WORKER_TOKEN, s.heartbeat_ttl)
-    lock = target_lock(qc.redis, s.key_prefix, target, run_id, s.heartbeat_ttl * 3)
+    if not isinstance(run_id, str) or not isinstance(params, dict):
+        return _refuse_message(
+            qc, op_name, run_id, params, "its run id or parameters are malformed"
+        )
+    if op.local:
+        return _refuse_local(qc, op_name, run_id, params)
+    if not _REFRESHER.reserve(run_id):
+        return Outcome(run_id, "duplicate").as_dict()
+    try:
+        return _deliver(qc, op_name, run_id, params)
+    finally:
+        _REFRESHER.release(run_id)
+
+
+def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A delivery that no other thread of this process is executing."""
+    from sparkswarm.operations import get_operation
+
+    s = qc.settings
+    target = get_operation(op_name).target(params)
+    lock_keys = target_keys(s.key_prefix, target)
     started = OperationStarted(
         run_id=run_id,
         op=op_name,
@@ -139,33 +187,48 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
         worker=WORKER_TOKEN,
         message=f"started on {WORKER_TOKEN}",
     ).model_dump_json()
+    params_json = json.dumps(params)
     while True:
-        outcome, delivery, holder, _busy = qc.store.claim(
+        outcome, delivery, holder, busy = qc.store.claim(
             run_id,
             WORKER_TOKEN,
-            lock.keys,
+            lock_keys,
             started,
             heartbeat_ttl=s.heartbeat_ttl,
             lock_ttl=s.heartbeat_ttl * 3,
             max_deliveries=s.max_deliveries,
+            op=op_name,
+            params_json=params_json,
         )
+        if outcome == "mismatch":
+            if holder == op_name and params_json and _same_json(busy, params):
+                params_json = ""  # the same values, spelled otherwise: claim without
+                continue
+            why = (
+                f"its record is of operation {holder!r}"
+                if holder != op_name
+                else f"its parameters are not its record's ({busy})"
+            )
+            return _refuse_message(qc, op_name, run_id, params, why)
         if outcome != "locked":
             break
-        if _park(qc, op_name, run_id, target, params, holder, lock.keys):
+        if _park(qc, op_name, run_id, target, params, holder, lock_keys):
             return Outcome(run_id, "parked", "queued").as_dict()
         # The target was freed between the two scripts: claim again.
     if outcome in ("duplicate", "done", "missing"):
         # duplicate: another live worker is executing this run right now.
         return Outcome(run_id, outcome).as_dict()
-    _REFRESHER.hold(run_id, heartbeat, lock)
+    _REFRESHER.hold(run_id, lock_keys)
     try:
         if outcome == "exhausted":
             reason = (
                 f"worker died {delivery} times while running this operation; not starting it again"
             )
-            _finish_failed(qc, run_id, op_name, target, reason, "OperationFailed", lock)
+            _finish_failed(qc, run_id, op_name, target, reason, "OperationFailed", lock_keys)
             return Outcome(run_id, "exhausted", "failed").as_dict()
+        first_started: float | None = None
         if delivery > 1:
+            first_started = _first_started(qc, run_id)
             qc.store.note(
                 run_id,
                 f"recovered after worker loss: delivery {delivery} started on {WORKER_TOKEN}",
@@ -182,27 +245,84 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
         try:
             params = _execution_params(qc, op_name, run_id, params)
         except InvalidRequest as exc:
-            _finish_failed(qc, run_id, op_name, target, str(exc), "InvalidRequest", lock)
+            _finish_failed(qc, run_id, op_name, target, str(exc), "InvalidRequest", lock_keys)
             return Outcome(run_id, "finished", "failed").as_dict()
-        return _run_and_record(qc, op_name, run_id, target, params, lock)
+        return _run_and_record(qc, op_name, run_id, target, params, lock_keys, first_started)
     finally:
         _REFRESHER.drop(run_id)
+
+
+def _same_json(recorded: str, params: dict[str, Any]) -> bool:
+    """True if the recorded parameters' JSON holds the values ``params`` holds."""
+    try:
+        return bool(json.loads(recorded) == params)
+    except ValueError:
+        return False
+
+
+def _refuse_message(
+    qc: QueueClient, op_name: str, run_id: Any, params: Any, why: str
+) -> dict[str, Any]:
+    """Move a message that does not match its run's record aside, leaving the
+    record alone: the run still runs as recorded, from its own message or
+    from the one recovery writes from the record."""
+    from sparkswarm.workers.dead_letters import move_aside
+
+    body = {"task": op_name, "kwargs": {"run_id": run_id, "params": params}}
+    try:
+        raw = json.dumps(body)
+    except (TypeError, ValueError):
+        raw = repr(body)
+    move_aside(qc.redis, raw, qc.settings.queue, f"refused: {why}")
+    return Outcome(str(run_id), "refused").as_dict()
+
+
+def _refuse_local(
+    qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """A ``local`` operation acts on the engine of the machine that runs it
+    (leaving or joining a swarm): a worker never runs one, whatever Redis
+    says. Its run, if recorded as this operation and still queued, fails."""
+    reason = (
+        f"{op_name} acts on the engine of the machine that runs it: "
+        "a worker never runs it (refused)"
+    )
+    record = qc.store.find(run_id)
+    if record is not None and record.op == op_name and not record.done:
+        _finish_failed(qc, run_id, op_name, record.target, reason, "InvalidRequest", [])
+        log.error("run %s: %s", run_id, reason)
+        return Outcome(run_id, "refused", "failed").as_dict()
+    return _refuse_message(qc, op_name, run_id, params, reason)
+
+
+def _first_started(qc: QueueClient, run_id: str) -> float | None:
+    """When the run's first delivery started (a recovered run's record keeps it)."""
+    raw = qc.redis.hget(qc.store.run_key(run_id), "started_at")
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def _execution_params(
     qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """The parameters to run with: the message's, with the secret ones read
-    from the run's parameters key and unsealed (the message has them masked).
-    InvalidRequest if they are sealed with a key this worker lacks."""
-    from sparkswarm.operations import get_operation
+    """The parameters to run with: the record's (``params``, which the claim
+    checked against it), with the secret ones read from the run's parameters
+    key and unsealed (the record has them masked). InvalidRequest if that key
+    is gone or does not match the record, or is sealed with a key this
+    worker lacks."""
+    from sparkswarm.operations import get_operation, mask_secrets
 
-    if not get_operation(op_name).secret_params:
+    op = get_operation(op_name)
+    if not op.secret_params:
         return params
     stored = qc.store.execution_params(run_id)
-    if stored is None:  # a message of the previous version: secrets in its body
-        return params
-    return unseal_params({**params, **stored}, qc.secret_key)
+    if stored is None:
+        raise InvalidRequest("the run's secret parameters are gone (it ended or expired)")
+    if mask_secrets(op, stored) != params:
+        raise InvalidRequest("the run's stored parameters do not match its record (refused)")
+    return unseal_params(stored, qc.secret_key)
 
 
 def _park(
@@ -238,7 +358,8 @@ def _run_and_record(
     run_id: str,
     target: str,
     params: dict[str, Any],
-    lock: RedisLock,
+    lock_keys: list[str],
+    first_started: float | None = None,
 ) -> dict[str, Any]:
     from sparkswarm.gateway import Gateway
     from sparkswarm.operations import run_operation
@@ -283,13 +404,16 @@ def _run_and_record(
             reason = str(exc)
             if exc.retryable:
                 reason = f"{exc} (gave up after {attempt} attempts)"
-            _finish_failed(qc, run_id, op_name, target, reason, type(exc).__name__, lock)
+            _finish_failed(qc, run_id, op_name, target, reason, type(exc).__name__, lock_keys)
             return Outcome(run_id, "finished", "failed").as_dict()
         except Exception as exc:
             log.exception("operation %s (run %s) crashed", op_name, run_id)
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            _finish_failed(qc, run_id, op_name, target, reason, "InternalError", lock)
+            _finish_failed(qc, run_id, op_name, target, reason, "InternalError", lock_keys)
             return Outcome(run_id, "finished", "failed").as_dict()
+        else:
+            if first_started is not None:
+                result = _credit_earlier_delivery(qc, run_id, gw, result, first_started)
         finally:
             gw.close()
         event = OperationSucceeded(
@@ -302,7 +426,7 @@ def _run_and_record(
             result=result,
             allowed_from=("running",),
             worker=WORKER_TOKEN,
-            lock_keys=lock.keys,
+            lock_keys=lock_keys,
             queue=s.queue,
         )
         return Outcome(
@@ -317,7 +441,7 @@ def _finish_failed(
     target: str,
     reason: str,
     error_type: str,
-    lock: RedisLock,
+    lock_keys: list[str],
 ) -> None:
     event = OperationFailed(
         run_id=run_id,
@@ -335,6 +459,68 @@ def _finish_failed(
         error_type=error_type,
         allowed_from=("queued", "running"),
         worker=WORKER_TOKEN,
-        lock_keys=lock.keys,
+        lock_keys=lock_keys,
         queue=qc.settings.queue,
     )
+
+
+def _credit_earlier_delivery(
+    qc: QueueClient, run_id: str, gw: Any, result: Any, since: float
+) -> Any:
+    """A recovered run's result, with what its earlier delivery did put back.
+
+    The delivery that found a service already as asked reports it
+    ``unchanged``, though the delivery whose worker died made that change.
+    The engine says when: a service created or updated after the run first
+    started (its ``CreatedAt``/``UpdatedAt``, against the run's
+    ``started_at``; the clocks of workers and managers must agree) was
+    changed by this run. Such outcomes become ``changed`` (``created`` or
+    ``completed``), with a note. Anything the engine cannot answer is left
+    as it was.
+    """
+    notes: list[str] = []
+
+    def credited(outcome: Any) -> Any:
+        if not isinstance(outcome, dict) or outcome.get("changed") is not False:
+            return outcome
+        name = outcome.get("id") or outcome.get("service")
+        if not isinstance(name, str) or not name:
+            return outcome
+        try:
+            service = gw.inspect_service(name)
+        except SparkswarmError:
+            return outcome
+        created, updated = (_engine_time(service.get(k)) for k in ("CreatedAt", "UpdatedAt"))
+        if created is not None and created >= since:
+            what = "created"
+        elif updated is not None and updated >= since:
+            what = "completed"
+        else:
+            return outcome
+        done = "created" if what == "created" else "updated"
+        notes.append(
+            f"service {outcome.get('service') or name} was {done} by an earlier delivery "
+            "of this run (the engine's timestamps are after the run started)"
+        )
+        kept = outcome.get("outcome")
+        return {**outcome, "changed": True, "outcome": what if kept == "unchanged" else kept}
+
+    if isinstance(result, dict) and isinstance(result.get("services"), list):
+        result = {**result, "services": [credited(o) for o in result["services"]]}
+    elif isinstance(result, dict):
+        result = credited(result)
+    for note in notes:
+        qc.store.note(run_id, note)
+    return result
+
+
+def _engine_time(value: Any) -> float | None:
+    """An engine timestamp (RFC 3339, nanoseconds) as epoch seconds, or None."""
+    from datetime import datetime
+
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None

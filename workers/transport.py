@@ -17,6 +17,16 @@ keeps serving. Nothing is lost: the run's outcome is in its record already,
 and the message left unacked is redelivered after the visibility timeout and
 dropped by the claim (the run is finished).
 
+It also keeps a worker alive whatever bytes are on its queue. kombu decodes
+each item it pops inside the worker's event loop; an item that is not a
+kombu envelope (``not json``, ``[1,2,3]``, ``42``, ``null``, a body that is
+not base64) raises there, and Celery stops the worker as for any
+unrecoverable error. :meth:`Channel._brpop_read` is kombu's with the
+decoding of the item checked first: a poison item is moved aside
+(:mod:`.dead_letters`) and the loop goes on. It copies kombu 5.7's private
+method, which is why ``pyproject.toml`` pins kombu to that minor version;
+``tests/integration/test_poison.py`` fails if the method changes shape.
+
 ``app.py`` selects this class with ``broker_transport``.
 """
 
@@ -26,6 +36,35 @@ from typing import Any
 
 import redis
 from kombu.transport import redis as kombu_redis
+from kombu.transport.virtual import Empty
+from kombu.utils.encoding import bytes_to_str
+from kombu.utils.json import loads
+
+from sparkswarm.workers.dead_letters import move_aside
+
+
+def poison_reason(channel: Any, payload: Any) -> str:
+    """Why ``payload`` (a decoded queue item) cannot be delivered by kombu,
+    or "" if it can: what kombu's ``Message`` and Redis QoS read from it."""
+    if not isinstance(payload, dict):
+        return f"not a kombu envelope (a JSON {type(payload).__name__})"
+    properties = payload.get("properties")
+    if not isinstance(properties, dict):
+        return "envelope without properties"
+    if not isinstance(properties.get("delivery_tag"), str):
+        return "envelope without a delivery tag"
+    info = properties.get("delivery_info")
+    if not isinstance(info, dict) or not all(
+        isinstance(info.get(k), str) for k in ("exchange", "routing_key")
+    ):
+        return "envelope without delivery info"
+    if not isinstance(payload.get("headers", {}), dict):
+        return "envelope whose headers are not an object"
+    try:
+        channel.Message(payload, channel=channel)  # decodes the body as kombu will
+    except Exception as exc:
+        return f"body does not decode: {type(exc).__name__}: {exc}"
+    return ""
 
 
 class Channel(kombu_redis.Channel):
@@ -36,6 +75,66 @@ class Channel(kombu_redis.Channel):
         if self.connection is None or self.connection.client is None:
             raise redis.ConnectionError("the broker connection was closed (reconnecting)")
         return super()._connparams(asynchronous=asynchronous)  # type: ignore[no-untyped-call]
+
+    def _brpop_read(self, **options: Any) -> bool:
+        # kombu 5.7's Channel._brpop_read, except that the item goes through
+        # _deliver_item (checked before delivery) instead of straight to
+        # ``self.connection._deliver(loads(...))``.
+        try:
+            try:
+                dest__item = self.client.parse_response(self.client.connection, "BRPOP", **options)
+            except self.connection_errors:
+                self.client.connection.disconnect()
+                raise
+            if dest__item:
+                dest, item = dest__item
+                dest = bytes_to_str(dest).rsplit(self.sep, 1)[0]  # type: ignore[no-untyped-call]
+                self._queue_cycle.rotate(dest)
+                self._deliver_item(item, dest)
+                return True
+            else:
+                raise Empty()
+        finally:
+            self._in_poll = None  # type: ignore[assignment]
+            self._flush_brpop_reauth()  # type: ignore[no-untyped-call]
+
+    def _get(self, queue: str, timeout: float | None = None) -> Any:
+        # kombu's, skipping (and moving aside) poison items.
+        while True:
+            with self.conn_or_acquire() as client:
+                item = None
+                for pri in self.priority_steps:
+                    item = client.rpop(self._q_for_pri(queue, pri))  # type: ignore[no-untyped-call]
+                    if item:
+                        break
+                self._maybe_update_queues_expire(client, queue)  # type: ignore[no-untyped-call]
+                if not item:
+                    raise Empty()
+                payload, reason = self._decode(item)
+                if not reason:
+                    return payload
+                move_aside(client, item, queue, reason)
+
+    def _decode(self, item: bytes) -> tuple[Any, str]:
+        """The envelope in ``item``, and why it cannot be delivered ("" if it can)."""
+        try:
+            payload = loads(bytes_to_str(item))  # type: ignore[no-untyped-call]
+        except (ValueError, UnicodeDecodeError) as exc:
+            return None, f"not JSON: {type(exc).__name__}: {exc}"
+        return payload, poison_reason(self, payload)
+
+    def _deliver_item(self, item: bytes, queue: str) -> None:
+        payload, reason = self._decode(item)
+        if not reason:
+            try:
+                self.connection._deliver(payload, queue)
+                return
+            except self.connection_errors:
+                raise
+            except Exception as exc:  # the last resort: the worker outlives any item
+                reason = f"delivery failed: {type(exc).__name__}: {exc}"
+        with self.conn_or_acquire() as client:
+            move_aside(client, item, queue, reason)
 
 
 class Transport(kombu_redis.Transport):

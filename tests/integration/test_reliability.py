@@ -102,6 +102,12 @@ def test_a_worker_killed_mid_rolling_update_is_recovered_and_the_update_finishes
     assert record.state == "succeeded", record.error
     assert record.deliveries == 2
     assert any("recovered after worker loss" in note for note in record.notes)
+    # The first delivery made the change: the record says so, as the engine
+    # does (the service was updated after the run started), not "unchanged".
+    assert record.result is not None and not isinstance(record.result, list)
+    assert record.result["changed"] is True, record.result
+    assert record.result["outcome"] == "completed", record.result
+    assert any("by an earlier delivery of this run" in note for note in record.notes)
     kinds = [e.type for e in events_of(qc, update.run_id)]
     assert kinds.count("operation.succeeded") == 1
     assert kinds.count("operation.started") == 2

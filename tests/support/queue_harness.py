@@ -150,11 +150,14 @@ class RedisServer:
 
 
 def _served_by(client: Any, pid: int) -> bool:
-    """True if the server answering ``client`` is process ``pid``."""
+    """True if the server answering ``client`` is process ``pid`` and it has
+    loaded its data (while it replays its AOF it answers INFO, and every
+    other command with ``LOADING``)."""
     import redis
 
     try:
-        return int(client.info("server")["process_id"]) == pid
+        info = client.info()
+        return int(info["process_id"]) == pid and not int(info.get("loading", 0))
     except redis.RedisError:
         return False
 

@@ -109,3 +109,33 @@ def cancel_run(run_id: str = typer.Argument(..., help="The run id.")) -> None:
 
     record = queue_client().cancel(run_id, requester=requester_name())
     console().print(f"{record.id} {record.state}", highlight=False)
+
+
+@app.command("dead-letters")
+def dead_letters(
+    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many, newest first."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Queue items workers could not run and moved aside (not a message, a
+    task nobody knows, a message that does not match its run's record)."""
+    from datetime import UTC, datetime
+
+    from sparkswarm.cli.common import fail
+    from sparkswarm.workers.client import queue_client
+
+    if limit < 1:
+        raise fail("--limit must be at least 1")
+    letters = queue_client().dead_letters(limit)
+    if as_json:
+        show(letters, ["at", "queue", "reason", "preview"], as_json=True)
+        return
+    rows = [
+        {
+            "at": datetime.fromtimestamp(letter.at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            "queue": letter.queue,
+            "reason": letter.reason,
+            "preview": letter.preview,
+        }
+        for letter in letters
+    ]
+    show(rows, ["at", "queue", "reason", "preview"], as_json=False)

@@ -75,12 +75,19 @@ def doctor(
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Check the swarm: engine, state, quorum, ports, IPVS, overlay. Exit 1 on any failure."""
+    """Check the swarm: engine, state, quorum, ports, IPVS, overlay (and the queue's dead
+    letters when a broker is set). Exit 1 on any failure."""
     from sparkswarm.cli.common import EXIT_FAILURE, gateway
+    from sparkswarm.config import get_settings
     from sparkswarm.doctor import has_failures
     from sparkswarm.doctor_probe import run_doctor
 
     checks = run_doctor(gateway(), test_overlay=not no_overlay_test)
+    if get_settings().redis_url:
+        from sparkswarm.workers.client import queue_client
+        from sparkswarm.workers.dead_letters import queue_check
+
+        checks.append(queue_check(queue_client()))
     if as_json:
         print_json(checks)
     else:
