@@ -143,8 +143,13 @@ def task_fact(task: JSON) -> TaskFact:
         desired_state=str(task.get("DesiredState", "")),
         at=engine_time(status.get("Timestamp")),
         error=str(status.get("Err") or ""),
-        # A running container's ExitCode is 0 by default: meaningless until it ended.
-        exit_code=int(exit_code) if exit_code is not None and state != "running" else None,
+        # ExitCode is 0 by default: meaningless while running, or with no
+        # container at all (an image that is missing, a mount that failed).
+        exit_code=(
+            int(exit_code)
+            if exit_code is not None and state != "running" and container.get("ContainerID")
+            else None
+        ),
     )
 
 

@@ -240,7 +240,6 @@ def flapping(facts: SwarmFacts, rules: Rules) -> list[Observation]:
             "window": rules.flap_window,
             "last_error": last.error,
             "exit_code": last.exit_code,
-            "last_task": last.id,
         }
         seen.append(Observation("flapping", service.name, True, title, detail))
     return seen

@@ -224,13 +224,15 @@ def test_task_fact_reads_the_exit_code_only_once_ended() -> None:
             "State": "failed",
             "Timestamp": "1970-01-01T00:00:05Z",
             "Err": "task: non-zero exit (3)",
-            "ContainerStatus": {"ExitCode": 3},
+            "ContainerStatus": {"ContainerID": "c", "ExitCode": 3},
         },
     }
     assert task_fact(task) == TaskFact(
         "t", "s", "n", "failed", "shutdown", 5.0, "task: non-zero exit (3)", 3
     )
-    task["Status"] = {"State": "running", "ContainerStatus": {"ExitCode": 0}}
+    task["Status"] = {"State": "running", "ContainerStatus": {"ContainerID": "c", "ExitCode": 0}}
+    assert task_fact(task).exit_code is None
+    task["Status"] = {"State": "rejected", "Err": "No such image", "ContainerStatus": {}}
     assert task_fact(task).exit_code is None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 from sparkswarm.errors import InvalidRequest
@@ -108,13 +108,14 @@ class ClusterMixin(Connection):
 
     def events(
         self, *, since: float, until: float, filters: Filters | None = None
-    ) -> Iterator[JSON]:
+    ) -> Generator[JSON, None, None]:
         """The engine's events from ``since`` to ``until`` (Unix seconds), as they happen.
 
         The engine replays what it still holds from ``since`` (its buffer keeps
         the last events only), then streams until ``until`` and closes the
-        answer: a bounded long poll. Filters as ``docker events --filter``
-        (``type``: ``service``, ``node``, ...). Errors translated while read;
+        answer: a bounded long poll (``close()`` the generator to end it
+        sooner). Filters as ``docker events --filter`` (``type``: ``service``,
+        ``node``, ...). Errors translated while read;
         Unavailable when the engine stops answering.
         """
         params = {
