@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sparkswarm.bots.dispatch import ChatRequest, Dispatcher
@@ -40,8 +41,12 @@ class Bot:
     notifier: Notifier
     settings: Settings
     stop: threading.Event
+    # More loops started with the notifier (the alert poster), each until ``stop``.
+    loops: list[Callable[[threading.Event], None]] = field(default_factory=list)
 
     def start_notifier(self) -> threading.Thread:
+        for loop in self.loops:
+            threading.Thread(target=loop, args=(self.stop,), daemon=True).start()
         thread = threading.Thread(
             target=self.notifier.run, args=(self.stop,), daemon=True, name="sparkswarm-notifier"
         )
@@ -108,7 +113,12 @@ def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
     # so a burst of commands is worked through without starving the acks.
     work = ThreadPoolExecutor(8, thread_name_prefix="sparkswarm-dispatch")
     _listen(app, dispatcher, work)
-    return Bot(app, dispatcher, notifier, settings, threading.Event())
+    from sparkswarm.bots import alerts
+
+    alerts.register(app, dispatcher, qc, work)
+    poster = alerts.poster(qc, out, settings)
+    loops: list[Callable[[threading.Event], None]] = [poster.run] if poster is not None else []
+    return Bot(app, dispatcher, notifier, settings, threading.Event(), loops)
 
 
 def _listen(app: Any, dispatcher: Dispatcher, work: Executor) -> None:

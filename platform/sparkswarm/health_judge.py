@@ -156,6 +156,7 @@ def nodes_down(
             title += f": {len(held)} task(s) of {len(hit)} service(s) hit"
         detail = {
             "node": name,
+            "node_id": node.id,
             "role": node.role,
             "state": node.state,
             "services": hit,
