@@ -29,6 +29,7 @@ import shlex
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots.dispatch import ChatRequest
@@ -156,8 +157,17 @@ def summary_message(incidents: list[Incident]) -> tuple[str, list[Any]]:
 class AlertPoster:
     """Drains the incident outbox into the alerts channel; :meth:`run` is its loop."""
 
-    def __init__(self, qc: Any, out: SlackOut, *, channel: str, per_minute: int) -> None:
+    def __init__(
+        self,
+        qc: Any,
+        out: SlackOut,
+        *,
+        channel: str,
+        per_minute: int,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self.qc = qc
+        self.on_change = on_change  # an incident opened or resolved (App Homes refresh)
         self.out = out
         self.channel = channel
         self.per_minute = per_minute
@@ -181,14 +191,19 @@ class AlertPoster:
     def step(self) -> int:
         """One pass over the outbox; how many messages were posted or edited."""
         done = 0
+        news = False
         for key, version in self.store.outbox():
             incident = self.store.get(key)
             if incident is None or (self.store.silenced_by(key) and not self._silence_news(key)):
                 self.store.delivered(key, version)
                 continue
+            fresh = self.store.message(key).get("generation") != str(incident.generation)
             if self._show(incident):
                 self.store.delivered(key, version)
                 done += 1
+                news = news or fresh or incident.state == "resolved"
+        if news and self.on_change is not None:
+            self.on_change()
         return done
 
     def _silence_news(self, key: str) -> bool:
@@ -341,10 +356,16 @@ def register(app: Any, dispatcher: Dispatcher, qc: Any, work: Any) -> None:
     app.action(re.compile(f"^{ACTION_PREFIX}"))(on_click)
 
 
-def poster(qc: Any, out: SlackOut, settings: Any) -> AlertPoster | None:
+def poster(
+    qc: Any, out: SlackOut, settings: Any, *, on_change: Callable[[], None] | None = None
+) -> AlertPoster | None:
     """The alert poster of the configured channel; None without one."""
     if not settings.slack_alerts_channel:
         return None
     return AlertPoster(
-        qc, out, channel=settings.slack_alerts_channel, per_minute=settings.alerts_per_minute
+        qc,
+        out,
+        channel=settings.slack_alerts_channel,
+        per_minute=settings.alerts_per_minute,
+        on_change=on_change,
     )

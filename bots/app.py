@@ -114,9 +114,12 @@ def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
     work = ThreadPoolExecutor(8, thread_name_prefix="sparkswarm-dispatch")
     _listen(app, dispatcher, work)
     from sparkswarm.bots import alerts
+    from sparkswarm.bots.home import Home, register_home
 
+    home = Home(dispatcher, qc)
+    register_home(app, home, work)
     alerts.register(app, dispatcher, qc, work)
-    poster = alerts.poster(qc, out, settings)
+    poster = alerts.poster(qc, out, settings, on_change=home.refresh)
     loops: list[Callable[[threading.Event], None]] = [poster.run] if poster is not None else []
     return Bot(app, dispatcher, notifier, settings, threading.Event(), loops)
 

@@ -107,3 +107,31 @@ def test_a_crash_loop_is_one_alert_edited_then_resolved(
     assert posts_about(bots, key) == 1
     assert len(alerts_about(bots, key)) == 1
     assert alert.blocks[-1]["type"] != "actions"  # no buttons on a resolved incident
+
+
+def test_the_app_home_names_every_service(
+    gw: Any, name: Any, web_images: dict[str, str], lab: QueueLab, bots: BotLab
+) -> None:
+    bots.start_http(**WATCH_ENV)
+    mine = [name("home-a"), name("home-b")]
+    for service in mine:
+        gw.create_service(
+            {
+                "Name": service,
+                "TaskTemplate": {"ContainerSpec": {"Image": web_images["v1"]}},
+                "Mode": {"Replicated": {"Replicas": 1}},
+            }
+        )
+    opened = payloads.event_callback("", user=OPERATOR, kind="app_home_opened")
+    opened["event"]["tab"] = "home"
+    assert bots.event(opened).status_code == 200
+    view = wait_for(lambda: bots.web.views.get(OPERATOR), 60, "the published Home")
+    text = json.dumps(view)
+    assert all(service in text for service in mine)
+    assert len(view["blocks"]) <= 100
+    # someone without a role sees no cluster
+    stranger = payloads.event_callback("", user="U0NOBODY", kind="app_home_opened")
+    assert bots.event(stranger).status_code == 200
+    refused = wait_for(lambda: bots.web.views.get("U0NOBODY"), 30, "the stranger's Home")
+    assert "no sparkswarm role" in json.dumps(refused)
+    assert mine[0] not in json.dumps(refused)
