@@ -120,7 +120,11 @@ def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
     register_home(app, home, work)
     alerts.register(app, dispatcher, qc, work)
     poster = alerts.poster(qc, out, settings, on_change=home.refresh)
-    loops: list[Callable[[threading.Event], None]] = [poster.run] if poster is not None else []
+    from sparkswarm.bots.outcomes import OutcomePoster
+
+    loops: list[Callable[[threading.Event], None]] = [OutcomePoster(qc, out).run]
+    if poster is not None:
+        loops.append(poster.run)
     return Bot(app, dispatcher, notifier, settings, threading.Event(), loops)
 
 

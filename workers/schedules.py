@@ -29,6 +29,7 @@ from redbeat import RedBeatScheduler, RedBeatSchedulerEntry
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound
 
 Concurrency = Literal["forbid", "allow", "replace"]
+NotifyOn = Literal["failure", "always"]
 FIRE_TASK = "sparkswarm.schedule.fire"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
@@ -47,6 +48,8 @@ class ScheduleDefinition(BaseModel):
     created_by: str = ""
     created_at: float = Field(default_factory=time.time)
     paused: bool = False
+    notify: str = ""  # a Slack channel the bot posts each run's outcome to
+    notify_on: NotifyOn = "failure"
 
 
 class ScheduleView(BaseModel):
@@ -333,6 +336,15 @@ class ScheduleBook:
         self.redis.hset(
             key, mapping={"last_run_id": submission.run_id, "last_fire_at": time.time()}
         )
+        if definition.notify:
+            from sparkswarm.workers.outcomes import OutcomeNotices
+
+            OutcomeNotices(self.redis, self.qc.settings.key_prefix).expect(
+                submission.run_id,
+                channel=definition.notify,
+                on=definition.notify_on,
+                what=f"schedule {name}: {' '.join(definition.command) or definition.op}",
+            )
         return {"schedule": name, "outcome": "submitted", "run_id": submission.run_id}
 
 

@@ -7,6 +7,7 @@ confirmations like typed commands."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,71 @@ def test_the_app_home_names_every_service(
     refused = wait_for(lambda: bots.web.views.get("U0NOBODY"), 30, "the stranger's Home")
     assert "no sparkswarm role" in json.dumps(refused)
     assert mine[0] not in json.dumps(refused)
+
+
+def test_a_scheduled_run_posts_its_outcome_where_its_schedule_says(
+    gw: Any, name: Any, web_images: dict[str, str], lab: QueueLab, bots: BotLab
+) -> None:
+    from sparkswarm.workers.schedules import ScheduleBook
+
+    bots.start_http(**WATCH_ENV)
+    service = name("sched")
+    gw.create_service(
+        {
+            "Name": service,
+            "TaskTemplate": {"ContainerSpec": {"Image": web_images["v1"]}},
+            "Mode": {"Replicated": {"Replicas": 1}},
+        }
+    )
+    cron = ["--cron", "0 3 1 1 *"]  # never during the test: fired by hand below
+    refused = lab.cli(
+        "schedule",
+        "add",
+        "x",
+        *cron,
+        "--notify-on",
+        "sometimes",
+        "--notify",
+        ALERTS,
+        "--",
+        "service",
+        "scale",
+        f"{service}=1",
+    )
+    assert refused.returncode == 2 and "--notify-on" in refused.stderr
+    for schedule, on, target in (
+        (name("always"), "always", service),
+        (name("quiet"), "failure", service),
+        (name("broken"), "failure", name("missing")),
+    ):
+        added = lab.cli(
+            "schedule",
+            "add",
+            schedule,
+            *cron,
+            "--notify",
+            ALERTS,
+            "--notify-on",
+            on,
+            "--",
+            "service",
+            "scale",
+            f"{target}=1",
+        )
+        assert added.returncode == 0, added.stderr
+    book = ScheduleBook(lab.client())
+    fired = {s: book.fire(s)["run_id"] for s in (name("always"), name("quiet"), name("broken"))}
+
+    def told(run_id: str) -> list[Message]:
+        return [
+            m for m in list(bots.web.messages.values()) if m.channel == ALERTS and run_id in m.text
+        ]
+
+    (ok,) = wait_for(lambda: told(fired[name("always")]), 60, "the outcome, always")
+    assert "succeeded" in ok.text and " s" in ok.text
+    (bad,) = wait_for(lambda: told(fired[name("broken")]), 60, "the failure")
+    assert "failed" in bad.text and "```" in bad.blocks[0]["text"]["text"]
+    record = lab.client().wait(fired[name("quiet")], timeout=60)
+    assert record.state == "succeeded"
+    time.sleep(3)  # the poster looks every second: a success under `failure` stays quiet
+    assert told(fired[name("quiet")]) == []
