@@ -145,7 +145,7 @@ def summary_message(incidents: list[Incident]) -> tuple[str, list[Any]]:
     shown = lines[:SUMMARY_LINES]
     if len(lines) > SUMMARY_LINES:
         shown.append(f"… and {len(lines) - SUMMARY_LINES} more: `sparkswarm alerts`")
-    head = f":rotating_light: {len(incidents)} more incidents this minute"
+    head = f":rotating_light: {len(incidents)} more incident(s) this minute"
     body = bounded("\n".join(shown), SECTION_LIMIT, "`sparkswarm alerts`")
     blocks = [
         SectionBlock(text=MarkdownTextObject(text=head)),
