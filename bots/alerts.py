@@ -165,8 +165,10 @@ class AlertPoster:
         channel: str,
         per_minute: int,
         on_change: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.qc = qc
+        self.clock = clock  # the per-minute cap's minutes (tests hold it still)
         self.on_change = on_change  # an incident opened or resolved (App Homes refresh)
         self.out = out
         self.channel = channel
@@ -214,7 +216,7 @@ class AlertPoster:
         message = self.store.message(incident.key)
         if message.get("ts") and message.get("generation") == str(incident.generation):
             return self._edit(incident, message)
-        minute = int(time.time() // 60)
+        minute = int(self.clock() // 60)
         posted = self.qc.redis.incr(f"{self.prefix}alerts:posted:{minute}")
         self.qc.redis.expire(f"{self.prefix}alerts:posted:{minute}", 120)
         if posted > self.per_minute:

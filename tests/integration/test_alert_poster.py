@@ -47,7 +47,14 @@ def poster(qc: QueueClient, slack: SlackDouble, per_minute: int = 3) -> AlertPos
     from slack_sdk import WebClient
 
     client = WebClient(token=double.BOT_TOKEN, base_url=slack.api_url)
-    return AlertPoster(qc, SlackOut(client, Scrubber()), channel=CHANNEL, per_minute=per_minute)
+    # One minute throughout: the cap counts per clock minute.
+    return AlertPoster(
+        qc,
+        SlackOut(client, Scrubber()),
+        channel=CHANNEL,
+        per_minute=per_minute,
+        clock=lambda: 1_800_000_000.0,
+    )
 
 
 def flapping(name: str, failures: int = 3, active: bool = True) -> Observation:
