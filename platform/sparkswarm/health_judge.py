@@ -9,7 +9,7 @@ condition that cleared (or whose object is gone) is reported inactive.
 
 The kinds:
 
-- ``node_down``: a node not ``ready``; lists the services whose tasks it held
+- ``node_down``: a node ``down`` (or ``disconnected``); lists the services whose tasks it held
   (a storm is this one incident, not one per task or service);
 - ``manager_lost``: a manager unreachable, with the quorum margin left;
 - ``flapping``: ``flap_failures`` task failures of a service within
@@ -31,6 +31,9 @@ from typing import Any
 
 from sparkswarm.health_facts import NodeChange, NodeFact, ServiceFact, SwarmFacts, TaskFact
 
+# "unknown" is what a newly elected leader says of every node until it hears
+# from it (a second or two): not news. A node that is gone turns "down".
+DOWN_STATES = frozenset({"down", "disconnected"})
 KINDS = ("node_down", "manager_lost", "flapping", "update", "below_desired")
 FAILED_STATES = frozenset({"failed", "rejected"})
 UPDATE_TROUBLE = {
@@ -94,7 +97,7 @@ def replay_node_changes(changes: Iterable[NodeChange], names: dict[str, str]) ->
     seen: list[Observation] = []
     for change in changes:
         name = names.get(change.node_id) or change.hostname or change.node_id[:12]
-        down = change.state != "ready"
+        down = change.state in DOWN_STATES
         title = f"node {name} is {change.state}" if down else ""
         seen.append(Observation("node_down", name, down, title, {"state": change.state}))
     return seen
@@ -141,7 +144,7 @@ def nodes_down(
     """A node_down observation per node that is not ready, with the services it held."""
     seen: list[Observation] = []
     for node in facts.nodes:
-        if node.state == "ready":
+        if node.state not in DOWN_STATES:
             continue
         held = [
             t

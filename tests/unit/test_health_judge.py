@@ -198,6 +198,11 @@ def test_node_changes_replay_in_order() -> None:
     assert [(o.key, o.active) for o in seen] == [("node_down:w1", True), ("node_down:w1", False)]
 
 
+def test_a_node_a_new_leader_has_not_heard_from_yet_is_not_down() -> None:
+    unknown = dataclasses.replace(W1, state="unknown")
+    assert judge(facts(nodes=(M1, unknown)), RULES, set(), {})[0] == []
+
+
 def test_nodes_sharing_a_hostname_get_distinct_names() -> None:
     twin = NodeFact("abcdef123", "m1", "worker", "down", "active")
     seen = active(judge(facts(nodes=(M1, twin)), RULES, set(), {})[0])

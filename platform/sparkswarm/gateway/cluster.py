@@ -7,7 +7,7 @@ import time
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
-from sparkswarm.errors import InvalidRequest
+from sparkswarm.errors import InvalidRequest, Unavailable
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
 from sparkswarm.gateway.services import Filters
 from sparkswarm.gateway.translate import translated_errors
@@ -125,27 +125,31 @@ class ClusterMixin(Connection):
         }
         # The stream may stay quiet until ``until``: the read timeout covers the wait.
         wait = max(0.0, until - time.time()) + self.timeout
-        wire = self._wire()
-        if wire is not None:
-            chunks = wire.stream("events", "GET", "/events", params=params, timeout=wait)
-            yield from _json_objects(chunks, "events")
-            return
-        with self._engine("events") as api:
-            stream = api.events(
-                since=params["since"],
-                until=params["until"],
-                filters=json.loads(params["filters"]) if "filters" in params else None,
-                decode=True,
-            )
-        with translated_errors("events"):
-            for event in stream:
-                yield as_object(event)
+        try:
+            wire = self._wire()
+            if wire is not None:
+                chunks = wire.stream("events", "GET", "/events", params=params, timeout=wait)
+                yield from _json_objects(chunks, "events")
+                return
+            with self._engine("events") as api:
+                stream = api.events(
+                    since=params["since"],
+                    until=params["until"],
+                    filters=json.loads(params["filters"]) if "filters" in params else None,
+                    decode=True,
+                )
+            with translated_errors("events"):
+                for event in stream:
+                    yield as_object(event)
+        except Unavailable:
+            # A stream has a connection of its own: drop the manager in use
+            # too, so the next call fails over as a JSON call's failure does.
+            self.close()
+            raise
 
 
 def _json_objects(chunks: Iterator[bytes], what: str) -> Iterator[JSON]:
     """The JSON objects of a stream the engine writes one per line."""
-    from sparkswarm.errors import Unavailable
-
     pending = b""
     for chunk in chunks:
         pending += chunk
