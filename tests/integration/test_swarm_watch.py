@@ -195,3 +195,37 @@ def test_the_watcher_runs_in_a_worker_and_as_sparkswarm_watch(
         assert "opened" in shown.stdout and "resolved" in shown.stdout
         missing = lab.cli("alerts", "show", "flapping:nothing-here")
         assert missing.returncode == 2 and "no incident" in missing.stderr
+
+
+def test_events_are_a_bounded_long_poll_that_replays_from_since(
+    gw: Any, name: Any, web_images: dict[str, str]
+) -> None:
+    import time
+
+    from sparkswarm.gateway import Gateway
+
+    since = time.time()
+    service = name("evt")
+    maker = threading.Timer(
+        0.5,
+        gw.create_service,
+        [
+            {
+                "Name": service,
+                "TaskTemplate": {"ContainerSpec": {"Image": web_images["v1"]}},
+                "Mode": {"Replicated": {"Replicas": 0}},
+            }
+        ],
+    )
+    maker.start()
+    started = time.time()
+    seen = list(Gateway().events(since=since, until=since + 3, filters={"type": ["service"]}))
+    maker.join()
+    assert 2 <= time.time() - started < 10  # it waited for `until`, and then ended
+    mine = [e for e in seen if e["Actor"]["Attributes"].get("name") == service]
+    assert [e["Action"] for e in mine] == ["create"]
+    # asked again later from the same point, the engine replays it at once
+    started = time.time()
+    again = Gateway().events(since=since, until=time.time(), filters={"type": ["service"]})
+    assert any(e["Actor"]["Attributes"].get("name") == service for e in again)
+    assert time.time() - started < 5

@@ -269,3 +269,10 @@ def test_node_change_from_an_event() -> None:
     assert node_change(event) == NodeChange("n", "w1", "down", 2.5)
     assert node_change({**event, "Type": "service"}) is None
     assert node_change({**event, "Actor": {"ID": "n", "Attributes": {"name": "w1"}}}) is None
+
+
+def test_the_events_stream_is_split_into_objects_whatever_the_chunks() -> None:
+    from sparkswarm.gateway.cluster import _json_objects
+
+    chunks = [b'{"a": 1}\n{"b"', b": 2}\n", b"\n", b'{"c": 3}']
+    assert list(_json_objects(iter(chunks), "events")) == [{"a": 1}, {"b": 2}, {"c": 3}]
