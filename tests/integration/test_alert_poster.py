@@ -28,19 +28,24 @@ CHANNEL = "C0OPS"
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[QueueClient, SlackDouble]]:
+def server(tmp_path: Path) -> Iterator[RedisServer]:
     from tests.conftest import unavailable
 
     if not has_redis_server():
         unavailable("redis-server is not installed")
     server = RedisServer(tmp_path, aof=True)
     server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def world(server: RedisServer) -> Iterator[tuple[QueueClient, SlackDouble]]:
     slack = SlackDouble().start()
     try:
         yield QueueClient(Settings(redis_url=server.url)), slack
     finally:
         slack.stop()
-        server.stop()
 
 
 def poster(qc: QueueClient, slack: SlackDouble, per_minute: int = 3) -> AlertPoster:
@@ -117,3 +122,34 @@ def test_a_silenced_incident_says_so_once_then_is_left_alone(
     alerts.step()
     assert message.edits == edits
     assert [e["what"] for e in store.history("flapping:web")] == ["opened", "silenced", "updated"]
+
+
+def test_a_condition_back_within_the_cooldown_reopens_the_same_message(
+    world: tuple[QueueClient, SlackDouble], server: RedisServer
+) -> None:
+    qc, slack = world
+    store = incident_store(qc)
+    alerts = poster(qc, slack)
+    store.apply(flapping("web"), now=1000.0)
+    store.apply(flapping("web", active=False), now=1100.0)
+    alerts.step()
+    (post,) = posts(slack)
+    message = slack.messages[(CHANNEL, post.response["ts"])]
+    assert "*RESOLVED*" in message.blocks[0]["text"]["text"]
+
+    # Redis restarts (AOF): the incident and its message are still known.
+    server.stop()
+    server.start()
+    reopened = store.apply(flapping("web"), now=1100.0 + store.cooldown - 1)
+    assert reopened is not None and reopened.generation == 1 and reopened.reopened == 1
+    alerts.step()
+    assert len(posts(slack)) == 1 and "*OPEN*" in message.blocks[0]["text"]["text"]
+
+    # Back after the cool-down: a new incident generation, a new message.
+    store.apply(flapping("web", active=False), now=5000.0)
+    fresh = store.apply(flapping("web"), now=5000.0 + store.cooldown + 1)
+    assert fresh is not None and fresh.generation == 2 and fresh.reopened == 0
+    alerts.step()
+    assert len(posts(slack)) == 2
+    whats = [e["what"] for e in store.history("flapping:web")]
+    assert whats == ["opened", "resolved", "reopened", "resolved", "opened"]
