@@ -16,6 +16,7 @@ Each look:
 2. read the task states (the engine emits no swarm-scope task events), and
    the nodes and services again when an event named them (or a minute
    passed): two Engine API calls per look on a quiet swarm;
+   the newest failed Spark jobs come from the Spark watcher's records;
 3. judge the facts (``sparkswarm.health_judge``, pure) and apply each
    observation to the incident store (``workers/incidents.py``), which the
    bot turns into Slack messages. The watcher never talks to Slack.
@@ -32,6 +33,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.health_facts import (
+    JobFact,
     NodeFact,
     ServiceFact,
     SwarmFacts,
@@ -43,6 +45,7 @@ from sparkswarm.health_facts import (
 from sparkswarm.health_judge import Observation, Rules, judge, node_names, replay_node_changes
 from sparkswarm.workers.incidents import Incident, IncidentStore, incident_store
 from sparkswarm.workers.locks import RedisLock
+from sparkswarm.workers.spark_jobs import JobStore
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -62,6 +65,7 @@ class SwarmWatcher:
         self.redis = qc.redis
         self.gw = gw
         self.store: IncidentStore = incident_store(qc)
+        self.jobs = JobStore.for_client(qc)
         self.token = token or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = RedisLock(
             qc.redis, f"{s.key_prefix}watch:lease", self.token, s.swarm_watcher_ttl
@@ -118,6 +122,7 @@ class SwarmWatcher:
             nodes=tuple(self._nodes),
             services=tuple(self._services),
             tasks=tuple(task_fact(t) for t in self.gw.tasks()),
+            jobs=tuple(self._failed_jobs()),
         )
         below = {k: float(v) for k, v in self.redis.hgetall(self.below_key).items()}
         judged, below = judge(facts, self.rules, self.store.open_keys(), below)
@@ -161,6 +166,21 @@ class SwarmWatcher:
         if self._behind:
             until = int(events[-1].get("timeNano") or 0) / 1e9 + 1e-9
         return events, until
+
+    def _failed_jobs(self) -> list[JobFact]:
+        """The newest failed Spark jobs, from the Spark watcher's records (Redis only)."""
+        return [
+            JobFact(
+                id=r.id,
+                name=r.name,
+                stack=r.stack,
+                state=r.state,
+                finished_at=r.finished_at or r.created_at,
+                reason=r.reason or "",
+                exit_code=r.exit_code,
+            )
+            for r in self.jobs.list(state="FAILED", limit=20)
+        ]
 
     def _read(self, *, nodes: bool, services: bool) -> None:
         """Read nodes and services again when events named them, or they are old."""

@@ -66,6 +66,19 @@ class NodeChange:
 
 
 @dataclass(frozen=True)
+class JobFact:
+    """A Spark job that ended (from the Spark watcher's job records)."""
+
+    id: str
+    name: str
+    stack: str
+    state: str
+    finished_at: float
+    reason: str = ""
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
 class SwarmFacts:
     """One look at the swarm, at ``now``."""
 
@@ -73,6 +86,7 @@ class SwarmFacts:
     nodes: tuple[NodeFact, ...] = ()
     services: tuple[ServiceFact, ...] = ()
     tasks: tuple[TaskFact, ...] = ()
+    jobs: tuple[JobFact, ...] = ()
 
 
 def engine_time(text: str | None) -> float:

@@ -19,7 +19,9 @@ The kinds:
   message; it clears when the service is updated again (or removed);
 - ``below_desired``: fewer tasks running than desired for longer than
   ``below_grace`` seconds (not reported for services a down node hit, whose
-  incident lists them, nor for flapping ones: one incident per cause).
+  incident lists them, nor for flapping ones: one incident per cause);
+- ``spark_job``: a Spark job that failed, with the reason and exit code; a
+  one-off, so it stays open for ``job_window`` seconds, then resolves.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from sparkswarm.health_facts import NodeChange, NodeFact, ServiceFact, SwarmFact
 # "unknown" is what a newly elected leader says of every node until it hears
 # from it (a second or two): not news. A node that is gone turns "down".
 DOWN_STATES = frozenset({"down", "disconnected"})
-KINDS = ("node_down", "manager_lost", "flapping", "update", "below_desired")
+KINDS = ("node_down", "manager_lost", "flapping", "update", "below_desired", "spark_job")
 FAILED_STATES = frozenset({"failed", "rejected"})
 UPDATE_TROUBLE = {
     "paused": "paused",
@@ -52,6 +54,7 @@ class Rules:
     flap_window: float = 300.0
     flap_quiet: float = 30.0
     below_grace: float = 60.0
+    job_window: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ def judge(
     active.extend(updates_in_trouble(facts.services))
     below, below_since = below_desired(facts, rules, below_since, skip=hit)
     active.extend(below)
+    active.extend(spark_jobs_failed(facts, rules))
     holding = {o.key for o in active}
     cleared = [
         Observation(kind, obj, False)
@@ -295,3 +299,23 @@ def below_desired(
         detail = {"service": service.name, "running": have, "desired": desired, "why": why}
         seen.append(Observation("below_desired", service.name, True, title, detail))
     return seen, still
+
+
+def spark_jobs_failed(facts: SwarmFacts, rules: Rules) -> list[Observation]:
+    """A spark_job observation per job that failed within the last ``job_window``."""
+    seen: list[Observation] = []
+    for job in facts.jobs:
+        if job.state != "FAILED" or job.finished_at < facts.now - rules.job_window:
+            continue
+        exit_text = f" (exit code {job.exit_code})" if job.exit_code is not None else ""
+        title = f"Spark job {job.id} ({job.name} on {job.stack}) failed{exit_text}"
+        if job.reason:
+            title += f": {job.reason}"
+        detail = {
+            "job": job.id,
+            "stack": job.stack,
+            "last_error": job.reason,
+            "exit_code": job.exit_code,
+        }
+        seen.append(Observation("spark_job", job.id, True, title, detail))
+    return seen

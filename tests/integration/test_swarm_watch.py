@@ -229,3 +229,36 @@ def test_events_are_a_bounded_long_poll_that_replays_from_since(
     again = Gateway().events(since=since, until=time.time(), filters={"type": ["service"]})
     assert any(e["Actor"]["Attributes"].get("name") == service for e in again)
     assert time.time() - started < 5
+
+
+def test_a_failed_spark_job_recorded_by_the_spark_watcher_is_an_incident(
+    gw: Any, redis_server: RedisServer
+) -> None:
+    import time
+
+    from sparkswarm.gateway import Gateway
+    from sparkswarm.spark.job_record import JobAsk, JobRecord
+    from sparkswarm.workers.spark_jobs import JobStore
+
+    qc = client(redis_server.url)
+    jobs = JobStore.for_client(qc)
+    record = JobRecord(
+        id="jobfail1",
+        stack="spark",
+        service="spark_job-x",
+        name="pi",
+        script="pi.py",
+        ask=JobAsk(cores=1, executor_memory_mb=512),
+    )
+    assert jobs.create(record)
+    changes = {
+        "state": "FAILED",
+        "reason": "driver exited",
+        "exit_code": 1,
+        "finished_at": time.time(),
+    }
+    assert jobs.update("jobfail1", changes, expect=("SUBMITTED",)) is not None
+    watcher = SwarmWatcher(qc, Gateway(timeout=10))
+    changed = watcher.look()
+    (found,) = [i for i in changed if i.key == "spark_job:jobfail1"]
+    assert found.title == "Spark job jobfail1 (pi on spark) failed (exit code 1): driver exited"

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from sparkswarm.health_facts import (
+    JobFact,
     NodeChange,
     NodeFact,
     ServiceFact,
@@ -276,3 +277,19 @@ def test_the_events_stream_is_split_into_objects_whatever_the_chunks() -> None:
 
     chunks = [b'{"a": 1}\n{"b"', b": 2}\n", b"\n", b'{"c": 3}']
     assert list(_json_objects(iter(chunks), "events")) == [{"a": 1}, {"b": 2}, {"c": 3}]
+
+
+@pytest.mark.parametrize(
+    ("state", "age", "reported"),
+    [("FAILED", 60, True), ("FAILED", 4000, False), ("SUCCEEDED", 60, False)],
+)
+def test_a_failed_spark_job_is_an_incident_for_an_hour(
+    state: str, age: float, reported: bool
+) -> None:
+    job = JobFact("j1", "pi", "spark", state, NOW - age, "driver exited with code 1", 1)
+    seen = active(judge(facts(jobs=(job,)), RULES, set(), {})[0])
+    assert ("spark_job:j1" in seen) is reported
+    if reported:
+        assert seen["spark_job:j1"].title == (
+            "Spark job j1 (pi on spark) failed (exit code 1): driver exited with code 1"
+        )
