@@ -119,7 +119,7 @@ def build(settings: Settings, qc: Any = None, *, http: bool = True) -> Bot:
     home = Home(dispatcher, qc)
     register_home(app, home, work)
     alerts.register(app, dispatcher, qc, work)
-    poster = alerts.poster(qc, out, settings, on_change=home.refresh)
+    poster = alerts.poster(qc, out, settings, on_change=home.refresh_soon)
     from sparkswarm.bots.outcomes import OutcomePoster
 
     loops: list[Callable[[threading.Event], None]] = [OutcomePoster(qc, out).run]

@@ -5,13 +5,14 @@ Nodes by role and state and services with running/desired come from a worker
 socket); open incidents and the last 10 runs from Redis. Only members with a
 role see the cluster; others are told they have none. The view is republished
 when a user opens the Home and, for users who opened it within the last hour,
-when an incident opens or resolves (the alert poster calls :meth:`refresh`).
+when an incident opens or resolves (the alert poster calls :meth:`refresh_soon`).
 At most 100 blocks (Block Kit's limit for a view); what does not fit is named.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections import Counter
@@ -113,11 +114,33 @@ class Home:
         self.dispatcher = dispatcher
         self.qc = qc
         self.viewers_key = f"{qc.settings.key_prefix}bot:home:viewers"
+        self._guard = threading.Lock()
+        self._running = False
+        self._again = False
 
     def opened(self, user: str, channel: str = "") -> None:
         """``user`` opened the Home: publish it, and remember them for an hour."""
         self.qc.redis.zadd(self.viewers_key, {user: time.time()})
         self.publish(user, channel)
+
+    def refresh_soon(self) -> None:
+        """:meth:`refresh` in a thread of its own (the alert poster must not wait for
+        workers' reads); one at a time, a call meanwhile is folded into it."""
+        with self._guard:
+            self._again = True
+            if self._running:
+                return
+            self._running = True
+        threading.Thread(target=self._refresh_loop, daemon=True).start()
+
+    def _refresh_loop(self) -> None:
+        while True:
+            with self._guard:
+                if not self._again:
+                    self._running = False
+                    return
+                self._again = False
+            self.refresh()
 
     def refresh(self) -> None:
         """Publish again for everyone who opened the Home within the last hour."""

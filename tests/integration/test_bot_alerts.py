@@ -130,6 +130,14 @@ def test_the_app_home_names_every_service(
     text = json.dumps(view)
     assert all(service in text for service in mine)
     assert len(view["blocks"]) <= 100
+    # an incident opens: the Home of whoever opened it lately is published again
+    crash = name("home-crash")
+    crashing_service(gw, crash, web_images["broken"])
+    wait_for(
+        lambda: f"flapping:{crash}" in json.dumps(bots.web.views.get(OPERATOR)),
+        90,
+        "the Home republished with the incident",
+    )
     # someone without a role sees no cluster
     stranger = payloads.event_callback("", user="U0NOBODY", kind="app_home_opened")
     assert bots.event(stranger).status_code == 200
