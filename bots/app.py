@@ -24,8 +24,9 @@ import dataclasses
 import json
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots.dispatch import BUSY, ChatRequest, Dispatcher
@@ -53,11 +54,15 @@ class Bot:
     notifier: Notifier
     settings: Settings
     stop: threading.Event
+    # More loops started with the notifier (the alert poster), each until ``stop``.
+    loops: list[Callable[[threading.Event], None]] = field(default_factory=list)
 
     def start_notifier(self) -> threading.Thread:
-        """Start the notifier, and the sweeper that replaces the buttons of
-        expired confirmations."""
+        """Start the notifier, the sweeper that replaces the buttons of expired
+        confirmations, and the other loops (alerts, outcomes)."""
         threading.Thread(target=self._sweep, daemon=True, name="sparkswarm-sweeper").start()
+        for loop in self.loops:
+            threading.Thread(target=loop, args=(self.stop,), daemon=True).start()
         thread = threading.Thread(
             target=self.notifier.run, args=(self.stop,), daemon=True, name="sparkswarm-notifier"
         )
@@ -141,7 +146,18 @@ def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = Tru
     # a bound, so a flood is told "busy" instead of waiting in a queue.
     work = BoundedPool(settings.bot_threads, settings.bot_max_pending, "sparkswarm-dispatch")
     _listen(app, dispatcher, work)
-    bot = Bot(app, dispatcher, notifier, settings, threading.Event())
+    from sparkswarm.bots import alerts
+    from sparkswarm.bots.home import Home, register_home
+    from sparkswarm.bots.outcomes import OutcomePoster
+
+    app_home = Home(dispatcher, qc)
+    register_home(app, app_home, work)
+    alerts.register(app, dispatcher, qc, work)
+    poster = alerts.poster(qc, out, settings, on_change=app_home.refresh_soon)
+    loops: list[Callable[[threading.Event], None]] = [OutcomePoster(qc, out).run]
+    if poster is not None:
+        loops.append(poster.run)
+    bot = Bot(app, dispatcher, notifier, settings, threading.Event(), loops)
     _on_lifecycle(app, bot)
     return bot
 

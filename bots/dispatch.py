@@ -185,6 +185,11 @@ class Dispatcher:
     def _first_time(self, key: str) -> bool:
         return bool(self.qc.redis.set(f"{self.prefix}bot:seen:{key}", "1", nx=True, ex=86400))
 
+    def role_for(self, user: str, channel: str, team: str = "") -> str | None:
+        """The role ``user`` (of workspace ``team``) has in ``channel``; alerts'
+        buttons and the App Home check it too."""
+        return self._role(user, channel, team)
+
     def _role(self, user: str, channel: str, team: str = "") -> str | None:
         return self.roles.role_of(user, channel, self._groups_of(user), team)
 

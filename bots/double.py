@@ -142,6 +142,7 @@ class SlackDouble:
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], Message] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        self.views: dict[str, dict[str, Any]] = {}  # user -> the Home view published last
         self.listeners: list[Callable[[Call], None]] = []
         self.ws_url = ""
         self._limits: dict[str, list[float]] = {}
@@ -365,6 +366,26 @@ class SlackDouble:
             message.blocks = _blocks(args["blocks"])
         message.edits += 1
         return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+
+    def _m_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Publish a user's App Home, refused as Slack refuses it: no user, a
+        view that is not a ``home`` view, or more than 100 blocks."""
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                return {"ok": False, "error": "invalid_arguments"}
+        user = str(args.get("user_id") or "")
+        if not user:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        blocks = view.get("blocks") or []
+        if not isinstance(blocks, list) or len(blocks) > 100:
+            return {"ok": False, "error": "invalid_arguments"}
+        self.views[user] = view
+        return {"ok": True, "view": {**view, "id": f"V{len(self.views):08d}"}}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._check_message_args(args)

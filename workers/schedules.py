@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from sparkswarm.workers.client import QueueClient
 
 Concurrency = Literal["forbid", "allow", "replace"]
+NotifyOn = Literal["failure", "always"]
 FIRE_TASK = "sparkswarm.schedule.fire"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
@@ -53,6 +54,8 @@ class ScheduleDefinition(BaseModel):
     created_by: str = ""
     created_at: float = Field(default_factory=time.time)
     paused: bool = False
+    notify: str = ""  # a Slack channel the bot posts each run's outcome to
+    notify_on: NotifyOn = "failure"
 
 
 class ScheduleView(BaseModel):
@@ -337,6 +340,15 @@ class ScheduleBook:
             )
             return {"schedule": name, "outcome": "refused", "reason": reason}
         self.redis.hset(key, mapping={"last_run_id": run.run_id or "", "last_fire_at": time.time()})
+        if definition.notify and run.run_id:
+            from sparkswarm.workers.outcomes import OutcomeNotices
+
+            OutcomeNotices(self.redis, self.qc.settings.key_prefix).expect(
+                run.run_id,
+                channel=definition.notify,
+                on=definition.notify_on,
+                what=f"schedule {name}: {' '.join(definition.command) or definition.op}",
+            )
         return {"schedule": name, "outcome": "submitted", "run_id": run.run_id}
 
 

@@ -96,6 +96,18 @@ def _start_spark_watcher(**_: Any) -> None:
     ).start()
 
 
+def _start_swarm_watcher(**_: Any) -> None:
+    """At worker start: a swarm watcher thread (active only while it holds the lease)."""
+    if not get_settings().swarm_watcher_in_worker:
+        return
+    from sparkswarm.workers.swarm_watch import watch_forever
+
+    threading.Thread(
+        target=watch_forever, args=(_recovery_stop,), daemon=True, name="sparkswarm-swarm-watcher"
+    ).start()
+
+
 signals.worker_ready.connect(_start_recovery, weak=False)
+signals.worker_ready.connect(_start_swarm_watcher, weak=False)
 signals.worker_ready.connect(_start_spark_watcher, weak=False)
 signals.worker_shutdown.connect(_stop_recovery, weak=False)

@@ -216,6 +216,54 @@ class Settings:
             "logs); its record, output and log tail stay as long as run records.",
         ),
     )
+    swarm_watcher_in_worker: bool = field(
+        default=True,
+        metadata=_row(
+            v.boolean,
+            "Run the swarm watcher (incidents) as a thread of every worker (one is "
+            "active at a time, by lease); off: run `sparkswarm watch` yourself.",
+        ),
+    )
+    swarm_watch_interval: float = field(
+        default=5.0,
+        metadata=_row(
+            v.seconds,
+            "Seconds between the swarm watcher's looks at task states (engine events "
+            "end a wait early).",
+        ),
+    )
+    swarm_watcher_ttl: float = field(
+        default=20.0,
+        metadata=_row(v.seconds, "Seconds the swarm watcher's lease lives unrefreshed (takeover)."),
+    )
+    alert_flap_failures: int = field(
+        default=3,
+        metadata=_row(v.integer(ge=1), "Task failures of one service that make it flapping."),
+    )
+    alert_flap_window: float = field(
+        default=300.0,
+        metadata=_row(v.seconds, "Seconds within which those failures count."),
+    )
+    alert_flap_quiet: float = field(
+        default=30.0,
+        metadata=_row(
+            v.seconds, "Seconds without a failure (all tasks running) that end a flapping incident."
+        ),
+    )
+    alert_below_grace: float = field(
+        default=60.0,
+        metadata=_row(
+            v.seconds, "Seconds a service may run fewer tasks than desired before an incident."
+        ),
+    )
+    alert_cooldown: float = field(
+        default=600.0,
+        metadata=_row(
+            v.seconds,
+            "Seconds after it resolved within which a condition that returns reopens "
+            "the same incident (and message).",
+        ),
+    )
     follow_grace: float = field(
         default=30.0,
         metadata=_row(
@@ -263,6 +311,21 @@ class Settings:
         default=None,
         metadata=_row(
             v.optional(v.secret), "App-level token (xapp-..., connections:write) for Socket Mode."
+        ),
+    )
+    slack_alerts_channel: str | None = field(
+        default=None,
+        metadata=_row(
+            v.optional(_name),
+            "Channel (id) the bot posts incidents to; unset: no alerts in Slack "
+            "(`sparkswarm alerts` still lists them).",
+        ),
+    )
+    alerts_per_minute: int = field(
+        default=10,
+        metadata=_row(
+            v.integer(ge=1),
+            "New alert messages per minute; beyond, one summary message lists the rest.",
         ),
     )
     bot_roles_file: str | None = field(

@@ -36,6 +36,8 @@ FAST_SETTINGS = {
     "SPARKSWARM_RETRY_BACKOFF": "0.5",
     "SPARKSWARM_LOST_AFTER": "3",
     "SPARKSWARM_WORKER_IMPORTS": "tests.support.queue_ops",
+    # Each worker would watch the shared engine; tests of the watcher turn it on.
+    "SPARKSWARM_SWARM_WATCHER_IN_WORKER": "false",
 }
 
 

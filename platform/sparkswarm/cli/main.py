@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "worker": "sparkswarm.cli.worker:worker",
     "beat": "sparkswarm.cli.worker:beat",
     "spark-watcher": "sparkswarm.cli.worker:spark_watcher",
+    "watch": "sparkswarm.cli.worker:watch",
+    "alerts": "sparkswarm.cli.alerts:app",
     "stack": "sparkswarm.cli.stack:app",
     "images": "sparkswarm.cli.images:app",
     "spark": "sparkswarm.cli.spark:app",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import typer
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from sparkswarm.workers.schedules import ScheduleBook, ScheduleView
 
 app = typer.Typer(help=grammar.schedule.help, no_args_is_help=True)
+# A channel as chat.postMessage takes it: an id (C..., G..., D...) or #name.
+_CHANNEL = re.compile(r"^(#[a-z0-9._-]{1,79}|[CGD][A-Z0-9]{2,79})$")
 
 SCHEDULE_COLUMNS = [
     "name",
@@ -46,6 +49,12 @@ def add_schedule(
     concurrency: str = typer.Option(
         "forbid", "--concurrency", help="forbid (skip while the last run runs), allow, replace."
     ),
+    notify: str = typer.Option(
+        "", "--notify", help="Slack channel (id) the bot posts each run's outcome to."
+    ),
+    notify_on: str = typer.Option(
+        "", "--notify-on", help="failure (default with --notify) or always."
+    ),
 ) -> None:
     """Add a schedule: `schedule add NAME --cron "0 3 * * *" -- service scale web=0`.
 
@@ -65,6 +74,15 @@ def add_schedule(
 
     if concurrency not in ("forbid", "allow", "replace"):
         raise InvalidRequest("--concurrency is one of forbid, allow, replace")
+    if notify_on and not notify:
+        raise InvalidRequest("--notify-on needs --notify CHANNEL")
+    if notify_on and notify_on not in ("failure", "always"):
+        raise InvalidRequest("--notify-on is one of failure, always")
+    if notify and not _CHANNEL.match(notify):
+        raise InvalidRequest(
+            f"--notify {notify!r} is not a channel: its id (C0123ABCD) or #name "
+            "(at most 80 characters)"
+        )
     words = [w for w in command if w != "--"]
     if not words:
         raise InvalidRequest("give the command to schedule after `--`")
@@ -93,11 +111,15 @@ def add_schedule(
         params=request.params,
         command=_masked_words(request.op, request.params, words),
         created_by=requester_name(),
+        notify=notify,
+        notify_on=notify_on or "failure",
     )
     with broker_errors("schedules"):
         _book().add(definition)
+    told = f"; outcomes ({notify_on or 'failure'}) to {notify}" if notify else ""
     console().print(
-        f"schedule {name}: {request.op} on {cron!r} ({timezone}, {concurrency})", highlight=False
+        f"schedule {name}: {request.op} on {cron!r} ({timezone}, {concurrency}){told}",
+        highlight=False,
     )
 
 

@@ -107,3 +107,30 @@ def spark_watcher(
         watch_forever(stop)
     except KeyboardInterrupt:
         stop.set()
+
+
+def watch(
+    loglevel: str = typer.Option("info", "--loglevel", "-l", help="Log level."),
+) -> None:
+    """Run the swarm watcher: engine events and task states -> incidents (one active at a time)."""
+    import logging
+    import signal
+    import threading
+
+    from sparkswarm.cli.common import fail
+    from sparkswarm.config import get_settings
+
+    if not get_settings().redis_url:
+        raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
+    from sparkswarm.workers.swarm_watch import watch_forever
+
+    logging.basicConfig(
+        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    logging.getLogger("sparkswarm").warning("swarm watcher started")
+    try:
+        watch_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import time
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
-from sparkswarm.errors import InvalidRequest
+from sparkswarm.errors import InvalidRequest, Unavailable
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
 from sparkswarm.gateway.services import Filters
+from sparkswarm.gateway.translate import translated_errors
 from sparkswarm.gateway.wire import engine_path, filters_param
 
 
@@ -102,3 +105,60 @@ class ClusterMixin(Connection):
         """Replace a node's spec at ``version``; OutOfSequence when it is stale."""
         path = engine_path("/nodes/{}/update", node_id)
         self._call("update node", "POST", path, params={"version": version}, body=spec)
+
+    def events(
+        self, *, since: float, until: float, filters: Filters | None = None
+    ) -> Generator[JSON, None, None]:
+        """The engine's events from ``since`` to ``until`` (Unix seconds), as they happen.
+
+        The engine replays what it still holds from ``since`` (its buffer keeps
+        the last events only), then streams until ``until`` and closes the
+        answer: a bounded long poll (``close()`` the generator to end it
+        sooner). Filters as ``docker events --filter`` (``type``: ``service``,
+        ``node``, ...). Errors translated while read;
+        Unavailable when the engine stops answering.
+        """
+        params = {
+            "since": f"{since:.9f}",
+            "until": f"{until:.9f}",
+            **filters_param(filters),
+        }
+        # The stream may stay quiet until ``until``: the read timeout covers the wait.
+        wait = max(0.0, until - time.time()) + self.timeout
+        try:
+            wire = self._wire()
+            if wire is not None:
+                chunks = wire.stream("events", "GET", "/events", params=params, timeout=wait)
+                yield from _json_objects(chunks, "events")
+                return
+            with self._engine("events") as api:
+                stream = api.events(
+                    since=params["since"],
+                    until=params["until"],
+                    filters=json.loads(params["filters"]) if "filters" in params else None,
+                    decode=True,
+                )
+            with translated_errors("events"):
+                for event in stream:
+                    yield as_object(event)
+        except Unavailable:
+            # A stream has a connection of its own: drop the manager in use
+            # too, so the next call fails over as a JSON call's failure does.
+            self.close()
+            raise
+
+
+def _json_objects(chunks: Iterator[bytes], what: str) -> Iterator[JSON]:
+    """The JSON objects of a stream the engine writes one per line."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.strip():
+                try:
+                    yield as_object(json.loads(line))
+                except ValueError as exc:
+                    raise Unavailable(f"{what}: the engine sent no JSON: {exc}") from exc
+    if pending.strip():
+        yield as_object(json.loads(pending))
