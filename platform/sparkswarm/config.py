@@ -19,15 +19,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm import config_values as v
-from sparkswarm.config_values import SecretStr
 from sparkswarm.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 __all__ = [
     "ENV_PREFIX",
-    "SecretStr",
     "Settings",
     "from_environment",
     "get_settings",
