@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sparkswarm.bots.jobview import RANK, JobView, duration, job_lines
+from sparkswarm.run_states import TERMINAL_STATES
 
 EMOJI = {
     "queued": ":hourglass_flowing_sand:",
@@ -26,7 +27,6 @@ EMOJI = {
     "refused": ":no_entry:",
     "submitted": ":hourglass_flowing_sand:",
 }
-TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 _KEEP_LINES = 6
 Blocks = list[dict[str, Any]]
 
@@ -55,7 +55,7 @@ class RunView:
 
     @property
     def done(self) -> bool:
-        return self.state in TERMINAL and not self.awaits_job
+        return self.state in TERMINAL_STATES and not self.awaits_job
 
     @property
     def shown(self) -> str:

@@ -5,11 +5,10 @@ answers them (the CLI, the bot); no worker and no engine are involved."""
 from __future__ import annotations
 
 from sparkswarm.errors import InvalidRequest
+from sparkswarm.run_states import RUN_STATES
 from sparkswarm.workers.client import QueueClient
-from sparkswarm.workers.records import TERMINAL_STATES, RunRecord
+from sparkswarm.workers.records import RunRecord
 from sparkswarm.workers.schedules import ScheduleBook, ScheduleView
-
-RUN_STATES = ("queued", "running", *sorted(TERMINAL_STATES))
 
 
 def list_runs(

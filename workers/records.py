@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sparkswarm.run_states import TERMINAL_STATES, RunState
 from sparkswarm.workers import lua
 from sparkswarm.workers.run_reads import RunReads
 
-RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 SOURCES = ("cli", "slack", "schedule", "api")
 
 

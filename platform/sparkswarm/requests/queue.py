@@ -7,14 +7,13 @@ import typer
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.requests.grammar import group
 from sparkswarm.requests.model import Request, request
+from sparkswarm.run_states import RUN_STATES
 
 runs = group("runs", "Operation runs recorded by the queue.")
 runs.terminal("cancel", "cancels a queued run from a terminal")
 schedule = group("schedule", "Schedules: operations submitted on a cron.")
 for _name in ("add", "rm", "pause", "resume"):
     schedule.terminal(_name, "manages schedules from a terminal")
-
-RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
 @runs.command("ls", "runs.ls")
