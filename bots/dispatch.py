@@ -146,7 +146,7 @@ class Dispatcher:
         self.out.ephemeral(req.channel, req.user, present.help_answer(role, allowed), req.thread_ts)
 
     def _refuse(self, req: ChatRequest, request: Any, shown: str, why: str) -> None:
-        from sparkswarm.workers.events import OperationFailed
+        from sparkswarm.workers.events import OperationFailedEvent
         from sparkswarm.workers.records import RunRecord
 
         run_id = uuid.uuid4().hex
@@ -164,7 +164,7 @@ class Dispatcher:
             error=f"refused: {why}",
             error_type="Forbidden",
         )
-        event = OperationFailed(
+        event = OperationFailedEvent(
             run_id=run_id,
             op=request.op,
             target="refused",

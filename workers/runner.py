@@ -37,7 +37,7 @@ from sparkswarm.config import retry_delays
 from sparkswarm.errors import InvalidRequest, SparkswarmError
 from sparkswarm.workers.client import QueueClient
 from sparkswarm.workers.events import (
-    OperationFailed,
+    OperationFailedEvent,
     OperationRecovered,
     OperationRetrying,
     OperationStarted,
@@ -319,7 +319,7 @@ def _finish_failed(
     error_type: str,
     lock: RedisLock,
 ) -> None:
-    event = OperationFailed(
+    event = OperationFailedEvent(
         run_id=run_id,
         op=op_name,
         target=target,
