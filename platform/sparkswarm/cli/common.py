@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic_core import to_jsonable_python
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -91,6 +90,8 @@ def err_console() -> Any:
 
 def print_json(data: Any) -> None:
     """Print ``data`` (pydantic models included) as indented JSON."""
+    from pydantic_core import to_jsonable_python
+
     sys.stdout.write(json.dumps(to_jsonable_python(data, fallback=str), indent=2) + "\n")
 
 
@@ -108,13 +109,14 @@ def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | Non
             sys.stderr.write(title + "\n")
         sys.stdout.write(plain_table(rows, columns))
         return
+    from pydantic_core import to_jsonable_python
     from rich.table import Table
 
     table = Table(title=title, header_style="bold")
     for column in columns:
         table.add_column(column.upper().replace("_", " "))
     for row in rows:
-        data = to_jsonable_python(row)
+        data = to_jsonable_python(row, fallback=str)
         table.add_row(*(_cell(data.get(column)) for column in columns))
     console().print(table)
 
@@ -124,9 +126,11 @@ def plain_table(rows: Iterable[Any], columns: Sequence[str]) -> str:
 
     Tabs and newlines inside a value become spaces, so each row stays one line.
     """
+    from pydantic_core import to_jsonable_python
+
     lines = ["\t".join(column.upper().replace("_", " ") for column in columns)]
     for row in rows:
-        data = to_jsonable_python(row)
+        data = to_jsonable_python(row, fallback=str)
         cells = (_text(data.get(column)) for column in columns)
         lines.append("\t".join(" ".join(cell.split()) for cell in cells))
     return "\n".join(lines) + "\n"
