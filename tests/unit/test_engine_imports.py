@@ -69,3 +69,10 @@ def test_a_command_reading_compose_files_loads_yaml_and_the_schema_only(words: l
     done, loaded, importers = heavy_imports("parse", words)
     assert done.returncode == 0, done.stderr
     assert set(loaded) <= {"yaml", "jsonschema", *MODELS}, importers
+
+
+def test_help_loads_no_model_system() -> None:
+    # --help prints no models: pydantic (and pydantic_core) load only with a result.
+    done, loaded, importers = heavy_imports("run", ["--help"])
+    assert done.returncode == 0, done.stderr
+    assert not set(loaded) & MODELS, importers
