@@ -1,12 +1,11 @@
 """A typed request: which operation, with which validated parameters.
 
-A frozen dataclass rather than a pydantic model: the CLI builds one per
-command and must start fast (pydantic alone costs ~0.1 s to import).
+A frozen dataclass, not a model: a plain value holding parameters the
+grammar has already checked (there is nothing left to validate).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,31 +27,6 @@ class Request:
     read_only: bool = False
     words: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-
-    def with_params(self, **extra: Any) -> Request:
-        """A copy with ``extra`` added to (or replacing) the params."""
-        return dataclasses.replace(self, params={**self.params, **extra})
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-able form (to keep a request in Redis, e.g. awaiting a confirmation)."""
-        return {
-            "op": self.op,
-            "params": self.params,
-            "read_only": self.read_only,
-            "words": list(self.words),
-            "warnings": list(self.warnings),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Request:
-        """The request :meth:`to_json` gave."""
-        return cls(
-            op=str(data["op"]),
-            params=dict(data.get("params") or {}),
-            read_only=bool(data.get("read_only")),
-            words=tuple(data.get("words") or ()),
-            warnings=tuple(data.get("warnings") or ()),
-        )
 
 
 def request(
