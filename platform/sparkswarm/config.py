@@ -5,8 +5,8 @@ the queue (worker, beat, submitting clients); :func:`get_settings` reads it
 once per process and turns a malformed value into an
 :class:`~sparkswarm.errors.InvalidRequest` that names the variable (exit 2).
 
-Standard library only (no pydantic, pydantic-settings, python-dotenv: ~90 ms
-of imports): the CLI reads settings on every start. Each field is declared
+Standard library only (pydantic's ``SecretStr`` loads once a secret is set;
+no pydantic-settings, python-dotenv): the CLI reads settings on every start. Each field is declared
 once, in the class, with its default, its parser (a pure function of
 :mod:`sparkswarm.config_values`) and its description; :func:`from_environment`
 is the one reader of variables and ``.env``.
