@@ -60,7 +60,7 @@ def worker_client() -> QueueClient:
 
 
 @dataclass
-class Outcome:
+class DeliveryOutcome:
     """What a delivery did, returned as the Celery task's JSON result."""
 
     run_id: str
@@ -152,11 +152,11 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
         if outcome != "locked":
             break
         if _park(qc, op_name, run_id, target, params, holder, lock.keys):
-            return Outcome(run_id, "parked", "queued").as_dict()
+            return DeliveryOutcome(run_id, "parked", "queued").as_dict()
         # The target was freed between the two scripts: claim again.
     if outcome in ("duplicate", "done", "missing"):
         # duplicate: another live worker is executing this run right now.
-        return Outcome(run_id, outcome).as_dict()
+        return DeliveryOutcome(run_id, outcome).as_dict()
     _REFRESHER.hold(run_id, heartbeat, lock)
     try:
         if outcome == "exhausted":
@@ -164,7 +164,7 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
                 f"worker died {delivery} times while running this operation; not starting it again"
             )
             _finish_failed(qc, run_id, op_name, target, reason, "OperationFailed", lock)
-            return Outcome(run_id, "exhausted", "failed").as_dict()
+            return DeliveryOutcome(run_id, "exhausted", "failed").as_dict()
         if delivery > 1:
             qc.store.note(
                 run_id,
@@ -183,7 +183,7 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
             params = _execution_params(qc, op_name, run_id, params)
         except InvalidRequest as exc:
             _finish_failed(qc, run_id, op_name, target, str(exc), "InvalidRequest", lock)
-            return Outcome(run_id, "finished", "failed").as_dict()
+            return DeliveryOutcome(run_id, "finished", "failed").as_dict()
         return _run_and_record(qc, op_name, run_id, target, params, lock)
     finally:
         _REFRESHER.drop(run_id)
@@ -284,12 +284,12 @@ def _run_and_record(
             if exc.retryable:
                 reason = f"{exc} (gave up after {attempt} attempts)"
             _finish_failed(qc, run_id, op_name, target, reason, type(exc).__name__, lock)
-            return Outcome(run_id, "finished", "failed").as_dict()
+            return DeliveryOutcome(run_id, "finished", "failed").as_dict()
         except Exception as exc:
             log.exception("operation %s (run %s) crashed", op_name, run_id)
             reason = f"internal error: {type(exc).__name__}: {exc}"
             _finish_failed(qc, run_id, op_name, target, reason, "InternalError", lock)
-            return Outcome(run_id, "finished", "failed").as_dict()
+            return DeliveryOutcome(run_id, "finished", "failed").as_dict()
         finally:
             gw.close()
         event = OperationSucceeded(
@@ -305,7 +305,7 @@ def _run_and_record(
             lock_keys=lock.keys,
             queue=s.queue,
         )
-        return Outcome(
+        return DeliveryOutcome(
             run_id, "finished" if state == "ok" else f"late:{state}", "succeeded"
         ).as_dict()
 
