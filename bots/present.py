@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sparkswarm.bots.jobview import RANK, JobView, duration, job_lines
-from sparkswarm.run_states import TERMINAL_STATES
+from sparkswarm.states import TERMINAL_STATES
 
 EMOJI = {
     "queued": ":hourglass_flowing_sand:",

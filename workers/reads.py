@@ -5,7 +5,7 @@ answers them (the CLI, the bot); no worker and no engine are involved."""
 from __future__ import annotations
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.run_states import RUN_STATES
+from sparkswarm.states import RUN_STATES
 from sparkswarm.workers.client import QueueClient
 from sparkswarm.workers.records import RunRecord
 from sparkswarm.workers.schedules import ScheduleBook, ScheduleView

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sparkswarm.run_states import TERMINAL_STATES, RunState
+from sparkswarm.states import TERMINAL_STATES, RunState
 from sparkswarm.workers import lua
 from sparkswarm.workers.run_reads import RunReads
 

@@ -238,7 +238,7 @@ def list_jobs(
     limit: int = 20,
 ) -> list[JobRecord]:
     """``spark.jobs`` (a queue read): job records, newest first. InvalidRequest."""
-    from sparkswarm.spark.job_record import JOB_STATES
+    from sparkswarm.states import JOB_STATES
 
     if state is not None and state not in JOB_STATES:
         raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(JOB_STATES)}")

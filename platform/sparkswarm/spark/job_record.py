@@ -14,12 +14,12 @@ model, the allowed transitions and the text shown for a record.
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-JobState = Literal["SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
-JOB_STATES: tuple[str, ...] = ("SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+from sparkswarm.states import JobState
+
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 _NEXT: dict[str, frozenset[str]] = {
     "SUBMITTED": frozenset({"RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}),
