@@ -28,9 +28,10 @@ import uuid
 from collections import deque
 from typing import Any
 
-from sparkswarm.bots.jobview import JOB_FINAL, job_output
+from sparkswarm.bots.jobview import job_output
 from sparkswarm.bots.present import RunView, status_message
 from sparkswarm.bots.slack_out import RateLimited, SlackOut
+from sparkswarm.states import FINAL_JOB_STATES
 
 log = logging.getLogger(__name__)
 # A change that is not the outcome waits this long before it is shown: a quick
@@ -141,7 +142,7 @@ class Notifier:
                     view.apply(event)
                     if before is None or status_message(view)[0] != before:
                         self.dirty.setdefault(event.run_id, time.monotonic())
-                    if event.type == "spark.job" and event.state in JOB_FINAL:
+                    if event.type == "spark.job" and event.state in FINAL_JOB_STATES:
                         ended.append(view)  # its output and times are in the record
         for view in ended:
             self._job_record(view)

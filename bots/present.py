@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots.jobview import RANK, JobView, duration, job_lines
 from sparkswarm.states import TERMINAL_STATES
+
+if TYPE_CHECKING:
+    from sparkswarm.spark.job_record import JobRecord
+    from sparkswarm.workers.records import RunRecord
 
 EMOJI = {
     "queued": ":hourglass_flowing_sand:",
@@ -104,7 +108,7 @@ class RunView:
         if message and kind not in ("operation.succeeded", "operation.queued"):
             self.lines = [*self.lines, message][-_KEEP_LINES:]
 
-    def apply_record(self, record: Any) -> None:
+    def apply_record(self, record: RunRecord) -> None:
         """Take state, times, result and error from the run record (the truth
         when events were missed, say while the bot was down)."""
         self.state = str(record.state)
@@ -280,7 +284,7 @@ def jobs_answer(records: list[Any]) -> tuple[str, Blocks]:
     )
 
 
-def job_answer(record: Any) -> tuple[str, Blocks]:
+def job_answer(record: JobRecord) -> tuple[str, Blocks]:
     """``spark job ID``: the record's state as a header and its lines as code."""
     from sparkswarm.spark.job_record import describe
 

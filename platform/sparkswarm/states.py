@@ -13,3 +13,5 @@ TERMINAL_STATES: frozenset[RunState] = frozenset({"succeeded", "failed", "cancel
 
 JobState = Literal["SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 JOB_STATES: tuple[JobState, ...] = get_args(JobState)
+# A job in one of these has ended: its record only gets cleaned up.
+FINAL_JOB_STATES: frozenset[JobState] = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})

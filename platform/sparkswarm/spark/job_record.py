@@ -18,9 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sparkswarm.states import JobState
+from sparkswarm.states import FINAL_JOB_STATES, JobState
 
-FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 _NEXT: dict[str, frozenset[str]] = {
     "SUBMITTED": frozenset({"RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}),
     "RUNNING": frozenset({"SUCCEEDED", "FAILED", "CANCELLED"}),
@@ -67,7 +66,7 @@ class JobRecord(BaseModel):
 
     @property
     def done(self) -> bool:
-        return self.state in FINAL_STATES
+        return self.state in FINAL_JOB_STATES
 
     @property
     def duration(self) -> float | None:
