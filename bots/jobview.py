@@ -10,11 +10,16 @@ shows them escapes them).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+from sparkswarm.states import FINAL_JOB_STATES
+
+if TYPE_CHECKING:
+    from sparkswarm.spark.job_record import JobRecord
+    from sparkswarm.workers.events import SparkJobChanged
 
 from sparkswarm.bots.blockkit import code, mention
 
-JOB_FINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 # A job's states in order: an older event read after a newer record never
 # moves the view back.
 RANK = {"SUBMITTED": 0, "RUNNING": 1, "SUCCEEDED": 2, "FAILED": 2, "CANCELLED": 2}
@@ -38,25 +43,25 @@ class JobView:
 
     @property
     def done(self) -> bool:
-        return self.state in JOB_FINAL
+        return self.state in FINAL_JOB_STATES
 
     def _newer(self, state: str) -> bool:
         if self.done:
             return False
         return RANK.get(state, -1) >= RANK.get(self.state, 0)
 
-    def apply_event(self, event: Any) -> bool:
+    def apply_event(self, event: SparkJobChanged) -> bool:
         """Fold a ``spark.job`` event in; False if it is older than what is shown."""
         state = str(event.state)
         if not self._newer(state):
             return False
         self.state, self.reason = state, str(event.reason or "")
         self.app_id = str(event.app_id or self.app_id)
-        if state in JOB_FINAL:
+        if state in FINAL_JOB_STATES:
             self.finished_at = float(event.at)
         return True
 
-    def apply_record(self, record: Any) -> bool:
+    def apply_record(self, record: JobRecord) -> bool:
         """Take everything from the job's record (the truth); True if that
         changed what the message shows (an older record changes nothing)."""
         state = str(record.state)
@@ -71,7 +76,7 @@ class JobView:
         self.created_at = float(record.created_at)
         self.finished_at = record.finished_at
         self.cancelled_by = str(record.cancelled_by or "")
-        self.complete = state in JOB_FINAL
+        self.complete = state in FINAL_JOB_STATES
         return (self.state, self.reason, self.app_id, self.complete) != before
 
 

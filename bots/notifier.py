@@ -29,9 +29,10 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING
 
-from sparkswarm.bots.jobview import JOB_FINAL, job_output
+from sparkswarm.bots.jobview import job_output
 from sparkswarm.bots.present import RunView, status_message
 from sparkswarm.bots.slack_out import RateLimited, SlackOut
+from sparkswarm.states import FINAL_JOB_STATES
 
 if TYPE_CHECKING:
     from sparkswarm.workers.client import QueueClient
@@ -146,7 +147,7 @@ class Notifier:
                     view.apply(event)
                     if before is None or status_message(view)[0] != before:
                         self.dirty.setdefault(event.run_id, time.monotonic())
-                    if event.type == "spark.job" and event.state in JOB_FINAL:
+                    if event.type == "spark.job" and event.state in FINAL_JOB_STATES:
                         ended.append(view)  # its output and times are in the record
         for view in ended:
             self._job_record(view)

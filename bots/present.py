@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots.blockkit import (
     CUT,
@@ -30,6 +30,11 @@ from sparkswarm.bots.blockkit import (
     shorten,
 )
 from sparkswarm.bots.jobview import RANK, JobView, duration, job_lines
+from sparkswarm.states import TERMINAL_STATES
+
+if TYPE_CHECKING:
+    from sparkswarm.spark.job_record import JobRecord
+    from sparkswarm.workers.records import RunRecord
 
 EMOJI = {
     "queued": ":hourglass_flowing_sand:",
@@ -41,7 +46,6 @@ EMOJI = {
     "refused": ":no_entry:",
     "submitted": ":hourglass_flowing_sand:",
 }
-TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 _KEEP_LINES = 6
 Blocks = list[dict[str, Any]]
 
@@ -70,7 +74,7 @@ class RunView:
 
     @property
     def done(self) -> bool:
-        return self.state in TERMINAL and not self.awaits_job
+        return self.state in TERMINAL_STATES and not self.awaits_job
 
     @property
     def shown(self) -> str:
@@ -119,7 +123,7 @@ class RunView:
         if message and kind not in ("operation.succeeded", "operation.queued"):
             self.lines = [*self.lines, message][-_KEEP_LINES:]
 
-    def apply_record(self, record: Any) -> None:
+    def apply_record(self, record: RunRecord) -> None:
         """Take state, times, result and error from the run record (the truth
         when events were missed, say while the bot was down)."""
         self.state = str(record.state)
@@ -299,7 +303,7 @@ def jobs_answer(records: list[Any]) -> tuple[str, Blocks]:
     return table_answer("spark jobs", rows, columns, "spark jobs")
 
 
-def job_answer(record: Any) -> tuple[str, Blocks]:
+def job_answer(record: JobRecord) -> tuple[str, Blocks]:
     """``spark job ID``: the record's state as a header and its lines as code."""
     from sparkswarm.spark.job_record import describe
 

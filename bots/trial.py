@@ -24,12 +24,14 @@ def run_trial(text: str, *, role: str, yes: bool, timeout: float, echo: Echo) ->
 
     InvalidRequest for an unknown role or without a queue (SPARKSWARM_REDIS_URL).
     """
+    from pydantic import SecretStr
+
     from sparkswarm.bots import double, payloads
     from sparkswarm.bots.app import build
     from sparkswarm.bots.blockkit import escape
     from sparkswarm.bots.double_socket import SocketDouble
-    from sparkswarm.config import SecretStr, get_settings
-    from sparkswarm.operations import ROLES
+    from sparkswarm.bots.roles import ROLES
+    from sparkswarm.config import get_settings
 
     if role not in ROLES:
         raise InvalidRequest(f"--role is one of {', '.join(ROLES)}")

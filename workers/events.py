@@ -82,7 +82,10 @@ class OperationSucceeded(_Event):
     result: dict[str, Any] | list[Any] = Field(default_factory=dict)
 
 
-class OperationFailed(_Event):
+class OperationFailedEvent(_Event):
+    """The run ended with an error (the exception ``errors.OperationFailed`` is
+    one kind of it; ``error_type`` names which)."""
+
     type: Literal["operation.failed"] = "operation.failed"
     error: str = ""
     error_type: str = ""
@@ -126,7 +129,7 @@ Event = Annotated[
     | TaskStateChanged
     | OperationRetrying
     | OperationSucceeded
-    | OperationFailed
+    | OperationFailedEvent
     | OperationCancelled
     | ScheduleSkipped
     | SparkJobChanged,

@@ -113,7 +113,7 @@ def list_runs(
 ) -> list[RunRecord]:
     """Run records, newest first; InvalidRequest for an unknown state or limit < 1."""
     from sparkswarm.errors import InvalidRequest
-    from sparkswarm.run_states import RUN_STATES
+    from sparkswarm.states import RUN_STATES
 
     if state and state not in RUN_STATES:
         raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(RUN_STATES)}")

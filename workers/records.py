@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sparkswarm.errors import NotFound
-from sparkswarm.run_states import TERMINAL_STATES, RunState
+from sparkswarm.states import TERMINAL_STATES, RunState
 from sparkswarm.workers import lua
 from sparkswarm.workers.locks import heartbeat_key
 from sparkswarm.workers.record_index import IndexedStore, newest_first, past_retention

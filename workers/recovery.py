@@ -35,7 +35,7 @@ import time
 from typing import Any
 
 from sparkswarm.workers.client import QueueClient
-from sparkswarm.workers.events import OperationFailed, OperationRecovered
+from sparkswarm.workers.events import OperationFailedEvent, OperationRecovered
 from sparkswarm.workers.records import RunRecord
 from sparkswarm.workers.runner import WORKER_TOKEN, worker_client
 
@@ -99,7 +99,7 @@ def runnable(qc: QueueClient, record: RunRecord) -> bool:
         return True
     why = "unknown here" if op is None else "local: it acts on the engine of the machine running it"
     reason = f"operation {record.op!r} is {why}; a worker never runs it (refused)"
-    event = OperationFailed(
+    event = OperationFailedEvent(
         run_id=record.id,
         op=record.op,
         target=record.target,

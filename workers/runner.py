@@ -38,7 +38,7 @@ from sparkswarm.config import retry_delays
 from sparkswarm.errors import InvalidRequest, SparkswarmError
 from sparkswarm.workers.client import QueueClient
 from sparkswarm.workers.events import (
-    OperationFailed,
+    OperationFailedEvent,
     OperationRecovered,
     OperationRetrying,
     OperationStarted,
@@ -61,7 +61,7 @@ def worker_client() -> QueueClient:
 
 
 @dataclass
-class Outcome:
+class DeliveryOutcome:
     """What a delivery did, returned as the Celery task's JSON result."""
 
     run_id: str
@@ -166,7 +166,7 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
     if op.local:
         return _refuse_local(qc, op_name, run_id, params)
     if not _REFRESHER.reserve(run_id):
-        return Outcome(run_id, "duplicate").as_dict()
+        return DeliveryOutcome(run_id, "duplicate").as_dict()
     try:
         return _deliver(qc, op_name, run_id, params)
     finally:
@@ -213,11 +213,11 @@ def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any])
         if outcome != "locked":
             break
         if _park(qc, op_name, run_id, target, params, holder, lock_keys):
-            return Outcome(run_id, "parked", "queued").as_dict()
+            return DeliveryOutcome(run_id, "parked", "queued").as_dict()
         # The target was freed between the two scripts: claim again.
     if outcome in ("duplicate", "done", "missing"):
         # duplicate: another live worker is executing this run right now.
-        return Outcome(run_id, outcome).as_dict()
+        return DeliveryOutcome(run_id, outcome).as_dict()
     _REFRESHER.hold(run_id, lock_keys)
     try:
         if outcome == "exhausted":
@@ -225,7 +225,7 @@ def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any])
                 f"worker died {delivery} times while running this operation; not starting it again"
             )
             _finish_failed(qc, run_id, op_name, target, reason, "OperationFailed", lock_keys)
-            return Outcome(run_id, "exhausted", "failed").as_dict()
+            return DeliveryOutcome(run_id, "exhausted", "failed").as_dict()
         first_started: float | None = None
         if delivery > 1:
             first_started = _first_started(qc, run_id)
@@ -246,7 +246,7 @@ def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any])
             params = _execution_params(qc, op_name, run_id, params)
         except InvalidRequest as exc:
             _finish_failed(qc, run_id, op_name, target, str(exc), "InvalidRequest", lock_keys)
-            return Outcome(run_id, "finished", "failed").as_dict()
+            return DeliveryOutcome(run_id, "finished", "failed").as_dict()
         return _run_and_record(qc, op_name, run_id, target, params, lock_keys, first_started)
     finally:
         _REFRESHER.drop(run_id)
@@ -274,7 +274,7 @@ def _refuse_message(
     except (TypeError, ValueError):
         raw = repr(body)
     move_aside(qc.redis, raw, qc.settings.queue, f"refused: {why}")
-    return Outcome(str(run_id), "refused").as_dict()
+    return DeliveryOutcome(str(run_id), "refused").as_dict()
 
 
 def _refuse_local(
@@ -291,7 +291,7 @@ def _refuse_local(
     if record is not None and record.op == op_name and not record.done:
         _finish_failed(qc, run_id, op_name, record.target, reason, "InvalidRequest", [])
         log.error("run %s: %s", run_id, reason)
-        return Outcome(run_id, "refused", "failed").as_dict()
+        return DeliveryOutcome(run_id, "refused", "failed").as_dict()
     return _refuse_message(qc, op_name, run_id, params, reason)
 
 
@@ -405,12 +405,12 @@ def _run_and_record(
             if exc.retryable:
                 reason = f"{exc} (gave up after {attempt} attempts)"
             _finish_failed(qc, run_id, op_name, target, reason, type(exc).__name__, lock_keys)
-            return Outcome(run_id, "finished", "failed").as_dict()
+            return DeliveryOutcome(run_id, "finished", "failed").as_dict()
         except Exception as exc:
             log.exception("operation %s (run %s) crashed", op_name, run_id)
             reason = f"internal error: {type(exc).__name__}: {exc}"
             _finish_failed(qc, run_id, op_name, target, reason, "InternalError", lock_keys)
-            return Outcome(run_id, "finished", "failed").as_dict()
+            return DeliveryOutcome(run_id, "finished", "failed").as_dict()
         else:
             if first_started is not None:
                 result = _credit_earlier_delivery(qc, run_id, gw, result, first_started)
@@ -429,7 +429,7 @@ def _run_and_record(
             lock_keys=lock_keys,
             queue=s.queue,
         )
-        return Outcome(
+        return DeliveryOutcome(
             run_id, "finished" if state == "ok" else f"late:{state}", "succeeded"
         ).as_dict()
 
@@ -443,7 +443,7 @@ def _finish_failed(
     error_type: str,
     lock_keys: list[str],
 ) -> None:
-    event = OperationFailed(
+    event = OperationFailedEvent(
         run_id=run_id,
         op=op_name,
         target=target,

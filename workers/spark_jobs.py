@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.progress import ProgressFn, no_progress
-from sparkswarm.spark.job_record import FINAL_STATES, JobRecord
+from sparkswarm.spark.job_record import JobRecord
+from sparkswarm.states import FINAL_JOB_STATES
 from sparkswarm.workers.events import SparkJobChanged
 from sparkswarm.workers.record_index import IndexedStore, newest_first, past_retention
 
@@ -233,7 +234,7 @@ def list_jobs(
     limit: int = 20,
 ) -> list[JobRecord]:
     """``spark.jobs`` (a queue read): job records, newest first. InvalidRequest."""
-    from sparkswarm.spark.job_record import JOB_STATES
+    from sparkswarm.states import JOB_STATES
 
     if state is not None and state not in JOB_STATES:
         raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(JOB_STATES)}")
@@ -340,5 +341,5 @@ def cancel(
     result = cancel_job(
         gw, stack=record.stack, job_id=record.id, app_id=record.app_id, progress=progress
     )
-    store.update(record.id, {"cleaned_at": time.time()}, expect=FINAL_STATES)
+    store.update(record.id, {"cleaned_at": time.time()}, expect=FINAL_JOB_STATES)
     return {**result, "state": "CANCELLED", "cancelled_by": who}

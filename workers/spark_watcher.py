@@ -26,7 +26,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import SparkswarmError
-from sparkswarm.spark.job_record import FINAL_STATES, JobRecord
+from sparkswarm.spark.job_record import JobRecord
+from sparkswarm.states import FINAL_JOB_STATES
 from sparkswarm.workers.locks import RedisLock
 from sparkswarm.workers.spark_jobs import JobStore
 
@@ -131,7 +132,7 @@ class SparkWatcher:
             changes["reason"] = verdict.reason
         if verdict.state == "RUNNING" and record.started_at is None:
             changes["started_at"] = time.time()
-        if verdict.state in FINAL_STATES:
+        if verdict.state in FINAL_JOB_STATES:
             changes.update(
                 finished_at=time.time(),
                 exit_code=verdict.exit_code,
@@ -144,7 +145,7 @@ class SparkWatcher:
         if updated is not None and verdict.kill:
             try:
                 cancel_job(self.gw, stack=record.stack, job_id=record.id, app_id=updated.app_id)
-                self.store.update(record.id, {"cleaned_at": time.time()}, expect=FINAL_STATES)
+                self.store.update(record.id, {"cleaned_at": time.time()}, expect=FINAL_JOB_STATES)
             except SparkswarmError as exc:
                 log.warning("spark watcher: could not stop job %s: %s", record.id, exc)
         return updated
@@ -168,7 +169,7 @@ class SparkWatcher:
             except SparkswarmError as exc:
                 log.warning("spark watcher: could not remove job %s: %s", record.id, exc)
                 continue
-            self.store.update(record.id, {"cleaned_at": now}, expect=FINAL_STATES)
+            self.store.update(record.id, {"cleaned_at": now}, expect=FINAL_JOB_STATES)
             cleaned.append(record.id)
         if now - self._last_trim > 60:
             self._last_trim = now

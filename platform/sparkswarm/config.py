@@ -11,7 +11,8 @@ and its settings sources there, a large share of an engine command's budget
 of own overhead (``bench/settings_start.py`` prints what reading costs); and it reads list
 fields (``SPARKSWARM_MANAGERS=a,b``) as JSON, which needs a custom source to
 keep the comma lists users write. python-dotenv is loaded only when a
-``.env`` file exists. Each field is declared
+``.env`` file exists, pydantic's ``SecretStr`` only once a secret is set.
+Each field is declared
 once, in the class, with its default, its parser (a pure function of
 :mod:`sparkswarm.config_values`) and its description; :func:`from_environment`
 is the one reader of variables and ``.env``.
@@ -24,15 +25,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm import config_values as v
-from sparkswarm.config_values import SecretStr
 from sparkswarm.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 __all__ = [
     "ENV_PREFIX",
-    "SecretStr",
     "Settings",
     "from_environment",
     "get_settings",

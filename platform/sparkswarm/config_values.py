@@ -1,8 +1,8 @@
 """Parsers of setting values: each turns what a ``SPARKSWARM_*`` variable (a
 string) or a keyword of :class:`sparkswarm.config.Settings` (a string or an
 already typed value) holds into the setting's type, or raises ValueError with
-the rule it broke. Pure functions, standard library only: the CLI reads
-settings on every start.
+the rule it broke. Pure functions, standard library only (pydantic's
+``SecretStr`` once a secret is set): the CLI reads settings on every start.
 
 The messages keep pydantic's wording ("Input should be greater than 0"),
 which the settings used to be validated with; they never repeat the value
@@ -15,8 +15,11 @@ import math
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 T = TypeVar("T")
 Parser = Callable[[object], T]
@@ -31,35 +34,6 @@ _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 # "1.0" and "3.000" are whole numbers (pydantic took them); "1e3" is not.
 _WHOLE_DECIMAL = re.compile(r"\s*([+-]?\d(?:_?\d)*)\.0*\s*")
-
-
-class SecretStr:
-    """A string that is never shown: ``repr``, ``str`` and f-strings print
-    ``**********``; :meth:`get_secret_value` is the one way to read it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get_secret_value(self) -> str:
-        """The secret itself (for the one client that must send it)."""
-        return self._value
-
-    def __str__(self) -> str:
-        return "**********" if self._value else ""
-
-    def __repr__(self) -> str:
-        return f"SecretStr('{self}')"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretStr) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __len__(self) -> int:
-        return len(self._value)
 
 
 def boolean(value: object) -> bool:
@@ -150,7 +124,11 @@ def optional(parse: Parser[T]) -> Parser[T | None]:
 
 
 def secret(value: object) -> SecretStr:
-    """A :class:`SecretStr` (an empty variable is an empty secret, as before)."""
+    """A pydantic :class:`~pydantic.SecretStr` (an empty variable is an empty
+    secret, as before). pydantic is imported here, when a secret is set: most
+    commands run without one."""
+    from pydantic import SecretStr
+
     if isinstance(value, SecretStr):
         return value
     if isinstance(value, str):

@@ -11,7 +11,7 @@ themselves whether a request runs in this process or through the queue:
   ``local`` operations (swarm init/join/leave) in this process through it.
 
 Also where a recorded run comes from (its ``source``); its states are in
-:mod:`sparkswarm.run_states`.
+:mod:`sparkswarm.states`.
 """
 
 from __future__ import annotations

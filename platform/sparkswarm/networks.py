@@ -11,8 +11,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound
 from sparkswarm.progress import ProgressFn, no_progress
@@ -26,8 +27,7 @@ _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 DRIVERS = ("overlay", "bridge", "macvlan", "ipvlan")
 
 
-@dataclass(frozen=True, kw_only=True)
-class NetworkInfo:
+class NetworkInfo(BaseModel):
     """One network as ``network ls`` shows it."""
 
     id: str
@@ -38,12 +38,11 @@ class NetworkInfo:
     encrypted: bool = False
     internal: bool = False
     ingress: bool = False
-    subnets: list[str] = field(default_factory=list)
-    labels: dict[str, str] = field(default_factory=dict)
+    subnets: list[str] = []
+    labels: dict[str, str] = {}
 
 
-@dataclass(frozen=True, kw_only=True)
-class NetworkChange:
+class NetworkChange(BaseModel):
     """The result of create/rm: the network (None once removed) and whether anything changed."""
 
     name: str
@@ -51,8 +50,7 @@ class NetworkChange:
     changed: bool
 
 
-@dataclass(frozen=True, kw_only=True)
-class NetworkRequest:
+class NetworkRequest(BaseModel):
     """What the caller asked for, validated; compared with what exists."""
 
     name: str
@@ -60,7 +58,7 @@ class NetworkRequest:
     attachable: bool = False
     encrypted: bool = False
     subnet: str | None = None
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = {}
 
 
 def network_info(raw: Mapping[str, Any]) -> NetworkInfo:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
 from sparkswarm.progress import ProgressFn, no_progress
@@ -32,8 +34,7 @@ ROLES = ("worker", "manager")
 AVAILABILITIES = ("active", "pause", "drain")
 
 
-@dataclass(frozen=True, kw_only=True)
-class NodeInfo:
+class NodeInfo(BaseModel):
     """One node as ``node ls`` shows it."""
 
     id: str
@@ -45,11 +46,10 @@ class NodeInfo:
     leader: bool = False
     engine_version: str = ""
     address: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = {}
 
 
-@dataclass(frozen=True, kw_only=True)
-class NodeChange:
+class NodeChange(BaseModel):
     """The result of a node operation: the node afterwards, and whether it changed."""
 
     node: NodeInfo

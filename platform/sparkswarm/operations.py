@@ -46,6 +46,8 @@ from sparkswarm.operation_table import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from sparkswarm.gateway import Gateway
     from sparkswarm.progress import ProgressFn
 
@@ -88,9 +90,8 @@ class Operation:
     reason to ask). ``role_for``, ``is_destructive`` and ``hazards`` are
     the per-request verdict every front end uses.
     ``chat`` is False for what is never offered in a channel (join tokens,
-    local operations). ``result`` is the import path of the result type (a
-    dataclass, or a pydantic model for Spark jobs and image builds;
-    ``many``: a list of them); None means a plain JSON object. A
+    local operations). ``result`` is the import path of the result model
+    (``many``: a list of them); None means a plain JSON object. A
     ``takes_run`` function is also given ``run_id``: the recorded run it
     executes for (None in-process), to file what it did under that run.
     """
@@ -116,9 +117,9 @@ class Operation:
         """The function that implements the operation."""
         return _import(self.path)  # type: ignore[no-any-return]
 
-    def result_model(self) -> type[Any] | None:
-        """The type of the result (or of each item when ``many``)."""
-        model: type[Any] | None = _import(self.result) if self.result else None
+    def result_model(self) -> type[BaseModel] | None:
+        """The pydantic model of the result (or of each item when ``many``)."""
+        model: type[BaseModel] | None = _import(self.result) if self.result else None
         return model
 
     def is_destructive(self, params: dict[str, Any]) -> bool:
@@ -291,11 +292,11 @@ def call_operation(
 
 
 def to_json(result: Any) -> Any:
-    """A typed result as JSON-able data (dataclasses and models dumped, lists of
-    them too); ``None`` (an operation with nothing to report) as ``{}``."""
-    from sparkswarm.results import to_jsonable
+    """A typed result as JSON-able data (models dumped, lists of them too);
+    ``None`` (an operation with nothing to report) as ``{}``."""
+    from pydantic_core import to_jsonable_python
 
-    return {} if result is None else to_jsonable(result)
+    return {} if result is None else to_jsonable_python(result)
 
 
 def run_operation(
@@ -317,16 +318,8 @@ def rebuild_result(name: str, data: Any) -> Any:
     if model is None or data is None:
         return data
     if get_operation(name).many:
-        return [_rebuild_one(model, item) for item in data]
-    return _rebuild_one(model, data)
-
-
-def _rebuild_one(model: type[Any], data: Any) -> Any:
-    if hasattr(model, "model_validate"):  # the pydantic results (Spark jobs, image builds)
-        return model.model_validate(data)
-    from sparkswarm.results import rebuild
-
-    return rebuild(model, data)
+        return [model.model_validate(item) for item in data]
+    return model.model_validate(data)
 
 
 register_core_operations(register)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
 
 from sparkswarm.errors import Conflict, InvalidRequest, OperationFailed, SparkswarmError
 from sparkswarm.progress import ProgressFn, no_progress
@@ -28,8 +29,7 @@ JOIN_TOKEN_FORMAT = re.compile(r"SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}")
 DEFAULT_SWARM_PORT = 2377
 
 
-@dataclass(frozen=True, kw_only=True)
-class SwarmStatus:
+class SwarmStatus(BaseModel):
     """Where the engine behind the gateway stands in its swarm."""
 
     state: str
@@ -39,12 +39,11 @@ class SwarmStatus:
     cluster_id: str | None = None
     managers: int | None = None
     nodes: int | None = None
-    remote_managers: list[str] = field(default_factory=list)
+    remote_managers: list[str] = []
     changed: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
-class TokenRotation:
+class TokenRotation(BaseModel):
     """The outcome of a token rotation; the token itself is masked."""
 
     role: TokenRole
@@ -153,7 +152,7 @@ def init_swarm(
         listen_addr=listen_addr,
         default_addr_pool=pools or None,
     )
-    return replace(swarm_status(gw), changed=True)
+    return swarm_status(gw).model_copy(update={"changed": True})
 
 
 def join_swarm(
@@ -216,7 +215,7 @@ def join_swarm(
             "engine is in no swarm. Usual causes: a rotated (stale) join token, or the "
             "manager is unreachable from this node"
         ) from exc
-    return replace(swarm_status(gw), changed=True)
+    return swarm_status(gw).model_copy(update={"changed": True})
 
 
 def leave_swarm(
@@ -238,7 +237,7 @@ def leave_swarm(
         )
     progress("leaving the swarm", node_id=current.node_id)
     gw.leave_swarm(force=force)
-    return replace(swarm_status(gw), changed=True)
+    return swarm_status(gw).model_copy(update={"changed": True})
 
 
 def _check_role(role: str) -> TokenRole:

@@ -562,8 +562,8 @@ def test_secret_parameters_leave_no_clear_trace_in_redis_or_its_aof(
     import secrets
 
     from cryptography.fernet import Fernet
+    from pydantic import SecretStr
 
-    from sparkswarm.config import SecretStr
     from sparkswarm.errors import InvalidRequest
     from sparkswarm.workers.client import QueueClient
     from sparkswarm.workers.schedules import ScheduleBook, ScheduleDefinition

@@ -35,6 +35,8 @@ HEAVY = (
     "celery",
     "redis",
 )
+# The one model system: results and inputs of every command are pydantic models.
+MODELS = frozenset({"pydantic", "pydantic_core"})
 ROOT = Path(__file__).parents[2]
 
 

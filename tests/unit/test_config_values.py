@@ -12,9 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from sparkswarm import config_values as v
-from sparkswarm.config import SecretStr, Settings, from_environment
+from sparkswarm.config import Settings, from_environment
 from sparkswarm.errors import InvalidRequest
 
 

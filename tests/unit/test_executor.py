@@ -15,7 +15,7 @@ from sparkswarm.executor import LocalExecutor, Origin
 from sparkswarm.operation_table import register_core_operations
 from sparkswarm.operations import all_operations, get_operation, register
 from sparkswarm.requests import parse
-from sparkswarm.run_states import RUN_STATES
+from sparkswarm.states import RUN_STATES
 from tests.support.fake_gateway import FakeGateway
 
 CORE = Path(__file__).resolve().parents[2] / "platform" / "sparkswarm"

@@ -5,7 +5,6 @@ model resolves; roles and confirmations are declared."""
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 
 import pytest
@@ -116,9 +115,7 @@ def test_the_function_accepts_what_the_parser_produces(name: str) -> None:
 def test_the_result_model_and_permissions_are_declared(name: str) -> None:
     op = get_operation(name)
     model = op.result_model()
-    # A result dataclass (engine operations: no pydantic on the CLI's path) or
-    # a pydantic model (Spark jobs, image builds).
-    assert model is None or dataclasses.is_dataclass(model) or issubclass(model, BaseModel)
+    assert model is None or issubclass(model, BaseModel)
     assert op.role in ROLES
     assert op.role == "viewer" or not op.read_only or not op.chat
     if op.local:

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from sparkswarm.workers.events import (
-    OperationFailed,
+    OperationFailedEvent,
     OperationProgress,
     OperationQueued,
     ScheduleSkipped,
@@ -22,7 +22,9 @@ from sparkswarm.workers.events import (
         OperationQueued(
             run_id="r", op="service.scale", target="service:web", requester="a", source="cli"
         ),
-        OperationFailed(run_id="r", op="o", target="t", error="boom", error_type="Unavailable"),
+        OperationFailedEvent(
+            run_id="r", op="o", target="t", error="boom", error_type="Unavailable"
+        ),
         TaskStateChanged(run_id="r", service="web", task="t1", state="running"),
         ScheduleSkipped(run_id="r", schedule="nightly", message="skipped"),
     ],

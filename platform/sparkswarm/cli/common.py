@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from sparkswarm.results import to_jsonable
-
 if TYPE_CHECKING:
     from sparkswarm.executor import Executor
     from sparkswarm.gateway import Gateway
@@ -96,12 +94,14 @@ def err_console() -> Any:
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` (result dataclasses and pydantic models included) as indented JSON."""
-    sys.stdout.write(json.dumps(to_jsonable(data), indent=2, default=str) + "\n")
+    """Print ``data`` (pydantic models included) as indented JSON."""
+    from pydantic_core import to_jsonable_python
+
+    sys.stdout.write(json.dumps(to_jsonable_python(data, fallback=str), indent=2) + "\n")
 
 
 def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | None = None) -> None:
-    """Print rows (dicts, result dataclasses or pydantic models) as a table of ``columns``.
+    """Print rows (dicts or pydantic models) as a table of ``columns``.
 
     On a terminal: a rich table. Into a pipe or a file: plain tab-separated
     columns under a header line, never truncated or ellipsised (as
@@ -114,13 +114,14 @@ def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | Non
             sys.stderr.write(title + "\n")
         sys.stdout.write(plain_table(rows, columns))
         return
+    from pydantic_core import to_jsonable_python
     from rich.table import Table
 
     table = Table(title=title, header_style="bold")
     for column in columns:
         table.add_column(column.upper().replace("_", " "))
     for row in rows:
-        data = to_jsonable(row)
+        data = to_jsonable_python(row, fallback=str)
         table.add_row(*(_cell(data.get(column)) for column in columns))
     console().print(table)
 
@@ -130,9 +131,11 @@ def plain_table(rows: Iterable[Any], columns: Sequence[str]) -> str:
 
     Tabs and newlines inside a value become spaces, so each row stays one line.
     """
+    from pydantic_core import to_jsonable_python
+
     lines = ["\t".join(column.upper().replace("_", " ") for column in columns)]
     for row in rows:
-        data = to_jsonable(row)
+        data = to_jsonable_python(row, fallback=str)
         cells = (_text(data.get(column)) for column in columns)
         lines.append("\t".join(" ".join(cell.split()) for cell in cells))
     return "\n".join(lines) + "\n"

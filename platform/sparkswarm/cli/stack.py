@@ -13,7 +13,6 @@ import typer
 
 from sparkswarm.cli.common import JSON_OPTION, expose, print_json, show
 from sparkswarm.requests import stacks as grammar
-from sparkswarm.results import to_jsonable
 
 if TYPE_CHECKING:
     from sparkswarm.stacks.models import StackRemoval, StackResult
@@ -30,7 +29,7 @@ def _services_of(title: str) -> Any:
         if as_json or result is None:
             print_json(result)
             return
-        shown = title.format(**to_jsonable(result))
+        shown = title.format(**result.model_dump())
         show(result.services, ["service", "result", "changes"], as_json=False, title=shown)
 
     return render

@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from sparkswarm.errors import OperationFailed
 from sparkswarm.lab import host
 
-Role = Literal["manager", "worker"]
+NodeRole = Literal["manager", "worker"]
 START_TIMEOUT = 60.0
 
 
@@ -40,7 +40,7 @@ class LabNode(BaseModel):
     """One lab node, as saved in the lab's state file."""
 
     name: str
-    role: Role
+    role: NodeRole
     hostname: str
     address: str
     netns: str

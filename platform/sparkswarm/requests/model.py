@@ -1,7 +1,7 @@
 """A typed request: which operation, with which validated parameters.
 
-A frozen dataclass rather than a pydantic model: the CLI builds one per
-command, and engine commands do not import pydantic (see bench/engine_imports.py).
+A frozen dataclass, not a model: a plain value holding parameters the
+grammar has already checked (there is nothing left to validate).
 """
 
 from __future__ import annotations

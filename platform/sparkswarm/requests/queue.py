@@ -7,7 +7,7 @@ import typer
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.requests.builders import group
 from sparkswarm.requests.model import Request, request
-from sparkswarm.run_states import RUN_STATES
+from sparkswarm.states import RUN_STATES
 
 runs = group("runs", "Operation runs recorded by the queue.")
 runs.terminal("cancel", "cancels a queued run from a terminal")

@@ -14,12 +14,12 @@ import typer
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.requests.builders import group, read_request_bytes
 from sparkswarm.requests.model import Request, request
+from sparkswarm.states import JOB_STATES
 
 spark = group("spark", "Run jobs on a spark stack and show its state.")
 spark.terminal("logs", "prints a job's driver log in a terminal")
 
 STACK = typer.Option("spark", "--stack", "-s", help="Name of the deployed spark stack.")
-JOB_STATES = ("SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 
 
 def _stack(name: str) -> str:

@@ -8,8 +8,9 @@ current version (see :mod:`sparkswarm.services.ops`).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from sparkswarm import limits
 from sparkswarm.errors import InvalidRequest
@@ -23,23 +24,20 @@ from sparkswarm.services.specs import (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ServiceChanges:
-    """What ``service update`` may change; unset fields are left as they are.
+class ServiceChanges(BaseModel):
+    """What ``service update`` may change; unset fields are left as they are."""
 
-    Build one from request data with :func:`sparkswarm.validation.validated`
-    (pydantic's rules and messages; unknown keys refused).
-    """
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     image: str | None = None
-    env_add: list[str] = field(default_factory=list)
-    env_rm: list[str] = field(default_factory=list)
-    publish_add: list[str] = field(default_factory=list)
-    publish_rm: list[str] = field(default_factory=list)
-    replicas: int | None = field(default=None, metadata={"ge": 0})
+    env_add: list[str] = Field(default_factory=list)
+    env_rm: list[str] = Field(default_factory=list)
+    publish_add: list[str] = Field(default_factory=list)
+    publish_rm: list[str] = Field(default_factory=list)
+    replicas: int | None = Field(None, ge=0)
     force: bool = False
-    update: PolicyOptions = field(default_factory=PolicyOptions)
-    rollback: PolicyOptions = field(default_factory=PolicyOptions)
+    update: PolicyOptions = Field(default_factory=PolicyOptions)
+    rollback: PolicyOptions = Field(default_factory=PolicyOptions)
 
 
 def set_replicas(spec: dict[str, Any], replicas: int) -> dict[str, Any]:

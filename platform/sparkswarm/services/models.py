@@ -1,14 +1,10 @@
-"""Results of service operations: JSON-able frozen dataclasses.
-
-Dataclasses rather than pydantic models so that a command starts without
-importing pydantic; :func:`sparkswarm.results.to_jsonable` dumps them (keys
-in field order). Keyword-only, as the pydantic models were.
-"""
+"""Results of service operations: JSON-able pydantic models."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
+
+from pydantic import BaseModel, Field
 
 Outcome = Literal[
     "created",  # a new service, converged (or started, with detach)
@@ -23,8 +19,7 @@ Outcome = Literal[
 ]
 
 
-@dataclass(frozen=True, kw_only=True)
-class ServiceSummary:
+class ServiceSummary(BaseModel):
     """One row of ``service ls``."""
 
     id: str
@@ -32,19 +27,16 @@ class ServiceSummary:
     mode: str
     running: int | None = None
     desired: int | None = None
-    #: running/desired, or running/completions for jobs
-    replicas: str
+    replicas: str = Field(description="running/desired, or running/completions for jobs")
     image: str
-    ports: list[str] = field(default_factory=list)
+    ports: list[str] = Field(default_factory=list)
 
 
-@dataclass(frozen=True, kw_only=True)
-class TaskInfo:
+class TaskInfo(BaseModel):
     """One row of ``service ps``."""
 
     id: str
-    #: service.slot, or service.node for global services
-    name: str
+    name: str = Field(description="service.slot, or service.node for global services")
     slot: int | None = None
     node: str = ""
     desired_state: str
@@ -54,34 +46,29 @@ class TaskInfo:
     image: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
-class ServiceOutcome:
+class ServiceOutcome(BaseModel):
     """What a mutating service operation did and how it ended."""
 
     service: str
     id: str | None = None
     changed: bool
     outcome: Outcome
-    #: the engine's update status message, if any
-    message: str = ""
-    #: the error of the task that failed, if any
-    task_error: str = ""
+    message: str = Field("", description="the engine's update status message, if any")
+    task_error: str = Field("", description="the error of the task that failed, if any")
     image: str | None = None
     running: int | None = None
     desired: int | None = None
     elapsed_s: float = 0.0
 
 
-@dataclass(frozen=True, kw_only=True)
-class ScaleResult:
+class ScaleResult(BaseModel):
     """``service scale``: one outcome per service."""
 
     services: list[ServiceOutcome]
 
 
-@dataclass(frozen=True, kw_only=True)
-class RemoveResult:
+class RemoveResult(BaseModel):
     """``service rm``: which services were removed and which did not exist."""
 
-    removed: list[str] = field(default_factory=list)
-    absent: list[str] = field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    absent: list[str] = Field(default_factory=list)

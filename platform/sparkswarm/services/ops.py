@@ -22,7 +22,6 @@ Conventions:
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
@@ -37,7 +36,7 @@ from sparkswarm.services.changes import (
     rollout_expected,
     unmatched_port_removals,
 )
-from sparkswarm.services.models import Outcome, RemoveResult, ServiceOutcome
+from sparkswarm.services.models import RemoveResult, ServiceOutcome
 from sparkswarm.services.queries import find_service, resolve_service
 from sparkswarm.services.rolling import (
     TaskWatcher,
@@ -155,8 +154,8 @@ def create_service(
             "use `service update` to change it or `service rm` first"
         )
     progress(f"service {name} exists with the same spec", service=name)
-    return replace(
-        unchanged_outcome(name, existing), elapsed_s=round(time.monotonic() - started, 3)
+    return unchanged_outcome(name, existing).model_copy(
+        update={"elapsed_s": round(time.monotonic() - started, 3)}
     )
 
 
@@ -188,8 +187,12 @@ def _await_new_service(
     else:
         end = wait_for_services(gw, [watcher], timeout=timeout)[service_id]
         done, wanted = end.running, end.wanted
-    return replace(
-        result, running=done, desired=wanted, elapsed_s=round(time.monotonic() - started, 3)
+    return result.model_copy(
+        update={
+            "running": done,
+            "desired": wanted,
+            "elapsed_s": round(time.monotonic() - started, 3),
+        }
     )
 
 
@@ -279,15 +282,16 @@ def _finished(
         )
     if end.state == "rollback_completed" and not rollback:
         raise OperationFailed(f"update of service {name} failed and was rolled back{why}{error}")
-    outcome: Outcome = "rolled_back" if end.state == "rollback_completed" else "completed"
-    return replace(
-        result,
-        outcome=outcome,
-        message=end.message,
-        task_error=end.task_error,
-        running=end.running,
-        desired=end.desired,
-        elapsed_s=round(time.monotonic() - started, 3),
+    outcome = "rolled_back" if end.state == "rollback_completed" else "completed"
+    return result.model_copy(
+        update={
+            "outcome": outcome,
+            "message": end.message,
+            "task_error": end.task_error,
+            "running": end.running,
+            "desired": end.desired,
+            "elapsed_s": round(time.monotonic() - started, 3),
+        }
     )
 
 
@@ -324,12 +328,13 @@ def rollback_service(
                 service["ID"], service["Version"]["Index"], service["Spec"], rollback=True
             )
             progress(f"rollback of {name} started", service=name, log=True)
-            result = replace(
-                result,
-                changed=True,
-                outcome="detached",
-                image=image_of(service["PreviousSpec"]),
-                desired=replicas_of(service["PreviousSpec"]),
+            result = result.model_copy(
+                update={
+                    "changed": True,
+                    "outcome": "detached",
+                    "image": image_of(service["PreviousSpec"]),
+                    "desired": replicas_of(service["PreviousSpec"]),
+                }
             )
         return result, watcher
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -56,7 +55,8 @@ def scale_services(
             spec = set_replicas(service["Spec"], count)
             gw.update_service(service["ID"], service["Version"]["Index"], spec)
             progress(f"{name} scaled to {count}", service=name, replicas=count, log=True)
-            return watcher, replace(outcome, changed=True, outcome="detached", desired=count)
+            changed = {"changed": True, "outcome": "detached", "desired": count}
+            return watcher, outcome.model_copy(update=changed)
 
         scaled.append(update_with_retry(partial(resolve_service, gw, name), change))
     ended = {} if detach else wait_for_services(gw, [w for w, _ in scaled], timeout=timeout)
@@ -64,11 +64,12 @@ def scale_services(
     for watcher, outcome in scaled:
         if watcher.service_id in ended:
             end = ended[watcher.service_id]
-            outcome = replace(
-                outcome,
-                running=end.running,
-                desired=end.wanted,
-                outcome="completed" if outcome.changed else "unchanged",
+            outcome = outcome.model_copy(
+                update={
+                    "running": end.running,
+                    "desired": end.wanted,
+                    "outcome": "completed" if outcome.changed else "unchanged",
+                }
             )
         results.append(outcome)
     return ScaleResult(services=results)

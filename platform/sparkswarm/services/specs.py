@@ -12,8 +12,9 @@ defaults the engine fills in.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sparkswarm import limits
 from sparkswarm.errors import InvalidRequest
@@ -22,7 +23,8 @@ from sparkswarm.services.modes import JOB_MODES as JOB_MODES
 from sparkswarm.services.modes import MODE_KEYS as MODE_KEYS
 from sparkswarm.services.modes import Mode as Mode
 from sparkswarm.services.modes import mode_name as mode_name
-from sparkswarm.validation import validated as validated
+
+Model = TypeVar("Model", bound=BaseModel)
 
 # What swarmkit uses when a service has no UpdateConfig / RollbackConfig. A
 # partial policy must be completed from these: a missing Parallelism would be
@@ -37,58 +39,69 @@ DEFAULT_POLICY: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
-class PolicyOptions:
-    """``--update-*`` or ``--rollback-*`` flags; unset fields keep their value.
+class PolicyOptions(BaseModel):
+    """``--update-*`` or ``--rollback-*`` flags; unset fields keep their value."""
 
-    Build one from request data with :func:`validated` (pydantic's rules and
-    messages; unknown keys refused); ``metadata`` holds the bounds it checks.
-    """
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     delay: str | None = None
-    parallelism: int | None = field(default=None, metadata={"ge": 0})
+    parallelism: int | None = Field(None, ge=0)
     failure_action: Literal["pause", "continue", "rollback"] | None = None
     monitor: str | None = None
-    max_failure_ratio: float | None = field(default=None, metadata={"ge": 0, "le": 1})
+    max_failure_ratio: float | None = Field(None, ge=0, le=1)
     order: Literal["start-first", "stop-first"] | None = None
 
     def is_empty(self) -> bool:
         """True when no flag of this policy was given."""
-        return all(getattr(self, item.name) is None for item in fields(self))
+        return all(value is None for value in self.model_dump().values())
 
 
-@dataclass(frozen=True, kw_only=True)
-class ServiceOptions:
-    """Everything ``service create`` accepts besides the name and the image.
+class ServiceOptions(BaseModel):
+    """Everything ``service create`` accepts besides the name and the image."""
 
-    Build one from request data with :func:`validated`, as for PolicyOptions.
-    """
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    command: list[str] = field(default_factory=list)
+    command: list[str] = Field(default_factory=list)
     mode: Mode = "replicated"
-    replicas: int | None = field(default=None, metadata={"ge": 0})
-    max_concurrent: int | None = field(default=None, metadata={"ge": 1})
-    env: list[str] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-    publish: list[str] = field(default_factory=list)
-    networks: list[str] = field(default_factory=list)
+    replicas: int | None = Field(None, ge=0)
+    max_concurrent: int | None = Field(None, ge=1)
+    env: list[str] = Field(default_factory=list)
+    labels: list[str] = Field(default_factory=list)
+    publish: list[str] = Field(default_factory=list)
+    networks: list[str] = Field(default_factory=list)
     endpoint_mode: Literal["vip", "dnsrr"] | None = None
-    mounts: list[str] = field(default_factory=list)
-    constraints: list[str] = field(default_factory=list)
+    mounts: list[str] = Field(default_factory=list)
+    constraints: list[str] = Field(default_factory=list)
     limit_cpu: str | None = None
     limit_memory: str | None = None
     reserve_cpu: str | None = None
     reserve_memory: str | None = None
     restart_condition: Literal["none", "on-failure", "any"] | None = None
     restart_delay: str | None = None
-    restart_max_attempts: int | None = field(default=None, metadata={"ge": 0})
+    restart_max_attempts: int | None = Field(None, ge=0)
     stop_grace_period: str | None = None
     health_cmd: str | None = None
     health_interval: str | None = None
     health_timeout: str | None = None
-    health_retries: int | None = field(default=None, metadata={"ge": 0})
-    update: PolicyOptions = field(default_factory=PolicyOptions)
-    rollback: PolicyOptions = field(default_factory=PolicyOptions)
+    health_retries: int | None = Field(None, ge=0)
+    update: PolicyOptions = Field(default_factory=PolicyOptions)
+    rollback: PolicyOptions = Field(default_factory=PolicyOptions)
+
+
+def validated(model: type[Model], data: object, what: str) -> Model:
+    """``model.model_validate(data)`` (pydantic's lax rules; unknown keys refused).
+
+    Raises InvalidRequest ``invalid WHAT: field: message; ...`` listing every
+    problem pydantic found.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or what}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise InvalidRequest(f"invalid {what}: {problems}") from None
 
 
 # --- pieces ----------------------------------------------------------------

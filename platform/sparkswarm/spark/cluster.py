@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.progress import ProgressFn, no_progress
-from sparkswarm.results import to_jsonable
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -94,7 +93,7 @@ def spark_up(
     status = wait_for_workers(gw, stack=name, workers=workers, timeout=wait_timeout)
     return {
         "stack": name,
-        "services": to_jsonable(deployed.services),
+        "services": [change.model_dump() for change in deployed.services],
         "alive_workers": status.alive_workers,
         "cores": status.cores,
         "memory_mb": status.memory_mb,
@@ -114,5 +113,5 @@ def spark_down(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) ->
     }
     for job_id in sorted(jobs):
         remove_job(gw, stack=name, job_id=job_id, progress=progress)
-    removed = to_jsonable(remove_stack(gw, name=name, progress=progress))
+    removed = remove_stack(gw, name=name, progress=progress).model_dump()
     return {**removed, "jobs_removed": sorted(jobs)}

@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import NotFound, SparkswarmError
-from sparkswarm.spark.job_record import FINAL_STATES, JobRecord
+from sparkswarm.spark.job_record import JobRecord
 from sparkswarm.spark.job_spec import job_service_name, validate_job_id
 from sparkswarm.spark.queries import find_service
+from sparkswarm.states import FINAL_JOB_STATES
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -39,7 +40,7 @@ def follow_locally(
     next_status = 0.0
     status: SparkStatus | None = None
     try:
-        while record.state not in FINAL_STATES:
+        while record.state not in FINAL_JOB_STATES:
             # Only a job not running yet needs the master (an exec in its container).
             if record.state == "SUBMITTED" and time.monotonic() >= next_status:
                 next_status = time.monotonic() + 1.0
@@ -52,7 +53,7 @@ def follow_locally(
             changed = verdict.state != record.state or verdict.reason != record.reason
             update: dict[str, Any] = {"state": verdict.state, "reason": verdict.reason}
             update["app_id"] = app_id
-            if verdict.state in FINAL_STATES:
+            if verdict.state in FINAL_JOB_STATES:
                 update.update(
                     finished_at=time.time(),
                     exit_code=verdict.exit_code,
@@ -64,10 +65,10 @@ def follow_locally(
                 on_change(record)
             if verdict.kill:
                 cancel_job(gw, stack=record.stack, job_id=record.id, app_id=app_id)
-            if record.state not in FINAL_STATES:
+            if record.state not in FINAL_JOB_STATES:
                 time.sleep(poll)
     finally:
-        if record.state in FINAL_STATES:
+        if record.state in FINAL_JOB_STATES:
             remove_job(gw, stack=record.stack, job_id=record.id)
     return record
 

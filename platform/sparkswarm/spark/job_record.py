@@ -14,13 +14,12 @@ transitions and the text shown for a record.
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-JobState = Literal["SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
-JOB_STATES: tuple[str, ...] = ("SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
-FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+from sparkswarm.states import FINAL_JOB_STATES, JobState
+
 _NEXT: dict[str, frozenset[str]] = {
     "SUBMITTED": frozenset({"RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}),
     "RUNNING": frozenset({"SUCCEEDED", "FAILED", "CANCELLED"}),
@@ -67,7 +66,7 @@ class JobRecord(BaseModel):
 
     @property
     def done(self) -> bool:
-        return self.state in FINAL_STATES
+        return self.state in FINAL_JOB_STATES
 
     @property
     def duration(self) -> float | None:

@@ -1,63 +1,49 @@
-"""Results of stack operations and queries: JSON-able frozen dataclasses.
-
-Dataclasses rather than pydantic models so that a command starts without
-importing pydantic; :func:`sparkswarm.results.to_jsonable` dumps them (keys
-in field order, as before). Keyword-only, as pydantic models were, which also
-lets a required field follow one with a default.
-"""
+"""Results of stack operations and queries: JSON-able pydantic models."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
 
+from pydantic import BaseModel, Field
 
-@dataclass(frozen=True, kw_only=True)
-class StackServiceChange:
+
+class StackServiceChange(BaseModel):
     """What a deployment did to one service of the stack."""
 
-    #: The service's name in the compose file.
-    service: str
+    service: str = Field(description="The service's name in the compose file.")
     result: Literal["created", "updated", "unchanged", "removed"]
-    changes: list[str] = field(default_factory=list)
+    changes: list[str] = Field(default_factory=list)
 
 
-@dataclass(frozen=True, kw_only=True)
-class StackResult:
+class StackResult(BaseModel):
     """``stack deploy`` and ``stack rollback``: one row per service, and the snapshot."""
 
     stack: str
     services: list[StackServiceChange]
-    #: The new snapshot, if anything changed.
-    snapshot: int | None = None
-    #: Whether changed services were followed to convergence.
-    waited: bool
-    warnings: list[str] = field(default_factory=list)
-    #: The snapshot a rollback deployed.
-    rolled_back_to: int | None = None
+    snapshot: int | None = Field(None, description="The new snapshot, if anything changed.")
+    waited: bool = Field(description="Whether changed services were followed to convergence.")
+    warnings: list[str] = Field(default_factory=list)
+    rolled_back_to: int | None = Field(None, description="The snapshot a rollback deployed.")
 
 
-@dataclass(frozen=True, kw_only=True)
-class StackRemoval:
+class StackRemoval(BaseModel):
     """``stack rm``: the names of what was removed."""
 
     stack: str
-    services: list[str] = field(default_factory=list)
-    networks: list[str] = field(default_factory=list)
-    secrets: list[str] = field(default_factory=list)
-    configs: list[str] = field(default_factory=list)
+    services: list[str] = Field(default_factory=list)
+    networks: list[str] = Field(default_factory=list)
+    secrets: list[str] = Field(default_factory=list)
+    configs: list[str] = Field(default_factory=list)
 
 
-@dataclass(frozen=True, kw_only=True)
-class StackSummary:
+class StackSummary(BaseModel):
     """``stack ls``: a stack and how many services it has."""
 
     name: str
     services: int
 
 
-@dataclass(frozen=True, kw_only=True)
-class PlannedObject:
+class PlannedObject(BaseModel):
     """``stack diff``: a network, secret or config that deploying would create."""
 
     object: str
