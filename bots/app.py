@@ -168,7 +168,7 @@ def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool) -> None:
         if (
             event.get("channel_type") == "im"
             and not event.get("bot_id")
-            and not event.get("subtype")
+            and event.get("subtype") in (None, "file_share")  # a DM with files attached
         ):
             _take(work, dispatcher, _from_event(event, body))
 
@@ -265,6 +265,7 @@ def _from_event(event: dict[str, Any], body: dict[str, Any]) -> ChatRequest:
         key=str(key),
         thread_ts=event.get("thread_ts") or event.get("ts"),
         team=event.get("user_team") or event.get("team") or body.get("team_id", ""),
+        files=tuple(str(f.get("id")) for f in event.get("files") or [] if isinstance(f, dict)),
     )
 
 

@@ -62,6 +62,19 @@ METHOD_SCOPES = {
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "conversations.join": "channels:join",
+    "files.info": "files:read",
+}
+# What Slack's file server sends for a url_private fetched without a valid
+# token: HTTP 200 and the sign-in page, not the file.
+LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
+# Slack's ``filetype`` and ``mimetype`` of a file, by the name's ending.
+FILE_TYPES = {
+    ".py": ("python", "text/x-python"),
+    ".csv": ("csv", "text/csv"),
+    ".txt": ("text", "text/plain"),
+    ".json": ("json", "application/json"),
+    ".html": ("html", "text/html"),
+    ".zip": ("zip", "application/zip"),
 }
 # A response_url takes this many messages, for this long (Slack's documented limits).
 RESPONSE_URL_USES = 5
@@ -142,6 +155,10 @@ class SlackDouble:
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], Message] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        self.shared: dict[str, dict[str, Any]] = {}  # files users attached (share_file)
+        # Tokens the file server takes for url_private (None: the bot token);
+        # tests set another to see what the bot does with the sign-in page.
+        self.file_tokens: set[str] | None = None
         self.listeners: list[Callable[[Call], None]] = []
         self.ws_url = ""
         self._limits: dict[str, list[float]] = {}
@@ -210,6 +227,49 @@ class SlackDouble:
         Slack, as seen from the bot's side); 0 undoes it."""
         with self._lock:
             self._delays[(method, channel)] = seconds
+
+    def share_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        size: int | None = None,
+        filetype: str | None = None,
+        readable: bool = True,
+    ) -> dict[str, Any]:
+        """A file a user attached to a message: its file object, as an event
+        carries it. ``size`` declares another size than the content's (a big
+        file without the bytes); ``filetype`` overrides the one of the name's
+        ending; ``readable=False``: the bot may not see it (``files.info``
+        answers ``file_not_found``)."""
+        kind, mime = FILE_TYPES.get(Path(name).suffix, ("binary", "application/octet-stream"))
+        file_id = f"F{next(self._ts):08d}U"
+        info = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "size": len(content) if size is None else size,
+            "filetype": filetype or kind,
+            "mimetype": mime if filetype is None else "application/octet-stream",
+            "url_private": f"http://127.0.0.1:{self.port}/files-pri/{file_id}/{name}",
+            "url_private_download": f"http://127.0.0.1:{self.port}/files-pri/{file_id}/download/{name}",
+        }
+        with self._lock:
+            self.shared[file_id] = {"info": info, "content": content, "readable": readable}
+        return dict(info)
+
+    def private_file(self, path: str, token: str | None) -> tuple[bytes, str]:
+        """(body, content type) of a GET of a ``url_private``: the file's bytes
+        with the bot's token, else Slack's sign-in page (HTTP 200 all the same)."""
+        file_id = path.split("/")[2] if path.count("/") >= 3 else ""
+        with self._lock:
+            entry = self.shared.get(file_id)
+            accepted = {self.bot_token} if self.file_tokens is None else self.file_tokens
+            ok = entry is not None and entry["readable"] and token in accepted
+            self._record(Call("url_private", {"file": file_id, "served": ok}, time.time()))
+        if not ok or entry is None:
+            return LOGIN_PAGE, "text/html; charset=utf-8"
+        return bytes(entry["content"]), "application/octet-stream"
 
     def response_url(self, channel: str, user: str, message_ts: str | None = None) -> str:
         """A new ``response_url`` for a command or click of ``user`` in ``channel``
@@ -408,6 +468,12 @@ class SlackDouble:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.user_groups[group])}
 
+    def _m_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        entry = self.shared.get(str(args.get("file") or ""))
+        if entry is None or not entry["readable"]:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": dict(entry["info"]), "comments": [], "response_metadata": {}}
+
     def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("filename") or not str(args.get("length", "")).isdigit():
             return {"ok": False, "error": "invalid_arguments"}
@@ -520,6 +586,16 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if url.path.startswith("/files-pri/") and self.command == "GET":
+            auth = self.headers.get("Authorization", "")
+            bearer = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
+            data, ctype = self.owner.private_file(url.path, bearer)
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if url.path.startswith("/upload/"):
             status, body = self.owner.upload(url.path.rsplit("/", 1)[-1], raw)
             self._reply(status, body, {})

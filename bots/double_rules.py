@@ -34,6 +34,7 @@ TIERS = {
     "files.getUploadURLExternal": 4,
     "files.completeUploadExternal": 4,
     "auth.test": 4,
+    "files.info": 4,
 }
 PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
 

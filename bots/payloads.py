@@ -68,8 +68,10 @@ def event_callback(
     kind: str = "app_mention",
     event_id: str | None = None,
     channel_type: str = "channel",
+    files: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """An Events API ``event_callback`` for an @mention or a direct message."""
+    """An Events API ``event_callback`` for an @mention or a direct message
+    (``files``: the file objects of its attachments)."""
     ts = f"{time.time():.6f}"
     event: dict[str, Any] = {
         "type": kind,
@@ -82,6 +84,10 @@ def event_callback(
     }
     if kind == "message":
         event["channel_type"] = channel_type
+    if files:
+        event["files"] = files
+        if kind == "message":
+            event["subtype"] = "file_share"
     return {
         "token": "deprecated-verification-token",
         "team_id": TEAM_ID,

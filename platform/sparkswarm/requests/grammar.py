@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -34,6 +34,8 @@ Builder = Callable[..., Request]
 MAX_FILE_BYTES = 1024 * 1024
 
 _files_allowed: ContextVar[bool] = ContextVar("sparkswarm_files_allowed", default=True)
+# Files that came with the request itself (a chat message's attachments), by name.
+_attached: ContextVar[Mapping[str, bytes] | None] = ContextVar("sparkswarm_attached", default=None)
 
 
 class Group:
@@ -114,11 +116,15 @@ def _usage_line(group_name: str, command_name: str) -> str:
         return line.replace("Usage: ", "usage: ", 1)
 
 
-def parse(words: Sequence[str], *, allow_files: bool = True) -> Request:
+def parse(
+    words: Sequence[str], *, allow_files: bool = True, attached: Mapping[str, bytes] | None = None
+) -> Request:
     """The Request that command ``words`` (what follows ``sparkswarm``) ask for.
 
     Nothing runs and nothing is printed. With ``allow_files=False`` (chat) a
-    command that would read a file of this host is refused. Raises
+    command that would read a file of this host is refused; a file named
+    exactly as one of ``attached`` (a chat message's attachments, by name) is
+    read from there instead, with the same limits. Raises
     InvalidRequest with the usage of the closest command when the words are
     not a valid request.
     """
@@ -146,6 +152,7 @@ def parse(words: Sequence[str], *, allow_files: bool = True) -> Request:
         raise InvalidRequest(f"unknown command `{head} {name}`{hint}\n{shown}")
     command = _click_group(head).commands[name]
     token = _files_allowed.set(allow_files)
+    given = _attached.set(dict(attached or {}))
     try:
         result = command.main(
             args=words[2:], prog_name=f"sparkswarm {head} {name}", standalone_mode=False
@@ -159,6 +166,7 @@ def parse(words: Sequence[str], *, allow_files: bool = True) -> Request:
         raise InvalidRequest(str(exc)) from None
     finally:
         _files_allowed.reset(token)
+        _attached.reset(given)
     if not isinstance(result, Request) or result.op != grp.ops[name]:
         raise InvalidRequest(f"`{head} {name}` is not a request")
     return dataclasses.replace(result, words=tuple(words))
@@ -199,13 +207,19 @@ def local_files_allowed() -> bool:
 
 def read_request_bytes(path: str | Path, what: str, *, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a file a request names (a script, a compose file, a job's
-    input), read bounded.
+    input), read bounded; a file attached to the request (see :func:`parse`)
+    is taken from there, whatever may be read of this host.
 
     Raises InvalidRequest when files may not be read here (chat), when the
     path is not a regular file or is larger than ``limit`` bytes. The size
     is checked before reading, and the read stops at ``limit`` + 1 bytes
     whatever the file claims.
     """
+    attached = (_attached.get() or {}).get(str(path))
+    if attached is not None:  # came with the request: bounded the same way
+        if len(attached) > limit:
+            raise InvalidRequest(f"{what} {str(path)!r}: larger than {limit} bytes")
+        return attached
     if not _files_allowed.get():
         raise InvalidRequest(
             f"{what}: files of this host cannot be named from here; use a ready-made name"
