@@ -23,6 +23,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import shlex
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -192,6 +193,32 @@ def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool) -> None:
             req = ChatRequest("", "", args[2], args[3], "busy", None, args[5], args[6])
             threading.Thread(target=dispatcher.busy, args=(req,), daemon=True).start()
 
+    def on_submit_form(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The ``/spark submit`` form sent: its words go the way typed ones do
+        (a mistake the grammar finds is shown in the form, nothing runs)."""
+        from sparkswarm.bots import blockkit, modal
+
+        words, errors = modal.judge_submission(view.get("state", {}).get("values", {}))
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        channel, url = modal.origin(str(view.get("private_metadata") or ""))
+        user = body.get("user", {})
+        req = ChatRequest(
+            command="/sparkswarm",
+            text=blockkit.escape(shlex.join(words)),  # decoded back to these words
+            user=user.get("id", ""),
+            channel=channel,
+            key=f"view:{view.get('id', '')}",
+            team=user.get("team_id") or body.get("team", {}).get("id", ""),
+            response_url=url,
+        )
+        _take(work, dispatcher, req)
+
+    from sparkswarm.bots.modal import CALLBACK_ID
+
+    app.view(CALLBACK_ID)(on_submit_form)
     app.action("sparkswarm_confirm")(on_button)
     app.action("sparkswarm_cancel")(on_button)
 

@@ -202,6 +202,9 @@ class Dispatcher:
         if not words or words[0] in ("help", "--help", "-h"):
             self._help(req, role)
             return
+        if words == ["spark", "submit"] and req.command:  # `/spark submit` alone: the form
+            self._open_submit_form(req, role)
+            return
         attached: dict[str, bytes] = {}
         if req.files:
             words, attached = self._attached(req, words, role)
@@ -263,6 +266,31 @@ class Dispatcher:
         except InvalidRequest as exc:
             raise InvalidRequest(f"{exc}. Nothing ran.") from None
         return attachments.complete_words(words, list(files)), files
+
+    def _open_submit_form(self, req: ChatRequest, role: str | None) -> None:
+        """Open the ``spark submit`` modal with the command's trigger_id (see
+        modal.py); its submission comes back as words. Refused like the
+        words would be for a caller without the role."""
+        from sparkswarm.bots import modal
+        from sparkswarm.spark.job_request import catalogue
+
+        need = commands.policy("spark.submit", {}).role
+        if not allows(role, need):
+            self._refuse(
+                req,
+                "spark submit",
+                f"`spark submit` needs the {need} role; you have {role or 'none'}",
+            )
+            return
+        view = modal.submit_view(catalogue(), req.channel, req.response_url)
+        if self.out.call("views.open", trigger_id=req.key, view=view) is None:
+            self.tell(
+                req,
+                present.usage_message(
+                    "Slack would not open the form; type the words instead\n"
+                    + commands.usage(("spark", "submit"))
+                ),
+            )
 
     def _help(self, req: ChatRequest, role: str | None) -> None:
         allowed = [(words, need) for words, need in commands.chat_commands() if allows(role, need)]

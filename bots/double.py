@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-from sparkswarm.bots.double_rules import Meter, message_error
+from sparkswarm.bots.double_rules import Meter, message_error, view_error
 
 BOT_TOKEN = "xoxb-0000000000-double-bot-token"
 APP_TOKEN = "xapp-1-A0DOUBLE-0000-double-app-token"
@@ -156,6 +156,8 @@ class SlackDouble:
         self.messages: dict[tuple[str, str], Message] = {}
         self.files: dict[str, dict[str, Any]] = {}
         self.shared: dict[str, dict[str, Any]] = {}  # files users attached (share_file)
+        self.views: list[dict[str, Any]] = []  # views opened (views.open), with their ids
+        self._triggers: set[str] = set()  # trigger ids already exchanged for a view
         # Tokens the file server takes for url_private (None: the bot token);
         # tests set another to see what the bot does with the sign-in page.
         self.file_tokens: set[str] | None = None
@@ -467,6 +469,33 @@ class SlackDouble:
         if group not in self.user_groups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.user_groups[group])}
+
+    def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A modal for a trigger id: one view per trigger, within 3 s of it
+        (the id starts with its time, as Slack's do), checked as Slack does."""
+        trigger = str(args.get("trigger_id") or "")
+        head = trigger.partition(".")[0]
+        if not head.isdigit():
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if time.time() - int(head) > 4:  # 3 s, and the id's time is whole seconds
+            return {"ok": False, "error": "expired_trigger_id"}
+        if trigger in self._triggers:
+            return {"ok": False, "error": "exchanged_trigger_id"}
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        refused = view_error(view)
+        if refused:
+            return refused
+        self._triggers.add(trigger)
+        opened = {**view, "id": f"V{next(self._ts):08d}", "state": {"values": {}}}
+        self.views.append(opened)
+        return {"ok": True, "view": opened}
 
     def _m_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
         entry = self.shared.get(str(args.get("file") or ""))

@@ -100,6 +100,22 @@ def event_callback(
     }
 
 
+def view_submission(
+    view: dict[str, Any], values: dict[str, Any], *, user: str, team: str = TEAM_ID
+) -> dict[str, Any]:
+    """A ``view_submission`` payload: ``user`` sent the modal ``view`` (as
+    views.open returned it) with the inputs' ``values`` (``view.state.values``)."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "double"},
+        "user": {"id": user, "username": user.lower(), "team_id": team},
+        "api_app_id": "A0DOUBLE",
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
+        "view": {**view, "state": {"values": values}},
+    }
+
+
 def block_action(
     action_id: str,
     value: str,

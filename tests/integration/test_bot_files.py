@@ -11,6 +11,8 @@ cluster: tests/e2e/test_bot_spark.py.)
 from __future__ import annotations
 
 import secrets
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -156,3 +158,63 @@ def test_names_are_escaped_and_a_viewer_is_refused_before_any_download(
     assert "needs the operator role" in answer_to(bots, VIEWER, "needs the")
     assert not bots.web.calls_of("url_private") and not bots.web.calls_of("files.info")[1:]
     nothing_ran(bots, lab, before)
+
+
+def _form(job: str, args: str, stack: str, cores: str = "") -> dict[str, Any]:
+    def text(value: str) -> dict[str, Any]:
+        return {"value": {"type": "plain_text_input", "value": value or None}}
+
+    select = {"type": "static_select", "selected_option": {"value": job}}
+    return {
+        "job": {"value": select},
+        "args": text(args),
+        "stack": text(stack),
+        "cores": text(cores),
+    }
+
+
+def test_spark_submit_alone_opens_a_form_whose_submission_runs_its_words(
+    bots: BotLab, lab: QueueLab
+) -> None:
+    """``/spark submit`` opens the modal with the command's trigger_id (the
+    double checks it against Slack's view limits); a form the grammar refuses
+    is answered in the form and runs nothing; a good one runs its words with
+    the params typed words get, followed in the channel."""
+    from sparkswarm.requests import parse
+
+    trigger = f"{int(time.time())}.1.{uuid.uuid4().hex}"
+    assert bots.slash("/spark", "submit", OPERATOR, trigger_id=trigger).status_code == 200
+    opened = wait_for(
+        lambda: [c for c in bots.web.calls_of("views.open") if c.response.get("ok")],
+        15,
+        "the form",
+        explain=bots.dump,
+    )
+    assert opened[0].args["trigger_id"] == trigger and len(bots.web.views) == 1
+    view = bots.web.views[0]
+    form = "application/x-www-form-urlencoded"
+    stack = f"nosuch{secrets.token_hex(3)}"
+    before = len(submits(lab))
+    wrong = payloads.view_submission(view, _form("pi", "7", stack, "many"), user=OPERATOR)
+    answer = bots.post(payloads.interactive_body(wrong), form)
+    assert answer.json()["response_action"] == "errors", answer.text
+    assert "many" in answer.json()["errors"]["cores"]
+    holds_for(lambda: len(submits(lab)) == before, 1.5, "no run of the refused form")
+
+    good = payloads.view_submission(view, _form("pi", "7 '<!here>'", stack, "1"), user=OPERATOR)
+    assert bots.post(payloads.interactive_body(good), form).status_code == 200
+    words = ["spark", "submit", "pi", "7", "<!here>", "--stack", stack]
+    words += ["--total-executor-cores", "1"]
+    run = wait_for(lambda: next(iter(submits(lab)[: len(submits(lab)) - before]), None), 20, "run")
+    typed = dict(parse(words).params)
+    assert {k: v for k, v in run.params.items() if k != "job_id"} == {
+        k: v for k, v in typed.items() if k != "job_id"
+    }
+    posted = [m.text for m in bots.web.messages.values() if m.ephemeral_user is None]
+    assert any("&lt;!here&gt;" in t for t in posted), posted
+    assert not any("<!here>" in t for t in posted)
+
+    assert bots.slash("/spark", "submit", VIEWER).status_code == 200
+    refused = wait_for(lambda: bots.web.responded(VIEWER), 15, "the viewer's refusal")
+    assert "needs the operator role" in str(refused[0].args.get("text"))
+    assert len(bots.web.views) == 1
