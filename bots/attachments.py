@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.spark.job_request import _FILE_NAME as FILE_NAME
+from sparkswarm.spark.job_request import encode_file
 
 log = logging.getLogger(__name__)
 # What Slack calls a .py file (``filetype``), and the MIME types it may give it.
@@ -88,11 +88,13 @@ def check(files: Sequence[Attachment], limits: Limits) -> None:
         raise InvalidRequest(f"{len(files)} files attached; a command takes at most {limits.files}")
     names = [f.name for f in files]
     for f in files:
-        if not FILE_NAME.match(f.name):
+        try:
+            encode_file(f.name, b"")  # the request layer's own rule for a file's name
+        except InvalidRequest:
             raise InvalidRequest(
                 f"attached file {f.name!r}: a name of letters, digits, . _ - "
                 "(100 at most) is needed; rename it and attach it again"
-            )
+            ) from None
         if names.count(f.name) > 1:
             raise InvalidRequest(f"two attached files are called {f.name}")
         if f.size < 0 or not f.url:
