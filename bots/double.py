@@ -23,6 +23,12 @@ take a JSON message (``response_type`` ``ephemeral`` by default or
 ``in_channel``, ``replace_original``, ``delete_original``) whether or not the
 bot is in the channel, at most 5 times within 30 minutes.
 
+Files users attach (:meth:`SlackDouble.share_file`) are described by
+``files.info`` (scope ``files:read``) and served at their ``url_private``
+to the bot token only; any other token gets HTTP 200 and a sign-in page, as
+Slack answers. ``views.open`` takes a trigger id once, within 3 s of it,
+and checks the view against Slack's view limits (``SlackDouble.views``).
+
 Socket Mode: ``apps.connections.open`` (with the app-level token) returns the
 ``ws://`` URL of :class:`sparkswarm.bots.double_socket.SocketDouble`, which
 sends real envelopes and collects the acks.
