@@ -218,3 +218,24 @@ def test_spark_submit_alone_opens_a_form_whose_submission_runs_its_words(
     refused = wait_for(lambda: bots.web.responded(VIEWER), 15, "the viewer's refusal")
     assert "needs the operator role" in str(refused[0].args.get("text"))
     assert len(bots.web.views) == 1
+
+
+def test_a_script_attached_in_a_direct_message_is_taken_too(bots: BotLab, lab: QueueLab) -> None:
+    """A DM with a file is a ``message`` of subtype ``file_share``: taken like
+    a mention (other subtypes, edits and joins, still are not)."""
+    before = len(submits(lab))
+    stack = f"nosuch{secrets.token_hex(3)}"
+    event = payloads.event_callback(
+        f"spark submit --stack {stack}",
+        user=OPERATOR,
+        channel="D0DM",
+        kind="message",
+        channel_type="im",
+        files=[bots.web.share_file("job.py", SCRIPT)],
+    )
+    assert event["event"]["subtype"] == "file_share"
+    assert bots.event(event).status_code == 200
+    run = wait_for(
+        lambda: next(iter(submits(lab)[: len(submits(lab)) - before]), None), 20, "the run"
+    )
+    assert run.params["script"] == SCRIPT.decode() and run.params["stack"] == stack
