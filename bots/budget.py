@@ -33,6 +33,8 @@ METHOD_TIERS = {
     "conversations.info": 3,
     "conversations.join": 3,
     "auth.test": 4,
+    "files.info": 4,
+    "views.open": 4,
 }
 POST = "chat.postMessage"
 POSTS_PER_SECOND = 1.0  # chat.postMessage, per channel

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -100,13 +101,14 @@ def decode(text: str) -> str:
     return _ENTITY.sub(lambda m: _ENTITIES[m.group(1)], _MARKUP.sub(markup, text))
 
 
-def parse(words: list[str]) -> Request:
+def parse(words: list[str], attached: Mapping[str, bytes] | None = None) -> Request:
     """The typed request for ``words``, as chat may ask for it: files of the
-    bot's host cannot be named (ready-made jobs and stacks only). InvalidRequest
-    with the closest command's usage when not understood."""
+    bot's host cannot be named (ready-made jobs and stacks only), files
+    ``attached`` to the message can, by name. InvalidRequest with the
+    closest command's usage when not understood."""
     from sparkswarm.requests import parse as parse_words
 
-    return parse_words(words, allow_files=False)
+    return parse_words(words, allow_files=False, attached=attached)
 
 
 def usage(words: tuple[str, ...] = ()) -> str:

@@ -67,6 +67,7 @@ class ChatRequest:
     thread_ts: str | None = None  # mentions and DMs answer in the message's thread
     team: str = ""  # the user's workspace (roles are per workspace)
     response_url: str = ""  # slash commands and clicks: answers that work in any channel
+    files: tuple[str, ...] = ()  # ids of the files attached to a mention or DM
 
 
 class Dispatcher:
@@ -217,8 +218,16 @@ class Dispatcher:
         if not words or words[0] in ("help", "--help", "-h"):
             self._help(req, role)
             return
+        if words == ["spark", "submit"] and req.command:  # `/spark submit` alone: the form
+            self._open_submit_form(req, role)
+            return
+        attached: dict[str, bytes] = {}
+        if req.files:
+            words, attached = self._attached(req, words, role)
+            if not words:
+                return
         try:
-            request = commands.parse(words)
+            request = commands.parse(words, attached)
         except InvalidRequest as exc:
             # The grammar is for members: someone without a role learns only that.
             answer = present.usage_message(str(exc)) if role else present.help_answer(None, [])
@@ -244,6 +253,60 @@ class Dispatcher:
             self._ask_confirmation(req, request, shown, policy.role, policy.hazards)
         else:
             self._submit(req, request.op, dict(request.params), shown)
+
+    def _attached(
+        self, req: ChatRequest, words: list[str], role: str | None
+    ) -> tuple[list[str], dict[str, bytes]]:
+        """The words with the attached files named in them, and the files'
+        bytes by name (see attachments.py); no words when the caller may not
+        submit (refused before anything is downloaded). InvalidRequest
+        (answered, nothing runs) for a file the bot will not or cannot take."""
+        from sparkswarm.bots import attachments
+
+        attachments.require_submit(words)
+        need = commands.policy("spark.submit", {}).role
+        if not allows(role, need):
+            shown = " ".join(words)
+            self._refuse(
+                req,
+                shown,
+                f"{blockkit.code(shown)} needs the {need} role; you have {role or 'none'}",
+            )
+            return [], {}
+        s = self.settings
+        limits = attachments.Limits(
+            s.bot_attach_script_max, s.bot_attach_data_max, s.bot_attach_files_max
+        )
+        try:
+            files = attachments.fetch(self.out, req.files, limits)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"{exc}. Nothing ran.") from None
+        return attachments.complete_words(words, list(files)), files
+
+    def _open_submit_form(self, req: ChatRequest, role: str | None) -> None:
+        """Open the ``spark submit`` modal with the command's trigger_id (see
+        modal.py); its submission comes back as words. Refused like the
+        words would be for a caller without the role."""
+        from sparkswarm.bots import modal
+        from sparkswarm.spark.job_request import catalogue
+
+        need = commands.policy("spark.submit", {}).role
+        if not allows(role, need):
+            self._refuse(
+                req,
+                "spark submit",
+                f"`spark submit` needs the {need} role; you have {role or 'none'}",
+            )
+            return
+        view = modal.submit_view(catalogue(), req.channel, req.response_url)
+        if self.out.call("views.open", trigger_id=req.key, view=view) is None:
+            self.tell(
+                req,
+                present.usage_message(
+                    "Slack would not open the form; type the words instead\n"
+                    + commands.usage(("spark", "submit"))
+                ),
+            )
 
     def _help(self, req: ChatRequest, role: str | None) -> None:
         allowed = [(words, need) for words, need in commands.chat_commands() if allows(role, need)]

@@ -23,6 +23,12 @@ take a JSON message (``response_type`` ``ephemeral`` by default or
 ``in_channel``, ``replace_original``, ``delete_original``) whether or not the
 bot is in the channel, at most 5 times within 30 minutes.
 
+Files users attach (:meth:`SlackDouble.share_file`) are described by
+``files.info`` (scope ``files:read``) and served at their ``url_private``
+to the bot token only; any other token gets HTTP 200 and a sign-in page, as
+Slack answers. ``views.open`` takes a trigger id once, within 3 s of it,
+and checks the view against Slack's view limits (``SlackDouble.views``).
+
 Socket Mode: ``apps.connections.open`` (with the app-level token) returns the
 ``ws://`` URL of :class:`sparkswarm.bots.double_socket.SocketDouble`, which
 sends real envelopes and collects the acks.
@@ -43,7 +49,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-from sparkswarm.bots.double_rules import Meter, message_error
+from sparkswarm.bots.double_rules import Meter, message_error, view_error
 
 BOT_TOKEN = "xoxb-0000000000-double-bot-token"
 APP_TOKEN = "xapp-1-A0DOUBLE-0000-double-app-token"
@@ -62,6 +68,19 @@ METHOD_SCOPES = {
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "conversations.join": "channels:join",
+    "files.info": "files:read",
+}
+# What Slack's file server sends for a url_private fetched without a valid
+# token: HTTP 200 and the sign-in page, not the file.
+LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
+# Slack's ``filetype`` and ``mimetype`` of a file, by the name's ending.
+FILE_TYPES = {
+    ".py": ("python", "text/x-python"),
+    ".csv": ("csv", "text/csv"),
+    ".txt": ("text", "text/plain"),
+    ".json": ("json", "application/json"),
+    ".html": ("html", "text/html"),
+    ".zip": ("zip", "application/zip"),
 }
 # A response_url takes this many messages, for this long (Slack's documented limits).
 RESPONSE_URL_USES = 5
@@ -142,7 +161,13 @@ class SlackDouble:
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], Message] = {}
         self.files: dict[str, dict[str, Any]] = {}
-        self.views: dict[str, dict[str, Any]] = {}  # user -> the Home view published last
+        self.home_views: dict[str, dict[str, Any]] = {}  # user -> the Home view published last
+        self.shared: dict[str, dict[str, Any]] = {}  # files users attached (share_file)
+        self.views: list[dict[str, Any]] = []  # views opened (views.open), with their ids
+        self._triggers: set[str] = set()  # trigger ids already exchanged for a view
+        # Tokens the file server takes for url_private (None: the bot token);
+        # tests set another to see what the bot does with the sign-in page.
+        self.file_tokens: set[str] | None = None
         self.listeners: list[Callable[[Call], None]] = []
         self.ws_url = ""
         self._limits: dict[str, list[float]] = {}
@@ -211,6 +236,49 @@ class SlackDouble:
         Slack, as seen from the bot's side); 0 undoes it."""
         with self._lock:
             self._delays[(method, channel)] = seconds
+
+    def share_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        size: int | None = None,
+        filetype: str | None = None,
+        readable: bool = True,
+    ) -> dict[str, Any]:
+        """A file a user attached to a message: its file object, as an event
+        carries it. ``size`` declares another size than the content's (a big
+        file without the bytes); ``filetype`` overrides the one of the name's
+        ending; ``readable=False``: the bot may not see it (``files.info``
+        answers ``file_not_found``)."""
+        kind, mime = FILE_TYPES.get(Path(name).suffix, ("binary", "application/octet-stream"))
+        file_id = f"F{next(self._ts):08d}U"
+        info = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "size": len(content) if size is None else size,
+            "filetype": filetype or kind,
+            "mimetype": mime if filetype is None else "application/octet-stream",
+            "url_private": f"http://127.0.0.1:{self.port}/files-pri/{file_id}/{name}",
+            "url_private_download": f"http://127.0.0.1:{self.port}/files-pri/{file_id}/download/{name}",
+        }
+        with self._lock:
+            self.shared[file_id] = {"info": info, "content": content, "readable": readable}
+        return dict(info)
+
+    def private_file(self, path: str, token: str | None) -> tuple[bytes, str]:
+        """(body, content type) of a GET of a ``url_private``: the file's bytes
+        with the bot's token, else Slack's sign-in page (HTTP 200 all the same)."""
+        file_id = path.split("/")[2] if path.count("/") >= 3 else ""
+        with self._lock:
+            entry = self.shared.get(file_id)
+            accepted = {self.bot_token} if self.file_tokens is None else self.file_tokens
+            ok = entry is not None and entry["readable"] and token in accepted
+            self._record(Call("url_private", {"file": file_id, "served": ok}, time.time()))
+        if not ok or entry is None:
+            return LOGIN_PAGE, "text/html; charset=utf-8"
+        return bytes(entry["content"]), "application/octet-stream"
 
     def response_url(self, channel: str, user: str, message_ts: str | None = None) -> str:
         """A new ``response_url`` for a command or click of ``user`` in ``channel``
@@ -381,11 +449,11 @@ class SlackDouble:
             return {"ok": False, "error": "invalid_arguments"}
         if not isinstance(view, dict) or view.get("type") != "home":
             return {"ok": False, "error": "invalid_arguments"}
-        blocks = view.get("blocks") or []
-        if not isinstance(blocks, list) or len(blocks) > 100:
-            return {"ok": False, "error": "invalid_arguments"}
-        self.views[user] = view
-        return {"ok": True, "view": {**view, "id": f"V{len(self.views):08d}"}}
+        refused = view_error(view)  # Block Kit's view rules, as for views.open
+        if refused:
+            return refused
+        self.home_views[user] = view
+        return {"ok": True, "view": {**view, "id": f"V{len(self.home_views):08d}"}}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._check_message_args(args)
@@ -428,6 +496,39 @@ class SlackDouble:
         if group not in self.user_groups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.user_groups[group])}
+
+    def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A modal for a trigger id: one view per trigger, within 3 s of it
+        (the id starts with its time, as Slack's do), checked as Slack does."""
+        trigger = str(args.get("trigger_id") or "")
+        head = trigger.partition(".")[0]
+        if not head.isdigit():
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if time.time() - int(head) > 4:  # 3 s, and the id's time is whole seconds
+            return {"ok": False, "error": "expired_trigger_id"}
+        if trigger in self._triggers:
+            return {"ok": False, "error": "exchanged_trigger_id"}
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        refused = view_error(view)
+        if refused:
+            return refused
+        self._triggers.add(trigger)
+        opened = {**view, "id": f"V{next(self._ts):08d}", "state": {"values": {}}}
+        self.views.append(opened)
+        return {"ok": True, "view": opened}
+
+    def _m_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        entry = self.shared.get(str(args.get("file") or ""))
+        if entry is None or not entry["readable"]:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": dict(entry["info"]), "comments": [], "response_metadata": {}}
 
     def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("filename") or not str(args.get("length", "")).isdigit():
@@ -541,6 +642,16 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if url.path.startswith("/files-pri/") and self.command == "GET":
+            auth = self.headers.get("Authorization", "")
+            bearer = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
+            data, ctype = self.owner.private_file(url.path, bearer)
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if url.path.startswith("/upload/"):
             status, body = self.owner.upload(url.path.rsplit("/", 1)[-1], raw)
             self._reply(status, body, {})

@@ -34,6 +34,8 @@ TIERS = {
     "files.getUploadURLExternal": 4,
     "files.completeUploadExternal": 4,
     "auth.test": 4,
+    "files.info": 4,
+    "views.open": 4,
 }
 PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
 
@@ -58,6 +60,31 @@ def message_error(args: dict[str, Any], *, max_blocks: int = MESSAGE_BLOCKS) -> 
             "ok": False,
             "error": "invalid_blocks",
             "errors": errors,
+            "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
+        }
+    return {}
+
+
+def view_error(view: dict[str, Any]) -> dict[str, Any]:
+    """The error body Slack answers for a view (``views.open``), or {} if
+    none: slack_sdk's View rules (title, submit and close at most 24
+    characters, private_metadata 3,000, 1 to 100 blocks) and each block's."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.views import View
+
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        return {"ok": False, "error": "invalid_arguments"}
+    errors: list[str] = []
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError, ValueError, KeyError) as exc:
+        errors.append(f"{exc} [json-pointer:/view]")
+    errors += block_errors(blocks, max_blocks=VIEW_BLOCKS)
+    if errors:
+        return {
+            "ok": False,
+            "error": "invalid_arguments",
             "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
         }
     return {}

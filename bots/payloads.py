@@ -68,8 +68,10 @@ def event_callback(
     kind: str = "app_mention",
     event_id: str | None = None,
     channel_type: str = "channel",
+    files: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """An Events API ``event_callback`` for an @mention or a direct message."""
+    """An Events API ``event_callback`` for an @mention or a direct message
+    (``files``: the file objects of its attachments)."""
     ts = f"{time.time():.6f}"
     event: dict[str, Any] = {
         "type": kind,
@@ -82,6 +84,10 @@ def event_callback(
     }
     if kind == "message":
         event["channel_type"] = channel_type
+    if files:
+        event["files"] = files
+        if kind == "message":
+            event["subtype"] = "file_share"
     return {
         "token": "deprecated-verification-token",
         "team_id": TEAM_ID,
@@ -91,6 +97,22 @@ def event_callback(
         "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": int(time.time()),
         "authorizations": [{"team_id": TEAM_ID, "user_id": "U0BOT", "is_bot": True}],
+    }
+
+
+def view_submission(
+    view: dict[str, Any], values: dict[str, Any], *, user: str, team: str = TEAM_ID
+) -> dict[str, Any]:
+    """A ``view_submission`` payload: ``user`` sent the modal ``view`` (as
+    views.open returned it) with the inputs' ``values`` (``view.state.values``)."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "double"},
+        "user": {"id": user, "username": user.lower(), "team_id": team},
+        "api_app_id": "A0DOUBLE",
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
+        "view": {**view, "state": {"values": values}},
     }
 
 

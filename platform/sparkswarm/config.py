@@ -419,6 +419,27 @@ class Settings:
             "more are dropped (one notice says so).",
         ),
     )
+    bot_attach_script_max: int = field(
+        default=1_048_576,
+        metadata=_row(
+            v.integer(gt=0),
+            "Largest script (bytes) attached to a chat `spark submit`; a larger one is "
+            "refused before it is downloaded.",
+        ),
+    )
+    bot_attach_data_max: int = field(
+        default=20 * 1_048_576,
+        metadata=_row(
+            v.integer(gt=0),
+            "Largest total size (bytes) of the data files attached to a chat `spark submit`.",
+        ),
+    )
+    bot_attach_files_max: int = field(
+        default=5,
+        metadata=_row(
+            v.integer(gt=0, le=20), "Most files (script included) attached to one chat command."
+        ),
+    )
 
     def __post_init__(self) -> None:
         """Parse every field (strings as variables hold them, or typed values).

@@ -199,3 +199,46 @@ def test_spark_submit_pi_over_socket_mode_is_edited_through_to_the_estimate(
     time.sleep(2.5)  # a second final edit would come within the edit interval
     assert len(_finals(bots, final.ts)) == 1
     assert bot.alive(), bot.tail()
+
+
+ATTACHED_JOB = b"""import sys
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.appName("attached").getOrCreate()
+with open("numbers.csv", encoding="utf-8") as handle:  # the attached data file
+    numbers = [int(line) for line in handle.read().split()]
+factor = int(sys.argv[1])
+total = spark.sparkContext.parallelize(numbers, 2).map(lambda n: n * factor).sum()
+print(f"ATTACHED TOTAL {total} <@U0OTHER>")
+spark.stop()
+"""
+
+
+def test_a_script_attached_to_a_mention_runs_on_spark_and_its_output_is_in_the_thread(
+    spark_stack: tuple[str, Path], chat: tuple[QueueLab, BotLab]
+) -> None:
+    """``@sparkswarm spark submit --stack S --total-executor-cores 1 3`` with
+    job.py and numbers.csv attached (the target left out): the bot reads both
+    through files.info and url_private, the worker starts the driver on the
+    real cluster, and the thread message ends succeeded with what the script
+    printed (escaped: the mention in it pings nobody)."""
+    from sparkswarm.bots import double
+
+    stack, _ = spark_stack
+    lab, bots = chat
+    files = [
+        bots.web.share_file("job.py", ATTACHED_JOB),
+        bots.web.share_file("numbers.csv", b"1\n2\n3\n4\n"),
+    ]
+    event = payloads.event_callback(
+        f"<@{double.BOT_USER_ID}> spark submit --stack {stack} --total-executor-cores 1 3",
+        user=OPERATOR,
+        files=files,
+    )
+    assert bots.event(event).status_code == 200
+    words = f"spark submit job.py --stack {stack} --total-executor-cores 1 3 --files numbers.csv"
+    final = bots.wait_final(words, timeout=240, proc=lab.processes[-1])
+    assert "*succeeded*" in final.text, final.text
+    assert "ATTACHED TOTAL 30" in final.text
+    assert "&lt;@U0OTHER&gt;" in final.text and "<@U0OTHER>" not in final.text
+    assert [c.args["served"] for c in bots.web.calls_of("url_private")] == [True, True]

@@ -126,7 +126,7 @@ def test_the_app_home_names_every_service(
     opened = payloads.event_callback("", user=OPERATOR, kind="app_home_opened")
     opened["event"]["tab"] = "home"
     assert bots.event(opened).status_code == 200
-    view = wait_for(lambda: bots.web.views.get(OPERATOR), 60, "the published Home")
+    view = wait_for(lambda: bots.web.home_views.get(OPERATOR), 60, "the published Home")
     text = json.dumps(view)
     assert all(service in text for service in mine)
     assert len(view["blocks"]) <= 100
@@ -134,14 +134,14 @@ def test_the_app_home_names_every_service(
     crash = name("home-crash")
     crashing_service(gw, crash, web_images["broken"])
     wait_for(
-        lambda: f"flapping:{crash}" in json.dumps(bots.web.views.get(OPERATOR)),
+        lambda: f"flapping:{crash}" in json.dumps(bots.web.home_views.get(OPERATOR)),
         90,
         "the Home republished with the incident",
     )
     # someone without a role sees no cluster
     stranger = payloads.event_callback("", user="U0NOBODY", kind="app_home_opened")
     assert bots.event(stranger).status_code == 200
-    refused = wait_for(lambda: bots.web.views.get("U0NOBODY"), 30, "the stranger's Home")
+    refused = wait_for(lambda: bots.web.home_views.get("U0NOBODY"), 30, "the stranger's Home")
     assert "no sparkswarm role" in json.dumps(refused)
     assert mine[0] not in json.dumps(refused)
 

@@ -209,6 +209,9 @@ class _FakeOut:
     def upload(self, *args: Any, **kwargs: Any) -> bool:
         return True
 
+    def call(self, method: str, **args: Any) -> None:
+        return None  # any other Web API call (views.open, files.info): Slack refused it
+
 
 # A pool that runs what it is given at once (the read pool, made synchronous).
 _INLINE: Any = type("Inline", (), {"submit": lambda self, fn, *args: fn(*args) or True})()

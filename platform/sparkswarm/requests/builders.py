@@ -11,7 +11,7 @@ chat) and the signature helper the CLI reuses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -29,6 +29,8 @@ Builder = Callable[..., Request]
 MAX_FILE_BYTES = 1024 * 1024
 
 _files_allowed: ContextVar[bool] = ContextVar("sparkswarm_files_allowed", default=True)
+# Files that came with the request itself (a chat message's attachments), by name.
+_attached: ContextVar[Mapping[str, bytes] | None] = ContextVar("sparkswarm_attached", default=None)
 
 
 class Group:
@@ -87,13 +89,16 @@ def group(name: str, help: str) -> Group:
 
 
 @contextmanager
-def files_allowed(allow: bool) -> Iterator[None]:
-    """Inside the block, requests may read files of this host only if ``allow``."""
+def files_allowed(allow: bool, attached: Mapping[str, bytes] | None = None) -> Iterator[None]:
+    """Inside the block, requests may read files of this host only if ``allow``;
+    a file named as one of ``attached`` (by name) is read from there instead."""
     token = _files_allowed.set(allow)
+    given = _attached.set(dict(attached or {}))
     try:
         yield
     finally:
         _files_allowed.reset(token)
+        _attached.reset(given)
 
 
 def local_files_allowed() -> bool:
@@ -103,13 +108,19 @@ def local_files_allowed() -> bool:
 
 def read_request_bytes(path: str | Path, what: str, *, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a file a request names (a script, a compose file, a job's
-    input), read bounded.
+    input), read bounded; a file attached to the request (see
+    :func:`files_allowed`) is taken from there, whatever may be read of this host.
 
     Raises InvalidRequest when files may not be read here (chat), when the
     path is not a regular file or is larger than ``limit`` bytes. The size
     is checked before reading, and the read stops at ``limit`` + 1 bytes
     whatever the file claims.
     """
+    attached = (_attached.get() or {}).get(str(path))
+    if attached is not None:  # came with the request: bounded the same way
+        if len(attached) > limit:
+            raise InvalidRequest(f"{what} {str(path)!r}: larger than {limit} bytes")
+        return attached
     if not _files_allowed.get():
         raise InvalidRequest(
             f"{what}: files of this host cannot be named from here; use a ready-made name"

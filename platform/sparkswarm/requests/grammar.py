@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -51,11 +51,15 @@ def _usage_line(group_name: str, command_name: str) -> str:
         return line.replace("Usage: ", "usage: ", 1)
 
 
-def parse(words: Sequence[str], *, allow_files: bool = True) -> Request:
+def parse(
+    words: Sequence[str], *, allow_files: bool = True, attached: Mapping[str, bytes] | None = None
+) -> Request:
     """The Request that command ``words`` (what follows ``sparkswarm``) ask for.
 
     Nothing runs and nothing is printed. With ``allow_files=False`` (chat) a
-    command that would read a file of this host is refused. Raises
+    command that would read a file of this host is refused; a file named
+    exactly as one of ``attached`` (a chat message's attachments, by name) is
+    read from there instead, with the same limits. Raises
     InvalidRequest with the usage of the closest command when the words are
     not a valid request.
     """
@@ -83,7 +87,7 @@ def parse(words: Sequence[str], *, allow_files: bool = True) -> Request:
         raise InvalidRequest(f"unknown command `{head} {name}`{hint}\n{shown}")
     command = _click_group(head).commands[name]
     try:
-        with files_allowed(allow_files):
+        with files_allowed(allow_files, attached):
             result = command.main(
                 args=words[2:], prog_name=f"sparkswarm {head} {name}", standalone_mode=False
             )

@@ -1,0 +1,147 @@
+"""The ``/spark submit`` modal: what it shows, and the words it stands for. Pure.
+
+``/spark submit`` with no arguments opens :func:`submit_view` (``views.open``
+with the command's ``trigger_id``): a catalogue job, the stack, arguments,
+cores and executor memory. Its submission becomes command words
+(:func:`words_of`), which go through the same grammar, role check and
+thread as typed words; a script of one's own is attached to a message
+instead (the modal says how). The conversation and the command's
+``response_url`` travel in the view's ``private_metadata`` (set by the bot,
+returned by Slack as it was), so the run is posted where the command was typed.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from sparkswarm.bots import blockkit
+
+CALLBACK_ID = "sparkswarm_submit"
+OPTIONS = 100  # a static_select holds at most 100 options
+_FIELD = "value"  # every input's action_id
+
+
+def _plain(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text}
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], optional: bool) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": _plain(label),
+        "element": {**element, "action_id": _FIELD},
+    }
+
+
+def _text(initial: str = "", max_length: int = 200, hint: str = "") -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "max_length": max_length}
+    if initial:
+        element["initial_value"] = initial
+    if hint:
+        element["placeholder"] = _plain(hint)
+    return element
+
+
+def submit_view(jobs: list[str], channel: str, response_url: str = "") -> dict[str, Any]:
+    """The modal for a ``spark submit`` in ``channel``: ``jobs`` (catalogue
+    names, the first 100) in a select, then stack, arguments, cores, memory."""
+    options = [
+        {"text": _plain(blockkit.clip(name, 75)), "value": name[:150]} for name in jobs[:OPTIONS]
+    ]
+    select: dict[str, Any] = {"type": "static_select", "options": options}
+    if options:
+        select["initial_option"] = options[0]
+    blocks = [
+        _input("job", "Catalogue job", select, optional=False),
+        _input("stack", "Spark stack", _text("spark", 63), optional=False),
+        _input("args", "Arguments", _text(max_length=500, hint="e.g. 100"), optional=True),
+        _input("cores", "Total executor cores", _text(max_length=4, hint="e.g. 2"), optional=True),
+        _input(
+            "memory", "Executor memory", _text(max_length=16, hint="e.g. 512m, 1g"), optional=True
+        ),
+        blockkit.context(
+            "Your own script: attach it to a message, "
+            "`@sparkswarm spark submit job.py --stack spark`"
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "title": _plain("Submit a Spark job"),
+        "submit": _plain("Submit"),
+        "close": _plain("Cancel"),
+        "private_metadata": json.dumps({"channel": channel, "response_url": response_url}),
+        "blocks": blocks,
+    }
+
+
+def _value(values: dict[str, Any], block: str) -> str:
+    field = values.get(block, {}).get(_FIELD, {})
+    if not isinstance(field, dict):
+        return ""
+    if field.get("type") == "static_select":
+        option = field.get("selected_option") or {}
+        return str(option.get("value") or "") if isinstance(option, dict) else ""
+    return str(field.get("value") or "").strip()
+
+
+def words_of(state_values: dict[str, Any]) -> list[str]:
+    """The ``spark submit`` words a submitted modal stands for (its
+    ``view.state.values``). ValueError (said in the modal) for arguments
+    with unbalanced quotes."""
+    words = ["spark", "submit", _value(state_values, "job")]
+    try:
+        words += shlex.split(_value(state_values, "args"))
+    except ValueError as exc:
+        raise ValueError(f"cannot split the arguments into words: {exc}") from None
+    words += ["--stack", _value(state_values, "stack")]
+    if cores := _value(state_values, "cores"):
+        words += ["--total-executor-cores", cores]
+    if memory := _value(state_values, "memory"):
+        words += ["--executor-memory", memory]
+    return words
+
+
+def origin(private_metadata: str) -> tuple[str, str]:
+    """(channel, response_url) the modal was opened for; empty when unknown."""
+    try:
+        data = json.loads(private_metadata or "{}")
+    except json.JSONDecodeError:
+        return "", ""
+    if not isinstance(data, dict):
+        return "", ""
+    return str(data.get("channel") or ""), str(data.get("response_url") or "")
+
+
+def judge_submission(state_values: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """(the words, {}) when a submitted modal parses as the grammar's
+    ``spark submit``, else ([], {block: what is wrong}) for Slack to show
+    under that input (``response_action: errors``)."""
+    from sparkswarm.bots import commands
+    from sparkswarm.errors import InvalidRequest
+
+    try:
+        words = words_of(state_values)
+        commands.parse(words)
+    except (ValueError, InvalidRequest) as exc:
+        first = str(exc).partition("\n")[0] or "not understood"
+        lowered = first.lower()
+        block = next(
+            (b for b, word in _BLOCK_WORDS if word in lowered),
+            "args",
+        )
+        return [], {block: first[:150]}
+    return words, {}
+
+
+# Which input a grammar error is about, by a word in it (else the arguments).
+_BLOCK_WORDS = (
+    ("cores", "cores"),
+    ("memory", "memory"),
+    ("stack", "stack"),
+    ("job", "catalogue"),
+)
