@@ -408,7 +408,7 @@ def _read_secret_files(values: dict[str, Any]) -> dict[str, Any]:
         if path is None:
             continue
         variable = f"{ENV_PREFIX}{name.upper()}"
-        if name in read:
+        if read.get(name):  # an empty variable is unset, as in official images' file_env
             raise InvalidRequest(
                 f"invalid configuration: both {variable} and {variable}_FILE are set; give one"
             )

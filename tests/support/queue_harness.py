@@ -54,18 +54,29 @@ def recovery_cycle(settings: Any) -> float:
 
 
 class RedisServer:
-    """A redis-server of our own; ``aof=True`` turns on appendonly (fsync always)."""
+    """A redis-server of our own; ``aof=True`` turns on appendonly (fsync always);
+    ``password`` makes it require that password (``requirepass``, given in a
+    config file on stdin, not on its command line)."""
 
-    def __init__(self, folder: Path, *, aof: bool = False) -> None:
+    def __init__(self, folder: Path, *, aof: bool = False, password: str | None = None) -> None:
         self.folder = folder
         self.port = free_port()
         self.aof = aof
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
         self._started_once = False
 
     @property
     def url(self) -> str:
+        """The URL without the password (clients add SPARKSWARM_REDIS_PASSWORD)."""
         return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def auth_url(self) -> str:
+        """The URL with the password in it, if the server has one."""
+        if self.password is None:
+            return self.url
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         """Start redis-server and wait until it is the one answering on the port.
@@ -93,6 +104,7 @@ class RedisServer:
     def _start_on_port(self) -> bool:
         args = [
             "redis-server",
+            *(["-"] if self.password is not None else []),  # the config on stdin first
             "--port",
             str(self.port),
             "--bind",
@@ -108,11 +120,17 @@ class RedisServer:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             args += ["--appendonly", "no"]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdin = subprocess.PIPE if self.password is not None else subprocess.DEVNULL
+        proc = subprocess.Popen(
+            args, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        if proc.stdin is not None:
+            proc.stdin.write(f'requirepass "{self.password}"\n'.encode())
+            proc.stdin.close()
         self.proc = proc
         import redis
 
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        client = redis.Redis(port=self.port, password=self.password, socket_connect_timeout=1)
         try:
             wait_for(
                 lambda: proc.poll() is not None or _served_by(client, proc.pid),
@@ -243,6 +261,8 @@ class QueueLab:
                 "PYTHONPATH": str(ROOT),
             }
         )
+        if self.redis_server.password is not None:
+            env["SPARKSWARM_REDIS_PASSWORD"] = self.redis_server.password
         env.update(extra)
         return env
 
@@ -261,6 +281,7 @@ class QueueLab:
         return Settings(
             **{  # type: ignore[arg-type]
                 "redis_url": self.url,
+                "redis_password": self.redis_server.password,
                 "queue": self.queue,
                 **{
                     k.removeprefix("SPARKSWARM_").lower(): v
@@ -304,15 +325,16 @@ class QueueLab:
 
 
 @contextlib.contextmanager
-def queue_lab(folder: Path) -> Iterator[QueueLab]:
-    """A QueueLab on its own fresh redis-server in ``folder``; every process it
-    started and the server are stopped on exit (also when the test failed).
-    Skips (fails under CI) when redis-server is not installed."""
+def queue_lab(folder: Path, *, password: str | None = None) -> Iterator[QueueLab]:
+    """A QueueLab on its own fresh redis-server in ``folder`` (requiring
+    ``password`` if given: the lab's processes get SPARKSWARM_REDIS_PASSWORD);
+    every process it started and the server are stopped on exit (also when
+    the test failed). Skips (fails under CI) when redis-server is not installed."""
     from tests.conftest import unavailable
 
     if not has_redis_server():
         unavailable("redis-server is not installed")
-    server = RedisServer(folder)
+    server = RedisServer(folder, password=password)
     server.start()
     lab = QueueLab(folder, server)
     try:

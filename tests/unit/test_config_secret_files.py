@@ -60,6 +60,17 @@ def test_both_the_setting_and_its_file_are_refused(tmp_path: Path) -> None:
     assert "inline" not in message and "from-file" not in message
 
 
+def test_an_empty_setting_beside_its_file_counts_as_unset(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_text("from-file")
+    environ = {
+        "SPARKSWARM_REDIS_PASSWORD": "",
+        "SPARKSWARM_REDIS_PASSWORD_FILE": str(tmp_path / "pw"),
+    }
+    settings = from_environment(environ, env_file=None)
+    assert settings.redis_password is not None
+    assert settings.redis_password.get_secret_value() == "from-file"
+
+
 def test_a_missing_file_names_the_variable_and_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     with pytest.raises(InvalidRequest) as raised:

@@ -10,6 +10,14 @@ MAX_CONCURRENCY = 64
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
+def _check_broker(url: str) -> None:
+    """Exit 2 with one sentence when Redis refuses our credentials (Celery
+    would retry that for ever); an unreachable Redis is left to Celery."""
+    from sparkswarm.workers.broker_check import check_broker_credentials
+
+    check_broker_credentials(url)
+
+
 def _loglevel(text: str) -> str:
     """``text`` as a Celery log level; a one-line refusal (exit 2) otherwise."""
     from sparkswarm.cli.common import fail
@@ -41,6 +49,7 @@ def worker(
     settings = get_settings()
     if not settings.redis_url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
+    _check_broker(settings.redis_url)
     from sparkswarm.workers.app import app
 
     # Threads by default: operations wait on the Engine API (I/O), and a
@@ -68,8 +77,10 @@ def beat(
     from sparkswarm.config import get_settings
 
     level = _loglevel(loglevel)
-    if not get_settings().redis_url:
+    url = get_settings().redis_url
+    if not url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
+    _check_broker(url)
     from sparkswarm.workers.app import app
 
     app.start(
@@ -93,8 +104,10 @@ def spark_watcher(
     from sparkswarm.cli.common import fail
     from sparkswarm.config import get_settings
 
-    if not get_settings().redis_url:
+    url = get_settings().redis_url
+    if not url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
+    _check_broker(url)
     from sparkswarm.workers.spark_watcher import watch_forever
 
     logging.basicConfig(

@@ -1,0 +1,89 @@
+"""The queue's Redis with a password: a real redis-server started with
+``requirepass``, real ``sparkswarm worker``/``beat`` processes.
+
+Without the password (or with a wrong one) a worker ends at once with one
+clear sentence instead of retrying "Authentication required" for ever; with
+it (SPARKSWARM_REDIS_PASSWORD, or its _FILE variant) the worker runs
+operations, and a client without it is refused by Redis itself.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tests.support.queue_ops  # noqa: F401 - registers test.* operations here too
+from tests.support.cli import SPARKSWARM
+from tests.support.queue_harness import ROOT, QueueLab, queue_lab
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = secrets.token_hex(16)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
+    with queue_lab(tmp_path_factory.mktemp("redis-auth"), password=PASSWORD) as running:
+        yield running
+
+
+def run_process(lab: QueueLab, args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    environ = lab.env(**env)
+    environ.pop("SPARKSWARM_REDIS_PASSWORD", None)
+    environ.update(env)
+    return subprocess.run(
+        [SPARKSWARM, *args],
+        env=environ,
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", [["worker", "-c", "1"], ["beat"]])
+def test_a_queue_process_without_the_password_exits_with_a_clear_error(
+    lab: QueueLab, command: list[str]
+) -> None:
+    done = run_process(lab, command)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == (
+        f"error: Redis at {lab.url} refused the connection (it requires a password): "
+        "set SPARKSWARM_REDIS_PASSWORD or SPARKSWARM_REDIS_PASSWORD_FILE\n"
+    )
+    assert "Traceback" not in done.stdout
+
+
+def test_a_worker_with_a_wrong_password_exits_without_showing_it(lab: QueueLab) -> None:
+    done = run_process(lab, ["worker", "-c", "1"], SPARKSWARM_REDIS_PASSWORD="not-the-one")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "the password was refused" in done.stderr
+    assert "not-the-one" not in done.stderr + done.stdout
+
+
+def test_a_client_without_the_password_is_refused_by_redis(lab: QueueLab) -> None:
+    import redis
+
+    client = redis.Redis.from_url(lab.url, socket_connect_timeout=5)
+    with pytest.raises(redis.AuthenticationError):
+        client.set("ssw:intruder", "1")
+    client.close()
+
+
+def test_the_worker_with_the_password_file_runs_operations(lab: QueueLab, tmp_path: Path) -> None:
+    secret = tmp_path / "redis_password"
+    secret.write_text(PASSWORD + "\n")
+    # Empty SPARKSWARM_REDIS_PASSWORD: unset (the lab's environment sets it).
+    lab.start_worker(
+        concurrency=2, SPARKSWARM_REDIS_PASSWORD="", SPARKSWARM_REDIS_PASSWORD_FILE=str(secret)
+    )
+    qc: Any = lab.client()
+    submission = qc.submit("test.sleep", {"key": "auth", "seconds": 0.1}, requester="t")
+    record = qc.wait(submission.run_id, 60)
+    assert record.state == "succeeded", record
