@@ -232,6 +232,10 @@ class Settings:
             "(the run it waits for, or no worker taking it).",
         ),
     )
+    metrics_port: int = field(
+        default=9808,
+        metadata=_row(v.integer(ge=1), "Port `sparkswarm metrics` serves Prometheus metrics on."),
+    )
     secret_key: SecretStr | None = field(
         default=None,
         metadata=_row(

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "lab": "sparkswarm.cli.lab:app",
     "bot": "sparkswarm.cli.bot:app",
     "platform": "sparkswarm.cli.platform:app",
+    "metrics": "sparkswarm.cli.metrics:metrics",
 }
 
 
