@@ -232,6 +232,14 @@ class Settings:
             "(the run it waits for, or no worker taking it).",
         ),
     )
+    log_format: str = field(
+        default="text",
+        metadata=_row(
+            v.one_of("text", "json"),
+            "Log lines of the long-running processes (worker, beat, bot, spark-watcher, "
+            "metrics): text, or json (one object per line, secrets scrubbed).",
+        ),
+    )
     metrics_port: int = field(
         default=9808,
         metadata=_row(v.integer(ge=1), "Port `sparkswarm metrics` serves Prometheus metrics on."),

@@ -244,3 +244,14 @@ def with_password(url: str, password: str) -> str:
     host = parts.netloc.rpartition("@")[2]
     netloc = f"{user}:{quote(password, safe='')}@{host}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def one_of(*choices: str) -> Parser[str]:
+    """One of ``choices`` (any case, surrounding spaces ignored), lower-cased."""
+
+    def parse(value: object) -> str:
+        if isinstance(value, str) and value.strip().lower() in choices:
+            return value.strip().lower()
+        raise ValueError(f"Input should be one of {', '.join(choices)}")
+
+    return parse

@@ -13,6 +13,9 @@ def metrics(
         help="Port to serve /metrics on (default SPARKSWARM_METRICS_PORT, 9808).",
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    log_format: str | None = typer.Option(
+        None, "--log-format", help="text or json (default SPARKSWARM_LOG_FORMAT)."
+    ),
 ) -> None:
     """Serve Prometheus metrics read from the queue's Redis (needs SPARKSWARM_REDIS_URL)."""
     import signal
@@ -27,10 +30,13 @@ def metrics(
     chosen = settings.metrics_port if port is None else port
     if not 0 < chosen < 65536:
         raise fail(f"--port {chosen}: not a port")
+    from sparkswarm.cli.worker import checked_log_format
     from sparkswarm.workers.broker_check import check_broker_credentials
     from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.log_format import configure
     from sparkswarm.workers.metrics import serve_metrics
 
+    configure(settings, "INFO", checked_log_format(log_format))
     check_broker_credentials(settings.redis_url)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
