@@ -68,12 +68,8 @@ def test_platform_up_runs_operations_keeps_secrets_out_of_specs_and_down_purges(
     up = cli("platform", "up", "--name", stack, "--json", timeout=900)
     assert up.returncode == 0, up.stderr + up.stdout
     deployed = json.loads(up.stdout)
-    assert {s["service"] for s in deployed["services"]} == {
-        f"{stack}_redis",
-        f"{stack}_worker",
-        f"{stack}_beat",
-        f"{stack}_metrics",
-    }
+    services = sorted(f"{stack}_{s['service']}" for s in deployed["services"])
+    assert services == sorted(f"{stack}_{s}" for s in ("redis", "worker", "beat", "metrics"))
     assert deployed["waited"] is True
 
     status = cli("platform", "status", "--name", stack, "--json")
@@ -104,12 +100,13 @@ def test_platform_up_runs_operations_keeps_secrets_out_of_specs_and_down_purges(
     assert code == 0 and len(password.strip()) == 64
     code, key = exec_in(gw, worker, "cat", "/run/secrets/secret_key")
     assert code == 0 and key.strip() == SECRET_KEY
-    for service in deployed["services"]:
-        spec = json.dumps(gw.inspect_service(service["service"]))
+    for service in services:
+        inspected = gw.inspect_service(service)
+        spec = json.dumps(inspected)
         assert password.strip() not in spec
         assert SECRET_KEY not in spec
-        env = gw.inspect_service(service["service"])["Spec"]["TaskTemplate"]["ContainerSpec"]
-        for variable in env.get("Env") or []:
+        container_spec = inspected["Spec"]["TaskTemplate"]["ContainerSpec"]
+        for variable in container_spec.get("Env") or []:
             name = variable.partition("=")[0]
             assert not name.endswith(("TOKEN", "PASSWORD", "SECRET_KEY", "SECRET")), variable
 
@@ -123,7 +120,7 @@ def test_platform_up_runs_operations_keeps_secrets_out_of_specs_and_down_purges(
     down = cli("platform", "down", "--name", stack, "--purge", "--json")
     assert down.returncode == 0, down.stderr + down.stdout
     removed = json.loads(down.stdout)
-    assert sorted(removed["services"]) == sorted(s["service"] for s in deployed["services"])
+    assert sorted(removed["services"]) == services
     assert f"{stack}_redis_password" in removed["purged_secrets"]
     assert removed["purged_volumes"] == [f"{stack}_redis-data"]
     label = {"label": f"com.docker.stack.namespace={stack}"}
