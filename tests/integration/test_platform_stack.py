@@ -12,8 +12,11 @@ services, secrets and the Redis volume.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import subprocess
+import tarfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,7 +39,16 @@ def images(gw: Any) -> None:
 
 
 @pytest.fixture
-def stack(gw: Any, prefix: str, images: None) -> Iterator[str]:
+def extra_images() -> Iterator[list[str]]:
+    """Images a test made (removed with all their tags, after the stack is down)."""
+    made: list[str] = []
+    yield made
+    for image in made:
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True, check=False)
+
+
+@pytest.fixture
+def stack(gw: Any, prefix: str, images: None, extra_images: list[str]) -> Iterator[str]:
     name = f"{prefix}plat"
     yield name
     from sparkswarm.errors import NotFound
@@ -52,9 +64,24 @@ def cli(*args: str, timeout: float = 600) -> Any:
 
 
 def container_of(gw: Any, service: str) -> str:
-    found = gw.containers(filters={"label": f"com.docker.swarm.service.name={service}"})
-    assert found, f"no running container of {service}"
-    return str(found[0]["Id"])
+    """The container of the service's running task (not one of a task shutting down)."""
+    tasks = gw.tasks(filters={"service": service, "desired-state": "running"})
+    running = [t for t in tasks if t["Status"]["State"] == "running"]
+    assert running, f"no running task of {service}"
+    return str(running[0]["Status"]["ContainerStatus"]["ContainerID"])
+
+
+def derived_image(gw: Any, ref: str) -> None:
+    """A new image (another ID) on top of the platform image, built in seconds."""
+    dockerfile = b"FROM sparkswarm/platform:latest\nLABEL org.sparkswarm.test=upgrade\n"
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        entry = tarfile.TarInfo("Dockerfile")
+        entry.size = len(dockerfile)
+        tar.addfile(entry, io.BytesIO(dockerfile))
+    context.seek(0)
+    for chunk in gw.build_image(tag=ref, fileobj=context):
+        assert "error" not in chunk, chunk
 
 
 def exec_in(gw: Any, container: str, *command: str) -> tuple[int, str]:
@@ -63,7 +90,7 @@ def exec_in(gw: Any, container: str, *command: str) -> tuple[int, str]:
 
 
 def test_platform_up_runs_operations_keeps_secrets_out_of_specs_and_down_purges(
-    gw: Any, stack: str, prefix: str
+    gw: Any, stack: str, prefix: str, extra_images: list[str]
 ) -> None:
     up = cli("platform", "up", "--name", stack, "--json", timeout=900)
     assert up.returncode == 0, up.stderr + up.stdout
@@ -93,6 +120,26 @@ def test_platform_up_runs_operations_keeps_secrets_out_of_specs_and_down_purges(
     assert [(r["op"], r["state"]) for r in runs if r["op"] == "network.create"] == [
         ("network.create", "succeeded")
     ]
+
+    # An upgrade rolls our own services onto a new image; Redis stays as it is.
+    new_image = f"{prefix}/platform:next"
+    derived_image(gw, new_image)
+    extra_images.append(gw.inspect_image(new_image)["Id"])
+    upgraded = cli("platform", "upgrade", "--name", stack, "--image", new_image, "--json")
+    assert upgraded.returncode == 0, upgraded.stderr + upgraded.stdout
+    results = {s["service"]: s["result"] for s in json.loads(upgraded.stdout)["services"]}
+    assert results == {
+        "redis": "unchanged",
+        "worker": "updated",
+        "beat": "updated",
+        "metrics": "updated",
+    }
+    new_id = gw.inspect_image(new_image)["Id"].removeprefix("sha256:")[:12]
+    worker_spec = gw.inspect_service(f"{stack}_worker")["Spec"]["TaskTemplate"]
+    assert worker_spec["ContainerSpec"]["Image"] == f"{prefix}/platform:id-{new_id}"
+    report = json.loads(cli("platform", "status", "--name", stack, "--json").stdout)
+    assert report["healthy"] is True, report
+    worker = container_of(gw, f"{stack}_worker")
 
     # No secret in any service spec: only the *_FILE variables naming /run/secrets.
     redis_container = container_of(gw, f"{stack}_redis")
@@ -134,4 +181,9 @@ def test_platform_status_of_a_missing_stack_is_a_clear_refusal(prefix: str) -> N
     assert done.returncode == 2
     assert done.stderr == (
         f"error: no platform stack '{prefix}none'; `sparkswarm platform up` deploys it\n"
+    )
+    done = cli("platform", "upgrade", "--name", f"{prefix}none")
+    assert done.returncode == 2
+    assert done.stderr.endswith(
+        f"error: no platform stack '{prefix}none' to upgrade; `sparkswarm platform up` first\n"
     )
