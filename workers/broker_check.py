@@ -4,10 +4,11 @@ Celery retries a broker connection forever (``broker_connection_max_retries``
 is None so a worker survives a Redis restart), and redis-py's
 AuthenticationError is a ConnectionError: a worker started without the
 password, or with a wrong one, would retry "Authentication required" for
-ever and look like a hang. So ``sparkswarm worker``, ``beat`` and
-``spark-watcher`` ask Redis once before Celery starts: a refusal of the
-credentials ends the process with a clear error; an unreachable Redis does
-not (it may still be starting; Celery waits for it as before).
+ever and look like a hang. So ``sparkswarm worker``, ``beat``,
+``spark-watcher`` and ``metrics`` ask Redis once before Celery starts: a
+refusal of the credentials, or a ``rediss://`` server whose certificate
+cannot be verified, ends the process with a clear error; an unreachable
+Redis does not (it may still be starting; Celery waits for it as before).
 """
 
 from __future__ import annotations
@@ -46,10 +47,22 @@ def check_broker_credentials(url: str, *, timeout: float = 5.0) -> None:
         if not any(word.lower() in str(exc).lower() for word in _AUTH_WORDS):
             raise
         raise Forbidden(_refusal(url, str(exc))) from None
+    except redis.ConnectionError as exc:
+        if "certificate verify failed" in str(exc) or "SSL" in str(exc):
+            raise Forbidden(
+                f"TLS to Redis at {without_credentials(url)} failed ({_tls_reason(exc)}): "
+                "name the CA that signed its certificate with ?ssl_ca_certs=/path/ca.pem"
+            ) from None
+        return  # unreachable: Celery's retries wait for it
     except redis.RedisError:
-        return  # unreachable or still loading: Celery's retries wait for it
+        return  # still loading: Celery's retries wait for it
     finally:
         client.close()
+
+
+def _tls_reason(exc: Exception) -> str:
+    text = str(exc)
+    return "certificate verify failed" if "certificate verify failed" in text else "TLS error"
 
 
 def _refusal(url: str, answer: str) -> str:

@@ -87,3 +87,52 @@ def test_the_worker_with_the_password_file_runs_operations(lab: QueueLab, tmp_pa
     submission = qc.submit("test.sleep", {"key": "auth", "seconds": 0.1}, requester="t")
     record = qc.wait(submission.run_id, 60)
     assert record.state == "succeeded", record
+
+
+@pytest.fixture(scope="module")
+def tls_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
+    from tests.support.tls_engine import issue, make_ca, write_pem
+
+    folder = tmp_path_factory.mktemp("redis-tls")
+    ca = make_ca("sparkswarm test redis CA")
+    certs = write_pem(folder / "certs", ca, issue(ca, "127.0.0.1", server=True))
+    with queue_lab(folder, password=PASSWORD, tls=certs) as running:
+        yield running
+
+
+def test_a_worker_and_beat_over_rediss_run_operations(tls_lab: QueueLab) -> None:
+    assert tls_lab.url.startswith("rediss://")
+    tls_lab.start_worker(concurrency=1)
+    tls_lab.start_beat()
+    qc: Any = tls_lab.client()
+    submission = qc.submit("test.sleep", {"key": "tls", "seconds": 0.1}, requester="t")
+    assert qc.wait(submission.run_id, 60).state == "succeeded"
+
+
+def test_rediss_without_the_ca_is_refused_never_spoken_to_in_plain_tcp(tls_lab: QueueLab) -> None:
+    """kombu spoke plain TCP to a bare rediss:// URL (and retried for ever)."""
+    bare = tls_lab.url.partition("?")[0]  # the system's CAs do not know the test CA
+    done = run_process(
+        tls_lab,
+        ["worker", "-c", "1"],
+        SPARKSWARM_REDIS_URL=bare,
+        SPARKSWARM_REDIS_PASSWORD=PASSWORD,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == (
+        f"error: TLS to Redis at {bare} failed (certificate verify failed): "
+        "name the CA that signed its certificate with ?ssl_ca_certs=/path/ca.pem\n"
+    )
+
+
+def test_kombu_gets_tls_options_for_every_rediss_url() -> None:
+    import ssl
+
+    from sparkswarm.config import Settings
+    from sparkswarm.workers.app import make_app
+
+    app = make_app(Settings(redis_url="rediss://redis.example:6380/0"))
+    assert app.conf.broker_use_ssl == {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    assert app.conf.redbeat_redis_use_ssl == {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    plain = make_app(Settings(redis_url="redis://redis.example:6379/0"))
+    assert not plain.conf.broker_use_ssl

@@ -58,25 +58,30 @@ class RedisServer:
     ``password`` makes it require that password (``requirepass``, given in a
     config file on stdin, not on its command line)."""
 
-    def __init__(self, folder: Path, *, aof: bool = False, password: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        aof: bool = False,
+        password: str | None = None,
+        tls: Path | None = None,
+    ) -> None:
         self.folder = folder
         self.port = free_port()
         self.aof = aof
         self.password = password
+        # A folder with ca.pem, cert.pem, key.pem: TLS only (rediss://), no plain port.
+        self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
         self._started_once = False
 
     @property
     def url(self) -> str:
-        """The URL without the password (clients add SPARKSWARM_REDIS_PASSWORD)."""
+        """The URL without the password (clients add SPARKSWARM_REDIS_PASSWORD);
+        with TLS a ``rediss://`` URL naming the CA."""
+        if self.tls is not None:
+            return f"rediss://127.0.0.1:{self.port}/0?ssl_ca_certs={self.tls / 'ca.pem'}"
         return f"redis://127.0.0.1:{self.port}/0"
-
-    @property
-    def auth_url(self) -> str:
-        """The URL with the password in it, if the server has one."""
-        if self.password is None:
-            return self.url
-        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         """Start redis-server and wait until it is the one answering on the port.
@@ -116,6 +121,20 @@ class RedisServer:
             "--logfile",
             "redis.log",
         ]
+        if self.tls is not None:
+            args[args.index("--port") + 1] = "0"
+            args += [
+                "--tls-port",
+                str(self.port),
+                "--tls-cert-file",
+                str(self.tls / "cert.pem"),
+                "--tls-key-file",
+                str(self.tls / "key.pem"),
+                "--tls-ca-cert-file",
+                str(self.tls / "ca.pem"),
+                "--tls-auth-clients",
+                "no",
+            ]
         if self.aof:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
@@ -130,7 +149,7 @@ class RedisServer:
         self.proc = proc
         import redis
 
-        client = redis.Redis(port=self.port, password=self.password, socket_connect_timeout=1)
+        client = redis.Redis.from_url(self.url, password=self.password, socket_connect_timeout=1)
         try:
             wait_for(
                 lambda: proc.poll() is not None or _served_by(client, proc.pid),
@@ -325,16 +344,20 @@ class QueueLab:
 
 
 @contextlib.contextmanager
-def queue_lab(folder: Path, *, password: str | None = None) -> Iterator[QueueLab]:
+def queue_lab(
+    folder: Path, *, password: str | None = None, tls: Path | None = None
+) -> Iterator[QueueLab]:
     """A QueueLab on its own fresh redis-server in ``folder`` (requiring
     ``password`` if given: the lab's processes get SPARKSWARM_REDIS_PASSWORD);
     every process it started and the server are stopped on exit (also when
-    the test failed). Skips (fails under CI) when redis-server is not installed."""
+    the test failed; ``tls``: a folder with ca.pem, cert.pem and key.pem, and
+    the lab speaks rediss://). Skips (fails under CI) when redis-server is not
+    installed."""
     from tests.conftest import unavailable
 
     if not has_redis_server():
         unavailable("redis-server is not installed")
-    server = RedisServer(folder, password=password)
+    server = RedisServer(folder, password=password, tls=tls)
     server.start()
     lab = QueueLab(folder, server)
     try:
