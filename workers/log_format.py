@@ -105,6 +105,7 @@ def configure(settings: Settings, level: str = "INFO", log_format: str | None = 
     chosen = log_format or settings.log_format
     if chosen == "json":
         logging.basicConfig(level=level.upper(), force=True)
+        logging.captureWarnings(True)
         for handler in logging.getLogger().handlers:
             use_json(handler, settings)
     else:
@@ -119,6 +120,11 @@ def json_for_celery(settings: Settings) -> None:
     """JSON lines for a Celery worker or beat: Celery sets its logging up
     itself after we start it, so its own signals hand us its loggers."""
     from celery import signals
+
+    # Until Celery sets its logging up (and for its warnings, such as running
+    # as root, which go through the warnings module): JSON lines already.
+    configure(settings, "INFO", "json")
+    logging.captureWarnings(True)
 
     def after_setup(logger: logging.Logger, **_: Any) -> None:
         for handler in logger.handlers:

@@ -93,7 +93,7 @@ def worker(
     if hostname:
         argv.append(f"--hostname={hostname}")
     if chosen_format == "json":
-        argv.append("--quiet")  # no banner: every line of the output is a JSON object
+        argv.insert(0, "--quiet")  # celery's global option: no banner, only JSON lines
     app.worker_main(argv)
 
 
