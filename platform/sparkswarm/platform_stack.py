@@ -254,6 +254,8 @@ def platform_down(
     except NotFound:
         if not purge:
             raise
+    if removed is not None:
+        _wait_networks_gone(gw, name, timeout)
     result: dict[str, Any] = {
         "stack": name,
         **(to_jsonable(removed) if removed is not None else {}),
@@ -270,6 +272,26 @@ def platform_down(
     if removed is None and not result["purged_secrets"] and not result["purged_volumes"]:
         raise NotFound(f"nothing found of platform stack {name!r}")
     return result
+
+
+def _wait_networks_gone(gw: Gateway, stack: str, timeout: float) -> None:
+    """Return once the engine no longer lists the stack's networks.
+
+    A removed overlay network stays listed for a moment; an ``up`` in that
+    moment sees it, creates no new one, and its services then fail with
+    "network not found" (``docker stack rm`` then ``deploy`` has the same race).
+    """
+    from sparkswarm.errors import OperationFailed
+    from sparkswarm.stacks.removal import stack_filter
+    from sparkswarm.waiting import poll
+
+    gone = poll(
+        lambda: True if not gw.networks(filters=stack_filter(stack)) else None,
+        timeout=timeout,
+        interval=0.5,
+    )
+    if gone is None:
+        raise OperationFailed(f"the networks of {stack} were still listed after {timeout:g} s")
 
 
 def _remove_volumes(gw: Gateway, stack: str, timeout: float, progress: ProgressFn) -> list[str]:

@@ -5,8 +5,9 @@ One story (it needs most of the machine, so it is ``serial``): up -> status
 shows every service healthy -> an operation submitted through the platform's
 own queue (the CLI inside its worker container) runs -> ``docker service
 inspect`` of every service holds no token, password or key -> a client
-without the password is refused by its Redis -> ``down --purge`` removes
-services, secrets and the Redis volume.
+without the password is refused by its Redis -> ``upgrade`` rolls onto a new
+image -> ``down`` keeps Redis' data for the next ``up`` -> ``down --purge``
+removes services, secrets and the Redis volume.
 """
 
 from __future__ import annotations
@@ -164,13 +165,27 @@ def test_platform_up_runs_operations_keeps_secrets_out_of_specs_and_down_purges(
     redis_spec = gw.inspect_service(f"{stack}_redis")
     assert not (redis_spec.get("Endpoint", {}).get("Ports") or [])
 
+    # Down without --purge keeps Redis' data and the secrets: up again, the runs are there.
+    kept = cli("platform", "down", "--name", stack, "--json")
+    assert kept.returncode == 0, kept.stderr + kept.stdout
+    assert json.loads(kept.stdout)["purged_volumes"] == []
+    label = {"label": f"com.docker.stack.namespace={stack}"}
+    assert gw.services(filters=label) == []
+    assert [v["Name"] for v in gw.volumes(filters=label)] == [f"{stack}_redis-data"]
+    again = cli("platform", "up", "--name", stack, "--json", timeout=900)
+    assert again.returncode == 0, again.stderr + again.stdout
+    code, output = exec_in(
+        gw, container_of(gw, f"{stack}_worker"), "sparkswarm", "runs", "ls", "--json"
+    )
+    assert code == 0, output
+    assert [r["state"] for r in json.loads(output) if r["op"] == "network.create"] == ["succeeded"]
+
     down = cli("platform", "down", "--name", stack, "--purge", "--json")
     assert down.returncode == 0, down.stderr + down.stdout
     removed = json.loads(down.stdout)
     assert sorted(removed["services"]) == services
     assert f"{stack}_redis_password" in removed["purged_secrets"]
     assert removed["purged_volumes"] == [f"{stack}_redis-data"]
-    label = {"label": f"com.docker.stack.namespace={stack}"}
     assert gw.services(filters=label) == []
     assert gw.volumes(filters=label) == []
     assert gw.secrets(filters={"label": f"org.sparkswarm.platform={stack}"}) == []
