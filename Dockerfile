@@ -1,13 +1,12 @@
 # The sparkswarm platform itself (CLI, Celery worker and beat) as an image.
 #
-# Works offline: the wheels of sparkswarm and its dependencies are built on
-# the host first (no registry or index is needed inside the build):
+# Built by `sparkswarm images build platform` (sparkswarm.platform_images):
+# the wheels of sparkswarm and its dependencies are made on the host first, so
+# no registry or index is needed inside the build, on a local Debian base with
+# python3 and python3-venv made by mmdebstrap. By hand, with a registry:
 #
 #     .venv/bin/pip wheel --wheel-dir build/wheels .
 #     docker build --build-arg BASE=python:3.11-slim-bookworm -t sparkswarm/platform .
-#
-# On a machine without a registry, any local Debian image with python3 and
-# python3-venv works as BASE (see scripts/build-platform-image.sh).
 ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 

@@ -102,6 +102,12 @@ def make_app(settings: Settings | None = None) -> Celery:
         # worker is a process of its own, with no logging set up by anyone else.
         "worker_hijack_root_logger": True,
     }
+    from sparkswarm.workers.tls import broker_ssl_options
+
+    tls = broker_ssl_options(url)
+    if tls is not None:  # kombu would speak plain TCP to a bare rediss:// URL
+        conf["broker_use_ssl"] = tls
+        conf["redbeat_redis_use_ssl"] = tls
     app.conf.update(conf)
     return app
 

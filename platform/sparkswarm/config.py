@@ -44,11 +44,13 @@ __all__ = [
 ENV_PREFIX = "SPARKSWARM_"
 
 
-def _row(parse: Callable[[object], object], doc: str) -> dict[str, Any]:
+def _row(parse: Callable[[object], object], doc: str, *, from_file: bool = False) -> dict[str, Any]:
     """A field's parser and description: its ``dataclasses.Field.metadata``
     (``parse`` turns a variable's string or a keyword's value into the field's
-    type, or raises ValueError; ``doc`` is what README's table says)."""
-    return {"parse": parse, "doc": doc}
+    type, or raises ValueError; ``doc`` is what README's table says;
+    ``from_file``: a secret that ``SPARKSWARM_<NAME>_FILE`` may name a file
+    of, as official images read Docker secrets from ``/run/secrets``)."""
+    return {"parse": parse, "doc": doc, "from_file": from_file}
 
 
 _name = v.text(min_length=1)
@@ -123,6 +125,16 @@ class Settings:
             v.redis_url,
             "Broker, run records and event stream (redis:// or rediss://). "
             "Unset: mutating commands run in-process.",
+            from_file=True,
+        ),
+    )
+    redis_password: SecretStr | None = field(
+        default=None,
+        metadata=_row(
+            v.optional(v.secret),
+            "Password of the queue's Redis, added to SPARKSWARM_REDIS_URL "
+            "(which must then carry none).",
+            from_file=True,
         ),
     )
     queue: str = field(default="sparkswarm", metadata=_row(_name, "Celery queue operations go to."))
@@ -282,6 +294,18 @@ class Settings:
             "(the run it waits for, or no worker taking it).",
         ),
     )
+    log_format: str = field(
+        default="text",
+        metadata=_row(
+            v.one_of("text", "json"),
+            "Log lines of the long-running processes (worker, beat, bot, spark-watcher, "
+            "metrics): text, or json (one object per line, secrets scrubbed).",
+        ),
+    )
+    metrics_port: int = field(
+        default=9808,
+        metadata=_row(v.integer(ge=1), "Port `sparkswarm metrics` serves Prometheus metrics on."),
+    )
     secret_key: SecretStr | None = field(
         default=None,
         metadata=_row(
@@ -289,6 +313,7 @@ class Settings:
             "Fernet key sealing secret parameters in Redis (run parameters, "
             "schedules). Without it schedules with secret parameters are refused; "
             "`swarm doctor` warns when the queue is configured without one.",
+            from_file=True,
         ),
     )
 
@@ -301,18 +326,23 @@ class Settings:
         ),
     )
     slack_bot_token: SecretStr | None = field(
-        default=None, metadata=_row(v.optional(v.secret), "Bot token, xoxb-...")
+        default=None,
+        metadata=_row(v.optional(v.secret), "Bot token, xoxb-...", from_file=True),
     )
     slack_signing_secret: SecretStr | None = field(
         default=None,
         metadata=_row(
-            v.optional(v.secret), "Signing secret: HTTP requests not signed with it are refused."
+            v.optional(v.secret),
+            "Signing secret: HTTP requests not signed with it are refused.",
+            from_file=True,
         ),
     )
     slack_app_token: SecretStr | None = field(
         default=None,
         metadata=_row(
-            v.optional(v.secret), "App-level token (xapp-..., connections:write) for Socket Mode."
+            v.optional(v.secret),
+            "App-level token (xapp-..., connections:write) for Socket Mode.",
+            from_file=True,
         ),
     )
     slack_alerts_channel: str | None = field(
@@ -456,6 +486,14 @@ class Settings:
                 object.__setattr__(self, setting.name, parsed)
         if problems:
             raise InvalidRequest(f"invalid configuration: {'; '.join(problems)}")
+        if self.redis_password is not None and self.redis_url:
+            try:
+                url = v.with_password(self.redis_url, self.redis_password.get_secret_value())
+            except ValueError as exc:
+                raise InvalidRequest(
+                    f"invalid configuration: {ENV_PREFIX}REDIS_PASSWORD: {exc}"
+                ) from None
+            object.__setattr__(self, "redis_url", url)
 
     def secret_values(self) -> list[str]:
         """Every configured secret the bot's scrubber must remove from what it posts."""
@@ -466,6 +504,7 @@ class Settings:
                 self.slack_signing_secret,
                 self.slack_app_token,
                 self.secret_key,
+                self.redis_password,
             )
             if s is not None
         ]
@@ -479,9 +518,13 @@ def from_environment(
     (default: ``.env`` in the working directory, if it is a file); a variable
     of ``environ`` beats the same one in the file. Names are case-insensitive
     (``sparkswarm_queue`` sets ``queue``); names that are no setting are ignored.
+    A secret setting may instead come from a file named by its ``_FILE``
+    variant (``SPARKSWARM_SLACK_BOT_TOKEN_FILE=/run/secrets/slack_bot_token``;
+    trailing line breaks dropped), as official images read Docker secrets.
 
-    Raises InvalidRequest naming the variable when a value is malformed, or
-    naming the file when it cannot be read.
+    Raises InvalidRequest naming the variable when a value is malformed, when
+    a setting and its ``_FILE`` variant are both given, or when a file cannot
+    be read (naming the file).
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}  # strings: Settings parses them
@@ -501,12 +544,13 @@ def from_environment(
         # ${VAR} in the file: earlier lines first, then the process environment.
         values.update(_settings_in(dotenv_values(stream=io.StringIO(content))))
     values.update(_settings_in(environ))
-    return Settings(**values)
+    return Settings(**_read_secret_files(values))
 
 
 def _settings_in(variables: Mapping[str, str | None]) -> dict[str, str]:
-    """``{"queue": "q"}`` for ``SPARKSWARM_QUEUE=q`` (any case; unset values skipped)."""
-    names = _field_names()
+    """``{"queue": "q"}`` for ``SPARKSWARM_QUEUE=q`` (any case; unset values
+    skipped); ``{"secret_key_file": "/run/..."}`` for a secret's ``_FILE`` variant."""
+    names = _field_names() | {f"{name}{_FILE}" for name in _file_settings()}
     prefix = ENV_PREFIX.lower()
     found = {}
     for key, value in variables.items():
@@ -516,9 +560,44 @@ def _settings_in(variables: Mapping[str, str | None]) -> dict[str, str]:
     return found
 
 
+_FILE = "_file"
+
+
+def _read_secret_files(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with each ``<name>_file`` replaced by ``<name>`` read from that file.
+
+    Raises InvalidRequest when both are given, or the file cannot be read
+    (naming the variable and the file, never its content).
+    """
+    read: dict[str, Any] = dict(values)  # strings: Settings parses them
+    for name in _file_settings():
+        path = read.pop(f"{name}{_FILE}", None)
+        if path is None:
+            continue
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        if read.get(name):  # an empty variable is unset, as in official images' file_env
+            raise InvalidRequest(
+                f"invalid configuration: both {variable} and {variable}_FILE are set; give one"
+            )
+        try:
+            read[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+            raise InvalidRequest(
+                f"invalid configuration: {variable}_FILE: cannot read {path}: {reason}"
+            ) from None
+    return read
+
+
 @lru_cache(maxsize=1)
 def _field_names() -> frozenset[str]:
     return frozenset(setting.name for setting in fields(Settings))
+
+
+@lru_cache(maxsize=1)
+def _file_settings() -> tuple[str, ...]:
+    """The settings a ``_FILE`` variable may give (the secrets)."""
+    return tuple(setting.name for setting in fields(Settings) if setting.metadata["from_file"])
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -208,3 +208,31 @@ def redis_url(value: object) -> str | None:
     if parts.scheme not in REDIS_SCHEMES or not value.startswith(f"{parts.scheme}://"):
         raise ValueError("expected redis://host:port/db or rediss://host:port/db")
     return value
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` (a parsed :func:`redis_url`) with ``password`` in it, percent-encoded
+    (``redis://:p%40ss@host:6379/0``); unchanged when it already holds that one.
+
+    Raises ValueError when the URL holds another password (never repeating either).
+    """
+    parts = urlsplit(url)
+    if parts.password is not None:
+        if unquote(parts.password) == password:
+            return url
+        raise ValueError("SPARKSWARM_REDIS_URL already holds a password; give it once")
+    user = quote(unquote(parts.username), safe="") if parts.username else ""
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{user}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def one_of(*choices: str) -> Parser[str]:
+    """One of ``choices`` (any case, surrounding spaces ignored), lower-cased."""
+
+    def parse(value: object) -> str:
+        if isinstance(value, str) and value.strip().lower() in choices:
+            return value.strip().lower()
+        raise ValueError(f"Input should be one of {', '.join(choices)}")
+
+    return parse

@@ -50,7 +50,7 @@ from sparkswarm.spark.version import (
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
 
-BUILDABLE = ("spark", "web")
+BUILDABLE = ("spark", "web", "platform", "redis")
 WEB_VERSIONS = ("v1", "v2")
 DEFAULT_CACHE_DIR = "~/.cache/sparkswarm-wheels"
 _IMAGE_REF = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
@@ -104,7 +104,8 @@ def build_image(
     cache_dir: str | None = None,
     progress: ProgressFn = no_progress,
 ) -> ImageBuildResult:
-    """Build image ``name`` (``spark``, or ``web``: the demo web images) on the
+    """Build image ``name`` (``spark``; ``web``: the demo web images;
+    ``platform`` and ``redis``: see :mod:`sparkswarm.platform_images`) on the
     engine; idempotent.
 
     Raises InvalidRequest for an unknown name or a malformed tag/base,
@@ -118,11 +119,23 @@ def build_image(
         if base is not None:
             raise InvalidRequest("the web image is built from busybox; --base does not apply")
         return build_web_images(gw, tag=tag, rebuild=rebuild, progress=progress)
+    if name in ("platform", "redis"):
+        from sparkswarm.platform_images import build_platform_image
+
+        return build_platform_image(
+            gw,
+            name=name,
+            base=base,
+            tag=tag,
+            rebuild=rebuild,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
     image = validate_image_ref(tag or LOCAL_IMAGE, "tag")
     base_image = validate_image_ref(base or BASE_IMAGE, "base image")
     notes: list[str] = []
 
-    if not rebuild and _image_exists(gw, image):
+    if not rebuild and image_exists(gw, image):
         progress(f"{image} exists; nothing to build (use --rebuild to build again)")
         tags = _alias_official(gw, image, notes, progress) if tag is None else [image]
         return ImageBuildResult(
@@ -135,7 +148,7 @@ def build_image(
         )
 
     base_built = False
-    if not _image_exists(gw, base_image):
+    if not image_exists(gw, base_image):
         if base is not None and base != BASE_IMAGE:
             raise NotFound(f"base image {base_image} is not in the engine; load or build it first")
         make_base_image(gw, tag=base_image, progress=progress)
@@ -146,7 +159,7 @@ def build_image(
     context = prepare_spark_context(Path(cache_dir or DEFAULT_CACHE_DIR).expanduser(), progress)
     shutil.copyfile(spark_stack_dir() / "Dockerfile", context / "Dockerfile")
     (context / ".dockerignore").write_text(_DOCKERIGNORE)
-    _docker_build(gw, context, image, base_image, nocache=rebuild, progress=progress)
+    docker_build(gw, context, image, base_image, nocache=rebuild, progress=progress)
     tags = _alias_official(gw, image, notes, progress) if tag is None else [image]
     return ImageBuildResult(
         image=image,
@@ -173,7 +186,7 @@ def build_web_images(
     )
     built = False
     for image in wanted:
-        if not rebuild and _image_exists(gw, image):
+        if not rebuild and image_exists(gw, image):
             progress(f"{image} exists; nothing to build")
             continue
         progress(f"building {image}", log=True)
@@ -189,9 +202,14 @@ def build_web_images(
 
 
 def make_base_image(
-    gw: Gateway, *, tag: str = BASE_IMAGE, progress: ProgressFn = no_progress
+    gw: Gateway,
+    *,
+    tag: str = BASE_IMAGE,
+    packages: tuple[str, ...] = BASE_PACKAGES,
+    progress: ProgressFn = no_progress,
 ) -> str:
-    """Create ``tag`` from Debian bookworm with mmdebstrap and import it into the engine.
+    """Create ``tag`` from Debian bookworm (minbase and ``packages``) with
+    mmdebstrap and import it into the engine.
 
     Needs root and the ``mmdebstrap`` command (Debian's package of that name).
     Raises OperationFailed when mmdebstrap is missing or fails.
@@ -205,11 +223,11 @@ def make_base_image(
     with tempfile.TemporaryDirectory(prefix="sparkswarm-base-") as tmp:
         tarball = os.path.join(tmp, "rootfs.tar")
         progress(f"making {tag} with mmdebstrap (about half a minute)", log=True)
-        _run(
+        run_tool(
             [
                 "mmdebstrap",
                 "--variant=minbase",
-                "--include=" + ",".join(BASE_PACKAGES),
+                "--include=" + ",".join(packages),
                 "bookworm",
                 tarball,
             ],
@@ -218,7 +236,7 @@ def make_base_image(
         )
         progress(f"importing {tag} into the engine")
         gw.import_image(tarball, repository=repository, tag=image_tag)
-    if not _image_exists(gw, tag):
+    if not image_exists(gw, tag):
         raise OperationFailed(f"docker import did not create {tag}")
     return tag
 
@@ -243,7 +261,7 @@ def prepare_spark_context(cache_dir: Path, progress: ProgressFn = no_progress) -
     progress(f"installing pyspark {SPARK_VERSION} into the build context (about 30 s)", log=True)
     staging = Path(tempfile.mkdtemp(prefix="context-", dir=cache_dir))
     try:
-        _run(
+        run_tool(
             [
                 sys.executable,
                 "-m",
@@ -271,7 +289,7 @@ def _cached_package(cache_dir: Path, project: str, version: str, progress: Progr
     found = _find_archive(cache_dir, project, version)
     if found is None:
         progress(f"downloading {project}=={version} into {cache_dir}", log=True)
-        _run(
+        run_tool(
             [
                 sys.executable,
                 "-m",
@@ -301,7 +319,7 @@ def _find_archive(cache_dir: Path, project: str, version: str) -> Path | None:
     return None
 
 
-def _run(command: list[str], what: str, progress: ProgressFn) -> None:
+def run_tool(command: list[str], what: str, progress: ProgressFn) -> None:
     """Run an external tool; OperationFailed with its output tail when it fails."""
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -313,7 +331,7 @@ def _run(command: list[str], what: str, progress: ProgressFn) -> None:
     progress(f"{what} done")
 
 
-def _docker_build(
+def docker_build(
     gw: Gateway, context: Path, image: str, base: str, *, nocache: bool, progress: ProgressFn
 ) -> None:
     progress(f"building {image} on {base}", log=True)
@@ -334,7 +352,7 @@ def _docker_build(
             last.append(text)
             if text.startswith("Step "):
                 progress(text)
-    if not _image_exists(gw, image):
+    if not image_exists(gw, image):
         raise OperationFailed(f"the build finished but {image} is not in the engine")
 
 
@@ -370,5 +388,5 @@ def _image_id(gw: Gateway, ref: str) -> str | None:
     return None if found is None else str(found["Id"])
 
 
-def _image_exists(gw: Gateway, ref: str) -> bool:
+def image_exists(gw: Gateway, ref: str) -> bool:
     return _inspect(gw, ref) is not None

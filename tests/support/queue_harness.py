@@ -56,17 +56,33 @@ def recovery_cycle(settings: Any) -> float:
 
 
 class RedisServer:
-    """A redis-server of our own; ``aof=True`` turns on appendonly (fsync always)."""
+    """A redis-server of our own; ``aof=True`` turns on appendonly (fsync always);
+    ``password`` makes it require that password (``requirepass``, given in a
+    config file on stdin, not on its command line)."""
 
-    def __init__(self, folder: Path, *, aof: bool = False) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        aof: bool = False,
+        password: str | None = None,
+        tls: Path | None = None,
+    ) -> None:
         self.folder = folder
         self.port = free_port()
         self.aof = aof
+        self.password = password
+        # A folder with ca.pem, cert.pem, key.pem: TLS only (rediss://), no plain port.
+        self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
         self._started_once = False
 
     @property
     def url(self) -> str:
+        """The URL without the password (clients add SPARKSWARM_REDIS_PASSWORD);
+        with TLS a ``rediss://`` URL naming the CA."""
+        if self.tls is not None:
+            return f"rediss://127.0.0.1:{self.port}/0?ssl_ca_certs={self.tls / 'ca.pem'}"
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
@@ -95,6 +111,7 @@ class RedisServer:
     def _start_on_port(self) -> bool:
         args = [
             "redis-server",
+            *(["-"] if self.password is not None else []),  # the config on stdin first
             "--port",
             str(self.port),
             "--bind",
@@ -106,15 +123,35 @@ class RedisServer:
             "--logfile",
             "redis.log",
         ]
+        if self.tls is not None:
+            args[args.index("--port") + 1] = "0"
+            args += [
+                "--tls-port",
+                str(self.port),
+                "--tls-cert-file",
+                str(self.tls / "cert.pem"),
+                "--tls-key-file",
+                str(self.tls / "key.pem"),
+                "--tls-ca-cert-file",
+                str(self.tls / "ca.pem"),
+                "--tls-auth-clients",
+                "no",
+            ]
         if self.aof:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             args += ["--appendonly", "no"]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdin = subprocess.PIPE if self.password is not None else subprocess.DEVNULL
+        proc = subprocess.Popen(
+            args, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        if proc.stdin is not None:
+            proc.stdin.write(f'requirepass "{self.password}"\n'.encode())
+            proc.stdin.close()
         self.proc = proc
         import redis
 
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        client = redis.Redis.from_url(self.url, password=self.password, socket_connect_timeout=1)
         try:
             wait_for(
                 lambda: proc.poll() is not None or _served_by(client, proc.pid),
@@ -248,6 +285,8 @@ class QueueLab:
                 "PYTHONPATH": str(ROOT),
             }
         )
+        if self.redis_server.password is not None:
+            env["SPARKSWARM_REDIS_PASSWORD"] = self.redis_server.password
         env.update(extra)
         return env
 
@@ -266,6 +305,7 @@ class QueueLab:
         return Settings(
             **{  # type: ignore[arg-type]
                 "redis_url": self.url,
+                "redis_password": self.redis_server.password,
                 "queue": self.queue,
                 **{
                     k.removeprefix("SPARKSWARM_").lower(): v
@@ -309,15 +349,20 @@ class QueueLab:
 
 
 @contextlib.contextmanager
-def queue_lab(folder: Path) -> Iterator[QueueLab]:
-    """A QueueLab on its own fresh redis-server in ``folder``; every process it
-    started and the server are stopped on exit (also when the test failed).
-    Skips (fails under CI) when redis-server is not installed."""
+def queue_lab(
+    folder: Path, *, password: str | None = None, tls: Path | None = None
+) -> Iterator[QueueLab]:
+    """A QueueLab on its own fresh redis-server in ``folder`` (requiring
+    ``password`` if given: the lab's processes get SPARKSWARM_REDIS_PASSWORD);
+    every process it started and the server are stopped on exit (also when
+    the test failed; ``tls``: a folder with ca.pem, cert.pem and key.pem, and
+    the lab speaks rediss://). Skips (fails under CI) when redis-server is not
+    installed."""
     from tests.conftest import unavailable
 
     if not has_redis_server():
         unavailable("redis-server is not installed")
-    server = RedisServer(folder)
+    server = RedisServer(folder, password=password, tls=tls)
     server.start()
     lab = QueueLab(folder, server)
     try:

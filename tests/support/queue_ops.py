@@ -20,7 +20,11 @@ from sparkswarm.progress import ProgressFn, no_progress
 def _redis() -> Any:
     import redis
 
-    return redis.Redis.from_url(os.environ["SPARKSWARM_REDIS_URL"], decode_responses=True)
+    from sparkswarm.config import get_settings
+
+    # The settings' URL: it carries SPARKSWARM_REDIS_PASSWORD when one is set.
+    url = get_settings().redis_url or os.environ["SPARKSWARM_REDIS_URL"]
+    return redis.Redis.from_url(url, decode_responses=True)
 
 
 def sleep_op(

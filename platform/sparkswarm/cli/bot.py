@@ -15,6 +15,9 @@ def bot(
     http: int | None = typer.Option(None, "--http", help="Serve Slack's HTTP requests on PORT."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on with --http."),
     socket: bool = typer.Option(False, "--socket", help="Connect over Socket Mode."),
+    log_format: str | None = typer.Option(
+        None, "--log-format", help="text or json (default SPARKSWARM_LOG_FORMAT)."
+    ),
 ) -> None:
     """Run the bot: `--http PORT` (behind a public HTTPS proxy) or `--socket`."""
     if ctx.invoked_subcommand is not None:
@@ -26,8 +29,14 @@ def bot(
     if http is not None and not 0 < http < 65536:
         raise fail(f"--http {http}: not a port")
     from sparkswarm.bots.app import build, serve_http, serve_socket
+    from sparkswarm.cli.worker import checked_log_format
     from sparkswarm.config import get_settings
 
+    chosen = checked_log_format(log_format) or get_settings().log_format
+    if chosen == "json":
+        from sparkswarm.workers.log_format import configure
+
+        configure(get_settings(), "INFO", "json")
     bot_ = build(get_settings(), http=http is not None)
     if http is not None:
         serve_http(bot_, http, host)

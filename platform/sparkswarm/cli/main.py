@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "spark": "sparkswarm.cli.spark:app",
     "lab": "sparkswarm.cli.lab:app",
     "bot": "sparkswarm.cli.bot:app",
+    "platform": "sparkswarm.cli.platform:app",
+    "metrics": "sparkswarm.cli.metrics:metrics",
 }
 
 

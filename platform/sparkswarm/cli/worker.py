@@ -8,6 +8,37 @@ import typer
 # only adds lock contention and Engine load.
 MAX_CONCURRENCY = 64
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMAT_OPTION = typer.Option(
+    None,
+    "--log-format",
+    help="text or json: one JSON object per line (default SPARKSWARM_LOG_FORMAT).",
+)
+
+
+def checked_log_format(text: str | None) -> str | None:
+    """``text`` checked (text or json); None: the setting decides."""
+    from sparkswarm.cli.common import fail
+
+    if text is None or text.strip().lower() in ("text", "json"):
+        return None if text is None else text.strip().lower()
+    raise fail(f"--log-format {text!r} is not one of text, json")
+
+
+def _celery_log_format(chosen: str) -> None:
+    """JSON lines for Celery's own logging setup when ``chosen`` is json."""
+    if chosen == "json":
+        from sparkswarm.config import get_settings
+        from sparkswarm.workers.log_format import json_for_celery
+
+        json_for_celery(get_settings())
+
+
+def _check_broker(url: str) -> None:
+    """Exit 2 with one sentence when Redis refuses our credentials (Celery
+    would retry that for ever); an unreachable Redis is left to Celery."""
+    from sparkswarm.workers.broker_check import check_broker_credentials
+
+    check_broker_credentials(url)
 
 
 def _loglevel(text: str) -> str:
@@ -27,6 +58,7 @@ def worker(
     ),
     loglevel: str = typer.Option("info", "--loglevel", "-l", help="Log level."),
     hostname: str = typer.Option("", "--hostname", "-n", help="Worker name (default: host)."),
+    log_format: str | None = LOG_FORMAT_OPTION,
 ) -> None:
     """Run a worker that executes queued operations (needs SPARKSWARM_REDIS_URL)."""
     from sparkswarm.cli.common import fail
@@ -41,6 +73,9 @@ def worker(
     settings = get_settings()
     if not settings.redis_url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
+    _check_broker(settings.redis_url)
+    chosen_format = checked_log_format(log_format) or settings.log_format
+    _celery_log_format(chosen_format)
     from sparkswarm.workers.app import app
 
     # Threads by default: operations wait on the Engine API (I/O), and a
@@ -57,19 +92,25 @@ def worker(
     ]
     if hostname:
         argv.append(f"--hostname={hostname}")
+    if chosen_format == "json":
+        argv.insert(0, "--quiet")  # celery's global option: no banner, only JSON lines
     app.worker_main(argv)
 
 
 def beat(
     loglevel: str = typer.Option("info", "--loglevel", "-l", help="Log level."),
+    log_format: str | None = LOG_FORMAT_OPTION,
 ) -> None:
     """Run the scheduler (RedBeat; a second beat waits on the lock as a standby)."""
     from sparkswarm.cli.common import fail
     from sparkswarm.config import get_settings
 
     level = _loglevel(loglevel)
-    if not get_settings().redis_url:
+    url = get_settings().redis_url
+    if not url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
+    _check_broker(url)
+    _celery_log_format(checked_log_format(log_format) or get_settings().log_format)
     from sparkswarm.workers.app import app
 
     app.start(
@@ -84,6 +125,7 @@ def beat(
 
 def spark_watcher(
     loglevel: str = typer.Option("info", "--loglevel", "-l", help="Log level."),
+    log_format: str | None = LOG_FORMAT_OPTION,
 ) -> None:
     """Run the Spark job watcher (one is active at a time; others stand by)."""
     import logging
@@ -93,13 +135,14 @@ def spark_watcher(
     from sparkswarm.cli.common import fail
     from sparkswarm.config import get_settings
 
-    if not get_settings().redis_url:
+    url = get_settings().redis_url
+    if not url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
+    _check_broker(url)
+    from sparkswarm.workers.log_format import configure
     from sparkswarm.workers.spark_watcher import watch_forever
 
-    logging.basicConfig(
-        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
+    configure(get_settings(), _loglevel(loglevel), checked_log_format(log_format))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.getLogger("sparkswarm").warning("spark watcher started")

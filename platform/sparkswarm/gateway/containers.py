@@ -36,6 +36,17 @@ class ContainersMixin(Connection):
         path = engine_path("/containers/{}", container)
         self._call("remove container", "DELETE", path, params={"force": force})
 
+    def volumes(self, filters: Filters | None = None) -> list[JSON]:
+        """This engine's volumes matching ``filters`` (``label``, ``name``, ``dangling``)."""
+        answer = as_object(
+            self._call("list volumes", "GET", "/volumes", params=filters_param(filters))
+        )
+        return as_objects(answer.get("Volumes") or [])
+
+    def remove_volume(self, volume: str) -> None:
+        """Remove a volume of this engine. NotFound if gone; Conflict while a container uses it."""
+        self._call("remove volume", "DELETE", engine_path("/volumes/{}", volume))
+
     def exec_run(self, container: str, command: list[str]) -> ExecResult:
         """Run ``command`` in a running container and wait for it to end."""
         wire = self._wire()

@@ -119,7 +119,9 @@ def ps(name: str = STACK_NAME) -> Request:
 @images.command("build", "image.build")
 def build(
     name: str = typer.Argument(
-        ..., help="What to build: spark, or web (the demo web images v1 and v2)."
+        ...,
+        help="What to build: spark, web (the demo web images v1 and v2), "
+        "platform (sparkswarm itself, from this checkout) or redis (the platform's Redis).",
     ),
     base: str | None = typer.Option(
         None, "--base", help="Base image (default sparkswarm/base:bookworm, made with mmdebstrap)."
@@ -139,8 +141,8 @@ def build(
     """
     from sparkswarm.images import validate_image_ref
 
-    if name not in ("spark", "web"):
-        raise InvalidRequest(f"nothing to build called {name!r}: spark or web")
+    if name not in ("spark", "web", "platform", "redis"):
+        raise InvalidRequest(f"nothing to build called {name!r}: spark, web, platform or redis")
     for ref, what in ((base, "--base"), (tag, "--tag")):
         if ref is not None:
             validate_image_ref(ref, what)

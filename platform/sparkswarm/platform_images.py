@@ -1,0 +1,184 @@
+"""The platform's own images, built locally (``images build platform`` / ``redis``).
+
+Like the Spark image (:mod:`sparkswarm.images`), no registry is involved:
+
+- ``sparkswarm/platform:latest``: the repository's ``Dockerfile`` on
+  ``sparkswarm/pybase:bookworm`` (Debian bookworm minbase with python3 and
+  venv, made by mmdebstrap), with the wheels of this checkout and of its
+  dependencies built on the host by ``pip wheel`` (the build itself needs
+  no index). Needs a source checkout (an editable install).
+- ``sparkswarm/redis:bookworm``: Debian bookworm's ``redis-server`` on a
+  mmdebstrap base (``stacks/platform/redis.Dockerfile``); the platform
+  stack gives it its entrypoint and password.
+
+Both are also tagged ``<repository>:id-<12 hex digits of the image ID>``:
+``platform up`` deploys that tag, so a rebuilt image changes the service
+spec and ``platform upgrade`` rolls the services onto it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sparkswarm.errors import NotFound, OperationFailed
+from sparkswarm.progress import ProgressFn, no_progress
+
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
+    from sparkswarm.images import ImageBuildResult
+
+PLATFORM_IMAGE = "sparkswarm/platform:latest"
+PLATFORM_BASE = "sparkswarm/pybase:bookworm"
+PLATFORM_BASE_PACKAGES = ("python3", "python3-venv", "passwd")
+REDIS_IMAGE = "sparkswarm/redis:bookworm"
+REDIS_BASE = "sparkswarm/redis-base:bookworm"
+# redis-tools: redis-cli for the health check; util-linux (setpriv) is essential.
+REDIS_BASE_PACKAGES = ("redis-server", "redis-tools")
+# Debian bookworm has Python 3.11.2, for which redis-py also wants async-timeout.
+_EXTRA_WHEELS = ("async-timeout",)
+
+
+def source_root() -> Path:
+    """The checkout this package runs from (its ``pyproject.toml`` and ``Dockerfile``).
+
+    Raises NotFound for an installed wheel: the image is built from a checkout.
+    """
+    import sparkswarm
+
+    root = Path(sparkswarm.__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").is_file() or not (root / "Dockerfile").is_file():
+        raise NotFound(
+            "the platform image is built from a source checkout of sparkswarm "
+            "(pip install -e .); this installation has none"
+        )
+    return root
+
+
+def pinned_tag(gw: Gateway, image: str) -> str:
+    """``repository:id-<12 hex>`` for ``image``, tagged in the engine if new.
+
+    Raises NotFound when the engine lacks ``image`` (naming the build command).
+    """
+    from sparkswarm.images import split_ref
+
+    try:
+        found = gw.inspect_image(image)
+    except NotFound:
+        what = "redis" if image.startswith("sparkswarm/redis") else "platform"
+        raise NotFound(
+            f"image {image} is not in the engine: run `sparkswarm images build {what}`"
+        ) from None
+    repository, _ = split_ref(image)
+    tag = "id-" + str(found["Id"]).removeprefix("sha256:")[:12]
+    if f"{repository}:{tag}" not in (found.get("RepoTags") or []):
+        gw.tag_image(image, repository, tag)
+    return f"{repository}:{tag}"
+
+
+def build_platform_image(
+    gw: Gateway,
+    *,
+    name: str,
+    base: str | None,
+    tag: str | None,
+    rebuild: bool,
+    cache_dir: str | None,
+    progress: ProgressFn = no_progress,
+) -> ImageBuildResult:
+    """Build ``platform`` or ``redis`` (see the module); idempotent unless ``rebuild``.
+
+    The platform image is always rebuilt from the checkout when ``rebuild``
+    (its code changes without a version bump). Raises InvalidRequest for a
+    bad tag, NotFound for a missing ``base`` or checkout, OperationFailed when
+    mmdebstrap, pip or the build fails.
+    """
+    from sparkswarm.images import (
+        DEFAULT_CACHE_DIR,
+        ImageBuildResult,
+        docker_build,
+        image_exists,
+        make_base_image,
+        validate_image_ref,
+    )
+
+    started = time.monotonic()
+    default_image, default_base, packages = (
+        (PLATFORM_IMAGE, PLATFORM_BASE, PLATFORM_BASE_PACKAGES)
+        if name == "platform"
+        else (REDIS_IMAGE, REDIS_BASE, REDIS_BASE_PACKAGES)
+    )
+    image = validate_image_ref(tag or default_image, "tag")
+    base_image = validate_image_ref(base or default_base, "base image")
+    if not rebuild and image_exists(gw, image):
+        progress(f"{image} exists; nothing to build (use --rebuild to build again)")
+        return ImageBuildResult(
+            image=image,
+            tags=[image, pinned_tag(gw, image)],
+            base=base_image,
+            built=False,
+            seconds=round(time.monotonic() - started, 2),
+        )
+    base_built = False
+    if not image_exists(gw, base_image):
+        if base is not None and base != default_base:
+            raise NotFound(f"base image {base_image} is not in the engine; load or build it first")
+        make_base_image(gw, tag=base_image, packages=packages, progress=progress)
+        base_built = True
+    with tempfile.TemporaryDirectory(prefix=f"sparkswarm-{name}-") as tmp:
+        context = Path(tmp)
+        if name == "platform":
+            root = source_root()
+            wheels = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser() / "platform-wheels"
+            _build_wheels(root, wheels, progress)
+            shutil.copytree(wheels, context / "build" / "wheels")
+            shutil.copyfile(root / "Dockerfile", context / "Dockerfile")
+        else:
+            from sparkswarm.stacks.params import packaged_stacks_dir
+
+            dockerfile = packaged_stacks_dir() / "platform" / "redis.Dockerfile"
+            shutil.copyfile(dockerfile, context / "Dockerfile")
+        docker_build(gw, context, image, base_image, nocache=rebuild, progress=progress)
+    return ImageBuildResult(
+        image=image,
+        tags=[image, pinned_tag(gw, image)],
+        base=base_image,
+        built=True,
+        base_built=base_built,
+        seconds=round(time.monotonic() - started, 2),
+    )
+
+
+def _build_wheels(root: Path, wheels: Path, progress: ProgressFn) -> None:
+    """Wheels of the checkout and its dependencies in ``wheels`` (dependencies
+    kept between builds; this package's own wheel made anew every time)."""
+    from sparkswarm.images import run_tool
+
+    wheels.mkdir(parents=True, exist_ok=True)
+    for old in wheels.glob("sparkswarm-*.whl"):
+        old.unlink()
+    progress(f"building wheels of {root} and its dependencies", log=True)
+    run_tool(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--wheel-dir",
+            str(wheels),
+            "--find-links",
+            str(wheels),
+            str(root),
+            *_EXTRA_WHEELS,
+        ],
+        "pip wheel",
+        progress,
+    )
+    if not any(wheels.glob("sparkswarm-*.whl")):
+        raise OperationFailed(f"pip wheel made no sparkswarm wheel in {wheels}")

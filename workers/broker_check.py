@@ -1,0 +1,78 @@
+"""Refuse to start a queue process against a Redis that refuses its credentials.
+
+Celery retries a broker connection forever (``broker_connection_max_retries``
+is None so a worker survives a Redis restart), and redis-py's
+AuthenticationError is a ConnectionError: a worker started without the
+password, or with a wrong one, would retry "Authentication required" for
+ever and look like a hang. So ``sparkswarm worker``, ``beat``,
+``spark-watcher`` and ``metrics`` ask Redis once before Celery starts: a
+refusal of the credentials, or a ``rediss://`` server whose certificate
+cannot be verified, ends the process with a clear error; an unreachable
+Redis does not (it may still be starting; Celery waits for it as before).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from sparkswarm.errors import Forbidden
+
+# Redis' own words when the credentials are the problem (redis-py maps some
+# to AuthenticationError, others to a plain ResponseError).
+_AUTH_WORDS = ("NOAUTH", "WRONGPASS", "Authentication required", "invalid password", "AUTH")
+
+
+def without_credentials(url: str) -> str:
+    """``redis://:pw@host:6379/0`` -> ``redis://host:6379/0`` (for messages)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def check_broker_credentials(url: str, *, timeout: float = 5.0) -> None:
+    """Return when the Redis at ``url`` accepts our credentials or cannot be reached.
+
+    Raises Forbidden, naming the URL without credentials and the setting to
+    fix, when Redis refuses them (no password given, a wrong one, or one given
+    to a Redis that has none).
+    """
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except redis.AuthenticationError as exc:
+        raise Forbidden(_refusal(url, str(exc))) from None
+    except redis.ResponseError as exc:
+        if not any(word.lower() in str(exc).lower() for word in _AUTH_WORDS):
+            raise
+        raise Forbidden(_refusal(url, str(exc))) from None
+    except redis.ConnectionError as exc:
+        if "certificate verify failed" in str(exc) or "SSL" in str(exc):
+            raise Forbidden(
+                f"TLS to Redis at {without_credentials(url)} failed ({_tls_reason(exc)}): "
+                "name the CA that signed its certificate with ?ssl_ca_certs=/path/ca.pem"
+            ) from None
+        return  # unreachable: Celery's retries wait for it
+    except redis.RedisError:
+        return  # still loading: Celery's retries wait for it
+    finally:
+        client.close()
+
+
+def _tls_reason(exc: Exception) -> str:
+    text = str(exc)
+    return "certificate verify failed" if "certificate verify failed" in text else "TLS error"
+
+
+def _refusal(url: str, answer: str) -> str:
+    given = urlsplit(url).password is not None
+    if "without any password configured" in answer:
+        reason, fix = "it has no password, one was given", "drop the password from the settings"
+    elif given:
+        reason = "the password was refused"
+        fix = "check SPARKSWARM_REDIS_PASSWORD (or _FILE) or the password in SPARKSWARM_REDIS_URL"
+    else:
+        reason = "it requires a password"
+        fix = "set SPARKSWARM_REDIS_PASSWORD or SPARKSWARM_REDIS_PASSWORD_FILE"
+    return f"Redis at {without_credentials(url)} refused the connection ({reason}): {fix}"

@@ -1,0 +1,158 @@
+"""``sparkswarm metrics``: a Prometheus exporter that reads the queue's Redis.
+
+Each scrape reads the run records, the Celery queue and the Spark job
+records afresh (a custom collector, as the Prometheus exporter guide
+describes): no counters live in worker processes, so there is no Celery
+multiprocess bookkeeping, and any number of exporters give the same answer.
+Every metric name starts with ``sparkswarm_``:
+
+- ``sparkswarm_runs{op,state}``: run records kept (retention: the
+  ``run_retention_*`` settings) by operation and state;
+- ``sparkswarm_run_duration_seconds{op}``: histogram of finished runs'
+  start-to-end time;
+- ``sparkswarm_queue_depth{queue}``: messages waiting in the Celery queue;
+- ``sparkswarm_queue_oldest_waiting_seconds{queue}``: age of the oldest
+  queued run (0 when none waits);
+- ``sparkswarm_spark_jobs{state}``: Spark job records by state;
+- ``sparkswarm_redis_up``: 1 when this scrape could read Redis (0: the
+  others are missing from that scrape).
+
+Open incidents by kind are not exported yet: this tree has no incident
+store. ``prometheus_client`` is imported only here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.client import QueueClient
+
+log = logging.getLogger("sparkswarm.metrics")
+
+# Operations take from a second (a scale) to an hour (a slow rolling update).
+DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+# kombu's Redis transport keeps one list per priority step (0, 3, 6, 9); the
+# non-zero ones are named queue + "\x06\x16" + step.
+_PRIORITY_SEPARATOR = "\x06\x16"
+_PRIORITY_STEPS = (3, 6, 9)
+# Records read per scrape: the retention count's default.
+SCAN_LIMIT = 5000
+METRIC_NAMES = (
+    "sparkswarm_runs",
+    "sparkswarm_run_duration_seconds",
+    "sparkswarm_queue_depth",
+    "sparkswarm_queue_oldest_waiting_seconds",
+    "sparkswarm_spark_jobs",
+    "sparkswarm_redis_up",
+)
+
+
+class RedisCollector(Collector):
+    """A prometheus_client collector computing every metric from Redis on each scrape."""
+
+    def __init__(self, qc: QueueClient, *, scan_limit: int = SCAN_LIMIT) -> None:
+        self.qc = qc
+        self.scan_limit = scan_limit
+
+    def collect(self) -> Iterator[Any]:
+        """The metric families of one scrape (``sparkswarm_redis_up 0`` alone
+        when Redis cannot be read)."""
+        import redis
+        from prometheus_client.core import GaugeMetricFamily
+
+        up = GaugeMetricFamily("sparkswarm_redis_up", "1 when this scrape could read Redis.")
+        try:
+            families = list(self._families(time.time()))
+        except redis.RedisError as exc:
+            log.warning("scrape: Redis unreadable: %s", type(exc).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+
+    def _families(self, now: float) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+
+        records = self.qc.store.list(limit=self.scan_limit)
+        runs = GaugeMetricFamily(
+            "sparkswarm_runs",
+            "Run records kept in Redis, by operation and state.",
+            labels=["op", "state"],
+        )
+        for (op, state), count in sorted(Counter((r.op, r.state) for r in records).items()):
+            runs.add_metric([op, state], count)
+        yield runs
+
+        durations: dict[str, list[float]] = defaultdict(list)
+        for record in records:
+            if record.done and record.started_at is not None and record.finished_at is not None:
+                durations[record.op].append(max(record.finished_at - record.started_at, 0.0))
+        histogram = HistogramMetricFamily(
+            "sparkswarm_run_duration_seconds",
+            "Start-to-end time of finished runs, by operation.",
+            labels=["op"],
+        )
+        for op, values in sorted(durations.items()):
+            buckets = [(str(b), sum(v <= b for v in values)) for b in DURATION_BUCKETS]
+            buckets.append(("+Inf", len(values)))
+            histogram.add_metric([op], buckets, sum_value=sum(values))
+        yield histogram
+
+        queue = self.qc.settings.queue
+        names = [queue, *(f"{queue}{_PRIORITY_SEPARATOR}{step}" for step in _PRIORITY_STEPS)]
+        depth = GaugeMetricFamily(
+            "sparkswarm_queue_depth", "Messages waiting in the Celery queue.", labels=["queue"]
+        )
+        depth.add_metric([queue], sum(int(self.qc.redis.llen(name)) for name in names))
+        yield depth
+        queued = [r.created_at for r in records if r.state == "queued"]
+        oldest = GaugeMetricFamily(
+            "sparkswarm_queue_oldest_waiting_seconds",
+            "Age of the oldest run still queued (0 when none waits).",
+            labels=["queue"],
+        )
+        oldest.add_metric([queue], max(now - min(queued), 0.0) if queued else 0.0)
+        yield oldest
+
+        yield self._spark_jobs()
+
+    def _spark_jobs(self) -> Any:
+        from prometheus_client.core import GaugeMetricFamily
+
+        from sparkswarm.workers.spark_jobs import JobStore
+
+        jobs = JobStore.for_client(self.qc).list(limit=self.scan_limit)
+        family = GaugeMetricFamily(
+            "sparkswarm_spark_jobs", "Spark job records by state.", labels=["state"]
+        )
+        for state, count in sorted(Counter(job.state for job in jobs).items()):
+            family.add_metric([state], count)
+        return family
+
+
+def serve_metrics(qc: QueueClient, *, port: int, host: str, stop: Any) -> None:
+    """Serve ``/metrics`` on ``host:port`` until ``stop`` (a threading.Event) is set.
+
+    Raises OSError when the port cannot be bound.
+    """
+    from prometheus_client import start_http_server
+    from prometheus_client.core import CollectorRegistry
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RedisCollector(qc))
+    server, thread = start_http_server(port, addr=host, registry=registry)
+    log.warning("metrics exporter serving http://%s:%d/metrics", host, port)
+    try:
+        stop.wait()
+    finally:
+        server.shutdown()
+        thread.join(5)
