@@ -50,6 +50,7 @@ METRIC_NAMES = (
     "sparkswarm_queue_depth",
     "sparkswarm_queue_oldest_waiting_seconds",
     "sparkswarm_spark_jobs",
+    "sparkswarm_incidents_open",
     "sparkswarm_redis_up",
 )
 
@@ -124,6 +125,22 @@ class RedisCollector(Collector):
         yield oldest
 
         yield self._spark_jobs()
+        yield self._incidents()
+
+    def _incidents(self) -> Any:
+        from prometheus_client.core import GaugeMetricFamily
+
+        from sparkswarm.workers.incidents import incident_store
+
+        family = GaugeMetricFamily(
+            "sparkswarm_incidents_open",
+            "Open incidents of the swarm watcher, by kind.",
+            labels=["kind"],
+        )
+        opened = incident_store(self.qc).listing(include_resolved=False)
+        for kind, count in sorted(Counter(incident.kind for incident in opened).items()):
+            family.add_metric([kind], count)
+        return family
 
     def _spark_jobs(self) -> Any:
         from prometheus_client.core import GaugeMetricFamily

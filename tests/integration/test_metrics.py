@@ -45,6 +45,14 @@ def test_the_exporter_shows_runs_durations_and_the_queue(lab: QueueLab) -> None:
     ]
     for run_id in ids:
         assert qc.wait(run_id, 60).state == "succeeded"
+    from sparkswarm.health_judge import Observation
+    from sparkswarm.workers.incidents import incident_store
+
+    incidents = incident_store(qc)
+    incidents.apply(Observation("flapping", "web", True, "web flaps"))
+    incidents.apply(Observation("node_down", "n2", True, "n2 is down"))
+    incidents.apply(Observation("node_down", "n3", True, "n3 is down"))
+    incidents.apply(Observation("node_down", "n3", False))  # resolved: not open
 
     port = free_port()
     exporter = Process(["metrics", "--port", str(port)], lab.env(), lab.folder / "metrics.log")
@@ -59,6 +67,8 @@ def test_the_exporter_shows_runs_durations_and_the_queue(lab: QueueLab) -> None:
         if not name.startswith(("python_", "process_"))
     )
     assert samples[("sparkswarm_redis_up", ())] == 1
+    assert samples[("sparkswarm_incidents_open", (("kind", "flapping"),))] == 1
+    assert samples[("sparkswarm_incidents_open", (("kind", "node_down"),))] == 1
     assert samples[("sparkswarm_runs", (("op", "test.sleep"), ("state", "succeeded")))] == 3
     op = (("op", "test.sleep"),)
     assert samples[("sparkswarm_run_duration_seconds_count", op)] == 3
