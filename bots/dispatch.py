@@ -303,6 +303,9 @@ class Dispatcher:
         params = dict(request.params)
         if request.op in ("runs.ls", "spark.jobs"):
             params["limit"] = min(int(params.get("limit") or 15), 15)  # a screenful
+        if request.op == "spark.jobs":  # the caller's own unless they said all
+            params["caller"] = req.user
+            params["mine"] = params.get("mine") is not False
         result = get_operation(request.op).resolve()(self.qc, **params)
         if request.op == "spark.jobs":
             text, blocks = present.jobs_answer(result)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Collection
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InvalidRequest, NotFound
@@ -188,7 +189,12 @@ class JobStore(IndexedStore):
         return sorted(self.client.smembers(self.unclean_key))
 
     def list(
-        self, *, state: str | None = None, stack: str | None = None, limit: int = 50
+        self,
+        *,
+        state: str | None = None,
+        stack: str | None = None,
+        requester: str | None = None,
+        limit: int = 50,
     ) -> list[JobRecord]:
         """The newest records first, filtered; at most ``limit``."""
         out: list[JobRecord] = []
@@ -198,6 +204,8 @@ class JobStore(IndexedStore):
                     continue
                 record = JobRecord.model_validate_json(raw)
                 if (state and record.state != state) or (stack and record.stack != stack):
+                    continue
+                if requester is not None and record.requester != requester:
                     continue
                 out.append(record)
                 if len(out) >= limit:
@@ -236,15 +244,24 @@ def list_jobs(
     state: str | None = None,
     stack: str | None = None,
     limit: int = 20,
+    mine: bool | None = None,
+    caller: str = "",
 ) -> list[JobRecord]:
-    """``spark.jobs`` (a queue read): job records, newest first. InvalidRequest."""
+    """``spark.jobs`` (a queue read): job records, newest first; with ``mine``
+    only those ``caller`` asked for (the front end says who calls: the local
+    user, the Slack user). InvalidRequest."""
     from sparkswarm.spark.job_record import JOB_STATES
 
     if state is not None and state not in JOB_STATES:
         raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(JOB_STATES)}")
     if limit < 1:
         raise InvalidRequest("--limit must be at least 1")
-    return JobStore.for_client(client).list(state=state, stack=stack, limit=limit)
+    if mine and not caller:
+        raise InvalidRequest("spark jobs mine: who is asking is not known here")
+    requester = caller if mine else None
+    return JobStore.for_client(client).list(
+        state=state, stack=stack, requester=requester, limit=limit
+    )
 
 
 def show_job(client: QueueClient, *, job_id: str) -> JobRecord:
@@ -271,32 +288,34 @@ def _run_context() -> tuple[JobStore, str, Any] | None:
 
 
 def submit(gw: Gateway, *, progress: ProgressFn = no_progress, **params: Any) -> SparkJobSubmitted:
-    """``spark.submit``: start the job (core), then record it with who asked.
+    """``spark.submit``: start the job (core) if its owner's quota has room,
+    else record it QUEUED with its place (it starts by itself later, see
+    ``spark_admission.py``); either way recorded with who asked.
 
-    Raises what :func:`sparkswarm.spark.jobs.submit_job` raises.
+    Raises what :func:`sparkswarm.spark.jobs.submit_job` raises, and
+    InvalidRequest when the job could never fit its owner's quota.
     """
     from sparkswarm.spark.jobs import submit_job
 
     context = _run_context()
     if context is not None and not params.get("job_id"):
         params["job_id"] = job_id_for_run(context[1])
-    result = submit_job(gw, progress=progress, **params)
     if context is None:
-        return result
+        return submit_job(gw, progress=progress, **params)
     store, _, run = context
-    record = result.record
+    who: dict[str, Any] = {}
     if run is not None:
-        record = record.model_copy(
-            update={
-                "requester": run.requester,
-                "source": run.source,
-                "run_id": run.id,
-                "schedule": run.schedule,
-            }
-        )
-    if not store.create(record):
-        record = store.get(record.id)  # a retried run: the job it started before
-    return result.model_copy(update={"record": record})
+        who = {
+            "requester": run.requester,
+            "source": run.source,
+            "run_id": run.id,
+            "schedule": run.schedule,
+        }
+    from sparkswarm.workers.spark_admission import as_submitted, submit_fairly
+
+    with suppress(NotFound):  # a retried run: the job it recorded before
+        return as_submitted(store.get(params["job_id"]), 0.0)
+    return submit_fairly(gw, store, who, params, progress)
 
 
 def cancel(
@@ -323,6 +342,15 @@ def cancel(
     who = run.requester if run is not None and run.requester else "unknown"
     if record.done:
         raise InvalidRequest(f"job {record.id} ended already ({record.state})")
+    if record.state == "QUEUED":
+        from sparkswarm.config import get_settings
+        from sparkswarm.workers.spark_admission import FairShare, quota_book
+
+        share = FairShare(store, quota_book(get_settings()))
+        if share.cancel_waiting(record, who) is not None:
+            unstarted: dict[str, Any] = {"job_id": record.id, "app_id": None, "removed": []}
+            return {**unstarted, "killed": False, "state": "CANCELLED", "cancelled_by": who}
+        record = store.get(record.id)  # started meanwhile: cancel it as a started job
     service = find_service(gw, record.service)
     stdout, stderr = driver_logs(gw, service["ID"]) if service else ([], [])
     changes = {

@@ -24,6 +24,7 @@ from typing import Any
 from sparkswarm import config_values as v
 from sparkswarm.config_values import SecretStr
 from sparkswarm.errors import InvalidRequest
+from sparkswarm.spark.quota import Quota, parse_overrides
 
 __all__ = [
     "ENV_PREFIX",
@@ -209,6 +210,30 @@ class Settings:
             v.seconds,
             "Seconds a finished job's containers and configs are kept (for docker "
             "logs); its record, output and log tail stay as long as run records.",
+        ),
+    )
+    spark_quota_jobs: int = field(
+        default=2,
+        metadata=_row(
+            v.integer(ge=1),
+            "Spark jobs one user may run at once; more wait as QUEUED and start "
+            "by themselves, round-robin over users.",
+        ),
+    )
+    spark_quota_cores: int = field(
+        default=4,
+        metadata=_row(
+            v.integer(ge=1),
+            "Cores (the jobs' asks summed) one user's Spark jobs may hold at once; "
+            "a job asking more is refused.",
+        ),
+    )
+    spark_quotas: dict[str, Quota] = field(
+        default_factory=dict,
+        metadata=_row(
+            parse_overrides,
+            "Quotas of particular users or Slack user groups, ID=JOBS/CORES comma "
+            "separated (U0ALICE=1/2,S0STUDY=3/6); a group's caps what its members run together.",
         ),
     )
     follow_grace: float = field(

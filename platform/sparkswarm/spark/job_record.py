@@ -3,8 +3,12 @@
 A job outlives the operation that submitted it: ``spark.submit`` starts the
 driver and returns; the record then follows the job through
 
-    SUBMITTED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED
+    QUEUED -> SUBMITTED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED
     SUBMITTED -> FAILED | CANCELLED            (never ran)
+    QUEUED -> FAILED | CANCELLED               (never started)
+
+A job starts QUEUED when its owner's quota is full (``spark/quota.py``):
+nothing of it is on the swarm yet; the watcher starts it when its turn comes.
 
 The store (``sparkswarm.workers.spark_jobs``) keeps records in Redis next
 to the run records; the watcher moves them along. This module holds the
@@ -18,10 +22,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-JobState = Literal["SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
-JOB_STATES: tuple[str, ...] = ("SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+JobState = Literal["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
+JOB_STATES: tuple[str, ...] = (
+    "QUEUED",
+    "SUBMITTED",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELLED",
+)
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 _NEXT: dict[str, frozenset[str]] = {
+    "QUEUED": frozenset({"SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}),
     "SUBMITTED": frozenset({"RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}),
     "RUNNING": frozenset({"SUCCEEDED", "FAILED", "CANCELLED"}),
 }
@@ -44,6 +56,9 @@ class JobRecord(BaseModel):
     script: str = Field(description="File name of the script that was submitted.")
     args: list[str] = Field(default_factory=list)
     requester: str = ""
+    groups: list[str] = Field(
+        default_factory=list, description="The requester's user groups that have a quota."
+    )
     source: str = ""
     run_id: str = Field("", description="The spark.submit run that started it.")
     schedule: str | None = None
