@@ -34,7 +34,8 @@ class Quota:
     cores: int
 
     def __str__(self) -> str:
-        return f"{self.jobs} job{'' if self.jobs == 1 else 's'} and {self.cores} cores at once"
+        jobs = f"{self.jobs} job{'' if self.jobs == 1 else 's'}"
+        return f"{jobs} and {self.cores} core{'' if self.cores == 1 else 's'} at once"
 
 
 @dataclass(frozen=True)
