@@ -266,3 +266,43 @@ def test_reads_are_answered_by_a_worker_as_block_kit(bots: BotLab, lab: QueueLab
     assert any(f.startswith("*current_state*\n") and "unning" in f for f in fields), fields
     run = next(r for r in lab.client().list(source="slack") if r.op == "service.ps")
     assert run.state == "succeeded" and run.requester == VIEWER  # a worker answered it
+
+
+def test_spark_jobs_in_chat_lists_the_callers_own_unless_asked_for_all(
+    bots: BotLab, lab: QueueLab
+) -> None:
+    from sparkswarm.spark.job_record import JobAsk, JobRecord
+    from sparkswarm.workers.spark_jobs import JobStore
+
+    store = JobStore.for_client(lab.client())
+    tag = uuid.uuid4().hex[:6]
+    ids = {who: f"{who[-4:].lower()}{tag}" for who in (VIEWER, OPERATOR)}
+    for who, job_id in ids.items():
+        record = JobRecord(
+            id=job_id,
+            stack="spark",
+            service=f"spark_job-{job_id}",
+            name="pi",
+            script="pi.py",
+            requester=who,
+            source="slack",
+            ask=JobAsk(cores=1, executor_memory_mb=512),
+            state="QUEUED",
+            reason="1 ahead of you (your quota: 1 job and 1 core at once)",
+        )
+        assert store.create(record)
+
+    def answers() -> list[str]:
+        return [
+            str(m.blocks)
+            for m in list(bots.web.messages.values())
+            if m.text.startswith("spark jobs") and tag in str(m.blocks)
+        ]
+
+    bots.slash("/spark", "jobs", VIEWER)
+    wait_for(lambda: len(answers()) == 1, 30, "the viewer's jobs", explain=bots.dump)
+    assert ids[VIEWER] in answers()[0] and ids[OPERATOR] not in answers()[0]
+    assert "1 ahead of you" in answers()[0]
+    bots.slash("/spark", "jobs all", VIEWER)
+    wait_for(lambda: len(answers()) == 2, 30, "everyone's jobs", explain=bots.dump)
+    assert all(job_id in answers()[1] for job_id in ids.values())
