@@ -14,7 +14,8 @@ a final state is recorded, and announced, once, even if two watchers
 overlap after a takeover. Ended jobs' containers and configs are removed
 ``spark_job_keep`` seconds after they ended; their records stay. Then the
 jobs waiting for their owner's quota (QUEUED) whose turn came are started
-(``spark_admission.py``).
+(``spark_admission.py``), and autoscaled stacks get the workers their
+waiting jobs need (``spark_autoscaler.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sparkswarm.errors import SparkswarmError
 from sparkswarm.spark.job_record import FINAL_STATES, JobRecord
 from sparkswarm.workers.locks import RedisLock
 from sparkswarm.workers.spark_admission import FairShare, quota_book
+from sparkswarm.workers.spark_autoscaler import Autoscaler
 from sparkswarm.workers.spark_jobs import JobStore
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ class SparkWatcher:
         s = qc.settings
         self.store = JobStore.for_client(qc)
         self.share = FairShare(self.store, quota_book(s))
+        self.autoscaler = Autoscaler(qc, gw, self.store, s.spark_autoscale_interval)
         self.token = token or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lock = RedisLock(
             qc.redis, f"{s.key_prefix}spark:watcher", self.token, s.spark_watcher_ttl
@@ -111,6 +114,7 @@ class SparkWatcher:
                 changed.append(updated)
         changed += self.share.start_waiting(self.gw)
         self.clean_up()
+        self.autoscaler.scale_once()
         return changed
 
     def _status(self, stack: str) -> SparkStatus | None:

@@ -212,6 +212,14 @@ class Settings:
             "logs); its record, output and log tail stay as long as run records.",
         ),
     )
+    spark_autoscale_interval: float = field(
+        default=5.0,
+        metadata=_row(
+            v.seconds,
+            "Seconds between two looks of the autoscaler at one autoscaled spark stack "
+            "(each reads the master's state).",
+        ),
+    )
     spark_quota_jobs: int = field(
         default=2,
         metadata=_row(
