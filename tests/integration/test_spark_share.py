@@ -45,7 +45,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     with queue_lab(tmp_path_factory.mktemp("spark-share")) as running:
         running.start_worker(concurrency=1, SPARKSWARM_SPARK_WATCHER_IN_WORKER="false", **QUOTA)
-        start_watcher(running, **QUOTA)
+        start_watcher(running, SPARKSWARM_SPARK_AUTOSCALE_INTERVAL="1", **QUOTA)
         yield running
 
 
@@ -163,3 +163,55 @@ def test_a_waiting_job_cancelled_never_starts(spark_stack: str, lab: Any, tmp_pa
     wait_state(lab, run_id, {"CANCELLED"}, timeout=30)
     # The cancelled one was never started, even once carol's quota freed up.
     assert [e.state for e in job_events(lab, later_id)] == ["QUEUED", "CANCELLED"]
+
+
+def test_autoscaled_workers_follow_waiting_jobs_up_and_go_back_down_when_idle(
+    gw: Any, spark_stack: str, lab: Any, tmp_path: Path
+) -> None:
+    """Autoscaling switched on (min 1, max 3, cool-down 5 s) on the stack's
+    worker service by its labels, as `--set autoscale_max=3` deploys them."""
+    from sparkswarm.workers.spark_autoscaler import COOLDOWN_LABEL, MAX_LABEL, MIN_LABEL
+
+    worker = f"{spark_stack}_worker"
+
+    def set_labels(labels: dict[str, str]) -> None:
+        current = gw.api.inspect_service(worker)
+        merged = {**(current["Spec"].get("Labels") or {}), **labels}
+        gw.api.update_service(
+            current["ID"], current["Version"]["Index"], labels=merged, fetch_current_spec=True
+        )
+
+    def replicas() -> int:
+        return int(gw.api.inspect_service(worker)["Spec"]["Mode"]["Replicated"]["Replicas"])
+
+    def scalings() -> list[Any]:
+        return [r for r in lab.client().list(limit=200) if r.requester == "autoscaler"]
+
+    long = tmp_path / "long.py"
+    long.write_text(SHORT.format(seconds=600))
+    submit = ("spark", "submit", "--stack", spark_stack, "--detach")
+    set_labels({MIN_LABEL: "1", MAX_LABEL: "3", COOLDOWN_LABEL: "5"})
+    try:
+        ids = []
+        for user in ("dave", "erin", "frank"):  # three users: no quota holds one back
+            done = as_user(lab, user, *submit, str(long))
+            assert done.returncode == 0, done.stderr
+            ids.append(reported(done)[0])
+        # Two fill the two workers; the third waits for cores, and a third worker comes.
+        wait_for(lambda: replicas() == 3, 120, "a scale-up to 3", interval=1)
+        up = wait_for(lambda: scalings(), 30, "the scale-up run")
+        said = " ".join(up[0].notes)
+        assert "-> 3: " in said and "waiting for" in said and "free" in said, said
+        assert up[0].op == "service.scale"
+        for job_id in ids:
+            wait_state(lab, job_id, {"RUNNING"}, timeout=600)
+        # While executors run, nothing is scaled down.
+        assert replicas() == 3
+        for user, job_id in zip(("dave", "erin", "frank"), ids, strict=True):
+            cancelled = as_user(lab, user, "spark", "cancel", job_id, "--stack", spark_stack)
+            assert cancelled.returncode == 0, cancelled.stderr
+        wait_for(lambda: replicas() == 1, 180, "a scale-down to the minimum", interval=1)
+        down = wait_for(lambda: len(scalings()) >= 2 and scalings(), 30, "the scale-down run")
+        assert any("idle for" in " ".join(r.notes) for r in down), [r.notes for r in down]
+    finally:
+        set_labels({MAX_LABEL: "0"})

@@ -104,11 +104,12 @@ def decide_scaling(facts: ScalingFacts, policy: ScalingPolicy) -> ScalingDecisio
             )
         if current >= policy.maximum:
             return ScalingDecision(
-                current, f"{apps} waiting for {need} cores; at the maximum of {policy.maximum}"
+                current, f"{apps} waiting for {need} core(s); at the maximum of {policy.maximum}"
             )
         per_worker = max((w.cores for w in facts.workers), default=1) or 1
         target = min(policy.maximum, current + math.ceil((need - free) / per_worker))
-        return ScalingDecision(target, f"{apps} waiting for {need} cores, {free} free")
+        cores = f"{need} core{'' if need == 1 else 's'}"
+        return ScalingDecision(target, f"{apps} waiting for {cores}, {free} free")
     if facts.waiting or current <= policy.minimum:
         return ScalingDecision(current, "no change")
     busy = [w.id for w in facts.workers if w.id not in facts.idle_since]
