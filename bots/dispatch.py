@@ -181,7 +181,8 @@ class Dispatcher:
         return self.approvers.role_of(user, "", self._groups_of(user), team) is not None
 
     def _groups_of(self, user: str) -> list[str]:
-        named = sorted({*self.roles.groups, *self.approvers.groups})
+        quota_groups = [i for i in self.settings.spark_quotas if i.startswith("S")]
+        named = sorted({*self.roles.groups, *self.approvers.groups, *quota_groups})
         if not named:
             return []
         fetched, members = self._groups
@@ -274,6 +275,9 @@ class Dispatcher:
         if self.halted.is_set():
             return
         run_id = self._run_id(req.key)
+        if op == "spark.submit":  # the user groups whose Spark quota the job counts against
+            quotas = self.settings.spark_quotas
+            params = {**params, "groups": [g for g in self._groups_of(req.user) if g in quotas]}
         thread = parent_ts or req.thread_ts
         if thread is None:
             thread = self.out.post(req.channel, f"<@{req.user}>: `{shown}`")

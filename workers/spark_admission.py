@@ -230,11 +230,12 @@ def submit_fairly(
             total_executor_cores=params.get("total_executor_cores"),
             executor_memory=params.get("executor_memory"),
         )
-        why = never_fits(ask.cores, requester, (), share.book)
+        groups = tuple(who.get("groups") or ())
+        why = never_fits(ask.cores, requester, groups, share.book)
         if why:
             raise InvalidRequest(f"refused: {why}")
         waiting, running, _ = share.lines()
-        mine = Slot(params["job_id"], requester, ask.cores, time.time())
+        mine = Slot(params["job_id"], requester, ask.cores, time.time(), groups)
         decided = admit([*waiting, mine], running, share.book)
         if mine.job_id in decided.start:
             result = submit_job(gw, progress=progress, **params)

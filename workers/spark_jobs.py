@@ -297,6 +297,8 @@ def submit(gw: Gateway, *, progress: ProgressFn = no_progress, **params: Any) ->
     """
     from sparkswarm.spark.jobs import submit_job
 
+    # The requester's user groups that have a quota (the bot adds them).
+    groups = [str(g) for g in params.pop("groups", None) or []]
     context = _run_context()
     if context is not None and not params.get("job_id"):
         params["job_id"] = job_id_for_run(context[1])
@@ -311,6 +313,7 @@ def submit(gw: Gateway, *, progress: ProgressFn = no_progress, **params: Any) ->
             "run_id": run.id,
             "schedule": run.schedule,
         }
+    who["groups"] = groups
     from sparkswarm.workers.spark_admission import as_submitted, submit_fairly
 
     with suppress(NotFound):  # a retried run: the job it recorded before
