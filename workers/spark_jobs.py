@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Collection
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InvalidRequest, NotFound
@@ -316,8 +315,9 @@ def submit(gw: Gateway, *, progress: ProgressFn = no_progress, **params: Any) ->
     who["groups"] = groups
     from sparkswarm.workers.spark_admission import as_submitted, submit_fairly
 
-    with suppress(NotFound):  # a retried run: the job it recorded before
-        return as_submitted(store.get(params["job_id"]), 0.0)
+    recorded = store.client.get(store.key(params["job_id"]))
+    if recorded is not None:  # a retried run: the job it recorded before
+        return as_submitted(JobRecord.model_validate_json(recorded), 0.0)
     return submit_fairly(gw, store, who, params, progress)
 
 
