@@ -22,7 +22,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InvalidRequest, NotFound, SparkswarmError, Unavailable
@@ -132,10 +132,13 @@ class FairShare:
     def reason_for(self, record: JobRecord, ahead: int) -> str:
         return waiting_reason(ahead, self.book.of_user(record.requester))
 
-    def start_waiting(self, gw: Gateway) -> list[JobRecord]:
+    def start_waiting(
+        self, gw: Gateway, keep_alive: Callable[[], object] = lambda: None
+    ) -> list[JobRecord]:
         """Start the waiting jobs whose turn it is, update the others' places;
         the records that changed. Does nothing while another decider holds
-        the lock (the next pass will)."""
+        the lock (the next pass will). ``keep_alive`` is called before each
+        start (each waits for its driver): the watcher refreshes its lock."""
         waiting, _, _ = self.lines()
         if not waiting:
             return []
@@ -145,7 +148,10 @@ class FairShare:
         try:
             waiting, running, records = self.lines()
             decided = admit(waiting, running, self.book)
-            changed = [self._start(gw, records[job_id]) for job_id in decided.start]
+            changed: list[JobRecord | None] = []
+            for job_id in decided.start:
+                keep_alive()
+                changed.append(self._start(gw, records[job_id]))
             for job_id, ahead in decided.ahead.items():
                 record = records[job_id]
                 reason = self.reason_for(record, ahead)

@@ -112,7 +112,7 @@ class SparkWatcher:
                 continue
             if updated is not None:
                 changed.append(updated)
-        changed += self.share.start_waiting(self.gw)
+        changed += self.share.start_waiting(self.gw, keep_alive=self.lock.extend)
         self.clean_up()
         self.autoscaler.scale_once()
         return changed
