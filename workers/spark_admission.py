@@ -184,7 +184,7 @@ class FairShare:
             )
             self.drop_params(record.id)
             return updated
-        started = result.record.model_dump(include=_STARTED_FIELDS)
+        started = {**result.record.model_dump(include=_STARTED_FIELDS), "submitted_at": now}
         updated = self.store.update(record.id, started, expect=("QUEUED",))
         if updated is None:  # cancelled while it was being started: take it down again
             with contextlib.suppress(SparkswarmError):

@@ -196,3 +196,19 @@ def test_admission_never_takes_anyone_over_a_quota_and_takes_owners_in_turn(
         depths.append(seen.get(owner, 0))
         seen[owner] = depths[-1] + 1
     assert depths == sorted(depths)
+
+
+def test_the_time_a_job_waited_queued_does_not_count_against_its_wait_for_cores() -> None:
+    from sparkswarm.spark.job_record import JobAsk, JobRecord
+
+    record = JobRecord(
+        id="j1",
+        stack="s",
+        service="s_job",
+        name="pi",
+        script="pi.py",
+        ask=JobAsk(cores=1, executor_memory_mb=512),
+        created_at=100.0,
+    )
+    assert record.submitted_since == 100.0
+    assert record.model_copy(update={"submitted_at": 900.0}).submitted_since == 900.0

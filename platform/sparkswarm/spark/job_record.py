@@ -70,6 +70,9 @@ class JobRecord(BaseModel):
     state: JobState = "SUBMITTED"
     reason: str | None = Field(None, description="Why it waits, or why it failed, in words.")
     created_at: float = Field(default_factory=time.time)
+    submitted_at: float | None = Field(
+        None, description="When a job that waited QUEUED had its driver started."
+    )
     started_at: float | None = Field(None, description="When the application got executors.")
     finished_at: float | None = None
     exit_code: int | None = None
@@ -83,6 +86,12 @@ class JobRecord(BaseModel):
     @property
     def done(self) -> bool:
         return self.state in FINAL_STATES
+
+    @property
+    def submitted_since(self) -> float:
+        """When its driver was started: the time it waited QUEUED does not count
+        against the time it may wait for cores."""
+        return self.submitted_at if self.submitted_at is not None else self.created_at
 
     @property
     def duration(self) -> float | None:
