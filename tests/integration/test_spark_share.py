@@ -187,6 +187,20 @@ def test_autoscaled_workers_follow_waiting_jobs_up_and_go_back_down_when_idle(
     def scalings() -> list[Any]:
         return [r for r in lab.client().list(limit=200) if r.requester == "autoscaler"]
 
+    def explain() -> str:
+        from sparkswarm.spark.status import spark_status
+        from sparkswarm.workers.spark_jobs import JobStore
+
+        status = spark_status(gw, stack=spark_stack)
+        jobs = JobStore.for_client(lab.client()).list(stack=spark_stack)
+        labels = gw.api.inspect_service(worker)["Spec"].get("Labels")
+        runs = [(r.op, r.state, r.error, r.notes) for r in scalings()]
+        return (
+            f"labels {labels}\nworkers {status.workers}\n"
+            f"jobs {[(j.id, j.state, j.started_at) for j in jobs]}\nruns {runs}\n"
+            f"{lab.processes[-1].tail()}"
+        )
+
     long = tmp_path / "long.py"
     long.write_text(SHORT.format(seconds=600))
     submit = ("spark", "submit", "--stack", spark_stack, "--detach")
@@ -198,7 +212,7 @@ def test_autoscaled_workers_follow_waiting_jobs_up_and_go_back_down_when_idle(
             assert done.returncode == 0, done.stderr
             ids.append(reported(done)[0])
         # Two fill the two workers; the third waits for cores, and a third worker comes.
-        wait_for(lambda: replicas() == 3, 120, "a scale-up to 3", interval=1)
+        wait_for(lambda: replicas() == 3, 300, "a scale-up to 3", interval=1, explain=explain)
         up = wait_for(lambda: scalings(), 30, "the scale-up run")
         said = " ".join(up[0].notes)
         assert "-> 3: " in said and "waiting for" in said and "free" in said, said
