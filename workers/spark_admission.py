@@ -222,7 +222,7 @@ def submit_fairly(
     with its place. Raises InvalidRequest when it could never fit the quota
     (the numbers) and what ``submit_job`` raises."""
     from sparkswarm.config import get_settings
-    from sparkswarm.spark.jobs import ask_of, plan_job, submit_job
+    from sparkswarm.spark.jobs import ask_of, check_fit, plan_job, submit_job
 
     started = time.monotonic()
     share = FairShare(store, quota_book(get_settings()))
@@ -239,6 +239,8 @@ def submit_fairly(
         groups = tuple(who.get("groups") or ())
         why = never_fits(ask.cores, requester, groups, share.book)
         if why:
+            # Bigger than the cluster says so first, with the cluster's numbers.
+            check_fit(gw, params.get("stack") or "spark", ask)
             raise InvalidRequest(f"refused: {why}")
         waiting, running, _ = share.lines()
         mine = Slot(params["job_id"], requester, ask.cores, time.time(), groups)

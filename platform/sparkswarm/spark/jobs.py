@@ -121,7 +121,7 @@ def plan_job(
     ask = job_ask(master, conf, total_executor_cores, executor_memory)
     conf = {**conf, "spark.cores.max": str(ask.cores)}
     conf["spark.executor.memory"] = f"{ask.executor_memory_mb}m"
-    _check_fit(gw, stack, ask)
+    check_fit(gw, stack, ask)
     master_ui, history_ui = ui_links(gw, stack)
     return JobRecord(
         id=job_id,
@@ -175,7 +175,7 @@ def submit_job(
     ask = job_ask(master, conf, total_executor_cores, executor_memory)
     conf = {**conf, "spark.cores.max": str(ask.cores)}
     conf["spark.executor.memory"] = f"{ask.executor_memory_mb}m"
-    reason = _check_fit(gw, stack, ask)
+    reason = check_fit(gw, stack, ask)
     master_ui, history_ui = ui_links(gw, stack)
     record = JobRecord(
         id=job_id,
@@ -225,7 +225,7 @@ def submit_job(
     )
 
 
-def _check_fit(gw: Gateway, stack: str, ask: JobAsk) -> str | None:
+def check_fit(gw: Gateway, stack: str, ask: JobAsk) -> str | None:
     """None if the job fits now, why it waits otherwise; InvalidRequest if it never fits."""
     from sparkswarm.errors import Unavailable
     from sparkswarm.spark.status import spark_status
