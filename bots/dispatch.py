@@ -198,7 +198,8 @@ class Dispatcher:
         return self.approvers.role_of(user, "", self._groups_of(user), team) is not None
 
     def _groups_of(self, user: str) -> list[str]:
-        named = sorted({*self.roles.groups, *self.approvers.groups})
+        quota_groups = [i for i in self.settings.spark_quotas if i.startswith("S")]
+        named = sorted({*self.roles.groups, *self.approvers.groups, *quota_groups})
         if not named:
             return []
         fetched, members = self._groups
@@ -355,6 +356,9 @@ class Dispatcher:
         if self.halted.is_set():
             return
         run_id = self._run_id(req.key)
+        if op == "spark.submit":  # the user groups whose Spark quota the job counts against
+            quotas = self.settings.spark_quotas
+            params = {**params, "groups": [g for g in self._groups_of(req.user) if g in quotas]}
         thread = parent_ts or req.thread_ts
         if thread is None:
             thread = self.out.post(req.channel, present.thread_head(req.user, shown))
@@ -385,6 +389,9 @@ class Dispatcher:
         params = dict(request.params)
         if request.op in ("runs.ls", "spark.jobs"):
             params["limit"] = min(int(params.get("limit") or 15), 15)  # a screenful
+        if request.op == "spark.jobs":  # the caller's own unless they said all
+            params["caller"] = req.user
+            params["mine"] = params.get("mine") is not False
         result = self.executor.read(Request(op=request.op, params=params, read_only=True))
         if request.op == "spark.jobs":
             text, blocks = present.jobs_answer(result)

@@ -22,7 +22,7 @@ from sparkswarm.bots.blockkit import code, mention
 
 # A job's states in order: an older event read after a newer record never
 # moves the view back.
-RANK = {"SUBMITTED": 0, "RUNNING": 1, "SUCCEEDED": 2, "FAILED": 2, "CANCELLED": 2}
+RANK = {"QUEUED": 0, "SUBMITTED": 1, "RUNNING": 2, "SUCCEEDED": 3, "FAILED": 3, "CANCELLED": 3}
 OUTPUT_LINES = 8
 OUTPUT_WIDTH = 200
 
@@ -32,7 +32,7 @@ class JobView:
     """What the thread message shows of the Spark job a run started."""
 
     id: str
-    state: str = "SUBMITTED"
+    state: str = "QUEUED"  # the earliest: the first event or record moves it on
     reason: str = ""
     app_id: str = ""
     output: list[str] = field(default_factory=list)
@@ -91,14 +91,17 @@ def duration(seconds: float | None) -> str:
 
 
 def job_lines(job: JobView) -> tuple[str, list[str]]:
-    """(what follows the message's head, the body lines) for a job: SUBMITTED
+    """(what follows the message's head, the body lines) for a job: QUEUED (its
+    place), SUBMITTED
     (and why it waits), RUNNING, or the end: what the script printed (its
     last lines, trimmed) and the duration, the reason, or who cancelled."""
     head = f" job {code(job.id)}"
     if job.done and job.finished_at and job.created_at:
         head += f" in {duration(job.finished_at - job.created_at)}"
     body: list[str] = []
-    if job.state == "SUBMITTED":
+    if job.state == "QUEUED":  # over its owner's quota: "waiting: 2 ahead of you (...)"
+        body.append(f"waiting: {job.reason}" if job.reason else "waiting for its turn")
+    elif job.state == "SUBMITTED":
         body.append(f"waiting: {job.reason}" if job.reason else "job submitted")
     elif job.state == "RUNNING":
         body.append(f"application {job.app_id}" if job.app_id else "application running")

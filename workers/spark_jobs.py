@@ -191,7 +191,12 @@ class JobStore(IndexedStore):
         return sorted(self.client.smembers(self.unclean_key))
 
     def list(
-        self, *, state: str | None = None, stack: str | None = None, limit: int = 50
+        self,
+        *,
+        state: str | None = None,
+        stack: str | None = None,
+        requester: str | None = None,
+        limit: int = 50,
     ) -> list[JobRecord]:
         """The newest records first, filtered; at most ``limit``."""
         out: list[JobRecord] = []
@@ -201,6 +206,8 @@ class JobStore(IndexedStore):
                     continue
                 record = JobRecord.model_validate_json(raw)
                 if (state and record.state != state) or (stack and record.stack != stack):
+                    continue
+                if requester is not None and record.requester != requester:
                     continue
                 out.append(record)
                 if len(out) >= limit:
@@ -232,15 +239,24 @@ def list_jobs(
     state: str | None = None,
     stack: str | None = None,
     limit: int = 20,
+    mine: bool | None = None,
+    caller: str = "",
 ) -> list[JobRecord]:
-    """``spark.jobs`` (a queue read): job records, newest first. InvalidRequest."""
+    """``spark.jobs`` (a queue read): job records, newest first; with ``mine``
+    only those ``caller`` asked for (the front end says who calls: the local
+    user, the Slack user). InvalidRequest."""
     from sparkswarm.states import JOB_STATES
 
     if state is not None and state not in JOB_STATES:
         raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(JOB_STATES)}")
     if limit < 1:
         raise InvalidRequest("--limit must be at least 1")
-    return JobStore.for_client(client).list(state=state, stack=stack, limit=limit)
+    if mine and not caller:
+        raise InvalidRequest("spark jobs mine: who is asking is not known here")
+    requester = caller if mine else None
+    return JobStore.for_client(client).list(
+        state=state, stack=stack, requester=requester, limit=limit
+    )
 
 
 def show_job(client: QueueClient, *, job_id: str) -> JobRecord:
@@ -270,33 +286,39 @@ def submit(
     run_id: str | None = None,
     **params: Any,
 ) -> SparkJobSubmitted:
-    """``spark.submit`` for run ``run_id``: start the job (core), then record
-    it with who asked (nothing is recorded without a run).
+    """``spark.submit`` for run ``run_id``: start the job (core) if its
+    owner's quota has room, else record it QUEUED with its place (it starts
+    by itself later, see ``spark_admission.py``); either way recorded with
+    who asked (nothing is recorded without a run).
 
-    Raises what :func:`sparkswarm.spark.jobs.submit_job` raises.
+    Raises what :func:`sparkswarm.spark.jobs.submit_job` raises, and
+    InvalidRequest when the job could never fit its owner's quota.
     """
     from sparkswarm.spark.jobs import submit_job
 
+    # The requester's user groups that have a quota (the bot adds them).
+    groups = [str(g) for g in params.pop("groups", None) or []]
     context = _run_context(run_id)
     if context is not None and not params.get("job_id"):
         params["job_id"] = job_id_for_run(context[1])
-    result = submit_job(gw, progress=progress, **params)
     if context is None:
-        return result
+        return submit_job(gw, progress=progress, **params)
     store, _, run = context
-    record = result.record
+    who: dict[str, Any] = {}
     if run is not None:
-        record = record.model_copy(
-            update={
-                "requester": run.requester,
-                "source": run.source,
-                "run_id": run.id,
-                "schedule": run.schedule,
-            }
-        )
-    if not store.create(record):
-        record = store.get(record.id)  # a retried run: the job it started before
-    return result.model_copy(update={"record": record})
+        who = {
+            "requester": run.requester,
+            "source": run.source,
+            "run_id": run.id,
+            "schedule": run.schedule,
+        }
+    who["groups"] = groups
+    from sparkswarm.workers.spark_admission import as_submitted, submit_fairly
+
+    recorded = store.client.get(store.key(params["job_id"]))
+    if recorded is not None:  # a retried run: the job it recorded before
+        return as_submitted(JobRecord.model_validate_json(recorded), 0.0)
+    return submit_fairly(gw, store, who, params, progress)
 
 
 def cancel(
@@ -324,6 +346,15 @@ def cancel(
     who = run.requester if run is not None and run.requester else "unknown"
     if record.done:
         raise InvalidRequest(f"job {record.id} ended already ({record.state})")
+    if record.state == "QUEUED":
+        from sparkswarm.config import get_settings
+        from sparkswarm.workers.spark_admission import FairShare, quota_book
+
+        share = FairShare(store, quota_book(get_settings()))
+        if share.cancel_waiting(record, who) is not None:
+            unstarted: dict[str, Any] = {"job_id": record.id, "app_id": None, "removed": []}
+            return {**unstarted, "killed": False, "state": "CANCELLED", "cancelled_by": who}
+        record = store.get(record.id)  # started meanwhile: cancel it as a started job
     service = find_service(gw, record.service)
     stdout, stderr = driver_logs(gw, service["ID"]) if service else ([], [])
     changes = {

@@ -7,12 +7,15 @@ thread of every worker (``spark_watcher_in_worker``) or as
 after ``spark_watcher_ttl`` and another takes over: all it needs is in
 Redis (the active set) and on the swarm (tasks, the master's ``/json/``).
 
-Each pass, for every active job: gather the facts (``spark/observe.py``),
+Each pass, for every active job that is on the swarm: gather the facts (``spark/observe.py``),
 judge them (``spark/judge.py``, pure), and record a change as a
 compare-and-set on the state with its event (``spark_jobs.JobStore``), so
 a final state is recorded, and announced, once, even if two watchers
 overlap after a takeover. Ended jobs' containers and configs are removed
-``spark_job_keep`` seconds after they ended; their records stay.
+``spark_job_keep`` seconds after they ended; their records stay. Then the
+jobs waiting for their owner's quota (QUEUED) whose turn came are started
+(``spark_admission.py``), and autoscaled stacks get the workers their
+waiting jobs need (``spark_autoscaler.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from sparkswarm.errors import SparkswarmError
 from sparkswarm.spark.job_record import JobRecord
 from sparkswarm.states import FINAL_JOB_STATES
 from sparkswarm.workers.locks import RedisLock
+from sparkswarm.workers.spark_admission import FairShare, quota_book
+from sparkswarm.workers.spark_autoscaler import Autoscaler
 from sparkswarm.workers.spark_jobs import JobStore
 
 if TYPE_CHECKING:
@@ -48,6 +53,8 @@ class SparkWatcher:
         self.gw = gw
         s = qc.settings
         self.store = JobStore.for_client(qc)
+        self.share = FairShare(self.store, quota_book(s))
+        self.autoscaler = Autoscaler(qc, gw, self.store, s.spark_autoscale_interval)
         self.token = token or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lock = RedisLock(
             qc.redis, f"{s.key_prefix}spark:watcher", self.token, s.spark_watcher_ttl
@@ -89,6 +96,8 @@ class SparkWatcher:
             if record.done:
                 self.qc.redis.srem(self.store.active_key, job_id)
                 continue
+            if record.state == "QUEUED":  # not on the swarm yet: admission starts it
+                continue
             # The master is asked (an exec in its container: not free on a
             # small machine) only about jobs not running yet; a running job's
             # end shows in its swarm task.
@@ -104,7 +113,9 @@ class SparkWatcher:
                 continue
             if updated is not None:
                 changed.append(updated)
+        changed += self.share.start_waiting(self.gw, keep_alive=self.lock.extend)
         self.clean_up()
+        self.autoscaler.scale_once()
         return changed
 
     def _status(self, stack: str) -> SparkStatus | None:

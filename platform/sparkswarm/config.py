@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm import config_values as v
 from sparkswarm.errors import InvalidRequest
+from sparkswarm.spark.quota import Quota, parse_overrides
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -276,6 +277,38 @@ class Settings:
             v.seconds,
             "Seconds after it resolved within which a condition that returns reopens "
             "the same incident (and message).",
+        ),
+    )
+    spark_autoscale_interval: float = field(
+        default=5.0,
+        metadata=_row(
+            v.seconds,
+            "Seconds between two looks of the autoscaler at one autoscaled spark stack "
+            "(each reads the master's state).",
+        ),
+    )
+    spark_quota_jobs: int = field(
+        default=2,
+        metadata=_row(
+            v.integer(ge=1),
+            "Spark jobs one user may run at once; more wait as QUEUED and start "
+            "by themselves, round-robin over users.",
+        ),
+    )
+    spark_quota_cores: int = field(
+        default=4,
+        metadata=_row(
+            v.integer(ge=1),
+            "Cores (the jobs' asks summed) one user's Spark jobs may hold at once; "
+            "a job asking more is refused.",
+        ),
+    )
+    spark_quotas: dict[str, Quota] = field(
+        default_factory=dict,
+        metadata=_row(
+            parse_overrides,
+            "Quotas of particular users or Slack user groups, ID=JOBS/CORES comma "
+            "separated (U0ALICE=1/2,S0STUDY=3/6); a group's caps what its members run together.",
         ),
     )
     follow_grace: float = field(

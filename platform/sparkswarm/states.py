@@ -11,7 +11,7 @@ RUN_STATES: tuple[RunState, ...] = get_args(RunState)
 # A run in one of these never changes again.
 TERMINAL_STATES: frozenset[RunState] = frozenset({"succeeded", "failed", "cancelled"})
 
-JobState = Literal["SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
+JobState = Literal["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 JOB_STATES: tuple[JobState, ...] = get_args(JobState)
 # A job in one of these has ended: its record only gets cleaned up.
 FINAL_JOB_STATES: frozenset[JobState] = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})

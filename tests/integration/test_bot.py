@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 
 from sparkswarm.bots import double, payloads
-from tests.support.bot_harness import ADMIN, GROUP_MEMBER, OPERATOR, STRANGER, VIEWER, BotLab
+from tests.support.bot_harness import (
+    ADMIN,
+    GROUP_MEMBER,
+    OPERATOR,
+    OPS_GROUP,
+    STRANGER,
+    VIEWER,
+    BotLab,
+)
 from tests.support.queue_harness import QueueLab, holds_for, queue_lab, wait_for
 
 pytestmark = pytest.mark.integration
@@ -32,7 +40,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
 @pytest.fixture(scope="module")
 def bots(lab: QueueLab) -> Iterator[BotLab]:
     bot_lab = BotLab(lab, Path(lab.folder))
-    bot_lab.start_http(SPARKSWARM_BOT_FILE_THRESHOLD="600")
+    bot_lab.start_http(
+        SPARKSWARM_BOT_FILE_THRESHOLD="600", SPARKSWARM_SPARK_QUOTAS=f"{OPS_GROUP}=1/2"
+    )
     yield bot_lab
     bot_lab.stop()
 
@@ -266,3 +276,71 @@ def test_reads_are_answered_by_a_worker_as_block_kit(bots: BotLab, lab: QueueLab
     assert any(f.startswith("*current_state*\n") and "unning" in f for f in fields), fields
     run = next(r for r in lab.client().list(source="slack") if r.op == "service.ps")
     assert run.state == "succeeded" and run.requester == VIEWER  # a worker answered it
+
+
+def test_spark_jobs_in_chat_lists_the_callers_own_unless_asked_for_all(
+    bots: BotLab, lab: QueueLab
+) -> None:
+    from sparkswarm.spark.job_record import JobAsk, JobRecord
+    from sparkswarm.workers.spark_jobs import JobStore
+
+    store = JobStore.for_client(lab.client())
+    tag = uuid.uuid4().hex[:6]
+    ids = {who: f"{who[-4:].lower()}{tag}" for who in (VIEWER, OPERATOR)}
+    for who, job_id in ids.items():
+        record = JobRecord(
+            id=job_id,
+            stack="spark",
+            service=f"spark_job-{job_id}",
+            name="pi",
+            script="pi.py",
+            requester=who,
+            source="slack",
+            ask=JobAsk(cores=1, executor_memory_mb=512),
+            state="QUEUED",
+            reason="1 ahead of you (your quota: 1 job and 1 core at once)",
+        )
+        assert store.create(record)
+
+    def answers() -> list[str]:
+        return [
+            str(m.blocks)
+            for m in list(bots.web.messages.values())
+            if m.text.startswith("spark jobs") and tag in str(m.blocks)
+        ]
+
+    bots.slash("/spark", "jobs", VIEWER)
+    wait_for(lambda: len(answers()) == 1, 30, "the viewer's jobs", explain=bots.dump)
+    assert ids[VIEWER] in answers()[0] and ids[OPERATOR] not in answers()[0]
+    assert "1 ahead of you" in answers()[0]
+    bots.slash("/spark", "jobs all", VIEWER)
+    wait_for(lambda: len(answers()) == 2, 30, "everyone's jobs", explain=bots.dump)
+    assert all(job_id in answers()[1] for job_id in ids.values())
+
+
+def test_a_spark_job_from_chat_names_the_users_quota_groups(bots: BotLab, lab: QueueLab) -> None:
+    """The bot tells the worker which of the user's groups have a Spark quota
+    (SPARKSWARM_SPARK_QUOTAS names S0OPS): the job counts against them."""
+    stack = f"nostack{uuid.uuid4().hex[:6]}"
+    bots.slash("/spark", f"submit pi --stack {stack}", GROUP_MEMBER)
+    bots.slash("/spark", f"submit pi --stack {stack}", OPERATOR)
+
+    def runs() -> dict[str, Any]:
+        found = {
+            r.requester: r
+            for r in lab.client().list(source="slack", limit=200)
+            if r.op == "spark.submit" and r.params.get("stack") == stack
+        }
+        return found if len(found) == 2 else {}
+
+    submitted = wait_for(runs, 30, "both submissions", explain=bots.dump)
+    assert submitted[GROUP_MEMBER].params["groups"] == [OPS_GROUP]
+    assert submitted[OPERATOR].params["groups"] == []
+    # No such stack: the worker says so (the groups parameter is the bot's, not the core's).
+    ended = wait_for(
+        lambda: all(lab.client().get(r.id).error for r in submitted.values()), 60, "the refusals"
+    )
+    assert ended
+    for run in submitted.values():
+        error = lab.client().get(run.id).error or ""
+        assert stack in error and "unexpected keyword" not in error, error

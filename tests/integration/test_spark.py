@@ -260,17 +260,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tests.support.queue_harness import queue_lab
 
     with queue_lab(tmp_path_factory.mktemp("spark-queue")) as running:
-        running.start_worker(concurrency=1, SPARKSWARM_SPARK_WATCHER_IN_WORKER="false")
+        running.start_worker(
+            concurrency=1, SPARKSWARM_SPARK_WATCHER_IN_WORKER="false", **ROOMY_QUOTA
+        )
         start_watcher(running)
         yield running
 
 
-def start_watcher(lab: Any) -> Any:
+def start_watcher(lab: Any, **extra_env: str) -> Any:
     from tests.support.queue_harness import Process
 
     proc = Process(
         ["spark-watcher"],
-        lab.env(**WATCHER_ENV),
+        lab.env(**{**WATCHER_ENV, **extra_env}),
         lab.folder / f"watcher{len(lab.processes)}.log",
     )
     lab.processes.append(proc)
@@ -278,7 +280,11 @@ def start_watcher(lab: Any) -> Any:
     return proc
 
 
+# Quotas far above what these tests run at once: each test's jobs start as
+# they come (test_spark_share.py tests the quotas).
+ROOMY_QUOTA = {"SPARKSWARM_SPARK_QUOTA_JOBS": "10", "SPARKSWARM_SPARK_QUOTA_CORES": "10"}
 WATCHER_ENV = {
+    **ROOMY_QUOTA,
     "SPARKSWARM_SPARK_WATCHER_TTL": "3",
     "SPARKSWARM_SPARK_WATCH_INTERVAL": "0.5",
     # Removed soon after they end, so the clean-up is seen within the module.

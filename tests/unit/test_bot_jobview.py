@@ -153,3 +153,18 @@ def test_jobs_and_job_answers_are_block_kit() -> None:
     text, blocks = present.job_answer(_record(state="SUCCEEDED", output=["Pi is roughly 3.1"]))
     assert ":white_check_mark: *succeeded* spark job `j1` (pi)" in blocks[0]["text"]["text"]
     assert "Pi is roughly 3.1" in blocks[1]["text"]["text"]
+
+
+def test_a_queued_job_shows_its_place_then_moves_on_when_it_starts() -> None:
+    view = present.RunView("slack:1.3", "spark submit pi", created_at=99.0)
+    view.apply(OperationStarted(run_id="r1", op="spark.submit", at=99.5))
+    view.apply(_job_event("QUEUED", 100.0, reason="2 ahead of you (your quota: 1 job)"))
+    result = {"job_id": "j1", "state": "QUEUED", "record": {"state": "QUEUED"}}
+    view.apply(OperationSucceeded(run_id="r1", op="spark.submit", at=100.5, result=result))
+    text, _ = present.status_message(view)
+    assert "*queued*" in text and "waiting: 2 ahead of you" in text and not view.done
+    view.apply(_job_event("QUEUED", 101.0, reason="0 ahead of you (your quota: 1 job)"))
+    assert "waiting: 0 ahead of you" in present.status_message(view)[0]
+    view.apply(_job_event("SUBMITTED", 102.0))
+    view.apply(_job_event("QUEUED", 101.5, reason="1 ahead of you"))  # older: ignored
+    assert view.job is not None and view.job.state == "SUBMITTED"

@@ -65,7 +65,7 @@ SAMPLES: dict[str, list[str]] = {
     "spark.rm": ["spark", "rm", "abcd1234"],
     "spark.up": ["spark", "up", "--workers", "2", "--worker-memory", "1g"],
     "spark.down": ["spark", "down"],
-    "spark.jobs": ["spark", "jobs", "--state", "running"],
+    "spark.jobs": ["spark", "jobs", "mine", "--state", "running"],
     "spark.job": ["spark", "job", "abcd"],
     "service.ls": ["service", "ls"],
     "service.ps": ["service", "ps", "web", "--running"],

@@ -185,7 +185,18 @@ def render_down(result: dict[str, Any], as_json: bool) -> None:
     )
 
 
-expose(app, "jobs", grammar.jobs, render_jobs)
+def jobs(**kwargs: Any) -> None:
+    """`spark jobs`: the grammar's request, told who calls (for `mine`)."""
+    from sparkswarm.requests.model import request
+    from sparkswarm.executor import requester_name
+
+    as_json = kwargs.pop("as_json")
+    asked = grammar.jobs(**kwargs)
+    render_jobs(perform(request(asked.op, {**asked.params, "caller": requester_name()})), as_json)
+
+
+extend_signature(grammar.jobs, jobs, add=[("as_json", bool, JSON_OPTION)])
+app.command("jobs")(jobs)
 expose(app, "job", grammar.job, render_job)
 expose(app, "cancel", grammar.cancel, render_cancelled)
 expose(app, "rm", grammar.remove, render_removed)

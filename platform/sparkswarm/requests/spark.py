@@ -81,17 +81,35 @@ def submit(
 
 @spark.command("jobs", "spark.jobs")
 def jobs(
+    who: str | None = typer.Argument(
+        None, help="mine (your jobs) or all (everyone's); unsaid: all in a terminal, yours in chat."
+    ),
+    mine: bool = typer.Option(False, "--mine", help="Only your jobs (as `mine`)."),
     state: str | None = typer.Option(None, "--state", help=", ".join(JOB_STATES) + "."),
     limit: int = typer.Option(20, "--limit", help="At most this many, newest first."),
     stack: str | None = typer.Option(None, "--stack", "-s", help="Only this stack's jobs."),
 ) -> Request:
-    """List Spark jobs, newest first: state, who asked, duration, reason."""
+    """List Spark jobs, newest first: state (QUEUED ones with their place), who
+    asked, duration, reason."""
+    if who is not None and who.lower() not in ("mine", "all"):
+        raise InvalidRequest(f"spark jobs takes mine or all, not {who!r}")
+    if mine and who is not None and who.lower() == "all":
+        raise InvalidRequest("spark jobs: --mine or all, not both")
     if state is not None and state.upper() not in JOB_STATES:
         raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(JOB_STATES)}")
     from sparkswarm.limits import check_number
 
     check_number("--limit", limit)
-    params = {"state": state.upper() if state else None, "stack": stack, "limit": limit}
+    # None: the front end decides (everyone's in a terminal, the caller's in chat).
+    only_mine = True if mine or (who or "").lower() == "mine" else None
+    if (who or "").lower() == "all":
+        only_mine = False
+    params = {
+        "state": state.upper() if state else None,
+        "stack": stack,
+        "limit": limit,
+        "mine": only_mine,
+    }
     return request("spark.jobs", params)
 
 

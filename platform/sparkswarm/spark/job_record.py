@@ -3,8 +3,12 @@
 A job outlives the operation that submitted it: ``spark.submit`` starts the
 driver and returns; the record then follows the job through
 
-    SUBMITTED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED
+    QUEUED -> SUBMITTED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED
     SUBMITTED -> FAILED | CANCELLED            (never ran)
+    QUEUED -> FAILED | CANCELLED               (never started)
+
+A job starts QUEUED when its owner's quota is full (``spark/quota.py``):
+nothing of it is on the swarm yet; the watcher starts it when its turn comes.
 
 The queue's job store keeps records in Redis next to the run records; the
 watcher moves them along. This module holds the model, the allowed
@@ -21,6 +25,7 @@ from pydantic import BaseModel, Field
 from sparkswarm.states import FINAL_JOB_STATES, JobState
 
 _NEXT: dict[str, frozenset[str]] = {
+    "QUEUED": frozenset({"SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}),
     "SUBMITTED": frozenset({"RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}),
     "RUNNING": frozenset({"SUCCEEDED", "FAILED", "CANCELLED"}),
 }
@@ -43,6 +48,9 @@ class JobRecord(BaseModel):
     script: str = Field(description="File name of the script that was submitted.")
     args: list[str] = Field(default_factory=list)
     requester: str = ""
+    groups: list[str] = Field(
+        default_factory=list, description="The requester's user groups that have a quota."
+    )
     source: str = ""
     run_id: str = Field("", description="The spark.submit run that started it.")
     schedule: str | None = None
@@ -54,6 +62,9 @@ class JobRecord(BaseModel):
     state: JobState = "SUBMITTED"
     reason: str | None = Field(None, description="Why it waits, or why it failed, in words.")
     created_at: float = Field(default_factory=time.time)
+    submitted_at: float | None = Field(
+        None, description="When a job that waited QUEUED had its driver started."
+    )
     started_at: float | None = Field(None, description="When the application got executors.")
     finished_at: float | None = None
     exit_code: int | None = None
@@ -67,6 +78,12 @@ class JobRecord(BaseModel):
     @property
     def done(self) -> bool:
         return self.state in FINAL_JOB_STATES
+
+    @property
+    def submitted_since(self) -> float:
+        """When its driver was started: the time it waited QUEUED does not count
+        against the time it may wait for cores."""
+        return self.submitted_at if self.submitted_at is not None else self.created_at
 
     @property
     def duration(self) -> float | None:

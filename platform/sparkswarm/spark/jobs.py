@@ -53,7 +53,9 @@ class SparkJobSubmitted(BaseModel):
     stack: str
     job_id: str
     service: str
-    state: str = Field(description="SUBMITTED (driver running), or FAILED (never ran).")
+    state: str = Field(
+        description="SUBMITTED (driver running), QUEUED (waits for its turn), or FAILED."
+    )
     reason: str | None = Field(None, description="Why it waits, or why it failed.")
     seconds: float = Field(description="From the call to the driver running.")
     record: JobRecord
@@ -73,6 +75,67 @@ def job_ask(
     memory = executor_memory or conf.get("spark.executor.memory")
     return JobAsk(
         cores=cores, executor_memory_mb=memory_mb(memory) if memory else DEFAULT_EXECUTOR_MB
+    )
+
+
+def ask_of(
+    gw: Gateway,
+    *,
+    stack: str,
+    conf: dict[str, str] | None = None,
+    total_executor_cores: int | None = None,
+    executor_memory: str | None = None,
+) -> JobAsk:
+    """What a job would ask of stack ``stack`` (its master's default cores
+    unless it says). InvalidRequest for a bad conf; NotFound without a master."""
+    master = require_stack_service(gw, stack, "master")
+    conf = validate_conf(dict(conf or {}))
+    return job_ask(master, conf, total_executor_cores, executor_memory)
+
+
+def plan_job(
+    gw: Gateway,
+    *,
+    stack: str = "spark",
+    script: str,
+    script_name: str = "app.py",
+    args: list[str] | None = None,
+    name: str | None = None,
+    conf: dict[str, str] | None = None,
+    files: list[dict[str, str]] | None = None,
+    py_files: list[dict[str, str]] | None = None,
+    executor_memory: str | None = None,
+    total_executor_cores: int | None = None,
+    image: str | None = None,
+    job_id: str,
+) -> JobRecord:
+    """The QUEUED record of a job that waits for its turn: checked as
+    :func:`submit_job` checks it (script, conf, the cluster's size), nothing
+    started. Raises InvalidRequest (the job can never fit: the numbers) and
+    NotFound as :func:`submit_job` does."""
+    conf = validate_conf(dict(conf or {}))
+    validate_script(script, script_name)
+    job_id = validate_job_id(job_id)
+    master = require_stack_service(gw, stack, "master")
+    ask = job_ask(master, conf, total_executor_cores, executor_memory)
+    conf = {**conf, "spark.cores.max": str(ask.cores)}
+    conf["spark.executor.memory"] = f"{ask.executor_memory_mb}m"
+    check_fit(gw, stack, ask)
+    master_ui, history_ui = ui_links(gw, stack)
+    return JobRecord(
+        id=job_id,
+        stack=stack,
+        service=job_service_name(stack, job_id),
+        name=name or script_name.removesuffix(".py"),
+        script=script_name,
+        args=[str(a) for a in args or []],
+        ask=ask,
+        conf=conf,
+        files=[f["name"] for f in [*(files or []), *(py_files or [])]],
+        image=image or master["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"],
+        state="QUEUED",
+        master_ui=master_ui,
+        history_ui=history_ui,
     )
 
 
@@ -111,7 +174,7 @@ def submit_job(
     ask = job_ask(master, conf, total_executor_cores, executor_memory)
     conf = {**conf, "spark.cores.max": str(ask.cores)}
     conf["spark.executor.memory"] = f"{ask.executor_memory_mb}m"
-    reason = _check_fit(gw, stack, ask)
+    reason = check_fit(gw, stack, ask)
     master_ui, history_ui = ui_links(gw, stack)
     record = JobRecord(
         id=job_id,
@@ -161,7 +224,7 @@ def submit_job(
     )
 
 
-def _check_fit(gw: Gateway, stack: str, ask: JobAsk) -> str | None:
+def check_fit(gw: Gateway, stack: str, ask: JobAsk) -> str | None:
     """None if the job fits now, why it waits otherwise; InvalidRequest if it never fits."""
     from sparkswarm.errors import Unavailable
     from sparkswarm.spark.status import spark_status

@@ -139,7 +139,7 @@ def observe_job(
     app = status.app(app_id) if status is not None and app_id else None
     facts = JobFacts(
         record_state=record.state,
-        age=time.time() - record.created_at,
+        age=time.time() - record.submitted_since,
         ask=record.ask,
         image=record.image,
         task=task,
