@@ -24,11 +24,13 @@ import argparse
 import secrets
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support: the gateway with docker-py's client
 PI = ROOT / "stacks" / "spark" / "jobs" / "pi.py"
 
 

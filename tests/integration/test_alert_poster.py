@@ -42,6 +42,7 @@ def server(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def world(server: RedisServer) -> Iterator[tuple[QueueClient, SlackDouble]]:
     slack = SlackDouble().start()
+    slack.invite(CHANNEL)  # the alerts channel: the bot must be a member to post there
     try:
         yield QueueClient(Settings(redis_url=server.url)), slack
     finally:

@@ -435,7 +435,9 @@ def test_the_cli_following_a_run_reattaches_after_a_redis_restart_or_names_the_r
             lab.redis_server.start()
 
         # Redis back within the grace: the CLI re-attaches and sees the end.
-        run = qc.submit("test.sleep", {"key": "f1", "seconds": 5}, requester="t", source="api")
+        # The runs last long enough for a follower started on a loaded machine
+        # to reach its XREAD loop while they still run.
+        run = qc.submit("test.sleep", {"key": "f1", "seconds": 20}, requester="t", source="api")
         wait_for(lambda: qc.get(run.run_id).state == "running", 30, "the run to start")
         follower = follow(run.run_id, "30")
         wait_for(reading_events, 30, "the CLI to follow the run")
@@ -450,7 +452,7 @@ def test_the_cli_following_a_run_reattaches_after_a_redis_restart_or_names_the_r
         # Redis away longer than the grace: it gives up, naming the run and
         # the command that follows it again; no traceback.
         qc = lab.client()
-        run = qc.submit("test.sleep", {"key": "f2", "seconds": 5}, requester="t", source="api")
+        run = qc.submit("test.sleep", {"key": "f2", "seconds": 20}, requester="t", source="api")
         wait_for(lambda: qc.get(run.run_id).state == "running", 30, "the run to start")
         follower = follow(run.run_id, "2")
         wait_for(reading_events, 30, "the CLI to follow the run")

@@ -187,8 +187,8 @@ def render_down(result: dict[str, Any], as_json: bool) -> None:
 
 def jobs(**kwargs: Any) -> None:
     """`spark jobs`: the grammar's request, told who calls (for `mine`)."""
-    from sparkswarm.requests.model import request
     from sparkswarm.executor import requester_name
+    from sparkswarm.requests.model import request
 
     as_json = kwargs.pop("as_json")
     asked = grammar.jobs(**kwargs)
