@@ -91,7 +91,9 @@ def test_a_script_with_data_is_submitted_with_the_params_the_cli_builds(
     monkeypatch.chdir(tmp_path)
     words = ["spark", "submit", "job.py", "--stack", stack, "--total-executor-cores", "2"]
     cli = parse([*words, "--files", "data.csv"])
-    assert {k: v for k, v in run.params.items() if k != "job_id"} == {
+    # Chat adds the user's Spark-quota groups (none here); the rest is the CLI's.
+    assert run.params["groups"] == []
+    assert {k: v for k, v in run.params.items() if k not in ("job_id", "groups")} == {
         k: v for k, v in dict(cli.params).items() if k != "job_id"
     }
     shown = " ".join([*words, "--files", "data.csv"])
@@ -207,7 +209,8 @@ def test_spark_submit_alone_opens_a_form_whose_submission_runs_its_words(
     words += ["--total-executor-cores", "1"]
     run = wait_for(lambda: next(iter(submits(lab)[: len(submits(lab)) - before]), None), 20, "run")
     typed = dict(parse(words).params)
-    assert {k: v for k, v in run.params.items() if k != "job_id"} == {
+    assert run.params["groups"] == []  # chat adds the user's quota groups
+    assert {k: v for k, v in run.params.items() if k not in ("job_id", "groups")} == {
         k: v for k, v in typed.items() if k != "job_id"
     }
     posted = [m.text for m in bots.web.messages.values() if m.ephemeral_user is None]
