@@ -485,7 +485,9 @@ def test_more_cores_than_exist_is_refused_with_the_numbers(
     gw: Any, spark_stack: str, lab: Any
 ) -> None:
     def job_services() -> list[str]:
-        return [s["ID"] for s in gw.api.services(filters={"label": "org.sparkswarm.spark.job"})]
+        # This stack's jobs only: other tests' jobs may start meanwhile.
+        found = gw.api.services(filters={"label": "org.sparkswarm.spark.job"})
+        return [s["ID"] for s in found if s["Spec"]["Name"].startswith(f"{spark_stack}-job-")]
 
     before = job_services()
     done = queued(

@@ -56,10 +56,12 @@ def as_user(lab: Any, user: str, *args: str) -> subprocess.CompletedProcess[str]
 
 def reported(done: subprocess.CompletedProcess[str]) -> tuple[str, str, str]:
     """(job id, state, the rest) of the ``job ID STATE in N s: ...`` line."""
-    for line in done.stderr.splitlines():
+    lines = done.stderr.splitlines()
+    for at, line in enumerate(lines):
         words = line.split(maxsplit=3)
         if len(words) > 2 and words[0] == "job" and words[2] in ("SUBMITTED", "QUEUED"):
-            return words[1], words[2], line
+            # A long line may be wrapped (the output's width): its words go on.
+            return words[1], words[2], " ".join(" ".join(lines[at:]).split())
     raise AssertionError(f"no job line in: {done.stderr}")
 
 
@@ -225,7 +227,7 @@ def test_autoscaled_workers_follow_waiting_jobs_up_and_go_back_down_when_idle(
             cancelled = as_user(lab, user, "spark", "cancel", job_id, "--stack", spark_stack)
             assert cancelled.returncode == 0, cancelled.stderr
         wait_for(lambda: replicas() == 1, 180, "a scale-down to the minimum", interval=1)
-        down = wait_for(lambda: len(scalings()) >= 2 and scalings(), 30, "the scale-down run")
+        down = wait_for(lambda: len(scalings()) >= 2 and scalings(), 120, "the scale-down run")
         assert any("idle for" in " ".join(r.notes) for r in down), [r.notes for r in down]
     finally:
         set_labels({MAX_LABEL: "0"})
