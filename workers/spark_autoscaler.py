@@ -67,7 +67,8 @@ class Autoscaler:
         self.clocks: dict[str, dict[str, float]] = {}
         self.last_look: dict[str, float] = {}
         self.pending: dict[str, str] = {}
-        self.last_scan = 0.0
+        # The first look comes one interval after start, as every later one.
+        self.last_scan = time.time()
 
     def scale_once(self, now: float | None = None) -> list[str]:
         """Look at each autoscaled stack due for a look; the runs submitted."""

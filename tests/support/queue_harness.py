@@ -38,6 +38,10 @@ FAST_SETTINGS = {
     "SPARKSWARM_WORKER_IMPORTS": "tests.support.queue_ops",
     # Each worker would watch the shared engine; tests of the watcher turn it on.
     "SPARKSWARM_SWARM_WATCHER_IN_WORKER": "false",
+    # Every lab's Spark watcher would autoscale any autoscaled stack on the
+    # shared engine (recording the run in its own Redis); the autoscaling test
+    # gives its own watcher a short interval.
+    "SPARKSWARM_SPARK_AUTOSCALE_INTERVAL": "86400",
 }
 
 
