@@ -23,6 +23,7 @@ import tests.support.queue_ops  # noqa: F401 - registers test.* operations here 
 from tests.support.queue_harness import (
     SPARKSWARM,
     QueueLab,
+    executions,
     holds_for,
     queue_lab,
     wait_for,
@@ -45,10 +46,6 @@ def worker(lab: QueueLab) -> Any:
 @pytest.fixture
 def qc(lab: QueueLab) -> Any:
     return lab.client()
-
-
-def executions(qc: Any, key: str) -> list[str]:
-    return list(qc.redis.lrange(f"test:exec:{key}", 0, -1))
 
 
 def events_of(qc: Any, run_id: str) -> list[Any]:

@@ -21,7 +21,14 @@ from typing import Any
 import pytest
 
 import tests.support.queue_ops  # noqa: F401 - registers test.* operations here too
-from tests.support.queue_harness import QueueLab, holds_for, queue_lab, recovery_cycle, wait_for
+from tests.support.queue_harness import (
+    QueueLab,
+    executions,
+    holds_for,
+    queue_lab,
+    recovery_cycle,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -40,10 +47,6 @@ def worker(lab: QueueLab) -> Any:
 @pytest.fixture
 def qc(lab: QueueLab) -> Any:
     return lab.client()
-
-
-def executions(qc: Any, key: str) -> list[str]:
-    return list(qc.redis.lrange(f"test:exec:{key}", 0, -1))
 
 
 def dead_letters(qc: Any) -> list[Any]:

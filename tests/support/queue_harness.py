@@ -45,6 +45,11 @@ FAST_SETTINGS = {
 }
 
 
+def executions(qc: Any, key: str) -> list[str]:
+    """What the test operations (tests/support/queue_ops.py) ran for ``key``, in order."""
+    return list(qc.redis.lrange(f"test:exec:{key}", 0, -1))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
