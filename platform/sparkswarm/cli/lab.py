@@ -6,13 +6,12 @@ host, so every command acts here, as root.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
 
 from sparkswarm.cli.common import JSON_OPTION
+from sparkswarm.cli.progress_display import live_progress
 
 app = typer.Typer(
     help="A local multi-node swarm (one engine per network namespace) to learn swarm on.",
@@ -20,22 +19,6 @@ app = typer.Typer(
 )
 
 NAME_OPTION = typer.Option("lab", "--name", "-n", help="The lab's name.")
-
-
-@contextmanager
-def _progress(title: str) -> Iterator[Callable[..., None]]:
-    """A rich spinner on stderr; messages marked ``log`` stay as lines."""
-    from rich.console import Console
-
-    console = Console(stderr=True, log_path=False)
-    with console.status(title) as status:
-
-        def progress(message: str, /, **details: Any) -> None:
-            status.update(f"{title}: {message}")
-            if details.get("log"):
-                console.log(message, highlight=False)
-
-        yield progress
 
 
 def _backend() -> Any:
@@ -89,7 +72,7 @@ def up(
     from sparkswarm.lab.lifecycle import lab_up
 
     images = [] if no_images else (list(image) if image else None)
-    with _progress(f"lab {name} up") as progress:
+    with live_progress(f"lab {name} up") as progress:
         status = lab_up(
             _backend(),
             name=name,
@@ -152,7 +135,7 @@ def restore(
     """Start NODE's engine again and wait until the swarm has it back."""
     from sparkswarm.lab.lifecycle import lab_restore
 
-    with _progress(f"lab {name} restore {node}") as progress:
+    with live_progress(f"lab {name} restore {node}") as progress:
         status = lab_restore(_backend(), name=name, node=node, progress=progress)
     _show(status, as_json=as_json, verb=f"{node} is back")
 
@@ -163,7 +146,7 @@ def down(name: str = NAME_OPTION, as_json: bool = JSON_OPTION) -> None:
     from sparkswarm.cli.common import console, print_json
     from sparkswarm.lab.lifecycle import lab_down
 
-    with _progress(f"lab {name} down") as progress:
+    with live_progress(f"lab {name} down") as progress:
         result = lab_down(_backend(), name=name, progress=progress)
     if as_json:
         print_json(result)

@@ -7,13 +7,12 @@ so every command acts from here with this process's gateway and settings
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
 
 from sparkswarm.cli.common import JSON_OPTION
+from sparkswarm.cli.progress_display import live_progress
 
 app = typer.Typer(
     help="Run sparkswarm itself (Redis, workers, beat, bot) as a stack on this swarm.",
@@ -32,22 +31,6 @@ SET_OPTION = typer.Option(
 )
 
 
-@contextmanager
-def _progress(title: str) -> Iterator[Callable[..., None]]:
-    """Progress lines on stderr (messages marked ``log``)."""
-    from rich.console import Console
-
-    console = Console(stderr=True, log_path=False)
-    with console.status(title) as status:
-
-        def progress(message: str, /, **details: Any) -> None:
-            status.update(f"{title}: {message}")
-            if details.get("log"):
-                console.log(message, highlight=False)
-
-        yield progress
-
-
 def _deploy(
     *, name: str, image: str | None, redis_image: str | None, sets: list[str] | None, upgrade: bool
 ) -> Any:
@@ -56,7 +39,7 @@ def _deploy(
     from sparkswarm.platform_stack import platform_up
 
     verb = "upgrade" if upgrade else "up"
-    with _progress(f"platform {verb} {name}") as progress:
+    with live_progress(f"platform {verb} {name}") as progress:
         return platform_up(
             gateway(),
             settings=get_settings(),
@@ -160,7 +143,7 @@ def down(
     from sparkswarm.cli.common import console, gateway, print_json
     from sparkswarm.platform_stack import platform_down
 
-    with _progress(f"platform down {name}") as progress:
+    with live_progress(f"platform down {name}") as progress:
         removed = platform_down(gateway(), name=name, purge=purge, progress=progress)
     if as_json:
         print_json(removed)
