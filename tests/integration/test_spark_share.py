@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.integration import test_spark as base
-from tests.integration.test_spark import job_events, start_watcher
+from tests.integration.test_spark import job_events, record, start_watcher, wait_state
 from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
@@ -63,22 +63,6 @@ def reported(done: subprocess.CompletedProcess[str]) -> tuple[str, str, str]:
             # A long line may be wrapped (the output's width): its words go on.
             return words[1], words[2], " ".join(" ".join(lines[at:]).split())
     raise AssertionError(f"no job line in: {done.stderr}")
-
-
-def record(lab: Any, job_id: str) -> Any:
-    from sparkswarm.workers.spark_jobs import JobStore
-
-    return JobStore.for_client(lab.client()).get(job_id)
-
-
-def wait_state(lab: Any, job_id: str, states: set[str], timeout: float = 240) -> Any:
-    return wait_for(
-        lambda: (r := record(lab, job_id)).state in states and r,
-        timeout,
-        f"job {job_id} in {states}",
-        interval=0.5,
-        explain=lambda: f"{record(lab, job_id)}\n{lab.processes[-1].tail()}",
-    )
 
 
 def test_a_users_second_job_waits_while_another_users_runs_then_starts_by_itself(
