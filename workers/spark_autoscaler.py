@@ -40,14 +40,18 @@ log = logging.getLogger(__name__)
 MIN_LABEL = "org.sparkswarm.spark.autoscale-min"
 MAX_LABEL = "org.sparkswarm.spark.autoscale-max"
 COOLDOWN_LABEL = "org.sparkswarm.spark.autoscale-cooldown"
+QUEUE_LABEL = "org.sparkswarm.spark.autoscale-queue"
 REQUESTER = "autoscaler"
 
 
-def policy_of(labels: dict[str, str]) -> ScalingPolicy | None:
-    """The worker service's autoscaling policy, None when off (max 0 or absent).
+def policy_of(labels: dict[str, str], queue: str) -> ScalingPolicy | None:
+    """The worker service's autoscaling policy for the platform on ``queue``:
+    None when off (max 0 or absent) or when the stack names another
+    platform's queue (a stack deployed before the label existed names none).
     InvalidRequest for a range that makes no sense."""
     maximum = int(labels.get(MAX_LABEL) or 0)
-    if maximum <= 0:
+    owner = labels.get(QUEUE_LABEL)
+    if maximum <= 0 or (owner and owner != queue):
         return None
     return ScalingPolicy(
         minimum=int(labels.get(MIN_LABEL) or 1),
@@ -89,7 +93,7 @@ class Autoscaler:
                 continue
             self.last_look[stack] = now
             try:
-                policy = policy_of(labels)
+                policy = policy_of(labels, self.qc.settings.queue)
                 run_id = self._scale(stack, service, policy, now) if policy else None
             except SparkswarmError as exc:
                 log.warning("autoscaler: %s not scaled: %s", stack, exc)

@@ -511,7 +511,20 @@ def test_cancel_stops_a_running_job_within_seconds(
     job_id = submitted_id(done)
     running = wait_state(lab, job_id, {"RUNNING", "FAILED"}, timeout=240)
     assert running.state == "RUNNING", running
-    wait_for(lambda: "counted 4" in queued(lab, "spark", "logs", job_id).stdout, 120, "its output")
+
+    def explain() -> str:
+        status = spark_status(gw, stack=spark_stack)
+        logs = queued(lab, "spark", "logs", job_id)
+        return f"workers {status.workers}\napps {status.active_apps}\nlogs {logs.stdout[-2000:]}"
+
+    # The driver is up; its executor starts on a worker (a JVM: slow on a loaded machine).
+    wait_for(
+        lambda: "counted 4" in queued(lab, "spark", "logs", job_id).stdout,
+        240,
+        "its output",
+        interval=1,
+        explain=explain,
+    )
     asked = time.monotonic()
     cancelled = queued(lab, "spark", "cancel", job_id, timeout=60)
     assert cancelled.returncode == 0, cancelled.stderr

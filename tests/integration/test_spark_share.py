@@ -156,7 +156,12 @@ def test_autoscaled_workers_follow_waiting_jobs_up_and_go_back_down_when_idle(
 ) -> None:
     """Autoscaling switched on (min 1, max 3, cool-down 5 s) on the stack's
     worker service by its labels, as `--set autoscale_max=3` deploys them."""
-    from sparkswarm.workers.spark_autoscaler import COOLDOWN_LABEL, MAX_LABEL, MIN_LABEL
+    from sparkswarm.workers.spark_autoscaler import (
+        COOLDOWN_LABEL,
+        MAX_LABEL,
+        MIN_LABEL,
+        QUEUE_LABEL,
+    )
 
     worker = f"{spark_stack}_worker"
 
@@ -190,7 +195,8 @@ def test_autoscaled_workers_follow_waiting_jobs_up_and_go_back_down_when_idle(
     long = tmp_path / "long.py"
     long.write_text(SHORT.format(seconds=600))
     submit = ("spark", "submit", "--stack", spark_stack, "--detach")
-    set_labels({MIN_LABEL: "1", MAX_LABEL: "3", COOLDOWN_LABEL: "5"})
+    # The lab's queue owns the stack: no other platform on the engine scales it.
+    set_labels({MIN_LABEL: "1", MAX_LABEL: "3", COOLDOWN_LABEL: "5", QUEUE_LABEL: lab.queue})
     try:
         ids = []
         for user in ("dave", "erin", "frank"):  # three users: no quota holds one back

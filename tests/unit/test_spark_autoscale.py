@@ -102,3 +102,21 @@ def test_never_outside_the_range_and_never_down_while_an_executor_runs(
     if decision.replicas < replicas:
         assert not waiting and all(w.cores_used == 0 for w in loads)
         assert idle_for is not None and idle_for >= policy.cooldown
+
+
+def test_only_the_platform_the_stack_names_scales_it() -> None:
+    from sparkswarm.workers.spark_autoscaler import (
+        COOLDOWN_LABEL,
+        MAX_LABEL,
+        MIN_LABEL,
+        QUEUE_LABEL,
+        policy_of,
+    )
+
+    labels = {MIN_LABEL: "1", MAX_LABEL: "3", COOLDOWN_LABEL: "5", QUEUE_LABEL: "study"}
+    assert policy_of(labels, "study") == ScalingPolicy(minimum=1, maximum=3, cooldown=5)
+    assert policy_of(labels, "staging") is None
+    assert policy_of({**labels, MAX_LABEL: "0"}, "study") is None
+    # A stack deployed before the label existed is scaled by whichever platform looks.
+    unowned = {k: v for k, v in labels.items() if k != QUEUE_LABEL}
+    assert policy_of(unowned, "staging") == ScalingPolicy(minimum=1, maximum=3, cooldown=5)
