@@ -40,6 +40,7 @@ from sparkswarm.workers.locks import RedisLock
 if TYPE_CHECKING:
     from sparkswarm.bots.dispatch import Dispatcher
     from sparkswarm.bots.slack_out import SlackOut
+    from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
 SILENCE = 3600.0
@@ -159,7 +160,7 @@ class AlertPoster:
 
     def __init__(
         self,
-        qc: Any,
+        qc: QueueClient,
         out: SlackOut,
         *,
         channel: str,
@@ -346,7 +347,7 @@ def on_alert_button(
         dispatcher.out.ephemeral(channel, user, "internal error; it is in the bot's log")
 
 
-def register(app: Any, dispatcher: Dispatcher, qc: Any, work: Any) -> None:
+def register(app: Any, dispatcher: Dispatcher, qc: QueueClient, work: Any) -> None:
     """Listen to the alerts' buttons (Bolt ``app``); clicks are worked in ``work``."""
     import re
 
@@ -373,7 +374,7 @@ def register(app: Any, dispatcher: Dispatcher, qc: Any, work: Any) -> None:
 
 
 def poster(
-    qc: Any, out: SlackOut, settings: Any, *, on_change: Callable[[], None] | None = None
+    qc: QueueClient, out: SlackOut, settings: Any, *, on_change: Callable[[], None] | None = None
 ) -> AlertPoster | None:
     """The alert poster of the configured channel; None without one."""
     if not settings.slack_alerts_channel:

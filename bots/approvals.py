@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots.blockkit import code, mention
 from sparkswarm.bots.roles import allows
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.redis_api import RedisClient
 
 DONE_MARKER_TTL = 86400  # a stale button may be clicked long after its answer
 
@@ -119,7 +122,7 @@ def judge(
 class ConfirmStore:
     """Pending confirmations in Redis (``<prefix>bot:confirm:<id>``)."""
 
-    def __init__(self, redis: Any, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
 

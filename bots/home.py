@@ -22,6 +22,7 @@ from sparkswarm.bots.alerts import EMOJI, bounded, escape
 
 if TYPE_CHECKING:
     from sparkswarm.bots.dispatch import Dispatcher
+    from sparkswarm.workers.client import QueueClient
     from sparkswarm.workers.incidents import Incident
     from sparkswarm.workers.records import RunRecord
 
@@ -110,7 +111,7 @@ def home_view(
 class Home:
     """Publishes users' Home views; remembers who opened it lately (Redis)."""
 
-    def __init__(self, dispatcher: Dispatcher, qc: Any) -> None:
+    def __init__(self, dispatcher: Dispatcher, qc: QueueClient) -> None:
         self.dispatcher = dispatcher
         self.qc = qc
         self.viewers_key = f"{qc.settings.key_prefix}bot:home:viewers"

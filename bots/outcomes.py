@@ -17,6 +17,7 @@ from sparkswarm.workers.outcomes import OutcomeNotices
 
 if TYPE_CHECKING:
     from sparkswarm.bots.slack_out import SlackOut
+    from sparkswarm.workers.client import QueueClient
     from sparkswarm.workers.records import RunRecord
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def outcome_message(record: RunRecord, what: str) -> tuple[str, list[dict[str, A
 class OutcomePoster:
     """Posts the outcomes of noted runs; :meth:`run` is its loop (one thread)."""
 
-    def __init__(self, qc: Any, out: SlackOut) -> None:
+    def __init__(self, qc: QueueClient, out: SlackOut) -> None:
         self.qc = qc
         self.out = out
         self.notices = OutcomeNotices(qc.redis, qc.settings.key_prefix)

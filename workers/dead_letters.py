@@ -17,13 +17,14 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from sparkswarm.doctor import Check
     from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.redis_api import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def dead_letter(raw: bytes | str, queue: str, reason: str) -> DeadLetter:
     )
 
 
-def store_dead_letter(client: Any, prefix: str, letter: DeadLetter) -> None:
+def store_dead_letter(client: RedisClient, prefix: str, letter: DeadLetter) -> None:
     """Push ``letter`` (newest first) and keep the list at :data:`KEEP`.
     Raises redis-py's errors (callers log and go on)."""
     key = dead_letters_key(prefix)
@@ -80,7 +81,7 @@ def store_dead_letter(client: Any, prefix: str, letter: DeadLetter) -> None:
         pipe.execute()
 
 
-def move_aside(client: Any, raw: bytes | str, queue: str, reason: str) -> None:
+def move_aside(client: RedisClient, raw: bytes | str, queue: str, reason: str) -> None:
     """Log item ``raw`` of ``queue`` and store it as a dead letter on
     ``client`` (any redis-py client of the broker). Never raises: a worker
     must outlive the item, and Redis failing here only loses the copy."""
@@ -94,7 +95,7 @@ def move_aside(client: Any, raw: bytes | str, queue: str, reason: str) -> None:
         log.error("the dead letter could not be stored (%s); it is only in this log", exc)
 
 
-def read_dead_letters(client: Any, prefix: str, limit: int = 50) -> list[DeadLetter]:
+def read_dead_letters(client: RedisClient, prefix: str, limit: int = 50) -> list[DeadLetter]:
     """The newest ``limit`` dead letters; unreadable entries are skipped."""
     letters: list[DeadLetter] = []
     for raw in client.lrange(dead_letters_key(prefix), 0, max(limit, 1) - 1):
@@ -105,7 +106,7 @@ def read_dead_letters(client: Any, prefix: str, limit: int = 50) -> list[DeadLet
     return letters
 
 
-def count_dead_letters(client: Any, prefix: str) -> int:
+def count_dead_letters(client: RedisClient, prefix: str) -> int:
     return int(client.llen(dead_letters_key(prefix)))
 
 

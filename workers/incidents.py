@@ -26,12 +26,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from sparkswarm.errors import NotFound
 from sparkswarm.health_judge import Observation
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.redis_api import RedisClient
 
 HISTORY_KEEP = 100
 # Out of the outbox only if the watcher recorded nothing newer meanwhile.
@@ -69,7 +73,9 @@ class IncidentStore:
     Methods raise redis-py's errors when Redis is unreachable.
     """
 
-    def __init__(self, client: Any, prefix: str = "ssw:", *, cooldown: float = 600.0) -> None:
+    def __init__(
+        self, client: RedisClient, prefix: str = "ssw:", *, cooldown: float = 600.0
+    ) -> None:
         self.redis = client
         self.prefix = prefix
         self.cooldown = cooldown
@@ -244,6 +250,6 @@ class IncidentStore:
         return str(who) if who else None
 
 
-def incident_store(qc: Any) -> IncidentStore:
+def incident_store(qc: QueueClient) -> IncidentStore:
     """The incident store of a queue client's Redis and settings."""
     return IncidentStore(qc.redis, qc.settings.key_prefix, cooldown=qc.settings.alert_cooldown)

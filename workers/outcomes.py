@@ -11,7 +11,10 @@ one notice rather than posting it twice).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sparkswarm.workers.redis_api import RedisClient
 
 KEEP = 7 * 86400
 
@@ -19,7 +22,7 @@ KEEP = 7 * 86400
 class OutcomeNotices:
     """The notices on one Redis client (``decode_responses=True``); Redis errors propagate."""
 
-    def __init__(self, client: Any, prefix: str = "ssw:") -> None:
+    def __init__(self, client: RedisClient, prefix: str = "ssw:") -> None:
         self.redis = client
         self.pending_key = f"{prefix}notify:pending"
         self.prefix = prefix
