@@ -91,7 +91,10 @@ def _check_sentinels(settings: Settings) -> None:
                 masters if isinstance(masters, dict) else (str(m.get("name")) for m in masters)
             )
         except (redis.AuthenticationError, redis.ResponseError) as exc:
-            if not any(word.lower() in str(exc).lower() for word in _AUTH_WORDS):
+            auth = isinstance(exc, redis.AuthenticationError) or any(
+                word.lower() in str(exc).lower() for word in _AUTH_WORDS
+            )
+            if not auth:
                 raise
             given = settings.redis_sentinel_password is not None
             reason = "the password was refused" if given else "it requires a password"
