@@ -186,3 +186,30 @@ def test_a_wrong_master_name_or_sentinel_password_stops_the_worker_with_one_sent
     assert "refused the connection (the password was refused)" in wrong_pw.stderr
     assert "SPARKSWARM_REDIS_SENTINEL_PASSWORD" in wrong_pw.stderr
     assert "not-the-one" not in wrong_pw.stderr + wrong_pw.stdout
+
+
+def test_beat_keeps_its_lock_and_schedules_on_the_primary_and_a_schedule_fires(
+    lab: SentinelLab, replicated: ReplicatedRedis
+) -> None:
+    """RedBeat's own client (its Sentinel branch) and ours agree on the primary."""
+    from sparkswarm.workers.schedules import ScheduleBook, ScheduleDefinition
+
+    qc = lab.client()
+    lab.start_worker(concurrency=1)
+    beat = lab.start_beat()
+    ScheduleBook(qc).add(
+        ScheduleDefinition(name="tick", cron="* * * * *", op="test.sleep", params={"key": "tick"})
+    )
+    redbeat = f"{qc.settings.key_prefix}redbeat:"
+    with replicated.client(replicated.primary) as direct:
+        wait_for(lambda: direct.exists(f"{redbeat}:lock"), 30, "beat's lock", explain=beat.tail)
+        assert direct.exists(f"{redbeat}tick")
+    # The next minute tick (at most 60 s away) starts a run through the queue.
+    fired = wait_for(
+        lambda: [r for r in qc.list(schedule="tick") if r.state == "succeeded"],
+        90,
+        "the schedule to fire",
+        interval=1,
+        explain=beat.tail,
+    )
+    assert fired[0].requester == "schedule:tick"
