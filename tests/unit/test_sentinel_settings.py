@@ -144,3 +144,10 @@ def test_a_failed_connect_keeps_our_transport() -> None:
             assert conn.alt == THREE.split(";")
     finally:
         conn.release()
+
+
+def test_messages_name_every_sentinel_without_the_password() -> None:
+    from sparkswarm.workers.broker_check import without_credentials
+
+    shown = without_credentials(THREE)
+    assert shown == "sentinel://10.0.0.1:26379/2;sentinel://10.0.0.2:26380;sentinel://s3"
