@@ -102,8 +102,11 @@ def make_app(settings: Settings | None = None) -> Celery:
         # worker is a process of its own, with no logging set up by anyone else.
         "worker_hijack_root_logger": True,
     }
+    from sparkswarm.config_values import is_sentinel
     from sparkswarm.workers.tls import broker_ssl_options
 
+    if is_sentinel(url):
+        _use_sentinels(conf, settings)
     tls = broker_ssl_options(url)
     if tls is not None:  # kombu would speak plain TCP to a bare rediss:// URL
         conf["broker_use_ssl"] = tls
@@ -112,14 +115,37 @@ def make_app(settings: Settings | None = None) -> Celery:
     return app
 
 
+def _use_sentinels(conf: dict[str, Any], settings: Settings) -> None:
+    """Point the broker and RedBeat at the primary the sentinels name (see
+    redis_connect.py and transport.py)."""
+    from sparkswarm.workers.redis_connect import (
+        kombu_sentinel_options,
+        redbeat_sentinel_options,
+    )
+    from sparkswarm.workers.transport import stay_on_first_sentinel
+
+    conf["broker_transport"] = "sparkswarm.workers.transport:SentinelTransport"
+    conf["broker_transport_options"].update(kombu_sentinel_options(settings))
+    # kombu would switch to its own transport on the next sentinel's URL.
+    conf["broker_failover_strategy"] = stay_on_first_sentinel
+    # RedBeat's Sentinel branch is chosen by this scheme; the address is in the options.
+    conf["redbeat_redis_url"] = "redis-sentinel://"
+    conf["redbeat_redis_options"] = redbeat_sentinel_options(settings)
+
+
 app = make_app()
 
 
 def app_for(settings: Settings) -> Celery:
     """The app for ``settings``: the process's own, or one made for another
     broker (a client of a different Redis, as in tests)."""
-    if settings.redis_url == app.conf.broker_url and settings.key_prefix + "redbeat:" == (
-        app.conf.redbeat_key_prefix
+    same_master = settings.redis_master_name == (
+        app.conf.broker_transport_options.get("master_name")
+    )
+    if (
+        settings.redis_url == app.conf.broker_url
+        and same_master
+        and settings.key_prefix + "redbeat:" == app.conf.redbeat_key_prefix
     ):
         return app
     return make_app(settings)

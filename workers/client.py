@@ -80,18 +80,23 @@ class QueueClient:
     """A connection to the queue's Redis: records, events and publishing."""
 
     def __init__(self, settings: Settings | None = None, url: str | None = None) -> None:
-        import redis
+        from sparkswarm.workers.redis_connect import connect
 
         self.settings = settings or get_settings()
         self.url = url or self.settings.redis_url
         if not self.url:
             raise InvalidRequest("no broker configured: set SPARKSWARM_REDIS_URL")
         # decode_responses=True: every reply is str; redis-py's types cannot say
-        # so, RedisClient does (see redis_api.py).
+        # so, RedisClient does (see redis_api.py). A sentinel:// URL gives a
+        # client of the current primary (see redis_connect.py).
         self.redis = cast(
             RedisClient,
-            redis.Redis.from_url(
-                self.url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
+            connect(
+                self.settings,
+                self.url,
+                decode_responses=True,
+                socket_connect_timeout=5,
+                health_check_interval=30,
             ),
         )
         prefix = self.settings.key_prefix

@@ -20,14 +20,15 @@ def redis_ok(timeout: float = 5.0) -> str | None:
 
     from sparkswarm.config import get_settings
     from sparkswarm.errors import SparkswarmError
+    from sparkswarm.workers.redis_connect import connect
 
     try:
-        url = get_settings().redis_url
+        settings = get_settings()
     except SparkswarmError as exc:
         return str(exc)
-    if not url:
+    if not settings.redis_url:
         return "SPARKSWARM_REDIS_URL is not set"
-    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    client = connect(settings, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         client.ping()
     except redis.RedisError as exc:

@@ -27,11 +27,22 @@ decoding of the item checked first: a poison item is moved aside
 method, which is why ``pyproject.toml`` pins kombu to that minor version;
 ``tests/integration/test_poison.py`` fails if the method changes shape.
 
-``app.py`` selects this class with ``broker_transport``.
+``app.py`` selects this class with ``broker_transport``, or
+:class:`SentinelTransport` (the same channel over kombu's Sentinel channel)
+for ``sentinel://`` URLs, with :func:`stay_on_first_sentinel` as the
+failover strategy: kombu's ``Connection.switch`` re-parses the next
+``;``-separated URL and takes its scheme for the transport (kombu 5.7
+``connection.py``: "parse_url() sets transport to the raw URL scheme,
+overriding any transport given at construction time"), which would swap our
+transport for kombu's after the first failed connect. Sentinels need no
+client-side switching: kombu's Sentinel channel hands the whole list to
+redis-py's ``Sentinel``, which asks each in turn.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -141,3 +152,23 @@ class Transport(kombu_redis.Transport):
     """kombu's Redis transport with :class:`Channel`."""
 
     Channel = Channel
+
+
+class SentinelChannel(Channel, kombu_redis.SentinelChannel):
+    """Our channel's guards over kombu's Sentinel channel, which connects to
+    the primary the sentinels name (``master_name``)."""
+
+
+class SentinelTransport(kombu_redis.SentinelTransport):
+    """kombu's Sentinel transport with :class:`SentinelChannel`."""
+
+    Channel = SentinelChannel
+
+
+def stay_on_first_sentinel(urls: list[str]) -> Iterator[str]:
+    """kombu failover strategy for ``sentinel://a;sentinel://b``: always the
+    first sentinel's host name, so ``Connection.switch`` keeps the transport
+    and the parameters given at construction (a bare host name is no URL)."""
+    from kombu.utils.url import parse_url
+
+    return itertools.repeat(str(parse_url(urls[0])["hostname"]))

@@ -124,8 +124,26 @@ class Settings:
         default=None,
         metadata=_row(
             v.redis_url,
-            "Broker, run records and event stream (redis:// or rediss://). "
-            "Unset: mutating commands run in-process.",
+            "Broker, run records and event stream (redis:// or rediss://), or the "
+            "sentinels of a replicated Redis (sentinel://host:26379;sentinel://host2:26379, "
+            "with SPARKSWARM_REDIS_MASTER_NAME). Unset: mutating commands run in-process.",
+            from_file=True,
+        ),
+    )
+    redis_master_name: str | None = field(
+        default=None,
+        metadata=_row(
+            v.optional(_name),
+            "With a sentinel:// SPARKSWARM_REDIS_URL: the name the sentinels monitor "
+            "the primary under (their `sentinel monitor NAME ...`).",
+        ),
+    )
+    redis_sentinel_password: SecretStr | None = field(
+        default=None,
+        metadata=_row(
+            v.optional(v.secret),
+            "Password of the sentinels themselves, when they require one "
+            "(SPARKSWARM_REDIS_PASSWORD is the primary's).",
             from_file=True,
         ),
     )
@@ -519,6 +537,7 @@ class Settings:
                 object.__setattr__(self, setting.name, parsed)
         if problems:
             raise InvalidRequest(f"invalid configuration: {'; '.join(problems)}")
+        self._check_sentinel_settings()
         if self.redis_password is not None and self.redis_url:
             try:
                 url = v.with_password(self.redis_url, self.redis_password.get_secret_value())
@@ -527,6 +546,32 @@ class Settings:
                     f"invalid configuration: {ENV_PREFIX}REDIS_PASSWORD: {exc}"
                 ) from None
             object.__setattr__(self, "redis_url", url)
+
+    def _check_sentinel_settings(self) -> None:
+        """The master name goes with sentinel:// URLs, and only with them.
+
+        Raises InvalidRequest naming the variable to set or drop.
+        """
+        sentinel = bool(self.redis_url) and v.is_sentinel(str(self.redis_url))
+        if sentinel and not self.redis_master_name:
+            raise InvalidRequest(
+                f"invalid configuration: {ENV_PREFIX}REDIS_URL names sentinels: set "
+                f"{ENV_PREFIX}REDIS_MASTER_NAME to the name they monitor the primary under"
+            )
+        if not sentinel:
+            extra = [
+                name
+                for name, value in (
+                    ("REDIS_MASTER_NAME", self.redis_master_name),
+                    ("REDIS_SENTINEL_PASSWORD", self.redis_sentinel_password),
+                )
+                if value is not None
+            ]
+            if extra:
+                raise InvalidRequest(
+                    f"invalid configuration: {ENV_PREFIX}{extra[0]} is only for a "
+                    f"sentinel:// {ENV_PREFIX}REDIS_URL (sentinel://host:26379;sentinel://...)"
+                )
 
     def secret_values(self) -> list[str]:
         """Every configured secret the bot's scrubber must remove from what it posts."""
@@ -538,6 +583,7 @@ class Settings:
                 self.slack_app_token,
                 self.secret_key,
                 self.redis_password,
+                self.redis_sentinel_password,
             )
             if s is not None
         ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -29,6 +30,10 @@ MANAGER_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe:
 # broker), which takes any other scheme for another transport (a URL without
 # one silently becomes amqp://guest@localhost), and redis-py (records, events).
 REDIS_SCHEMES = ("redis", "rediss")
+# A replicated Redis: the sentinels that know its current primary, as kombu's
+# Sentinel transport takes them (``sentinel://h1:26379;sentinel://h2:26379``).
+SENTINEL_SCHEME = "sentinel"
+SENTINEL_PORT = 26379
 
 _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
@@ -194,29 +199,95 @@ def _check_endpoint(endpoint: str) -> None:
 
 
 def redis_url(value: object) -> str | None:
-    """A ``redis://`` or ``rediss://`` URL both kombu and redis-py take; empty
-    or None: unset. Messages never repeat the URL (it may hold a password)."""
+    """A ``redis://`` or ``rediss://`` URL, or sentinels (``sentinel://host:port``
+    joined by ``;``, see :func:`sentinel_url`), that both kombu and redis-py
+    take; empty or None: unset. Messages never repeat the URL (it may hold a
+    password)."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise ValueError("Input should be a valid string")
+    if is_sentinel(value):
+        sentinel_url(value)
+        return value
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - an unclosed "[" or a port like ":x" raise here
     except ValueError:
         raise ValueError("not a valid URL, expected redis://host:port/db") from None
     if parts.scheme not in REDIS_SCHEMES or not value.startswith(f"{parts.scheme}://"):
-        raise ValueError("expected redis://host:port/db or rediss://host:port/db")
+        raise ValueError(
+            "expected redis://host:port/db, rediss://host:port/db "
+            "or sentinel://host:port;sentinel://host2:port"
+        )
     return value
+
+
+def is_sentinel(url: str) -> bool:
+    """True when ``url`` names sentinels rather than one Redis."""
+    return url.startswith(f"{SENTINEL_SCHEME}://")
+
+
+@dataclass(frozen=True)
+class SentinelURL:
+    """What a ``sentinel://`` URL names: the sentinels to ask for the current
+    primary, and the credentials and database of that primary (given on the
+    first sentinel, where kombu reads them)."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    username: str | None
+    password: str | None
+    db: int
+
+
+def sentinel_url(url: str) -> SentinelURL:
+    """Parse ``sentinel://[[user]:password@]host[:port][/db];sentinel://host2[:port];...``
+    (port 26379 by default).
+
+    Raises ValueError naming the sentinel (by position) and the rule it broke,
+    never the URL: a part that is no ``sentinel://host:port``, a query (TLS
+    through sentinels is not supported), credentials or a database on any
+    but the first, a database that is not a number.
+    """
+    sentinels = []
+    parts = url.split(";")
+    for number, part in enumerate(parts, start=1):
+        where = f"sentinel {number} of {len(parts)}"
+        try:
+            split = urlsplit(part)
+            port = split.port
+        except ValueError:
+            raise ValueError(f"{where} is not a valid URL, expected sentinel://host:port") from None
+        if not part.startswith(f"{SENTINEL_SCHEME}://") or not split.hostname:
+            raise ValueError(
+                f"{where}: expected sentinel://host:port (sentinels joined by ';', no spaces)"
+            )
+        if split.query or split.fragment:
+            raise ValueError(f"{where}: sentinel URLs take no options (no TLS through sentinels)")
+        if number > 1 and (split.username or split.password or split.path.strip("/")):
+            raise ValueError(f"{where}: give the password and database on the first sentinel only")
+        sentinels.append((split.hostname, port or SENTINEL_PORT))
+    first = urlsplit(parts[0])
+    db = first.path.strip("/") or "0"
+    if not db.isdigit() or not db.isascii():
+        raise ValueError("the database of a sentinel URL is a number (sentinel://host:port/0)")
+    return SentinelURL(
+        sentinels=tuple(sentinels),
+        username=unquote(first.username) if first.username else None,
+        password=unquote(first.password) if first.password is not None else None,
+        db=int(db),
+    )
 
 
 def with_password(url: str, password: str) -> str:
     """``url`` (a parsed :func:`redis_url`) with ``password`` in it, percent-encoded
-    (``redis://:p%40ss@host:6379/0``); unchanged when it already holds that one.
+    (``redis://:p%40ss@host:6379/0``; with sentinels, in the first one: the
+    password of the primary); unchanged when it already holds that one.
 
     Raises ValueError when the URL holds another password (never repeating either).
     """
-    parts = urlsplit(url)
+    first, semicolon, rest = url.partition(";")
+    parts = urlsplit(first)
     if parts.password is not None:
         if unquote(parts.password) == password:
             return url
@@ -224,7 +295,8 @@ def with_password(url: str, password: str) -> str:
     user = quote(unquote(parts.username), safe="") if parts.username else ""
     host = parts.netloc.rpartition("@")[2]
     netloc = f"{user}:{quote(password, safe='')}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    first = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return f"{first}{semicolon}{rest}"
 
 
 def one_of(*choices: str) -> Parser[str]:

@@ -18,13 +18,12 @@ from sparkswarm.progress import ProgressFn, no_progress
 
 
 def _redis() -> Any:
-    import redis
-
     from sparkswarm.config import get_settings
+    from sparkswarm.workers.redis_connect import connect
 
-    # The settings' URL: it carries SPARKSWARM_REDIS_PASSWORD when one is set.
-    url = get_settings().redis_url or os.environ["SPARKSWARM_REDIS_URL"]
-    return redis.Redis.from_url(url, decode_responses=True)
+    # The settings' URL: it carries SPARKSWARM_REDIS_PASSWORD when one is set;
+    # with sentinels, the current primary.
+    return connect(get_settings(), decode_responses=True)
 
 
 def sleep_op(

@@ -35,7 +35,10 @@ def test_each_secret_setting_is_read_from_its_file(name: str, read: object, tmp_
 
 def test_the_file_variants_are_exactly_the_secrets() -> None:
     with_file = {f.name for f in dataclasses.fields(Settings) if f.metadata["from_file"]}
-    assert with_file == {name for name, _ in SECRETS} | {"redis_password"}
+    assert with_file == {name for name, _ in SECRETS} | {
+        "redis_password",
+        "redis_sentinel_password",
+    }
 
 
 def test_a_file_variable_in_dot_env_is_read_too(tmp_path: Path) -> None:

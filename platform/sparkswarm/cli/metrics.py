@@ -37,7 +37,7 @@ def metrics(
     from sparkswarm.workers.metrics import serve_metrics
 
     configure(settings, "INFO", checked_log_format(log_format))
-    check_broker_credentials(settings.redis_url)
+    check_broker_credentials(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -33,12 +33,13 @@ def _celery_log_format(chosen: str) -> None:
         json_for_celery(get_settings())
 
 
-def _check_broker(url: str) -> None:
+def _check_broker() -> None:
     """Exit 2 with one sentence when Redis refuses our credentials (Celery
     would retry that for ever); an unreachable Redis is left to Celery."""
+    from sparkswarm.config import get_settings
     from sparkswarm.workers.broker_check import check_broker_credentials
 
-    check_broker_credentials(url)
+    check_broker_credentials(get_settings())
 
 
 def _loglevel(text: str) -> str:
@@ -73,7 +74,7 @@ def worker(
     settings = get_settings()
     if not settings.redis_url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
-    _check_broker(settings.redis_url)
+    _check_broker()
     chosen_format = checked_log_format(log_format) or settings.log_format
     _celery_log_format(chosen_format)
     from sparkswarm.workers.app import app
@@ -109,7 +110,7 @@ def beat(
     url = get_settings().redis_url
     if not url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
-    _check_broker(url)
+    _check_broker()
     _celery_log_format(checked_log_format(log_format) or get_settings().log_format)
     from sparkswarm.workers.app import app
 
@@ -138,7 +139,7 @@ def spark_watcher(
     url = get_settings().redis_url
     if not url:
         raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
-    _check_broker(url)
+    _check_broker()
     from sparkswarm.workers.log_format import configure
     from sparkswarm.workers.spark_watcher import watch_forever
 
