@@ -112,7 +112,9 @@ def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = Tru
     )
     scrubber = Scrubber(settings.secret_values())
     scrub_logs(scrubber)
-    out = SlackOut(client, scrubber)
+    from sparkswarm.workers.metric_counts import SlackCallCounts
+
+    out = SlackOut(client, scrubber, meter=SlackCallCounts.for_client(qc))
     notifier = Notifier(qc, out, interval=settings.bot_edit_interval)
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
