@@ -54,7 +54,11 @@ def test_prometheus_scrapes_the_exporter_service_on_its_port() -> None:
     params, loaded = render_platform(platform_dir(), {**SLACK, **MONITORING})
     config = loaded.model["configs"]["prometheus_config"]
     assert config["name"] == MONITORING["prometheus_config"]
-    scrape = yaml.safe_load((platform_dir() / "prometheus.yml").read_text())
+    import base64
+
+    # What the deployer sends as the swarm config's data is prometheus.yml.
+    (sent,) = [v for k, v in params["attachments"].items() if k.endswith("/prometheus.yml")]
+    scrape = yaml.safe_load(base64.b64decode(sent))
     (job,) = [j for j in scrape["scrape_configs"] if j["job_name"] == "sparkswarm"]
     (sd,) = job["dns_sd_configs"]
     assert sd["names"] == ["metrics"] and "metrics" in loaded.model["services"]
