@@ -7,7 +7,7 @@ every process of the platform adds to the same numbers:
 
 - Slack Web API calls and 429 answers, by method (the bot's
   :class:`~sparkswarm.bots.slack_out.SlackOut` counts through
-  :class:`SlackCallCounts`);
+  :class:`SlackCallCounts`, flushed to Redis every second);
 - runs that waited for a target lock and the seconds they waited, by
   operation: counted by the run scripts themselves (``lua.PARK`` and
   ``lua.CLAIM``, in the hashes ``RunStore.lock_waits_key`` and
@@ -20,6 +20,9 @@ The counts only grow (Redis persistence keeps them across restarts;
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import Counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,14 +35,20 @@ log = logging.getLogger(__name__)
 class SlackCallCounts:
     """Slack Web API calls and 429s by method, in two Redis hashes.
 
-    Counting never raises: a Redis that cannot be reached costs a count
-    (logged), never a message to Slack.
+    Counting never waits on Redis: counts gather in memory and a daemon
+    thread adds them to Redis every ``flush_interval`` seconds (one
+    pipeline), so a slow or unreachable Redis never delays a message to
+    Slack; counts that could not be written are kept for the next flush.
     """
 
-    def __init__(self, client: RedisClient, prefix: str) -> None:
+    def __init__(self, client: RedisClient, prefix: str, flush_interval: float = 1.0) -> None:
         self.client = client
         self.calls_key = f"{prefix}metrics:slack_calls"
         self.limited_key = f"{prefix}metrics:slack_429s"
+        self.flush_interval = flush_interval
+        self._pending: Counter[tuple[str, str]] = Counter()
+        self._guard = threading.Lock()
+        self._flusher: threading.Thread | None = None
 
     @classmethod
     def for_client(cls, qc: QueueClient) -> SlackCallCounts:
@@ -54,10 +63,34 @@ class SlackCallCounts:
         self._count(self.limited_key, method)
 
     def _count(self, key: str, method: str) -> None:
+        with self._guard:
+            self._pending[(key, method)] += 1
+            if self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._flush_forever, daemon=True, name="slack-call-counts"
+                )
+                self._flusher.start()
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(self.flush_interval)
+            self.flush()
+
+    def flush(self) -> None:
+        """Add the counts gathered so far to Redis (kept for later if Redis fails)."""
+        with self._guard:
+            pending, self._pending = self._pending, Counter()
+        if not pending:
+            return
         try:
-            self.client.hincrby(key, method, 1)
-        except Exception as exc:  # redis down: the count is lost, the call is not
-            log.debug("slack call not counted: %s", type(exc).__name__)
+            pipe = self.client.pipeline(transaction=False)
+            for (key, method), count in pending.items():
+                pipe.hincrby(key, method, count)
+            pipe.execute()
+        except Exception as exc:  # redis down: keep the counts for the next flush
+            log.debug("slack calls not counted yet: %s", type(exc).__name__)
+            with self._guard:
+                self._pending.update(pending)
 
     def calls(self) -> dict[str, int]:
         """Calls by method. Raises redis-py's errors when Redis is unreachable."""
