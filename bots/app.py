@@ -112,7 +112,9 @@ def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = Tru
     )
     scrubber = Scrubber(settings.secret_values())
     scrub_logs(scrubber)
-    out = SlackOut(client, scrubber)
+    from sparkswarm.workers.metric_counts import SlackCallCounts
+
+    out = SlackOut(client, scrubber, meter=SlackCallCounts.for_client(qc))
     notifier = Notifier(qc, out, interval=settings.bot_edit_interval)
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -390,26 +392,44 @@ async def _too_large(send: Any) -> None:
     await send({"type": "http.response.body", "body": b"request body too large\n"})
 
 
-def serve_http(bot: Bot, port: int, host: str = "127.0.0.1") -> None:
-    """Serve Slack's requests on ``host:port`` at ``/slack/events`` until stopped."""
+def serve_http(
+    bot: Bot, port: int, host: str = "127.0.0.1", *, health_port: int | None = None
+) -> None:
+    """Serve Slack's requests on ``host:port`` at ``/slack/events`` until stopped
+    (and ``GET /healthz`` on ``health_port``, see :mod:`sparkswarm.bots.health_http`)."""
     import uvicorn
 
-    bot.start_notifier()
+    notifier = bot.start_notifier()
+    if health_port is not None:
+        from sparkswarm.bots.health_http import bot_problem, serve_health
+
+        serve_health(health_port, host, lambda: bot_problem(bot, notifier, None))
     print(f"sparkswarm bot: HTTP on {host}:{port}/slack/events", flush=True)
     asgi = _ThreadedAsgi(bot.app, max_body=bot.settings.bot_max_body)
     uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False)
 
 
-def serve_socket(bot: Bot) -> None:
-    """Connect over Socket Mode and serve until stopped."""
+def serve_socket(
+    bot: Bot, *, health_port: int | None = None, health_host: str = "127.0.0.1"
+) -> None:
+    """Connect over Socket Mode and serve until stopped (and ``GET /healthz``
+    on ``health_port``, see :mod:`sparkswarm.bots.health_http`)."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     if bot.settings.slack_app_token is None:
         raise InvalidRequest(
             "set SPARKSWARM_SLACK_APP_TOKEN (app-level token, xapp-...) for Socket Mode"
         )
-    bot.start_notifier()
+    notifier = bot.start_notifier()
     handler: Any = SocketModeHandler(bot.app, bot.settings.slack_app_token.get_secret_value())
+    if health_port is not None:
+        from sparkswarm.bots.health_http import bot_problem, serve_health
+
+        serve_health(
+            health_port,
+            health_host,
+            lambda: bot_problem(bot, notifier, handler.client.is_connected),
+        )
     handler.connect()
     print("sparkswarm bot: Socket Mode connected", flush=True)
     try:

@@ -9,6 +9,10 @@ edit for later). A 429 holds back that method only, for its
 hook (a ``RateLimitErrorRetryHandler`` that sleeps on our budget instead of
 its own guess). Slack errors other than 429 are logged (without arguments)
 and answered with None: a lost chat message must not take the bot down.
+
+Every request sent and every 429 received is counted by method for the
+metrics exporter (a :class:`CallMeter`: the queue's
+``SlackCallCounts`` in the bot), retries included.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from sparkswarm.bots.budget import Budgets, retry_after
@@ -30,6 +34,21 @@ log = logging.getLogger(__name__)
 _FORM_ONLY = frozenset({"usergroups.users.list"})
 
 
+class CallMeter(Protocol):
+    """Counts Web API requests and 429 answers by method; never raises."""
+
+    def call(self, method: str) -> None: ...
+    def limited(self, method: str) -> None: ...
+
+
+class _NoMeter:
+    def call(self, method: str) -> None:
+        pass
+
+    def limited(self, method: str) -> None:
+        pass
+
+
 class RateLimited(Exception):
     """The method's budget is spent (or Slack answered 429); retry after ``retry_after`` s."""
 
@@ -38,7 +57,12 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def _retry_handler(budgets: Budgets, retries: int) -> Any:
+def _method_of(url: str) -> str:
+    """The Web API method of a request's URL (``.../api/chat.update?x`` -> ``chat.update``)."""
+    return url.split("?")[0].rsplit("/", 1)[-1]
+
+
+def _retry_handler(budgets: Budgets, retries: int, meter: CallMeter) -> Any:
     """slack_sdk's 429 retry, told to sleep until our budget lets the method
     go again (after recording the ``Retry-After`` there for every caller)."""
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -49,13 +73,15 @@ def _retry_handler(budgets: Budgets, retries: int) -> Any:
         ) -> None:
             if response is None:
                 raise error
-            method = request.url.split("?")[0].rsplit("/", 1)[-1]
+            method = _method_of(request.url)
+            meter.limited(method)
             channel = _channel_of(request.data)
             budgets.limited(method, channel, retry_after(dict(response.headers)))
             state.next_attempt_requested = True
             while (pause := budgets.take(method, channel)) > 0:
                 time.sleep(pause)
             state.increment_current_attempt()
+            meter.call(method)  # the retry that follows
 
     return RetryOnBudget(max_retry_count=retries)
 
@@ -80,6 +106,7 @@ class SlackOut:
         *,
         max_wait: float = 120.0,
         budgets: Budgets | None = None,
+        meter: CallMeter | None = None,
     ) -> None:
         from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
@@ -87,6 +114,7 @@ class SlackOut:
         self.scrubber = scrubber
         self.max_wait = max_wait
         self.budgets = budgets or Budgets()
+        self.meter: CallMeter = meter or _NoMeter()
         # Set when Slack says the app was uninstalled or its bot token revoked:
         # from then on no call leaves (a call waiting on its budget included).
         self.halted = threading.Event()
@@ -94,7 +122,10 @@ class SlackOut:
             token=client.token,
             base_url=client.base_url,
             timeout=client.timeout,
-            retry_handlers=[ConnectionErrorRetryHandler(), _retry_handler(self.budgets, 3)],
+            retry_handlers=[
+                ConnectionErrorRetryHandler(),
+                _retry_handler(self.budgets, 3, self.meter),
+            ],
         )
 
     def call(
@@ -121,6 +152,7 @@ class SlackOut:
             log.info("slack %s: not sent, the app is uninstalled or its token revoked", method)
             return None
         client = self.waiting if wait else self.client
+        self.meter.call(method)
         try:
             if method in _FORM_ONLY:
                 response = client.api_call(method, http_verb="GET", params=clean)
@@ -130,6 +162,7 @@ class SlackOut:
             return data
         except SlackApiError as exc:
             if exc.response.status_code == 429:
+                self.meter.limited(method)
                 pause = retry_after(dict(exc.response.headers))
                 self.budgets.limited(method, channel, pause)
                 if not wait:
@@ -198,6 +231,7 @@ class SlackOut:
         for method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
             while (pause := self.budgets.take(method)) > 0:
                 time.sleep(pause)
+            self.meter.call(method)
         try:
             self.waiting.files_upload_v2(
                 channel=channel,
@@ -208,6 +242,8 @@ class SlackOut:
             )
             return True
         except (SlackApiError, OSError) as exc:
+            if isinstance(exc, SlackApiError) and exc.response.status_code == 429:
+                self.meter.limited(_method_of(exc.response.api_url))
             log.warning("slack file upload failed: %s", type(exc).__name__)
             return False
 

@@ -2,9 +2,9 @@
 
 ``python3 -m sparkswarm.workers.health redis``: exit 0 when the queue's
 Redis answers PING with this process's settings (password included, from
-SPARKSWARM_REDIS_PASSWORD_FILE), 1 otherwise; used by beat and the bot,
-which serve nothing a check could ask. ``... http URL``: exit 0 when URL
-answers 200 (the metrics exporter). The worker's check is Celery's own
+SPARKSWARM_REDIS_PASSWORD_FILE), 1 otherwise; used by beat, which serves
+nothing a check could ask. ``... http URL``: exit 0 when URL answers 200
+(the metrics exporter, the bot's ``/healthz``). The worker's check is Celery's own
 ``celery inspect ping`` (stacks/platform/stack.yml). One line on stderr says
 why a check failed; it never repeats a URL's credentials.
 """

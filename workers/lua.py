@@ -95,7 +95,9 @@ return {1, sid}
 # KEYS: run, heartbeat, active, stream, parked, lock keys... ARGV: id, worker
 # token, heartbeat ttl ms, lock ttl ms, max deliveries, now, started event
 # json, maxlen, run key prefix, the message's operation and params json
-# (each '' skips its check).
+# (each '' skips its check), the lock-wait seconds hash (metrics). A run that
+# was parked (``waiting_since``) adds the time it waited to that hash when
+# it takes its locks.
 CLAIM = (
     _ORDER
     + """
@@ -120,6 +122,11 @@ for i = 6, #KEYS do
 end
 for i = 6, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[4]) end
 redis.call('HDEL', KEYS[5], ARGV[1])
+local since = redis.call('HGET', KEYS[1], 'waiting_since')
+if since then
+  redis.call('HDEL', KEYS[1], 'waiting_since')
+  redis.call('HINCRBYFLOAT', ARGV[12], op, math.max(tonumber(ARGV[6]) - tonumber(since), 0))
+end
 local deliveries = tonumber(redis.call('HGET', KEYS[1], 'deliveries') or '0')
 if deliveries >= tonumber(ARGV[5]) then return {'exhausted', deliveries, '', ''} end
 deliveries = redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
@@ -180,9 +187,11 @@ return 'ok'
 
 # A run that may not start yet waits off the worker: its message is parked
 # and the run that ends before it releases it (FINISH). If nothing blocks it
-# any more, nothing is parked (0): claim again.
+# any more, nothing is parked (0): claim again. The first time a run is
+# parked it is counted, by operation, in the lock-waits hash (metrics), and
+# its record keeps ``waiting_since`` until CLAIM ends the wait.
 # KEYS: heartbeat, active, parked, lock keys... ARGV: id, worker token,
-# message, run key prefix.
+# message, run key prefix, lock-waits hash, now.
 PARK = (
     _ORDER
     + """
@@ -192,6 +201,10 @@ for i = 4, #KEYS do
 end
 if not blocked then return 0 end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+local run = ARGV[4] .. ARGV[1]
+if redis.call('EXISTS', run) == 1 and redis.call('HSETNX', run, 'waiting_since', ARGV[6]) == 1 then
+  redis.call('HINCRBY', ARGV[5], redis.call('HGET', run, 'op') or '', 1)
+end
 if redis.call('GET', KEYS[1]) == ARGV[2] then redis.call('DEL', KEYS[1]) end
 redis.call('SREM', KEYS[2], ARGV[1])
 return 1

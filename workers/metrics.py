@@ -13,12 +13,27 @@ Every metric name starts with ``sparkswarm_``:
 - ``sparkswarm_queue_depth{queue}``: messages waiting in the Celery queue;
 - ``sparkswarm_queue_oldest_waiting_seconds{queue}``: age of the oldest
   queued run (0 when none waits);
+- ``sparkswarm_target_lock_waits_total{op}`` and
+  ``sparkswarm_target_lock_wait_seconds_total{op}``: runs that had to wait
+  for their target's lock (another run held it or was ahead of them) and
+  the seconds they waited until they took it; ``sparkswarm_target_lock_waiting``:
+  runs waiting now;
 - ``sparkswarm_spark_jobs{state}``: Spark job records by state;
+  ``sparkswarm_spark_cores_in_use{stack}``: cores held by running jobs
+  (each job's ``spark.cores.max``, what admission and quotas count);
+- ``sparkswarm_incidents_open{kind}``: open incidents of the swarm watcher;
+- ``sparkswarm_swarm_watcher_lag_seconds``: how far the swarm watcher is
+  behind the engine's events (up to one ``swarm_watch_interval`` on a
+  quiet swarm; it grows while no watcher runs; absent before any ran);
+- ``sparkswarm_slack_api_calls_total{method}`` and
+  ``sparkswarm_slack_api_rate_limited_total{method}``: the bot's Web API
+  requests and Slack's 429 answers;
 - ``sparkswarm_redis_up``: 1 when this scrape could read Redis (0: the
   others are missing from that scrape).
 
-Open incidents by kind are not exported yet: this tree has no incident
-store. ``prometheus_client`` is imported only here.
+Counts of events that leave no record (Slack calls, lock waits) are kept
+by the processes where they happen (:mod:`sparkswarm.workers.metric_counts`).
+``prometheus_client`` is imported only here.
 """
 
 from __future__ import annotations
@@ -44,15 +59,30 @@ _PRIORITY_SEPARATOR = "\x06\x16"
 _PRIORITY_STEPS = (3, 6, 9)
 # Records read per scrape: the retention count's default.
 SCAN_LIMIT = 5000
-METRIC_NAMES = (
-    "sparkswarm_runs",
-    "sparkswarm_run_duration_seconds",
-    "sparkswarm_queue_depth",
-    "sparkswarm_queue_oldest_waiting_seconds",
-    "sparkswarm_spark_jobs",
-    "sparkswarm_incidents_open",
-    "sparkswarm_redis_up",
-)
+# Every family the exporter serves, with its Prometheus type (a counter's
+# samples end in _total; a histogram's in _bucket, _count and _sum).
+METRIC_TYPES = {
+    "sparkswarm_runs": "gauge",
+    "sparkswarm_run_duration_seconds": "histogram",
+    "sparkswarm_queue_depth": "gauge",
+    "sparkswarm_queue_oldest_waiting_seconds": "gauge",
+    "sparkswarm_target_lock_waits": "counter",
+    "sparkswarm_target_lock_wait_seconds": "counter",
+    "sparkswarm_target_lock_waiting": "gauge",
+    "sparkswarm_spark_jobs": "gauge",
+    "sparkswarm_spark_cores_in_use": "gauge",
+    "sparkswarm_incidents_open": "gauge",
+    "sparkswarm_swarm_watcher_lag_seconds": "gauge",
+    "sparkswarm_slack_api_calls": "counter",
+    "sparkswarm_slack_api_rate_limited": "counter",
+    "sparkswarm_redis_up": "gauge",
+}
+METRIC_NAMES = tuple(METRIC_TYPES)
+SAMPLE_SUFFIXES = {
+    "gauge": ("",),
+    "counter": ("_total",),
+    "histogram": ("_bucket", "_count", "_sum"),
+}
 
 
 class RedisCollector(Collector):
@@ -124,8 +154,67 @@ class RedisCollector(Collector):
         oldest.add_metric([queue], max(now - min(queued), 0.0) if queued else 0.0)
         yield oldest
 
-        yield self._spark_jobs()
+        yield from self._lock_waits()
+        yield from self._spark_jobs()
         yield self._incidents()
+        yield from self._watcher_lag(now)
+        yield from self._slack_calls()
+
+    def _lock_waits(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        from sparkswarm.workers.metric_counts import lock_waits
+
+        waits, seconds, parked = lock_waits(self.qc)
+        count = CounterMetricFamily(
+            "sparkswarm_target_lock_waits",
+            "Runs that waited for their target's lock, by operation.",
+            labels=["op"],
+        )
+        for op, value in sorted(waits.items()):
+            count.add_metric([op], value)
+        yield count
+        waited = CounterMetricFamily(
+            "sparkswarm_target_lock_wait_seconds",
+            "Seconds runs waited for their target's lock until they took it, by operation.",
+            labels=["op"],
+        )
+        for op, total in sorted(seconds.items()):
+            waited.add_metric([op], total)
+        yield waited
+        yield GaugeMetricFamily(
+            "sparkswarm_target_lock_waiting",
+            "Runs waiting for their target's lock now.",
+            value=parked,
+        )
+
+    def _watcher_lag(self, now: float) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        from sparkswarm.workers.swarm_watch import watch_lag
+
+        lag = watch_lag(self.qc, now)
+        if lag is not None:  # no watcher ever looked: no sample rather than a made-up one
+            yield GaugeMetricFamily(
+                "sparkswarm_swarm_watcher_lag_seconds",
+                "Seconds the swarm watcher is behind the engine's events.",
+                value=lag,
+            )
+
+    def _slack_calls(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily
+
+        from sparkswarm.workers.metric_counts import SlackCallCounts
+
+        counts = SlackCallCounts.for_client(self.qc)
+        for name, what, found in (
+            ("sparkswarm_slack_api_calls", "Slack Web API requests of the bot", counts.calls()),
+            ("sparkswarm_slack_api_rate_limited", "Slack's 429 answers", counts.limits()),
+        ):
+            family = CounterMetricFamily(name, f"{what}, by method.", labels=["method"])
+            for method, value in sorted(found.items()):
+                family.add_metric([method], value)
+            yield family
 
     def _incidents(self) -> Any:
         from prometheus_client.core import GaugeMetricFamily
@@ -142,7 +231,7 @@ class RedisCollector(Collector):
             family.add_metric([kind], count)
         return family
 
-    def _spark_jobs(self) -> Any:
+    def _spark_jobs(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily
 
         from sparkswarm.workers.spark_jobs import JobStore
@@ -153,7 +242,19 @@ class RedisCollector(Collector):
         )
         for state, count in sorted(Counter(job.state for job in jobs).items()):
             family.add_metric([state], count)
-        return family
+        yield family
+        cores: Counter[str] = Counter()
+        for job in jobs:
+            if job.state == "RUNNING":
+                cores[job.stack] += job.ask.cores
+        in_use = GaugeMetricFamily(
+            "sparkswarm_spark_cores_in_use",
+            "Cores held by running Spark jobs (their spark.cores.max), by stack.",
+            labels=["stack"],
+        )
+        for stack, total in sorted(cores.items()):
+            in_use.add_metric([stack], total)
+        yield in_use
 
 
 def serve_metrics(qc: QueueClient, *, port: int, host: str, stop: Any) -> None:

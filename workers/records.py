@@ -103,6 +103,10 @@ class RunStore(IndexedStore):
         self.fifos_key = f"{prefix}locks:fifos"
         self.seq_key = f"{prefix}seq"
         self.run_prefix = f"{prefix}run:"
+        # Counted by the scripts (op -> runs that waited for a target lock, and
+        # the seconds they waited): the metrics exporter reads them.
+        self.lock_waits_key = f"{prefix}metrics:lock_waits"
+        self.lock_wait_seconds_key = f"{prefix}metrics:lock_wait_seconds"
         self._finish = client.register_script(lua.FINISH)
         self._note = client.register_script(lua.NOTE)
         self._orphaned = client.register_script(lua.ORPHANED)
@@ -212,6 +216,7 @@ class RunStore(IndexedStore):
                 self.run_prefix,
                 op,
                 params_json,
+                self.lock_wait_seconds_key,
             ],
         )
         return str(outcome), int(deliveries), str(holder), str(busy)
@@ -243,7 +248,14 @@ class RunStore(IndexedStore):
         return bool(
             self._park(
                 keys=[self.heartbeat_key(run_id), self.active_key, self.parked_key, *lock_keys],
-                args=[run_id, worker, message, self.run_prefix],
+                args=[
+                    run_id,
+                    worker,
+                    message,
+                    self.run_prefix,
+                    self.lock_waits_key,
+                    time.time(),
+                ],
             )
         )
 

@@ -70,7 +70,7 @@ class SwarmWatcher:
         self.lease = RedisLock(
             qc.redis, f"{s.key_prefix}watch:lease", self.token, s.swarm_watcher_ttl
         )
-        self.since_key = f"{s.key_prefix}watch:since"
+        self.since_key = since_key(s.key_prefix)
         self.below_key = f"{s.key_prefix}watch:below"
         self.interval = s.swarm_watch_interval
         self.rules = Rules(
@@ -191,6 +191,21 @@ class SwarmWatcher:
             self._services = [service_fact(s) for s in self.gw.services()]
         if stale:
             self._read_at = time.time()
+
+
+def since_key(prefix: str) -> str:
+    """The key of the point (epoch seconds) up to which the engine's events were acted on."""
+    return f"{prefix}watch:since"
+
+
+def watch_lag(qc: QueueClient, now: float) -> float | None:
+    """Seconds the watcher is behind the engine's events at ``now``: since
+    the point its last look acted on (0 when it is caught up), None when no
+    watcher has ever looked. Raises redis-py's errors when Redis is unreachable."""
+    stored = qc.redis.get(since_key(qc.settings.key_prefix))
+    if not stored:
+        return None
+    return max(now - float(stored), 0.0)
 
 
 def watch_forever(stop: threading.Event) -> None:

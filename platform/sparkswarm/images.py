@@ -50,7 +50,7 @@ from sparkswarm.spark.version import (
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
 
-BUILDABLE = ("spark", "web", "platform", "redis")
+BUILDABLE = ("spark", "web", "platform", "redis", "prometheus")
 WEB_VERSIONS = ("v1", "v2")
 DEFAULT_CACHE_DIR = "~/.cache/sparkswarm-wheels"
 _IMAGE_REF = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
@@ -105,7 +105,7 @@ def build_image(
     progress: ProgressFn = no_progress,
 ) -> ImageBuildResult:
     """Build image ``name`` (``spark``; ``web``: the demo web images;
-    ``platform`` and ``redis``: see :mod:`sparkswarm.platform_images`) on the
+    ``platform``, ``redis``, ``prometheus``: see :mod:`sparkswarm.platform_images`) on the
     engine; idempotent.
 
     Raises InvalidRequest for an unknown name or a malformed tag/base,
@@ -119,7 +119,7 @@ def build_image(
         if base is not None:
             raise InvalidRequest("the web image is built from busybox; --base does not apply")
         return build_web_images(gw, tag=tag, rebuild=rebuild, progress=progress)
-    if name in ("platform", "redis"):
+    if name in ("platform", "redis", "prometheus"):
         from sparkswarm.platform_images import build_platform_image
 
         return build_platform_image(

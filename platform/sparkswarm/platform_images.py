@@ -10,6 +10,9 @@ Like the Spark image (:mod:`sparkswarm.images`), no registry is involved:
 - ``sparkswarm/redis:bookworm``: Debian bookworm's ``redis-server`` on a
   mmdebstrap base (``stacks/platform/redis.Dockerfile``); the platform
   stack gives it its entrypoint and password.
+- ``sparkswarm/prometheus:bookworm``: Debian bookworm's ``prometheus`` on a
+  mmdebstrap base (``stacks/platform/prometheus.Dockerfile``), for
+  ``platform up --monitoring``; the stack gives it its configuration.
 
 Both are also tagged ``<repository>:id-<12 hex digits of the image ID>``:
 ``platform up`` deploys that tag, so a rebuilt image changes the service
@@ -39,6 +42,15 @@ REDIS_IMAGE = "sparkswarm/redis:bookworm"
 REDIS_BASE = "sparkswarm/redis-base:bookworm"
 # redis-tools: redis-cli for the health check; util-linux (setpriv) is essential.
 REDIS_BASE_PACKAGES = ("redis-server", "redis-tools")
+PROMETHEUS_IMAGE = "sparkswarm/prometheus:bookworm"
+PROMETHEUS_BASE = "sparkswarm/prometheus-base:bookworm"
+# busybox-static: wget for the health check (the image has no curl or python).
+PROMETHEUS_BASE_PACKAGES = ("prometheus", "busybox-static")
+# Image, base and base packages of each image built from a Dockerfile of stacks/platform.
+_DEBIAN_IMAGES = {
+    "redis": (REDIS_IMAGE, REDIS_BASE, REDIS_BASE_PACKAGES),
+    "prometheus": (PROMETHEUS_IMAGE, PROMETHEUS_BASE, PROMETHEUS_BASE_PACKAGES),
+}
 # Debian bookworm has Python 3.11.2, for which redis-py also wants async-timeout.
 _EXTRA_WHEELS = ("async-timeout",)
 
@@ -69,7 +81,7 @@ def pinned_tag(gw: Gateway, image: str) -> str:
     try:
         found = gw.inspect_image(image)
     except NotFound:
-        what = "redis" if image.startswith("sparkswarm/redis") else "platform"
+        what = next((n for n, (ref, _, _) in _DEBIAN_IMAGES.items() if image == ref), "platform")
         raise NotFound(
             f"image {image} is not in the engine: run `sparkswarm images build {what}`"
         ) from None
@@ -90,7 +102,8 @@ def build_platform_image(
     cache_dir: str | None,
     progress: ProgressFn = no_progress,
 ) -> ImageBuildResult:
-    """Build ``platform`` or ``redis`` (see the module); idempotent unless ``rebuild``.
+    """Build ``platform``, ``redis`` or ``prometheus`` (see the module);
+    idempotent unless ``rebuild``.
 
     The platform image is always rebuilt from the checkout when ``rebuild``
     (its code changes without a version bump). Raises InvalidRequest for a
@@ -110,7 +123,7 @@ def build_platform_image(
     default_image, default_base, packages = (
         (PLATFORM_IMAGE, PLATFORM_BASE, PLATFORM_BASE_PACKAGES)
         if name == "platform"
-        else (REDIS_IMAGE, REDIS_BASE, REDIS_BASE_PACKAGES)
+        else _DEBIAN_IMAGES[name]
     )
     image = validate_image_ref(tag or default_image, "tag")
     base_image = validate_image_ref(base or default_base, "base image")
@@ -140,7 +153,7 @@ def build_platform_image(
         else:
             from sparkswarm.stacks.params import packaged_stacks_dir
 
-            dockerfile = packaged_stacks_dir() / "platform" / "redis.Dockerfile"
+            dockerfile = packaged_stacks_dir() / "platform" / f"{name}.Dockerfile"
             shutil.copyfile(dockerfile, context / "Dockerfile")
         docker_build(gw, context, image, base_image, nocache=rebuild, progress=progress)
     return ImageBuildResult(

@@ -1,7 +1,8 @@
 """sparkswarm itself as a stack: ``platform up``, ``status``, ``down``, ``upgrade``.
 
-``stacks/platform/stack.yml`` (Redis, worker, beat; ``bot.yml`` adds the
-Slack bot when both Slack tokens are configured) deployed by our own stack
+``stacks/platform/stack.yml`` (Redis, worker, beat, the metrics exporter;
+``bot.yml`` adds the Slack bot when both Slack tokens are configured,
+``monitoring.yml`` a Prometheus that scrapes the exporter when asked) deployed by our own stack
 deployer (:func:`sparkswarm.stacks.deploy.deploy_stack`), which waits until
 every task runs: with health checks on every service, a task runs only
 once its check passed.
@@ -36,6 +37,7 @@ from sparkswarm.progress import ProgressFn, no_progress
 if TYPE_CHECKING:
     from sparkswarm.config import Settings
     from sparkswarm.gateway import Gateway
+    from sparkswarm.stacks.compose_load import LoadedStack
     from sparkswarm.stacks.models import StackRemoval, StackResult
 
 DEFAULT_NAME = "sparkswarm"
@@ -96,41 +98,84 @@ def platform_up(
     redis_image: str | None = None,
     sets: list[str] | None = None,
     upgrade: bool = False,
+    monitoring: bool | None = None,
     progress: ProgressFn = no_progress,
 ) -> StackResult:
     """Deploy (or bring up to date) the platform stack ``name``; wait until it is healthy.
 
     ``upgrade``: the stack must exist (a rolling update of its services onto
-    the current images). Raises InvalidRequest for a bad name or parameter,
+    the current images). ``monitoring``: with Prometheus (True), without it
+    (False: removed if deployed), or as deployed now (None; off for a new
+    stack). Raises InvalidRequest for a bad name or parameter,
     NotFound when an image is missing (naming ``images build``) or, with
     ``upgrade``, when the stack is not deployed; OperationFailed when the
     services do not become healthy.
     """
-    from sparkswarm.platform_images import PLATFORM_IMAGE, REDIS_IMAGE, pinned_tag
+    from sparkswarm.platform_images import (
+        PLATFORM_IMAGE,
+        PROMETHEUS_IMAGE,
+        REDIS_IMAGE,
+        pinned_tag,
+    )
     from sparkswarm.stacks.deploy import deploy_stack, stack_services
-    from sparkswarm.stacks.params import interpolation_env, parse_sets
-    from sparkswarm.stacks.source import read_stack_source
+    from sparkswarm.stacks.params import parse_sets
     from sparkswarm.stacks.translate import validate_stack_name
 
     validate_stack_name(name)
-    if upgrade and not stack_services(gw, name):
+    deployed = stack_services(gw, name)
+    if upgrade and not deployed:
         raise NotFound(f"no platform stack {name!r} to upgrade; `sparkswarm platform up` first")
     values = parse_sets(sets or [])
     for fixed in values:
-        if fixed in ("image", "redis_image") or fixed.endswith("_secret"):
-            raise InvalidRequest(f"--set {fixed}: give --image/--redis-image; secrets are managed")
+        if fixed in ("image", "redis_image", "prometheus_config") or fixed.endswith("_secret"):
+            raise InvalidRequest(
+                f"--set {fixed}: give --image/--redis-image; secrets and configs are managed"
+            )
     folder = platform_dir()
     values["image"] = pinned_tag(gw, image or PLATFORM_IMAGE)
     values["redis_image"] = pinned_tag(gw, redis_image or REDIS_IMAGE)
+    if monitoring is None:
+        monitoring = any(_role(s) == "prometheus" for s in deployed.values())
+    if monitoring:
+        values["prometheus_image"] = pinned_tag(
+            gw, values.get("prometheus_image") or PROMETHEUS_IMAGE
+        )
+        values["prometheus_config"] = prometheus_config_name(folder, name)
     values.update(_ensure_secrets(gw, name, settings, progress))
-    paths = [str(folder / "stack.yml")]
-    if "slack_bot_token_secret" in values:
-        paths.append(str(folder / "bot.yml"))
-    env = interpolation_env(folder / "stack.yml", values, environ={})
-    params, _ = read_stack_source(paths, env)
+    params, _ = render_platform(folder, values)
     result = deploy_stack(gw, name=name, progress=progress, prune=True, **params)
     _remove_unused_secrets(gw, name, keep=set(values.values()))
     return result
+
+
+def render_platform(folder: Path, values: dict[str, str]) -> tuple[dict[str, Any], LoadedStack]:
+    """The stack deployer's parameters for the platform stack in ``folder``
+    with parameter ``values``: ``stack.yml``, plus ``bot.yml`` when the Slack
+    token secrets are named, plus ``monitoring.yml`` when the Prometheus
+    config is, and the merged stack they load to. Pure (reads only the
+    folder). Raises InvalidRequest for an unknown parameter or a stack the
+    loader refuses."""
+    from sparkswarm.stacks.params import interpolation_env
+    from sparkswarm.stacks.source import read_stack_source
+
+    paths = [str(folder / "stack.yml")]
+    if "slack_bot_token_secret" in values and "slack_app_token_secret" in values:
+        paths.append(str(folder / "bot.yml"))
+    if "prometheus_config" in values:
+        paths.append(str(folder / "monitoring.yml"))
+    env = interpolation_env(folder / "stack.yml", values, environ={})
+    return read_stack_source(paths, env)
+
+
+def prometheus_config_name(folder: Path, stack: str) -> str:
+    """``<stack>_prometheus_<12 hex of prometheus.yml's digest>``: swarm configs
+    cannot change, so a changed file is a new config the service rolls onto."""
+    digest = hashlib.sha256((folder / "prometheus.yml").read_bytes()).hexdigest()[:12]
+    return f"{stack}_prometheus_{digest}"
+
+
+def _role(service: dict[str, Any]) -> str:
+    return str((service["Spec"].get("Labels") or {}).get(ROLE_LABEL, ""))
 
 
 def _ensure_secrets(

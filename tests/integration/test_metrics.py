@@ -5,13 +5,13 @@ process, and an HTTP GET of /metrics parsed with prometheus_client's parser."""
 from __future__ import annotations
 
 import secrets
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import tests.support.queue_ops  # noqa: F401 - registers test.* operations here too
+from tests.support.exporter import scrape
 from tests.support.queue_harness import Process, QueueLab, free_port, queue_lab, wait_for
 
 pytestmark = pytest.mark.integration
@@ -22,18 +22,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
     folder = tmp_path_factory.mktemp("metrics")
     with queue_lab(folder, password=secrets.token_hex(8)) as running:
         yield running
-
-
-def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
-        text = answer.read().decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def test_the_exporter_shows_runs_durations_and_the_queue(lab: QueueLab) -> None:

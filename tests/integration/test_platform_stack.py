@@ -202,3 +202,55 @@ def test_platform_status_of_a_missing_stack_is_a_clear_refusal(prefix: str) -> N
     assert done.stderr.endswith(
         f"error: no platform stack '{prefix}none' to upgrade; `sparkswarm platform up` first\n"
     )
+
+
+def test_platform_up_with_monitoring_runs_a_prometheus_that_scrapes_the_exporter(
+    gw: Any, stack: str
+) -> None:
+    import requests
+
+    from sparkswarm.images import build_image
+    from tests.support.queue_harness import free_port, wait_for
+
+    build_image(gw, name="prometheus")  # once; later runs find it
+    port = free_port()
+    up = cli(
+        "platform", "up", "--name", stack, "--monitoring", "--set", f"prometheus_port={port}",
+        "--json", timeout=900,
+    )  # fmt: skip
+    assert up.returncode == 0, up.stderr + up.stdout
+    deployed = {s["service"] for s in json.loads(up.stdout)["services"]}
+    assert deployed == {"redis", "worker", "beat", "metrics", "prometheus"}
+
+    def query(expr: str) -> list[Any]:
+        answer = requests.get(
+            f"http://127.0.0.1:{port}/api/v1/query", params={"query": expr}, timeout=5
+        )
+        answer.raise_for_status()
+        result: list[Any] = answer.json()["data"]["result"]
+        return result
+
+    # Prometheus' own API (published on this node) says the exporter's
+    # target is up: it found the metrics service by DNS and scraped it.
+    (target,) = wait_for(
+        lambda: [r for r in query('up{job="sparkswarm"}') if r["value"][1] == "1"],
+        120,
+        "the exporter's target up in Prometheus",
+        interval=2,
+        ignore=(requests.RequestException,),
+    )
+    assert target["metric"]["instance"].endswith(":9808")
+    (redis_up,) = query("sparkswarm_redis_up")
+    assert redis_up["value"][1] == "1"  # the exporter reads the platform's Redis
+    report = json.loads(cli("platform", "status", "--name", stack, "--json").stdout)
+    assert report["healthy"] is True, report
+
+    # Without the flag an up keeps Prometheus as deployed; --no-monitoring removes it.
+    again = cli("platform", "up", "--name", stack, "--set", f"prometheus_port={port}", "--json")
+    assert again.returncode == 0, again.stderr + again.stdout
+    results = {s["service"]: s["result"] for s in json.loads(again.stdout)["services"]}
+    assert results["prometheus"] == "unchanged"
+    off = cli("platform", "up", "--name", stack, "--no-monitoring", "--json")
+    assert off.returncode == 0, off.stderr + off.stdout
+    label = {"label": f"com.docker.stack.namespace={stack}"}
+    assert f"{stack}_prometheus" not in {s["Spec"]["Name"] for s in gw.services(filters=label)}

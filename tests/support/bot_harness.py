@@ -67,9 +67,10 @@ class BotLab:
         assert proc.alive(), proc.tail()
         return proc
 
-    def start_socket(self, **extra: str) -> Process:
+    def start_socket(self, *args: str, **extra: str) -> Process:
+        """``sparkswarm bot --socket ARGS``; returns once it connected to the double."""
         name = f"bot-socket-{len(self.lab.processes)}"
-        proc = Process(["bot", "--socket"], self.env(**extra), self.folder / f"{name}.log")
+        proc = Process(["bot", "--socket", *args], self.env(**extra), self.folder / f"{name}.log")
         self.lab.processes.append(proc)
         self.sock.wait_connected(30)
         return proc

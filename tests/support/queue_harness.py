@@ -215,13 +215,20 @@ def has_redis_server() -> bool:
 
 
 class Process:
-    """A ``sparkswarm`` subprocess (worker or beat) in its own process group."""
+    """A ``sparkswarm`` subprocess (worker or beat) in its own process group;
+    ``program``: another command to run with ``args`` (``celery flower``)."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log: Path,
+        program: tuple[str, ...] = (SPARKSWARM,),
+    ) -> None:
         self.log = log
         self._log_file = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [SPARKSWARM, *args],
+            [*program, *args],
             env=env,
             cwd=str(ROOT),
             stdout=self._log_file,

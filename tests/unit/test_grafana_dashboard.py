@@ -9,10 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sparkswarm.workers.metrics import METRIC_NAMES
+from sparkswarm.workers.metrics import METRIC_NAMES, METRIC_TYPES, SAMPLE_SUFFIXES
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "stacks" / "platform" / "grafana-dashboard.json"
-HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
 
 
 def dashboard() -> dict[str, Any]:
@@ -22,12 +21,11 @@ def dashboard() -> dict[str, Any]:
 
 
 def exported(name: str) -> str | None:
-    """The exported family ``name`` belongs to (a histogram's series included)."""
-    if name in METRIC_NAMES:
-        return name
-    for suffix in HISTOGRAM_SUFFIXES:
-        if name.endswith(suffix) and name.removesuffix(suffix) in METRIC_NAMES:
-            return name.removesuffix(suffix)
+    """The exported family whose samples include series ``name`` (a counter
+    only as ``<name>_total``, a histogram only as its three series), or None."""
+    for family, kind in METRIC_TYPES.items():
+        if any(name == family + suffix for suffix in SAMPLE_SUFFIXES[kind]):
+            return family
     return None
 
 
@@ -72,3 +70,12 @@ def test_every_metric_a_panel_asks_for_is_exported_and_every_export_is_shown() -
 
 def test_every_exported_name_starts_with_sparkswarm() -> None:
     assert all(name.startswith("sparkswarm_") for name in METRIC_NAMES)
+
+
+def test_a_counter_is_asked_for_by_its_total_series_only() -> None:
+    assert exported("sparkswarm_slack_api_calls_total") == "sparkswarm_slack_api_calls"
+    assert exported("sparkswarm_slack_api_calls") is None  # Prometheus stores only _total
+    assert exported("sparkswarm_run_duration_seconds_bucket") == "sparkswarm_run_duration_seconds"
+    assert exported("sparkswarm_run_duration_seconds") is None
+    assert exported("sparkswarm_queue_depth") == "sparkswarm_queue_depth"
+    assert exported("sparkswarm_queue_depth_total") is None

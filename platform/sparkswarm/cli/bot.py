@@ -15,6 +15,12 @@ def bot(
     http: int | None = typer.Option(None, "--http", help="Serve Slack's HTTP requests on PORT."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on with --http."),
     socket: bool = typer.Option(False, "--socket", help="Connect over Socket Mode."),
+    health_port: int | None = typer.Option(
+        None,
+        "--health-port",
+        help="Also serve GET /healthz on this port (200 when Redis, the notifier "
+        "and the Slack connection are up; 503 and why otherwise).",
+    ),
     log_format: str | None = typer.Option(
         None, "--log-format", help="text or json (default SPARKSWARM_LOG_FORMAT)."
     ),
@@ -26,8 +32,11 @@ def bot(
 
     if (http is None) == (not socket):
         raise fail("give exactly one of --http PORT or --socket (or: bot try TEXT)")
-    if http is not None and not 0 < http < 65536:
-        raise fail(f"--http {http}: not a port")
+    for flag, port in (("--http", http), ("--health-port", health_port)):
+        if port is not None and not 0 < port < 65536:
+            raise fail(f"{flag} {port}: not a port")
+    if health_port is not None and health_port == http:
+        raise fail("--health-port must differ from --http")
     from sparkswarm.bots.app import build, serve_http, serve_socket
     from sparkswarm.cli.worker import checked_log_format
     from sparkswarm.config import get_settings
@@ -39,9 +48,9 @@ def bot(
         configure(get_settings(), "INFO", "json")
     bot_ = build(get_settings(), http=http is not None)
     if http is not None:
-        serve_http(bot_, http, host)
+        serve_http(bot_, http, host, health_port=health_port)
     else:
-        serve_socket(bot_)
+        serve_socket(bot_, health_port=health_port, health_host=host)
 
 
 @app.command("try")

@@ -31,8 +31,21 @@ SET_OPTION = typer.Option(
 )
 
 
+MONITORING_OPTION = typer.Option(
+    None,
+    "--monitoring/--no-monitoring",
+    help="Also run Prometheus, scraping the metrics exporter (default: as deployed; off at first).",
+)
+
+
 def _deploy(
-    *, name: str, image: str | None, redis_image: str | None, sets: list[str] | None, upgrade: bool
+    *,
+    name: str,
+    image: str | None,
+    redis_image: str | None,
+    sets: list[str] | None,
+    upgrade: bool,
+    monitoring: bool | None,
 ) -> Any:
     from sparkswarm.cli.common import gateway
     from sparkswarm.config import get_settings
@@ -48,6 +61,7 @@ def _deploy(
             redis_image=redis_image,
             sets=list(sets or []),
             upgrade=upgrade,
+            monitoring=monitoring,
             progress=progress,
         )
 
@@ -73,14 +87,23 @@ def up(
     image: str | None = IMAGE_OPTION,
     redis_image: str | None = REDIS_IMAGE_OPTION,
     sets: list[str] = SET_OPTION,
+    monitoring: bool | None = MONITORING_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Deploy the platform stack (or bring it up to date) and wait until it is healthy.
 
     The bot is deployed when SPARKSWARM_SLACK_BOT_TOKEN and
-    SPARKSWARM_SLACK_APP_TOKEN (or their _FILE variants) are set here.
+    SPARKSWARM_SLACK_APP_TOKEN (or their _FILE variants) are set here;
+    Prometheus with --monitoring (`images build prometheus` first).
     """
-    result = _deploy(name=name, image=image, redis_image=redis_image, sets=sets, upgrade=False)
+    result = _deploy(
+        name=name,
+        image=image,
+        redis_image=redis_image,
+        sets=sets,
+        upgrade=False,
+        monitoring=monitoring,
+    )
     _show_deploy(result, as_json)
 
 
@@ -90,11 +113,19 @@ def upgrade(
     image: str | None = IMAGE_OPTION,
     redis_image: str | None = REDIS_IMAGE_OPTION,
     sets: list[str] = SET_OPTION,
+    monitoring: bool | None = MONITORING_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Roll the running platform onto the current images (after `images build platform
     --rebuild`), one task at a time, through our own rolling update."""
-    result = _deploy(name=name, image=image, redis_image=redis_image, sets=sets, upgrade=True)
+    result = _deploy(
+        name=name,
+        image=image,
+        redis_image=redis_image,
+        sets=sets,
+        upgrade=True,
+        monitoring=monitoring,
+    )
     _show_deploy(result, as_json)
 
 

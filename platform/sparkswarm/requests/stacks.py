@@ -121,7 +121,8 @@ def build(
     name: str = typer.Argument(
         ...,
         help="What to build: spark, web (the demo web images v1 and v2), "
-        "platform (sparkswarm itself, from this checkout) or redis (the platform's Redis).",
+        "platform (sparkswarm itself, from this checkout), redis (the platform's Redis) "
+        "or prometheus (for platform up --monitoring).",
     ),
     base: str | None = typer.Option(
         None, "--base", help="Base image (default sparkswarm/base:bookworm, made with mmdebstrap)."
@@ -139,10 +140,12 @@ def build(
     With the default tag the image is also tagged apache/spark:<version>-python3,
     the spark stack's default image, so `stack deploy spark` needs no registry.
     """
-    from sparkswarm.images import validate_image_ref
+    from sparkswarm.images import BUILDABLE, validate_image_ref
 
-    if name not in ("spark", "web", "platform", "redis"):
-        raise InvalidRequest(f"nothing to build called {name!r}: spark, web, platform or redis")
+    if name not in BUILDABLE:
+        raise InvalidRequest(
+            f"nothing to build called {name!r}: spark, web, platform, redis or prometheus"
+        )
     for ref, what in ((base, "--base"), (tag, "--tag")):
         if ref is not None:
             validate_image_ref(ref, what)
