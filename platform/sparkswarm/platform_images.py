@@ -17,10 +17,16 @@ Like the Spark image (:mod:`sparkswarm.images`), no registry is involved:
 Both are also tagged ``<repository>:id-<12 hex digits of the image ID>``:
 ``platform up`` deploys that tag, so a rebuilt image changes the service
 spec and ``platform upgrade`` rolls the services onto it.
+
+The platform image is also tagged ``src-<12 hex digits of a digest of the
+checkout's sources>``: a build finds the image of the checkout as it is now
+and makes a new one when the code changed, with no version bump (an image
+of older code is never taken for the current one).
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 import tempfile
@@ -51,6 +57,9 @@ _DEBIAN_IMAGES = {
     "redis": (REDIS_IMAGE, REDIS_BASE, REDIS_BASE_PACKAGES),
     "prometheus": (PROMETHEUS_IMAGE, PROMETHEUS_BASE, PROMETHEUS_BASE_PACKAGES),
 }
+# What goes into the platform image from a checkout (the wheel's sources).
+_SOURCE_DIRS = ("platform", "workers", "bots", "stacks")
+_SOURCE_FILES = ("pyproject.toml", "Dockerfile")
 # Debian bookworm has Python 3.11.2, for which redis-py also wants async-timeout.
 _EXTRA_WHEELS = ("async-timeout",)
 
@@ -76,8 +85,6 @@ def pinned_tag(gw: Gateway, image: str) -> str:
 
     Raises NotFound when the engine lacks ``image`` (naming the build command).
     """
-    from sparkswarm.images import split_ref
-
     try:
         found = gw.inspect_image(image)
     except NotFound:
@@ -85,7 +92,7 @@ def pinned_tag(gw: Gateway, image: str) -> str:
         raise NotFound(
             f"image {image} is not in the engine: run `sparkswarm images build {what}`"
         ) from None
-    repository, _ = split_ref(image)
+    repository, _ = _split(image)
     tag = "id-" + str(found["Id"]).removeprefix("sha256:")[:12]
     if f"{repository}:{tag}" not in (found.get("RepoTags") or []):
         gw.tag_image(image, repository, tag)
@@ -127,7 +134,19 @@ def build_platform_image(
     )
     image = validate_image_ref(tag or default_image, "tag")
     base_image = validate_image_ref(base or default_base, "base image")
-    if not rebuild and image_exists(gw, image):
+    source = _source_tag(image) if name == "platform" else None
+    if source and not rebuild and image_exists(gw, source):
+        if not _same_image(gw, image, source):
+            gw.tag_image(source, *_split(image))
+        progress(f"{image} of this checkout exists ({source}); nothing to build")
+        return ImageBuildResult(
+            image=image,
+            tags=[image, source, pinned_tag(gw, image)],
+            base=base_image,
+            built=False,
+            seconds=round(time.monotonic() - started, 2),
+        )
+    if not source and not rebuild and image_exists(gw, image):
         progress(f"{image} exists; nothing to build (use --rebuild to build again)")
         return ImageBuildResult(
             image=image,
@@ -156,14 +175,60 @@ def build_platform_image(
             dockerfile = packaged_stacks_dir() / "platform" / f"{name}.Dockerfile"
             shutil.copyfile(dockerfile, context / "Dockerfile")
         docker_build(gw, context, image, base_image, nocache=rebuild, progress=progress)
+    if source:
+        gw.tag_image(image, *_split(source))
     return ImageBuildResult(
         image=image,
-        tags=[image, pinned_tag(gw, image)],
+        tags=[image, *([source] if source else []), pinned_tag(gw, image)],
         base=base_image,
         built=True,
         base_built=base_built,
         seconds=round(time.monotonic() - started, 2),
     )
+
+
+def source_digest(root: Path) -> str:
+    """A digest of the checkout's sources that go into the platform image
+    (paths and contents; caches and links left out)."""
+    digest = hashlib.sha256()
+    files = [root / name for name in _SOURCE_FILES]
+    for folder in _SOURCE_DIRS:
+        files += sorted(
+            path
+            for path in (root / folder).rglob("*")
+            if path.is_file()
+            and not path.is_symlink()
+            and "__pycache__" not in path.parts
+            and path.suffix != ".pyc"
+        )
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _source_tag(image: str) -> str | None:
+    """``repository:src-<digest>`` of the checkout; None without one (a
+    wheel: then the build itself says it needs a checkout)."""
+    try:
+        root = source_root()
+    except NotFound:
+        return None
+    repository, _ = _split(image)
+    return f"{repository}:src-{source_digest(root)[:12]}"
+
+
+def _split(ref: str) -> tuple[str, str]:
+    from sparkswarm.images import split_ref
+
+    return split_ref(ref)
+
+
+def _same_image(gw: Gateway, one: str, other: str) -> bool:
+    try:
+        return bool(gw.inspect_image(one)["Id"] == gw.inspect_image(other)["Id"])
+    except NotFound:
+        return False
 
 
 def _build_wheels(root: Path, wheels: Path, progress: ProgressFn) -> None:
