@@ -16,11 +16,12 @@ commands for real and checks the whole path.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.support.import_spy import MODELS, heavy_imports
+from tests.support.import_spy import MODELS, heavy_imports, spy_report
 
 COMPOSE = Path(__file__).parents[1] / "integration" / "compose_cases" / "web.yml"
 TOKEN = "SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
@@ -76,3 +77,33 @@ def test_help_loads_no_model_system() -> None:
     done, loaded, importers = heavy_imports("run", ["--help"])
     assert done.returncode == 0, done.stderr
     assert not set(loaded) & MODELS, importers
+
+
+# A refusal that pydantic's validation makes: a model is built on the way.
+REFUSED_BY_A_MODEL = ["service", "create", "web", "nginx:1", "--mode", "bogus"]
+
+
+def _env(**changes: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def test_the_console_script_skips_pydantics_plugin_scan() -> None:
+    # Reading every installed package's entry points for plugins we never use.
+    done, report = spy_report("run", REFUSED_BY_A_MODEL, env=_env(PYDANTIC_DISABLE_PLUGINS=None))
+    assert done.returncode == 2, done.stderr
+    assert "invalid service options" in done.stderr
+    assert "pydantic" in report["loaded"]
+    assert not report["plugin_scan"]
+
+
+def test_a_users_own_plugin_setting_is_kept() -> None:
+    # Set (even empty, which disables nothing): pydantic loads plugins as told.
+    done, report = spy_report("run", REFUSED_BY_A_MODEL, env=_env(PYDANTIC_DISABLE_PLUGINS=""))
+    assert done.returncode == 2, done.stderr
+    assert report["plugin_scan"]

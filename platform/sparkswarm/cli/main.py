@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from typing import Any
 
@@ -90,6 +91,23 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug
     )
 
 
+PLUGINS_VARIABLE = "PYDANTIC_DISABLE_PLUGINS"
+
+
+def skip_pydantic_plugin_scan() -> None:
+    """Tell pydantic, unless the user said otherwise, to load no plugins.
+
+    The first model pydantic builds in a process makes it look for plugins
+    in every installed distribution's entry points (importlib.metadata reads
+    each one's metadata); sparkswarm uses none, and every command pays that
+    scan. ``PYDANTIC_DISABLE_PLUGINS`` is pydantic's documented switch
+    ("Disabling Plugins" in its plugin docs); a user who runs a pydantic
+    plugin with sparkswarm sets the variable (empty, or to the plugins to
+    leave out) and keeps it.
+    """
+    os.environ.setdefault(PLUGINS_VARIABLE, "__all__")
+
+
 def run() -> None:
     """Console-script entry: every refusal is one line on stderr and an exit code.
 
@@ -100,6 +118,7 @@ def run() -> None:
     from sparkswarm.cli.common import EXIT_INVALID, exit_code_for, fail
     from sparkswarm.errors import SparkswarmError
 
+    skip_pydantic_plugin_scan()
     try:
         code = app(standalone_mode=False)
     except SparkswarmError as exc:
