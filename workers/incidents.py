@@ -28,10 +28,11 @@ import json
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from sparkswarm.errors import NotFound
 from sparkswarm.health_judge import Observation
+from sparkswarm.model_base import LazyModel
 
 HISTORY_KEEP = 100
 # Out of the outbox only if the watcher recorded nothing newer meanwhile.
@@ -45,7 +46,7 @@ return 0
 INDEX_KEEP = 2000
 
 
-class Incident(BaseModel):
+class Incident(LazyModel):
     """One condition of the swarm, as recorded."""
 
     key: str

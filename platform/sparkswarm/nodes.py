@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
+from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 from sparkswarm.services.rolling import TaskWatcher, wait_for_services
@@ -34,7 +35,7 @@ ROLES = ("worker", "manager")
 AVAILABILITIES = ("active", "pause", "drain")
 
 
-class NodeInfo(BaseModel):
+class NodeInfo(LazyModel):
     """One node as ``node ls`` shows it."""
 
     id: str
@@ -46,10 +47,10 @@ class NodeInfo(BaseModel):
     leader: bool = False
     engine_version: str = ""
     address: str = ""
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
-class NodeChange(BaseModel):
+class NodeChange(LazyModel):
     """The result of a node operation: the node afterwards, and whether it changed."""
 
     node: NodeInfo
