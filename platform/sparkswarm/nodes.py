@@ -25,7 +25,6 @@ from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
 from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
-from sparkswarm.services.rolling import TaskWatcher, wait_for_services
 from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
@@ -319,6 +318,8 @@ def _wait_until_replaced(
 ) -> None:
     """Wait until each service of ``services`` has converged again (replicated:
     all replicas run elsewhere; global: the drained node's task is gone)."""
+    from sparkswarm.services.rolling import TaskWatcher, wait_for_services  # a drain only
+
     watchers = []
     for service_id in sorted(services):
         try:

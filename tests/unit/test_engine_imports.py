@@ -107,3 +107,30 @@ def test_a_users_own_plugin_setting_is_kept() -> None:
     done, report = spy_report("run", REFUSED_BY_A_MODEL, env=_env(PYDANTIC_DISABLE_PLUGINS=""))
     assert done.returncode == 2, done.stderr
     assert report["plugin_scan"]
+
+
+def test_reads_leave_what_only_changes_use_unloaded() -> None:
+    # The rolling-update watcher (service changes, node drain), the service spec
+    # models (create, update) and the Spark quota rules (settings that name
+    # quotas) are no part of a read or of reading the settings.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sparkswarm.operations import get_operation\n"
+        "for name in ('service.ls', 'service.ps', 'service.inspect', 'node.ls',\n"
+        "             'node.inspect', 'stack.ls', 'stack.services', 'stack.ps', 'network.ls'):\n"
+        "    get_operation(name).resolve()\n"
+        "from sparkswarm.config import get_settings\n"
+        "get_settings()\n"
+        "print(' '.join(m for m in sys.modules if m.startswith('sparkswarm.')))\n"
+    )
+    env = _env(SPARKSWARM_SPARK_QUOTAS=None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    loaded = set(done.stdout.split())
+    assert "sparkswarm.services.queries" in loaded  # the walk did load the reads
+    unwanted = {"services.rolling", "services.specs", "spark.quota"}
+    assert not loaded & {f"sparkswarm.{name}" for name in unwanted}
