@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import BaseModel
-
 from sparkswarm.config import Settings, get_settings
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed, Unavailable
 from sparkswarm.executor import SOURCES
+from sparkswarm.model_base import LazyModel
 from sparkswarm.workers.events import (
     TERMINAL_TYPES,
     Event,
@@ -66,7 +65,7 @@ class Submission:
     stream_id: str
 
 
-class Refusal(BaseModel):
+class Refusal(LazyModel):
     """A request refused before anything was queued: who, what, why, when."""
 
     at: float

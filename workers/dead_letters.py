@@ -19,7 +19,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from sparkswarm.model_base import LazyModel
 
 if TYPE_CHECKING:
     from sparkswarm.doctor import Check
@@ -35,7 +35,7 @@ KEEP = 1000
 PREVIEW = 200
 
 
-class DeadLetter(BaseModel):
+class DeadLetter(LazyModel):
     """One item moved aside: when, from which queue, why, and its bytes."""
 
     at: float

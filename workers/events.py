@@ -13,7 +13,9 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
+
+from sparkswarm.model_base import LazyModel
 
 if TYPE_CHECKING:
     from sparkswarm.workers.redis_api import RedisClient
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 TERMINAL_TYPES = frozenset({"operation.succeeded", "operation.failed", "operation.cancelled"})
 
 
-class _Event(BaseModel):
+class _Event(LazyModel):
     run_id: str
     op: str = ""
     target: str = ""

@@ -28,10 +28,11 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from sparkswarm.errors import NotFound
 from sparkswarm.health_judge import Observation
+from sparkswarm.model_base import LazyModel
 
 if TYPE_CHECKING:
     from sparkswarm.workers.client import QueueClient
@@ -49,7 +50,7 @@ return 0
 INDEX_KEEP = 2000
 
 
-class Incident(BaseModel):
+class Incident(LazyModel):
     """One condition of the swarm, as recorded."""
 
     key: str

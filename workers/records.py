@@ -17,9 +17,10 @@ import json
 import time
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from sparkswarm.errors import NotFound
+from sparkswarm.model_base import LazyModel
 from sparkswarm.states import TERMINAL_STATES, RunState
 from sparkswarm.workers import lua
 from sparkswarm.workers.locks import heartbeat_key
@@ -27,7 +28,7 @@ from sparkswarm.workers.record_index import IndexedStore, newest_first, past_ret
 from sparkswarm.workers.redis_api import RedisClient
 
 
-class RunRecord(BaseModel):
+class RunRecord(LazyModel):
     """One operation run as recorded; ``params`` has its secrets masked."""
 
     id: str

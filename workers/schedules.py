@@ -23,11 +23,12 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from redbeat import RedBeatScheduler, RedBeatSchedulerEntry
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound
 from sparkswarm.executor import Origin
+from sparkswarm.model_base import LazyModel
 from sparkswarm.requests.model import Request
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ FIRE_TASK = "sparkswarm.schedule.fire"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
-class ScheduleDefinition(BaseModel):
+class ScheduleDefinition(LazyModel):
     """What a schedule runs and when; in Redis, secret ``params`` are sealed
     (see sealing.py)."""
 
@@ -58,7 +59,7 @@ class ScheduleDefinition(BaseModel):
     notify_on: NotifyOn = "failure"
 
 
-class ScheduleView(BaseModel):
+class ScheduleView(LazyModel):
     """A schedule as ``schedule ls`` shows it."""
 
     name: str

@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm import config_values as v
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.spark.quota import Quota, parse_overrides
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
+
+    from sparkswarm.spark.quota import Quota
 
 __all__ = [
     "ENV_PREFIX",
@@ -55,6 +56,16 @@ def _row(parse: Callable[[object], object], doc: str, *, from_file: bool = False
 
 
 _name = v.text(min_length=1)
+
+
+def _quota_overrides(value: object) -> dict[str, Quota]:
+    """:func:`sparkswarm.spark.quota.parse_overrides`, whose module (the Spark
+    quota rules) loads only when there are overrides to parse."""
+    if value == {}:  # the default
+        return {}
+    from sparkswarm.spark.quota import parse_overrides
+
+    return parse_overrides(value)
 
 
 @dataclass(frozen=True)
@@ -324,7 +335,7 @@ class Settings:
     spark_quotas: dict[str, Quota] = field(
         default_factory=dict,
         metadata=_row(
-            parse_overrides,
+            _quota_overrides,
             "Quotas of particular users or Slack user groups, ID=JOBS/CORES comma "
             "separated (U0ALICE=1/2,S0STUDY=3/6); a group's caps what its members run together.",
         ),

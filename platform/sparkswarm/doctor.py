@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
-
+from sparkswarm.model_base import LazyModel
 from sparkswarm.nodes import failures_tolerated, quorum_size
 
 Status = Literal["ok", "warn", "fail"]
@@ -37,7 +36,7 @@ IPVS_PATH = Path("/proc/sys/net/ipv4/vs")
 PROC_NET = Path("/proc/net")
 
 
-class Check(BaseModel):
+class Check(LazyModel):
     """One verdict of the doctor."""
 
     name: str

@@ -33,9 +33,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
+from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.spark.version import (
     BASE_IMAGE,
@@ -57,7 +58,7 @@ _IMAGE_REF = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0
 _DOCKERIGNORE = "*\n!Dockerfile\n!pyspark\n!py4j\n"
 
 
-class ImageBuildResult(BaseModel):
+class ImageBuildResult(LazyModel):
     """What ``image.build`` did."""
 
     image: str = Field(description="The image built (or found), e.g. sparkswarm/spark:4.3.0.")

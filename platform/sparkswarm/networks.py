@@ -13,9 +13,10 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound
+from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.waiting import poll
 
@@ -27,7 +28,7 @@ _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 DRIVERS = ("overlay", "bridge", "macvlan", "ipvlan")
 
 
-class NetworkInfo(BaseModel):
+class NetworkInfo(LazyModel):
     """One network as ``network ls`` shows it."""
 
     id: str
@@ -38,11 +39,11 @@ class NetworkInfo(BaseModel):
     encrypted: bool = False
     internal: bool = False
     ingress: bool = False
-    subnets: list[str] = []
-    labels: dict[str, str] = {}
+    subnets: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
-class NetworkChange(BaseModel):
+class NetworkChange(LazyModel):
     """The result of create/rm: the network (None once removed) and whether anything changed."""
 
     name: str
@@ -50,7 +51,7 @@ class NetworkChange(BaseModel):
     changed: bool
 
 
-class NetworkRequest(BaseModel):
+class NetworkRequest(LazyModel):
     """What the caller asked for, validated; compared with what exists."""
 
     name: str
@@ -58,7 +59,7 @@ class NetworkRequest(BaseModel):
     attachable: bool = False
     encrypted: bool = False
     subnet: str | None = None
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 def network_info(raw: Mapping[str, Any]) -> NetworkInfo:

@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
+from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
-from sparkswarm.services.rolling import TaskWatcher, wait_for_services
 from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ ROLES = ("worker", "manager")
 AVAILABILITIES = ("active", "pause", "drain")
 
 
-class NodeInfo(BaseModel):
+class NodeInfo(LazyModel):
     """One node as ``node ls`` shows it."""
 
     id: str
@@ -46,10 +46,10 @@ class NodeInfo(BaseModel):
     leader: bool = False
     engine_version: str = ""
     address: str = ""
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
-class NodeChange(BaseModel):
+class NodeChange(LazyModel):
     """The result of a node operation: the node afterwards, and whether it changed."""
 
     node: NodeInfo
@@ -318,6 +318,8 @@ def _wait_until_replaced(
 ) -> None:
     """Wait until each service of ``services`` has converged again (replicated:
     all replicas run elsewhere; global: the drained node's task is gone)."""
+    from sparkswarm.services.rolling import TaskWatcher, wait_for_services  # a drain only
+
     watchers = []
     for service_id in sorted(services):
         try:

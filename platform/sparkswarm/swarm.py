@@ -13,9 +13,10 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from sparkswarm.errors import Conflict, InvalidRequest, OperationFailed, SparkswarmError
+from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 
@@ -29,7 +30,7 @@ JOIN_TOKEN_FORMAT = re.compile(r"SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}")
 DEFAULT_SWARM_PORT = 2377
 
 
-class SwarmStatus(BaseModel):
+class SwarmStatus(LazyModel):
     """Where the engine behind the gateway stands in its swarm."""
 
     state: str
@@ -39,11 +40,11 @@ class SwarmStatus(BaseModel):
     cluster_id: str | None = None
     managers: int | None = None
     nodes: int | None = None
-    remote_managers: list[str] = []
+    remote_managers: list[str] = Field(default_factory=list)
     changed: bool = False
 
 
-class TokenRotation(BaseModel):
+class TokenRotation(LazyModel):
     """The outcome of a token rotation; the token itself is masked."""
 
     role: TokenRole

@@ -5,9 +5,12 @@ root). ``MODE`` is ``parse`` (what the CLI does before it talks to the
 engine: load ``sparkswarm.cli.main``, parse WORDS into a request, resolve
 the operation and its result type, load the renderers) or ``run`` (the
 console script itself, for real). At exit it writes one line to stderr:
-``IMPORTS {"loaded": [...], "importers": {package: [module, ...]}}``, the
-importers being the modules outside those packages whose import statements
-named them. :func:`heavy_imports` runs it and returns that.
+``IMPORTS {"loaded": [...], "importers": {package: [module, ...]},
+"plugin_scan": bool}``, the importers being the modules outside those
+packages whose import statements named them, ``plugin_scan`` whether
+pydantic looked for plugins in the installed packages' metadata.
+:func:`heavy_imports` runs it and returns the first two; :func:`spy_report`
+returns the whole report.
 """
 
 from __future__ import annotations
@@ -45,6 +48,15 @@ def heavy_imports(
 ) -> tuple[subprocess.CompletedProcess[str], list[str], dict[str, list[str]]]:
     """Run ``words`` in ``mode`` in a fresh interpreter; the process, the heavy
     packages loaded, and who imported each."""
+    done, found = spy_report(mode, words, env)
+    return done, found["loaded"], found["importers"]
+
+
+def spy_report(
+    mode: str, words: list[str], env: Mapping[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run ``words`` in ``mode`` in a fresh interpreter; the process and its
+    whole report (see the module docstring)."""
     done = subprocess.run(
         [sys.executable, "-m", "tests.support.import_spy", mode, *words],
         capture_output=True,
@@ -56,8 +68,8 @@ def heavy_imports(
     )
     lines = [text for text in done.stderr.splitlines() if text.startswith("IMPORTS ")]
     assert lines, done.stderr
-    found = json.loads(lines[-1].removeprefix("IMPORTS "))
-    return done, found["loaded"], found["importers"]
+    found: dict[str, Any] = json.loads(lines[-1].removeprefix("IMPORTS "))
+    return done, found
 
 
 def _spy(importers: dict[str, set[str]]) -> None:
@@ -79,7 +91,13 @@ def main(mode: str, words: list[str]) -> None:
 
     def report() -> None:
         loaded = sorted({name.split(".")[0] for name in sys.modules} & set(HEAVY))
-        found = {"loaded": loaded, "importers": {k: sorted(v) for k, v in importers.items()}}
+        loader = sys.modules.get("pydantic.plugin._loader")
+        found = {
+            "loaded": loaded,
+            "importers": {k: sorted(v) for k, v in importers.items()},
+            # pydantic fills its plugin cache when it has scanned the metadata.
+            "plugin_scan": getattr(loader, "_plugins", None) is not None,
+        }
         sys.stderr.write("IMPORTS " + json.dumps(found) + "\n")
 
     atexit.register(report)

@@ -64,3 +64,24 @@ def test_a_group_with_one_command_stays_a_group() -> None:
     images = load_command("images")
     assert images.list_commands(None) == ["build"]
     assert images.name == "images"
+
+
+def test_a_command_line_builds_only_the_command_it_runs() -> None:
+    # typer turns every command's signature into click options as it builds a group.
+    from sparkswarm.cli.main import load_command
+
+    everything = load_command("service").list_commands(None)
+    assert {"create", "update", "ls", "ps", "inspect", "logs"} <= set(everything)
+    assert load_command("service", only="ls").list_commands(None) == ["ls"]
+    # Not a command of the group: the whole group, to list or to suggest from.
+    assert load_command("service", only="lss").list_commands(None) == everything
+    assert load_command("service", only="--help").list_commands(None) == everything
+
+
+def test_the_group_help_and_a_misspelt_command_still_see_every_command() -> None:
+    listing = invoke("service", "--help")
+    assert listing.exit_code == 0, listing.output
+    assert all(name in listing.output for name in ("create", "scale", "rollback", "logs"))
+    misspelt = invoke("service", "scal", "web=1")
+    assert misspelt.exit_code == 2
+    assert "Did you mean 'scale'" in misspelt.output

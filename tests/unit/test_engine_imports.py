@@ -16,11 +16,12 @@ commands for real and checks the whole path.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.support.import_spy import MODELS, heavy_imports
+from tests.support.import_spy import MODELS, heavy_imports, spy_report
 
 COMPOSE = Path(__file__).parents[1] / "integration" / "compose_cases" / "web.yml"
 TOKEN = "SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
@@ -76,3 +77,60 @@ def test_help_loads_no_model_system() -> None:
     done, loaded, importers = heavy_imports("run", ["--help"])
     assert done.returncode == 0, done.stderr
     assert not set(loaded) & MODELS, importers
+
+
+# A refusal that pydantic's validation makes: a model is built on the way.
+REFUSED_BY_A_MODEL = ["service", "create", "web", "nginx:1", "--mode", "bogus"]
+
+
+def _env(**changes: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def test_the_console_script_skips_pydantics_plugin_scan() -> None:
+    # Reading every installed package's entry points for plugins we never use.
+    done, report = spy_report("run", REFUSED_BY_A_MODEL, env=_env(PYDANTIC_DISABLE_PLUGINS=None))
+    assert done.returncode == 2, done.stderr
+    assert "invalid service options" in done.stderr
+    assert "pydantic" in report["loaded"]
+    assert not report["plugin_scan"]
+
+
+def test_a_users_own_plugin_setting_is_kept() -> None:
+    # Set (even empty, which disables nothing): pydantic loads plugins as told.
+    done, report = spy_report("run", REFUSED_BY_A_MODEL, env=_env(PYDANTIC_DISABLE_PLUGINS=""))
+    assert done.returncode == 2, done.stderr
+    assert report["plugin_scan"]
+
+
+def test_reads_leave_what_only_changes_use_unloaded() -> None:
+    # The rolling-update watcher (service changes, node drain), the service spec
+    # models (create, update) and the Spark quota rules (settings that name
+    # quotas) are no part of a read or of reading the settings.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sparkswarm.operations import get_operation\n"
+        "for name in ('service.ls', 'service.ps', 'service.inspect', 'node.ls',\n"
+        "             'node.inspect', 'stack.ls', 'stack.services', 'stack.ps', 'network.ls'):\n"
+        "    get_operation(name).resolve()\n"
+        "from sparkswarm.config import get_settings\n"
+        "get_settings()\n"
+        "print(' '.join(m for m in sys.modules if m.startswith('sparkswarm.')))\n"
+    )
+    env = _env(SPARKSWARM_SPARK_QUOTAS=None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    loaded = set(done.stdout.split())
+    assert "sparkswarm.services.queries" in loaded  # the walk did load the reads
+    unwanted = {"services.rolling", "services.specs", "spark.quota"}
+    assert not loaded & {f"sparkswarm.{name}" for name in unwanted}

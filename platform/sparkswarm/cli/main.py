@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
+import os
 import sys
 from typing import Any
 
@@ -37,20 +39,37 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def load_command(name: str) -> Any:
-    """The click command (or group) ``name`` of :data:`COMMANDS`, importing its module."""
+def load_command(name: str, only: str | None = None) -> Any:
+    """The click command (or group) ``name`` of :data:`COMMANDS`, importing its module.
+
+    ``only`` is the word after ``name`` on the command line: when the group
+    has a command of that name, the group is built holding that one alone.
+    typer turns each command's signature into click parameters as it builds
+    a group, and a command line runs one command; any other word (``--help``,
+    a misspelt name) gets the whole group, to list or to suggest from.
+    """
     module_name, _, attribute = COMMANDS[name].partition(":")
     target = getattr(importlib.import_module(module_name), attribute)
     command: Any
     if isinstance(target, typer.Typer):
         # A group even with one command (`images build`), as add_typer makes it.
-        command = typer.main.get_group(target)
+        command = typer.main.get_group(_narrowed(target, only))
     else:
         single = typer.Typer()
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name
     return command
+
+
+def _narrowed(group: typer.Typer, only: str | None) -> typer.Typer:
+    """``group`` with command ``only`` alone, or ``group`` when it has none of that name."""
+    chosen = [info for info in group.registered_commands if only and info.name == only]
+    if not chosen:
+        return group
+    narrow = copy.copy(group)  # the group's own settings and callback, shared
+    narrow.registered_commands = chosen
+    return narrow
 
 
 class LazyGroup(TyperGroup):
@@ -69,6 +88,8 @@ class LazyGroup(TyperGroup):
             # Unknown: typer suggests the closest of the commands it holds, so hold all.
             for name in COMMANDS:
                 self.get_command(ctx, name)
+        elif args and args[0] not in self.commands:
+            self.commands[args[0]] = load_command(args[0], only=next(iter(args[1:]), None))
         return super().resolve_command(ctx, args)
 
 
@@ -90,6 +111,23 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug
     )
 
 
+PLUGINS_VARIABLE = "PYDANTIC_DISABLE_PLUGINS"
+
+
+def skip_pydantic_plugin_scan() -> None:
+    """Tell pydantic, unless the user said otherwise, to load no plugins.
+
+    The first model pydantic builds in a process makes it look for plugins
+    in every installed distribution's entry points (importlib.metadata reads
+    each one's metadata); sparkswarm uses none, and every command pays that
+    scan. ``PYDANTIC_DISABLE_PLUGINS`` is pydantic's documented switch
+    ("Disabling Plugins" in its plugin docs); a user who runs a pydantic
+    plugin with sparkswarm sets the variable (empty, or to the plugins to
+    leave out) and keeps it.
+    """
+    os.environ.setdefault(PLUGINS_VARIABLE, "__all__")
+
+
 def run() -> None:
     """Console-script entry: every refusal is one line on stderr and an exit code.
 
@@ -100,6 +138,7 @@ def run() -> None:
     from sparkswarm.cli.common import EXIT_INVALID, exit_code_for, fail
     from sparkswarm.errors import SparkswarmError
 
+    skip_pydantic_plugin_scan()
     try:
         code = app(standalone_mode=False)
     except SparkswarmError as exc:

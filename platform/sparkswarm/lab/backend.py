@@ -27,16 +27,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import BaseModel
-
 from sparkswarm.errors import OperationFailed
 from sparkswarm.lab import host
+from sparkswarm.model_base import LazyModel
 
 NodeRole = Literal["manager", "worker"]
 START_TIMEOUT = 60.0
 
 
-class LabNode(BaseModel):
+class LabNode(LazyModel):
     """One lab node, as saved in the lab's state file."""
 
     name: str

@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
 from sparkswarm.gateway import Gateway
 from sparkswarm.images import split_ref, validate_image_ref
+from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.spark.version import LOCAL_IMAGE, OFFICIAL_IMAGE
 
@@ -26,7 +25,7 @@ DEFAULT_IMAGES = (LOCAL_IMAGE, OFFICIAL_IMAGE, "sparkswarm/web:v1", "sparkswarm/
 LOAD_PARALLEL = 2
 
 
-class ImageCopy(BaseModel):
+class ImageCopy(LazyModel):
     """One image copied into the lab."""
 
     image: str

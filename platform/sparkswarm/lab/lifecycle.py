@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from sparkswarm.errors import InvalidRequest, OperationFailed
 from sparkswarm.gateway import Gateway
@@ -41,6 +41,7 @@ from sparkswarm.lab.state import (
     validate_shape,
 )
 from sparkswarm.lab.status import LabStatus, require_state, wait_until_ready
+from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.swarm import init_swarm, join_swarm, read_join_token
 
@@ -49,13 +50,13 @@ DEFAULT_WORKERS = 2
 T = TypeVar("T")
 
 
-class LabDown(BaseModel):
+class LabDown(LazyModel):
     """What ``lab down`` removed, and anything it could not."""
 
     name: str
     removed: list[str]
-    problems: list[str] = []
-    leftovers: list[str] = []
+    problems: list[str] = Field(default_factory=list)
+    leftovers: list[str] = Field(default_factory=list)
     changed: bool
     seconds: float
 

@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.lab.backend import LabNode
+from sparkswarm.model_base import LazyModel
 
 DEFAULT_NAME = "lab"
 NETNS_PREFIX = "sswl"
@@ -31,7 +30,7 @@ MAX_MANAGERS = 7
 MAX_WORKERS = 10
 
 
-class LabState(BaseModel):
+class LabState(LazyModel):
     """What ``lab.json`` holds."""
 
     name: str

@@ -6,18 +6,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from sparkswarm.errors import NotFound, OperationFailed, SparkswarmError
 from sparkswarm.gateway import Gateway
 from sparkswarm.lab.backend import LabNode, NodeBackend
 from sparkswarm.lab.engines import engine_info, quiet_gateway
 from sparkswarm.lab.state import LabState, lab_root, load_state
+from sparkswarm.model_base import LazyModel
 from sparkswarm.nodes import NodeInfo, list_nodes
 from sparkswarm.progress import ProgressFn, no_progress
 
 
-class LabNodeStatus(BaseModel):
+class LabNodeStatus(LazyModel):
     """One lab node: its engine, and how the swarm sees it."""
 
     name: str
@@ -33,7 +34,7 @@ class LabNodeStatus(BaseModel):
     leader: bool = False
 
 
-class LabStatus(BaseModel):
+class LabStatus(LazyModel):
     """A lab: its nodes, its leader, and the line that points sparkswarm at it."""
 
     name: str
@@ -43,7 +44,7 @@ class LabStatus(BaseModel):
     swarm_error: str | None = None
     env: str
     changed: bool = False
-    images: list[str] = []
+    images: list[str] = Field(default_factory=list)
     seconds: float | None = None
 
 

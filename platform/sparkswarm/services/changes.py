@@ -10,10 +10,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from sparkswarm import limits
 from sparkswarm.errors import InvalidRequest
+from sparkswarm.model_base import LazyModel
 from sparkswarm.services import flags
 from sparkswarm.services.specs import (
     PolicyOptions,
@@ -24,7 +25,7 @@ from sparkswarm.services.specs import (
 )
 
 
-class ServiceChanges(BaseModel):
+class ServiceChanges(LazyModel):
     """What ``service update`` may change; unset fields are left as they are."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from sparkswarm.model_base import LazyModel
 
 Outcome = Literal[
     "created",  # a new service, converged (or started, with detach)
@@ -19,7 +21,7 @@ Outcome = Literal[
 ]
 
 
-class ServiceSummary(BaseModel):
+class ServiceSummary(LazyModel):
     """One row of ``service ls``."""
 
     id: str
@@ -32,7 +34,7 @@ class ServiceSummary(BaseModel):
     ports: list[str] = Field(default_factory=list)
 
 
-class TaskInfo(BaseModel):
+class TaskInfo(LazyModel):
     """One row of ``service ps``."""
 
     id: str
@@ -46,7 +48,7 @@ class TaskInfo(BaseModel):
     image: str = ""
 
 
-class ServiceOutcome(BaseModel):
+class ServiceOutcome(LazyModel):
     """What a mutating service operation did and how it ended."""
 
     service: str
@@ -61,13 +63,13 @@ class ServiceOutcome(BaseModel):
     elapsed_s: float = 0.0
 
 
-class ScaleResult(BaseModel):
+class ScaleResult(LazyModel):
     """``service scale``: one outcome per service."""
 
     services: list[ServiceOutcome]
 
 
-class RemoveResult(BaseModel):
+class RemoveResult(LazyModel):
     """``service rm``: which services were removed and which did not exist."""
 
     removed: list[str] = Field(default_factory=list)

@@ -7,10 +7,21 @@ from typing import TYPE_CHECKING, Any
 from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.services.models import ServiceSummary, TaskInfo
 from sparkswarm.services.modes import mode_name
-from sparkswarm.services.rolling import task_error, task_image
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import JSON, Gateway
+
+
+def task_image(task: dict[str, Any]) -> str:
+    """The image a task runs, without a pinned digest."""
+    image = str(task.get("Spec", {}).get("ContainerSpec", {}).get("Image", ""))
+    return image.split("@", 1)[0]
+
+
+def task_error(task: dict[str, Any]) -> str:
+    """The error the engine reports for a task ("" if none)."""
+    status = task.get("Status") or {}
+    return str(status.get("Err") or "")
 
 
 def find_service(gw: Gateway, name: str) -> JSON | None:

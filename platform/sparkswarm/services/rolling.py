@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import NotFound, OperationFailed
 from sparkswarm.services.modes import mode_name
+from sparkswarm.services.queries import task_error, task_image
 from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
@@ -32,17 +33,6 @@ FAILED_TASK_STATES = ("failed", "rejected", "orphaned")
 _TASK_IN_MESSAGE = re.compile(r"task ([a-z0-9]{10,})")
 _UPDATING = ("updating", "rollback_started")
 _FAILED_UPDATES = ("paused", "rollback_started", "rollback_paused", "rollback_completed")
-
-
-def task_image(task: dict[str, Any]) -> str:
-    """The image a task runs, without a pinned digest."""
-    image = str(task.get("Spec", {}).get("ContainerSpec", {}).get("Image", ""))
-    return image.split("@", 1)[0]
-
-
-def task_error(task: dict[str, Any]) -> str:
-    status = task.get("Status") or {}
-    return str(status.get("Err") or "")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sparkswarm import limits
 from sparkswarm.errors import InvalidRequest
+from sparkswarm.model_base import LazyModel
 from sparkswarm.services import flags
 from sparkswarm.services.modes import JOB_MODES as JOB_MODES
 from sparkswarm.services.modes import MODE_KEYS as MODE_KEYS
@@ -39,7 +40,7 @@ DEFAULT_POLICY: dict[str, Any] = {
 }
 
 
-class PolicyOptions(BaseModel):
+class PolicyOptions(LazyModel):
     """``--update-*`` or ``--rollback-*`` flags; unset fields keep their value."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,7 +57,7 @@ class PolicyOptions(BaseModel):
         return all(value is None for value in self.model_dump().values())
 
 
-class ServiceOptions(BaseModel):
+class ServiceOptions(LazyModel):
     """Everything ``service create`` accepts besides the name and the image."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

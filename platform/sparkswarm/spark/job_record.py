@@ -20,8 +20,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from sparkswarm.model_base import LazyModel
 from sparkswarm.states import FINAL_JOB_STATES, JobState
 
 _NEXT: dict[str, frozenset[str]] = {
@@ -31,14 +32,14 @@ _NEXT: dict[str, frozenset[str]] = {
 }
 
 
-class JobAsk(BaseModel):
+class JobAsk(LazyModel):
     """The resources a job asks of the cluster."""
 
     cores: int = Field(description="spark.cores.max: executor cores in total.")
     executor_memory_mb: int = Field(description="Memory of each executor (MiB).")
 
 
-class JobRecord(BaseModel):
+class JobRecord(LazyModel):
     """One Spark job as recorded (``ssw:sparkjob:<id>``)."""
 
     id: str

@@ -16,10 +16,11 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from sparkswarm.errors import InvalidRequest, NotFound, SparkswarmError
 from sparkswarm.limits import check_wait
+from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.spark.job_record import JobAsk, JobRecord
 from sparkswarm.spark.job_request import decode_file, memory_mb
@@ -47,7 +48,7 @@ DEFAULT_EXECUTOR_MB = 512
 _POLL_SECONDS = 0.1
 
 
-class SparkJobSubmitted(BaseModel):
+class SparkJobSubmitted(LazyModel):
     """What ``spark.submit`` did: the job's first record, and how long it took."""
 
     stack: str

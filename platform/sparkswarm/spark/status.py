@@ -12,9 +12,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from sparkswarm.errors import InvalidRequest, OperationFailed, SparkswarmError, Unavailable
+from sparkswarm.model_base import LazyModel
 from sparkswarm.spark.queries import require_stack_service
 from sparkswarm.waiting import poll
 
@@ -29,7 +30,7 @@ _FETCH = (
 )
 
 
-class SparkWorker(BaseModel):
+class SparkWorker(LazyModel):
     """One worker as the master sees it."""
 
     id: str
@@ -41,7 +42,7 @@ class SparkWorker(BaseModel):
     memory_used_mb: int
 
 
-class SparkApp(BaseModel):
+class SparkApp(LazyModel):
     """One application (a driver) registered with the master."""
 
     id: str
@@ -51,7 +52,7 @@ class SparkApp(BaseModel):
     duration_ms: int
 
 
-class SparkStatus(BaseModel):
+class SparkStatus(LazyModel):
     """The master's state: workers, capacity and applications."""
 
     stack: str

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from sparkswarm.model_base import LazyModel
 
 
-class StackServiceChange(BaseModel):
+class StackServiceChange(LazyModel):
     """What a deployment did to one service of the stack."""
 
     service: str = Field(description="The service's name in the compose file.")
@@ -15,7 +17,7 @@ class StackServiceChange(BaseModel):
     changes: list[str] = Field(default_factory=list)
 
 
-class StackResult(BaseModel):
+class StackResult(LazyModel):
     """``stack deploy`` and ``stack rollback``: one row per service, and the snapshot."""
 
     stack: str
@@ -26,7 +28,7 @@ class StackResult(BaseModel):
     rolled_back_to: int | None = Field(None, description="The snapshot a rollback deployed.")
 
 
-class StackRemoval(BaseModel):
+class StackRemoval(LazyModel):
     """``stack rm``: the names of what was removed."""
 
     stack: str
@@ -36,14 +38,14 @@ class StackRemoval(BaseModel):
     configs: list[str] = Field(default_factory=list)
 
 
-class StackSummary(BaseModel):
+class StackSummary(LazyModel):
     """``stack ls``: a stack and how many services it has."""
 
     name: str
     services: int
 
 
-class PlannedObject(BaseModel):
+class PlannedObject(LazyModel):
     """``stack diff``: a network, secret or config that deploying would create."""
 
     object: str
