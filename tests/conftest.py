@@ -19,8 +19,17 @@ import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.engine import remove_prefixed, require_swarm_manager
+
+# The suite shares two cores with engines, Spark and other workers: a draw or
+# an example that is slow because the machine is busy is not a failure. What
+# Hypothesis checks (the properties, the health of the strategies) stays.
+settings.register_profile(
+    "shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("shared-machine")
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SESSION_ID = "ssw" + secrets.token_hex(3)
