@@ -88,6 +88,9 @@ def main() -> None:
     from tests.support.queue_harness import Process, queue_lab
 
     gw = EngineGateway()
+    from sparkswarm.images import build_image
+
+    build_image(gw, name="spark")  # idempotent; minutes only the first time on an engine
     prefix = f"bench{secrets.token_hex(2)}"
     stack = f"{prefix}-spark"
     worker = f"{stack}_worker"

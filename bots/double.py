@@ -521,7 +521,8 @@ class SlackDouble:
         if refused:
             return refused
         self._triggers.add(trigger)
-        opened = {**view, "id": f"V{next(self._ts):08d}", "state": {"values": {}}}
+        # Unique across doubles, as Slack's are across a workspace's life.
+        opened = {**view, "id": f"V{uuid.uuid4().hex[:10].upper()}", "state": {"values": {}}}
         opened["hash"] = f"{int(time.time())}.{uuid.uuid4().hex[:8]}"
         self.views.append(opened)
         return {"ok": True, "view": opened}

@@ -162,6 +162,18 @@ def test_cancel_ends_the_wait(bots: BotLab, lab: QueueLab) -> None:
     holds_for(lambda: len(runs_of(lab, "spark.submit")) == before, 1.5, "no run")
 
 
+def filled_form(bots: BotLab, service: str, at: int) -> dict[str, Any]:
+    """The ``at``-th opened view once ``views.update`` put ``service`` in it."""
+
+    def options() -> list[Any]:
+        blocks = bots.web.views[at].get("blocks") if len(bots.web.views) > at else None
+        element = (blocks or [{}])[0].get("element", {})
+        return [o for o in element.get("options", []) if o["value"] == service]
+
+    wait_for(options, 30, "the services in the form", explain=bots.dump)
+    return bots.web.views[at]
+
+
 @pytest.fixture
 def web(gw: Any, name: Callable[[str], str], web_images: dict[str, str]) -> str:
     from sparkswarm.services import ops
@@ -177,18 +189,8 @@ def test_swarm_scale_alone_opens_a_form_whose_submission_scales_as_typed(
     assert bots.slash("/swarm", "scale", OPERATOR, trigger_id=trigger()).status_code == 200
     view = opened_view(bots)
     assert view["callback_id"] == scale_modal.CALLBACK_ID
-    filled = wait_for(
-        lambda: [
-            o
-            for o in bots.web.views[0].get("blocks", [{}])[0].get("element", {}).get("options", [])
-            if o["value"] == web
-        ],
-        30,
-        "the services in the form",
-        explain=bots.dump,
-    )
-    assert filled and bots.web.calls_of("views.update")[0].response["ok"]
-    view = bots.web.views[0]
+    view = filled_form(bots, web, 0)
+    assert bots.web.calls_of("views.update")[0].response["ok"]
     assert len(view["blocks"][0]["element"]["options"]) <= 100
 
     def values(replicas: str) -> dict[str, Any]:
@@ -208,6 +210,9 @@ def test_swarm_scale_alone_opens_a_form_whose_submission_scales_as_typed(
     assert "*succeeded*" in final.text
     assert int(gw.inspect_service(web)["Spec"]["Mode"]["Replicated"]["Replicas"]) == 2
 
+    # A sent form closes: scaling again is another form (another view id).
+    assert bots.slash("/swarm", "scale", OPERATOR, trigger_id=trigger()).status_code == 200
+    view = filled_form(bots, web, 1)
     zero = payloads.view_submission(view, values("0"), user=OPERATOR)
     assert bots.post(payloads.interactive_body(zero), FORM).status_code == 200
     question = bots.asking(f"service scale {web}=0")  # as typed: asked first
