@@ -76,6 +76,11 @@ def test_a_form_becomes_the_words_typed_in_chat() -> None:
     assert words == [] and list(errors) == ["service"]
     words, errors = scale_modal.judge_submission(_values("web", "-1"))
     assert words == [] and list(errors) == ["replicas"] and len(errors["replicas"]) <= 150
+    # Over the replica limit: the grammar's refusal, under the number, not a huge scale.
+    words, errors = scale_modal.judge_submission(_values("web", "100000000000"))
+    assert words == [] and "over the limit" in errors["replicas"]
+    words, errors = scale_modal.judge_submission(_values("bad name!", "1"))
+    assert words == [] and list(errors) == ["service"]
 
 
 def test_service_ls_rows_become_the_select_s_services() -> None:
