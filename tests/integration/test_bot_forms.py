@@ -229,3 +229,27 @@ def test_the_scale_form_is_refused_without_the_role_or_a_live_trigger(bots: BotL
     assert "Slack would not open the form" in str(said[0].args.get("text"))
     assert [c.response["error"] for c in bots.web.calls_of("views.open")] == ["expired_trigger_id"]
     assert bots.web.views == [] and bots.web.calls_of("views.update") == []
+
+
+def test_a_file_in_a_mention_runs_once_though_slack_sends_it_twice(
+    bots: BotLab, lab: QueueLab
+) -> None:
+    """A message that mentions the bot comes as ``app_mention`` and as a
+    channel ``message``: the awaited file in it runs once (the mention's)."""
+    from sparkswarm.bots import double
+
+    assert bots.slash("/spark", "submit", OPERATOR, trigger_id=trigger()).status_code == 200
+    view = opened_view(bots)
+    stack = f"nosuch{secrets.token_hex(3)}"
+    sent = payloads.view_submission(view, _submit_values(modal.NEXT_FILE, "", stack), user=OPERATOR)
+    assert bots.post(payloads.interactive_body(sent), FORM).status_code == 200
+    wait_for(lambda: bots.web.responded(OPERATOR), 15, "what the bot waits for")
+    before = len(runs_of(lab, "spark.submit"))
+    shared = bots.web.share_file("job.py", SCRIPT)
+    text = f"<@{double.BOT_USER_ID}> here it is"
+    for kind in ("app_mention", "message"):
+        event = payloads.event_callback(text, user=OPERATOR, kind=kind, files=[shared])
+        assert bots.event(event).status_code == 200
+    wait_for(lambda: len(runs_of(lab, "spark.submit")) > before, 20, "the run", explain=bots.dump)
+    holds_for(lambda: len(runs_of(lab, "spark.submit")) == before + 1, 1.5, "one run only")
+    assert runs_of(lab, "spark.submit")[0].params["stack"] == stack
