@@ -145,7 +145,7 @@ class FileWaits:
         try:
             files = attachments.fetch(d.out, req.files, d.attach_limits())
         except InvalidRequest as exc:
-            self._tell(req, f":warning: {exc}. Nothing ran. {still}")
+            self._tell(req, f":warning: {blockkit.clip(str(exc), 2000)}. Nothing ran. {still}")
             return True
         scripts = [name for name in files if name.endswith(".py")]
         if len(scripts) != 1:

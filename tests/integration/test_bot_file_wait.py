@@ -8,6 +8,7 @@ real bot process and worker: test_bot_forms.py.)
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,4 +192,25 @@ def test_the_file_runs_the_form_s_words_with_its_name(qc: QueueClient, slack: Sl
         k: v for k, v in dict(typed.params).items() if k != "job_id"
     }
     d.handle(file_message(slack, OPERATOR))  # the wait was taken: a second file is chat
+    assert len(submits(qc)) == 1
+
+
+def test_a_file_that_is_refused_is_said_escaped_and_the_wait_goes_on(
+    qc: QueueClient, slack: SlackDouble
+) -> None:
+    """A badly named .py (its name quoted in the answer: escaped, it pings
+    nobody) runs nothing; the wait stays for the next file."""
+    from sparkswarm.bots.dispatch import CHANNEL_MESSAGE, ChatRequest
+
+    d = dispatcher(qc, slack, [OPERATOR])
+    d.handle(form(OPERATOR, slack.response_url("C0GENERAL", OPERATOR)))
+    shared = slack.share_file("<!channel>.py", SCRIPT)
+    bad = ChatRequest(CHANNEL_MESSAGE, "", OPERATOR, "C0GENERAL", "Ev-bad", None, double.TEAM_ID)
+    d.handle(dataclasses.replace(bad, files=(shared["id"],)))
+    told = [m.text for m in slack.messages.values() if m.ephemeral_user == OPERATOR]
+    assert any("&lt;!channel&gt;.py" in t and "Still waiting" in t for t in told), told
+    assert not any("<!channel>" in t for t in told)
+    assert submits(qc) == []
+    assert qc.attachment_waits.peek(double.TEAM_ID, OPERATOR, "C0GENERAL") is not None
+    d.handle(file_message(slack, OPERATOR))
     assert len(submits(qc)) == 1
