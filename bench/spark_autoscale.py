@@ -66,8 +66,8 @@ def submit(lab: Any, script: Path, stack: str, user: str) -> str:
         raise SystemExit(f"bench: spark submit failed:\n{done.stderr[-2000:]}")
     for line in done.stderr.splitlines():
         words = line.split()
-        if len(words) > 2 and words[0] == "job":
-            return words[1]
+        if len(words) > 2 and words[0] == "job":  # "job ID STATE ..." or "job ID: ..."
+            return words[1].rstrip(":")
     raise SystemExit(f"bench: no job id in:\n{done.stderr[-2000:]}")
 
 
@@ -136,13 +136,24 @@ def main() -> None:
                 until(partial(started_at, first), 300, f"job {first} started")
                 second = submit(lab, script, stack, f"b{run}")
                 started = until(partial(started_at, second), 300, f"job {second} started")
-                waited = started - jobs.get(second).created_at
+                queued_at = jobs.get(second).created_at
+                waited = started - queued_at
                 figures.append(waited)
+                # Where the time went: the autoscaler's first scale-up after B
+                # was queued (a recorded run with its reason).
+                ups = sorted(
+                    (r for r in lab.client().list(limit=200) if r.requester == "autoscaler"),
+                    key=lambda r: r.created_at,
+                )
+                up = next((r for r in ups if r.created_at >= queued_at), None)
+                decided = f"{up.created_at - queued_at:6.2f} s" if up else "   none"
                 print(
                     f"run {run}: second job queued -> started {waited:6.2f} s "
-                    f"(workers now {replicas()})",
+                    f"(queued -> scale-up run {decided}; workers now {replicas()})",
                     flush=True,
                 )
+                if up is not None:
+                    print(f"  scale-up: {' '.join(up.notes)[:200]}", flush=True)
                 for job_id, user in ((first, f"a{run}"), (second, f"b{run}")):
                     lab.cli(
                         "spark", "cancel", job_id, "--stack", stack,
