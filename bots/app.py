@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.bots.dispatch import BUSY, ChatRequest, Dispatcher
+from sparkswarm.bots.dispatch import BUSY, CHANNEL_MESSAGE, ChatRequest, Dispatcher
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.roles import load_role_map
 from sparkswarm.bots.scrub import Scrubber, scrub_logs
@@ -74,8 +74,9 @@ class Bot:
         while not self.stop.wait(1.0):
             try:
                 self.dispatcher.expire_confirmations()
+                self.dispatcher.file_waits.expire()
             except Exception:
-                log.exception("expiring confirmations failed")
+                log.exception("expiring confirmations or waits for files failed")
 
 
 def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = True) -> Bot:
@@ -136,10 +137,11 @@ def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = Tru
         raise Unavailable(f"Slack Web API at {api_url}: {type(exc).__name__}: {reason}") from None
     # Roles are per workspace: plain ids are those of the bot's own team.
     try:
-        home = str(app.client.auth_test().get("team_id") or "")
+        who = app.client.auth_test()
+        home, bot_user = str(who.get("team_id") or ""), str(who.get("user_id") or "")
     except Exception as exc:  # Bolt's own auth.test just passed: a blip
         log.warning("auth.test for the home team failed (%s): any team counts as home", exc)
-        home = ""
+        home, bot_user = "", ""
     roles = dataclasses.replace(roles, home_team=home)
     from sparkswarm.workers.executor import QueueExecutor
 
@@ -148,7 +150,7 @@ def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = Tru
     # so a burst of commands is worked through without starving the acks, and
     # a bound, so a flood is told "busy" instead of waiting in a queue.
     work = BoundedPool(settings.bot_threads, settings.bot_max_pending, "sparkswarm-dispatch")
-    _listen(app, dispatcher, work)
+    _listen(app, dispatcher, work, bot_user)
     from sparkswarm.bots import alerts
     from sparkswarm.bots.home import Home, register_home
     from sparkswarm.bots.outcomes import OutcomePoster
@@ -165,7 +167,7 @@ def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = Tru
     return bot
 
 
-def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool) -> None:
+def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str = "") -> None:
     def on_command(ack: Any, command: dict[str, Any]) -> None:
         req = ChatRequest(
             command=command.get("command", ""),
@@ -188,13 +190,18 @@ def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool) -> None:
         _take(work, dispatcher, _from_event(event, body))
 
     def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        # Direct messages only; not the bot's own messages, edits or joins.
-        if (
-            event.get("channel_type") == "im"
-            and not event.get("bot_id")
-            and event.get("subtype") in (None, "file_share")  # a DM with files attached
-        ):
+        # Not the bot's own messages, edits or joins.
+        if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
+            return
+        if event.get("channel_type") == "im":  # a direct message: a command
             _take(work, dispatcher, _from_event(event, body))
+        elif (
+            event.get("subtype") == "file_share"
+            and f"<@{bot_user}" not in str(event.get("text") or "")  # app_mention has those
+        ):
+            # A file in a channel: the one someone waits to attach, if so (awaited.py).
+            req = dataclasses.replace(_from_event(event, body), command=CHANNEL_MESSAGE)
+            _take(work, dispatcher, req)
 
     app.event("app_mention")(on_mention)
     app.event("message")(on_message)
@@ -239,9 +246,53 @@ def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool) -> None:
         )
         _take(work, dispatcher, req)
 
+    def on_scale_form(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The ``/swarm scale`` form sent: ``service scale NAME=N`` goes the
+        way typed words do (role, confirmation); a mistake is shown in the form."""
+        from sparkswarm.bots import blockkit, modal, scale_modal
+
+        words, errors = scale_modal.judge_submission(view.get("state", {}).get("values", {}))
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        channel, url = modal.origin(str(view.get("private_metadata") or ""))
+        user = body.get("user", {})
+        req = ChatRequest(
+            command="/sparkswarm",
+            text=blockkit.escape(shlex.join(words)),  # decoded back to these words
+            user=user.get("id", ""),
+            channel=channel,
+            key=f"view:{view.get('id', '')}:{view.get('hash', '')}",
+            team=user.get("team_id") or body.get("team", {}).get("id", ""),
+            response_url=url,
+        )
+        _take(work, dispatcher, req)
+
+    def on_wait_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Cancel on the message saying the bot waits for a file."""
+        ack()
+        user = body.get("user", {})
+        req = ChatRequest(
+            "",
+            "",
+            user.get("id", ""),
+            body.get("container", {}).get("channel_id") or body.get("channel", {}).get("id", ""),
+            f"click:{action.get('action_ts', '')}",
+            None,
+            user.get("team_id") or body.get("team", {}).get("id", ""),
+            body.get("response_url", ""),
+        )
+        if not work.submit(dispatcher.file_waits.cancel, req, str(action.get("value", ""))):
+            threading.Thread(target=dispatcher.busy, args=(req,), daemon=True).start()
+
+    from sparkswarm.bots import scale_modal
+    from sparkswarm.bots.awaited import CANCEL_ACTION
     from sparkswarm.bots.modal import CALLBACK_ID
 
+    app.action(CANCEL_ACTION)(on_wait_cancel)
     app.view(CALLBACK_ID)(on_submit_form)
+    app.view(scale_modal.CALLBACK_ID)(on_scale_form)
     app.action("sparkswarm_confirm")(on_button)
     app.action("sparkswarm_cancel")(on_button)
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots import blockkit, commands, present
 from sparkswarm.bots.approvals import ConfirmStore, Pending, answered_text, expired_text, judge
+from sparkswarm.bots.modal import NEXT_FILE
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.refusals import RefusalBudget
 from sparkswarm.bots.roles import RoleMap, allows, role_map
@@ -45,6 +46,7 @@ from sparkswarm.executor import Executor, Origin
 from sparkswarm.requests.model import Request
 
 if TYPE_CHECKING:
+    from sparkswarm.bots.attachments import Limits
     from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ CANNOT_POST = (
     "invite me with `/invite @sparkswarm`, or use a DM with me. Nothing ran."
 )
 BUSY = ":hourglass: sparkswarm is busy right now; try again in a minute. Nothing ran."
+# ChatRequest.command of a channel message that mentions nobody: ordinary
+# chat, looked at only for a file someone waits to attach.
+CHANNEL_MESSAGE = "message"
 
 
 @dataclass(frozen=True)
@@ -109,17 +114,25 @@ class Dispatcher:
         self._groups: tuple[float, dict[str, list[str]]] = (0.0, {})
         self.refusals = RefusalBudget(settings.bot_refusals_per_minute)
         self._asked: list[tuple[float, str, str, str, str]] = []  # expires, id, channel, ts, words
+        from sparkswarm.bots.awaited import FileWaits
+
+        self.file_waits = FileWaits(self)
         self._guard = threading.Lock()
 
     # --- entry points -------------------------------------------------------
     def handle(self, req: ChatRequest) -> None:
-        """Answer one chat command. Never raises: a problem becomes a message."""
+        """Answer one chat command. Never raises: a problem becomes a message.
+        A channel message that is no command (``req.command`` is
+        ``"message"``) is only looked at for a file someone waits to attach."""
         if self.halted.is_set():
             log.warning("app uninstalled or tokens revoked: request %s not answered", req.key)
             return
         try:
             if not self._first_time(req.key):
                 log.info("request %s seen before (a Slack retry or replay): dropped", req.key)
+                return
+            if req.command == CHANNEL_MESSAGE:
+                self.file_waits.arrived(req)
                 return
             self._handle(req)
         except SparkswarmError as exc:
@@ -216,17 +229,35 @@ class Dispatcher:
     def _handle(self, req: ChatRequest) -> None:
         words = commands.words_of(req.command, req.text)
         role = self._role(req.user, req.channel, req.team)
+        if req.files and words[:2] != ["spark", "submit"] and self.file_waits.arrived(req):
+            return  # a file someone was waiting to attach (see awaited.py)
         if not words or words[0] in ("help", "--help", "-h"):
             self._help(req, role)
             return
         if words == ["spark", "submit"] and req.command:  # `/spark submit` alone: the form
             self._open_submit_form(req, role)
             return
+        if words == ["service", "scale"] and req.command:  # `/swarm scale` alone: its form
+            from sparkswarm.bots.forms import open_scale_form
+
+            open_scale_form(self, req, role)
+            return
+        if words[:3] == ["spark", "submit", NEXT_FILE]:  # the form's "file you attach next"
+            self.file_waits.start(req, words, role)
+            return
         attached: dict[str, bytes] = {}
         if req.files:
             words, attached = self._attached(req, words, role)
             if not words:
                 return
+        self.run_words(req, words, role, attached)
+
+    def run_words(
+        self, req: ChatRequest, words: list[str], role: str | None, attached: dict[str, bytes]
+    ) -> None:
+        """Parse ``words`` (with the ``attached`` files), check them against
+        ``role`` and answer, run, or ask for confirmation. InvalidRequest is
+        answered with usage; nothing runs that the role does not allow."""
         try:
             request = commands.parse(words, attached)
         except InvalidRequest as exc:
@@ -237,13 +268,13 @@ class Dispatcher:
         shown = " ".join(words)
         policy = commands.policy(request.op, dict(request.params))
         if not policy.chat:
-            self._refuse(
+            self.refuse(
                 req, shown, f"{blockkit.code(shown)} is not offered in chat; run it in a terminal"
             )
             return
         if not allows(role, policy.role):
             why = f"{blockkit.code(shown)} needs the {policy.role} role; you have {role or 'none'}"
-            self._refuse(req, shown, why)
+            self.refuse(req, shown, why)
             return
         if policy.queue_read:
             self._queue_read(req, request)
@@ -254,6 +285,15 @@ class Dispatcher:
             self._ask_confirmation(req, request, shown, policy.role, policy.hazards)
         else:
             self._submit(req, request.op, dict(request.params), shown)
+
+    def attach_limits(self) -> Limits:
+        """The settings' limits on attached files (``attachments.Limits``)."""
+        from sparkswarm.bots import attachments
+
+        s = self.settings
+        return attachments.Limits(
+            s.bot_attach_script_max, s.bot_attach_data_max, s.bot_attach_files_max
+        )
 
     def _attached(
         self, req: ChatRequest, words: list[str], role: str | None
@@ -268,18 +308,14 @@ class Dispatcher:
         need = commands.policy("spark.submit", {}).role
         if not allows(role, need):
             shown = " ".join(words)
-            self._refuse(
+            self.refuse(
                 req,
                 shown,
                 f"{blockkit.code(shown)} needs the {need} role; you have {role or 'none'}",
             )
             return [], {}
-        s = self.settings
-        limits = attachments.Limits(
-            s.bot_attach_script_max, s.bot_attach_data_max, s.bot_attach_files_max
-        )
         try:
-            files = attachments.fetch(self.out, req.files, limits)
+            files = attachments.fetch(self.out, req.files, self.attach_limits())
         except InvalidRequest as exc:
             raise InvalidRequest(f"{exc}. Nothing ran.") from None
         return attachments.complete_words(words, list(files)), files
@@ -293,7 +329,7 @@ class Dispatcher:
 
         need = commands.policy("spark.submit", {}).role
         if not allows(role, need):
-            self._refuse(
+            self.refuse(
                 req,
                 "spark submit",
                 f"`spark submit` needs the {need} role; you have {role or 'none'}",
@@ -313,7 +349,7 @@ class Dispatcher:
         allowed = [(words, need) for words, need in commands.chat_commands() if allows(role, need)]
         self.tell(req, present.help_answer(role, allowed))
 
-    def _refuse(self, req: ChatRequest, shown: str, why: str) -> None:
+    def refuse(self, req: ChatRequest, shown: str, why: str) -> None:
         """Tell the user ``why`` nothing ran and log it in the refusal log,
         within the user's budget of refusals per minute (see refusals.py)."""
         verdict = self.refusals.take(req.user)
@@ -519,7 +555,7 @@ class Dispatcher:
             replaced = verdict.replace
             self.out.update(req.channel, message_ts, replaced, [blockkit.section(replaced)])
         if verdict.refused and pending is not None:
-            self._refuse(req, pending.words, verdict.tell)
+            self.refuse(req, pending.words, verdict.tell)
         elif verdict.tell:
             self.tell(req, verdict.tell)
         if pending is None or not (verdict.run or verdict.cancel):

@@ -27,7 +27,8 @@ Files users attach (:meth:`SlackDouble.share_file`) are described by
 ``files.info`` (scope ``files:read``) and served at their ``url_private``
 to the bot token only; any other token gets HTTP 200 and a sign-in page, as
 Slack answers. ``views.open`` takes a trigger id once, within 3 s of it,
-and checks the view against Slack's view limits (``SlackDouble.views``).
+and checks the view against Slack's view limits (``SlackDouble.views``);
+``views.update`` replaces an open view (``hash_conflict`` on a stale hash).
 
 Socket Mode: ``apps.connections.open`` (with the app-level token) returns the
 ``ws://`` URL of :class:`sparkswarm.bots.double_socket.SocketDouble`, which
@@ -520,9 +521,36 @@ class SlackDouble:
         if refused:
             return refused
         self._triggers.add(trigger)
-        opened = {**view, "id": f"V{next(self._ts):08d}", "state": {"values": {}}}
+        # Unique across doubles, as Slack's are across a workspace's life.
+        opened = {**view, "id": f"V{uuid.uuid4().hex[:10].upper()}", "state": {"values": {}}}
+        opened["hash"] = f"{int(time.time())}.{uuid.uuid4().hex[:8]}"
         self.views.append(opened)
         return {"ok": True, "view": opened}
+
+    def _m_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Replace an open view (by ``view_id``): ``not_found`` for an unknown
+        one, ``hash_conflict`` when ``hash`` is not the view's current one
+        (someone updated it since), checked as ``views.open`` checks."""
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except json.JSONDecodeError:
+                return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        at = next((i for i, v in enumerate(self.views) if v["id"] == args.get("view_id")), None)
+        if at is None:
+            return {"ok": False, "error": "not_found"}
+        if args.get("hash") and args["hash"] != self.views[at]["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
+        refused = view_error(view)
+        if refused:
+            return refused
+        updated = {**view, "id": self.views[at]["id"], "state": {"values": {}}}
+        updated["hash"] = f"{int(time.time())}.{uuid.uuid4().hex[:8]}"
+        self.views[at] = updated
+        return {"ok": True, "view": updated}
 
     def _m_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
         entry = self.shared.get(str(args.get("file") or ""))

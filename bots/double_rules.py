@@ -10,6 +10,8 @@ from the bot's own code (the double is there to catch the bot's mistakes):
   fields, a header over 150, ...), a section field over 2,000 characters,
   an empty text object: ``invalid_blocks``, with ``errors`` naming the
   place as Slack does (``... [json-pointer:/blocks/0/text/text]``).
+- A view (``views.open``, ``views.update``, ``views.publish``) of more
+  than 250 kB of JSON: ``view_too_large``.
 - Rate limits per method per workspace by tier (2: 20, 3: 50, 4: 100 calls
   a minute, with a burst of a quarter of that) and ``chat.postMessage`` at
   one a second per channel (a burst of 3); over it: HTTP 429 with a
@@ -26,6 +28,7 @@ MESSAGE_TEXT = 40_000
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
 FIELD_TEXT = 2000
+VIEW_BYTES = 250_000  # views.open: view_too_large "if the provided view is greater than 250kb"
 # Tiers of the methods the double serves (each method's page on api.slack.com).
 TIERS = {
     "chat.update": 3,
@@ -36,6 +39,7 @@ TIERS = {
     "auth.test": 4,
     "files.info": 4,
     "views.open": 4,
+    "views.update": 4,
 }
 PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
 
@@ -72,6 +76,8 @@ def view_error(view: dict[str, Any]) -> dict[str, Any]:
     from slack_sdk.errors import SlackObjectFormationError
     from slack_sdk.models.views import View
 
+    if len(json.dumps(view).encode()) > VIEW_BYTES:
+        return {"ok": False, "error": "view_too_large"}
     blocks = view.get("blocks")
     if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
         return {"ok": False, "error": "invalid_arguments"}

@@ -4,8 +4,10 @@
 with the command's ``trigger_id``): a catalogue job, the stack, arguments,
 cores and executor memory. Its submission becomes command words
 (:func:`words_of`), which go through the same grammar, role check and
-thread as typed words; a script of one's own is attached to a message
-instead (the modal says how). The conversation and the command's
+thread as typed words. A modal cannot take a file: choosing "the file you
+attach next" (:data:`NEXT_FILE` in the script's place in the words) makes
+the bot wait for the user's next ``.py`` in that channel (see
+``dispatch.Dispatcher`` and ``workers/attachment_waits.py``). The conversation and the command's
 ``response_url`` travel in the view's ``private_metadata`` (set by the bot,
 returned by Slack as it was), so the run is posted where the command was typed.
 """
@@ -20,6 +22,10 @@ from sparkswarm.bots import blockkit
 
 CALLBACK_ID = "sparkswarm_submit"
 OPTIONS = 100  # a static_select holds at most 100 options
+# The select's value (and the words' script) for "the file you attach next":
+# no catalogue job or file can be called this (a file name has no ``@``).
+NEXT_FILE = "@next-attached-file"
+NEXT_FILE_TEXT = "The .py file you attach next"
 _FIELD = "value"  # every input's action_id
 
 
@@ -48,15 +54,19 @@ def _text(initial: str = "", max_length: int = 200, hint: str = "") -> dict[str,
 
 def submit_view(jobs: list[str], channel: str, response_url: str = "") -> dict[str, Any]:
     """The modal for a ``spark submit`` in ``channel``: ``jobs`` (catalogue
-    names, the first 100) in a select, then stack, arguments, cores, memory."""
+    names, the first 99) and "the file you attach next" in a select, then
+    stack, arguments, cores, memory."""
     options = [
-        {"text": _plain(blockkit.clip(name, 75)), "value": name[:150]} for name in jobs[:OPTIONS]
-    ]
+        {"text": _plain(blockkit.clip(name, 75)), "value": name}
+        for name in jobs
+        if len(name) <= 150  # an option's value is at most 150 characters
+    ][: OPTIONS - 1]
+    options.append({"text": _plain(NEXT_FILE_TEXT), "value": NEXT_FILE})
     select: dict[str, Any] = {"type": "static_select", "options": options}
     if options:
         select["initial_option"] = options[0]
     blocks = [
-        _input("job", "Catalogue job", select, optional=False),
+        _input("job", "Job", select, optional=False),
         _input("stack", "Spark stack", _text("spark", 63), optional=False),
         _input("args", "Arguments", _text(max_length=500, hint="e.g. 100"), optional=True),
         _input("cores", "Total executor cores", _text(max_length=4, hint="e.g. 2"), optional=True),
@@ -64,7 +74,8 @@ def submit_view(jobs: list[str], channel: str, response_url: str = "") -> dict[s
             "memory", "Executor memory", _text(max_length=16, hint="e.g. 512m, 1g"), optional=True
         ),
         blockkit.context(
-            "Your own script: attach it to a message, "
+            "Your own script: choose *the .py file you attach next*, then attach it "
+            "in this channel; or attach it to a message, "
             "`@sparkswarm spark submit job.py --stack spark`"
         ),
     ]
@@ -106,6 +117,18 @@ def words_of(state_values: dict[str, Any]) -> list[str]:
     return words
 
 
+def with_script(words: list[str], name: str) -> list[str]:
+    """``spark submit`` words waiting for a file (:data:`NEXT_FILE` as the
+    script) with the attached script ``name`` in its place."""
+    return [name if i == 2 and word == NEXT_FILE else word for i, word in enumerate(words)]
+
+
+def stand_in(words: list[str]) -> tuple[list[str], dict[str, bytes]]:
+    """Words waiting for a file, with a stand-in script attached: what the
+    grammar judges before the real one comes."""
+    return with_script(words, "attached.py"), {"attached.py": b"pass\n"}
+
+
 def origin(private_metadata: str) -> tuple[str, str]:
     """(channel, response_url) the modal was opened for; empty when unknown."""
     try:
@@ -126,7 +149,10 @@ def judge_submission(state_values: dict[str, Any]) -> tuple[list[str], dict[str,
 
     try:
         words = words_of(state_values)
-        commands.parse(words)
+        if words[2] == NEXT_FILE:  # judged as if the script were already attached
+            commands.parse(*stand_in(words))
+        else:
+            commands.parse(words)
     except (ValueError, InvalidRequest) as exc:
         first = str(exc).partition("\n")[0] or "not understood"
         lowered = first.lower()

@@ -210,10 +210,19 @@ class SlackOut:
         }
         return self.call("chat.update", wait=wait, reserve=reserve, **args) is not None
 
-    def ephemeral(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+    def ephemeral(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        thread_ts: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> None:
         args: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if thread_ts:
             args["thread_ts"] = thread_ts
+        if blocks:
+            args["blocks"] = blocks
         self.call("chat.postEphemeral", **args)
 
     def upload(

@@ -22,6 +22,7 @@ from sparkswarm.config import Settings, get_settings
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed, Unavailable
 from sparkswarm.executor import SOURCES
 from sparkswarm.model_base import LazyModel
+from sparkswarm.workers.attachment_waits import AttachmentWaits
 from sparkswarm.workers.events import (
     TERMINAL_TYPES,
     Event,
@@ -107,6 +108,8 @@ class QueueClient:
             events_maxlen=self.settings.events_maxlen,
         )
         self.events = EventStream(self.redis, prefix, self.settings.events_maxlen)
+        # Chat users waiting to attach the script of a ``/spark submit`` form.
+        self.attachment_waits = AttachmentWaits(self.redis, prefix)
         key = self.settings.secret_key
         self.secret_key: str | None = key.get_secret_value() if key is not None else None
 

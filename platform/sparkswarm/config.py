@@ -532,6 +532,14 @@ class Settings:
             v.integer(gt=0, le=20), "Most files (script included) attached to one chat command."
         ),
     )
+    bot_attach_wait: float = field(
+        default=600.0,
+        metadata=_row(
+            v.seconds,
+            "Seconds the bot waits for the script of a `/spark submit` form that chose "
+            '"the file you attach next" (the user\'s next .py in that channel).',
+        ),
+    )
 
     def __post_init__(self) -> None:
         """Parse every field (strings as variables hold them, or typed values).

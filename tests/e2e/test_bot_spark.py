@@ -242,3 +242,48 @@ def test_a_script_attached_to_a_mention_runs_on_spark_and_its_output_is_in_the_t
     assert "ATTACHED TOTAL 30" in final.text
     assert "&lt;@U0OTHER&gt;" in final.text and "<@U0OTHER>" not in final.text
     assert [c.args["served"] for c in bots.web.calls_of("url_private")] == [True, True]
+
+
+def test_the_file_attached_after_the_submit_form_runs_on_spark(
+    spark_stack: tuple[str, Path], chat: tuple[QueueLab, BotLab]
+) -> None:
+    """``/spark submit`` alone, the form sent with "the .py file you attach
+    next": the user's next channel message with job.py (and numbers.csv)
+    runs the form's words on the real cluster, followed in that message's
+    thread to what the script printed."""
+    import uuid
+
+    from sparkswarm.bots import modal
+
+    stack, _ = spark_stack
+    lab, bots = chat
+    trigger = f"{int(time.time())}.1.{uuid.uuid4().hex}"
+    assert bots.slash("/spark", "submit", OPERATOR, trigger_id=trigger).status_code == 200
+    view = wait_for(lambda: bots.web.views, 15, "the form", explain=bots.dump)[0]
+
+    def text(value: str) -> dict[str, Any]:
+        return {"value": {"type": "plain_text_input", "value": value}}
+
+    values = {
+        "job": {"value": {"type": "static_select", "selected_option": {"value": modal.NEXT_FILE}}},
+        "args": text("3"),
+        "stack": text(stack),
+        "cores": text("1"),
+    }
+    sent = payloads.view_submission(view, values, user=OPERATOR)
+    form = "application/x-www-form-urlencoded"
+    assert bots.post(payloads.interactive_body(sent), form).status_code == 200
+    wait_for(lambda: bots.web.responded(OPERATOR), 15, "what the bot waits for")
+    files = [
+        bots.web.share_file("job.py", ATTACHED_JOB),
+        bots.web.share_file("numbers.csv", b"1\n2\n3\n4\n"),
+    ]
+    event = payloads.event_callback(
+        "my script", user=OPERATOR, channel="C0GENERAL", kind="message", files=files
+    )
+    assert bots.event(event).status_code == 200
+    words = f"spark submit job.py 3 --stack {stack} --total-executor-cores 1 --files numbers.csv"
+    final = bots.wait_final(words, timeout=240, proc=lab.processes[-1])
+    assert "*succeeded*" in final.text, final.text
+    assert "ATTACHED TOTAL 30" in final.text
+    assert final.thread_ts == event["event"]["ts"]

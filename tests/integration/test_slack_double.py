@@ -118,3 +118,46 @@ def test_response_url_of_a_click_replaces_or_deletes_the_message(web: SlackDoubl
     assert web.messages[("C0OPS", ts)].text == "answered"
     assert hook.send(text="", delete_original=True).status_code == 200
     assert ("C0OPS", ts) not in web.messages
+
+
+def test_views_open_and_update_answer_like_slack(web: SlackDouble) -> None:
+    """views.open: a trigger id of Slack's shape (``123.456.hex``), used once,
+    within 3 s; a view over 250 kB is ``view_too_large``. views.update: by
+    view id, refused for a stale ``hash`` (someone updated it since)."""
+    import time
+    import uuid
+
+    from sparkswarm.bots import scale_modal
+
+    slack = client(web)
+    view = scale_modal.loading_view("C0GENERAL")
+
+    def trigger(age: float = 0.0) -> str:
+        return f"{int(time.time() - age)}.1.{uuid.uuid4().hex}"
+
+    assert error_of(lambda: slack.views_open(trigger_id="nonsense", view=view))["error"] == (
+        "invalid_trigger_id"
+    )
+    assert error_of(lambda: slack.views_open(trigger_id=trigger(30), view=view))["error"] == (
+        "expired_trigger_id"
+    )
+    big = {**view, "private_metadata": "x" * 260_000}
+    assert error_of(lambda: slack.views_open(trigger_id=trigger(), view=big))["error"] == (
+        "view_too_large"
+    )
+    fresh = trigger()
+    opened = slack.views_open(trigger_id=fresh, view=view)["view"]
+    assert error_of(lambda: slack.views_open(trigger_id=fresh, view=view))["error"] == (
+        "exchanged_trigger_id"
+    )
+    filled = scale_modal.scale_view([("web", 1)], "C0GENERAL")
+    updated = slack.views_update(view_id=opened["id"], hash=opened["hash"], view=filled)["view"]
+    assert updated["id"] == opened["id"] and updated["hash"] != opened["hash"]
+    stale = error_of(
+        lambda: slack.views_update(view_id=opened["id"], hash=opened["hash"], view=view)
+    )
+    assert stale["error"] == "hash_conflict"
+    assert error_of(lambda: slack.views_update(view_id="VNOSUCH", view=view))["error"] == (
+        "not_found"
+    )
+    assert web.views[0]["blocks"] == filled["blocks"]

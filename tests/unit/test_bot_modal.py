@@ -29,13 +29,15 @@ def test_the_view_is_one_slack_takes_with_the_catalogue() -> None:
     view = modal.submit_view(catalogue(), "C0GENERAL", "http://x/respond/1")
     assert view_error(view) == {}
     options = view["blocks"][0]["element"]["options"]
-    assert [o["value"] for o in options] == catalogue() and "pi" in catalogue()
+    assert [o["value"] for o in options] == [*catalogue(), modal.NEXT_FILE]
+    assert "pi" in catalogue() and modal.NEXT_FILE not in catalogue()
     assert modal.origin(view["private_metadata"]) == ("C0GENERAL", "http://x/respond/1")
 
 
 def test_a_long_catalogue_is_held_to_a_select_s_100_options() -> None:
     view = modal.submit_view([f"job{i}" for i in range(150)], "C0")
-    assert len(view["blocks"][0]["element"]["options"]) == 100
+    options = view["blocks"][0]["element"]["options"]
+    assert len(options) == 100 and options[-1]["value"] == modal.NEXT_FILE
     assert view_error(view) == {}
 
 
@@ -83,3 +85,19 @@ def test_what_the_grammar_refuses_is_shown_under_its_input() -> None:
 def test_metadata_that_is_not_ours_gives_no_origin() -> None:
     assert modal.origin("not json") == ("", "")
     assert modal.origin("[1]") == ("", "")
+
+
+def test_the_file_you_attach_next_stands_in_the_script_s_place() -> None:
+    """The form's words keep a placeholder no file can be called (a file's
+    name has no ``@``); they are judged as if a script were attached, and the
+    script's name takes the placeholder's place when it comes."""
+    words, errors = modal.judge_submission(_values(modal.NEXT_FILE, "7 x", "s1", cores="1"))
+    assert errors == {}
+    assert words == [
+        "spark", "submit", modal.NEXT_FILE, "7", "x", "--stack", "s1",
+        "--total-executor-cores", "1",
+    ]  # fmt: skip
+    assert modal.with_script(words, "job.py")[2:4] == ["job.py", "7"]
+    assert modal.with_script(["spark", "submit", "pi"], "job.py") == ["spark", "submit", "pi"]
+    _, errors = modal.judge_submission(_values(modal.NEXT_FILE, cores="many"))
+    assert list(errors) == ["cores"]

@@ -1,0 +1,162 @@
+"""The ``/swarm scale`` modal: what it shows, and the words it stands for. Pure.
+
+``/swarm scale`` (or ``/swarm service scale``) with no arguments opens
+:func:`loading_view` at once (``views.open`` must use the command's
+``trigger_id`` within 3 s, and the services come from a worker's
+``service ls``), then replaces it (``views.update``) by :func:`scale_view`:
+the services in a select (at most 100, by name; the view says when there
+are more) and a replicas number. Its submission becomes the words
+``service scale NAME=N`` (:func:`words_of`), which go through the same
+grammar, role check and confirmation as typed words. Every view is within
+Slack's limits (checked by slack_sdk's models in the tests).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sparkswarm.bots import blockkit
+
+CALLBACK_ID = "sparkswarm_scale"
+OPTIONS = 100  # a static_select holds at most 100 options
+OPTION_TEXT = 75  # an option's text, at most
+OPTION_VALUE = 150  # an option's value, at most
+_FIELD = "value"  # every input's action_id
+TITLE = "Scale a service"
+
+
+def _plain(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text}
+
+
+def _modal(channel: str, response_url: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "title": _plain(TITLE),
+        "close": _plain("Cancel"),
+        "private_metadata": json.dumps({"channel": channel, "response_url": response_url}),
+        "blocks": blocks,
+    }
+
+
+def loading_view(channel: str, response_url: str = "") -> dict[str, Any]:
+    """The modal while the services are read (nothing to submit yet)."""
+    return _modal(channel, response_url, [blockkit.section(":hourglass: Reading the services...")])
+
+
+def problem_view(channel: str, why: str, response_url: str = "") -> dict[str, Any]:
+    """The modal when the services could not be read (``why``, escaped here)."""
+    text = f":x: Cannot list the services: {blockkit.clip(why, 2000)}"
+    hint = "Type `/swarm scale NAME=N` instead."
+    return _modal(channel, response_url, [blockkit.section(text), blockkit.context(hint)])
+
+
+def scale_view(
+    services: Sequence[tuple[str, int | None]], channel: str, response_url: str = ""
+) -> dict[str, Any]:
+    """The modal for a ``service scale`` in ``channel``: ``services``
+    ((name, desired replicas)) in a select, the first 100 by name (names
+    too long for an option's value are left out and counted), and a
+    replicas number (a whole number, 0 or more)."""
+    usable = sorted({(n, d) for n, d in services if 0 < len(n) <= OPTION_VALUE})
+    if not usable:
+        return _modal(
+            channel, response_url, [blockkit.section("No services on the swarm to scale.")]
+        )
+
+    def label(name: str, desired: int | None) -> str:
+        now = f" ({desired})" if desired is not None else ""
+        return blockkit.clip(name, OPTION_TEXT - len(now)) + now  # as modal.py: escaped
+
+    options = [
+        {"text": _plain(label(name, desired)), "value": name} for name, desired in usable[:OPTIONS]
+    ]
+    select = {
+        "type": "static_select",
+        "action_id": _FIELD,
+        "placeholder": _plain("Choose a service"),
+        "options": options,
+    }
+    replicas = {
+        "type": "number_input",
+        "action_id": _FIELD,
+        "is_decimal_allowed": False,
+        "min_value": "0",
+        "placeholder": _plain("e.g. 3"),
+    }
+    blocks: list[dict[str, Any]] = [
+        {"type": "input", "block_id": "service", "label": _plain("Service"), "element": select},
+        {
+            "type": "input",
+            "block_id": "replicas",
+            "label": _plain("Replicas"),
+            "element": replicas,
+        },
+    ]
+    left = len(services) - len(options)
+    if left > 0:
+        blocks.append(
+            blockkit.context(
+                f"{len(options)} of {len(services)} services shown; for the others type "
+                "`/swarm scale NAME=N`."
+            )
+        )
+    view = _modal(channel, response_url, blocks)
+    view["submit"] = _plain("Scale")
+    return view
+
+
+def services_of(result: Any) -> list[tuple[str, int | None]]:
+    """(name, desired replicas) of each row of a ``service ls`` result (a
+    list of rows, or a mapping holding one)."""
+    rows = result
+    if isinstance(result, dict):
+        rows = next((v for v in result.values() if isinstance(v, list)), [])
+    out: list[tuple[str, int | None]] = []
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and isinstance(row.get("name"), str):
+            desired = row.get("desired")
+            out.append((row["name"], desired if isinstance(desired, int) else None))
+    return out
+
+
+def _value(values: dict[str, Any], block: str) -> str:
+    field = values.get(block, {}).get(_FIELD, {})
+    if not isinstance(field, dict):
+        return ""
+    if field.get("type") == "static_select":
+        option = field.get("selected_option") or {}
+        return str(option.get("value") or "") if isinstance(option, dict) else ""
+    return str(field.get("value") or "").strip()
+
+
+def words_of(state_values: dict[str, Any]) -> list[str]:
+    """The words a submitted modal (its ``view.state.values``) stands for."""
+    return [
+        "service",
+        "scale",
+        f"{_value(state_values, 'service')}={_value(state_values, 'replicas')}",
+    ]
+
+
+def judge_submission(state_values: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """(the words, {}) when a submitted modal parses as the grammar's
+    ``service scale``, else ([], {block: what is wrong}) to show under that
+    input (``response_action: errors``)."""
+    from sparkswarm.bots import commands
+    from sparkswarm.errors import InvalidRequest
+
+    if not _value(state_values, "service"):
+        return [], {"service": "choose a service"}
+    words = words_of(state_values)
+    try:
+        commands.parse(words)
+    except InvalidRequest as exc:
+        first = str(exc).partition("\n")[0] or "not understood"
+        lowered = first.lower()
+        block = "service" if "service" in lowered and "replica" not in lowered else "replicas"
+        return [], {block: first[:150]}
+    return words, {}
