@@ -8,8 +8,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 
 # pytest-xdist workers: the integration tests mostly wait on the engine, so
-# more workers than cores pay off; the tests that cannot overlap (extra nodes,
-# Spark clusters) share one worker (tests/conftest.py, SERIAL_MARKERS).
+# more workers than cores pay off; the tests that cannot overlap among
+# themselves (extra nodes; Spark clusters and e2e) form groups that each run
+# on one worker, side by side (tests/conftest.py, EXCLUSIVE_GROUPS).
 WORKERS=${SPARKSWARM_TEST_WORKERS:-4}
 
 if [ "${1:-}" = "--unit" ]; then
