@@ -4,8 +4,10 @@ Deploying the stack and waiting for its workers is most of a Spark test
 module's set-up, so the session deploys it once (``spark_cluster`` in
 tests/conftest.py) and the Spark tests share it: they all run in the
 ``spark`` xdist group, on one worker, one after another. Each test keeps to
-its own queue lab and job ids; a test that changes the stack itself (its
-worker count, its labels) puts it back with :func:`restore_workers`.
+its own queue lab and job ids and leaves the stack as it found it; a test
+that must change the stack itself (scaling its workers leaves DEAD workers
+in the master's list) deploys one of its own with
+:func:`deployed_spark_cluster`.
 """
 
 from __future__ import annotations
@@ -82,19 +84,3 @@ def deployed_spark_cluster(gw: Any, stacks_dir: Path) -> Iterator[SparkCluster]:
             # Ours to remove; refused while another stack still uses it.
             with contextlib.suppress(SparkswarmError):
                 gw.api.remove_secret(DEFAULT_SECRET)
-
-
-def restore_workers(gw: Any, stack: str) -> None:
-    """Put the stack's worker service back at WORKERS replicas (a test that
-    scaled it) and wait until that many workers are ALIVE on the master."""
-    from sparkswarm.spark.status import wait_for_workers
-
-    service = gw.api.inspect_service(f"{stack}_worker")
-    if service["Spec"]["Mode"]["Replicated"]["Replicas"] != WORKERS:
-        gw.api.update_service(
-            service["ID"],
-            service["Version"]["Index"],
-            mode={"Replicated": {"Replicas": WORKERS}},
-            fetch_current_spec=True,
-        )
-    wait_for_workers(gw, stack=stack, workers=WORKERS, timeout=180)
