@@ -136,6 +136,9 @@ def spark_cluster(gw: object, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 @pytest.fixture
-def spark_stack(spark_cluster: SparkCluster) -> str:
-    """The name of the session's shared spark stack (``spark_cluster``)."""
-    return spark_cluster.stack
+def spark_stack(gw: object, spark_cluster: SparkCluster) -> Iterator[str]:
+    """The name of the session's shared spark stack (``spark_cluster``). The
+    jobs a test started on it are removed after the test, so a job that a
+    failed test left running holds no core of the next test's."""
+    yield spark_cluster.stack
+    remove_prefixed(gw, f"{spark_cluster.stack}-job-")
