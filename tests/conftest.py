@@ -33,9 +33,10 @@ SESSION_ID = "ssw" + secrets.token_hex(3)
 # worker, one at a time, and different groups run side by side. A test with
 # one of these markers joins the group named after it (the first that
 # applies): extra swarm nodes share the lab bridge's addresses and change
-# what ``node ls`` shows; the Spark and e2e tests share one deployed Spark
-# stack (``spark_cluster``) and the machine's cores; ``serial`` needs most of
-# the machine. The tests of every other module that holds a module-scoped
+# what ``node ls`` shows; the Spark and e2e tests need the machine's cores:
+# those on the session's shared Spark stack (``spark_cluster``) form one
+# group, those that deploy a cluster of their own another; ``serial`` needs
+# most of the machine. The tests of every other module that holds a module-scoped
 # fixture (a queue lab, a stack, schedules waiting for their ticks) form a
 # group of their own, so that fixture is set up once, not once per worker.
 EXCLUSIVE_GROUPS = {"multinode": "multinode", "spark": "spark", "e2e": "spark", "serial": "serial"}
@@ -45,6 +46,10 @@ def xdist_group_of(item: pytest.Item) -> str | None:
     """The xdist group ``item`` runs in, or None (any worker, any time)."""
     for marker, group in EXCLUSIVE_GROUPS.items():
         if item.get_closest_marker(marker):
+            if group == "spark" and "spark_cluster" not in getattr(item, "fixturenames", ()):
+                # Tests that deploy a Spark cluster of their own run beside
+                # those on the shared stack, on a worker of their own.
+                return "spark-own-stack"
             return group
     info = getattr(item, "_fixtureinfo", None)
     definitions = info.name2fixturedefs.values() if info else ()
