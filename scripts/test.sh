@@ -28,4 +28,5 @@ echo "==> mypy --strict (the whole package as installed: core, cli, workers, bot
 bash scripts/mypy-mapped.sh
 echo "==> pytest"
 # --durations: the slowest tests, to keep an eye on CI time (target < 15 min).
-exec .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup --durations=25 "$@"
+exec .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup --no-loadscope-reorder \
+  --durations=25 "$@"
