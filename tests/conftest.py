@@ -72,9 +72,13 @@ def start_rank(group: str | None) -> int:
     return len(FIRST_GROUPS) + (0 if group else 1)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark ``tests/unit`` as ``unit`` (``pytest -m unit``: no engine, no Redis)
-    and put each test into its xdist group (and, under loadgroup, in start order)."""
+    and put each test into its xdist group (and, under loadgroup, in start order).
+
+    First of the hooks of this name: an xdist worker reads the ``xdist_group``
+    marks in its own (and on pytest 9.2 cannot apply them: pyproject.toml)."""
     groups: dict[str, str | None] = {}
     for item in items:
         if "/tests/unit/" in str(item.path).replace(os.sep, "/"):
