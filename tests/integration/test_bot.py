@@ -37,12 +37,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
         yield lab
 
 
+# The module's HTTP bot's settings (also for the one a test starts anew).
+BOT_ENV = {"SPARKSWARM_BOT_FILE_THRESHOLD": "600", "SPARKSWARM_SPARK_QUOTAS": f"{OPS_GROUP}=1/2"}
+
+
 @pytest.fixture(scope="module")
 def bots(lab: QueueLab) -> Iterator[BotLab]:
     bot_lab = BotLab(lab, Path(lab.folder))
-    bot_lab.start_http(
-        SPARKSWARM_BOT_FILE_THRESHOLD="600", SPARKSWARM_SPARK_QUOTAS=f"{OPS_GROUP}=1/2"
-    )
+    bot_lab.start_http(**BOT_ENV)
     yield bot_lab
     bot_lab.stop()
 
@@ -220,7 +222,7 @@ def test_bot_killed_during_rolling_update_posts_the_outcome_once(
     bot.kill(signal.SIGKILL)
     time.sleep(1)
     assert not any("*succeeded*" in m.text for m in bots.status_of(words)), "too quick to test"
-    bots.start_http(SPARKSWARM_BOT_FILE_THRESHOLD="600")
+    bots.start_http(**BOT_ENV)  # the module's settings: later tests rely on them
     final = bots.wait_final(words)
     assert "*succeeded*" in final.text
     time.sleep(2.5)
