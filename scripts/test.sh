@@ -8,8 +8,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 
 # pytest-xdist workers: the integration tests mostly wait on the engine, so
-# more workers than cores pay off; the tests that cannot overlap (extra nodes,
-# Spark clusters) share one worker (tests/conftest.py, SERIAL_MARKERS).
+# more workers than cores pay off; the tests that cannot overlap among
+# themselves (extra nodes; Spark clusters and e2e) form groups that each run
+# on one worker, side by side (tests/conftest.py, EXCLUSIVE_GROUPS).
 WORKERS=${SPARKSWARM_TEST_WORKERS:-4}
 
 if [ "${1:-}" = "--unit" ]; then
@@ -27,4 +28,5 @@ echo "==> mypy --strict (the whole package as installed: core, cli, workers, bot
 bash scripts/mypy-mapped.sh
 echo "==> pytest"
 # --durations: the slowest tests, to keep an eye on CI time (target < 15 min).
-exec .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup --durations=25 "$@"
+exec .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup --no-loadscope-reorder \
+  --durations=25 "$@"

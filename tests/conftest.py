@@ -17,11 +17,15 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.support.engine import remove_prefixed, require_swarm_manager
+
+if TYPE_CHECKING:
+    from tests.support.spark_cluster import SparkCluster
 
 # The suite shares two cores with engines, Spark and other workers: a draw or
 # an example that is slow because the machine is busy is not a failure. What
@@ -34,22 +38,65 @@ settings.load_profile("shared-machine")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SESSION_ID = "ssw" + secrets.token_hex(3)
 
-# Tests that must not overlap with one another under pytest-xdist: extra swarm
-# nodes share the lab bridge's addresses and change what ``node ls`` shows,
-# and Spark clusters need most of the machine's cores. Everything in this group
-# runs on one xdist worker, one test at a time (``--dist loadgroup``); every
-# other test is independent (its own name prefix, its own redis-server).
-SERIAL_MARKERS = ("multinode", "spark", "e2e", "serial")
+# xdist groups (``--dist loadgroup``): the tests of one group run on one
+# worker, one at a time, and different groups run side by side. A test with
+# one of these markers joins the group named after it (the first that
+# applies): extra swarm nodes share the lab bridge's addresses and change
+# what ``node ls`` shows; the Spark and e2e tests need the machine's cores:
+# those on the session's shared Spark stack (``spark_cluster``) form one
+# group, those that deploy a cluster of their own another; ``serial`` needs
+# most of the machine. The tests of every other module that holds a module-scoped
+# fixture (a queue lab, a stack, schedules waiting for their ticks) form a
+# group of their own, so that fixture is set up once, not once per worker.
+EXCLUSIVE_GROUPS = {"multinode": "multinode", "spark": "spark", "e2e": "spark", "serial": "serial"}
 
 
+def xdist_group_of(item: pytest.Item) -> str | None:
+    """The xdist group ``item`` runs in, or None (any worker, any time)."""
+    for marker, group in EXCLUSIVE_GROUPS.items():
+        if item.get_closest_marker(marker):
+            if group == "spark" and "spark_cluster" not in getattr(item, "fixturenames", ()):
+                # Tests that deploy a Spark cluster of their own run beside
+                # those on the shared stack, on a worker of their own.
+                return "spark-own-stack"
+            return group
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info else ()
+    if any(d.scope in ("module", "class") for defs in definitions for d in defs):
+        return "module:" + str(item.path.relative_to(item.config.rootpath))
+    return None
+
+
+# Under ``--dist loadgroup`` the longest groups start first, then the module
+# groups, then single tests: scripts/test.sh passes ``--no-loadscope-reorder``,
+# so xdist hands out work in this order (by default it starts the groups with
+# the most tests first, which left the Spark groups for later).
+FIRST_GROUPS = ("spark", "multinode", "spark-own-stack", "serial")
+
+
+def start_rank(group: str | None) -> int:
+    """Where a test of ``group`` comes in the run (lower: earlier)."""
+    if group in FIRST_GROUPS:
+        return FIRST_GROUPS.index(group)
+    return len(FIRST_GROUPS) + (0 if group else 1)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark ``tests/unit`` as ``unit`` (``pytest -m unit``: no engine, no Redis)
-    and put the tests that cannot overlap into one xdist group."""
+    and put each test into its xdist group (and, under loadgroup, in start order).
+
+    First of the hooks of this name: an xdist worker reads the ``xdist_group``
+    marks in its own (and on pytest 9.2 cannot apply them: pyproject.toml)."""
+    groups: dict[str, str | None] = {}
     for item in items:
         if "/tests/unit/" in str(item.path).replace(os.sep, "/"):
             item.add_marker(pytest.mark.unit)
-        if any(item.get_closest_marker(m) for m in SERIAL_MARKERS):
-            item.add_marker(pytest.mark.xdist_group("serial"))
+        group = groups[item.nodeid] = xdist_group_of(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    if config.getoption("dist", None) == "loadgroup":
+        items.sort(key=lambda item: start_rank(groups[item.nodeid]))
 
 
 def unavailable(reason: str) -> None:
@@ -110,3 +157,23 @@ def web_images(gw: object) -> dict[str, str]:
     from tests.support.images import build_web_images
 
     return build_web_images(gw)
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(gw: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCluster]:
+    """The ready-made spark stack (2 workers) the Spark tests share: deployed
+    once per session (they all run on one xdist worker, in the ``spark``
+    group) and removed at its end (tests/support/spark_cluster.py)."""
+    from tests.support.spark_cluster import deployed_spark_cluster
+
+    with deployed_spark_cluster(gw, tmp_path_factory.mktemp("stacks")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def spark_stack(gw: object, spark_cluster: SparkCluster) -> Iterator[str]:
+    """The name of the session's shared spark stack (``spark_cluster``). The
+    jobs a test started on it are removed after the test, so a job that a
+    failed test left running holds no core of the next test's."""
+    yield spark_cluster.stack
+    remove_prefixed(gw, f"{spark_cluster.stack}-job-")

@@ -3,17 +3,16 @@ channel, run by a real worker on a real Spark stack. The submit run ends as
 soon as the driver runs; the bot keeps the thread message and edits it from
 the job's events through running to succeeded with the estimate: over HTTP
 (also when the bot is killed (SIGKILL) between the run's end and the job's
-end) and over Socket Mode. One Spark stack, one redis-server and one worker
-serve the module; each test has its own Slack double and bot process.
+end) and over Socket Mode. The session's Spark stack (``spark_cluster``),
+one redis-server and one worker serve the module; each test has its own
+Slack double and bot process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-import secrets
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,55 +21,22 @@ from typing import Any
 import pytest
 
 from sparkswarm.bots import payloads
-from sparkswarm.errors import SparkswarmError
-from tests.conftest import SESSION_ID, unavailable
 from tests.support.bot_harness import OPERATOR, BotLab
-from tests.support.cli import cli_env, sparkswarm
-from tests.support.engine import remove_prefixed
 from tests.support.queue_harness import QueueLab, queue_lab, wait_for
+from tests.support.spark_cluster import SparkCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-REPO = Path(__file__).resolve().parents[2]
 ESTIMATE = re.compile(r"Pi is roughly (\d\.\d+)")
-
-
-def _cli(*args: str, stacks_dir: Path) -> subprocess.CompletedProcess[str]:
-    return sparkswarm(*args, env=cli_env(SPARKSWARM_STACKS_DIR=str(stacks_dir)), timeout=300)
-
-
-@pytest.fixture(scope="module")
-def spark_stack(gw: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A ready-made spark stack (1 worker) under a prefixed name; removed after."""
-    from sparkswarm.spark.version import OFFICIAL_IMAGE
-
-    if not gw.api.images(name=OFFICIAL_IMAGE):
-        unavailable(f"{OFFICIAL_IMAGE} is not built (sparkswarm images build spark)")
-    prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
-    stack = f"{prefix}-spark"
-    stacks = tmp_path_factory.mktemp("stacks")
-    (stacks / stack).symlink_to(REPO / "stacks" / "spark")
-    secret_existed = bool(gw.secrets(filters={"name": "spark_auth"}))
-    try:
-        done = _cli("stack", "deploy", stack, "--set", "workers=1", stacks_dir=stacks)
-        assert done.returncode == 0, done.stderr
-        ready = _cli("spark", "status", "--stack", stack, "--wait", "180", stacks_dir=stacks)
-        assert ready.returncode == 0, ready.stderr
-        yield stack, stacks
-    finally:
-        remove_prefixed(gw, prefix)
-        if not secret_existed:
-            with contextlib.suppress(SparkswarmError):
-                gw.api.remove_secret("spark_auth")
 
 
 @pytest.fixture(scope="module")
 def queue(
-    spark_stack: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory
+    spark_cluster: SparkCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[QueueLab, Path]]:
     """A worker (with the job watcher) on a fresh redis-server, for the module."""
     folder = tmp_path_factory.mktemp("q")
     with queue_lab(folder) as lab:
-        lab.start_worker(concurrency=2, SPARKSWARM_STACKS_DIR=str(spark_stack[1]))
+        lab.start_worker(concurrency=2, SPARKSWARM_STACKS_DIR=str(spark_cluster.stacks_dir))
         yield lab, folder
 
 
@@ -124,14 +90,14 @@ def _finals(bots: BotLab, ts: str) -> list[str]:
 
 
 def test_spark_submit_pi_from_chat_is_edited_through_to_the_estimate(
-    spark_stack: tuple[str, Path], chat: tuple[QueueLab, BotLab]
+    spark_stack: str, chat: tuple[QueueLab, BotLab]
 ) -> None:
     """Acknowledged; the thread message goes through the job's states to the
     estimate, although the bot is killed (SIGKILL) after the submit run ended
     and before the job did, and the job ends while no bot runs."""
     from sparkswarm.workers.spark_jobs import JobStore
 
-    stack, _ = spark_stack
+    stack = spark_stack
     lab, bots = chat
     answer = bots.slash("/spark", f"submit pi 4 --stack {stack}", OPERATOR)
     assert answer.status_code == 200
@@ -164,12 +130,12 @@ def test_spark_submit_pi_from_chat_is_edited_through_to_the_estimate(
 
 
 def test_spark_submit_pi_over_socket_mode_is_edited_through_to_the_estimate(
-    spark_stack: tuple[str, Path], socket_chat: tuple[QueueLab, BotLab]
+    spark_stack: str, socket_chat: tuple[QueueLab, BotLab]
 ) -> None:
     """A real ``slash_commands`` envelope over the double's websocket: acked
     within Slack's 3 s; the thread message is edited through running (with the
     job) to succeeded with the estimate, the final edit exactly once."""
-    stack, _ = spark_stack
+    stack = spark_stack
     lab, bots = socket_chat
     bot = lab.processes[-1]
     envelope = bots.sock.send(
@@ -215,7 +181,7 @@ spark.stop()
 
 
 def test_a_script_attached_to_a_mention_runs_on_spark_and_its_output_is_in_the_thread(
-    spark_stack: tuple[str, Path], chat: tuple[QueueLab, BotLab]
+    spark_stack: str, chat: tuple[QueueLab, BotLab]
 ) -> None:
     """``@sparkswarm spark submit --stack S --total-executor-cores 1 3`` with
     job.py and numbers.csv attached (the target left out): the bot reads both
@@ -224,7 +190,7 @@ def test_a_script_attached_to_a_mention_runs_on_spark_and_its_output_is_in_the_t
     printed (escaped: the mention in it pings nobody)."""
     from sparkswarm.bots import double
 
-    stack, _ = spark_stack
+    stack = spark_stack
     lab, bots = chat
     files = [
         bots.web.share_file("job.py", ATTACHED_JOB),
@@ -245,7 +211,7 @@ def test_a_script_attached_to_a_mention_runs_on_spark_and_its_output_is_in_the_t
 
 
 def test_the_file_attached_after_the_submit_form_runs_on_spark(
-    spark_stack: tuple[str, Path], chat: tuple[QueueLab, BotLab]
+    spark_stack: str, chat: tuple[QueueLab, BotLab]
 ) -> None:
     """``/spark submit`` alone, the form sent with "the .py file you attach
     next": the user's next channel message with job.py (and numbers.csv)
@@ -255,7 +221,7 @@ def test_the_file_attached_after_the_submit_form_runs_on_spark(
 
     from sparkswarm.bots import modal
 
-    stack, _ = spark_stack
+    stack = spark_stack
     lab, bots = chat
     trigger = f"{int(time.time())}.1.{uuid.uuid4().hex}"
     assert bots.slash("/spark", "submit", OPERATOR, trigger_id=trigger).status_code == 200

@@ -37,6 +37,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
         yield lab
 
 
+# The module's HTTP bot's settings (also for the one a test starts anew).
 BOT_ENV = {"SPARKSWARM_BOT_FILE_THRESHOLD": "600", "SPARKSWARM_SPARK_QUOTAS": f"{OPS_GROUP}=1/2"}
 
 
@@ -221,7 +222,7 @@ def test_bot_killed_during_rolling_update_posts_the_outcome_once(
     bot.kill(signal.SIGKILL)
     time.sleep(1)
     assert not any("*succeeded*" in m.text for m in bots.status_of(words)), "too quick to test"
-    bots.start_http(**BOT_ENV)  # the same bot again: later tests count on its settings
+    bots.start_http(**BOT_ENV)  # the module's settings: later tests rely on them
     final = bots.wait_final(words)
     assert "*succeeded*" in final.text
     time.sleep(2.5)

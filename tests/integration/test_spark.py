@@ -1,9 +1,10 @@
 """The ready-made spark stack on the real engine, with real Spark in containers.
 
-One stack (2 workers, the defaults: 1 core and 1 GiB each) is deployed for
-the module with ``sparkswarm stack deploy NAME --set workers=2`` (the user's
-path: the deployer creates the auth secret) and removed after; every test,
-the job tests included, runs on it. The jobs go through a real queue: a
+The session's stack (``spark_stack``: 2 workers, the defaults: 1 core and
+1 GiB each, deployed once with ``sparkswarm stack deploy NAME --set
+workers=2``, the user's path: the deployer creates the auth secret; see
+tests/support/spark_cluster.py) serves every test here but the one that
+deploys the UI overlay; no test changes it. The jobs go through a real queue: a
 redis-server and a ``sparkswarm worker`` of this module's own, and a
 ``sparkswarm spark-watcher`` process (the worker's own watcher thread is
 off, so a test can kill the watcher alone). It runs the image that
@@ -13,9 +14,7 @@ pulled.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,10 +23,8 @@ from typing import Any
 
 import pytest
 
-from sparkswarm.errors import SparkswarmError
-from tests.conftest import SESSION_ID
-from tests.support.cli import cli_env, sparkswarm
-from tests.support.engine import remove_prefixed
+from tests.support.cli import sparkswarm
+from tests.support.spark_cluster import WORKERS
 from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
@@ -35,8 +32,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.spark]
 REPO = Path(__file__).resolve().parents[2]
 STACK_FILE = REPO / "stacks" / "spark" / "stack.yml"
 PI_JOB = REPO / "stacks" / "spark" / "jobs" / "pi.py"
-WORKERS = 2
-DEFAULT_SECRET = "spark_auth"  # params.yml's auth_secret default
 
 
 @pytest.fixture(scope="module")
@@ -48,47 +43,6 @@ def spark_image(gw: Any) -> str:
     result = build_image(gw, name="spark")
     assert OFFICIAL_IMAGE in result.tags
     return OFFICIAL_IMAGE
-
-
-@pytest.fixture(scope="module")
-def spark_stack(
-    gw: Any, spark_image: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A spark stack deployed by name with only ``--set workers=2``; removed after.
-
-    The ready-made stack is reached through SPARKSWARM_STACKS_DIR under a
-    prefixed name, so this is the user's ``sparkswarm stack deploy spark
-    --set workers=2`` under a name that cannot clash with anyone's stack.
-    """
-    prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
-    stack = f"{prefix}-spark"
-    stacks = tmp_path_factory.mktemp("stacks")
-    (stacks / stack).symlink_to(REPO / "stacks" / "spark")
-    secret_existed = bool(gw.api.secrets(filters={"name": DEFAULT_SECRET}))
-    try:
-        done = sparkswarm(
-            "stack",
-            "deploy",
-            stack,
-            "--set",
-            f"workers={WORKERS}",
-            env=cli_env(SPARKSWARM_STACKS_DIR=str(stacks)),
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr
-        # As a user would after a deploy: wait until every worker replica is ALIVE.
-        ready = sparkswarm(
-            "spark", "status", "--stack", stack, "--wait", "180", "--json", timeout=300
-        )
-        assert ready.returncode == 0, ready.stderr
-        assert json.loads(ready.stdout)["alive_workers"] == WORKERS
-        yield stack
-    finally:
-        remove_prefixed(gw, prefix)
-        if not secret_existed:
-            # Ours to remove; refused while another stack still uses it.
-            with contextlib.suppress(SparkswarmError):
-                gw.api.remove_secret(DEFAULT_SECRET)
 
 
 def test_stack_deploy_gives_every_worker_alive(gw: Any, spark_stack: str) -> None:

@@ -1,7 +1,8 @@
 """Sharing one Spark cluster between users: quotas on the real engine with
-real Spark (the stack of ``test_spark.py``: 2 workers of 1 core), jobs
-submitted through a queue of this module's own whose worker and watcher
-give everyone a quota of 1 running job and 1 core.
+real Spark (the session's stack, as in ``test_spark.py``: 2 workers of 1
+core; the autoscaling test scales its workers, so it deploys a stack of its
+own), jobs submitted through a queue of this module's own whose worker and
+watcher give everyone a quota of 1 running job and 1 core.
 
 Two users are two local accounts as the CLI sees them (``LOGNAME``: the
 requester is ``user@host``).
@@ -18,14 +19,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration import test_spark as base
 from tests.integration.test_spark import job_events, record, start_watcher, wait_state
 from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
-# The spark stack of test_spark.py, deployed anew for this module.
-spark_image = base.spark_image
-spark_stack = base.spark_stack
 
 QUOTA = {"SPARKSWARM_SPARK_QUOTA_JOBS": "1", "SPARKSWARM_SPARK_QUOTA_CORES": "1"}
 SHORT = (
@@ -151,8 +148,18 @@ def test_a_waiting_job_cancelled_never_starts(spark_stack: str, lab: Any, tmp_pa
     assert [e.state for e in job_events(lab, later_id)] == ["QUEUED", "CANCELLED"]
 
 
+@pytest.fixture
+def own_spark_stack(gw: Any, tmp_path: Path) -> Iterator[str]:
+    """A spark stack of this test's own (2 workers), removed after: scaling
+    it leaves DEAD workers in its master's list, which no other test may see."""
+    from tests.support.spark_cluster import deployed_spark_cluster
+
+    with deployed_spark_cluster(gw, tmp_path) as cluster:
+        yield cluster.stack
+
+
 def test_autoscaled_workers_follow_waiting_jobs_up_and_go_back_down_when_idle(
-    gw: Any, spark_stack: str, lab: Any, tmp_path: Path
+    gw: Any, own_spark_stack: str, lab: Any, tmp_path: Path
 ) -> None:
     """Autoscaling switched on (min 1, max 3, cool-down 5 s) on the stack's
     worker service by its labels, as `--set autoscale_max=3` deploys them."""
@@ -163,6 +170,7 @@ def test_autoscaled_workers_follow_waiting_jobs_up_and_go_back_down_when_idle(
         QUEUE_LABEL,
     )
 
+    spark_stack = own_spark_stack
     worker = f"{spark_stack}_worker"
 
     def set_labels(labels: dict[str, str]) -> None:
