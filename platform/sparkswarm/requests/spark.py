@@ -145,12 +145,19 @@ def up(
     worker_memory: str | None = typer.Option(
         None, "--worker-memory", help="Memory per worker, e.g. 1g."
     ),
+    connect: bool = typer.Option(
+        False, "--connect", help="Also run a Spark Connect server (for spark sql, notebooks)."
+    ),
 ) -> Request:
     """Deploy the ready-made Spark cluster and wait until every worker is ALIVE."""
     from sparkswarm.spark.cluster import up_params
 
     params = up_params(
-        _stack(stack), workers=workers, worker_cores=worker_cores, worker_memory=worker_memory
+        _stack(stack),
+        workers=workers,
+        worker_cores=worker_cores,
+        worker_memory=worker_memory,
+        connect=connect,
     )
     return request("spark.up", params)
 

@@ -32,12 +32,18 @@ def up_params(
     workers: int | None = None,
     worker_cores: int | None = None,
     worker_memory: str | None = None,
+    connect: bool = False,
     sets: list[str] | None = None,
 ) -> dict[str, Any]:
     """The params of ``spark.up``: the stack file read and validated, and
     the number of workers to wait for. InvalidRequest for a bad value."""
     from sparkswarm.spark.job_request import memory_mb
-    from sparkswarm.stacks.params import generated_secrets, interpolation_env, parse_sets
+    from sparkswarm.stacks.params import (
+        interpolation_env,
+        parse_sets,
+        secrets_to_generate,
+        stack_paths,
+    )
     from sparkswarm.stacks.source import read_stack_source
     from sparkswarm.stacks.translate import validate_stack_name
 
@@ -55,18 +61,15 @@ def up_params(
         if memory_mb(worker_memory) < 512:
             raise InvalidRequest("--worker-memory must be 512m at least (executors take 512m)")
         values["worker_memory"] = worker_memory
+    if connect:
+        values["connect"] = "true"
     path = spark_stack_file()
     env = interpolation_env(path, values)
-    params, _ = read_stack_source([str(path)], env)
-    secrets = [
-        {"name": env[entry["param"]], "bytes": int(entry.get("bytes", 32))}
-        for entry in generated_secrets(path)
-        if env.get(entry["param"])
-    ]
+    params, _ = read_stack_source([str(p) for p in stack_paths([path], env)], env)
     return {
         "name": name,
         **params,
-        "generated_secrets": secrets,
+        "generated_secrets": secrets_to_generate(path, env),
         "workers": int(env.get("workers", "0")),
     }
 
