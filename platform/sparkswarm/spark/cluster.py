@@ -65,9 +65,9 @@ def up_params(
     if connect or connect_port is not None:
         values["connect"] = "true"
     if connect_port is not None:
-        if not 1 <= connect_port <= 65535:
-            raise InvalidRequest("--connect-port is between 1 and 65535")
-        values["connect_port"] = str(connect_port)
+        from sparkswarm.limits import check_number
+
+        values["connect_port"] = str(check_number("--connect-port", connect_port))
     path = spark_stack_file()
     env = interpolation_env(path, values)
     params, _ = read_stack_source([str(p) for p in stack_paths([path], env)], env)
