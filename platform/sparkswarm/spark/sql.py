@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from sparkswarm.spark.connect import ConnectEndpoint
 
 MAX_ROWS = 1000  # rows fetched per statement; the answer says when there were more
+MAX_CELL = 1000  # characters kept of a cell (the answer is recorded in Redis)
+MAX_ANSWER = 1 << 20  # characters of cells in all; rows beyond are left out (said: ``more``)
 MAX_STATEMENT = 20_000  # characters
 EXTRA = "connect"  # pip install 'sparkswarm[connect]'
 
@@ -45,7 +47,9 @@ class SqlAnswer(BaseModel):
     statement: str
     columns: list[str] = Field(default_factory=list)
     rows: list[list[str]] = Field(default_factory=list)
-    more: bool = Field(False, description=f"The statement gave more than {MAX_ROWS} rows.")
+    more: bool = Field(
+        False, description=f"More rows than these ({MAX_ROWS} at most, {MAX_ANSWER} characters)."
+    )
     seconds: float = 0.0
     warm: bool = False
 
@@ -211,12 +215,20 @@ def _execute(
     finally:
         timer.cancel()
         session.removeTag(tag)
-    rows = [[_cell(value) for value in row] for row in fetched[:MAX_ROWS]]
+    rows: list[list[str]] = []
+    size = 0
+    for row in fetched[:MAX_ROWS]:
+        cells = [_cell(value) for value in row]
+        size += sum(len(c) for c in cells)
+        if size > MAX_ANSWER:
+            return columns, rows, True
+        rows.append(cells)
     return columns, rows, len(fetched) > MAX_ROWS
 
 
 def _cell(value: Any) -> str:
-    return "NULL" if value is None else str(value)
+    text = "NULL" if value is None else str(value)
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "\u2026"
 
 
 def _first_line(exc: BaseException) -> str:
