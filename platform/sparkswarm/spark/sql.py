@@ -157,8 +157,9 @@ def run_sql(
 
     Raises NotFound when the stack runs no Connect server, InvalidRequest
     for a statement Spark refuses (its message) or without the client,
-    OperationFailed when it was interrupted (time limit or cancelled),
-    Unavailable when the server cannot be reached.
+    OperationFailed when it was interrupted (time limit or cancelled) or
+    failed while running, Unavailable when the server cannot be reached
+    (twice: a broken session is made again once).
     """
     from sparkswarm.config import get_settings
 
@@ -177,8 +178,10 @@ def run_sql(
                 raise OperationFailed(f"statement interrupted: {why}") from None
             if _is_users_fault(exc):
                 raise InvalidRequest(f"Spark refused the statement: {_first_line(exc)}") from None
+            if not _is_broken(exc):
+                raise OperationFailed(f"Spark: {_first_line(exc)}") from None
             SESSIONS.drop(stack)
-            if attempt == 2 or not _is_unreachable(exc):
+            if attempt == 2:
                 raise Unavailable(f"Spark Connect of {stack}: {_first_line(exc)}") from None
             progress("the session was broken; making a new one", log=True)
             continue
@@ -242,10 +245,14 @@ def _is_users_fault(exc: BaseException) -> bool:
     return bool(names & {"AnalysisException", "ParseException", "IllegalArgumentException"})
 
 
-def _is_unreachable(exc: BaseException) -> bool:
-    """A failure to reach the server (it never ran the statement): retried once."""
+_BROKEN = ("UNAVAILABLE", "Connection refused", "Socket closed", "INVALID_HANDLE", "SESSION_")
+
+
+def _is_broken(exc: BaseException) -> bool:
+    """The session cannot be used (the server is gone, or restarted and forgot
+    it): the statement never ran, so a new session may run it once more."""
     text = str(exc)
-    return "UNAVAILABLE" in text or "Connection refused" in text or "Socket closed" in text
+    return any(mark in text for mark in _BROKEN)
 
 
 def cancel_sql(
