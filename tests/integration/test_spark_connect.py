@@ -156,9 +156,12 @@ def test_connect_url_carries_the_token_and_a_wrong_token_is_refused(
     assert endpoint.token and len(endpoint.token) == 64
     assert done.stdout.strip() == endpoint.url()
     assert endpoint.token not in done.stderr
-    wrong = dataclasses.replace(endpoint, token="not-the-token")
-    with pytest.raises(Exception, match="UNAUTHENTICATED"):
-        open_session(wrong).sql("SELECT 1").collect()
+    session = open_session(dataclasses.replace(endpoint, token="not-the-token"))
+    try:
+        with pytest.raises(Exception, match="UNAUTHENTICATED"):
+            session.sql("SELECT 1").collect()
+    finally:
+        session.client.close()
 
 
 def test_publishing_without_a_token_is_refused_and_nothing_deployed(gw: Any, prefix: str) -> None:
