@@ -26,7 +26,7 @@ from tests.support.wait import wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
 REPO = Path(__file__).resolve().parents[2]
-TIME_LIMIT = 8  # the module's worker interrupts a statement after this many seconds
+TIME_LIMIT = 30  # the module's worker interrupts a statement after this many seconds
 
 
 @pytest.fixture(scope="module")

@@ -134,18 +134,11 @@ def open_session(endpoint: ConnectEndpoint) -> Any:
     import atexit
 
     from pyspark.sql.connect.client import DefaultChannelBuilder
-    from pyspark.sql.connect.client.retries import DefaultPolicy
 
     builder = DefaultChannelBuilder(endpoint.url(with_token=False))
     if endpoint.token:
         builder.set("authorization", f"Bearer {endpoint.token}")
     session = module.SparkSession.builder.channelBuilder(builder).create()
-    # pyspark's default retries a lost server for minutes (15 tries, backoff up
-    # to 60 s); a chat answer cannot wait that long: a few quick tries, then
-    # the session is made again once (run_sql).
-    session.client.set_retry_policies(
-        [DefaultPolicy(max_retries=3, initial_backoff=200, max_backoff=2000)]
-    )
     # Closed before pyspark's own exit hook (atexit runs last-registered
     # first), which otherwise sends clean-up calls to a server that may be
     # gone and holds the process's exit for as long as it retries.
