@@ -296,6 +296,30 @@ def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str =
     app.action("sparkswarm_confirm")(on_button)
     app.action("sparkswarm_cancel")(on_button)
 
+    def on_sql_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A running statement's Cancel button (roles checked in sqlcancel)."""
+        from sparkswarm.bots import sqlcancel
+
+        ack()
+        container = body.get("container", {})
+        user = body.get("user", {})
+        req = ChatRequest(
+            "",
+            "",
+            user.get("id", ""),
+            container.get("channel_id") or body.get("channel", {}).get("id", ""),
+            "sql-cancel",
+            container.get("thread_ts"),
+            user.get("team_id") or body.get("team", {}).get("id", ""),
+            body.get("response_url", ""),
+        )
+        if not work.submit(sqlcancel.on_click, dispatcher, str(action.get("value", "")), req):
+            threading.Thread(target=dispatcher.busy, args=(req,), daemon=True).start()
+
+    from sparkswarm.bots.sqlview import CANCEL_ACTION
+
+    app.action(CANCEL_ACTION)(on_sql_cancel)
+
     def on_error(error: Exception, body: dict[str, Any]) -> Any:
         """A listener failed: the user hears so (instead of a spinner), and the
         request is answered 200 so Slack does not retry it."""

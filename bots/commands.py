@@ -37,6 +37,13 @@ _SWARM_ALIASES: dict[str, tuple[str, ...]] = {
 _MARKUP = re.compile(r"<([^<>]*)>")
 _ENTITY = re.compile(r"&(lt|gt|amp);")
 _ENTITIES = {"lt": "<", "gt": ">", "amp": "&"}
+# `spark sql [--stack S] STATEMENT`: the statement is the rest of the text as
+# typed (shell-style splitting would eat the quotes of its string literals).
+_SQL = re.compile(
+    r"^\s*(?:sparkswarm\s+)?spark\s+sql(?:\s+(?:--stack|-s)(?:\s+|=)(?P<stack>\S+))?"
+    r"(?:\s+(?P<statement>.*))?$",
+    re.S,
+)
 _LEADING_MENTIONS = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^<>]*)?>\s*)+")
 MAX_TEXT = 2000
 
@@ -67,6 +74,10 @@ def words_of(command: str, text: str) -> list[str]:
     if not command:
         text = _LEADING_MENTIONS.sub(" ", text)
     text = decode(text).replace("\u201c", '"').replace("\u201d", '"')
+    sql = _SQL.match(("spark " if command == "/spark" else "") + text)
+    if sql is not None and command in ("/spark", "/sparkswarm", ""):
+        stack = ["--stack", sql["stack"]] if sql["stack"] else []
+        return ["spark", "sql", *stack, "--", (sql["statement"] or "").strip()]
     try:
         words = shlex.split(text)
     except ValueError as exc:

@@ -172,6 +172,8 @@ def status_message(view: RunView) -> tuple[str, Blocks]:
         return _message(head + suffix, job_body)
     if view.done and view.finished_at:
         head += f" in {duration(view.finished_at - (view.started_at or view.created_at))}"
+    if view.op == "spark.sql":
+        return _sql_message(view, head)
     body: list[str] = []
     if view.tasks and not view.done:
         counts: dict[str, int] = {}
@@ -185,6 +187,19 @@ def status_message(view: RunView) -> tuple[str, Blocks]:
     else:
         body += view.lines[-3:]
     return _message(head, body)
+
+
+def _sql_message(view: RunView, head: str) -> tuple[str, Blocks]:
+    """A statement's answer as a table; a Cancel button while it runs."""
+    from sparkswarm.bots import sqlview
+
+    if view.state == "succeeded" and isinstance(view.result, dict):
+        blocks, text = sqlview.answer_body(view.result)
+        return shorten(head + "\n" + escape(text), SECTION_TEXT), [section(head), *blocks]
+    text, blocks = _message(head, [f"reason: {view.error}"] if view.error else view.lines[-3:])
+    if not view.done:
+        blocks.append(sqlview.cancel_button(view.run_id))
+    return text, blocks
 
 
 def _message(head: str, body: list[str]) -> tuple[str, Blocks]:

@@ -85,9 +85,10 @@ python_env() {
   fi
   local stamp=.venv/.sparkswarm-installed
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    say "installing sparkswarm and its dev tools into .venv"
+    say "installing sparkswarm, its Spark Connect client and its dev tools into .venv"
     .venv/bin/pip install -q --upgrade pip >/dev/null
-    .venv/bin/pip install -q -e '.[dev]'
+    # connect: the tests of `spark sql` run it (the worker answers statements).
+    .venv/bin/pip install -q -e '.[dev,connect]'
     touch "$stamp"
   fi
   # An editable install gets no bytecode, and with PYTHONDONTWRITEBYTECODE set

@@ -252,6 +252,13 @@ class Settings:
             v.seconds, "Seconds a job may wait for workers or cores before it is failed."
         ),
     )
+    spark_sql_timeout: float = field(
+        default=120.0,
+        metadata=_row(
+            v.seconds,
+            "Seconds a `spark sql` statement may run before it is interrupted (the user is told).",
+        ),
+    )
     spark_job_keep: float = field(
         default=3600.0,
         metadata=_row(

@@ -185,6 +185,7 @@ FLAG_BOUNDS: dict[str, tuple[int, int]] = {
     "--total-executor-cores": (1, 100_000),
     "--tail": (0, 1_000_000),
     "--limit": (1, 1_000),
+    "--connect-port": (1, 65_535),
 }
 
 

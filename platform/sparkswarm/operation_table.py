@@ -215,6 +215,23 @@ def register_core_operations(register: Callable[..., None]) -> None:
     register(
         "spark.rm", "sparkswarm.spark.jobs:remove_job", target_param="job_id", destructive=always
     )
+    # A statement runs in the worker's warm Spark Connect session of its stack;
+    # statements on one stack take turns ("sql:<stack>"), and a cancel is never
+    # queued behind the statement it interrupts ("sql-cancel:<run>").
+    register(
+        "spark.sql",
+        "sparkswarm.spark.sql:run_sql",
+        target_param="stack",
+        kind="sql",
+        takes_run=True,
+        result="sparkswarm.spark.sql:SqlAnswer",
+    )
+    register(
+        "spark.sql_cancel",
+        "sparkswarm.spark.sql:cancel_sql",
+        target_param="run_id",
+        kind="sql-cancel",
+    )
     register(
         "spark.up",
         "sparkswarm.spark.cluster:spark_up",

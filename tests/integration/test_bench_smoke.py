@@ -31,6 +31,7 @@ SMOKE: dict[str, tuple[list[str], list[pytest.MarkDecorator]]] = {
     "slack_ack.py": (["--rounds", "1", "--burst", "5", "--scales", "1"], []),
     "spark_submit.py": (["--rounds", "1", "--partitions", "2"], [pytest.mark.spark]),
     "spark_autoscale.py": (["--runs", "1", "--cooldown", "3"], [pytest.mark.spark]),
+    "spark_sql.py": (["--runs", "2", "--warmup", "1", "--rows", "10"], [pytest.mark.spark]),
     "lab_up.py": (["--runs", "1"], [pytest.mark.multinode]),
     "swarm_watch.py": (["--idle", "5", "--incidents", "1"], []),
 }

@@ -62,6 +62,8 @@ SAMPLES: dict[str, list[str]] = {
     "image.build": ["images", "build", "web"],
     "spark.submit": ["spark", "submit", "pi", "10", "--conf", "spark.cores.max=1"],
     "spark.cancel": ["spark", "cancel", "abcd1234"],
+    "spark.sql": ["spark", "sql", "--stack", "lab", "SELECT 1+1"],
+    "spark.sql_cancel": ["spark", "sql-cancel", "slack:abcd", "--stack", "lab"],
     "spark.rm": ["spark", "rm", "abcd1234"],
     "spark.up": ["spark", "up", "--workers", "2", "--worker-memory", "1g"],
     "spark.down": ["spark", "down"],

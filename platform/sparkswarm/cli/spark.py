@@ -32,6 +32,7 @@ from sparkswarm.requests.builders import extend_signature
 
 if TYPE_CHECKING:
     from sparkswarm.spark.job_record import JobRecord
+    from sparkswarm.spark.sql import SqlAnswer
     from sparkswarm.spark.status import SparkStatus
 
 app = typer.Typer(help=grammar.spark.help, no_args_is_help=True)
@@ -202,6 +203,58 @@ expose(app, "cancel", grammar.cancel, render_cancelled)
 expose(app, "rm", grammar.remove, render_removed)
 expose(app, "up", grammar.up, render_up)
 expose(app, "down", grammar.down, render_down)
+
+
+def render_sql(result: SqlAnswer, as_json: bool) -> None:
+    """The statement's rows as a table (every fetched row), then the count and the time."""
+    if as_json:
+        print_json(result)
+        return
+    if result.columns:
+        rows = [dict(zip(result.columns, row, strict=False)) for row in result.rows]
+        print_table(rows, result.columns)
+    more = f" (more than {result.row_count}: only these were fetched)" if result.more else ""
+    session = "warm" if result.warm else "new"
+    _say(f"{result.row_count} rows{more} in {result.seconds:.2f} s ({session} session)")
+
+
+expose(app, "sql", grammar.sql, render_sql)
+expose(app, "sql-cancel", grammar.sql_cancel, lambda result, as_json: print_json(result))
+
+
+@app.command("connect-url")
+def connect_url(
+    stack: str = grammar.STACK,
+    host: str | None = typer.Option(
+        None,
+        "--host",
+        help="Host to put in the URL instead of the node's address (localhost through "
+        "an SSH tunnel: pyspark sends a token without TLS only to localhost).",
+    ),
+) -> None:
+    """Print the sc:// URL (with the token) a notebook or `pyspark --remote` uses.
+
+    Only here, on stdout: the token is never logged or sent to chat."""
+    import dataclasses
+
+    from sparkswarm.cli.common import gateway
+    from sparkswarm.spark.connect import connect_endpoint
+    from sparkswarm.stacks.translate import validate_stack_name
+
+    endpoint = connect_endpoint(gateway(), stack=validate_stack_name(stack))
+    if host is not None:
+        endpoint = dataclasses.replace(endpoint, host=host)
+    if not endpoint.published:
+        _say(
+            f"not published: reachable from containers on {stack}_spark only "
+            "(deploy with --set connect_port=PORT to publish it)"
+        )
+    elif endpoint.token and endpoint.host not in ("localhost", "127.0.0.1"):
+        _say(
+            "pyspark sends a token only over TLS or to localhost: from another machine, "
+            f"tunnel (ssh -L 15002:{endpoint.host}:{endpoint.port} ...) and use --host localhost"
+        )
+    typer.echo(endpoint.url())
 
 
 @app.command("logs")

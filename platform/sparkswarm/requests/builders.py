@@ -49,12 +49,13 @@ class Group:
         self.ops: dict[str, str] = {}
         self.terminal_only: dict[str, str] = {}
 
-    def command(self, name: str, op: str) -> Callable[[Builder], Builder]:
+    def command(self, name: str, op: str, **settings: Any) -> Callable[[Builder], Builder]:
         """Register the decorated builder as command ``name`` of this group,
-        building requests for operation ``op``."""
+        building requests for operation ``op``; ``settings`` go to click
+        (``context_settings``)."""
 
         def register(builder: Builder) -> Builder:
-            self.app.command(name)(builder)
+            self.app.command(name, **settings)(builder)
             self.builders[name] = builder
             self.ops[name] = op
             BUILDER_OPS[builder] = op

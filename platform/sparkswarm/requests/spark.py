@@ -18,6 +18,7 @@ from sparkswarm.states import JOB_STATES
 
 spark = group("spark", "Run jobs on a spark stack and show its state.")
 spark.terminal("logs", "prints a job's driver log in a terminal")
+spark.terminal("connect-url", "prints a secret token in a terminal")
 
 STACK = typer.Option("spark", "--stack", "-s", help="Name of the deployed spark stack.")
 
@@ -145,12 +146,23 @@ def up(
     worker_memory: str | None = typer.Option(
         None, "--worker-memory", help="Memory per worker, e.g. 1g."
     ),
+    connect: bool = typer.Option(
+        False, "--connect", help="Also run a Spark Connect server (for spark sql, notebooks)."
+    ),
+    connect_port: int | None = typer.Option(
+        None, "--connect-port", help="Publish the Connect server on this host port (token on)."
+    ),
 ) -> Request:
     """Deploy the ready-made Spark cluster and wait until every worker is ALIVE."""
     from sparkswarm.spark.cluster import up_params
 
     params = up_params(
-        _stack(stack), workers=workers, worker_cores=worker_cores, worker_memory=worker_memory
+        _stack(stack),
+        workers=workers,
+        worker_cores=worker_cores,
+        worker_memory=worker_memory,
+        connect=connect,
+        connect_port=connect_port,
     )
     return request("spark.up", params)
 
@@ -165,3 +177,32 @@ def down(stack: str = STACK) -> Request:
 def status(stack: str = STACK) -> Request:
     """Show the master's state: workers (ALIVE or not), cores, memory, running apps."""
     return request("spark.status", {"stack": _stack(stack)})
+
+
+# "-1" in "SELECT -1" is a word of the statement, not an unknown option.
+@spark.command("sql", "spark.sql", context_settings={"ignore_unknown_options": True})
+def sql(
+    statement: list[str] = typer.Argument(
+        ..., help="The SQL statement (the rest of the words; quote it in a shell)."
+    ),
+    stack: str = STACK,
+) -> Request:
+    """Answer a SQL statement through the stack's Spark Connect server (a warm
+    session held by the worker): a table, the row count, the time taken. The
+    stack runs one with `spark up --connect`; a statement is interrupted after
+    SPARKSWARM_SPARK_SQL_TIMEOUT seconds."""
+    from sparkswarm.spark.sql import validate_statement
+
+    return request(
+        "spark.sql", {"stack": _stack(stack), "statement": validate_statement(" ".join(statement))}
+    )
+
+
+@spark.command("sql-cancel", "spark.sql_cancel")
+def sql_cancel(
+    run_id: str = typer.Argument(..., help="The run of the statement."), stack: str = STACK
+) -> Request:
+    """Interrupt a running `spark sql` statement (the chat's Cancel button)."""
+    if not run_id.strip() or len(run_id) > 200:
+        raise InvalidRequest("give the run id of the statement")
+    return request("spark.sql_cancel", {"stack": _stack(stack), "run_id": run_id.strip()})

@@ -36,11 +36,11 @@ def deploy_params(
     a bad name, file, key or parameter.
     """
     from sparkswarm.stacks.params import (
-        declared_params,
-        generated_secrets,
         interpolation_env,
         parse_sets,
         ready_made_file,
+        secrets_to_generate,
+        stack_paths,
     )
     from sparkswarm.stacks.source import read_stack_source
     from sparkswarm.stacks.translate import translate, validate_stack_name
@@ -53,16 +53,12 @@ def deploy_params(
     paths = [Path(f) for f in files] if files else [ready_made_file(name)]
     values = parse_sets(sets or [])
     env = interpolation_env(paths[0], values)
+    paths = stack_paths(paths, env)
     params, loaded = read_stack_source([str(p) for p in paths], env)
     # Translated here too (pure, milliseconds): replica limits and every
     # conversion error refuse the request before it is submitted.
     translate(name, loaded.model)
-    declared = declared_params(paths[0]) or {}
-    generated = [
-        {"name": env[entry["param"]], "bytes": int(entry.get("bytes", 32))}
-        for entry in generated_secrets(paths[0])
-        if env.get(entry["param"]) and declared.get(entry["param"])
-    ]
+    generated = secrets_to_generate(paths[0], env)
     return {"name": name, **params, "generated_secrets": generated}, loaded
 
 

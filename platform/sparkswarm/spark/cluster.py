@@ -32,12 +32,19 @@ def up_params(
     workers: int | None = None,
     worker_cores: int | None = None,
     worker_memory: str | None = None,
+    connect: bool = False,
+    connect_port: int | None = None,
     sets: list[str] | None = None,
 ) -> dict[str, Any]:
     """The params of ``spark.up``: the stack file read and validated, and
     the number of workers to wait for. InvalidRequest for a bad value."""
     from sparkswarm.spark.job_request import memory_mb
-    from sparkswarm.stacks.params import generated_secrets, interpolation_env, parse_sets
+    from sparkswarm.stacks.params import (
+        interpolation_env,
+        parse_sets,
+        secrets_to_generate,
+        stack_paths,
+    )
     from sparkswarm.stacks.source import read_stack_source
     from sparkswarm.stacks.translate import validate_stack_name
 
@@ -55,18 +62,19 @@ def up_params(
         if memory_mb(worker_memory) < 512:
             raise InvalidRequest("--worker-memory must be 512m at least (executors take 512m)")
         values["worker_memory"] = worker_memory
+    if connect or connect_port is not None:
+        values["connect"] = "true"
+    if connect_port is not None:
+        from sparkswarm.limits import check_number
+
+        values["connect_port"] = str(check_number("--connect-port", connect_port))
     path = spark_stack_file()
     env = interpolation_env(path, values)
-    params, _ = read_stack_source([str(path)], env)
-    secrets = [
-        {"name": env[entry["param"]], "bytes": int(entry.get("bytes", 32))}
-        for entry in generated_secrets(path)
-        if env.get(entry["param"])
-    ]
+    params, _ = read_stack_source([str(p) for p in stack_paths([path], env)], env)
     return {
         "name": name,
         **params,
-        "generated_secrets": secrets,
+        "generated_secrets": secrets_to_generate(path, env),
         "workers": int(env.get("workers", "0")),
     }
 
@@ -85,12 +93,15 @@ def spark_up(
     Raises what ``stack.deploy`` raises, and OperationFailed when the
     workers do not register within ``wait_timeout`` seconds.
     """
-    from sparkswarm.spark.status import wait_for_workers
+    from sparkswarm.spark.status import wait_for_connect, wait_for_workers
     from sparkswarm.stacks.deploy import deploy_stack
 
     deployed = deploy_stack(gw, name=name, progress=progress, **deploy)
     progress(f"waiting for {workers} workers of {name} to be ALIVE", log=True)
     status = wait_for_workers(gw, stack=name, workers=workers, timeout=wait_timeout)
+    if any(c.service == "connect" and c.result != "removed" for c in deployed.services):
+        progress(f"waiting for the Spark Connect server of {name}", log=True)
+        status = wait_for_connect(gw, stack=name, timeout=wait_timeout)
     return {
         "stack": name,
         "services": [change.model_dump() for change in deployed.services],

@@ -206,6 +206,30 @@ def wait_for_workers(
     )
 
 
+CONNECT_APP_NAME = "Spark Connect server"  # stacks/spark/conf/connect.sh
+
+
+def wait_for_connect(gw: Gateway, *, stack: str, timeout: float = 180.0) -> SparkStatus:
+    """Poll :func:`spark_status` until the stack's Spark Connect server runs
+    as an application of the master. Raises OperationFailed after ``timeout`` s."""
+
+    def ready() -> SparkStatus | None:
+        try:
+            status = spark_status(gw, stack=stack)
+        except (Unavailable, OperationFailed):
+            return None
+        running = any(app.name == CONNECT_APP_NAME for app in status.active_apps)
+        return status if running else None
+
+    found = poll(ready, timeout=timeout, interval=2.0)
+    if found is None:
+        raise OperationFailed(
+            f"{stack}: the Spark Connect server did not register with the master within "
+            f"{timeout:.0f} s (see `docker service logs {stack}_connect`)"
+        )
+    return found
+
+
 def _exec(gw: Gateway, container_id: str, command: list[str]) -> tuple[str, int]:
     try:
         done = gw.exec_run(container_id, command)

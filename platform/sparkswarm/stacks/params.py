@@ -9,7 +9,14 @@ Each ready-made stack declares its parameters next to its file, in
 The stack file refers to them as interpolation variables (``${workers}``).
 Values come, lowest first, from the declared defaults, the environment, and
 ``--set key=value``. A file with no ``params.yml`` beside it takes any
-``--set`` key as a variable.
+``--set`` key as a variable. A parameter of ``type: bool`` takes true/false
+(yes/no, on/off, 1/0) only.
+
+``overlays`` in ``params.yml`` are files beside the stack file that are
+deployed with it when parameters are on (``{file: connect.yml, when:
+[connect]}``): the way a parameter adds services (compose has no
+conditional services). ``generated_secrets`` entries may have a ``when``
+too.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ class StackParam:
     name: str
     default: str | None
     help: str
+    kind: str = ""
 
 
 def stacks_dir() -> Path:
@@ -102,7 +110,10 @@ def declared_params(stack_file: Path) -> dict[str, StackParam] | None:
         spec = spec if isinstance(spec, dict) else {"default": spec}
         default = spec.get("default")
         result[str(key)] = StackParam(
-            str(key), None if default is None else go_string(default), str(spec.get("help", ""))
+            str(key),
+            None if default is None else go_string(default),
+            str(spec.get("help", "")),
+            str(spec.get("type", "")),
         )
     return result
 
@@ -138,8 +149,69 @@ def interpolation_env(
     if unknown:
         known = ", ".join(sorted(declared)) or "none"
         raise InvalidRequest(f"unknown parameter(s) {', '.join(unknown)}; known: {known}")
+    for key, value in sets.items():
+        if declared[key].kind == "bool" and value.strip().lower() not in _ON | _OFF:
+            raise InvalidRequest(f"--set {key}={value!r}: expected true or false")
     defaults = {k: p.default for k, p in declared.items() if p.default is not None}
     return {**defaults, **environ, **sets}
+
+
+_ON = {"true", "yes", "on", "1"}
+_OFF = {"false", "no", "off", "0", ""}
+
+
+def is_on(value: str | None) -> bool:
+    """Whether a parameter's value turns something on: not unset, empty,
+    ``0``, ``false``, ``no`` or ``off`` (any case)."""
+    return value is not None and value.strip().lower() not in _OFF
+
+
+def _conditions_hold(entry: dict[str, Any], env: dict[str, str]) -> bool:
+    when = entry.get("when") or []
+    names = [when] if isinstance(when, str) else list(when)
+    return all(is_on(env.get(str(name))) for name in names)
+
+
+def overlay_files(stack_file: Path, env: dict[str, str]) -> list[Path]:
+    """The overlay files declared beside ``stack_file`` whose ``when``
+    parameters are all on in ``env``, in declared order.
+
+    Raises InvalidRequest for a malformed entry or a file that is missing.
+    """
+    path = stack_file.parent / PARAMS_FILE
+    if not path.is_file():
+        return []
+    data = _load(path) or {}
+    entries = data.get("overlays") if isinstance(data, dict) else None
+    result = []
+    for entry in entries or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise InvalidRequest(f"{path}: each overlay needs a file")
+        if not _conditions_hold(entry, env):
+            continue
+        overlay = stack_file.parent / entry["file"]
+        if overlay.parent != stack_file.parent or not overlay.is_file():
+            raise InvalidRequest(f"{path}: overlay {entry['file']!r} is not a file beside it")
+        result.append(overlay)
+    return result
+
+
+def stack_paths(paths: list[Path], env: dict[str, str]) -> list[Path]:
+    """``paths`` with the first file's overlays that ``env`` turns on right
+    after it (files given after it still win over them)."""
+    return [paths[0], *overlay_files(paths[0], env), *paths[1:]]
+
+
+def secrets_to_generate(stack_file: Path, env: dict[str, str]) -> list[dict[str, Any]]:
+    """``[{name, bytes}]``: the external secrets the deployer creates when
+    missing, for the ``generated_secrets`` whose parameter is declared and
+    set in ``env`` and whose ``when`` holds."""
+    declared = declared_params(stack_file) or {}
+    return [
+        {"name": env[entry["param"]], "bytes": int(entry.get("bytes", 32))}
+        for entry in generated_secrets(stack_file)
+        if entry["param"] in declared and env.get(entry["param"]) and _conditions_hold(entry, env)
+    ]
 
 
 def generated_secrets(stack_file: Path) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ def read_stack_source(
         files.append((path, read_text_bounded(path, MAX_YAML_BYTES, "compose file")))
     working_dir = os.path.dirname(os.path.abspath(paths[0])) if paths else os.getcwd()
     loaded = load_stack(files, env=env, working_dir=working_dir, read_file=_read_disk)
+    _refuse(loaded)
     params = {
         "files": [{"name": name, "text": text} for name, text in files],
         "working_dir": working_dir,
@@ -63,6 +64,17 @@ def load_stack_source(
             raise OSError(f"{path} was not sent with the request")
         return base64.b64decode(attachments[path])
 
-    return load_stack(
+    loaded = load_stack(
         [(f["name"], f["text"]) for f in files], env=env, working_dir=working_dir, read_file=read
     )
+    _refuse(loaded)
+    return loaded
+
+
+def _refuse(loaded: LoadedStack) -> None:
+    """Stack rules beyond compose's own, checked on both sides (before
+    submitting, and on the worker): a Spark Connect server is published
+    only with a token."""
+    from sparkswarm.spark.connect import refuse_open_connect
+
+    refuse_open_connect(loaded.model)

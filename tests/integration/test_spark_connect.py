@@ -1,0 +1,181 @@
+"""Spark Connect on the real engine with the real Spark image: the spark stack
+deployed with ``connect=true`` and its server published on a free host port
+(token on), a queue of the module's own (a redis-server and one
+``sparkswarm worker`` with two slots), and ``sparkswarm spark sql`` answered
+through the worker's warm session. Everything is named with a random prefix
+(the stack and both of its secrets) and removed after.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SESSION_ID
+from tests.support.cli import cli_env, sparkswarm
+from tests.support.engine import remove_prefixed
+from tests.support.wait import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.spark]
+
+REPO = Path(__file__).resolve().parents[2]
+TIME_LIMIT = 30  # the module's worker interrupts a statement after this many seconds
+
+
+@pytest.fixture(scope="module")
+def connect_stack(gw: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`stack deploy NAME --set connect=true --set connect_port=P` (the user's
+    path, by name); the Connect server registered with the master."""
+    from sparkswarm.spark.status import wait_for_connect
+    from tests.support.queue_harness import free_port
+
+    prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
+    stack = f"{prefix}-cx"
+    stacks = tmp_path_factory.mktemp("stacks")
+    (stacks / stack).symlink_to(REPO / "stacks" / "spark")
+    sets = {
+        "workers": "1",
+        "connect": "true",
+        "connect_port": str(free_port()),
+        "auth_secret": f"{prefix}-auth",
+        "connect_token_secret": f"{prefix}-token",
+    }
+    try:
+        words = [w for key, value in sets.items() for w in ("--set", f"{key}={value}")]
+        done = sparkswarm(
+            "stack",
+            "deploy",
+            stack,
+            *words,
+            env=cli_env(SPARKSWARM_STACKS_DIR=str(stacks)),
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        wait_for_connect(gw, stack=stack, timeout=240)
+        yield stack
+    finally:
+        remove_prefixed(gw, prefix)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A queue of the module's own: one worker, two slots (a cancel runs
+    beside the statement it interrupts)."""
+    from tests.support.queue_harness import queue_lab
+
+    with queue_lab(tmp_path_factory.mktemp("connect-queue")) as running:
+        running.start_worker(
+            concurrency=2,
+            SPARKSWARM_SPARK_WATCHER_IN_WORKER="false",
+            SPARKSWARM_SPARK_SQL_TIMEOUT=str(TIME_LIMIT),
+        )
+        yield running
+
+
+def sql(lab: Any, stack: str, statement: str) -> subprocess.CompletedProcess[str]:
+    return lab.cli("spark", "sql", "--stack", stack, "--json", statement, timeout=300)
+
+
+def test_the_server_is_published_only_with_its_token(gw: Any, connect_stack: str) -> None:
+    spec = gw.api.inspect_service(f"{connect_stack}_connect")["Spec"]
+    mounted = [s["File"]["Name"] for s in spec["TaskTemplate"]["ContainerSpec"]["Secrets"]]
+    assert sorted(mounted) == ["connect_token", "spark_auth"]
+    assert [p["PublishMode"] for p in spec["EndpointSpec"]["Ports"]] == ["host"]
+    assert "token" not in json.dumps(spec["TaskTemplate"]["ContainerSpec"].get("Env")).lower()
+
+
+def test_spark_sql_answers_from_a_warm_session(lab: Any, connect_stack: str) -> None:
+    first = sql(lab, connect_stack, "SELECT 1+1 AS two")
+    assert first.returncode == 0, first.stderr
+    again = sql(lab, connect_stack, "SELECT 1+1 AS two")
+    assert again.returncode == 0, again.stderr
+    answer = json.loads(again.stdout)
+    assert answer["columns"] == ["two"]
+    assert answer["rows"] == [["2"]]
+    assert answer["warm"] is True  # the worker kept the session of the first statement
+
+
+def test_the_cli_prints_a_table_the_count_and_the_time(lab: Any, connect_stack: str) -> None:
+    done = lab.cli("spark", "sql", "--stack", connect_stack, "SELECT 'a' AS x", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["X", "a"]
+    assert "1 rows in" in done.stderr
+
+
+def test_a_statement_spark_refuses_is_the_users_error(lab: Any, connect_stack: str) -> None:
+    done = sql(lab, connect_stack, "SELEC 1")
+    assert done.returncode == 2, done.stderr
+    assert "PARSE_SYNTAX_ERROR" in done.stderr
+
+
+def test_a_long_statement_is_interrupted_at_the_time_limit(lab: Any, connect_stack: str) -> None:
+    started = time.monotonic()
+    # Hours of work on one core: only the time limit ends it.
+    done = sql(lab, connect_stack, "SELECT count(*) FROM range(100000000000)")
+    assert done.returncode == 1, done.stderr
+    assert f"time limit of {TIME_LIMIT} s" in done.stderr
+    assert time.monotonic() - started < 120
+    after = sql(lab, connect_stack, "SELECT 3")
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["rows"] == [["3"]]
+
+
+def test_sql_cancel_interrupts_a_running_statement(lab: Any, connect_stack: str) -> None:
+    qc = lab.client()
+    statement = "SELECT count(*) FROM range(100000000001)"
+    sub = qc.submit("spark.sql", {"stack": connect_stack, "statement": statement}, requester="test")
+    wait_for(lambda: qc.get(sub.run_id).state == "running", 60, "the statement running")
+    time.sleep(2)  # under way on the server
+    cancel = lab.cli("spark", "sql-cancel", sub.run_id, "--stack", connect_stack, "--json")
+    assert cancel.returncode == 0, cancel.stderr
+    assert json.loads(cancel.stdout)["interrupted"] is True
+    record = qc.wait(sub.run_id, timeout=60)
+    assert record.state == "failed"
+    assert "statement interrupted: cancelled" in record.error
+    assert "time limit" not in record.error
+
+
+def test_connect_url_carries_the_token_and_a_wrong_token_is_refused(
+    gw: Any, connect_stack: str
+) -> None:
+    import dataclasses
+
+    from sparkswarm.spark.connect import connect_endpoint
+    from sparkswarm.spark.sql import open_session
+
+    done = sparkswarm("spark", "connect-url", "--stack", connect_stack, timeout=60)
+    assert done.returncode == 0, done.stderr
+    endpoint = connect_endpoint(gw, stack=connect_stack)
+    assert endpoint.token and len(endpoint.token) == 64
+    assert done.stdout.strip() == endpoint.url()
+    assert endpoint.token not in done.stderr
+    session = open_session(dataclasses.replace(endpoint, token="not-the-token"))
+    try:
+        with pytest.raises(Exception, match="UNAUTHENTICATED"):
+            session.sql("SELECT 1").collect()
+    finally:
+        session.client.close()
+
+
+def test_publishing_without_a_token_is_refused_and_nothing_deployed(gw: Any, prefix: str) -> None:
+    stack = f"{prefix}-open"
+    done = sparkswarm(
+        "spark",
+        "up",
+        "--stack",
+        stack,
+        "--connect-port",
+        "15999",
+        env=cli_env(connect_token_secret=""),
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "without a client token" in done.stderr
+    assert not gw.api.services(filters={"name": stack})
