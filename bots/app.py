@@ -226,48 +226,27 @@ def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str =
     def on_submit_form(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """The ``/spark submit`` form sent: its words go the way typed ones do
         (a mistake the grammar finds is shown in the form, nothing runs)."""
-        from sparkswarm.bots import blockkit, modal
+        from sparkswarm.bots import modal
 
         words, errors = modal.judge_submission(view.get("state", {}).get("values", {}))
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        channel, url = modal.origin(str(view.get("private_metadata") or ""))
-        user = body.get("user", {})
-        req = ChatRequest(
-            command="/sparkswarm",
-            text=blockkit.escape(shlex.join(words)),  # decoded back to these words
-            user=user.get("id", ""),
-            channel=channel,
-            key=f"view:{view.get('id', '')}",
-            team=user.get("team_id") or body.get("team", {}).get("id", ""),
-            response_url=url,
-        )
-        _take(work, dispatcher, req)
+        _take(work, dispatcher, _form_request(body, view, words, f"view:{view.get('id', '')}"))
 
     def on_scale_form(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """The ``/swarm scale`` form sent: ``service scale NAME=N`` goes the
         way typed words do (role, confirmation); a mistake is shown in the form."""
-        from sparkswarm.bots import blockkit, modal, scale_modal
+        from sparkswarm.bots import scale_modal
 
         words, errors = scale_modal.judge_submission(view.get("state", {}).get("values", {}))
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        channel, url = modal.origin(str(view.get("private_metadata") or ""))
-        user = body.get("user", {})
-        req = ChatRequest(
-            command="/sparkswarm",
-            text=blockkit.escape(shlex.join(words)),  # decoded back to these words
-            user=user.get("id", ""),
-            channel=channel,
-            key=f"view:{view.get('id', '')}:{view.get('hash', '')}",
-            team=user.get("team_id") or body.get("team", {}).get("id", ""),
-            response_url=url,
-        )
-        _take(work, dispatcher, req)
+        key = f"view:{view.get('id', '')}:{view.get('hash', '')}"
+        _take(work, dispatcher, _form_request(body, view, words, key))
 
     def on_wait_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Cancel on the message saying the bot waits for a file."""
@@ -350,6 +329,26 @@ def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str =
         return BoltResponse(status=200, body="")
 
     app.error(on_error)
+
+
+def _form_request(
+    body: dict[str, Any], view: dict[str, Any], words: list[str], key: str
+) -> ChatRequest:
+    """The request a sent form stands for: its words as if typed where the
+    form was opened (channel and ``response_url`` kept in the view)."""
+    from sparkswarm.bots import blockkit, modal
+
+    channel, url = modal.origin(str(view.get("private_metadata") or ""))
+    user = body.get("user", {})
+    return ChatRequest(
+        command="/sparkswarm",
+        text=blockkit.escape(shlex.join(words)),  # decoded back to these words
+        user=user.get("id", ""),
+        channel=channel,
+        key=key,
+        team=user.get("team_id") or body.get("team", {}).get("id", ""),
+        response_url=url,
+    )
 
 
 def _take(work: BoundedPool, dispatcher: Dispatcher, req: ChatRequest) -> None:

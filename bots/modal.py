@@ -26,7 +26,7 @@ OPTIONS = 100  # a static_select holds at most 100 options
 # no catalogue job or file can be called this (a file name has no ``@``).
 NEXT_FILE = "@next-attached-file"
 NEXT_FILE_TEXT = "The .py file you attach next"
-_FIELD = "value"  # every input's action_id
+FIELD = "value"  # every input's action_id (also the scale form's)
 
 
 def _plain(text: str) -> dict[str, str]:
@@ -39,7 +39,7 @@ def _input(block_id: str, label: str, element: dict[str, Any], optional: bool) -
         "block_id": block_id,
         "optional": optional,
         "label": _plain(label),
-        "element": {**element, "action_id": _FIELD},
+        "element": {**element, "action_id": FIELD},
     }
 
 
@@ -90,8 +90,9 @@ def submit_view(jobs: list[str], channel: str, response_url: str = "") -> dict[s
     }
 
 
-def _value(values: dict[str, Any], block: str) -> str:
-    field = values.get(block, {}).get(_FIELD, {})
+def field_value(values: dict[str, Any], block: str) -> str:
+    """What input ``block`` of a submitted form holds ("" when empty or absent)."""
+    field = values.get(block, {}).get(FIELD, {})
     if not isinstance(field, dict):
         return ""
     if field.get("type") == "static_select":
@@ -104,15 +105,15 @@ def words_of(state_values: dict[str, Any]) -> list[str]:
     """The ``spark submit`` words a submitted modal stands for (its
     ``view.state.values``). ValueError (said in the modal) for arguments
     with unbalanced quotes."""
-    words = ["spark", "submit", _value(state_values, "job")]
+    words = ["spark", "submit", field_value(state_values, "job")]
     try:
-        words += shlex.split(_value(state_values, "args"))
+        words += shlex.split(field_value(state_values, "args"))
     except ValueError as exc:
         raise ValueError(f"cannot split the arguments into words: {exc}") from None
-    words += ["--stack", _value(state_values, "stack")]
-    if cores := _value(state_values, "cores"):
+    words += ["--stack", field_value(state_values, "stack")]
+    if cores := field_value(state_values, "cores"):
         words += ["--total-executor-cores", cores]
-    if memory := _value(state_values, "memory"):
+    if memory := field_value(state_values, "memory"):
         words += ["--executor-memory", memory]
     return words
 

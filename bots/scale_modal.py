@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sparkswarm.bots import blockkit
+from sparkswarm.bots.modal import FIELD, field_value
 
 CALLBACK_ID = "sparkswarm_scale"
 OPTIONS = 100  # a static_select holds at most 100 options
 OPTION_TEXT = 75  # an option's text, at most
 OPTION_VALUE = 150  # an option's value, at most
-_FIELD = "value"  # every input's action_id
 TITLE = "Scale a service"
 
 
@@ -76,13 +76,13 @@ def scale_view(
     ]
     select = {
         "type": "static_select",
-        "action_id": _FIELD,
+        "action_id": FIELD,
         "placeholder": _plain("Choose a service"),
         "options": options,
     }
     replicas = {
         "type": "number_input",
-        "action_id": _FIELD,
+        "action_id": FIELD,
         "is_decimal_allowed": False,
         "min_value": "0",
         "placeholder": _plain("e.g. 3"),
@@ -123,22 +123,12 @@ def services_of(result: Any) -> list[tuple[str, int | None]]:
     return out
 
 
-def _value(values: dict[str, Any], block: str) -> str:
-    field = values.get(block, {}).get(_FIELD, {})
-    if not isinstance(field, dict):
-        return ""
-    if field.get("type") == "static_select":
-        option = field.get("selected_option") or {}
-        return str(option.get("value") or "") if isinstance(option, dict) else ""
-    return str(field.get("value") or "").strip()
-
-
 def words_of(state_values: dict[str, Any]) -> list[str]:
     """The words a submitted modal (its ``view.state.values``) stands for."""
     return [
         "service",
         "scale",
-        f"{_value(state_values, 'service')}={_value(state_values, 'replicas')}",
+        f"{field_value(state_values, 'service')}={field_value(state_values, 'replicas')}",
     ]
 
 
@@ -149,7 +139,7 @@ def judge_submission(state_values: dict[str, Any]) -> tuple[list[str], dict[str,
     from sparkswarm.bots import commands
     from sparkswarm.errors import InvalidRequest
 
-    if not _value(state_values, "service"):
+    if not field_value(state_values, "service"):
         return [], {"service": "choose a service"}
     words = words_of(state_values)
     try:
