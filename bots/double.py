@@ -509,13 +509,8 @@ class SlackDouble:
             return {"ok": False, "error": "expired_trigger_id"}
         if trigger in self._triggers:
             return {"ok": False, "error": "exchanged_trigger_id"}
-        view = args.get("view")
-        if isinstance(view, str):
-            try:
-                view = json.loads(view)
-            except json.JSONDecodeError:
-                return {"ok": False, "error": "invalid_arguments"}
-        if not isinstance(view, dict):
+        view = _view_argument(args)
+        if view is None:
             return {"ok": False, "error": "invalid_arguments"}
         refused = view_error(view)
         if refused:
@@ -531,13 +526,8 @@ class SlackDouble:
         """Replace an open view (by ``view_id``): ``not_found`` for an unknown
         one, ``hash_conflict`` when ``hash`` is not the view's current one
         (someone updated it since), checked as ``views.open`` checks."""
-        view = args.get("view")
-        if isinstance(view, str):
-            try:
-                view = json.loads(view)
-            except json.JSONDecodeError:
-                return {"ok": False, "error": "invalid_arguments"}
-        if not isinstance(view, dict):
+        view = _view_argument(args)
+        if view is None:
             return {"ok": False, "error": "invalid_arguments"}
         at = next((i for i, v in enumerate(self.views) if v["id"] == args.get("view_id")), None)
         if at is None:
@@ -724,3 +714,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+def _view_argument(args: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``view`` argument of views.open/views.update (a JSON string in a
+    form post, an object in a JSON body); None when it is neither."""
+    view = args.get("view")
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except json.JSONDecodeError:
+            return None
+    return view if isinstance(view, dict) else None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InvalidRequest, SparkswarmError, Unavailable
-from sparkswarm.spark.queries import require_stack_service
+from sparkswarm.spark.queries import require_stack_service, running_container
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -102,25 +102,13 @@ def connect_endpoint(gw: Gateway, *, stack: str) -> ConnectEndpoint:
     the engine the gateway talks to, or its token cannot be read.
     """
     service = require_stack_service(gw, stack, CONNECT_SERVICE)
-    container = _running_container(gw, stack, service)
+    container = running_container(gw, dict(service), f"the Spark Connect server of {stack}")
     token = _read_token(gw, service, container)
     port = published_port(service)
     if port is None:
         # dnsrr: the service's name resolves to its task on the stack's network.
         return ConnectEndpoint(stack, f"{stack}_{CONNECT_SERVICE}", CONNECT_PORT, False, token)
     return ConnectEndpoint(stack, _task_node_address(gw, service), port, True, token)
-
-
-def _running_container(gw: Gateway, stack: str, service: Mapping[str, Any]) -> str:
-    containers = gw.containers(
-        filters={"label": f"com.docker.swarm.service.id={service['ID']}", "status": "running"}
-    )
-    if not containers:
-        raise Unavailable(
-            f"the Spark Connect server of {stack} is not running on this engine "
-            "(starting, or on another node: point SPARKSWARM_MANAGERS at that node)"
-        )
-    return str(containers[0]["Id"])
 
 
 def _read_token(gw: Gateway, service: Mapping[str, Any], container: str) -> str | None:

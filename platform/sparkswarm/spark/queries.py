@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.errors import NotFound
+from sparkswarm.errors import NotFound, Unavailable
 from sparkswarm.services.queries import find_service
 
 __all__ = ["find_service", "require_stack_service"]
@@ -23,3 +23,17 @@ def require_stack_service(gw: Gateway, stack: str, short_name: str) -> dict[str,
     if service is None:
         raise NotFound(f"no spark stack {stack!r} (service {name} not found)")
     return service
+
+
+def running_container(gw: Gateway, service: dict[str, Any], what: str) -> str:
+    """The id of a running container of ``service`` on this engine (``what``
+    names it in the error). Unavailable when there is none here."""
+    containers = gw.containers(
+        filters={"label": f"com.docker.swarm.service.id={service['ID']}", "status": "running"}
+    )
+    if not containers:
+        raise Unavailable(
+            f"{what} is not running on this engine "
+            "(starting, or on another node: point SPARKSWARM_MANAGERS at that node)"
+        )
+    return str(containers[0]["Id"])

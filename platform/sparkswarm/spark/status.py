@@ -16,7 +16,7 @@ from pydantic import Field
 
 from sparkswarm.errors import InvalidRequest, OperationFailed, SparkswarmError, Unavailable
 from sparkswarm.model_base import LazyModel
-from sparkswarm.spark.queries import require_stack_service
+from sparkswarm.spark.queries import require_stack_service, running_container
 from sparkswarm.waiting import poll
 
 if TYPE_CHECKING:
@@ -123,15 +123,7 @@ def _app(data: dict[str, Any]) -> SparkApp:
 def _master_container(gw: Gateway, stack: str) -> str:
     """The id of the master's running container on this engine; Unavailable if none."""
     service = require_stack_service(gw, stack, "master")
-    containers = gw.containers(
-        filters={"label": f"com.docker.swarm.service.id={service['ID']}", "status": "running"}
-    )
-    if not containers:
-        raise Unavailable(
-            f"the master of {stack} is not running on this engine "
-            "(starting, or on another node: point SPARKSWARM_MANAGERS at that node)"
-        )
-    return str(containers[0]["Id"])
+    return running_container(gw, service, f"the master of {stack}")
 
 
 def kill_app(gw: Gateway, *, stack: str, app_id: str) -> bool:
