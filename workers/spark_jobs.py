@@ -345,6 +345,10 @@ def cancel(
     record = store.get(job_id)
     who = run.requester if run is not None and run.requester else "unknown"
     if record.done:
+        if record.state == "CANCELLED" and record.cleaned_at is None:
+            # Recorded CANCELLED by an attempt that then failed to kill or
+            # remove (a retry of the same run, or a cancel after it): finish it.
+            return _kill_and_clean(store, record, record.cancelled_by or who, gw, progress)
         raise InvalidRequest(f"job {record.id} ended already ({record.state})")
     if record.state == "QUEUED":
         from sparkswarm.config import get_settings
@@ -369,8 +373,21 @@ def cancel(
     if updated is None:
         ended = store.get(record.id)
         raise InvalidRequest(f"job {record.id} ended already ({ended.state})")
-    result = cancel_job(
-        gw, stack=record.stack, job_id=record.id, app_id=record.app_id, progress=progress
-    )
+    return _kill_and_clean(store, record, who, gw, progress)
+
+
+def _kill_and_clean(
+    store: JobStore, record: JobRecord, who: str, gw: Gateway, progress: ProgressFn
+) -> dict[str, Any]:
+    """Kill a job recorded CANCELLED, remove its driver, and record it cleaned
+    (a driver already gone is nothing left to do)."""
+    from sparkswarm.spark.jobs import cancel_job
+
+    try:
+        result = cancel_job(
+            gw, stack=record.stack, job_id=record.id, app_id=record.app_id, progress=progress
+        )
+    except NotFound:
+        result = {"job_id": record.id, "app_id": record.app_id, "killed": False, "removed": []}
     store.update(record.id, {"cleaned_at": time.time()}, expect=FINAL_JOB_STATES)
     return {**result, "state": "CANCELLED", "cancelled_by": who}

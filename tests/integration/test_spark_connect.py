@@ -59,9 +59,25 @@ def connect_stack(gw: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         )
         assert done.returncode == 0, done.stderr
         wait_for_connect(gw, stack=stack, timeout=240)
+        warm_up(gw, stack)
         yield stack
     finally:
         remove_prefixed(gw, prefix)
+
+
+def warm_up(gw: Any, stack: str) -> None:
+    """The server's first statement, with no time limit: it loads and compiles
+    what every later one reuses (tens of seconds on a busy machine), which a
+    user's cluster has done long before. The tests' worker still opens its
+    own session: its first statement is on a new session."""
+    from sparkswarm.spark.connect import connect_endpoint
+    from sparkswarm.spark.sql import open_session
+
+    session = open_session(connect_endpoint(gw, stack=stack))
+    try:
+        assert session.sql("SELECT 1 AS one").collect()[0]["one"] == 1
+    finally:
+        session.client.close()
 
 
 @pytest.fixture(scope="module")
