@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from sparkswarm.bots import double, payloads
-from tests.support.bot_harness import OPERATOR, VIEWER, BotLab
+from tests.support.bot_harness import OPERATOR, VIEWER, BotLab, http_bot
 from tests.support.queue_harness import QueueLab, holds_for, queue_lab, wait_for
 
 pytestmark = pytest.mark.integration
@@ -38,13 +38,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueLab]:
 
 @pytest.fixture
 def bots(lab: QueueLab) -> Iterator[BotLab]:
-    bot_lab = BotLab(lab, Path(lab.folder))
-    before = len(lab.processes)
-    bot_lab.start_http()
-    yield bot_lab
-    for proc in lab.processes[before:]:
-        proc.stop()
-    bot_lab.stop()
+    with http_bot(lab) as bot_lab:
+        yield bot_lab
 
 
 def mention(bots: BotLab, words: str, files: list[dict[str, Any]], user: str = OPERATOR) -> None:

@@ -8,9 +8,11 @@ way Slack sends them: signed HTTP posts, or envelopes over the websocket.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +186,21 @@ class BotLab:
             f"{c.method} {c.status} {json.dumps(c.args, default=str)[:300]}"
             for c in list(self.web.calls)[-30:]
         )
+
+
+@contextlib.contextmanager
+def http_bot(lab: QueueLab) -> Iterator[BotLab]:
+    """A bot over HTTP on ``lab`` with its own Slack double; it and every
+    process started while it ran (workers a test added) stopped after."""
+    bot_lab = BotLab(lab, Path(lab.folder))
+    before = len(lab.processes)
+    bot_lab.start_http()
+    try:
+        yield bot_lab
+    finally:
+        for proc in lab.processes[before:]:
+            proc.stop()
+        bot_lab.stop()
 
 
 def _accepts(port: int) -> bool:
