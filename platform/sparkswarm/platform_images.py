@@ -112,8 +112,9 @@ def build_platform_image(
     """Build ``platform``, ``redis`` or ``prometheus`` (see the module);
     idempotent unless ``rebuild``.
 
-    The platform image is always rebuilt from the checkout when ``rebuild``
-    (its code changes without a version bump). Raises InvalidRequest for a
+    The platform image is built anew when the checkout's sources changed
+    (its ``src-`` tag is missing), and without the layer cache when
+    ``rebuild``. Raises InvalidRequest for a
     bad tag, NotFound for a missing ``base`` or checkout, OperationFailed when
     mmdebstrap, pip or the build fails.
     """

@@ -116,8 +116,9 @@ def upgrade(
     monitoring: bool | None = MONITORING_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Roll the running platform onto the current images (after `images build platform
-    --rebuild`), one task at a time, through our own rolling update."""
+    """Roll the running platform onto the current images (after `images build platform`,
+    which builds anew when the checkout changed), one task at a time, through our
+    own rolling update."""
     result = _deploy(
         name=name,
         image=image,
