@@ -373,9 +373,9 @@ def _wait_gone(stack: str, timeout: float = 60.0) -> None:
 
 def bench_load_and_plan(folder: Path, runs: int = 50) -> tuple[float, float]:
     """Median in-process seconds to read+load+translate a 10-service file, and to plan it."""
+    from sparkswarm.stacks.convert import translate
     from sparkswarm.stacks.plan import plan_services
     from sparkswarm.stacks.source import read_stack_source
-    from sparkswarm.stacks.translate import translate
 
     path = str(compose_file(folder, 10))
     load_times, plan_times = [], []

@@ -119,7 +119,7 @@ class QueueClient:
         them from the run's parameters key (see sealing.py)."""
         from sparkswarm.operations import get_operation, mask_secrets
         from sparkswarm.workers.app import app
-        from sparkswarm.workers.wire import task_envelope
+        from sparkswarm.workers.task_message import task_envelope
 
         shown = mask_secrets(get_operation(op_name), params)
         return task_envelope(

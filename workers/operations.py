@@ -113,10 +113,9 @@ def list_runs(
 ) -> list[RunRecord]:
     """Run records, newest first; InvalidRequest for an unknown state or limit < 1."""
     from sparkswarm.errors import InvalidRequest
-    from sparkswarm.states import RUN_STATES
+    from sparkswarm.states import check_run_state
 
-    if state and state not in RUN_STATES:
-        raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(RUN_STATES)}")
+    check_run_state(state)
     if limit < 1:
         raise InvalidRequest("--limit must be at least 1")
     return client.list(state=state, target=target, source=source, limit=limit)

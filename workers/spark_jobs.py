@@ -245,10 +245,10 @@ def list_jobs(
     """``spark.jobs`` (a queue read): job records, newest first; with ``mine``
     only those ``caller`` asked for (the front end says who calls: the local
     user, the Slack user). InvalidRequest."""
-    from sparkswarm.states import JOB_STATES
+    from sparkswarm.states import check_job_state
 
-    if state is not None and state not in JOB_STATES:
-        raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(JOB_STATES)}")
+    check_job_state(state)
+    state = state.upper() if state else None
     if limit < 1:
         raise InvalidRequest("--limit must be at least 1")
     if mine and not caller:

@@ -23,7 +23,7 @@ so callers never need to know which library failed::
                                     was bad (update paused or rolled back, job failed)
 
 Engine answers are classified in one place,
-:func:`sparkswarm.gateway.translate.classify`: by HTTP status first, by text
+:func:`sparkswarm.gateway.engine_errors.classify`: by HTTP status first, by text
 only where the engine gives no better signal (swarmkit's "update out of
 sequence" and ResourceExhausted both arrive as HTTP 500).
 

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sparkswarm.stacks.translate import DesiredStack
+    from sparkswarm.stacks.convert import DesiredStack
 
 INGRESS_WARNING = (
     "`ingress` carries the routing mesh: every port published in ingress mode (the "
@@ -126,8 +126,8 @@ def service_create_access(params: dict[str, Any]) -> list[str]:
 
 
 def _desired(params: dict[str, Any]) -> DesiredStack:
+    from sparkswarm.stacks.convert import translate
     from sparkswarm.stacks.source import load_stack_source
-    from sparkswarm.stacks.translate import translate
 
     loaded = load_stack_source(
         list(params.get("files") or []),

@@ -30,8 +30,14 @@ from sparkswarm.waiting import poll
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
 
-ROLES = ("worker", "manager")
+NODE_ROLES = ("worker", "manager")
 AVAILABILITIES = ("active", "pause", "drain")
+
+
+def check_node_role(role: str | None, flag: str) -> None:
+    """InvalidRequest, naming ``flag``, unless ``role`` is None or a node role."""
+    if role is not None and role not in NODE_ROLES:
+        raise InvalidRequest(f"{flag} must be one of {', '.join(NODE_ROLES)}, not {role!r}")
 
 
 class NodeInfo(LazyModel):
@@ -107,8 +113,7 @@ def merge_node_spec(
     unknown role/availability, an empty label key, or a key both added and
     removed.
     """
-    if role is not None and role not in ROLES:
-        raise InvalidRequest(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    check_node_role(role, "role")
     if availability is not None and availability not in AVAILABILITIES:
         raise InvalidRequest(
             f"availability must be one of {', '.join(AVAILABILITIES)}, not {availability!r}"
@@ -180,8 +185,7 @@ def list_nodes(gw: Gateway, *, role: str | None = None) -> list[NodeInfo]:
 
     Raises InvalidRequest for a role other than worker or manager.
     """
-    if role is not None and role not in ROLES:
-        raise InvalidRequest(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
+    check_node_role(role, "--role")
     filters = {"role": role} if role else None
     nodes = [node_info(raw) for raw in gw.nodes(filters=filters)]
     return sorted(nodes, key=lambda n: (n.role != "manager", n.hostname, n.id))

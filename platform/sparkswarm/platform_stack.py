@@ -117,9 +117,9 @@ def platform_up(
         REDIS_IMAGE,
         pinned_tag,
     )
+    from sparkswarm.stacks.convert import validate_stack_name
     from sparkswarm.stacks.deploy import deploy_stack, stack_services
     from sparkswarm.stacks.params import parse_sets
-    from sparkswarm.stacks.translate import validate_stack_name
 
     validate_stack_name(name)
     deployed = stack_services(gw, name)

@@ -15,3 +15,21 @@ JobState = Literal["QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED", "FAILED", "CAN
 JOB_STATES: tuple[JobState, ...] = get_args(JobState)
 # A job in one of these has ended: its record only gets cleaned up.
 FINAL_JOB_STATES: frozenset[JobState] = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+
+
+def check_run_state(state: str | None) -> None:
+    """InvalidRequest unless ``state`` is empty or a run state."""
+    if state and state not in RUN_STATES:
+        _refuse(state, RUN_STATES)
+
+
+def check_job_state(state: str | None) -> None:
+    """InvalidRequest unless ``state`` is None or a job state (any case)."""
+    if state is not None and state.upper() not in JOB_STATES:
+        _refuse(state, JOB_STATES)
+
+
+def _refuse(state: str, known: tuple[str, ...]) -> None:
+    from sparkswarm.errors import InvalidRequest
+
+    raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(known)}")

@@ -51,7 +51,7 @@ def test_an_ssh_endpoint_gets_the_ssh_transport() -> None:
     out = _python(
         "import sys\n"
         "from sparkswarm.gateway import Gateway\n"
-        "from sparkswarm.gateway.translate import load_docker\n"
+        "from sparkswarm.gateway.engine_errors import load_docker\n"
         "load_docker()\n"
         "import docker.api.client\n"
         "before = hasattr(docker.api.client, 'SSHHTTPAdapter')\n"

@@ -79,8 +79,8 @@ def test_a_redirect_from_the_engine_is_an_error_on_either_transport(
     gw: Any, transport: str
 ) -> None:
     from sparkswarm.gateway.connection import LOCAL_SOCKET, DockerPyTransport
-    from sparkswarm.gateway.translate import load_docker
-    from sparkswarm.gateway.wire import Wire
+    from sparkswarm.gateway.engine_errors import load_docker
+    from sparkswarm.gateway.engine_http import Wire
 
     if transport == "wire":
         way: Any = Wire(LOCAL_SOCKET, timeout=30)

@@ -249,7 +249,7 @@ def test_a_queued_run_can_be_cancelled_and_then_never_runs(worker: Any, qc: Any)
 def test_the_message_we_write_is_the_one_kombu_writes(lab: QueueLab, qc: Any) -> None:
     from celery import Celery
 
-    from sparkswarm.workers.wire import task_envelope
+    from sparkswarm.workers.task_message import task_envelope
 
     queue = f"wire-{time.time_ns()}"
     app = Celery("wire", broker=lab.url)

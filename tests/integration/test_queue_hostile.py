@@ -60,7 +60,7 @@ def raw_text(letter: Any) -> str:
 def envelope(lab: QueueLab, task: str, kwargs: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """A message as kombu writes it, with top-level ``changes``."""
     from sparkswarm.workers.app import app
-    from sparkswarm.workers.wire import task_envelope
+    from sparkswarm.workers.task_message import task_envelope
 
     message = json.loads(task_envelope(app, task, f"id-{time.time_ns()}", kwargs, lab.queue))
     message.update(changes)
@@ -216,7 +216,7 @@ def forge(
     from sparkswarm.workers.events import OperationQueued
     from sparkswarm.workers.locks import target_keys
     from sparkswarm.workers.records import RunRecord
-    from sparkswarm.workers.wire import task_envelope
+    from sparkswarm.workers.task_message import task_envelope
 
     run_id = f"forged-{time.time_ns()}"
     target = get_operation(op).target(params)

@@ -13,8 +13,8 @@ from sparkswarm.errors import InvalidRequest
 from sparkswarm.limits import FLAG_BOUNDS, check_number
 from sparkswarm.requests import parse, usage
 from sparkswarm.requests.builders import BUILDER_OPS
+from sparkswarm.stacks.convert import translate
 from sparkswarm.stacks.source import read_stack_source
-from sparkswarm.stacks.translate import translate
 
 HUGE = "99999999999999999999999"
 UINT64_PLUS_ONE = "18446744073709551616"

@@ -1,6 +1,6 @@
 """What the queue copies from kombu's private code is still kombu's.
 
-``workers/wire.py`` writes kombu's Redis message format itself (checked
+``workers/task_message.py`` writes kombu's Redis message format itself (checked
 against kombu's own output in tests/integration/test_queue.py), and
 ``workers/transport.py`` carries a copy of kombu's ``Channel._brpop_read``
 with one line changed. Both are tied to one kombu minor version (pinned in

@@ -11,7 +11,7 @@ from sparkswarm.errors import InvalidRequest
 from sparkswarm.limits import Limits, NodeCapacity
 from sparkswarm.services.changes import ServiceChanges, apply_changes, parse_scale_pairs
 from sparkswarm.services.specs import ServiceOptions, build_service_spec
-from sparkswarm.stacks.translate import translate
+from sparkswarm.stacks.convert import translate
 
 SMALL = Limits(max_replicas=5, max_stack_replicas=8)
 

@@ -10,8 +10,8 @@ import pytest
 from sparkswarm.cli.common import plain_table
 from sparkswarm.services import flags
 from sparkswarm.services.changes import ServiceChanges, apply_changes, unmatched_port_removals
+from sparkswarm.stacks.convert import translate, with_default_tag
 from sparkswarm.stacks.plan import canonical_spec, differences
-from sparkswarm.stacks.translate import translate, with_default_tag
 
 
 def test_plain_table_keeps_every_character_and_one_line_per_row() -> None:

@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 from sparkswarm.stacks.compose_load import load_stack
+from sparkswarm.stacks.convert import DesiredStack, translate
 from sparkswarm.stacks.plan import canonical_spec, differences, plan_services
-from sparkswarm.stacks.translate import DesiredStack, translate
 
 TEXT = """
 services:

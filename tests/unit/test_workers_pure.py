@@ -117,7 +117,7 @@ def test_a_cron_is_read_in_its_own_timezone() -> None:
 
 def test_the_message_envelope_carries_the_task_and_masked_kwargs_in_its_header() -> None:
     from sparkswarm.workers.app import app
-    from sparkswarm.workers.wire import task_envelope
+    from sparkswarm.workers.task_message import task_envelope
 
     raw = task_envelope(
         app,

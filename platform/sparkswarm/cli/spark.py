@@ -239,7 +239,7 @@ def connect_url(
 
     from sparkswarm.cli.common import gateway
     from sparkswarm.spark.connect import connect_endpoint
-    from sparkswarm.stacks.translate import validate_stack_name
+    from sparkswarm.stacks.convert import validate_stack_name
 
     endpoint = connect_endpoint(gateway(), stack=validate_stack_name(stack))
     if host is not None:

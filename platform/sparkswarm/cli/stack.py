@@ -76,8 +76,8 @@ def diff(
 ) -> None:
     """Show what `stack deploy` would change, without changing anything."""
     from sparkswarm.cli.common import gateway, warn
+    from sparkswarm.stacks.convert import translate
     from sparkswarm.stacks.deploy import plan_objects, plan_stack
-    from sparkswarm.stacks.translate import translate
 
     _, loaded = grammar.deploy_params(name, files, sets)
     for warning in loaded.warnings:

@@ -4,7 +4,7 @@ Every Engine API call goes through a named, typed method of :class:`Gateway`;
 no other module imports docker-py. It picks the first reachable manager from
 the configured list (an unreachable one is skipped with a warning) and
 converts every docker / requests error into the error tree of
-:mod:`sparkswarm.errors` (:func:`~sparkswarm.gateway.translate.classify`
+:mod:`sparkswarm.errors` (:func:`~sparkswarm.gateway.engine_errors.classify`
 is the one place that reads an engine's error answer).
 
 Engine objects come back as the Engine's JSON (``dict[str, Any]``), as the
@@ -22,9 +22,9 @@ from __future__ import annotations
 from sparkswarm.gateway.cluster import ClusterMixin
 from sparkswarm.gateway.connection import JSON
 from sparkswarm.gateway.containers import ContainersMixin, ExecResult
+from sparkswarm.gateway.engine_errors import classify, translated_errors
 from sparkswarm.gateway.objects import ObjectsMixin
 from sparkswarm.gateway.services import Filters, ServicesMixin
-from sparkswarm.gateway.translate import classify, translated_errors
 
 __all__ = [
     "JSON",

@@ -9,9 +9,9 @@ from typing import Any
 
 from sparkswarm.errors import InvalidRequest, Unavailable
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
+from sparkswarm.gateway.engine_errors import translated_errors
+from sparkswarm.gateway.engine_http import engine_path, filters_param
 from sparkswarm.gateway.services import Filters
-from sparkswarm.gateway.translate import translated_errors
-from sparkswarm.gateway.wire import engine_path, filters_param
 
 
 class ClusterMixin(Connection):

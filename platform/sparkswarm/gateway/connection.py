@@ -1,7 +1,7 @@
 """The connection under the gateway: manager failover, transports, error translation.
 
 :class:`Connection` talks to the first reachable manager through one
-*transport*: a :class:`~sparkswarm.gateway.wire.Wire` (``http.client``) for
+*transport*: a :class:`~sparkswarm.gateway.engine_http.Wire` (``http.client``) for
 Unix sockets and plain ``tcp://``, docker-py for TLS and ``ssh://``. The
 per-area mixins (services, cluster, objects, containers) send JSON requests
 with :meth:`Connection._call`; the few streaming calls (logs, exec, image
@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from typing import Any, Protocol, cast
 
 from sparkswarm.errors import SparkswarmError, Unavailable
-from sparkswarm.gateway.translate import classify, enable_ssh, load_docker, translated_errors
-from sparkswarm.gateway.wire import Wire, json_body, query_string, speaks_plain_http
+from sparkswarm.gateway.engine_errors import classify, enable_ssh, load_docker, translated_errors
+from sparkswarm.gateway.engine_http import Wire, json_body, query_string, speaks_plain_http
 
 # Named for the package: users filter the failover warnings by this name.
 log = logging.getLogger("sparkswarm.gateway")

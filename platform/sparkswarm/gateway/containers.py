@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping
 from typing import IO, NamedTuple
 
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
+from sparkswarm.gateway.engine_errors import translated_errors
+from sparkswarm.gateway.engine_http import demultiplexed, engine_path, filters_param
 from sparkswarm.gateway.services import Filters
-from sparkswarm.gateway.translate import translated_errors
-from sparkswarm.gateway.wire import demultiplexed, engine_path, filters_param
 
 
 class ExecResult(NamedTuple):

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
+from sparkswarm.gateway.engine_http import engine_path, filters_param
 from sparkswarm.gateway.services import Filters
-from sparkswarm.gateway.wire import engine_path, filters_param
 
 
 class ObjectsMixin(Connection):

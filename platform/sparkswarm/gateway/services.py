@@ -8,8 +8,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sparkswarm.gateway.connection import JSON, Connection, as_object, as_objects
-from sparkswarm.gateway.translate import translated_errors
-from sparkswarm.gateway.wire import demultiplexed, engine_path, filters_param
+from sparkswarm.gateway.engine_errors import translated_errors
+from sparkswarm.gateway.engine_http import demultiplexed, engine_path, filters_param
 
 Filters = Mapping[str, str | list[str]]
 

@@ -37,10 +37,9 @@ def ls(
     role: str | None = typer.Option(None, "--role", help="Only managers or workers."),
 ) -> Request:
     """List the swarm's nodes (needs a manager)."""
-    from sparkswarm.nodes import ROLES
+    from sparkswarm.nodes import check_node_role
 
-    if role is not None and role not in ROLES:
-        raise InvalidRequest(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
+    check_node_role(role, "--role")
     return request("node.ls", {"role": role})
 
 

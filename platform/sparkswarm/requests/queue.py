@@ -7,7 +7,7 @@ import typer
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.requests.builders import group
 from sparkswarm.requests.model import Request, request
-from sparkswarm.states import RUN_STATES
+from sparkswarm.states import check_run_state
 
 runs = group("runs", "Operation runs recorded by the queue.")
 runs.terminal("cancel", "cancels a queued run from a terminal")
@@ -26,8 +26,7 @@ def ls(
     limit: int = typer.Option(50, "--limit", help="At most this many, newest first."),
 ) -> Request:
     """List operation runs, newest first."""
-    if state and state not in RUN_STATES:
-        raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(RUN_STATES)}")
+    check_run_state(state)
     from sparkswarm.limits import check_number
 
     check_number("--limit", limit)

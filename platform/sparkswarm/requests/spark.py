@@ -14,7 +14,7 @@ import typer
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.requests.builders import group, read_request_bytes
 from sparkswarm.requests.model import Request, request
-from sparkswarm.states import JOB_STATES
+from sparkswarm.states import JOB_STATES, check_job_state
 
 spark = group("spark", "Run jobs on a spark stack and show its state.")
 spark.terminal("logs", "prints a job's driver log in a terminal")
@@ -24,7 +24,7 @@ STACK = typer.Option("spark", "--stack", "-s", help="Name of the deployed spark 
 
 
 def _stack(name: str) -> str:
-    from sparkswarm.stacks.translate import validate_stack_name
+    from sparkswarm.stacks.convert import validate_stack_name
 
     return validate_stack_name(name)
 
@@ -96,8 +96,7 @@ def jobs(
         raise InvalidRequest(f"spark jobs takes mine or all, not {who!r}")
     if mine and who is not None and who.lower() == "all":
         raise InvalidRequest("spark jobs: --mine or all, not both")
-    if state is not None and state.upper() not in JOB_STATES:
-        raise InvalidRequest(f"unknown state {state!r}: one of {', '.join(JOB_STATES)}")
+    check_job_state(state)
     from sparkswarm.limits import check_number
 
     check_number("--limit", limit)

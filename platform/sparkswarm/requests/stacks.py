@@ -35,6 +35,7 @@ def deploy_params(
     Without files, ``name`` is a ready-made stack. Raises InvalidRequest for
     a bad name, file, key or parameter.
     """
+    from sparkswarm.stacks.convert import translate, validate_stack_name
     from sparkswarm.stacks.params import (
         interpolation_env,
         parse_sets,
@@ -43,7 +44,6 @@ def deploy_params(
         stack_paths,
     )
     from sparkswarm.stacks.source import read_stack_source
-    from sparkswarm.stacks.translate import translate, validate_stack_name
 
     validate_stack_name(name)
     if files and not local_files_allowed():
@@ -77,7 +77,7 @@ def deploy(
 @stack.command("rm", "stack.rm")
 def remove(name: str = STACK_NAME) -> Request:
     """Remove stack NAME: services, networks, configs and secrets it created."""
-    from sparkswarm.stacks.translate import validate_stack_name
+    from sparkswarm.stacks.convert import validate_stack_name
 
     return request("stack.rm", {"name": validate_stack_name(name)})
 
@@ -85,7 +85,7 @@ def remove(name: str = STACK_NAME) -> Request:
 @stack.command("rollback", "stack.rollback")
 def rollback(name: str = STACK_NAME) -> Request:
     """Return stack NAME to its previously deployed version (of the last 5 kept)."""
-    from sparkswarm.stacks.translate import validate_stack_name
+    from sparkswarm.stacks.convert import validate_stack_name
 
     return request("stack.rollback", {"name": validate_stack_name(name)})
 
@@ -99,7 +99,7 @@ def list_() -> Request:
 @stack.command("services", "stack.services")
 def services(name: str = STACK_NAME) -> Request:
     """List the services of stack NAME."""
-    from sparkswarm.stacks.translate import validate_stack_name
+    from sparkswarm.stacks.convert import validate_stack_name
 
     return request("stack.services", {"name": validate_stack_name(name)})
 
@@ -107,7 +107,7 @@ def services(name: str = STACK_NAME) -> Request:
 @stack.command("ps", "stack.ps")
 def ps(name: str = STACK_NAME) -> Request:
     """List the tasks of stack NAME."""
-    from sparkswarm.stacks.translate import validate_stack_name
+    from sparkswarm.stacks.convert import validate_stack_name
 
     return request("stack.ps", {"name": validate_stack_name(name)})
 

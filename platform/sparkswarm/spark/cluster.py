@@ -39,6 +39,7 @@ def up_params(
     """The params of ``spark.up``: the stack file read and validated, and
     the number of workers to wait for. InvalidRequest for a bad value."""
     from sparkswarm.spark.job_request import memory_mb
+    from sparkswarm.stacks.convert import validate_stack_name
     from sparkswarm.stacks.params import (
         interpolation_env,
         parse_sets,
@@ -46,7 +47,6 @@ def up_params(
         stack_paths,
     )
     from sparkswarm.stacks.source import read_stack_source
-    from sparkswarm.stacks.translate import validate_stack_name
 
     validate_stack_name(name)
     values = parse_sets(sets or [])

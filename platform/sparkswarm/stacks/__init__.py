@@ -3,6 +3,6 @@
 Pure parts: :mod:`.interpolate`, :mod:`.compose_load` (with
 :mod:`.compose_schema` checked by jsonschema, :mod:`.compose_normalise`,
 :mod:`.compose_merge`),
-:mod:`.translate` and :mod:`.plan`. I/O parts: :mod:`.deploy` and
+:mod:`.convert` and :mod:`.plan`. I/O parts: :mod:`.deploy` and
 :mod:`.snapshots`, which talk to the engine through the gateway only.
 """

@@ -21,6 +21,11 @@ from sparkswarm.errors import Conflict, InvalidRequest, NotFound, SparkswarmErro
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 from sparkswarm.services.rolling import TaskWatcher, wait_for_services
+from sparkswarm.stacks.convert import (
+    DesiredStack,
+    translate,
+    validate_stack_name,
+)
 from sparkswarm.stacks.models import (
     PlannedObject,
     StackResult,
@@ -30,11 +35,6 @@ from sparkswarm.stacks.plan import Plan, plan_services
 from sparkswarm.stacks.removal import remove_network, stack_filter
 from sparkswarm.stacks.snapshots import list_snapshots, read_snapshot, save_snapshot
 from sparkswarm.stacks.source import load_stack_source
-from sparkswarm.stacks.translate import (
-    DesiredStack,
-    translate,
-    validate_stack_name,
-)
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import JSON, Gateway

@@ -13,7 +13,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from sparkswarm.stacks.translate import IMAGE_LABEL, DesiredStack
+from sparkswarm.stacks.convert import IMAGE_LABEL, DesiredStack
 
 SECOND = 1_000_000_000
 _DEFAULT_UPDATE = {

@@ -10,8 +10,8 @@ from sparkswarm.errors import NotFound
 from sparkswarm.services.models import ServiceSummary, TaskInfo
 from sparkswarm.services.modes import mode_name
 from sparkswarm.services.queries import node_hostnames, task_info
+from sparkswarm.stacks.convert import NAMESPACE_LABEL, validate_stack_name
 from sparkswarm.stacks.models import StackSummary
-from sparkswarm.stacks.translate import NAMESPACE_LABEL, validate_stack_name
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import JSON, Gateway

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InUse, NotFound
 from sparkswarm.progress import ProgressFn, no_progress
+from sparkswarm.stacks.convert import NAMESPACE_LABEL, validate_stack_name
 from sparkswarm.stacks.models import StackRemoval
-from sparkswarm.stacks.translate import NAMESPACE_LABEL, validate_stack_name
 from sparkswarm.waiting import remove_when_free
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The last deployed versions of each stack, kept as swarm configs.
 
 After every deployment that changed something, the deployed
-:class:`~sparkswarm.stacks.translate.DesiredStack` is stored as a swarm config
+:class:`~sparkswarm.stacks.convert.DesiredStack` is stored as a swarm config
 named ``<stack>_sparkswarm-snapshot-<seq>`` (labelled with the stack namespace,
 so ``docker stack rm`` removes them with the stack). The last
 :data:`KEEP` (5) are kept. Secret data is never stored: a snapshot refers to
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.stacks.translate import NAMESPACE_LABEL, DesiredStack
+from sparkswarm.stacks.convert import NAMESPACE_LABEL, DesiredStack
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway

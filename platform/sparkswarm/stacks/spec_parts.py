@@ -1,6 +1,6 @@
 """A compose service's ``deploy`` keys and healthcheck -> parts of a swarm ServiceSpec (pure).
 
-Split out of :mod:`.translate`, which assembles the whole spec; each function
+Split out of :mod:`.convert`, which assembles the whole spec; each function
 here mirrors the docker CLI's converter for one key, so the numbers match
 what ``docker stack deploy`` sends. Malformed values raise ValueError, which
 the caller turns into an InvalidRequest naming the service.

@@ -8,7 +8,7 @@ import pytest
 
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.stacks.compose_load import load_stack
-from sparkswarm.stacks.translate import effective_capabilities, translate
+from sparkswarm.stacks.convert import effective_capabilities, translate
 from sparkswarm.units import parse_duration, parse_nano_cpus, parse_ram_bytes
 
 
@@ -240,7 +240,7 @@ def test_capabilities_as_the_cli() -> None:
 
 @pytest.mark.parametrize("stack", ["", "_x", "-x", "a b", "a/b", "é"])
 def test_invalid_stack_names(stack: str) -> None:
-    from sparkswarm.stacks.translate import validate_stack_name
+    from sparkswarm.stacks.convert import validate_stack_name
 
     with pytest.raises(InvalidRequest, match="invalid stack name"):
         validate_stack_name(stack)

@@ -27,7 +27,7 @@ from sparkswarm.errors import (
     Refused,
     Unavailable,
 )
-from sparkswarm.gateway.wire import (
+from sparkswarm.gateway.engine_http import (
     Wire,
     demultiplexed,
     engine_path,

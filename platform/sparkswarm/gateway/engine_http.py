@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from sparkswarm.errors import InvalidRequest, Unavailable
-from sparkswarm.gateway.translate import classify
+from sparkswarm.gateway.engine_errors import classify
 
 # Failures of a reused keep-alive connection the engine closed in between
 # (RemoteDisconnected is a ConnectionResetError): safe to send an idempotent

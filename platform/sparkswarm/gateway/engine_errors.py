@@ -1,7 +1,7 @@
 """Engine error answers and docker-py errors into the error tree of :mod:`sparkswarm.errors`.
 
 :func:`classify` is the one place that reads an Engine error answer (from
-:mod:`.wire`'s ``http.client`` transport or from docker-py): every
+:mod:`.engine_http`'s ``http.client`` transport or from docker-py): every
 other module catches our classes (``OutOfSequence``, ``NotFound``, ...) and
 never looks at an error's text to decide what to do.
 """
