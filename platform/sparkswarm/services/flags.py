@@ -124,16 +124,6 @@ def parse_publish(spec: str) -> dict[str, Any]:
     return port
 
 
-def format_publish(port: dict[str, Any]) -> str:
-    """The long ``--publish`` text for an EndpointSpec port (inverse of parse_publish)."""
-    fields = [f"mode={port.get('PublishMode', 'ingress')}"]
-    if port.get("PublishedPort"):
-        fields.append(f"published={port['PublishedPort']}")
-    fields.append(f"target={port['TargetPort']}")
-    fields.append(f"protocol={port.get('Protocol', 'tcp')}")
-    return ",".join(fields)
-
-
 def port_matches_removal(port: dict[str, Any], spec: str) -> bool:
     """Whether ``--publish-rm spec`` removes ``port``.
 
