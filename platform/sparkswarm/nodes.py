@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
-from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 from sparkswarm.waiting import poll
@@ -34,8 +31,10 @@ ROLES = ("worker", "manager")
 AVAILABILITIES = ("active", "pause", "drain")
 
 
-class NodeInfo(LazyModel):
-    """One node as ``node ls`` shows it."""
+@dataclass(frozen=True, kw_only=True)
+class NodeInfo:
+    """One node as ``node ls`` shows it (results are frozen dataclasses: see
+    :mod:`sparkswarm.services.models`)."""
 
     id: str
     hostname: str
@@ -46,10 +45,11 @@ class NodeInfo(LazyModel):
     leader: bool = False
     engine_version: str = ""
     address: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
-class NodeChange(LazyModel):
+@dataclass(frozen=True, kw_only=True)
+class NodeChange:
     """The result of a node operation: the node afterwards, and whether it changed."""
 
     node: NodeInfo

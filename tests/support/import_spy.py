@@ -116,7 +116,7 @@ def main(mode: str, words: list[str]) -> None:
     request = parse(words)
     op = get_operation(request.op)
     op.resolve()
-    op.result_model()
+    op.result_type()
     if request.op == "stack.deploy":
         import sparkswarm.stacks.plan  # noqa: F401  (and what `stack diff` adds)
     common.print_json({"ok": True})
