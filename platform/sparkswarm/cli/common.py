@@ -149,8 +149,9 @@ def plain_table(rows: Iterable[Any], columns: Sequence[str]) -> str:
 
 
 def _row(row: Any) -> dict[str, Any]:
-    """A table row's values by column name (see :func:`_jsonable`)."""
-    data: dict[str, Any] = _jsonable(row)
+    """A table row's values by column name, as ``--json`` writes them (see
+    :func:`_jsonable`: a dict or result of plain values loads nothing more)."""
+    data: dict[str, Any] = json.loads(json.dumps(row, default=_jsonable))
     return data
 
 
