@@ -30,13 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
-from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.spark.version import (
     BASE_IMAGE,
@@ -58,16 +56,18 @@ _IMAGE_REF = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0
 _DOCKERIGNORE = "*\n!Dockerfile\n!pyspark\n!py4j\n"
 
 
-class ImageBuildResult(LazyModel):
-    """What ``image.build`` did."""
+@dataclass(frozen=True, kw_only=True)
+class ImageBuildResult:
+    """What ``image.build`` did (results are frozen dataclasses: see
+    :mod:`sparkswarm.services.models`)."""
 
-    image: str = Field(description="The image built (or found), e.g. sparkswarm/spark:4.3.0.")
-    tags: list[str] = Field(description="Every tag that now points at it.")
-    base: str = Field(description="The base image it was built on.")
-    built: bool = Field(description="False when the image existed and nothing was built.")
-    base_built: bool = Field(False, description="True when the base image was made this time.")
-    seconds: float = Field(description="Wall time of the whole operation.")
-    notes: list[str] = Field(default_factory=list, description="Things the user should know.")
+    image: str  # the image built (or found), e.g. sparkswarm/spark:4.3.0
+    tags: list[str]  # every tag that now points at it
+    base: str  # the base image it was built on
+    built: bool  # False when the image existed and nothing was built
+    base_built: bool = False  # True when the base image was made this time
+    seconds: float  # wall time of the whole operation
+    notes: list[str] = field(default_factory=list)  # things the user should know
 
 
 def validate_image_ref(ref: str, what: str = "image") -> str:

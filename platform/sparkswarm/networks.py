@@ -11,12 +11,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound
-from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.waiting import poll
 
@@ -28,8 +26,10 @@ _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 DRIVERS = ("overlay", "bridge", "macvlan", "ipvlan")
 
 
-class NetworkInfo(LazyModel):
-    """One network as ``network ls`` shows it."""
+@dataclass(frozen=True, kw_only=True)
+class NetworkInfo:
+    """One network as ``network ls`` shows it (results are frozen dataclasses:
+    see :mod:`sparkswarm.services.models`)."""
 
     id: str
     name: str
@@ -39,11 +39,12 @@ class NetworkInfo(LazyModel):
     encrypted: bool = False
     internal: bool = False
     ingress: bool = False
-    subnets: list[str] = Field(default_factory=list)
-    labels: dict[str, str] = Field(default_factory=dict)
+    subnets: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
-class NetworkChange(LazyModel):
+@dataclass(frozen=True, kw_only=True)
+class NetworkChange:
     """The result of create/rm: the network (None once removed) and whether anything changed."""
 
     name: str
@@ -51,15 +52,17 @@ class NetworkChange(LazyModel):
     changed: bool
 
 
-class NetworkRequest(LazyModel):
-    """What the caller asked for, validated; compared with what exists."""
+@dataclass(frozen=True, kw_only=True)
+class NetworkRequest:
+    """What the caller asked for, checked by :func:`validate_network_request`;
+    compared with what exists."""
 
     name: str
     driver: str = "overlay"
     attachable: bool = False
     encrypted: bool = False
     subnet: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def network_info(raw: Mapping[str, Any]) -> NetworkInfo:

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
-from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 from sparkswarm.waiting import poll
@@ -40,8 +37,10 @@ def check_node_role(role: str | None, flag: str) -> None:
         raise InvalidRequest(f"{flag} must be one of {', '.join(NODE_ROLES)}, not {role!r}")
 
 
-class NodeInfo(LazyModel):
-    """One node as ``node ls`` shows it."""
+@dataclass(frozen=True, kw_only=True)
+class NodeInfo:
+    """One node as ``node ls`` shows it (results are frozen dataclasses: see
+    :mod:`sparkswarm.services.models`)."""
 
     id: str
     hostname: str
@@ -52,10 +51,11 @@ class NodeInfo(LazyModel):
     leader: bool = False
     engine_version: str = ""
     address: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
-class NodeChange(LazyModel):
+@dataclass(frozen=True, kw_only=True)
+class NodeChange:
     """The result of a node operation: the node afterwards, and whether it changed."""
 
     node: NodeInfo

@@ -4,13 +4,19 @@ One name per core operation (``service.scale``, ``node.availability``,
 ``service.ls``, ...). The request layer, the CLI, the Celery worker, the
 scheduler and the Slack bot all refer to operations by these names; only this
 module knows which function implements each, who may run it and what it
-returns. Functions and result models are given as import paths and resolved
+returns. Functions and result types are given as import paths and resolved
 on first use, so the CLI starts fast.
+
+Result types are frozen stdlib dataclasses (engine operations: made by our
+code from the engine's answers, so nothing to validate and no pydantic to
+load on an engine command) or pydantic models (Spark jobs and the queue's
+records, which validate what they read); pydantic dumps both
+(:func:`to_json`) and rebuilds both from a recorded run (:func:`rebuild_result`).
 
 Signatures:
 
-- a mutating operation: ``func(gw, *, progress, **params) -> model``;
-- an engine read: ``func(gw, **params) -> model | list[model]``;
+- a mutating operation: ``func(gw, *, progress, **params) -> result``;
+- an engine read: ``func(gw, **params) -> result | list[result]``;
 - a queue read (``executor="queue"``): ``func(client, **params)``, answered
   from Redis by whoever holds a queue client (no engine needed).
 
@@ -31,6 +37,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from sparkswarm.errors import InvalidRequest
@@ -46,7 +53,7 @@ from sparkswarm.operation_table import (
 )
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
+    from pydantic import TypeAdapter
 
     from sparkswarm.gateway import Gateway
     from sparkswarm.progress import ProgressFn
@@ -90,7 +97,7 @@ class Operation:
     reason to ask). ``role_for``, ``is_destructive`` and ``hazards`` are
     the per-request verdict every front end uses.
     ``chat`` is False for what is never offered in a channel (join tokens,
-    local operations). ``result`` is the import path of the result model
+    local operations). ``result`` is the import path of the result type
     (``many``: a list of them); None means a plain JSON object. A
     ``takes_run`` function is also given ``run_id``: the recorded run it
     executes for (None in-process), to file what it did under that run.
@@ -117,10 +124,11 @@ class Operation:
         """The function that implements the operation."""
         return _import(self.path)  # type: ignore[no-any-return]
 
-    def result_model(self) -> type[BaseModel] | None:
-        """The pydantic model of the result (or of each item when ``many``)."""
-        model: type[BaseModel] | None = _import(self.result) if self.result else None
-        return model
+    def result_type(self) -> type[Any] | None:
+        """The type of the result (or of each item when ``many``): a frozen
+        dataclass or a pydantic model."""
+        kind: type[Any] | None = _import(self.result) if self.result else None
+        return kind
 
     def is_destructive(self, params: dict[str, Any]) -> bool:
         """True when ``params`` remove or stop something, reach the hosts or
@@ -292,7 +300,8 @@ def call_operation(
 
 
 def to_json(result: Any) -> Any:
-    """A typed result as JSON-able data (models dumped, lists of them too);
+    """A typed result as JSON-able data (dataclasses and models dumped, lists
+    of them too);
     ``None`` (an operation with nothing to report) as ``{}``."""
     from pydantic_core import to_jsonable_python
 
@@ -313,13 +322,26 @@ def run_operation(
 
 
 def rebuild_result(name: str, data: Any) -> Any:
-    """The typed result of ``name`` from its recorded JSON (the run record)."""
-    model = get_operation(name).result_model()
-    if model is None or data is None:
+    """The typed result of ``name`` from its recorded JSON (the run record).
+
+    Raises pydantic's ValidationError when ``data`` does not fit the type.
+    """
+    op = get_operation(name)
+    if op.result is None or data is None:
         return data
-    if get_operation(name).many:
-        return [model.model_validate(item) for item in data]
-    return model.model_validate(data)
+    return _adapter(op.result, op.many).validate_python(data)
+
+
+@cache
+def _adapter(result: str, many: bool) -> TypeAdapter[Any]:
+    """pydantic's validator for the result type at import path ``result``
+    (a list of them when ``many``), built once per type. A result is rebuilt
+    only after a queued run: pydantic loads here, never on an engine command
+    that ran in-process."""
+    from pydantic import TypeAdapter
+
+    kind = _import(result)
+    return TypeAdapter(list[kind] if many else kind)  # type: ignore[valid-type]
 
 
 register_core_operations(register)

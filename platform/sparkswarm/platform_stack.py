@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -302,7 +302,7 @@ def platform_down(
         _wait_networks_gone(gw, name, timeout)
     result: dict[str, Any] = {
         "stack": name,
-        **(removed.model_dump(mode="json") if removed is not None else {}),
+        **(asdict(removed) if removed is not None else {}),
         "purged_secrets": [],
         "purged_volumes": [],
     }

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
-
 from sparkswarm.errors import Conflict, InvalidRequest, OperationFailed, SparkswarmError
-from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 
@@ -30,8 +28,10 @@ JOIN_TOKEN_FORMAT = re.compile(r"SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}")
 DEFAULT_SWARM_PORT = 2377
 
 
-class SwarmStatus(LazyModel):
-    """Where the engine behind the gateway stands in its swarm."""
+@dataclass(frozen=True, kw_only=True)
+class SwarmStatus:
+    """Where the engine behind the gateway stands in its swarm (results are
+    frozen dataclasses: see :mod:`sparkswarm.services.models`)."""
 
     state: str
     node_id: str | None = None
@@ -40,11 +40,12 @@ class SwarmStatus(LazyModel):
     cluster_id: str | None = None
     managers: int | None = None
     nodes: int | None = None
-    remote_managers: list[str] = Field(default_factory=list)
+    remote_managers: list[str] = field(default_factory=list)
     changed: bool = False
 
 
-class TokenRotation(LazyModel):
+@dataclass(frozen=True, kw_only=True)
+class TokenRotation:
     """The outcome of a token rotation; the token itself is masked."""
 
     role: TokenRole
@@ -153,7 +154,7 @@ def init_swarm(
         listen_addr=listen_addr,
         default_addr_pool=pools or None,
     )
-    return swarm_status(gw).model_copy(update={"changed": True})
+    return replace(swarm_status(gw), changed=True)
 
 
 def join_swarm(
@@ -216,7 +217,7 @@ def join_swarm(
             "engine is in no swarm. Usual causes: a rotated (stale) join token, or the "
             "manager is unreachable from this node"
         ) from exc
-    return swarm_status(gw).model_copy(update={"changed": True})
+    return replace(swarm_status(gw), changed=True)
 
 
 def leave_swarm(
@@ -238,7 +239,7 @@ def leave_swarm(
         )
     progress("leaving the swarm", node_id=current.node_id)
     gw.leave_swarm(force=force)
-    return swarm_status(gw).model_copy(update={"changed": True})
+    return replace(swarm_status(gw), changed=True)
 
 
 def _check_role(role: str) -> TokenRole:

@@ -38,7 +38,9 @@ HEAVY = (
     "celery",
     "redis",
 )
-# The one model system: results and inputs of every command are pydantic models.
+# pydantic, the one model system: it validates input (service create/update
+# options, the queue's records). Engine results are stdlib dataclasses, so an
+# engine command that validates no such input loads none of it.
 MODELS = frozenset({"pydantic", "pydantic_core"})
 ROOT = Path(__file__).parents[2]
 
@@ -116,7 +118,7 @@ def main(mode: str, words: list[str]) -> None:
     request = parse(words)
     op = get_operation(request.op)
     op.resolve()
-    op.result_model()
+    op.result_type()
     if request.op == "stack.deploy":
         import sparkswarm.stacks.plan  # noqa: F401  (and what `stack diff` adds)
     common.print_json({"ok": True})

@@ -9,7 +9,8 @@ import pytest
 from sparkswarm import limits
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.limits import Limits, NodeCapacity
-from sparkswarm.services.changes import ServiceChanges, apply_changes, parse_scale_pairs
+from sparkswarm.services.changes import ServiceChanges, apply_changes
+from sparkswarm.services.replicas import parse_scale_pairs
 from sparkswarm.services.specs import ServiceOptions, build_service_spec
 from sparkswarm.stacks.convert import translate
 

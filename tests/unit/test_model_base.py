@@ -45,16 +45,16 @@ def test_every_model_defers_its_build() -> None:
 
 def test_a_model_is_built_on_first_use_only() -> None:
     code = (
-        "from sparkswarm.services import models as m\n"
-        "assert not m.ServiceSummary.__pydantic_complete__\n"
-        "row = m.ServiceSummary(id='i', name='web', mode='replicated', replicas='1/1', image='x')\n"
-        "assert m.ServiceSummary.__pydantic_complete__\n"
-        "assert not m.TaskInfo.__pydantic_complete__\n"
-        "print(row.model_dump_json())\n"
+        "from sparkswarm.spark import status as m\n"
+        "assert not m.SparkApp.__pydantic_complete__\n"
+        "app = m.SparkApp(id='a-1', name='pi', state='RUNNING', cores=1, duration_ms=5)\n"
+        "assert m.SparkApp.__pydantic_complete__\n"
+        "assert not m.SparkWorker.__pydantic_complete__\n"
+        "print(app.model_dump_json())\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert '"name":"web"' in done.stdout
+    assert '"name":"pi"' in done.stdout
 
 
 def test_frozen_and_forbidding_models_keep_their_own_config() -> None:

@@ -5,6 +5,7 @@ model resolves; roles and confirmations are declared."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 import pytest
@@ -114,10 +115,10 @@ def test_the_function_accepts_what_the_parser_produces(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", CORE_OPERATIONS)
-def test_the_result_model_and_permissions_are_declared(name: str) -> None:
+def test_the_result_type_and_permissions_are_declared(name: str) -> None:
     op = get_operation(name)
-    model = op.result_model()
-    assert model is None or issubclass(model, BaseModel)
+    kind = op.result_type()
+    assert kind is None or dataclasses.is_dataclass(kind) or issubclass(kind, BaseModel)
     assert op.role in ROLES
     assert op.role == "viewer" or not op.read_only or not op.chat
     if op.local:

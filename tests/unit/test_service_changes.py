@@ -8,12 +8,8 @@ from typing import Any
 import pytest
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.services.changes import (
-    ServiceChanges,
-    apply_changes,
-    rollout_expected,
-    set_replicas,
-)
+from sparkswarm.services.changes import ServiceChanges, apply_changes, rollout_expected
+from sparkswarm.services.replicas import set_replicas
 from sparkswarm.services.specs import DEFAULT_POLICY, validated
 
 S = 1_000_000_000

@@ -6,6 +6,7 @@ permissions), 1 any other failure.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -94,14 +95,23 @@ def err_console() -> Any:
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` (pydantic models included) as indented JSON."""
+    """Print ``data`` (results and pydantic models included) as indented JSON."""
+    sys.stdout.write(json.dumps(data, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(value: Any) -> Any:
+    """A value json cannot write, as one it can: a result (a dataclass) as its
+    fields; anything else (pydantic models, dates) as pydantic dumps it, so
+    pydantic_core loads only for those, never for an engine command's result."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     from pydantic_core import to_jsonable_python
 
-    sys.stdout.write(json.dumps(to_jsonable_python(data, fallback=str), indent=2) + "\n")
+    return to_jsonable_python(value, fallback=str)
 
 
 def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | None = None) -> None:
-    """Print rows (dicts or pydantic models) as a table of ``columns``.
+    """Print rows (dicts, results or pydantic models) as a table of ``columns``.
 
     On a terminal: a rich table. Into a pipe or a file: plain tab-separated
     columns under a header line, never truncated or ellipsised (as
@@ -114,14 +124,13 @@ def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | Non
             sys.stderr.write(title + "\n")
         sys.stdout.write(plain_table(rows, columns))
         return
-    from pydantic_core import to_jsonable_python
     from rich.table import Table
 
     table = Table(title=title, header_style="bold")
     for column in columns:
         table.add_column(column.upper().replace("_", " "))
     for row in rows:
-        data = to_jsonable_python(row, fallback=str)
+        data = _row(row)
         table.add_row(*(_cell(data.get(column)) for column in columns))
     console().print(table)
 
@@ -131,14 +140,19 @@ def plain_table(rows: Iterable[Any], columns: Sequence[str]) -> str:
 
     Tabs and newlines inside a value become spaces, so each row stays one line.
     """
-    from pydantic_core import to_jsonable_python
-
     lines = ["\t".join(column.upper().replace("_", " ") for column in columns)]
     for row in rows:
-        data = to_jsonable_python(row, fallback=str)
+        data = _row(row)
         cells = (_text(data.get(column)) for column in columns)
         lines.append("\t".join(" ".join(cell.split()) for cell in cells))
     return "\n".join(lines) + "\n"
+
+
+def _row(row: Any) -> dict[str, Any]:
+    """A table row's values by column name, as ``--json`` writes them (see
+    :func:`_jsonable`: a dict or result of plain values loads nothing more)."""
+    data: dict[str, Any] = json.loads(json.dumps(row, default=_jsonable))
+    return data
 
 
 def _text(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -38,7 +39,7 @@ def _created(result: NetworkChange, as_json: bool) -> None:
 
 def _networks(networks: list[NetworkInfo], as_json: bool) -> None:
     if not as_json:  # the table shows short IDs, as `docker network ls` does
-        networks = [n.model_copy(update={"id": n.id[:12]}) for n in networks]
+        networks = [replace(n, id=n.id[:12]) for n in networks]
     show(networks, NETWORK_COLUMNS, as_json=as_json)
 
 

@@ -7,6 +7,7 @@ terminal command that compares them with the swarm.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -29,7 +30,7 @@ def _services_of(title: str) -> Any:
         if as_json or result is None:
             print_json(result)
             return
-        shown = title.format(**result.model_dump())
+        shown = title.format(**asdict(result))
         show(result.services, ["service", "result", "changes"], as_json=False, title=shown)
 
     return render

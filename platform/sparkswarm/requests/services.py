@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from sparkswarm.limits import check_numbers, check_wait
+from sparkswarm.limits import check_numbers, check_replicas, check_wait
 from sparkswarm.requests.builders import Builder, extend_signature, group, without_none
 from sparkswarm.requests.model import Request, request
 
@@ -120,8 +120,6 @@ def create(
     rollback: dict[str, Any] | None = None,
 ) -> Request:
     """Create a service; waits until its tasks run (jobs: complete) unless --detach."""
-    from sparkswarm.services.specs import ServiceOptions, build_service_spec, validated
-
     options = {
         "command": list(command or []),
         "mode": mode,
@@ -154,8 +152,11 @@ def create(
         ),
     }
     check_numbers(options)
+    if replicas is not None:  # refused here, before the options' pydantic models load
+        check_replicas(replicas, service=name)
     _check_policies(update or {}, rollback or {})
     from sparkswarm.networks import validate_network_name
+    from sparkswarm.services.specs import ServiceOptions, build_service_spec, validated
 
     for network_name in network:  # a name or ID, looked up by the engine at create
         validate_network_name(network_name)
@@ -185,7 +186,6 @@ def update(
 
     Exits 1 when the update ends paused or rolled back.
     """
-    from sparkswarm.limits import check_replicas
     from sparkswarm.services import flags
     from sparkswarm.services.changes import ServiceChanges
     from sparkswarm.services.specs import validated
@@ -221,7 +221,7 @@ def scale(
     timeout: float = TIMEOUT,
 ) -> Request:
     """Set replica counts (replicated services only); waits for convergence unless --detach."""
-    from sparkswarm.services.changes import parse_scale_pairs
+    from sparkswarm.services.replicas import parse_scale_pairs
 
     replicas = parse_scale_pairs(pairs)
     return request("service.scale", {"replicas": replicas, "timeout": check_wait(timeout)})

@@ -1,12 +1,16 @@
-"""Results of service operations: JSON-able pydantic models."""
+"""Results of service operations: frozen stdlib dataclasses.
+
+Results are made by our own code from what the engine answered, never from
+user input, so they need no validation on the way in: plain dataclasses keep
+pydantic out of the engine commands. pydantic still dumps them
+(``to_jsonable_python``) and rebuilds a queued run's recorded result
+(``TypeAdapter``, :func:`sparkswarm.operations.rebuild_result`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
-
-from pydantic import Field
-
-from sparkswarm.model_base import LazyModel
 
 Outcome = Literal[
     "created",  # a new service, converged (or started, with detach)
@@ -21,7 +25,8 @@ Outcome = Literal[
 ]
 
 
-class ServiceSummary(LazyModel):
+@dataclass(frozen=True, kw_only=True)
+class ServiceSummary:
     """One row of ``service ls``."""
 
     id: str
@@ -29,16 +34,17 @@ class ServiceSummary(LazyModel):
     mode: str
     running: int | None = None
     desired: int | None = None
-    replicas: str = Field(description="running/desired, or running/completions for jobs")
+    replicas: str  # running/desired, or running/completions for jobs
     image: str
-    ports: list[str] = Field(default_factory=list)
+    ports: list[str] = field(default_factory=list)
 
 
-class TaskInfo(LazyModel):
+@dataclass(frozen=True, kw_only=True)
+class TaskInfo:
     """One row of ``service ps``."""
 
     id: str
-    name: str = Field(description="service.slot, or service.node for global services")
+    name: str  # service.slot, or service.node for global services
     slot: int | None = None
     node: str = ""
     desired_state: str
@@ -48,29 +54,32 @@ class TaskInfo(LazyModel):
     image: str = ""
 
 
-class ServiceOutcome(LazyModel):
+@dataclass(frozen=True, kw_only=True)
+class ServiceOutcome:
     """What a mutating service operation did and how it ended."""
 
     service: str
     id: str | None = None
     changed: bool
     outcome: Outcome
-    message: str = Field("", description="the engine's update status message, if any")
-    task_error: str = Field("", description="the error of the task that failed, if any")
+    message: str = ""  # the engine's update status message, if any
+    task_error: str = ""  # the error of the task that failed, if any
     image: str | None = None
     running: int | None = None
     desired: int | None = None
     elapsed_s: float = 0.0
 
 
-class ScaleResult(LazyModel):
+@dataclass(frozen=True, kw_only=True)
+class ScaleResult:
     """``service scale``: one outcome per service."""
 
     services: list[ServiceOutcome]
 
 
-class RemoveResult(LazyModel):
+@dataclass(frozen=True, kw_only=True)
+class RemoveResult:
     """``service rm``: which services were removed and which did not exist."""
 
-    removed: list[str] = Field(default_factory=list)
-    absent: list[str] = Field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)

@@ -22,6 +22,7 @@ Conventions:
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, OperationFailed
@@ -30,13 +31,8 @@ from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 from sparkswarm.services import flags
 from sparkswarm.services.admission import admit_replicas, admit_reservations
-from sparkswarm.services.changes import (
-    ServiceChanges,
-    apply_changes,
-    rollout_expected,
-    unmatched_port_removals,
-)
-from sparkswarm.services.models import RemoveResult, ServiceOutcome
+from sparkswarm.services.models import Outcome, RemoveResult, ServiceOutcome
+from sparkswarm.services.modes import JOB_MODES, mode_name
 from sparkswarm.services.queries import find_service, resolve_service
 from sparkswarm.services.rolling import (
     TaskWatcher,
@@ -47,17 +43,11 @@ from sparkswarm.services.rolling import (
     wait_for_services,
     wait_for_update,
 )
-from sparkswarm.services.specs import (
-    JOB_MODES,
-    ServiceOptions,
-    build_service_spec,
-    mode_name,
-    spec_differences,
-    validated,
-)
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import JSON, Gateway
+    from sparkswarm.services.changes import ServiceChanges
+    from sparkswarm.services.specs import ServiceOptions
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -120,6 +110,14 @@ def create_service(
     Conflict when the name exists with a different spec, OperationFailed when
     the service does not converge (or the job fails) within ``timeout`` s.
     """
+    # The options' pydantic models load here, not for remove, scale or rollback.
+    from sparkswarm.services.specs import (
+        ServiceOptions,
+        build_service_spec,
+        spec_differences,
+        validated,
+    )
+
     started = time.monotonic()
     check_wait(timeout)
     opts: ServiceOptions = validated(ServiceOptions, options, "service options")
@@ -154,8 +152,8 @@ def create_service(
             "use `service update` to change it or `service rm` first"
         )
     progress(f"service {name} exists with the same spec", service=name)
-    return unchanged_outcome(name, existing).model_copy(
-        update={"elapsed_s": round(time.monotonic() - started, 3)}
+    return replace(
+        unchanged_outcome(name, existing), elapsed_s=round(time.monotonic() - started, 3)
     )
 
 
@@ -187,12 +185,8 @@ def _await_new_service(
     else:
         end = wait_for_services(gw, [watcher], timeout=timeout)[service_id]
         done, wanted = end.running, end.wanted
-    return result.model_copy(
-        update={
-            "running": done,
-            "desired": wanted,
-            "elapsed_s": round(time.monotonic() - started, 3),
-        }
+    return replace(
+        result, running=done, desired=wanted, elapsed_s=round(time.monotonic() - started, 3)
     )
 
 
@@ -216,6 +210,14 @@ def update_service(
     stays out of sequence after retries, OperationFailed when the update ends
     paused or rolled back (the message says which, and why).
     """
+    from sparkswarm.services.changes import (
+        ServiceChanges,
+        apply_changes,
+        rollout_expected,
+        unmatched_port_removals,
+    )
+    from sparkswarm.services.specs import spec_differences, validated
+
     started = time.monotonic()
     check_wait(timeout)
     wanted: ServiceChanges = validated(ServiceChanges, changes, "service update")
@@ -282,16 +284,15 @@ def _finished(
         )
     if end.state == "rollback_completed" and not rollback:
         raise OperationFailed(f"update of service {name} failed and was rolled back{why}{error}")
-    outcome = "rolled_back" if end.state == "rollback_completed" else "completed"
-    return result.model_copy(
-        update={
-            "outcome": outcome,
-            "message": end.message,
-            "task_error": end.task_error,
-            "running": end.running,
-            "desired": end.desired,
-            "elapsed_s": round(time.monotonic() - started, 3),
-        }
+    outcome: Outcome = "rolled_back" if end.state == "rollback_completed" else "completed"
+    return replace(
+        result,
+        outcome=outcome,
+        message=end.message,
+        task_error=end.task_error,
+        running=end.running,
+        desired=end.desired,
+        elapsed_s=round(time.monotonic() - started, 3),
     )
 
 
@@ -328,13 +329,12 @@ def rollback_service(
                 service["ID"], service["Version"]["Index"], service["Spec"], rollback=True
             )
             progress(f"rollback of {name} started", service=name, log=True)
-            result = result.model_copy(
-                update={
-                    "changed": True,
-                    "outcome": "detached",
-                    "image": image_of(service["PreviousSpec"]),
-                    "desired": replicas_of(service["PreviousSpec"]),
-                }
+            result = replace(
+                result,
+                changed=True,
+                outcome="detached",
+                image=image_of(service["PreviousSpec"]),
+                desired=replicas_of(service["PreviousSpec"]),
             )
         return result, watcher
 
@@ -367,17 +367,18 @@ def remove_service(
     """
     if not names:
         raise InvalidRequest("no service named to remove")
-    result = RemoveResult()
+    removed: list[str] = []
+    absent: list[str] = []
     for name in names:
         service = find_service(gw, flags.validate_service_name(name)) or _by_full_id(gw, name)
         if service is None:
-            result.absent.append(name)
+            absent.append(name)
             continue
         try:
             gw.remove_service(service["ID"])
         except NotFound:  # removed by someone else meanwhile: the end state is the same
-            result.absent.append(name)
+            absent.append(name)
             continue
         progress(f"removed service {name}", service=name, log=True)
-        result.removed.append(name)
-    return result
+        removed.append(name)
+    return RemoveResult(removed=removed, absent=absent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -10,10 +11,10 @@ from sparkswarm.limits import check_wait
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 from sparkswarm.services.admission import admit_replicas
-from sparkswarm.services.changes import set_replicas
 from sparkswarm.services.models import ScaleResult, ServiceOutcome
 from sparkswarm.services.ops import DEFAULT_TIMEOUT, replicas_of, unchanged_outcome
 from sparkswarm.services.queries import resolve_service
+from sparkswarm.services.replicas import set_replicas
 from sparkswarm.services.rolling import TaskWatcher, wait_for_services
 
 if TYPE_CHECKING:
@@ -55,8 +56,7 @@ def scale_services(
             spec = set_replicas(service["Spec"], count)
             gw.update_service(service["ID"], service["Version"]["Index"], spec)
             progress(f"{name} scaled to {count}", service=name, replicas=count, log=True)
-            changed = {"changed": True, "outcome": "detached", "desired": count}
-            return watcher, outcome.model_copy(update=changed)
+            return watcher, replace(outcome, changed=True, outcome="detached", desired=count)
 
         scaled.append(update_with_retry(partial(resolve_service, gw, name), change))
     ended = {} if detach else wait_for_services(gw, [w for w, _ in scaled], timeout=timeout)
@@ -64,12 +64,11 @@ def scale_services(
     for watcher, outcome in scaled:
         if watcher.service_id in ended:
             end = ended[watcher.service_id]
-            outcome = outcome.model_copy(
-                update={
-                    "running": end.running,
-                    "desired": end.wanted,
-                    "outcome": "completed" if outcome.changed else "unchanged",
-                }
+            outcome = replace(
+                outcome,
+                running=end.running,
+                desired=end.wanted,
+                outcome="completed" if outcome.changed else "unchanged",
             )
         results.append(outcome)
     return ScaleResult(services=results)

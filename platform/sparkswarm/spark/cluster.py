@@ -9,6 +9,7 @@ the jobs running on it.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +105,7 @@ def spark_up(
         status = wait_for_connect(gw, stack=name, timeout=wait_timeout)
     return {
         "stack": name,
-        "services": [change.model_dump() for change in deployed.services],
+        "services": [asdict(change) for change in deployed.services],
         "alive_workers": status.alive_workers,
         "cores": status.cores,
         "memory_mb": status.memory_mb,
@@ -124,5 +125,5 @@ def spark_down(gw: Gateway, *, name: str, progress: ProgressFn = no_progress) ->
     }
     for job_id in sorted(jobs):
         remove_job(gw, stack=name, job_id=job_id, progress=progress)
-    removed = remove_stack(gw, name=name, progress=progress).model_dump()
+    removed = asdict(remove_stack(gw, name=name, progress=progress))
     return {**removed, "jobs_removed": sorted(jobs)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import dataclasses
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
@@ -348,7 +349,7 @@ def deploy_stack(
     for generated in generated_secrets or []:
         _ensure_random_secret(gw, generated["name"], int(generated.get("bytes", 32)), progress)
     result = apply_stack(gw, desired, prune=prune, detach=detach, progress=progress)
-    return result.model_copy(update={"warnings": warnings})
+    return dataclasses.replace(result, warnings=warnings)
 
 
 def _ensure_random_secret(gw: Gateway, name: str, size: int, progress: ProgressFn) -> None:
@@ -375,4 +376,4 @@ def rollback_stack(
     previous = read_snapshot(gw, snapshots[-2])
     progress(f"rolling back {name} to snapshot {snapshots[-2]['seq']}", log=True)
     result = apply_stack(gw, previous, prune=True, detach=detach, progress=progress)
-    return result.model_copy(update={"rolled_back_to": snapshots[-2]["seq"]})
+    return dataclasses.replace(result, rolled_back_to=snapshots[-2]["seq"])
