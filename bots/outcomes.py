@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sparkswarm.bots.alerts import SECTION_LIMIT, bounded, escape
+from sparkswarm.bots.blockkit import SECTION_TEXT, Block, bounded, escape, section
+from sparkswarm.bots.jobview import duration
+from sparkswarm.bots.present import EMOJI
 from sparkswarm.workers.outcomes import OutcomeNotices
 
 if TYPE_CHECKING:
@@ -21,24 +23,22 @@ if TYPE_CHECKING:
     from sparkswarm.workers.records import RunRecord
 
 log = logging.getLogger(__name__)
-MARK = {"succeeded": ":white_check_mark:", "failed": ":x:", "cancelled": ":no_entry_sign:"}
 
 
-def outcome_message(record: RunRecord, what: str) -> tuple[str, list[dict[str, Any]]]:
+def outcome_message(record: RunRecord, what: str) -> tuple[str, list[Block]]:
     """The message telling ``record``'s outcome (pure)."""
     took = ""
     if record.finished_at and (record.started_at or record.created_at):
-        took = f" in {record.finished_at - (record.started_at or record.created_at):.1f} s"
+        took = f" in {duration(record.finished_at - (record.started_at or record.created_at))}"
     more = f"`sparkswarm runs show {record.id}`"
     text = (
-        f"{MARK.get(record.state, ':grey_question:')} {escape(what)}: run `{record.id}` "
+        f"{EMOJI.get(record.state, ':grey_question:')} {escape(what)}: run `{record.id}` "
         f"*{record.state}*{took}"
     )
     if record.error:
         text += f"\n```{escape(record.error)}```"
-    text = bounded(text, SECTION_LIMIT, more)
-    fallback = bounded(f"{escape(what)}: run {record.id} {record.state}{took}", 3000, more)
-    return fallback, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    fallback = bounded(f"{escape(what)}: run {record.id} {record.state}{took}", SECTION_TEXT, more)
+    return fallback, [section(bounded(text, SECTION_TEXT, more))]
 
 
 class OutcomePoster:

@@ -6,15 +6,9 @@ import json
 
 import pytest
 
-from sparkswarm.bots.alerts import (
-    SECTION_LIMIT,
-    bounded,
-    buttons_for,
-    escape,
-    incident_message,
-    summary_message,
-    words_for,
-)
+from sparkswarm.bots.alerts import buttons_for, incident_message, summary_message, words_for
+from sparkswarm.bots.blockkit import SECTION_TEXT as SECTION_LIMIT
+from sparkswarm.bots.blockkit import bounded, escape
 from sparkswarm.workers.incidents import Incident
 
 
