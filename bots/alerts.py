@@ -45,6 +45,7 @@ from sparkswarm.bots.blockkit import (
 )
 from sparkswarm.bots.dispatch import INTERNAL_ERROR, ChatRequest
 from sparkswarm.bots.roles import refusal
+from sparkswarm.bots.workpool import every_second
 from sparkswarm.workers.incidents import Incident, IncidentStore, incident_store
 from sparkswarm.workers.locks import RedisLock
 
@@ -153,14 +154,8 @@ class AlertPoster:
         self.lease = RedisLock(qc.redis, f"{prefix}alerts:poster", token, 15.0)
 
     def run(self, stop: threading.Event) -> None:
-        """Post until ``stop``; Redis or Slack trouble is logged and retried."""
-        while not stop.is_set():
-            try:
-                if self.lease.acquire():
-                    self.step()
-            except Exception as exc:
-                log.warning("alerts: %s: %s", type(exc).__name__, exc)
-            stop.wait(1.0)
+        """Post while this process holds the lease, until ``stop``."""
+        every_second(stop, lambda: self.lease.acquire() and self.step(), "alerts")
         self.lease.release()
 
     def step(self) -> int:

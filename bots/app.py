@@ -30,7 +30,7 @@ from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.roles import load_role_map
 from sparkswarm.bots.scrub import Scrubber, scrub_logs
 from sparkswarm.bots.slack_out import SlackOut
-from sparkswarm.bots.workpool import BoundedPool
+from sparkswarm.bots.workpool import BoundedPool, every_second
 from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, Unavailable
 
@@ -65,12 +65,11 @@ class Bot:
         return thread
 
     def _sweep(self) -> None:
-        while not self.stop.wait(1.0):
-            try:
-                self.dispatcher.confirmations.expire()
-                self.dispatcher.file_waits.expire()
-            except Exception:
-                log.exception("expiring confirmations or waits for files failed")
+        def expire() -> None:
+            self.dispatcher.confirmations.expire()
+            self.dispatcher.file_waits.expire()
+
+        every_second(self.stop, expire, "expiring confirmations or waits for files")
 
 
 def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = True) -> Bot:

@@ -333,13 +333,10 @@ class Dispatcher:
 
     def form_refused(self, req: ChatRequest, words: tuple[str, ...]) -> None:
         """Slack would not open the form of ``words``: the user gets their usage."""
-        usage = commands.usage(words)
-        self.tell(
-            req,
-            present.usage_message(
-                f"Slack would not open the form; type the words instead\n{usage}"
-            ),
-        )
+        from sparkswarm.requests import usage
+
+        why = "Slack would not open the form; type the words instead"
+        self.tell(req, present.usage_message(f"{why}\n{usage(words)}"))
 
     # --- a change: its thread message, then the submission ---------------------
     def run_id(self, slack_id: str) -> str:

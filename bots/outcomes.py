@@ -8,21 +8,19 @@ removal from the pending set); escaped and within Block Kit's limits.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING
 
 from sparkswarm.bots.blockkit import SECTION_TEXT, Block, bounded, escape, section
 from sparkswarm.bots.jobview import duration
 from sparkswarm.bots.present import EMOJI
+from sparkswarm.bots.workpool import every_second
 from sparkswarm.workers.outcomes import OutcomeNotices
 
 if TYPE_CHECKING:
     from sparkswarm.bots.slack_out import SlackOut
     from sparkswarm.workers.client import QueueClient
     from sparkswarm.workers.records import RunRecord
-
-log = logging.getLogger(__name__)
 
 
 def outcome_message(record: RunRecord, what: str) -> tuple[str, list[Block]]:
@@ -50,12 +48,7 @@ class OutcomePoster:
         self.notices = OutcomeNotices(qc.redis, qc.settings.key_prefix)
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.step()
-            except Exception as exc:
-                log.warning("outcomes: %s: %s", type(exc).__name__, exc)
-            stop.wait(1.0)
+        every_second(stop, self.step, "outcomes")
 
     def step(self) -> int:
         """Post the outcomes of the noted runs that ended; how many were posted."""
