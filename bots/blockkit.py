@@ -178,7 +178,9 @@ def buttons(
     from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
     elements = [
-        ButtonElement(action_id=b[0], text=b[1], value=b[2], style=b[3] if len(b) > 3 else None)
+        ButtonElement(
+            action_id=b[0], text=plain(b[1]), value=b[2], style=b[3] if len(b) > 3 else None
+        )
         for b in pressed
     ]
     return dict(ActionsBlock(elements=elements, block_id=block_id).to_dict())
