@@ -22,6 +22,7 @@ to Block Kit's limits with a note of what was left out.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -32,8 +33,19 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.bots.dispatch import ChatRequest
-from sparkswarm.bots.roles import allows
+from sparkswarm.bots.blockkit import (
+    SECTION_TEXT,
+    Block,
+    bounded,
+    buttons,
+    context,
+    escape,
+    mention,
+    section,
+)
+from sparkswarm.bots.dispatch import INTERNAL_ERROR, ChatRequest
+from sparkswarm.bots.roles import refusal
+from sparkswarm.bots.workpool import every_second
 from sparkswarm.workers.incidents import Incident, IncidentStore, incident_store
 from sparkswarm.workers.locks import RedisLock
 
@@ -44,23 +56,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SILENCE = 3600.0
-SECTION_LIMIT = 3000  # Block Kit: a section's text
 SUMMARY_LINES = 40
 ACTION_PREFIX = "sparkswarm_alert_"
 EMOJI = {"open": ":rotating_light:", "resolved": ":white_check_mark:"}
-
-
-def escape(text: str) -> str:
-    """``text`` safe for Slack's mrkdwn: its three control characters escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def bounded(text: str, limit: int, more: str) -> str:
-    """``text`` within ``limit`` characters; cut with a note saying where the rest is."""
-    if len(text) <= limit:
-        return text
-    keep = max(0, limit - len(f"… ({len(text)} more characters: {more})"))
-    return text[:keep] + f"… ({len(text) - keep} more characters: {more})"
 
 
 def _when(stamp: float | None) -> str:
@@ -82,33 +80,22 @@ def buttons_for(incident: Incident) -> list[tuple[str, str]]:
     return offered
 
 
-def incident_message(incident: Incident, silenced_by: str | None = None) -> tuple[str, list[Any]]:
+def incident_message(incident: Incident, silenced_by: str | None = None) -> tuple[str, list[Block]]:
     """The alert's text and Block Kit blocks (pure)."""
-    from slack_sdk.models.blocks import (
-        ActionsBlock,
-        ButtonElement,
-        ContextBlock,
-        MarkdownTextObject,
-        SectionBlock,
-    )
-
     more = f"`sparkswarm alerts show {incident.key}`"
     state = "RESOLVED" if incident.state == "resolved" else "OPEN"
-    head = f"{EMOJI[incident.state]} *{state}* {escape(incident.title)}"
-    lines = [head]
+    lines = [f"{EMOJI[incident.state]} *{state}* {escape(incident.title)}"]
     detail = incident.detail
     if detail.get("services"):
-        hit = ", ".join(escape(str(s)) for s in detail["services"])
-        lines.append(f"Services hit: {hit}")
+        lines.append(f"Services hit: {', '.join(escape(str(s)) for s in detail['services'])}")
     if detail.get("last_error"):
-        code = detail.get("exit_code")
+        exit_code = detail.get("exit_code")
         lines.append(
             f"Last error: `{escape(str(detail['last_error']))}`"
-            + (f" (exit code {code})" if code is not None else "")
+            + (f" (exit code {exit_code})" if exit_code is not None else "")
         )
     if detail.get("message"):
         lines.append(f"Update: {escape(str(detail['message']))}")
-    text = bounded("\n".join(lines), SECTION_LIMIT, more)
     facts = f"`{escape(incident.key)}` · opened {_when(incident.opened_at)}"
     if incident.updates:
         facts += f" · {incident.updates} update(s)"
@@ -117,42 +104,28 @@ def incident_message(incident: Incident, silenced_by: str | None = None) -> tupl
     if incident.resolved_at:
         facts += f" · resolved {_when(incident.resolved_at)}"
     if silenced_by:
-        facts += f" · silenced by <@{escape(silenced_by)}>"
-    blocks: list[Any] = [
-        SectionBlock(text=MarkdownTextObject(text=text)),
-        ContextBlock(elements=[MarkdownTextObject(text=bounded(facts, 2000, more))]),
+        facts += f" · silenced by {mention(silenced_by)}"
+    blocks = [
+        section(bounded("\n".join(lines), SECTION_TEXT, more)),
+        context(bounded(facts, 2000, more)),
     ]
     offered = buttons_for(incident)
     if offered:
         value = json.dumps({"key": incident.key, "gen": incident.generation})
-        blocks.append(
-            ActionsBlock(
-                block_id="alert",
-                elements=[
-                    ButtonElement(text=label, action_id=ACTION_PREFIX + action, value=value)
-                    for action, label in offered
-                ],
-            )
-        )
-    text = bounded(f"{state}: {escape(incident.title)}", SECTION_LIMIT, more)
-    return text, [b.to_dict() for b in blocks]
+        pressed = [(ACTION_PREFIX + action, label, value) for action, label in offered]
+        blocks.append(buttons(pressed, block_id="alert"))
+    return bounded(f"{state}: {escape(incident.title)}", SECTION_TEXT, more), blocks
 
 
-def summary_message(incidents: list[Incident]) -> tuple[str, list[Any]]:
+def summary_message(incidents: list[Incident]) -> tuple[str, list[Block]]:
     """One message for the incidents beyond the minute's cap (pure)."""
-    from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
-
     lines = [f"{EMOJI[i.state]} `{escape(i.key)}` {escape(i.title)}" for i in incidents]
     shown = lines[:SUMMARY_LINES]
     if len(lines) > SUMMARY_LINES:
         shown.append(f"… and {len(lines) - SUMMARY_LINES} more: `sparkswarm alerts`")
     head = f":rotating_light: {len(incidents)} more incident(s) this minute"
-    body = bounded("\n".join(shown), SECTION_LIMIT, "`sparkswarm alerts`")
-    blocks = [
-        SectionBlock(text=MarkdownTextObject(text=head)),
-        SectionBlock(text=MarkdownTextObject(text=body)),
-    ]
-    return head, [b.to_dict() for b in blocks]
+    body = bounded("\n".join(shown), SECTION_TEXT, "`sparkswarm alerts`")
+    return head, [section(head), section(body)]
 
 
 class AlertPoster:
@@ -181,14 +154,8 @@ class AlertPoster:
         self.lease = RedisLock(qc.redis, f"{prefix}alerts:poster", token, 15.0)
 
     def run(self, stop: threading.Event) -> None:
-        """Post until ``stop``; Redis or Slack trouble is logged and retried."""
-        while not stop.is_set():
-            try:
-                if self.lease.acquire():
-                    self.step()
-            except Exception as exc:
-                log.warning("alerts: %s: %s", type(exc).__name__, exc)
-            stop.wait(1.0)
+        """Post while this process holds the lease, until ``stop``."""
+        every_second(stop, lambda: self.lease.acquire() and self.step(), "alerts")
         self.lease.release()
 
     def step(self) -> int:
@@ -296,15 +263,13 @@ def on_alert_button(
     store: IncidentStore,
     action: str,
     value: str,
-    user: str,
-    channel: str,
+    req: ChatRequest,
     message_ts: str,
-    click_id: str,
-    team: str = "",
-    response_url: str = "",
 ) -> None:
-    """A click on an alert's button. Never raises: a problem is an ephemeral answer.
-    The clicker's role is that of ``user`` of workspace ``team``, as for typed words."""
+    """A click of ``req.user`` on an alert's button (``req.key``: Slack's id of
+    the click). Never raises: a problem is an ephemeral answer. The
+    clicker's role is that of ``req.user`` of workspace ``req.team``, as for typed words."""
+    channel, user = req.channel, req.user
     try:
         key = str(json.loads(value)["key"])
         incident = store.get(key)
@@ -312,14 +277,9 @@ def on_alert_button(
             dispatcher.out.ephemeral(channel, user, "That incident is gone; nothing ran.")
             return
         if action == "silence":
-            role = dispatcher.role_for(user, channel, team)
-            if not allows(role, "operator"):
-                dispatcher.out.ephemeral(
-                    channel,
-                    user,
-                    f":no_entry: silencing needs the operator role; you have "
-                    f"{role or 'none'}. Nothing changed.",
-                )
+            why = refusal(dispatcher.role_for(user, channel, req.team), "operator", "silencing")
+            if why is not None:
+                dispatcher.out.ephemeral(channel, user, f":no_entry: {why}. Nothing changed.")
                 return
             store.silence(key, user, SILENCE)
             dispatcher.out.ephemeral(channel, user, f"`{escape(key)}` silenced for 1 h.")
@@ -331,43 +291,34 @@ def on_alert_button(
         # The same path as typing the words in the alert's thread: roles,
         # confirmations, idempotency (Slack's id of the click) and the answer.
         dispatcher.handle(
-            ChatRequest(
-                "",
-                shlex.join(words),
-                user,
-                channel,
-                f"alert:{click_id}",
-                message_ts,
-                team=team,
-                response_url=response_url,
+            dataclasses.replace(
+                req, text=shlex.join(words), key=f"alert:{req.key}", thread_ts=message_ts
             )
         )
     except Exception:
         log.exception("alert button failed")
-        dispatcher.out.ephemeral(channel, user, "internal error; it is in the bot's log")
+        dispatcher.out.ephemeral(channel, user, INTERNAL_ERROR)
 
 
 def register(app: Any, dispatcher: Dispatcher, qc: QueueClient, work: Any) -> None:
     """Listen to the alerts' buttons (Bolt ``app``); clicks are worked in ``work``."""
     import re
 
+    from sparkswarm.bots.listeners import click_request
+
     store = incident_store(qc)
 
     def on_click(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        container = body.get("container", {})
+        click_id = str(action.get("action_ts") or body.get("trigger_id") or uuid.uuid4().hex)
         work.submit(
             on_alert_button,
             dispatcher,
             store,
             str(action.get("action_id", "")).removeprefix(ACTION_PREFIX),
             str(action.get("value", "")),
-            body.get("user", {}).get("id", ""),
-            container.get("channel_id") or body.get("channel", {}).get("id", ""),
-            container.get("message_ts", ""),
-            str(action.get("action_ts") or body.get("trigger_id") or uuid.uuid4().hex),
-            body.get("user", {}).get("team_id") or body.get("team", {}).get("id", ""),
-            str(body.get("response_url") or ""),
+            click_request(body, click_id),
+            body.get("container", {}).get("message_ts", ""),
         )
 
     app.action(re.compile(f"^{ACTION_PREFIX}"))(on_click)

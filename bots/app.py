@@ -2,40 +2,35 @@
 
 ``build()`` assembles the bot from settings: a ``WebClient`` on the
 configured API URL, the scrubber, the queue client, the roles, the notifier
-and the dispatcher, and a Bolt ``App`` whose listeners only turn Slack's
-payload into a :class:`~sparkswarm.bots.dispatch.ChatRequest` (after acking).
+and the dispatcher, and a Bolt ``App`` whose listeners (listeners.py) only
+turn Slack's payload into a :class:`~sparkswarm.bots.dispatch.ChatRequest`
+after acking; the App Home and the alerts' buttons listen too.
 ``serve_http`` runs it under uvicorn (a body larger than
 ``SPARKSWARM_BOT_MAX_BODY`` is answered 413 before anything else reads it;
 Bolt verifies each request's signature and refuses timestamps older than 5
 minutes); ``serve_socket`` connects it over Socket Mode.
-
-The listeners ack at once and hand the work to a bounded pool; when it is
-full the user is told the bot is busy (in the ack itself for a slash
-command) and nothing runs. A listener that fails anyway is answered by the
-``app.error`` handler. ``app_uninstalled``/``tokens_revoked`` halt all
-posting. Neither transport holds a Docker client: the bot only talks to
-Slack and to the queue's Redis.
+``app_uninstalled``/``tokens_revoked`` halt all posting. Neither transport
+holds a Docker client: the bot only talks to Slack and to the queue's Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
-import shlex
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.bots.dispatch import BUSY, CHANNEL_MESSAGE, ChatRequest, Dispatcher
+from sparkswarm.bots.dispatch import Dispatcher
+from sparkswarm.bots.listeners import listen
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.roles import load_role_map
 from sparkswarm.bots.scrub import Scrubber, scrub_logs
 from sparkswarm.bots.slack_out import SlackOut
-from sparkswarm.bots.workpool import BoundedPool
+from sparkswarm.bots.workpool import BoundedPool, every_second
 from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, Unavailable
 
@@ -43,7 +38,6 @@ if TYPE_CHECKING:
     from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
-SLASH_COMMANDS = ("/sparkswarm", "/spark", "/swarm")
 
 
 @dataclass
@@ -71,12 +65,11 @@ class Bot:
         return thread
 
     def _sweep(self) -> None:
-        while not self.stop.wait(1.0):
-            try:
-                self.dispatcher.expire_confirmations()
-                self.dispatcher.file_waits.expire()
-            except Exception:
-                log.exception("expiring confirmations or waits for files failed")
+        def expire() -> None:
+            self.dispatcher.confirmations.expire()
+            self.dispatcher.file_waits.expire()
+
+        every_second(self.stop, expire, "expiring confirmations or waits for files")
 
 
 def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = True) -> Bot:
@@ -150,7 +143,7 @@ def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = Tru
     # so a burst of commands is worked through without starving the acks, and
     # a bound, so a flood is told "busy" instead of waiting in a queue.
     work = BoundedPool(settings.bot_threads, settings.bot_max_pending, "sparkswarm-dispatch")
-    _listen(app, dispatcher, work, bot_user)
+    listen(app, dispatcher, work, bot_user)
     from sparkswarm.bots import alerts
     from sparkswarm.bots.home import Home, register_home
     from sparkswarm.bots.outcomes import OutcomePoster
@@ -165,196 +158,6 @@ def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = Tru
     bot = Bot(app, dispatcher, notifier, settings, threading.Event(), loops)
     _on_lifecycle(app, bot)
     return bot
-
-
-def _listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str = "") -> None:
-    def on_command(ack: Any, command: dict[str, Any]) -> None:
-        req = ChatRequest(
-            command=command.get("command", ""),
-            text=command.get("text", ""),
-            user=command.get("user_id", ""),
-            channel=command.get("channel_id", ""),
-            key=command.get("trigger_id") or command.get("command", "") + command.get("text", ""),
-            team=command.get("team_id", ""),
-            response_url=command.get("response_url", ""),
-        )
-        if work.submit(dispatcher.handle, req):
-            ack()
-        else:
-            ack(text=BUSY)  # shown to the user at once, only to them
-
-    for name in SLASH_COMMANDS:
-        app.command(name)(on_command)
-
-    def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        _take(work, dispatcher, _from_event(event, body))
-
-    def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        # Not the bot's own messages, edits or joins.
-        if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
-            return
-        if event.get("channel_type") == "im":  # a direct message: a command
-            _take(work, dispatcher, _from_event(event, body))
-        elif (
-            event.get("subtype") == "file_share"
-            and f"<@{bot_user}" not in str(event.get("text") or "")  # app_mention has those
-        ):
-            # A file in a channel: the one someone waits to attach, if so (awaited.py).
-            req = dataclasses.replace(_from_event(event, body), command=CHANNEL_MESSAGE)
-            _take(work, dispatcher, req)
-
-    app.event("app_mention")(on_mention)
-    app.event("message")(on_message)
-
-    def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        container = body.get("container", {})
-        user = body.get("user", {})
-        args = (
-            "confirm" if action.get("action_id") == "sparkswarm_confirm" else "cancel",
-            str(action.get("value", "")),
-            user.get("id", ""),
-            container.get("channel_id") or body.get("channel", {}).get("id", ""),
-            container.get("message_ts", ""),
-            user.get("team_id") or body.get("team", {}).get("id", ""),
-            body.get("response_url", ""),
-        )
-        if not work.submit(dispatcher.on_button, *args):
-            req = ChatRequest("", "", args[2], args[3], "busy", None, args[5], args[6])
-            threading.Thread(target=dispatcher.busy, args=(req,), daemon=True).start()
-
-    def on_submit_form(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """The ``/spark submit`` form sent: its words go the way typed ones do
-        (a mistake the grammar finds is shown in the form, nothing runs)."""
-        from sparkswarm.bots import modal
-
-        words, errors = modal.judge_submission(view.get("state", {}).get("values", {}))
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        ack()
-        _take(work, dispatcher, _form_request(body, view, words, f"view:{view.get('id', '')}"))
-
-    def on_scale_form(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """The ``/swarm scale`` form sent: ``service scale NAME=N`` goes the
-        way typed words do (role, confirmation); a mistake is shown in the form."""
-        from sparkswarm.bots import scale_modal
-
-        words, errors = scale_modal.judge_submission(view.get("state", {}).get("values", {}))
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        ack()
-        key = f"view:{view.get('id', '')}:{view.get('hash', '')}"
-        _take(work, dispatcher, _form_request(body, view, words, key))
-
-    def on_wait_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        """Cancel on the message saying the bot waits for a file."""
-        ack()
-        user = body.get("user", {})
-        req = ChatRequest(
-            "",
-            "",
-            user.get("id", ""),
-            body.get("container", {}).get("channel_id") or body.get("channel", {}).get("id", ""),
-            f"click:{action.get('action_ts', '')}",
-            None,
-            user.get("team_id") or body.get("team", {}).get("id", ""),
-            body.get("response_url", ""),
-        )
-        if not work.submit(dispatcher.file_waits.cancel, req, str(action.get("value", ""))):
-            threading.Thread(target=dispatcher.busy, args=(req,), daemon=True).start()
-
-    from sparkswarm.bots import scale_modal
-    from sparkswarm.bots.awaited import CANCEL_ACTION
-    from sparkswarm.bots.modal import CALLBACK_ID
-
-    app.action(CANCEL_ACTION)(on_wait_cancel)
-    app.view(CALLBACK_ID)(on_submit_form)
-    app.view(scale_modal.CALLBACK_ID)(on_scale_form)
-    app.action("sparkswarm_confirm")(on_button)
-    app.action("sparkswarm_cancel")(on_button)
-
-    def on_sql_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        """A running statement's Cancel button (roles checked in sqlcancel)."""
-        from sparkswarm.bots import sqlcancel
-
-        ack()
-        container = body.get("container", {})
-        user = body.get("user", {})
-        req = ChatRequest(
-            "",
-            "",
-            user.get("id", ""),
-            container.get("channel_id") or body.get("channel", {}).get("id", ""),
-            "sql-cancel",
-            container.get("thread_ts"),
-            user.get("team_id") or body.get("team", {}).get("id", ""),
-            body.get("response_url", ""),
-        )
-        if not work.submit(sqlcancel.on_click, dispatcher, str(action.get("value", "")), req):
-            threading.Thread(target=dispatcher.busy, args=(req,), daemon=True).start()
-
-    from sparkswarm.bots.sqlview import CANCEL_ACTION
-
-    app.action(CANCEL_ACTION)(on_sql_cancel)
-
-    def on_error(error: Exception, body: dict[str, Any]) -> Any:
-        """A listener failed: the user hears so (instead of a spinner), and the
-        request is answered 200 so Slack does not retry it."""
-        from slack_bolt import BoltResponse
-
-        log.error("listener failed: %s: %s", type(error).__name__, error)
-        text = ":x: Something went wrong on the bot's side (it is in its log). Nothing ran."
-        if body.get("command"):  # a slash command: the HTTP answer is shown to the user
-            return BoltResponse(
-                status=200,
-                body=json.dumps({"response_type": "ephemeral", "text": text}),
-                headers={"content-type": "application/json;charset=utf-8"},
-            )
-        url = body.get("response_url") or ""
-        user = body.get("user")
-        req = ChatRequest(
-            "",
-            "",
-            user.get("id", "") if isinstance(user, dict) else "",
-            "",
-            "error",
-            None,
-            "",
-            url if isinstance(url, str) else "",
-        )
-        if req.response_url:
-            threading.Thread(target=dispatcher.tell, args=(req, text), daemon=True).start()
-        return BoltResponse(status=200, body="")
-
-    app.error(on_error)
-
-
-def _form_request(
-    body: dict[str, Any], view: dict[str, Any], words: list[str], key: str
-) -> ChatRequest:
-    """The request a sent form stands for: its words as if typed where the
-    form was opened (channel and ``response_url`` kept in the view)."""
-    from sparkswarm.bots import blockkit, modal
-
-    channel, url = modal.origin(str(view.get("private_metadata") or ""))
-    user = body.get("user", {})
-    return ChatRequest(
-        command="/sparkswarm",
-        text=blockkit.escape(shlex.join(words)),  # decoded back to these words
-        user=user.get("id", ""),
-        channel=channel,
-        key=key,
-        team=user.get("team_id") or body.get("team", {}).get("id", ""),
-        response_url=url,
-    )
-
-
-def _take(work: BoundedPool, dispatcher: Dispatcher, req: ChatRequest) -> None:
-    """Hand a mention or DM to the pool; when it is full, say so (off this thread)."""
-    if not work.submit(dispatcher.handle, req):
-        threading.Thread(target=dispatcher.busy, args=(req,), daemon=True).start()
 
 
 def _on_lifecycle(app: Any, bot: Bot) -> None:
@@ -377,20 +180,6 @@ def _on_lifecycle(app: Any, bot: Bot) -> None:
 
     app.event("app_uninstalled")(halt)
     app.event("tokens_revoked")(halt)
-
-
-def _from_event(event: dict[str, Any], body: dict[str, Any]) -> ChatRequest:
-    key = body.get("event_id") or event.get("client_msg_id") or event.get("ts", "")
-    return ChatRequest(
-        command="",
-        text=event.get("text", ""),
-        user=event.get("user", ""),
-        channel=event.get("channel", ""),
-        key=str(key),
-        thread_ts=event.get("thread_ts") or event.get("ts"),
-        team=event.get("user_team") or event.get("team") or body.get("team_id", ""),
-        files=tuple(str(f.get("id")) for f in event.get("files") or [] if isinstance(f, dict)),
-    )
 
 
 class _ThreadedAsgi:

@@ -44,20 +44,15 @@ def until(expires: float) -> str:
     return f"<!date^{at}^{{time}}|{time.strftime('%H:%M UTC', time.gmtime(at))}>"
 
 
-def waiting_blocks(wait: AttachmentWait) -> tuple[str, list[dict[str, object]]]:
+def waiting_blocks(wait: AttachmentWait) -> tuple[str, list[blockkit.Block]]:
     """(text, blocks) telling the user what the bot waits for, with Cancel."""
     text = (
         f":paperclip: Waiting for your next message with a .py file attached in this "
         f"channel, until {until(wait.expires)}; it will run as "
         f"{blockkit.code(shown(wait.words))}."
     )
-    cancel = {
-        "type": "button",
-        "action_id": CANCEL_ACTION,
-        "value": wait.id,
-        "text": {"type": "plain_text", "text": "Cancel"},
-    }
-    return text, [blockkit.section(text), {"type": "actions", "elements": [cancel]}]
+    cancel = blockkit.buttons([(CANCEL_ACTION, "Cancel", wait.id)])
+    return text, [blockkit.section(text), cancel]
 
 
 def ended_text(wait: AttachmentWait, how: str) -> str:
@@ -83,15 +78,6 @@ class FileWaits:
         """The queue's store of waits (asked for only when a file or form comes)."""
         return self.d.qc.attachment_waits
 
-    def _tell(
-        self, req: ChatRequest, text: str, blocks: list[dict[str, object]] | None = None
-    ) -> None:
-        """Only to the user: the request's response_url, else an ephemeral."""
-        d = self.d
-        if req.response_url and d.respond(req.response_url, text, blocks=blocks):
-            return
-        d.out.ephemeral(req.channel, req.user, text, req.thread_ts, blocks=blocks)
-
     def start(self, req: ChatRequest, words: list[str], role: str | None) -> None:
         """Wait for the script of ``words`` (the placeholder as the script),
         when ``role`` may submit them; InvalidRequest for words the grammar
@@ -99,10 +85,9 @@ class FileWaits:
         from sparkswarm.bots import commands
 
         request = commands.parse(*stand_in(words))
-        need = commands.policy(request.op, dict(request.params)).role
-        if not allows(role, need):
-            why = f"{blockkit.code(shown(words))} needs the {need} role; you have {role or 'none'}"
-            self.d.refuse(req, shown(words), why)
+        if not self.d.permitted(
+            req, role, commands.policy(request.op, dict(request.params)).role, shown(words)
+        ):
             return
         wait = AttachmentWait(
             team=req.team,
@@ -114,9 +99,9 @@ class FileWaits:
         )
         replaced = self.waits.start(wait)
         if replaced is not None:
-            self._tell(req, ended_text(replaced, "replaced"))
+            self.d.tell(req, ended_text(replaced, "replaced"))
         text, blocks = waiting_blocks(wait)
-        self._tell(req, text, blocks)
+        self.d.tell(req, text, blocks)
 
     def arrived(self, req: ChatRequest) -> bool:
         """Whether ``req`` (a message with files) was the file the user's
@@ -135,23 +120,19 @@ class FileWaits:
         if not allows(role, need):  # roles may have changed since the form
             ended = self.waits.take(req.team, req.user, req.channel)
             if ended is not None:
-                why = (
-                    f"{blockkit.code(shown(ended.words))} needs the {need} role; "
-                    f"you have {role or 'none'}"
-                )
-                d.refuse(req, shown(ended.words), why)
+                d.permitted(req, role, need, shown(ended.words))
             return True
         still = f"Still waiting for a .py file until {until(wait.expires)}."
         try:
             files = attachments.fetch(d.out, req.files, d.attach_limits())
         except InvalidRequest as exc:
-            self._tell(req, f":warning: {blockkit.clip(str(exc), 2000)}. Nothing ran. {still}")
+            self.d.tell(req, f":warning: {blockkit.clip(str(exc), 2000)}. Nothing ran. {still}")
             return True
         scripts = [name for name in files if name.endswith(".py")]
         if len(scripts) != 1:
             if scripts:
                 names = blockkit.clip(", ".join(scripts), 300)
-                self._tell(req, f":warning: {names}: attach one .py at a time. {still}")
+                self.d.tell(req, f":warning: {names}: attach one .py at a time. {still}")
             return bool(scripts)
         taken = self.waits.take(req.team, req.user, req.channel)
         if taken is None:
@@ -163,7 +144,7 @@ class FileWaits:
     def cancel(self, req: ChatRequest, wait_id: str) -> None:
         """A click on the waiting message's Cancel."""
         wait = self.waits.cancel(req.team, req.user, req.channel, wait_id)
-        self._tell(req, ended_text(wait, "cancelled") if wait else "That wait is already over.")
+        self.d.tell(req, ended_text(wait, "cancelled") if wait else "That wait is already over.")
 
     def expire(self, now: float | None = None) -> int:
         """Tell each user whose wait expired (once); how many."""
@@ -181,7 +162,7 @@ class FileWaits:
                 wait.team,
                 wait.response_url,
             )
-            self._tell(req, ended_text(wait, "expired"))
+            self.d.tell(req, ended_text(wait, "expired"))
         return len(due)
 
 

@@ -1,32 +1,37 @@
 """Slack's text rules and Block Kit's limits, for everything the bot writes. Pure.
 
-Slack reads ``<...>`` in message text and mrkdwn as markup (``<!channel>``
-pings everybody, ``<https://x|click me>`` is a link), so every text that
-comes from the swarm, a user or a job goes through :func:`escape` (``&``,
-``<``, ``>``, as Slack's "escaping text" rules ask; slack_sdk has no such
-function). The only ``<...>`` the bot sends are its own mentions
-(:func:`mention`). :func:`code` keeps a backtick in the words from closing
-an inline code span.
+Every block and view the bot sends is built with slack_sdk's Block Kit
+models (``slack_sdk.models.blocks``, ``slack_sdk.models.views``) and sent as
+their ``to_dict()``: the models check Block Kit's limits (a section's 3,000
+characters, ten fields, a header's 150, a button's 75, a view's 100 blocks,
+...) and raise rather than let Slack refuse a whole message. The builders
+here are for blocks that carry text from the swarm, a user or a job.
 
-Block Kit refuses a whole message for one block over a limit
-(``invalid_blocks``): these builders never exceed them, and where something
-had to be left out they say so in the text (an ellipsis, "3 more lines") so
-nothing is dropped silently; :func:`reply` then sends the whole answer as a
-file as well. The limits are Slack's documented ones; the
-tests check every builder's output with slack_sdk's Block Kit models.
+Slack reads ``<...>`` in message text and mrkdwn as markup (``<!channel>``
+pings everybody, ``<https://x|click me>`` is a link), so every such text goes
+through :func:`escape` (``&``, ``<``, ``>``, as Slack's "escaping text" rules
+ask; slack_sdk has no such function). The only ``<...>`` the bot sends are
+its own mentions (:func:`mention`). :func:`code` keeps a backtick in the
+words from closing an inline code span.
+
+Nothing is cut silently: :func:`shorten` ends a cut with an ellipsis,
+:func:`bounded` also says how much was left out and where to read it, and
+:func:`reply` sends the whole answer as a file when its blocks show only part
+of it (a ``CUT`` note).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 SECTION_TEXT = 3000  # a section's text
-FIELD_TEXT = 2000  # each of a section's fields
+FIELD_TEXT = 2000  # each of a section's fields (slack_sdk's models do not check it)
 FIELDS = 10  # fields per section
 HEADER_TEXT = 150  # a header's plain_text
-MESSAGE_BLOCKS = 50  # blocks in a message
+MESSAGE_BLOCKS = 50  # blocks in a message (no slack_sdk model holds a message)
 VIEW_BLOCKS = 100  # blocks in a modal or App Home view
 MESSAGE_TEXT = 40000  # a message's top-level text
 LINE = 500  # a line of a code block, at most
@@ -54,16 +59,27 @@ def clip(text: str, limit: int) -> str:
     return shorten(escape(text), limit)
 
 
-def shorten(escaped: str, limit: int) -> str:
-    """Escaped text in at most ``limit`` characters; a cut ends with an
-    ellipsis (never inside an entity such as ``&amp;``)."""
+def shorten(escaped: str, limit: int, mark: str = ELLIPSIS) -> str:
+    """Escaped text in at most ``limit`` characters; a cut ends with ``mark``
+    (never inside an entity such as ``&amp;``)."""
     if len(escaped) <= limit:
         return escaped
-    kept = escaped[: max(0, limit - len(ELLIPSIS))]
+    kept = escaped[: max(0, limit - len(mark))]
     amp = kept.rfind("&")
     if amp != -1 and ";" not in kept[amp:]:
         kept = kept[:amp]
-    return kept + ELLIPSIS
+    return kept + mark
+
+
+def bounded(escaped: str, limit: int, more: str) -> str:
+    """Escaped text in at most ``limit`` characters; a cut says how many
+    characters were left out and ``more``, where to read them
+    (``… (812 more characters: `sparkswarm alerts show k`)``)."""
+    if len(escaped) <= limit:
+        return escaped
+    note = f"{ELLIPSIS} ({len(escaped)} more characters: {more})"
+    kept = shorten(escaped, max(0, limit - len(note)), "")
+    return kept + f"{ELLIPSIS} ({len(escaped) - len(kept)} more characters: {more})"
 
 
 def code(text: str, limit: int = 300) -> str:
@@ -98,35 +114,76 @@ def code_block(lines: list[str], limit: int = SECTION_TEXT) -> tuple[str, bool]:
     return fence + ("\n".join(shown) or " ") + fence, cut
 
 
-def mrkdwn(text: str) -> dict[str, str]:
-    """A mrkdwn text object; ``text`` is already escaped (never empty)."""
-    return {"type": "mrkdwn", "text": text or " "}
+def plain(text: str) -> Any:
+    """A plain_text object of the bot's own words (Slack shows them as they are)."""
+    from slack_sdk.models.blocks import PlainTextObject
+
+    return PlainTextObject(text=text)
 
 
-def section(text: str) -> Block:
+def _mrkdwn(escaped: str) -> Any:
+    from slack_sdk.models.blocks import MarkdownTextObject
+
+    return MarkdownTextObject(text=escaped or " ")
+
+
+def section(text: str, block_id: str | None = None) -> Block:
     """A section of mrkdwn ``text`` (already escaped), cut to the limit."""
-    return {"type": "section", "text": mrkdwn(shorten(text, SECTION_TEXT))}
+    from slack_sdk.models.blocks import SectionBlock
+
+    block = SectionBlock(text=_mrkdwn(shorten(text, SECTION_TEXT)), block_id=block_id)
+    return dict(block.to_dict())
 
 
 def header(text: str) -> Block:
     """A header of plain ``text`` (escaped and clipped here)."""
-    plain = clip(text, HEADER_TEXT) or "-"
-    return {"type": "header", "text": {"type": "plain_text", "text": plain}}
+    from slack_sdk.models.blocks import HeaderBlock
+
+    return dict(HeaderBlock(text=plain(clip(text, HEADER_TEXT) or "-")).to_dict())
 
 
 def fields_section(pairs: list[tuple[str, str]]) -> Block:
     """A section of up to ten ``*name*\\nvalue`` fields (both escaped and
     clipped here; an empty value shows as ``-``)."""
+    from slack_sdk.models.blocks import SectionBlock
+
     fields = [
-        mrkdwn(f"*{clip(name, 100)}*\n{clip(value, FIELD_TEXT - 110) or '-'}")
+        _mrkdwn(f"*{clip(name, 100)}*\n{clip(value, FIELD_TEXT - 110) or '-'}")
         for name, value in pairs[:FIELDS]
     ]
-    return {"type": "section", "fields": fields}
+    return dict(SectionBlock(fields=fields).to_dict())
 
 
 def context(text: str) -> Block:
     """A context line of mrkdwn ``text`` (already escaped)."""
-    return {"type": "context", "elements": [mrkdwn(shorten(text, SECTION_TEXT))]}
+    from slack_sdk.models.blocks import ContextBlock
+
+    elements = [_mrkdwn(shorten(text, SECTION_TEXT))]
+    return dict(ContextBlock(elements=elements).to_dict())
+
+
+def divider() -> Block:
+    """A divider line."""
+    from slack_sdk.models.blocks import DividerBlock
+
+    return dict(DividerBlock().to_dict())
+
+
+def buttons(
+    pressed: Sequence[tuple[str, str, str] | tuple[str, str, str, str]],
+    block_id: str | None = None,
+) -> Block:
+    """An actions block of buttons, each ``(action_id, label, value)`` or
+    ``(action_id, label, value, style)``; labels are the bot's own words."""
+    from slack_sdk.models.blocks import ActionsBlock, ButtonElement
+
+    elements = [
+        ButtonElement(
+            action_id=b[0], text=plain(b[1]), value=b[2], style=b[3] if len(b) > 3 else None
+        )
+        for b in pressed
+    ]
+    return dict(ActionsBlock(elements=elements, block_id=block_id).to_dict())
 
 
 def fallback(text: str) -> str:

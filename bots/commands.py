@@ -122,13 +122,6 @@ def parse(words: list[str], attached: Mapping[str, bytes] | None = None) -> Requ
     return parse_words(words, allow_files=False, attached=attached)
 
 
-def usage(words: tuple[str, ...] = ()) -> str:
-    """Plain-text usage of ``words`` (all commands for none)."""
-    from sparkswarm.requests import usage as usage_of
-
-    return usage_of(words)
-
-
 def policy(op_name: str, params: dict[str, Any]) -> Policy:
     """Role, read-only, chat and destructiveness of ``op_name`` with ``params``,
     from the registry's per-request verdict (host bind mounts need admin, a
@@ -149,7 +142,7 @@ def policy(op_name: str, params: dict[str, Any]) -> Policy:
 def chat_commands() -> list[tuple[str, str]]:
     """(command words, role needed) of every command offered in chat."""
     from sparkswarm.operations import get_operation
-    from sparkswarm.requests import GROUPS
+    from sparkswarm.requests import GROUPS, usage
 
     usage()  # loads the command groups
     out: list[tuple[str, str]] = []

@@ -6,9 +6,9 @@ command if not understood) -> offered in chat? -> the caller's role in their
 workspace allows it? (else an ephemeral refusal, written to the queue's
 refusal log, a few per user and minute) -> then one of: a queue read
 answered from Redis; a read operation submitted to the queue and answered by
-a worker (the wait is on the read pool, bounded: "busy" when full); a
-destructive operation asked for confirmation first (see approvals.py); or a
-change.
+a worker (the wait is on the read pool, bounded: "busy" when full; see
+reads.py); a destructive operation asked for confirmation first (see
+approvals.py); or a change.
 
 Nothing runs where the user cannot see it: a change's thread message is
 posted *before* it is submitted; if Slack refuses (the bot is not in the
@@ -22,22 +22,19 @@ maps to the same run); its record notes where the outcome is posted, and the
 from __future__ import annotations
 
 import hashlib
-import heapq
-import json
 import logging
-import threading
 import time
-import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.bots import blockkit, commands, present
-from sparkswarm.bots.approvals import ConfirmStore, Pending, answered_text, expired_text, judge
+from sparkswarm.bots import blockkit, commands, present, reads
+from sparkswarm.bots.approvals import Confirmations
 from sparkswarm.bots.modal import NEXT_FILE
 from sparkswarm.bots.notifier import Notifier
 from sparkswarm.bots.refusals import RefusalBudget
-from sparkswarm.bots.roles import RoleMap, allows, role_map
+from sparkswarm.bots.roles import RoleMap, allows, refusal, role_map
 from sparkswarm.bots.slack_out import SlackOut
 from sparkswarm.bots.workpool import BoundedPool
 from sparkswarm.config import Settings
@@ -55,6 +52,7 @@ CANNOT_POST = (
     "invite me with `/invite @sparkswarm`, or use a DM with me. Nothing ran."
 )
 BUSY = ":hourglass: sparkswarm is busy right now; try again in a minute. Nothing ran."
+INTERNAL_ERROR = "internal error; it is in the bot's log"
 # ChatRequest.command of a channel message that mentions nobody: ordinary
 # chat, looked at only for a file someone waits to attach.
 CHANNEL_MESSAGE = "message"
@@ -88,6 +86,7 @@ class Dispatcher:
         reads: BoundedPool | None = None,
         executor: Executor | None = None,
     ) -> None:
+        from sparkswarm.bots.awaited import FileWaits
         from sparkswarm.workers.executor import QueueExecutor
 
         self.qc = qc
@@ -102,7 +101,6 @@ class Dispatcher:
         self.notifier = notifier
         self.settings = settings
         self.prefix = qc.settings.key_prefix
-        self.confirms = ConfirmStore(qc.redis, self.prefix)
         # Worker reads wait here, off the pool that takes new commands.
         self.reads = reads or BoundedPool(
             settings.bot_read_threads, settings.bot_max_pending, "sparkswarm-read"
@@ -113,11 +111,8 @@ class Dispatcher:
         self.halted = out.halted  # one switch: SlackOut sends nothing once it is set
         self._groups: tuple[float, dict[str, list[str]]] = (0.0, {})
         self.refusals = RefusalBudget(settings.bot_refusals_per_minute)
-        self._asked: list[tuple[float, str, str, str, str]] = []  # expires, id, channel, ts, words
-        from sparkswarm.bots.awaited import FileWaits
-
+        self.confirmations = Confirmations(self)
         self.file_waits = FileWaits(self)
-        self._guard = threading.Lock()
 
     # --- entry points -------------------------------------------------------
     def handle(self, req: ChatRequest) -> None:
@@ -127,50 +122,34 @@ class Dispatcher:
         if self.halted.is_set():
             log.warning("app uninstalled or tokens revoked: request %s not answered", req.key)
             return
+        self.answering(req, self._handle, req)
+
+    def on_button(self, action: str, confirm_id: str, req: ChatRequest, message_ts: str) -> None:
+        """``req.user`` clicked Confirm or Cancel (``action``) of a destructive
+        command on message ``message_ts`` (see approvals.py)."""
+        if not self.halted.is_set():
+            self.answering(req, self.confirmations.click, action, confirm_id, req, message_ts)
+
+    def answering(self, req: ChatRequest, work: Callable[..., Any], *args: Any) -> None:
+        """``work(*args)`` for ``req``; never raises: a SparkswarmError is told
+        to the user, anything else is logged and the user told so."""
         try:
-            if not self._first_time(req.key):
-                log.info("request %s seen before (a Slack retry or replay): dropped", req.key)
-                return
-            if req.command == CHANNEL_MESSAGE:
-                self.file_waits.arrived(req)
-                return
-            self._handle(req)
+            work(*args)
         except SparkswarmError as exc:
             self.tell(req, present.problem(str(exc)))
         except Exception:
-            log.exception("chat command failed")
-            self.tell(req, "internal error; it is in the bot's log")
+            log.exception("chat request %s failed", req.key)
+            self.tell(req, INTERNAL_ERROR)
 
-    def on_button(
-        self,
-        action: str,
-        confirm_id: str,
-        user: str,
-        channel: str,
-        message_ts: str,
-        team: str = "",
-        response_url: str = "",
-    ) -> None:
-        """A click on Confirm or Cancel of a destructive command."""
-        req = ChatRequest("", "", user, channel, f"click:{confirm_id}", None, team, response_url)
-        if self.halted.is_set():
-            return
-        try:
-            self._on_button(action, confirm_id, req, message_ts)
-        except SparkswarmError as exc:
-            self.tell(req, present.problem(str(exc)))
-        except Exception:
-            log.exception("button click failed")
-            self.tell(req, "internal error; it is in the bot's log")
-
-    def tell(self, req: ChatRequest, text: str) -> None:
+    def tell(self, req: ChatRequest, text: str, blocks: list[blockkit.Block] | None = None) -> None:
         """Answer only the user: through the request's ``response_url`` when it
         has one (it works in any conversation), else as an ephemeral message."""
         if self.halted.is_set():
             return
-        if req.response_url and self.respond(req.response_url, text):
+        if req.response_url and self.respond(req.response_url, text, blocks=blocks):
             return
-        self.out.ephemeral(req.channel, req.user, text, req.thread_ts)
+        extra = {"blocks": blocks} if blocks else {}
+        self.out.ephemeral(req.channel, req.user, text, req.thread_ts, **extra)
 
     def respond(self, url: str, text: str, *, public: bool = False, blocks: Any = None) -> bool:
         """Post ``text`` (scrubbed) to a ``response_url``; False if Slack refused it."""
@@ -195,22 +174,21 @@ class Dispatcher:
         log.warning("busy: request %s of %s not taken", req.key, req.user)
         self.tell(req, BUSY)
 
-    # --- the steps ----------------------------------------------------------
+    # --- who the caller is ----------------------------------------------------
     def _first_time(self, key: str) -> bool:
         return bool(self.qc.redis.set(f"{self.prefix}bot:seen:{key}", "1", nx=True, ex=86400))
 
     def role_for(self, user: str, channel: str, team: str = "") -> str | None:
-        """The role ``user`` (of workspace ``team``) has in ``channel``; alerts'
-        buttons and the App Home check it too."""
-        return self._role(user, channel, team)
+        """The role ``user`` (of workspace ``team``) has in ``channel``; every
+        step checks it (typed words, buttons, forms, the App Home)."""
+        return self.roles.role_of(user, channel, self.groups_of(user), team)
 
-    def _role(self, user: str, channel: str, team: str = "") -> str | None:
-        return self.roles.role_of(user, channel, self._groups_of(user), team)
+    def is_approver(self, user: str, team: str) -> bool:
+        """Whether ``user`` of ``team`` approves two-person confirmations."""
+        return self.approvers.role_of(user, "", self.groups_of(user), team) is not None
 
-    def _is_approver(self, user: str, team: str) -> bool:
-        return self.approvers.role_of(user, "", self._groups_of(user), team) is not None
-
-    def _groups_of(self, user: str) -> list[str]:
+    def groups_of(self, user: str) -> list[str]:
+        """The user groups named in the settings that ``user`` is a member of."""
         quota_groups = [i for i in self.settings.spark_quotas if i.startswith("S")]
         named = sorted({*self.roles.groups, *self.approvers.groups, *quota_groups})
         if not named:
@@ -226,13 +204,43 @@ class Dispatcher:
             self._groups = (time.monotonic(), members)
         return [g for g, users in members.items() if user in users]
 
+    def permitted(
+        self, req: ChatRequest, role: str | None, need: str, shown: str, what: str = ""
+    ) -> bool:
+        """Whether ``role`` may do what needs ``need``; if not, the request is
+        refused (``what``, chat text, names it; by default ``shown`` as code)."""
+        why = refusal(role, need, what or blockkit.code(shown))
+        if why is not None:
+            self.refuse(req, shown, why)
+        return why is None
+
+    def refuse(self, req: ChatRequest, shown: str, why: str) -> None:
+        """Tell the user ``why`` nothing ran and log it in the refusal log,
+        within the user's budget of refusals per minute (see refusals.py)."""
+        verdict = self.refusals.take(req.user)
+        if verdict == "answer":
+            self.qc.refuse(requester=req.user, source="slack", words=shown, reason=why)
+            self.tell(req, f":no_entry: {why}. Nothing ran.")
+        elif verdict == "notice":
+            self.tell(req, ":no_entry: Too many refused requests; wait a minute. Nothing ran.")
+        else:
+            log.info("refused request of %s dropped: over the per-minute budget", req.user)
+
+    # --- the words ------------------------------------------------------------
     def _handle(self, req: ChatRequest) -> None:
+        if not self._first_time(req.key):
+            log.info("request %s seen before (a Slack retry or replay): dropped", req.key)
+            return
+        if req.command == CHANNEL_MESSAGE:
+            self.file_waits.arrived(req)
+            return
         words = commands.words_of(req.command, req.text)
-        role = self._role(req.user, req.channel, req.team)
+        role = self.role_for(req.user, req.channel, req.team)
         if req.files and words[:2] != ["spark", "submit"] and self.file_waits.arrived(req):
             return  # a file someone was waiting to attach (see awaited.py)
         if not words or words[0] in ("help", "--help", "-h"):
-            self._help(req, role)
+            allowed = [(w, need) for w, need in commands.chat_commands() if allows(role, need)]
+            self.tell(req, present.help_answer(role, allowed))
             return
         if words == ["spark", "submit"] and req.command:  # `/spark submit` alone: the form
             self._open_submit_form(req, role)
@@ -271,20 +279,17 @@ class Dispatcher:
             self.refuse(
                 req, shown, f"{blockkit.code(shown)} is not offered in chat; run it in a terminal"
             )
+        elif not self.permitted(req, role, policy.role, shown):
             return
-        if not allows(role, policy.role):
-            why = f"{blockkit.code(shown)} needs the {policy.role} role; you have {role or 'none'}"
-            self.refuse(req, shown, why)
-            return
-        if policy.queue_read:
-            self._queue_read(req, request)
+        elif policy.queue_read:
+            reads.queue_read(self, req, request)
         elif policy.read_only:
-            if not self.reads.submit(self._worker_read, req, request, shown):
+            if not self.reads.submit(reads.worker_read, self, req, request, shown):
                 self.busy(req)
         elif policy.destructive:
-            self._ask_confirmation(req, request, shown, policy.role, policy.hazards)
+            self.confirmations.ask(req, request, shown, policy.role, policy.hazards)
         else:
-            self._submit(req, request.op, dict(request.params), shown)
+            self.submit(req, request.op, dict(request.params), shown)
 
     def attach_limits(self) -> Limits:
         """The settings' limits on attached files (``attachments.Limits``)."""
@@ -305,14 +310,7 @@ class Dispatcher:
         from sparkswarm.bots import attachments
 
         attachments.require_submit(words)
-        need = commands.policy("spark.submit", {}).role
-        if not allows(role, need):
-            shown = " ".join(words)
-            self.refuse(
-                req,
-                shown,
-                f"{blockkit.code(shown)} needs the {need} role; you have {role or 'none'}",
-            )
+        if not self.permitted(req, role, commands.policy("spark.submit", {}).role, " ".join(words)):
             return [], {}
         try:
             files = attachments.fetch(self.out, req.files, self.attach_limits())
@@ -327,46 +325,26 @@ class Dispatcher:
         from sparkswarm.bots import modal
         from sparkswarm.spark.job_request import catalogue
 
-        need = commands.policy("spark.submit", {}).role
-        if not allows(role, need):
-            self.refuse(
-                req,
-                "spark submit",
-                f"`spark submit` needs the {need} role; you have {role or 'none'}",
-            )
+        if not self.permitted(req, role, commands.policy("spark.submit", {}).role, "spark submit"):
             return
         view = modal.submit_view(catalogue(), req.channel, req.response_url)
         if self.out.call("views.open", trigger_id=req.key, view=view) is None:
-            self.tell(
-                req,
-                present.usage_message(
-                    "Slack would not open the form; type the words instead\n"
-                    + commands.usage(("spark", "submit"))
-                ),
-            )
+            self.form_refused(req, ("spark", "submit"))
 
-    def _help(self, req: ChatRequest, role: str | None) -> None:
-        allowed = [(words, need) for words, need in commands.chat_commands() if allows(role, need)]
-        self.tell(req, present.help_answer(role, allowed))
+    def form_refused(self, req: ChatRequest, words: tuple[str, ...]) -> None:
+        """Slack would not open the form of ``words``: the user gets their usage."""
+        from sparkswarm.requests import usage
 
-    def refuse(self, req: ChatRequest, shown: str, why: str) -> None:
-        """Tell the user ``why`` nothing ran and log it in the refusal log,
-        within the user's budget of refusals per minute (see refusals.py)."""
-        verdict = self.refusals.take(req.user)
-        if verdict == "answer":
-            self.qc.refuse(requester=req.user, source="slack", words=shown, reason=why)
-            self.tell(req, f":no_entry: {why}. Nothing ran.")
-        elif verdict == "notice":
-            self.tell(req, ":no_entry: Too many refused requests; wait a minute. Nothing ran.")
-        else:
-            log.info("refused request of %s dropped: over the per-minute budget", req.user)
+        why = "Slack would not open the form; type the words instead"
+        self.tell(req, present.usage_message(f"{why}\n{usage(words)}"))
 
-    def _run_id(self, slack_id: str) -> str:
+    # --- a change: its thread message, then the submission ---------------------
+    def run_id(self, slack_id: str) -> str:
         """A short run id of Slack's request id: a retry of the request maps to
         the same run (it runs once), two requests to two unrelated ids."""
         return hashlib.blake2b(slack_id.encode(), digest_size=8).hexdigest()
 
-    def _cannot_post(self, req: ChatRequest, op: str, shown: str) -> None:
+    def cannot_post(self, req: ChatRequest, op: str, shown: str) -> None:
         """Slack refused our message in the user's conversation: nothing was
         (or will be) submitted; say so where the user can see it."""
         log.warning("cannot post in %s: %s not submitted", req.channel, op)
@@ -379,7 +357,7 @@ class Dispatcher:
         if not (req.response_url and self.respond(req.response_url, CANNOT_POST)):
             log.warning("and no response_url answered: %s was not told", req.user)
 
-    def _submit(
+    def submit(
         self,
         req: ChatRequest,
         op: str,
@@ -391,17 +369,17 @@ class Dispatcher:
         when the message cannot be posted."""
         if self.halted.is_set():
             return
-        run_id = self._run_id(req.key)
+        run_id = self.run_id(req.key)
         if op == "spark.submit":  # the user groups whose Spark quota the job counts against
             quotas = self.settings.spark_quotas
-            params = {**params, "groups": [g for g in self._groups_of(req.user) if g in quotas]}
+            params = {**params, "groups": [g for g in self.groups_of(req.user) if g in quotas]}
         thread = parent_ts or req.thread_ts
         if thread is None:
             thread = self.out.post(req.channel, present.thread_head(req.user, shown))
         text, blocks = present.status_message(present.RunView(run_id, shown))
         ts = self.out.post(req.channel, text, blocks, thread_ts=thread) if thread else None
         if ts is None or thread is None:
-            self._cannot_post(req, op, shown)
+            self.cannot_post(req, op, shown)
             return
         try:
             sub = self.executor.submit(
@@ -418,172 +396,3 @@ class Dispatcher:
             sub.run_id, f"outcome posted in channel {req.channel}, thread {thread}, message {ts}"
         )
         self.notifier.follow(sub.run_id, req.channel, ts, shown, thread)
-
-    def _queue_read(self, req: ChatRequest, request: Any) -> None:
-        """Answer runs ls / runs show / schedule ls / spark jobs / spark job from
-        Redis (the registry's queue reads); no worker involved."""
-        params = dict(request.params)
-        if request.op in ("runs.ls", "spark.jobs"):
-            params["limit"] = min(int(params.get("limit") or 15), 15)  # a screenful
-        if request.op == "spark.jobs":  # the caller's own unless they said all
-            params["caller"] = req.user
-            params["mine"] = params.get("mine") is not False
-        result = self.executor.read(Request(op=request.op, params=params, read_only=True))
-        if request.op == "spark.jobs":
-            text, blocks = present.jobs_answer(result)
-            self._answer(req, text, text, blocks)
-        elif request.op == "spark.job":
-            text, blocks = present.job_answer(result)
-            self._answer(req, text, text, blocks)
-        elif request.op == "runs.show":
-            text = json.dumps(result.model_dump(mode="json"), indent=1)
-            self._answer(req, f"run {result.id}", text, None)
-        elif request.op == "runs.ls":
-            text, blocks = present.runs_answer(result)
-            self._answer(req, text, text, blocks)
-        else:
-            rows = [item.model_dump(mode="json") for item in result]
-            columns = ["name", "cron", "command", "next_run", "last_state"]
-            text, blocks = present.table_answer("schedules", rows, columns, "schedule ls")
-            self._answer(req, text, text, blocks)
-
-    def _worker_read(self, req: ChatRequest, request: Any, shown: str) -> None:
-        """Submit a read to a worker and answer with its result (on the read
-        pool: the wait holds none of the threads that take new commands)."""
-        try:
-            sub = self.executor.submit(
-                request, origin=Origin(req.user, "slack"), key=self._run_id(req.key)
-            )
-            if sub.run_id is None or not sub.created:
-                return
-            record = self.qc.wait(sub.run_id, timeout=self.settings.bot_read_timeout)
-            if record.state != "succeeded":
-                self.tell(req, present.read_failed(shown, record.error or ""))
-                return
-            text, blocks = present.read_answer(shown, record.result or {})
-            self._answer(req, text, text, blocks)
-        except (SparkswarmError, TimeoutError) as exc:
-            self.tell(req, present.read_failed(shown, str(exc)))
-        except Exception:
-            log.exception("read failed")
-            self.tell(req, "internal error; it is in the bot's log")
-
-    def _answer(self, req: ChatRequest, text: str, full: str, blocks: Any) -> None:
-        """Post a read answer (see ``blockkit.reply``): a message within Slack's
-        limits, and the whole answer as a file when the message cannot hold it.
-        Where the bot cannot post, the answer goes to the user through response_url."""
-        if self.halted.is_set():
-            return
-        answer = blockkit.reply(text, full, blocks, self.settings.bot_file_threshold)
-        if answer.blocks is not None and answer.text is not None:
-            posted = self.out.post(req.channel, answer.text, answer.blocks, thread_ts=req.thread_ts)
-            if posted is None and req.response_url:
-                self.respond(req.response_url, answer.text, blocks=answer.blocks)
-        if answer.file is not None:
-            title = text.partition("\n")[0][:80]
-            if not self.out.upload(
-                req.channel, "sparkswarm.txt", answer.file, thread_ts=req.thread_ts, title=title
-            ):
-                self.tell(
-                    req, f"{blockkit.clip(title, 200)}: too long for a message, and {CANNOT_POST}"
-                )
-
-    def _ask_confirmation(
-        self, req: ChatRequest, request: Any, shown: str, role: str, hazards: tuple[str, ...] = ()
-    ) -> None:
-        confirm_id = uuid.uuid4().hex
-        ttl = self.settings.bot_confirm_ttl
-        # Admin operations and removals (service rm, stack rm, network rm, ...):
-        # what a second pair of eyes is for; scales and updates stay one-person.
-        two_person = bool(self.settings.bot_approvers) and (
-            role == "admin" or request.op.endswith(".rm")
-        )
-        pending = Pending(
-            op=request.op,
-            params=dict(request.params),
-            words=shown,
-            requester=req.user,
-            requester_team=req.team,
-            channel=req.channel,
-            thread_ts=req.thread_ts or "",
-            expires=time.time() + ttl,
-            role=role,
-            two_person=two_person,
-        )
-        text, blocks = present.confirm_blocks(
-            confirm_id, shown, req.user, ttl, hazards, two_person=two_person
-        )
-        # Stored before it is posted: a quick click must find it.
-        self.confirms.put(confirm_id, pending, ttl)
-        ts = self.out.post(req.channel, text, blocks, thread_ts=req.thread_ts)
-        if ts is None:
-            self.confirms.drop(confirm_id)
-            self._cannot_post(req, request.op, shown)
-            return
-        self.confirms.put(confirm_id, replace(pending, ts=ts), ttl)
-        with self._guard:
-            heapq.heappush(self._asked, (pending.expires, confirm_id, req.channel, ts, shown))
-
-    def expire_confirmations(self, now: float | None = None) -> int:
-        """Replace the buttons of questions past their TTL that nobody answered
-        ("expired: nothing ran"), so nobody clicks a dead button; how many."""
-        now = time.time() if now is None else now
-        due = []
-        with self._guard:
-            while self._asked and self._asked[0][0] <= now:
-                due.append(heapq.heappop(self._asked))
-        for _, confirm_id, channel, ts, words in due:
-            if self.halted.is_set():
-                break
-            if self.confirms.get(confirm_id) is None:  # not answered (that leaves a marker)
-                gone = expired_text(words)
-                self.out.update(channel, ts, gone, [blockkit.section(gone)])
-        return len(due)
-
-    def _on_button(self, action: str, confirm_id: str, req: ChatRequest, message_ts: str) -> None:
-        pending = self.confirms.get(confirm_id)
-        verdict = judge(
-            pending,
-            action=action,
-            user=req.user,
-            team=req.team,
-            role=self._role(req.user, req.channel, req.team),
-            approver=self._is_approver(req.user, req.team),
-            now=time.time(),
-        )
-        if verdict.replace and message_ts:
-            replaced = verdict.replace
-            self.out.update(req.channel, message_ts, replaced, [blockkit.section(replaced)])
-        if verdict.refused and pending is not None:
-            self.refuse(req, pending.words, verdict.tell)
-        elif verdict.tell:
-            self.tell(req, verdict.tell)
-        if pending is None or not (verdict.run or verdict.cancel):
-            return
-        answer = "confirmed" if verdict.run else "cancelled"
-        done = self.confirms.claim(confirm_id, pending, req.user, answer)
-        if done is None:  # two clicks at once: the first wins
-            return
-        answered = answered_text(done)
-        self.out.update(req.channel, message_ts, answered, [blockkit.section(answered)])
-        if verdict.cancel:
-            return
-        asker = ChatRequest(
-            "",
-            pending.words,
-            pending.requester,
-            req.channel,
-            f"confirm:{confirm_id}",
-            pending.thread_ts or None,
-            pending.requester_team,
-            req.response_url,
-        )
-        self._submit(
-            asker,
-            pending.op,
-            pending.params,
-            pending.words,
-            parent_ts=pending.thread_ts or message_ts,
-        )
-        if req.user != pending.requester:
-            self.qc.store.note(self._run_id(asker.key), f"approved by {req.user} in chat")

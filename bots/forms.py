@@ -12,10 +12,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.bots import commands, present, scale_modal
-from sparkswarm.bots.roles import allows
+from sparkswarm.bots import commands, scale_modal
+from sparkswarm.bots.reads import worker_answer
 from sparkswarm.errors import SparkswarmError
-from sparkswarm.executor import Origin
 
 if TYPE_CHECKING:
     from sparkswarm.bots.dispatch import ChatRequest, Dispatcher
@@ -27,10 +26,7 @@ def open_scale_form(d: Dispatcher, req: ChatRequest, role: str | None) -> None:
     """Open the ``service scale`` form for ``req`` (a slash command, its
     ``key`` the trigger_id) and fill it on the read pool; refused like the
     words would be for a caller without the role."""
-    need = commands.policy("service.scale", {}).role
-    if not allows(role, need):
-        why = f"`service scale` needs the {need} role; you have {role or 'none'}"
-        d.refuse(req, "service scale", why)
+    if not d.permitted(req, role, commands.policy("service.scale", {}).role, "service scale"):
         return
     opened = d.out.call(
         "views.open",
@@ -38,13 +34,7 @@ def open_scale_form(d: Dispatcher, req: ChatRequest, role: str | None) -> None:
         view=scale_modal.loading_view(req.channel, req.response_url),
     )
     if opened is None or not isinstance(opened.get("view"), dict):
-        d.tell(
-            req,
-            present.usage_message(
-                "Slack would not open the form; type the words instead\n"
-                + commands.usage(("service", "scale"))
-            ),
-        )
+        d.form_refused(req, ("service", "scale"))
         return
     view = opened["view"]
     if not d.reads.submit(_fill, d, req, str(view.get("id", "")), str(view.get("hash", ""))):
@@ -56,13 +46,8 @@ def _fill(d: Dispatcher, req: ChatRequest, view_id: str, view_hash: str) -> None
     try:
         request = commands.parse(["service", "ls"])
         # Keyed by the trigger: a retry of the command reads once.
-        sub = d.executor.submit(request, origin=Origin(req.user, "slack"), key=f"form-{req.key}")
-        if sub.run_id is None:
-            raise SparkswarmError("the read was not queued")
-        record = d.qc.wait(sub.run_id, timeout=d.settings.bot_read_timeout)
-        if record.state != "succeeded":
-            raise SparkswarmError(record.error or record.state)
-        services = scale_modal.services_of(record.result)
+        result = worker_answer(d, request, req.user, f"form-{req.key}")
+        services = scale_modal.services_of(result)
         view = scale_modal.scale_view(services, req.channel, req.response_url)
     except (SparkswarmError, TimeoutError) as exc:
         view = scale_modal.problem_view(req.channel, str(exc), req.response_url)

@@ -18,7 +18,17 @@ import uuid
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.bots.alerts import EMOJI, bounded, escape
+from sparkswarm.bots.alerts import EMOJI
+from sparkswarm.bots.blockkit import (
+    SECTION_TEXT,
+    VIEW_BLOCKS,
+    Block,
+    bounded,
+    divider,
+    escape,
+    header,
+    section,
+)
 
 if TYPE_CHECKING:
     from sparkswarm.bots.dispatch import Dispatcher
@@ -27,21 +37,18 @@ if TYPE_CHECKING:
     from sparkswarm.workers.records import RunRecord
 
 log = logging.getLogger(__name__)
-MAX_BLOCKS = 100
-SECTION_LIMIT = 3000
 RECENT = 3600.0
+SECTION_ROOM = SECTION_TEXT - 100
 
 
-def _sections(lines: list[str], room: int, more: str) -> list[Any]:
-    """``lines`` packed into sections of at most SECTION_LIMIT characters, at most
+def _sections(lines: list[str], room: int, more: str) -> list[Block]:
+    """``lines`` packed into sections of at most SECTION_ROOM characters, at most
     ``room`` of them; the last says what did not fit."""
-    from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
-
     chunks: list[str] = []
     current = ""
     for line in lines:
-        line = bounded(line, SECTION_LIMIT - 100, more)
-        if current and len(current) + len(line) + 1 > SECTION_LIMIT - 100:
+        line = bounded(line, SECTION_ROOM, more)
+        if current and len(current) + len(line) + 1 > SECTION_ROOM:
             chunks.append(current)
             current = ""
         current = f"{current}\n{line}" if current else line
@@ -50,7 +57,7 @@ def _sections(lines: list[str], room: int, more: str) -> list[Any]:
     if len(chunks) > room:
         left = sum(c.count("\n") + 1 for c in chunks[room - 1 :])
         chunks = [*chunks[: room - 1], f"… and {left} more: {more}"]
-    return [SectionBlock(text=MarkdownTextObject(text=c)) for c in chunks]
+    return [section(c) for c in chunks]
 
 
 def home_view(
@@ -61,13 +68,12 @@ def home_view(
     runs: list[RunRecord],
     problem: str = "",
 ) -> dict[str, Any]:
-    """The Home view (pure): a dict for ``views.publish``, at most MAX_BLOCKS blocks."""
-    from slack_sdk.models.blocks import DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+    """The Home view (pure): a dict for ``views.publish``, at most VIEW_BLOCKS blocks."""
     from slack_sdk.models.views import View
 
-    blocks: list[Any] = [HeaderBlock(text="sparkswarm: the cluster at a glance")]
+    blocks = [header("sparkswarm: the cluster at a glance")]
     if problem:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=escape(problem))))
+        blocks.append(section(escape(problem)))
     states = Counter((n.get("role", ""), n.get("status", "")) for n in nodes)
     summary = ", ".join(
         f"{count} {role} {state}" for (role, state), count in sorted(states.items())
@@ -98,13 +104,13 @@ def home_view(
         (run_lines, "`sparkswarm runs ls`"),
         (node_lines, "`sparkswarm node ls`"),
     ]
-    body: list[Any] = []
+    body: list[Block] = []
     for lines, more in parts:
-        body += [*_sections(lines, 10, more), DividerBlock()]
-    room = MAX_BLOCKS - len(blocks) - len(body)
+        body += [*_sections(lines, 10, more), divider()]
+    room = VIEW_BLOCKS - len(blocks) - len(body)
     services_blocks = _sections(service_lines, room, "`sparkswarm service ls`")
     blocks += body + services_blocks
-    view = View(type="home", blocks=blocks[:MAX_BLOCKS])
+    view = View(type="home", blocks=blocks[:VIEW_BLOCKS])
     return dict(view.to_dict())
 
 
@@ -170,8 +176,8 @@ class Home:
                 problem="You have no sparkswarm role; ask an admin to add you to the bot's roles.",
             )
         problems: list[str] = []
-        nodes = self._read("node.ls", {}, user, problems)
-        services = self._read("service.ls", {}, user, problems)
+        nodes = self._read("node.ls", user, problems)
+        services = self._read("service.ls", user, problems)
         return home_view(
             nodes=nodes,
             services=services,
@@ -180,22 +186,26 @@ class Home:
             problem="; ".join(problems),
         )
 
-    def _read(
-        self, op: str, params: dict[str, Any], user: str, problems: list[str]
-    ) -> list[dict[str, Any]]:
+    def _read(self, op: str, user: str, problems: list[str]) -> list[dict[str, Any]]:
         """A read answered by a worker (as typed reads are); [] and a problem noted if not."""
-        sub = self.qc.submit(
-            op, params, requester=user, source="slack", key=f"home:{uuid.uuid4().hex}"
-        )
+        from sparkswarm.bots.reads import worker_answer
+        from sparkswarm.errors import SparkswarmError
+        from sparkswarm.requests.model import Request
+
         try:
-            record = self.qc.wait(sub.run_id, timeout=self.dispatcher.settings.bot_read_timeout)
+            result = worker_answer(
+                self.dispatcher, Request(op=op), user, key=f"home:{uuid.uuid4().hex}"
+            )
         except TimeoutError:
             problems.append(f"{op}: no worker answered")
             return []
-        if record.state != "succeeded" or not isinstance(record.result, list):
-            problems.append(f"{op}: {record.error or record.state}")
+        except SparkswarmError as exc:
+            problems.append(f"{op}: {exc}")
             return []
-        return [r for r in record.result if isinstance(r, dict)]
+        if not isinstance(result, list):
+            problems.append(f"{op}: succeeded")
+            return []
+        return [r for r in result if isinstance(r, dict)]
 
 
 def register_home(app: Any, home: Home, work: Any) -> None:

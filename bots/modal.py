@@ -22,6 +22,8 @@ from sparkswarm.bots import blockkit
 
 CALLBACK_ID = "sparkswarm_submit"
 OPTIONS = 100  # a static_select holds at most 100 options
+OPTION_TEXT = 75  # an option's text, at most
+OPTION_VALUE = 150  # an option's value, at most
 # The select's value (and the words' script) for "the file you attach next":
 # no catalogue job or file can be called this (a file name has no ``@``).
 NEXT_FILE = "@next-attached-file"
@@ -29,48 +31,71 @@ NEXT_FILE_TEXT = "The .py file you attach next"
 FIELD = "value"  # every input's action_id (also the scale form's)
 
 
-def _plain(text: str) -> dict[str, str]:
-    return {"type": "plain_text", "text": text}
+def form_view(
+    callback_id: str,
+    title: str,
+    channel: str,
+    response_url: str,
+    blocks: list[Any],
+    submit: str | None = None,
+) -> dict[str, Any]:
+    """A modal form (slack_sdk's ``View``, checked against Block Kit's view
+    limits) that remembers where it was opened: ``channel`` and the
+    command's ``response_url`` travel in its ``private_metadata`` (:func:`origin`)."""
+    from slack_sdk.models.views import View
+
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=blockkit.plain(title),
+        submit=blockkit.plain(submit) if submit else None,
+        close=blockkit.plain("Cancel"),
+        private_metadata=json.dumps({"channel": channel, "response_url": response_url}),
+        blocks=blocks,
+    )
+    return dict(view.to_dict())
 
 
-def _input(block_id: str, label: str, element: dict[str, Any], optional: bool) -> dict[str, Any]:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": _plain(label),
-        "element": {**element, "action_id": FIELD},
-    }
+def form_input(block_id: str, label: str, element: Any, optional: bool = False) -> Any:
+    """An input block of a form; its element answers under :data:`FIELD`."""
+    from slack_sdk.models.blocks import InputBlock
+
+    element.action_id = FIELD
+    label_text = blockkit.plain(label)
+    return InputBlock(block_id=block_id, label=label_text, element=element, optional=optional)
 
 
-def _text(initial: str = "", max_length: int = 200, hint: str = "") -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "max_length": max_length}
-    if initial:
-        element["initial_value"] = initial
-    if hint:
-        element["placeholder"] = _plain(hint)
-    return element
+def _text(initial: str = "", max_length: int = 200, hint: str = "") -> Any:
+    from slack_sdk.models.blocks import PlainTextInputElement
+
+    return PlainTextInputElement(
+        max_length=max_length,
+        initial_value=initial or None,
+        placeholder=blockkit.plain(hint) if hint else None,
+    )
 
 
 def submit_view(jobs: list[str], channel: str, response_url: str = "") -> dict[str, Any]:
     """The modal for a ``spark submit`` in ``channel``: ``jobs`` (catalogue
     names, the first 99) and "the file you attach next" in a select, then
     stack, arguments, cores, memory."""
+    from slack_sdk.models.blocks import Option, StaticSelectElement
+
     options = [
-        {"text": _plain(blockkit.clip(name, 75)), "value": name}
+        Option(text=blockkit.plain(blockkit.clip(name, OPTION_TEXT)), value=name)
         for name in jobs
-        if len(name) <= 150  # an option's value is at most 150 characters
+        if len(name) <= OPTION_VALUE
     ][: OPTIONS - 1]
-    options.append({"text": _plain(NEXT_FILE_TEXT), "value": NEXT_FILE})
-    select: dict[str, Any] = {"type": "static_select", "options": options}
-    if options:
-        select["initial_option"] = options[0]
+    options.append(Option(text=blockkit.plain(NEXT_FILE_TEXT), value=NEXT_FILE))
+    select = StaticSelectElement(options=options, initial_option=options[0])
     blocks = [
-        _input("job", "Job", select, optional=False),
-        _input("stack", "Spark stack", _text("spark", 63), optional=False),
-        _input("args", "Arguments", _text(max_length=500, hint="e.g. 100"), optional=True),
-        _input("cores", "Total executor cores", _text(max_length=4, hint="e.g. 2"), optional=True),
-        _input(
+        form_input("job", "Job", select),
+        form_input("stack", "Spark stack", _text("spark", 63)),
+        form_input("args", "Arguments", _text(max_length=500, hint="e.g. 100"), optional=True),
+        form_input(
+            "cores", "Total executor cores", _text(max_length=4, hint="e.g. 2"), optional=True
+        ),
+        form_input(
             "memory", "Executor memory", _text(max_length=16, hint="e.g. 512m, 1g"), optional=True
         ),
         blockkit.context(
@@ -79,15 +104,7 @@ def submit_view(jobs: list[str], channel: str, response_url: str = "") -> dict[s
             "`@sparkswarm spark submit job.py --stack spark`"
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": CALLBACK_ID,
-        "title": _plain("Submit a Spark job"),
-        "submit": _plain("Submit"),
-        "close": _plain("Cancel"),
-        "private_metadata": json.dumps({"channel": channel, "response_url": response_url}),
-        "blocks": blocks,
-    }
+    return form_view(CALLBACK_ID, "Submit a Spark job", channel, response_url, blocks, "Submit")
 
 
 def field_value(values: dict[str, Any], block: str) -> str:

@@ -8,11 +8,13 @@ removal from the pending set); escaped and within Block Kit's limits.
 
 from __future__ import annotations
 
-import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sparkswarm.bots.alerts import SECTION_LIMIT, bounded, escape
+from sparkswarm.bots.blockkit import SECTION_TEXT, Block, bounded, escape, section
+from sparkswarm.bots.jobview import duration
+from sparkswarm.bots.present import EMOJI
+from sparkswarm.bots.workpool import every_second
 from sparkswarm.workers.outcomes import OutcomeNotices
 
 if TYPE_CHECKING:
@@ -20,25 +22,21 @@ if TYPE_CHECKING:
     from sparkswarm.workers.client import QueueClient
     from sparkswarm.workers.records import RunRecord
 
-log = logging.getLogger(__name__)
-MARK = {"succeeded": ":white_check_mark:", "failed": ":x:", "cancelled": ":no_entry_sign:"}
 
-
-def outcome_message(record: RunRecord, what: str) -> tuple[str, list[dict[str, Any]]]:
+def outcome_message(record: RunRecord, what: str) -> tuple[str, list[Block]]:
     """The message telling ``record``'s outcome (pure)."""
     took = ""
     if record.finished_at and (record.started_at or record.created_at):
-        took = f" in {record.finished_at - (record.started_at or record.created_at):.1f} s"
+        took = f" in {duration(record.finished_at - (record.started_at or record.created_at))}"
     more = f"`sparkswarm runs show {record.id}`"
     text = (
-        f"{MARK.get(record.state, ':grey_question:')} {escape(what)}: run `{record.id}` "
+        f"{EMOJI.get(record.state, ':grey_question:')} {escape(what)}: run `{record.id}` "
         f"*{record.state}*{took}"
     )
     if record.error:
         text += f"\n```{escape(record.error)}```"
-    text = bounded(text, SECTION_LIMIT, more)
-    fallback = bounded(f"{escape(what)}: run {record.id} {record.state}{took}", 3000, more)
-    return fallback, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    fallback = bounded(f"{escape(what)}: run {record.id} {record.state}{took}", SECTION_TEXT, more)
+    return fallback, [section(bounded(text, SECTION_TEXT, more))]
 
 
 class OutcomePoster:
@@ -50,12 +48,7 @@ class OutcomePoster:
         self.notices = OutcomeNotices(qc.redis, qc.settings.key_prefix)
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.step()
-            except Exception as exc:
-                log.warning("outcomes: %s: %s", type(exc).__name__, exc)
-            stop.wait(1.0)
+        every_second(stop, self.step, "outcomes")
 
     def step(self) -> int:
         """Post the outcomes of the noted runs that ended; how many were posted."""

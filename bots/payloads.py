@@ -51,8 +51,7 @@ def slash_command(
         "api_app_id": "A0DOUBLE",
         "is_enterprise_install": "false",
         "response_url": response_url or "http://127.0.0.1:9/commands/respond",
-        "trigger_id": trigger_id
-        or f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
+        "trigger_id": trigger_id or new_trigger_id(),
     }
 
 
@@ -100,20 +99,30 @@ def event_callback(
     }
 
 
+def new_trigger_id() -> str:
+    """A new trigger id, as Slack makes them (its time first, whole seconds)."""
+    return f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}"
+
+
+def _interaction(kind: str, user: str, team: str) -> dict[str, Any]:
+    """What every interactive payload of ``user`` (of workspace ``team``) carries."""
+    return {
+        "type": kind,
+        "team": {"id": TEAM_ID, "domain": "double"},
+        "user": {"id": user, "username": user.lower(), "team_id": team},
+        "api_app_id": "A0DOUBLE",
+        "token": "deprecated-verification-token",
+        "trigger_id": new_trigger_id(),
+    }
+
+
 def view_submission(
     view: dict[str, Any], values: dict[str, Any], *, user: str, team: str = TEAM_ID
 ) -> dict[str, Any]:
     """A ``view_submission`` payload: ``user`` sent the modal ``view`` (as
     views.open returned it) with the inputs' ``values`` (``view.state.values``)."""
-    return {
-        "type": "view_submission",
-        "team": {"id": TEAM_ID, "domain": "double"},
-        "user": {"id": user, "username": user.lower(), "team_id": team},
-        "api_app_id": "A0DOUBLE",
-        "token": "deprecated-verification-token",
-        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
-        "view": {**view, "state": {"values": values}},
-    }
+    submitted = {**view, "state": {"values": values}}
+    return {**_interaction("view_submission", user, team), "view": submitted}
 
 
 def block_action(
@@ -129,13 +138,8 @@ def block_action(
     """A ``block_actions`` payload: ``user`` (of workspace ``team``) clicked button
     ``action_id``."""
     return {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "double"},
-        "user": {"id": user, "username": user.lower(), "team_id": team},
-        "api_app_id": "A0DOUBLE",
-        "token": "deprecated-verification-token",
+        **_interaction("block_actions", user, team),
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "ts": message_ts, "text": ""},
         "response_url": response_url or "http://127.0.0.1:9/actions/respond",

@@ -19,6 +19,7 @@ from sparkswarm.bots.blockkit import (
     FIELD_TEXT,
     MESSAGE_BLOCKS,
     SECTION_TEXT,
+    buttons,
     clip,
     code,
     code_block,
@@ -232,8 +233,7 @@ def table_answer(
     if left > 0 or clipped:
         where = f": {code('sparkswarm ' + command)}" if command else ""
         more = f"and {left} more{where}" if left > 0 else "some cells are cut"
-        note = section(f"{more} (the whole table is in the file below)")
-        blocks.append({**note, "block_id": CUT})
+        blocks.append(section(f"{more} (the whole table is in the file below)", block_id=CUT))
     return "\n".join(text_lines), blocks
 
 
@@ -256,8 +256,8 @@ def read_answer(op: str, result: dict[str, Any] | list[Any]) -> tuple[str, Block
     lines = summarize(result, limit=40)
     head = f"*{clip(op, 200)}*\n"
     block, cut = code_block(lines, limit=3000 - len(head))
-    answer = section(head + block)
-    return f"{op}\n" + "\n".join(lines), [{**answer, "block_id": CUT} if cut else answer]
+    answer = section(head + block, block_id=CUT if cut else None)
+    return f"{op}\n" + "\n".join(lines), [answer]
 
 
 _PREFERRED = (
@@ -357,28 +357,9 @@ def confirm_blocks(
         shown.append(f"... and {len(hazards) - 10} more")
     if shown:
         text += "\n" + "\n".join(f"• {h}" for h in shown)
-    return text, [
-        section(text),
-        {
-            "type": "actions",
-            "block_id": "confirm",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": "sparkswarm_confirm",
-                    "style": "danger",
-                    "text": {"type": "plain_text", "text": "Confirm"},
-                    "value": confirm_id,
-                },
-                {
-                    "type": "button",
-                    "action_id": "sparkswarm_cancel",
-                    "text": {"type": "plain_text", "text": "Cancel"},
-                    "value": confirm_id,
-                },
-            ],
-        },
-    ]
+    confirm = ("sparkswarm_confirm", "Confirm", confirm_id, "danger")
+    cancel = ("sparkswarm_cancel", "Cancel", confirm_id)
+    return text, [section(text), buttons([confirm, cancel], block_id="confirm")]
 
 
 def usage_message(error: str) -> str:

@@ -37,6 +37,14 @@ def allows(have: str | None, need: str) -> bool:
     return rank(have) >= rank(need) > 0
 
 
+def refusal(have: str | None, need: str, what: str) -> str | None:
+    """None when role ``have`` may do ``what`` (chat text), which needs role
+    ``need``; else the sentence saying why not (every refusal of a role says it so)."""
+    if allows(have, need):
+        return None
+    return f"{what} needs the {need} role; you have {have or 'none'}"
+
+
 @dataclass(frozen=True)
 class RoleMap:
     """Role per Slack id (users, user groups, channels; ``*`` for everyone)."""

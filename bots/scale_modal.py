@@ -13,45 +13,35 @@ Slack's limits (checked by slack_sdk's models in the tests).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from sparkswarm.bots import blockkit
-from sparkswarm.bots.modal import FIELD, field_value
+from sparkswarm.bots.modal import (
+    OPTION_TEXT,
+    OPTION_VALUE,
+    OPTIONS,
+    field_value,
+    form_input,
+    form_view,
+)
 
 CALLBACK_ID = "sparkswarm_scale"
-OPTIONS = 100  # a static_select holds at most 100 options
-OPTION_TEXT = 75  # an option's text, at most
-OPTION_VALUE = 150  # an option's value, at most
 TITLE = "Scale a service"
-
-
-def _plain(text: str) -> dict[str, str]:
-    return {"type": "plain_text", "text": text}
-
-
-def _modal(channel: str, response_url: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": CALLBACK_ID,
-        "title": _plain(TITLE),
-        "close": _plain("Cancel"),
-        "private_metadata": json.dumps({"channel": channel, "response_url": response_url}),
-        "blocks": blocks,
-    }
 
 
 def loading_view(channel: str, response_url: str = "") -> dict[str, Any]:
     """The modal while the services are read (nothing to submit yet)."""
-    return _modal(channel, response_url, [blockkit.section(":hourglass: Reading the services...")])
+    blocks = [blockkit.section(":hourglass: Reading the services...")]
+    return form_view(CALLBACK_ID, TITLE, channel, response_url, blocks)
 
 
 def problem_view(channel: str, why: str, response_url: str = "") -> dict[str, Any]:
     """The modal when the services could not be read (``why``, escaped here)."""
     text = f":x: Cannot list the services: {blockkit.clip(why, 2000)}"
     hint = "Type `/swarm scale NAME=N` instead."
-    return _modal(channel, response_url, [blockkit.section(text), blockkit.context(hint)])
+    blocks = [blockkit.section(text), blockkit.context(hint)]
+    return form_view(CALLBACK_ID, TITLE, channel, response_url, blocks)
 
 
 def scale_view(
@@ -61,40 +51,28 @@ def scale_view(
     ((name, desired replicas)) in a select, the first 100 by name (names
     too long for an option's value are left out and counted), and a
     replicas number (a whole number, 0 or more)."""
+    from slack_sdk.models.blocks import NumberInputElement, Option, StaticSelectElement
+
     usable = sorted({(n, d) for n, d in services if 0 < len(n) <= OPTION_VALUE})
     if not usable:
-        return _modal(
-            channel, response_url, [blockkit.section("No services on the swarm to scale.")]
-        )
+        none = [blockkit.section("No services on the swarm to scale.")]
+        return form_view(CALLBACK_ID, TITLE, channel, response_url, none)
 
     def label(name: str, desired: int | None) -> str:
         now = f" ({desired})" if desired is not None else ""
         return blockkit.clip(name, OPTION_TEXT - len(now)) + now  # as modal.py: escaped
 
     options = [
-        {"text": _plain(label(name, desired)), "value": name} for name, desired in usable[:OPTIONS]
+        Option(text=blockkit.plain(label(name, desired)), value=name)
+        for name, desired in usable[:OPTIONS]
     ]
-    select = {
-        "type": "static_select",
-        "action_id": FIELD,
-        "placeholder": _plain("Choose a service"),
-        "options": options,
-    }
-    replicas = {
-        "type": "number_input",
-        "action_id": FIELD,
-        "is_decimal_allowed": False,
-        "min_value": "0",
-        "placeholder": _plain("e.g. 3"),
-    }
-    blocks: list[dict[str, Any]] = [
-        {"type": "input", "block_id": "service", "label": _plain("Service"), "element": select},
-        {
-            "type": "input",
-            "block_id": "replicas",
-            "label": _plain("Replicas"),
-            "element": replicas,
-        },
+    select = StaticSelectElement(placeholder=blockkit.plain("Choose a service"), options=options)
+    replicas = NumberInputElement(
+        is_decimal_allowed=False, min_value="0", placeholder=blockkit.plain("e.g. 3")
+    )
+    blocks: list[Any] = [
+        form_input("service", "Service", select),
+        form_input("replicas", "Replicas", replicas),
     ]
     left = len(services) - len(options)
     if left > 0:
@@ -104,9 +82,7 @@ def scale_view(
                 "`/swarm scale NAME=N`."
             )
         )
-    view = _modal(channel, response_url, blocks)
-    view["submit"] = _plain("Scale")
-    return view
+    return form_view(CALLBACK_ID, TITLE, channel, response_url, blocks, "Scale")
 
 
 def services_of(result: Any) -> list[tuple[str, int | None]]:

@@ -10,33 +10,22 @@ run however many clicks.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from sparkswarm.bots import blockkit, commands, present
-from sparkswarm.bots.roles import allows
-from sparkswarm.errors import SparkswarmError
+from sparkswarm.bots.roles import refusal
 from sparkswarm.executor import Origin
 from sparkswarm.requests.model import Request
 
 if TYPE_CHECKING:
     from sparkswarm.bots.dispatch import ChatRequest, Dispatcher
 
-log = logging.getLogger(__name__)
-
 
 def on_click(dispatcher: Dispatcher, run_id: str, req: ChatRequest) -> None:
     """Cancel the statement of run ``run_id`` for the clicker of ``req``,
     telling them (only them) what happened."""
-    if dispatcher.halted.is_set():
-        return
-    try:
-        dispatcher.tell(req, _cancel(dispatcher, run_id, req))
-    except SparkswarmError as exc:
-        dispatcher.tell(req, present.problem(str(exc)))
-    except Exception:
-        log.exception("cancel click failed")
-        dispatcher.tell(req, "internal error; it is in the bot's log")
+    if not dispatcher.halted.is_set():
+        dispatcher.answering(req, lambda: dispatcher.tell(req, _cancel(dispatcher, run_id, req)))
 
 
 def _cancel(dispatcher: Dispatcher, run_id: str, req: ChatRequest) -> str:
@@ -47,10 +36,9 @@ def _cancel(dispatcher: Dispatcher, run_id: str, req: ChatRequest) -> str:
     request = commands.parse(["spark", "sql-cancel", run_id, "--stack", stack])
     policy = commands.policy(request.op, dict(request.params))
     role = dispatcher.role_for(req.user, req.channel, req.team)
-    if not allows(role, policy.role):
-        return present.problem(
-            f"cancelling a statement needs the {policy.role} role; you have {role or 'none'}"
-        )
+    why = refusal(role, policy.role, "cancelling a statement")
+    if why is not None:
+        return present.problem(why)
     if record.done:
         return f"the statement of run {blockkit.code(run_id)} has ended already"
     params = {**request.params, "requester": req.user}

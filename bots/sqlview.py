@@ -11,28 +11,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sparkswarm.bots.blockkit import ELLIPSIS, SECTION_TEXT, code_block, escape, section
+from sparkswarm.bots.blockkit import (
+    ELLIPSIS,
+    SECTION_TEXT,
+    Block,
+    buttons,
+    code_block,
+    escape,
+    section,
+)
 
 CANCEL_ACTION = "sparkswarm_sql_cancel"
 CELL = 40  # characters of a cell shown; longer ones end in an ellipsis (said below the table)
-Block = dict[str, Any]
 
 
 def cancel_button(run_id: str) -> Block:
     """An actions block with the statement's Cancel button."""
-    return {
-        "type": "actions",
-        "block_id": f"sql-cancel-{run_id}"[:255],
-        "elements": [
-            {
-                "type": "button",
-                "action_id": CANCEL_ACTION,
-                "text": {"type": "plain_text", "text": "Cancel statement"},
-                "style": "danger",
-                "value": run_id[:2000],
-            }
-        ],
-    }
+    cancel = (CANCEL_ACTION, "Cancel statement", run_id[:2000], "danger")
+    return buttons([cancel], block_id=f"sql-cancel-{run_id}"[:255])
 
 
 def _clip(value: str) -> tuple[str, bool]:

@@ -1,18 +1,22 @@
-"""A thread pool with a bound on pending work: the bot's work after the ack.
+"""The bot's work off the listeners' threads: a bounded pool, and its loops.
 
 ``ThreadPoolExecutor`` queues without end: a burst of slow commands would
 pile up behind each other, and the user would wait minutes for a bot that
 has long said "OK". :class:`BoundedPool` counts what it holds (running and
 queued) and refuses more than ``max_pending``, so the caller can answer
-"busy, try again" at once and nothing runs.
+"busy, try again" at once and nothing runs. :func:`every_second` is the
+loop of the bot's posters and sweeper (alerts, outcomes, expiries).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class BoundedPool:
@@ -39,3 +43,14 @@ class BoundedPool:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def every_second(stop: threading.Event, step: Callable[[], object], what: str) -> None:
+    """``step()`` once a second until ``stop`` is set; Redis or Slack trouble
+    is logged (``what`` names the loop) and the loop goes on."""
+    while not stop.is_set():
+        try:
+            step()
+        except Exception as exc:
+            log.warning("%s: %s: %s", what, type(exc).__name__, exc)
+        stop.wait(1.0)

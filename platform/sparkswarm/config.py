@@ -46,13 +46,20 @@ __all__ = [
 ENV_PREFIX = "SPARKSWARM_"
 
 
-def _row(parse: Callable[[object], object], doc: str, *, from_file: bool = False) -> dict[str, Any]:
-    """A field's parser and description: its ``dataclasses.Field.metadata``
-    (``parse`` turns a variable's string or a keyword's value into the field's
-    type, or raises ValueError; ``doc`` is what README's table says;
-    ``from_file``: a secret that ``SPARKSWARM_<NAME>_FILE`` may name a file
-    of, as official images read Docker secrets from ``/run/secrets``)."""
-    return {"parse": parse, "doc": doc, "from_file": from_file}
+def _setting(
+    default: Any, parse: Callable[[object], object], doc: str, *, from_file: bool = False
+) -> Any:
+    """A field of :class:`Settings`: its ``default`` (an empty list or dict is
+    made anew for each instance), its parser and its description, in the
+    field's ``metadata`` (``parse`` turns a variable's string or a keyword's
+    value into the field's type, or raises ValueError; ``doc`` is what
+    README's table says; ``from_file``: a secret that
+    ``SPARKSWARM_<NAME>_FILE`` may name a file of, as official images read
+    Docker secrets from ``/run/secrets``)."""
+    metadata = {"parse": parse, "doc": doc, "from_file": from_file}
+    if isinstance(default, list | dict):
+        return field(default_factory=type(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 _name = v.text(min_length=1)
@@ -80,472 +87,332 @@ class Settings:
 
     # --- The swarm: which engine to talk to and how -------------------------
 
-    managers: list[str] = field(
-        default_factory=list,
-        metadata=_row(
-            v.managers,
-            "Manager endpoints tried in order (unix://, tcp://, ssh://). "
-            "Empty: DOCKER_HOST or the local socket, as the docker CLI does.",
-        ),
+    managers: list[str] = _setting(
+        [],
+        v.managers,
+        "Manager endpoints tried in order (unix://, tcp://, ssh://). "
+        "Empty: DOCKER_HOST or the local socket, as the docker CLI does.",
     )
-    tls_verify: bool = field(
-        default=False, metadata=_row(v.boolean, "Verify tcp:// managers with TLS.")
+    tls_verify: bool = _setting(False, v.boolean, "Verify tcp:// managers with TLS.")
+    cert_path: str | None = _setting(
+        None, v.optional(v.text()), "Folder with ca.pem, cert.pem, key.pem for tcp:// managers."
     )
-    cert_path: str | None = field(
-        default=None,
-        metadata=_row(
-            v.optional(v.text()), "Folder with ca.pem, cert.pem, key.pem for tcp:// managers."
-        ),
+    docker_timeout: float = _setting(60.0, v.seconds, "Seconds per Engine API call.")
+    stacks_dir: Path | None = _setting(
+        None,
+        v.folder_or_unset,
+        "Folder of ready-made stacks (one sub-folder with a stack.yml each). "
+        "Unset: the stacks shipped in the package (spark, web).",
     )
-    docker_timeout: float = field(
-        default=60.0, metadata=_row(v.seconds, "Seconds per Engine API call.")
+    lab_dir: str = _setting(
+        "/var/lib/sparkswarm-lab",
+        _name,
+        "Where `sparkswarm lab` keeps each lab's state and node folders.",
     )
-    stacks_dir: Path | None = field(
-        default=None,
-        metadata=_row(
-            v.folder_or_unset,
-            "Folder of ready-made stacks (one sub-folder with a stack.yml each). "
-            "Unset: the stacks shipped in the package (spark, web).",
-        ),
+    max_replicas: int = _setting(
+        100, v.integer(ge=1), "Most tasks one service may have (refused before sending)."
     )
-    lab_dir: str = field(
-        default="/var/lib/sparkswarm-lab",
-        metadata=_row(_name, "Where `sparkswarm lab` keeps each lab's state and node folders."),
+    max_stack_replicas: int = _setting(
+        200, v.integer(ge=1), "Most tasks all services of one stack may have together."
     )
-    max_replicas: int = field(
-        default=100,
-        metadata=_row(v.integer(ge=1), "Most tasks one service may have (refused before sending)."),
-    )
-    max_stack_replicas: int = field(
-        default=200,
-        metadata=_row(v.integer(ge=1), "Most tasks all services of one stack may have together."),
-    )
-    host_mount_paths: list[str] = field(
-        default_factory=list,
-        metadata=_row(
-            v.absolute_paths,
-            "Host folders operators may bind-mount from chat (comma separated); "
-            "any other host mount needs the admin role and a confirmation.",
-        ),
+    host_mount_paths: list[str] = _setting(
+        [],
+        v.absolute_paths,
+        "Host folders operators may bind-mount from chat (comma separated); "
+        "any other host mount needs the admin role and a confirmation.",
     )
 
     # --- The queue: worker, beat and the clients that submit to it ----------
 
-    redis_url: str | None = field(
-        default=None,
-        metadata=_row(
-            v.redis_url,
-            "Broker, run records and event stream (redis:// or rediss://), or the "
-            "sentinels of a replicated Redis (sentinel://host:26379;sentinel://host2:26379, "
-            "with SPARKSWARM_REDIS_MASTER_NAME). Unset: mutating commands run in-process.",
-            from_file=True,
-        ),
+    redis_url: str | None = _setting(
+        None,
+        v.redis_url,
+        "Broker, run records and event stream (redis:// or rediss://), or the "
+        "sentinels of a replicated Redis (sentinel://host:26379;sentinel://host2:26379, "
+        "with SPARKSWARM_REDIS_MASTER_NAME). Unset: mutating commands run in-process.",
+        from_file=True,
     )
-    redis_master_name: str | None = field(
-        default=None,
-        metadata=_row(
-            v.optional(_name),
-            "With a sentinel:// SPARKSWARM_REDIS_URL: the name the sentinels monitor "
-            "the primary under (their `sentinel monitor NAME ...`).",
-        ),
+    redis_master_name: str | None = _setting(
+        None,
+        v.optional(_name),
+        "With a sentinel:// SPARKSWARM_REDIS_URL: the name the sentinels monitor "
+        "the primary under (their `sentinel monitor NAME ...`).",
     )
-    redis_sentinel_password: SecretStr | None = field(
-        default=None,
-        metadata=_row(
-            v.optional(v.secret),
-            "Password of the sentinels themselves, when they require one "
-            "(SPARKSWARM_REDIS_PASSWORD is the primary's).",
-            from_file=True,
-        ),
+    redis_sentinel_password: SecretStr | None = _setting(
+        None,
+        v.optional(v.secret),
+        "Password of the sentinels themselves, when they require one "
+        "(SPARKSWARM_REDIS_PASSWORD is the primary's).",
+        from_file=True,
     )
-    redis_password: SecretStr | None = field(
-        default=None,
-        metadata=_row(
-            v.optional(v.secret),
-            "Password of the queue's Redis, added to SPARKSWARM_REDIS_URL "
-            "(which must then carry none).",
-            from_file=True,
-        ),
+    redis_password: SecretStr | None = _setting(
+        None,
+        v.optional(v.secret),
+        "Password of the queue's Redis, added to SPARKSWARM_REDIS_URL "
+        "(which must then carry none).",
+        from_file=True,
     )
-    queue: str = field(default="sparkswarm", metadata=_row(_name, "Celery queue operations go to."))
-    key_prefix: str = field(
-        default="ssw:", metadata=_row(_name, "Prefix of every Redis key we write.")
+    queue: str = _setting("sparkswarm", _name, "Celery queue operations go to.")
+    key_prefix: str = _setting("ssw:", _name, "Prefix of every Redis key we write.")
+    visibility_timeout: int = _setting(
+        6 * 3600,
+        v.integer(gt=0),
+        "Seconds before Redis hands an unacked message to another worker. "
+        "Longer than the longest operation; prompt recovery uses heartbeats instead.",
     )
-    visibility_timeout: int = field(
-        default=6 * 3600,
-        metadata=_row(
-            v.integer(gt=0),
-            "Seconds before Redis hands an unacked message to another worker. "
-            "Longer than the longest operation; prompt recovery uses heartbeats instead.",
-        ),
+    heartbeat_ttl: float = _setting(10.0, v.seconds, "Seconds a run's heartbeat lives unrefreshed.")
+    recovery_interval: float = _setting(5.0, v.seconds, "Seconds between recovery passes.")
+    lost_after: float = _setting(
+        30.0,
+        v.seconds,
+        "Seconds after which a queued run whose message is nowhere in Redis "
+        "(its worker died between taking it and starting it) is re-queued.",
     )
-    heartbeat_ttl: float = field(
-        default=10.0, metadata=_row(v.seconds, "Seconds a run's heartbeat lives unrefreshed.")
+    max_deliveries: int = _setting(3, v.integer(ge=1), "Starts of one run before it is failed.")
+    retry_attempts: int = _setting(
+        4, v.integer(ge=1), "Tries of an op whose engine is unavailable."
     )
-    recovery_interval: float = field(
-        default=5.0, metadata=_row(v.seconds, "Seconds between recovery passes.")
+    retry_backoff: float = _setting(1.0, v.seconds, "First retry delay in seconds; doubles.")
+    retry_backoff_max: float = _setting(30.0, v.seconds, "Longest retry delay in seconds.")
+    events_maxlen: int = _setting(
+        10_000, v.integer(gt=0), "Approximate length of the event stream."
     )
-    lost_after: float = field(
-        default=30.0,
-        metadata=_row(
-            v.seconds,
-            "Seconds after which a queued run whose message is nowhere in Redis "
-            "(its worker died between taking it and starting it) is re-queued.",
-        ),
+    run_retention_days: int = _setting(30, v.integer(gt=0), "How long run records are kept.")
+    refusals_maxlen: int = _setting(
+        1000,
+        v.integer(gt=0),
+        "Newest refused chat requests kept in the refusal log (apart from run records).",
     )
-    max_deliveries: int = field(
-        default=3, metadata=_row(v.integer(ge=1), "Starts of one run before it is failed.")
+    run_retention_count: int = _setting(5000, v.integer(gt=0), "How many run records are kept.")
+    worker_imports: list[str] = _setting(
+        [],
+        v.comma_list,
+        "Extra modules the worker imports before it creates its tasks "
+        "(they may register more operations).",
     )
-    retry_attempts: int = field(
-        default=4, metadata=_row(v.integer(ge=1), "Tries of an op whose engine is unavailable.")
+    spark_watcher_in_worker: bool = _setting(
+        True,
+        v.boolean,
+        "Run the Spark job watcher as a thread of every worker (one is active "
+        "at a time, by lock); off: run `sparkswarm spark-watcher` yourself.",
     )
-    retry_backoff: float = field(
-        default=1.0, metadata=_row(v.seconds, "First retry delay in seconds; doubles.")
+    spark_watch_interval: float = _setting(1.0, v.seconds, "Seconds between watcher passes.")
+    spark_watcher_ttl: float = _setting(
+        15.0, v.seconds, "Seconds the watcher lock lives unrefreshed (takeover after a crash)."
     )
-    retry_backoff_max: float = field(
-        default=30.0, metadata=_row(v.seconds, "Longest retry delay in seconds.")
+    spark_resource_timeout: float = _setting(
+        600.0, v.seconds, "Seconds a job may wait for workers or cores before it is failed."
     )
-    events_maxlen: int = field(
-        default=10_000, metadata=_row(v.integer(gt=0), "Approximate length of the event stream.")
+    spark_sql_timeout: float = _setting(
+        120.0,
+        v.seconds,
+        "Seconds a `spark sql` statement may run before it is interrupted (the user is told).",
     )
-    run_retention_days: int = field(
-        default=30, metadata=_row(v.integer(gt=0), "How long run records are kept.")
+    spark_job_keep: float = _setting(
+        3600.0,
+        v.seconds,
+        "Seconds a finished job's containers and configs are kept (for docker "
+        "logs); its record, output and log tail stay as long as run records.",
     )
-    refusals_maxlen: int = field(
-        default=1000,
-        metadata=_row(
-            v.integer(gt=0),
-            "Newest refused chat requests kept in the refusal log (apart from run records).",
-        ),
+    swarm_watcher_in_worker: bool = _setting(
+        True,
+        v.boolean,
+        "Run the swarm watcher (incidents) as a thread of every worker (one is "
+        "active at a time, by lease); off: run `sparkswarm watch` yourself.",
     )
-    run_retention_count: int = field(
-        default=5000, metadata=_row(v.integer(gt=0), "How many run records are kept.")
+    swarm_watch_interval: float = _setting(
+        5.0,
+        v.seconds,
+        "Seconds between the swarm watcher's looks at task states (engine events "
+        "end a wait early).",
     )
-    worker_imports: list[str] = field(
-        default_factory=list,
-        metadata=_row(
-            v.comma_list,
-            "Extra modules the worker imports before it creates its tasks "
-            "(they may register more operations).",
-        ),
+    swarm_watcher_ttl: float = _setting(
+        20.0, v.seconds, "Seconds the swarm watcher's lease lives unrefreshed (takeover)."
     )
-    spark_watcher_in_worker: bool = field(
-        default=True,
-        metadata=_row(
-            v.boolean,
-            "Run the Spark job watcher as a thread of every worker (one is active "
-            "at a time, by lock); off: run `sparkswarm spark-watcher` yourself.",
-        ),
+    alert_flap_failures: int = _setting(
+        3, v.integer(ge=1), "Task failures of one service that make it flapping."
     )
-    spark_watch_interval: float = field(
-        default=1.0, metadata=_row(v.seconds, "Seconds between watcher passes.")
+    alert_flap_window: float = _setting(
+        300.0, v.seconds, "Seconds within which those failures count."
     )
-    spark_watcher_ttl: float = field(
-        default=15.0,
-        metadata=_row(
-            v.seconds, "Seconds the watcher lock lives unrefreshed (takeover after a crash)."
-        ),
+    alert_flap_quiet: float = _setting(
+        30.0,
+        v.seconds,
+        "Seconds without a failure (all tasks running) that end a flapping incident.",
     )
-    spark_resource_timeout: float = field(
-        default=600.0,
-        metadata=_row(
-            v.seconds, "Seconds a job may wait for workers or cores before it is failed."
-        ),
+    alert_below_grace: float = _setting(
+        60.0, v.seconds, "Seconds a service may run fewer tasks than desired before an incident."
     )
-    spark_sql_timeout: float = field(
-        default=120.0,
-        metadata=_row(
-            v.seconds,
-            "Seconds a `spark sql` statement may run before it is interrupted (the user is told).",
-        ),
+    alert_cooldown: float = _setting(
+        600.0,
+        v.seconds,
+        "Seconds after it resolved within which a condition that returns reopens "
+        "the same incident (and message).",
     )
-    spark_job_keep: float = field(
-        default=3600.0,
-        metadata=_row(
-            v.seconds,
-            "Seconds a finished job's containers and configs are kept (for docker "
-            "logs); its record, output and log tail stay as long as run records.",
-        ),
+    spark_autoscale_interval: float = _setting(
+        5.0,
+        v.seconds,
+        "Seconds between two looks of the autoscaler at one autoscaled spark stack "
+        "(each reads the master's state).",
     )
-    swarm_watcher_in_worker: bool = field(
-        default=True,
-        metadata=_row(
-            v.boolean,
-            "Run the swarm watcher (incidents) as a thread of every worker (one is "
-            "active at a time, by lease); off: run `sparkswarm watch` yourself.",
-        ),
+    spark_quota_jobs: int = _setting(
+        2,
+        v.integer(ge=1),
+        "Spark jobs one user may run at once; more wait as QUEUED and start "
+        "by themselves, round-robin over users.",
     )
-    swarm_watch_interval: float = field(
-        default=5.0,
-        metadata=_row(
-            v.seconds,
-            "Seconds between the swarm watcher's looks at task states (engine events "
-            "end a wait early).",
-        ),
+    spark_quota_cores: int = _setting(
+        4,
+        v.integer(ge=1),
+        "Cores (the jobs' asks summed) one user's Spark jobs may hold at once; "
+        "a job asking more is refused.",
     )
-    swarm_watcher_ttl: float = field(
-        default=20.0,
-        metadata=_row(v.seconds, "Seconds the swarm watcher's lease lives unrefreshed (takeover)."),
+    spark_quotas: dict[str, Quota] = _setting(
+        {},
+        _quota_overrides,
+        "Quotas of particular users or Slack user groups, ID=JOBS/CORES comma "
+        "separated (U0ALICE=1/2,S0STUDY=3/6); a group's caps what its members run together.",
     )
-    alert_flap_failures: int = field(
-        default=3,
-        metadata=_row(v.integer(ge=1), "Task failures of one service that make it flapping."),
+    follow_grace: float = _setting(
+        30.0,
+        v.seconds,
+        "Seconds a CLI following a run waits for Redis to come back "
+        "before it gives up (the run goes on; `runs show ID --follow` re-attaches).",
     )
-    alert_flap_window: float = field(
-        default=300.0,
-        metadata=_row(v.seconds, "Seconds within which those failures count."),
+    queued_notice: float = _setting(
+        10.0,
+        v.seconds,
+        "Seconds a followed run may stay queued before the CLI says why "
+        "(the run it waits for, or no worker taking it).",
     )
-    alert_flap_quiet: float = field(
-        default=30.0,
-        metadata=_row(
-            v.seconds, "Seconds without a failure (all tasks running) that end a flapping incident."
-        ),
+    log_format: str = _setting(
+        "text",
+        v.one_of("text", "json"),
+        "Log lines of the long-running processes (worker, beat, bot, spark-watcher, "
+        "metrics): text, or json (one object per line, secrets scrubbed).",
     )
-    alert_below_grace: float = field(
-        default=60.0,
-        metadata=_row(
-            v.seconds, "Seconds a service may run fewer tasks than desired before an incident."
-        ),
+    metrics_port: int = _setting(
+        9808, v.integer(ge=1), "Port `sparkswarm metrics` serves Prometheus metrics on."
     )
-    alert_cooldown: float = field(
-        default=600.0,
-        metadata=_row(
-            v.seconds,
-            "Seconds after it resolved within which a condition that returns reopens "
-            "the same incident (and message).",
-        ),
-    )
-    spark_autoscale_interval: float = field(
-        default=5.0,
-        metadata=_row(
-            v.seconds,
-            "Seconds between two looks of the autoscaler at one autoscaled spark stack "
-            "(each reads the master's state).",
-        ),
-    )
-    spark_quota_jobs: int = field(
-        default=2,
-        metadata=_row(
-            v.integer(ge=1),
-            "Spark jobs one user may run at once; more wait as QUEUED and start "
-            "by themselves, round-robin over users.",
-        ),
-    )
-    spark_quota_cores: int = field(
-        default=4,
-        metadata=_row(
-            v.integer(ge=1),
-            "Cores (the jobs' asks summed) one user's Spark jobs may hold at once; "
-            "a job asking more is refused.",
-        ),
-    )
-    spark_quotas: dict[str, Quota] = field(
-        default_factory=dict,
-        metadata=_row(
-            _quota_overrides,
-            "Quotas of particular users or Slack user groups, ID=JOBS/CORES comma "
-            "separated (U0ALICE=1/2,S0STUDY=3/6); a group's caps what its members run together.",
-        ),
-    )
-    follow_grace: float = field(
-        default=30.0,
-        metadata=_row(
-            v.seconds,
-            "Seconds a CLI following a run waits for Redis to come back "
-            "before it gives up (the run goes on; `runs show ID --follow` re-attaches).",
-        ),
-    )
-    queued_notice: float = field(
-        default=10.0,
-        metadata=_row(
-            v.seconds,
-            "Seconds a followed run may stay queued before the CLI says why "
-            "(the run it waits for, or no worker taking it).",
-        ),
-    )
-    log_format: str = field(
-        default="text",
-        metadata=_row(
-            v.one_of("text", "json"),
-            "Log lines of the long-running processes (worker, beat, bot, spark-watcher, "
-            "metrics): text, or json (one object per line, secrets scrubbed).",
-        ),
-    )
-    metrics_port: int = field(
-        default=9808,
-        metadata=_row(v.integer(ge=1), "Port `sparkswarm metrics` serves Prometheus metrics on."),
-    )
-    secret_key: SecretStr | None = field(
-        default=None,
-        metadata=_row(
-            v.optional(v.secret),
-            "Fernet key sealing secret parameters in Redis (run parameters, "
-            "schedules). Without it schedules with secret parameters are refused; "
-            "`swarm doctor` warns when the queue is configured without one.",
-            from_file=True,
-        ),
+    secret_key: SecretStr | None = _setting(
+        None,
+        v.optional(v.secret),
+        "Fernet key sealing secret parameters in Redis (run parameters, "
+        "schedules). Without it schedules with secret parameters are refused; "
+        "`swarm doctor` warns when the queue is configured without one.",
+        from_file=True,
     )
 
     # --- The Slack bot (tokens are SecretStr: never in a repr, log or error) --
 
-    slack_api_url: str = field(
-        default="https://slack.com/api/",
-        metadata=_row(
-            _name, "Base URL of the Slack Web API (a local double in tests and `bot try`)."
-        ),
+    slack_api_url: str = _setting(
+        "https://slack.com/api/",
+        _name,
+        "Base URL of the Slack Web API (a local double in tests and `bot try`).",
     )
-    slack_bot_token: SecretStr | None = field(
-        default=None,
-        metadata=_row(v.optional(v.secret), "Bot token, xoxb-...", from_file=True),
+    slack_bot_token: SecretStr | None = _setting(
+        None, v.optional(v.secret), "Bot token, xoxb-...", from_file=True
     )
-    slack_signing_secret: SecretStr | None = field(
-        default=None,
-        metadata=_row(
-            v.optional(v.secret),
-            "Signing secret: HTTP requests not signed with it are refused.",
-            from_file=True,
-        ),
+    slack_signing_secret: SecretStr | None = _setting(
+        None,
+        v.optional(v.secret),
+        "Signing secret: HTTP requests not signed with it are refused.",
+        from_file=True,
     )
-    slack_app_token: SecretStr | None = field(
-        default=None,
-        metadata=_row(
-            v.optional(v.secret),
-            "App-level token (xapp-..., connections:write) for Socket Mode.",
-            from_file=True,
-        ),
+    slack_app_token: SecretStr | None = _setting(
+        None,
+        v.optional(v.secret),
+        "App-level token (xapp-..., connections:write) for Socket Mode.",
+        from_file=True,
     )
-    slack_alerts_channel: str | None = field(
-        default=None,
-        metadata=_row(
-            v.optional(_name),
-            "Channel (id) the bot posts incidents to; unset: no alerts in Slack "
-            "(`sparkswarm alerts` still lists them).",
-        ),
+    slack_alerts_channel: str | None = _setting(
+        None,
+        v.optional(_name),
+        "Channel (id) the bot posts incidents to; unset: no alerts in Slack "
+        "(`sparkswarm alerts` still lists them).",
     )
-    alerts_per_minute: int = field(
-        default=10,
-        metadata=_row(
-            v.integer(ge=1),
-            "New alert messages per minute; beyond, one summary message lists the rest.",
-        ),
+    alerts_per_minute: int = _setting(
+        10,
+        v.integer(ge=1),
+        "New alert messages per minute; beyond, one summary message lists the rest.",
     )
-    bot_roles_file: str | None = field(
-        default=None,
-        metadata=_row(
-            v.optional(v.text()), "YAML file: role -> Slack user, user-group and channel ids."
-        ),
+    bot_roles_file: str | None = _setting(
+        None, v.optional(v.text()), "YAML file: role -> Slack user, user-group and channel ids."
     )
-    bot_admins: list[str] = field(
-        default_factory=list, metadata=_row(v.comma_list, "Slack user ids with the admin role.")
+    bot_admins: list[str] = _setting([], v.comma_list, "Slack user ids with the admin role.")
+    bot_operators: list[str] = _setting([], v.comma_list, "Slack user ids with the operator role.")
+    bot_viewers: list[str] = _setting([], v.comma_list, "Slack user ids with the viewer role.")
+    bot_confirm_ttl: float = _setting(
+        120.0, v.seconds, "Seconds a destructive command's confirm button stays valid."
     )
-    bot_operators: list[str] = field(
-        default_factory=list, metadata=_row(v.comma_list, "Slack user ids with the operator role.")
+    # chat.update is tier 3 (50 a minute for the workspace): five runs
+    # showing progress every 6 s use it all; the outcome never waits.
+    bot_edit_interval: float = _setting(
+        6.0, v.seconds, "Least seconds between two progress edits of one message (not the outcome)."
     )
-    bot_viewers: list[str] = field(
-        default_factory=list, metadata=_row(v.comma_list, "Slack user ids with the viewer role.")
+    bot_read_timeout: float = _setting(
+        60.0, v.seconds, "Seconds a read command waits for the worker's answer."
     )
-    bot_confirm_ttl: float = field(
-        default=120.0,
-        metadata=_row(v.seconds, "Seconds a destructive command's confirm button stays valid."),
+    # A code block of more than a section's 3,000 characters is refused by Slack.
+    bot_file_threshold: int = _setting(
+        2800,
+        v.integer(ge=100, le=3000),
+        "Answers without a table longer than this many characters (100 to 3000) go up as a file.",
     )
-    bot_edit_interval: float = field(
-        # chat.update is tier 3 (50 a minute for the workspace): five runs
-        # showing progress every 6 s use it all; the outcome never waits.
-        default=6.0,
-        metadata=_row(
-            v.seconds, "Least seconds between two progress edits of one message (not the outcome)."
-        ),
+    bot_secrets: list[str] = _setting(
+        [], v.comma_list, "Extra secret values never posted (comma separated)."
     )
-    bot_read_timeout: float = field(
-        default=60.0,
-        metadata=_row(v.seconds, "Seconds a read command waits for the worker's answer."),
+    bot_approvers: list[str] = _setting(
+        [],
+        v.comma_list,
+        "Ids (as in the roles) who approve admin operations and removals asked for in chat; "
+        "when set, a second person among them must confirm (never the requester).",
     )
-    bot_file_threshold: int = field(
-        default=2800,
-        metadata=_row(
-            # A code block of more than a section's 3,000 characters is refused by Slack.
-            v.integer(ge=100, le=3000),
-            "Answers without a table longer than this many characters (100 to 3000) "
-            "go up as a file.",
-        ),
+    bot_max_body: int = _setting(
+        1_048_576,
+        v.integer(gt=0),
+        "Largest HTTP request body (bytes) the bot reads; larger ones get 413 "
+        "before their signature is checked.",
     )
-    bot_secrets: list[str] = field(
-        default_factory=list,
-        metadata=_row(v.comma_list, "Extra secret values never posted (comma separated)."),
+    bot_threads: int = _setting(
+        8, v.integer(gt=0), "Threads working on chat commands after their ack (parse, role, post)."
     )
-    bot_approvers: list[str] = field(
-        default_factory=list,
-        metadata=_row(
-            v.comma_list,
-            "Ids (as in the roles) who approve admin operations and removals asked for in chat; "
-            "when set, a second person among them must confirm (never the requester).",
-        ),
+    bot_read_threads: int = _setting(
+        32,
+        v.integer(gt=0),
+        "Threads waiting for workers' answers to read commands (mostly asleep on Redis).",
     )
-    bot_max_body: int = field(
-        default=1_048_576,
-        metadata=_row(
-            v.integer(gt=0),
-            "Largest HTTP request body (bytes) the bot reads; larger ones get 413 "
-            "before their signature is checked.",
-        ),
+    bot_max_pending: int = _setting(
+        200,
+        v.integer(gt=0),
+        "Chat commands and reads in work or waiting, each pool; beyond it the user "
+        "is told the bot is busy and nothing runs.",
     )
-    bot_threads: int = field(
-        default=8,
-        metadata=_row(
-            v.integer(gt=0), "Threads working on chat commands after their ack (parse, role, post)."
-        ),
+    bot_refusals_per_minute: int = _setting(
+        5,
+        v.integer(gt=0),
+        "Refused requests per user and minute that are answered and logged; "
+        "more are dropped (one notice says so).",
     )
-    bot_read_threads: int = field(
-        default=32,
-        metadata=_row(
-            v.integer(gt=0),
-            "Threads waiting for workers' answers to read commands (mostly asleep on Redis).",
-        ),
+    bot_attach_script_max: int = _setting(
+        1_048_576,
+        v.integer(gt=0),
+        "Largest script (bytes) attached to a chat `spark submit`; a larger one is "
+        "refused before it is downloaded.",
     )
-    bot_max_pending: int = field(
-        default=200,
-        metadata=_row(
-            v.integer(gt=0),
-            "Chat commands and reads in work or waiting, each pool; beyond it the user "
-            "is told the bot is busy and nothing runs.",
-        ),
+    bot_attach_data_max: int = _setting(
+        20 * 1_048_576,
+        v.integer(gt=0),
+        "Largest total size (bytes) of the data files attached to a chat `spark submit`.",
     )
-    bot_refusals_per_minute: int = field(
-        default=5,
-        metadata=_row(
-            v.integer(gt=0),
-            "Refused requests per user and minute that are answered and logged; "
-            "more are dropped (one notice says so).",
-        ),
+    bot_attach_files_max: int = _setting(
+        5, v.integer(gt=0, le=20), "Most files (script included) attached to one chat command."
     )
-    bot_attach_script_max: int = field(
-        default=1_048_576,
-        metadata=_row(
-            v.integer(gt=0),
-            "Largest script (bytes) attached to a chat `spark submit`; a larger one is "
-            "refused before it is downloaded.",
-        ),
-    )
-    bot_attach_data_max: int = field(
-        default=20 * 1_048_576,
-        metadata=_row(
-            v.integer(gt=0),
-            "Largest total size (bytes) of the data files attached to a chat `spark submit`.",
-        ),
-    )
-    bot_attach_files_max: int = field(
-        default=5,
-        metadata=_row(
-            v.integer(gt=0, le=20), "Most files (script included) attached to one chat command."
-        ),
-    )
-    bot_attach_wait: float = field(
-        default=600.0,
-        metadata=_row(
-            v.seconds,
-            "Seconds the bot waits for the script of a `/spark submit` form that chose "
-            '"the file you attach next" (the user\'s next .py in that channel).',
-        ),
+    bot_attach_wait: float = _setting(
+        600.0,
+        v.seconds,
+        "Seconds the bot waits for the script of a `/spark submit` form that chose "
+        '"the file you attach next" (the user\'s next .py in that channel).',
     )
 
     def __post_init__(self) -> None:

@@ -23,18 +23,25 @@ registry and no flag. A second call returns at once unless ``rebuild``.
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
+from sparkswarm.image_build import (
+    DEFAULT_CACHE_DIR,
+    ImageBuildResult,
+    docker_build,
+    ensure_base,
+    image_exists,
+    image_id,
+    inspect_or_none,
+    run_pip,
+    split_ref,
+    validate_image_ref,
+)
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.spark.version import (
     BASE_IMAGE,
@@ -51,38 +58,7 @@ if TYPE_CHECKING:
 
 BUILDABLE = ("spark", "web", "platform", "redis", "prometheus")
 WEB_VERSIONS = ("v1", "v2")
-DEFAULT_CACHE_DIR = "~/.cache/sparkswarm-wheels"
-_IMAGE_REF = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
 _DOCKERIGNORE = "*\n!Dockerfile\n!pyspark\n!py4j\n"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImageBuildResult:
-    """What ``image.build`` did (results are frozen dataclasses: see
-    :mod:`sparkswarm.services.models`)."""
-
-    image: str  # the image built (or found), e.g. sparkswarm/spark:4.3.0
-    tags: list[str]  # every tag that now points at it
-    base: str  # the base image it was built on
-    built: bool  # False when the image existed and nothing was built
-    base_built: bool = False  # True when the base image was made this time
-    seconds: float  # wall time of the whole operation
-    notes: list[str] = field(default_factory=list)  # things the user should know
-
-
-def validate_image_ref(ref: str, what: str = "image") -> str:
-    """Return ``ref`` if it is a ``repository[:tag]`` the engine accepts; InvalidRequest if not."""
-    if not _IMAGE_REF.match(ref):
-        raise InvalidRequest(f"invalid {what} {ref!r}: expected repository[:tag], lower case")
-    return ref
-
-
-def split_ref(ref: str) -> tuple[str, str]:
-    """``"a/b:1"`` -> ``("a/b", "1")``; a missing tag is ``latest``."""
-    repository, sep, tag = ref.rpartition(":")
-    if not sep or "/" in tag:
-        return ref, "latest"
-    return repository, tag
 
 
 def spark_stack_dir() -> Path:
@@ -135,38 +111,29 @@ def build_image(
     image = validate_image_ref(tag or LOCAL_IMAGE, "tag")
     base_image = validate_image_ref(base or BASE_IMAGE, "base image")
     notes: list[str] = []
-
-    if not rebuild and image_exists(gw, image):
-        progress(f"{image} exists; nothing to build (use --rebuild to build again)")
-        tags = _alias_official(gw, image, notes, progress) if tag is None else [image]
-        return ImageBuildResult(
-            image=image,
-            tags=tags,
-            base=base_image,
-            built=False,
-            seconds=round(time.monotonic() - started, 2),
-            notes=notes,
-        )
-
+    built = rebuild or not image_exists(gw, image)
     base_built = False
-    if not image_exists(gw, base_image):
-        if base is not None and base != BASE_IMAGE:
-            raise NotFound(f"base image {base_image} is not in the engine; load or build it first")
-        make_base_image(gw, tag=base_image, progress=progress)
-        base_built = True
+    if built:
+        base_built = ensure_base(
+            gw,
+            base_image,
+            given=base,
+            default=BASE_IMAGE,
+            packages=BASE_PACKAGES,
+            progress=progress,
+        )
+        context = prepare_spark_context(Path(cache_dir or DEFAULT_CACHE_DIR).expanduser(), progress)
+        shutil.copyfile(spark_stack_dir() / "Dockerfile", context / "Dockerfile")
+        (context / ".dockerignore").write_text(_DOCKERIGNORE)
+        docker_build(gw, context, image, base_image, nocache=rebuild, progress=progress)
     else:
-        progress(f"base {base_image} exists")
-
-    context = prepare_spark_context(Path(cache_dir or DEFAULT_CACHE_DIR).expanduser(), progress)
-    shutil.copyfile(spark_stack_dir() / "Dockerfile", context / "Dockerfile")
-    (context / ".dockerignore").write_text(_DOCKERIGNORE)
-    docker_build(gw, context, image, base_image, nocache=rebuild, progress=progress)
+        progress(f"{image} exists; nothing to build (use --rebuild to build again)")
     tags = _alias_official(gw, image, notes, progress) if tag is None else [image]
     return ImageBuildResult(
         image=image,
         tags=tags,
         base=base_image,
-        built=True,
+        built=built,
         base_built=base_built,
         seconds=round(time.monotonic() - started, 2),
         notes=notes,
@@ -202,46 +169,6 @@ def build_web_images(
     )
 
 
-def make_base_image(
-    gw: Gateway,
-    *,
-    tag: str = BASE_IMAGE,
-    packages: tuple[str, ...] = BASE_PACKAGES,
-    progress: ProgressFn = no_progress,
-) -> str:
-    """Create ``tag`` from Debian bookworm (minbase and ``packages``) with
-    mmdebstrap and import it into the engine.
-
-    Needs root and the ``mmdebstrap`` command (Debian's package of that name).
-    Raises OperationFailed when mmdebstrap is missing or fails.
-    """
-    if shutil.which("mmdebstrap") is None:
-        raise OperationFailed(
-            "mmdebstrap is not installed (apt-get install mmdebstrap), "
-            "or give an existing base with --base"
-        )
-    repository, image_tag = split_ref(tag)
-    with tempfile.TemporaryDirectory(prefix="sparkswarm-base-") as tmp:
-        tarball = os.path.join(tmp, "rootfs.tar")
-        progress(f"making {tag} with mmdebstrap (about half a minute)", log=True)
-        run_tool(
-            [
-                "mmdebstrap",
-                "--variant=minbase",
-                "--include=" + ",".join(packages),
-                "bookworm",
-                tarball,
-            ],
-            "mmdebstrap",
-            progress,
-        )
-        progress(f"importing {tag} into the engine")
-        gw.import_image(tarball, repository=repository, tag=image_tag)
-    if not image_exists(gw, tag):
-        raise OperationFailed(f"docker import did not create {tag}")
-    return tag
-
-
 def prepare_spark_context(cache_dir: Path, progress: ProgressFn = no_progress) -> Path:
     """A folder holding installed ``pyspark/`` and ``py4j/`` at the pinned versions.
 
@@ -262,22 +189,7 @@ def prepare_spark_context(cache_dir: Path, progress: ProgressFn = no_progress) -
     progress(f"installing pyspark {SPARK_VERSION} into the build context (about 30 s)", log=True)
     staging = Path(tempfile.mkdtemp(prefix="context-", dir=cache_dir))
     try:
-        run_tool(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--disable-pip-version-check",
-                "--target",
-                str(staging),
-                *map(str, archives),
-            ],
-            "pip install",
-            progress,
-        )
+        run_pip(["install", "--no-deps", "--target", str(staging), *map(str, archives)], progress)
         if context.exists():
             shutil.rmtree(context)
         staging.rename(context)
@@ -290,22 +202,8 @@ def _cached_package(cache_dir: Path, project: str, version: str, progress: Progr
     found = _find_archive(cache_dir, project, version)
     if found is None:
         progress(f"downloading {project}=={version} into {cache_dir}", log=True)
-        run_tool(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--disable-pip-version-check",
-                "--dest",
-                str(cache_dir),
-                f"{project}=={version}",
-            ],
-            "pip download",
-            progress,
-        )
+        pinned = f"{project}=={version}"
+        run_pip(["download", "--no-deps", "--dest", str(cache_dir), pinned], progress)
         found = _find_archive(cache_dir, project, version)
         if found is None:
             raise OperationFailed(f"pip download gave no {project} {version} in {cache_dir}")
@@ -320,74 +218,21 @@ def _find_archive(cache_dir: Path, project: str, version: str) -> Path | None:
     return None
 
 
-def run_tool(command: list[str], what: str, progress: ProgressFn) -> None:
-    """Run an external tool; OperationFailed with its output tail when it fails."""
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        raise OperationFailed(f"{what}: cannot run {command[0]}: {exc}") from exc
-    if done.returncode != 0:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-        raise OperationFailed(f"{what} failed (exit {done.returncode}):\n{tail}")
-    progress(f"{what} done")
-
-
-def docker_build(
-    gw: Gateway, context: Path, image: str, base: str, *, nocache: bool, progress: ProgressFn
-) -> None:
-    progress(f"building {image} on {base}", log=True)
-    stream = gw.build_image(
-        path=str(context),
-        tag=image,
-        buildargs={"BASE": base, "SPARK_VERSION": SPARK_VERSION},
-        forcerm=True,
-        nocache=nocache,
-    )
-    last: list[str] = []
-    for chunk in stream:
-        if "error" in chunk:
-            detail = "\n".join(last[-10:])
-            raise OperationFailed(f"building {image} failed: {chunk['error']}\n{detail}")
-        text = str(chunk.get("stream", "")).strip()
-        if text:
-            last.append(text)
-            if text.startswith("Step "):
-                progress(text)
-    if not image_exists(gw, image):
-        raise OperationFailed(f"the build finished but {image} is not in the engine")
-
-
 def _alias_official(gw: Gateway, image: str, notes: list[str], progress: ProgressFn) -> list[str]:
     """Tag ``image`` as the official name too, unless another image holds that name."""
-    image_id = _image_id(gw, image)
-    official_id = _image_id(gw, OFFICIAL_IMAGE)
-    if official_id is not None and official_id != image_id:
-        labels = (_inspect(gw, OFFICIAL_IMAGE) or {}).get("Config", {}).get("Labels") or {}
+    own_id = image_id(gw, image)
+    official_id = image_id(gw, OFFICIAL_IMAGE)
+    if official_id is not None and official_id != own_id:
+        labels = (inspect_or_none(gw, OFFICIAL_IMAGE) or {}).get("Config", {}).get("Labels") or {}
         if labels.get(BUILT_LOCALLY_LABEL) != "true":
             notes.append(
                 f"{OFFICIAL_IMAGE} exists and was not built here; left as it is "
                 f"(deploy with --set image={image} to use the local build)"
             )
             return [image]
-    if official_id != image_id:
+    if official_id != own_id:
         repository, tag = split_ref(OFFICIAL_IMAGE)
         gw.tag_image(image, repository, tag)
         progress(f"tagged {image} as {OFFICIAL_IMAGE}")
     notes.append(f"{OFFICIAL_IMAGE} points at this local build (the spark stack's default image)")
     return [image, OFFICIAL_IMAGE]
-
-
-def _inspect(gw: Gateway, ref: str) -> dict[str, Any] | None:
-    try:
-        return gw.inspect_image(ref)
-    except NotFound:
-        return None
-
-
-def _image_id(gw: Gateway, ref: str) -> str | None:
-    found = _inspect(gw, ref)
-    return None if found is None else str(found["Id"])
-
-
-def image_exists(gw: Gateway, ref: str) -> bool:
-    return _inspect(gw, ref) is not None

@@ -28,18 +28,27 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparkswarm.errors import NotFound, OperationFailed
+from sparkswarm.image_build import (
+    DEFAULT_CACHE_DIR,
+    ImageBuildResult,
+    docker_build,
+    ensure_base,
+    image_exists,
+    image_id,
+    run_pip,
+    split_ref,
+    validate_image_ref,
+)
 from sparkswarm.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
-    from sparkswarm.images import ImageBuildResult
 
 PLATFORM_IMAGE = "sparkswarm/platform:latest"
 PLATFORM_BASE = "sparkswarm/pybase:bookworm"
@@ -92,7 +101,7 @@ def pinned_tag(gw: Gateway, image: str) -> str:
         raise NotFound(
             f"image {image} is not in the engine: run `sparkswarm images build {what}`"
         ) from None
-    repository, _ = _split(image)
+    repository, _ = split_ref(image)
     tag = "id-" + str(found["Id"]).removeprefix("sha256:")[:12]
     if f"{repository}:{tag}" not in (found.get("RepoTags") or []):
         gw.tag_image(image, repository, tag)
@@ -118,15 +127,6 @@ def build_platform_image(
     bad tag, NotFound for a missing ``base`` or checkout, OperationFailed when
     mmdebstrap, pip or the build fails.
     """
-    from sparkswarm.images import (
-        DEFAULT_CACHE_DIR,
-        ImageBuildResult,
-        docker_build,
-        image_exists,
-        make_base_image,
-        validate_image_ref,
-    )
-
     started = time.monotonic()
     default_image, default_base, packages = (
         (PLATFORM_IMAGE, PLATFORM_BASE, PLATFORM_BASE_PACKAGES)
@@ -137,8 +137,8 @@ def build_platform_image(
     base_image = validate_image_ref(base or default_base, "base image")
     source = _source_tag(image) if name == "platform" else None
     if source and not rebuild and image_exists(gw, source):
-        if not _same_image(gw, image, source):
-            gw.tag_image(source, *_split(image))
+        if image_id(gw, image) != image_id(gw, source):
+            gw.tag_image(source, *split_ref(image))
         progress(f"{image} of this checkout exists ({source}); nothing to build")
         return ImageBuildResult(
             image=image,
@@ -156,12 +156,9 @@ def build_platform_image(
             built=False,
             seconds=round(time.monotonic() - started, 2),
         )
-    base_built = False
-    if not image_exists(gw, base_image):
-        if base is not None and base != default_base:
-            raise NotFound(f"base image {base_image} is not in the engine; load or build it first")
-        make_base_image(gw, tag=base_image, packages=packages, progress=progress)
-        base_built = True
+    base_built = ensure_base(
+        gw, base_image, given=base, default=default_base, packages=packages, progress=progress
+    )
     with tempfile.TemporaryDirectory(prefix=f"sparkswarm-{name}-") as tmp:
         context = Path(tmp)
         if name == "platform":
@@ -177,7 +174,7 @@ def build_platform_image(
             shutil.copyfile(dockerfile, context / "Dockerfile")
         docker_build(gw, context, image, base_image, nocache=rebuild, progress=progress)
     if source:
-        gw.tag_image(image, *_split(source))
+        gw.tag_image(image, *split_ref(source))
     return ImageBuildResult(
         image=image,
         tags=[image, *([source] if source else []), pinned_tag(gw, image)],
@@ -215,49 +212,18 @@ def _source_tag(image: str) -> str | None:
         root = source_root()
     except NotFound:
         return None
-    repository, _ = _split(image)
+    repository, _ = split_ref(image)
     return f"{repository}:src-{source_digest(root)[:12]}"
-
-
-def _split(ref: str) -> tuple[str, str]:
-    from sparkswarm.images import split_ref
-
-    return split_ref(ref)
-
-
-def _same_image(gw: Gateway, one: str, other: str) -> bool:
-    try:
-        return bool(gw.inspect_image(one)["Id"] == gw.inspect_image(other)["Id"])
-    except NotFound:
-        return False
 
 
 def _build_wheels(root: Path, wheels: Path, progress: ProgressFn) -> None:
     """Wheels of the checkout and its dependencies in ``wheels`` (dependencies
     kept between builds; this package's own wheel made anew every time)."""
-    from sparkswarm.images import run_tool
-
     wheels.mkdir(parents=True, exist_ok=True)
     for old in wheels.glob("sparkswarm-*.whl"):
         old.unlink()
     progress(f"building wheels of {root} and its dependencies", log=True)
-    run_tool(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--wheel-dir",
-            str(wheels),
-            "--find-links",
-            str(wheels),
-            str(root),
-            *_EXTRA_WHEELS,
-        ],
-        "pip wheel",
-        progress,
-    )
+    folder = ["--wheel-dir", str(wheels), "--find-links", str(wheels)]
+    run_pip(["wheel", *folder, str(root), *_EXTRA_WHEELS], progress)
     if not any(wheels.glob("sparkswarm-*.whl")):
         raise OperationFailed(f"pip wheel made no sparkswarm wheel in {wheels}")

@@ -6,15 +6,9 @@ import json
 
 import pytest
 
-from sparkswarm.bots.alerts import (
-    SECTION_LIMIT,
-    bounded,
-    buttons_for,
-    escape,
-    incident_message,
-    summary_message,
-    words_for,
-)
+from sparkswarm.bots.alerts import buttons_for, incident_message, summary_message, words_for
+from sparkswarm.bots.blockkit import SECTION_TEXT as SECTION_LIMIT
+from sparkswarm.bots.blockkit import bounded, escape
 from sparkswarm.workers.incidents import Incident
 
 
@@ -94,3 +88,11 @@ def test_a_summary_lists_at_most_a_screenful() -> None:
     assert len(blocks) == 2
     assert "and 60 more" in blocks[1]["text"]["text"]
     assert len(blocks[1]["text"]["text"]) <= SECTION_LIMIT
+
+
+def test_bounded_never_cuts_an_entity_in_two() -> None:
+    text = bounded(escape("<" * 2000), 3000, "`x`")
+    assert len(text) <= 3000
+    kept = text.partition("…")[0]
+    assert kept.endswith("&lt;") and kept.count("&") == kept.count(";")
+    assert f"({8000 - len(kept)} more characters: `x`)" in text

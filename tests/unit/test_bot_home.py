@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from sparkswarm.bots.home import MAX_BLOCKS, home_view
+from sparkswarm.bots.blockkit import VIEW_BLOCKS as MAX_BLOCKS
+from sparkswarm.bots.home import home_view
 from sparkswarm.workers.incidents import Incident
 from sparkswarm.workers.records import RunRecord
 
