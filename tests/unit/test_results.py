@@ -114,3 +114,23 @@ def test_a_recorded_result_that_does_not_fit_is_refused() -> None:
         rebuild_result("stack.deploy", {"stack": "web", "services": "nope", "waited": True})
     with pytest.raises(ValidationError, match="replicas"):
         rebuild_result("service.ls", [{"id": "i", "name": "web", "mode": "replicated"}])
+
+
+def test_the_cli_prints_a_result_as_the_run_record_holds_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # --json writes dataclasses with the stdlib (no pydantic on an engine
+    # command); a worker records them with pydantic: the same JSON.
+    from sparkswarm.cli.common import plain_table, print_json
+
+    for name, op in all_operations().items():
+        kind = op.result_type()
+        if kind is None:
+            continue
+        value: Any = [sample(kind)] if op.many else sample(kind)
+        print_json(value)
+        assert json.loads(capsys.readouterr().out) == to_json(value), name
+        rows = value if op.many else [value]
+        columns = list(to_json(rows[0]))
+        lines = plain_table(rows, columns).splitlines()
+        assert len(lines) == 1 + len(rows), name
