@@ -196,31 +196,62 @@ class RunStore(IndexedStore):
         ``mismatch`` (nothing taken: the record's operation is third, and its
         parameters' JSON fourth if they were what differed).
         """
-        outcome, deliveries, holder, busy = self._claim(
-            keys=[
-                self.run_key(run_id),
-                self.heartbeat_key(run_id),
-                self.active_key,
-                self.stream_key,
-                self.parked_key,
-                *lock_keys,
-            ],
-            args=[
-                run_id,
-                worker,
-                int(heartbeat_ttl * 1000),
-                int(lock_ttl * 1000),
-                max_deliveries,
-                time.time(),
-                event_json,
-                self.events_maxlen,
-                self.run_prefix,
-                op,
-                params_json,
-                self.lock_wait_seconds_key,
-            ],
+        keys, args = self.claim_call(
+            run_id,
+            worker,
+            lock_keys,
+            event_json,
+            heartbeat_ttl=heartbeat_ttl,
+            lock_ttl=lock_ttl,
+            max_deliveries=max_deliveries,
+            op=op,
+            params_json=params_json,
         )
+        outcome, deliveries, holder, busy = self._claim(keys=keys, args=args)
         return str(outcome), int(deliveries), str(holder), str(busy)
+
+    @property
+    def claim_sha(self) -> str:
+        """The SHA1 of ``lua.CLAIM`` (for ``EVALSHA`` in another client's pipeline)."""
+        return str(self._claim.sha)
+
+    def claim_call(
+        self,
+        run_id: str,
+        worker: str,
+        lock_keys: list[str],
+        event_json: str,
+        *,
+        heartbeat_ttl: float,
+        lock_ttl: float,
+        max_deliveries: int,
+        op: str = "",
+        params_json: str = "",
+    ) -> tuple[list[str], list[Any]]:
+        """The KEYS and ARGV of :meth:`claim` (same arguments)."""
+        keys = [
+            self.run_key(run_id),
+            self.heartbeat_key(run_id),
+            self.active_key,
+            self.stream_key,
+            self.parked_key,
+            *lock_keys,
+        ]
+        args: list[Any] = [
+            run_id,
+            worker,
+            int(heartbeat_ttl * 1000),
+            int(lock_ttl * 1000),
+            max_deliveries,
+            time.time(),
+            event_json,
+            self.events_maxlen,
+            self.run_prefix,
+            op,
+            params_json,
+            self.lock_wait_seconds_key,
+        ]
+        return keys, args
 
     def refresh(
         self,

@@ -2,10 +2,12 @@
 
 The life of a delivery (``execute_run``):
 
-1. in one round trip (``lua.CLAIM``): take the run's heartbeat
-   (owner: this worker) and its target locks (owner: the run), and mark the
-   run ``running``. A heartbeat held by another live worker means this
-   message is a duplicate: it is acked and dropped. A finished run is never
+1. in one script (``lua.CLAIM``): take the run's heartbeat (owner: this
+   delivery's token) and its target locks (owner: the run), and mark the
+   run ``running``. The worker runs that script on the round trip that
+   delivers the message (delivery_claim.py); a message that comes without
+   its claim is claimed here. A heartbeat held by another delivery means
+   this message is a duplicate: it is acked and dropped. A finished run is never
    started again; a run started ``max_deliveries`` times on workers that
    all died is failed;
 2. if the target is busy (its lock is held, or an older request for it is
@@ -25,11 +27,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -37,21 +36,25 @@ from typing import Any
 from sparkswarm.config import retry_delays
 from sparkswarm.errors import InvalidRequest, SparkswarmError
 from sparkswarm.workers.client import QueueClient
+from sparkswarm.workers.delivery_claim import (
+    WORKER_TOKEN,
+    Claim,
+    ClaimRequest,
+    delivery_token,
+)
 from sparkswarm.workers.events import (
     OperationFailedEvent,
     OperationRecovered,
     OperationRetrying,
-    OperationStarted,
     OperationSucceeded,
     OperationWaiting,
     progress_event,
 )
-from sparkswarm.workers.locks import target_keys
 from sparkswarm.workers.sealing import unseal_params
 
-log = logging.getLogger(__name__)
+__all__ = ["WORKER_TOKEN", "DeliveryOutcome", "execute_run", "worker_client"]
 
-WORKER_TOKEN = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -81,15 +84,16 @@ class _Refresher:
     """
 
     def __init__(self) -> None:
-        self._held: dict[str, list[str]] = {}
+        self._held: dict[str, tuple[str, list[str]]] = {}
         self._reserved: set[str] = set()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def hold(self, run_id: str, lock_keys: list[str]) -> None:
-        """Keep run ``run_id``'s heartbeat and target ``lock_keys`` alive."""
+    def hold(self, run_id: str, token: str, lock_keys: list[str]) -> None:
+        """Keep run ``run_id``'s heartbeat (owner ``token``) and target
+        ``lock_keys`` alive."""
         with self._guard:
-            self._held[run_id] = lock_keys
+            self._held[run_id] = (token, lock_keys)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, daemon=True, name="sparkswarm-heartbeat"
@@ -103,8 +107,9 @@ class _Refresher:
     def reserve(self, run_id: str) -> bool:
         """Mark ``run_id`` as executed by a thread of this process; False if
         one is already at it. The heartbeat cannot tell: its owner is the
-        process (one token), and two copies of one message (a recovery race)
-        may reach two threads of the same worker."""
+        delivery that claimed (each has its own token), and two copies of
+        one message (a recovery race) may reach two threads of the same
+        worker, the second before the first claimed."""
         with self._guard:
             if run_id in self._reserved:
                 return False
@@ -123,10 +128,10 @@ class _Refresher:
         ttl = qc.settings.heartbeat_ttl
         with self._guard:
             held = list(self._held.items())
-        for run_id, lock_keys in held:
+        for run_id, (token, lock_keys) in held:
             try:
                 kept = qc.store.refresh(
-                    run_id, WORKER_TOKEN, lock_keys, heartbeat_ttl=ttl, lock_ttl=ttl * 3
+                    run_id, token, lock_keys, heartbeat_ttl=ttl, lock_ttl=ttl * 3
                 )
                 if kept == 0:
                     log.warning(
@@ -145,8 +150,12 @@ class _Refresher:
 _REFRESHER = _Refresher()
 
 
-def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Execute one delivery of run ``run_id`` (see the module docstring).
+def execute_run(
+    op_name: str, run_id: str, params: dict[str, Any], claimed: Claim | None = None
+) -> dict[str, Any]:
+    """Execute one delivery of run ``run_id`` (see the module docstring);
+    ``claimed`` is the claim the worker took on delivery (see
+    delivery_claim.py), None to claim here.
 
     The record decides, not the message: a message whose operation or
     parameters are not its record's is refused (moved aside, the record left
@@ -168,38 +177,22 @@ def execute_run(op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, 
     if not _REFRESHER.reserve(run_id):
         return DeliveryOutcome(run_id, "duplicate").as_dict()
     try:
-        return _deliver(qc, op_name, run_id, params)
+        return _deliver(qc, op_name, run_id, params, claimed)
     finally:
         _REFRESHER.release(run_id)
 
 
-def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
+def _deliver(
+    qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any], claimed: Claim | None
+) -> dict[str, Any]:
     """A delivery that no other thread of this process is executing."""
-    from sparkswarm.operations import get_operation
-
-    s = qc.settings
-    target = get_operation(op_name).target(params)
-    lock_keys = target_keys(s.key_prefix, target)
-    started = OperationStarted(
-        run_id=run_id,
-        op=op_name,
-        target=target,
-        worker=WORKER_TOKEN,
-        message=f"started on {WORKER_TOKEN}",
-    ).model_dump_json()
-    params_json = json.dumps(params)
+    request = ClaimRequest(run_id, op_name, params, claimed.token if claimed else delivery_token())
+    token, target, lock_keys = request.token, request.target, request.lock_keys
+    params_json = request.params_json
     while True:
-        outcome, delivery, holder, busy = qc.store.claim(
-            run_id,
-            WORKER_TOKEN,
-            lock_keys,
-            started,
-            heartbeat_ttl=s.heartbeat_ttl,
-            lock_ttl=s.heartbeat_ttl * 3,
-            max_deliveries=s.max_deliveries,
-            op=op_name,
-            params_json=params_json,
-        )
+        claim = claimed or request.claim(qc, params_json=params_json)
+        claimed = None
+        outcome, delivery, holder, busy = claim.outcome, claim.delivery, claim.holder, claim.busy
         if outcome == "mismatch":
             if holder == op_name and params_json and _same_json(busy, params):
                 params_json = ""  # the same values, spelled otherwise: claim without
@@ -212,26 +205,26 @@ def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any])
             return _refuse_message(qc, op_name, run_id, params, why)
         if outcome != "locked":
             break
-        if _park(qc, op_name, run_id, target, params, holder, lock_keys):
+        if _park(qc, request, params, holder):
             return DeliveryOutcome(run_id, "parked", "queued").as_dict()
         # The target was freed between the two scripts: claim again.
     if outcome in ("duplicate", "done", "missing"):
         # duplicate: another live worker is executing this run right now.
         return DeliveryOutcome(run_id, outcome).as_dict()
-    _REFRESHER.hold(run_id, lock_keys)
+    _REFRESHER.hold(run_id, token, lock_keys)
     try:
         if outcome == "exhausted":
             reason = (
                 f"worker died {delivery} times while running this operation; not starting it again"
             )
-            _finish_failed(qc, run_id, op_name, target, reason, "OperationFailed", lock_keys)
+            _finish_failed(qc, request, reason, "OperationFailed")
             return DeliveryOutcome(run_id, "exhausted", "failed").as_dict()
         first_started: float | None = None
         if delivery > 1:
             first_started = _first_started(qc, run_id)
             qc.store.note(
                 run_id,
-                f"recovered after worker loss: delivery {delivery} started on {WORKER_TOKEN}",
+                f"recovered after worker loss: delivery {delivery} started on {token}",
             )
             qc.events.publish(
                 OperationRecovered(
@@ -245,9 +238,9 @@ def _deliver(qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any])
         try:
             params = _execution_params(qc, op_name, run_id, params)
         except InvalidRequest as exc:
-            _finish_failed(qc, run_id, op_name, target, str(exc), "InvalidRequest", lock_keys)
+            _finish_failed(qc, request, str(exc), "InvalidRequest")
             return DeliveryOutcome(run_id, "finished", "failed").as_dict()
-        return _run_and_record(qc, op_name, run_id, target, params, lock_keys, first_started)
+        return _run_and_record(qc, request, params, first_started)
     finally:
         _REFRESHER.drop(run_id)
 
@@ -289,7 +282,8 @@ def _refuse_local(
     )
     record = qc.store.find(run_id)
     if record is not None and record.op == op_name and not record.done:
-        _finish_failed(qc, run_id, op_name, record.target, reason, "InvalidRequest", [])
+        unclaimed = ClaimRequest(run_id, op_name, params, token="")
+        _finish_failed(qc, unclaimed, reason, "InvalidRequest", target=record.target)
         log.error("run %s: %s", run_id, reason)
         return DeliveryOutcome(run_id, "refused", "failed").as_dict()
     return _refuse_message(qc, op_name, run_id, params, reason)
@@ -325,25 +319,18 @@ def _execution_params(
     return unseal_params(stored, qc.secret_key)
 
 
-def _park(
-    qc: QueueClient,
-    op_name: str,
-    run_id: str,
-    target: str,
-    params: dict[str, Any],
-    holder: str,
-    lock_keys: list[str],
-) -> bool:
+def _park(qc: QueueClient, request: ClaimRequest, params: dict[str, Any], holder: str) -> bool:
     """Park the run while its target is busy (no worker slot is held while it
     waits); the run before it re-queues it when done. False if nothing blocks
     it now."""
-    message = qc.message_for(op_name, run_id, params)
-    if not qc.store.park(run_id, WORKER_TOKEN, lock_keys, message):
+    run_id, target = request.run_id, request.target
+    message = qc.message_for(request.op_name, run_id, params)
+    if not qc.store.park(run_id, request.token, request.lock_keys, message):
         return False
     qc.events.publish(
         OperationWaiting(
             run_id=run_id,
-            op=op_name,
+            op=request.op_name,
             target=target,
             holder=holder,
             message=f"waiting for {target}: run {holder} goes first",
@@ -354,17 +341,15 @@ def _park(
 
 def _run_and_record(
     qc: QueueClient,
-    op_name: str,
-    run_id: str,
-    target: str,
+    request: ClaimRequest,
     params: dict[str, Any],
-    lock_keys: list[str],
     first_started: float | None = None,
 ) -> dict[str, Any]:
     from sparkswarm.gateway import Gateway
     from sparkswarm.operations import run_operation
 
     s = qc.settings
+    op_name, run_id, target = request.op_name, request.run_id, request.target
 
     def progress(message: str, /, **details: Any) -> None:
         try:
@@ -404,12 +389,12 @@ def _run_and_record(
             reason = str(exc)
             if exc.retryable:
                 reason = f"{exc} (gave up after {attempt} attempts)"
-            _finish_failed(qc, run_id, op_name, target, reason, type(exc).__name__, lock_keys)
+            _finish_failed(qc, request, reason, type(exc).__name__)
             return DeliveryOutcome(run_id, "finished", "failed").as_dict()
         except Exception as exc:
             log.exception("operation %s (run %s) crashed", op_name, run_id)
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            _finish_failed(qc, run_id, op_name, target, reason, "InternalError", lock_keys)
+            _finish_failed(qc, request, reason, "InternalError")
             return DeliveryOutcome(run_id, "finished", "failed").as_dict()
         else:
             if first_started is not None:
@@ -425,8 +410,8 @@ def _run_and_record(
             event.model_dump_json(),
             result=result,
             allowed_from=("running",),
-            worker=WORKER_TOKEN,
-            lock_keys=lock_keys,
+            worker=request.token,
+            lock_keys=request.lock_keys,
             queue=s.queue,
         )
         return DeliveryOutcome(
@@ -436,17 +421,20 @@ def _run_and_record(
 
 def _finish_failed(
     qc: QueueClient,
-    run_id: str,
-    op_name: str,
-    target: str,
+    request: ClaimRequest,
     reason: str,
     error_type: str,
-    lock_keys: list[str],
+    *,
+    target: str | None = None,
 ) -> None:
+    """Record the run failed, releasing what its delivery holds (nothing for
+    a request whose token is ""); ``target`` for the event if not the
+    request's."""
+    run_id = request.run_id
     event = OperationFailedEvent(
         run_id=run_id,
-        op=op_name,
-        target=target,
+        op=request.op_name,
+        target=request.target if target is None else target,
         error=reason,
         error_type=error_type,
         message=reason,
@@ -458,8 +446,8 @@ def _finish_failed(
         error=reason,
         error_type=error_type,
         allowed_from=("queued", "running"),
-        worker=WORKER_TOKEN,
-        lock_keys=lock_keys,
+        worker=request.token,
+        lock_keys=request.lock_keys,
         queue=qc.settings.queue,
     )
 

@@ -25,9 +25,11 @@ OPERATION_TASKS: dict[str, Any] = {}
 
 def _make_operation_task(op_name: str) -> Any:
     def run_op(self: Any, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        from sparkswarm.workers.delivery_claim import CLAIM_HEADER, Claim
         from sparkswarm.workers.runner import execute_run
 
-        return execute_run(op_name, run_id, params)
+        claimed = Claim.from_header(self.request.get(CLAIM_HEADER))
+        return execute_run(op_name, run_id, params, claimed)
 
     run_op.__doc__ = f"Run operation {op_name!r} for one operation record."
     return app.task(name=op_name, bind=True, acks_late=True, ignore_result=True)(run_op)

@@ -42,15 +42,18 @@ redis-py's ``Sentinel``, which asks each in turn.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import redis
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
 from kombu.transport.virtual import Empty
 from kombu.utils.encoding import bytes_to_str
-from kombu.utils.json import loads
+from kombu.utils.json import dumps, loads
 
+from sparkswarm.workers import lua
 from sparkswarm.workers.dead_letters import move_aside
 
 
@@ -78,9 +81,52 @@ def poison_reason(channel: Any, payload: Any) -> str:
     return ""
 
 
+class QoS(kombu_redis.QoS):
+    """kombu's Redis QoS, which also claims a run on the round trip that
+    records its message as unacked (see delivery_claim.py)."""
+
+    def append(self, message: Any, delivery_tag: str) -> None:
+        from sparkswarm.workers.delivery_claim import CLAIM_HEADER, request_for_message
+        from sparkswarm.workers.runner import worker_client
+
+        if CLAIM_HEADER in message.headers:  # only this worker's claim may be there
+            message.headers = {k: v for k, v in message.headers.items() if k != CLAIM_HEADER}
+        qc = worker_client()
+        request = request_for_message(qc, message)
+        if request is None:
+            super().append(message, delivery_tag)
+            return
+        if not getattr(self, "_claim_loaded", False):  # the first claim, or after NOSCRIPT
+            qc.redis.script_load(lua.CLAIM)
+            self._claim_loaded = True
+        # kombu 5.7's QoS.append (tests/unit/test_kombu_copies.py), with the
+        # claim in its pipeline and the pipeline's errors raised as kombu
+        # raises them, except the claim's (the pool then claims the run).
+        delivery = message.delivery_info
+        EX, RK = delivery["exchange"], delivery["routing_key"]
+        with self.pipe_or_acquire() as pipe:  # type: ignore[no-untyped-call]
+            pipe.zadd(self.unacked_index_key, {delivery_tag: time.time()}).hset(
+                self.unacked_key, delivery_tag, dumps([message._raw, EX, RK])
+            )
+            request.queue_on(qc, pipe)
+            replies = pipe.execute(raise_on_error=False)
+            for reply in replies[:2]:
+                if isinstance(reply, Exception):
+                    raise reply
+            virtual.QoS.append(self, message, delivery_tag)
+        claim = request.answer(replies[2])
+        if claim is None:
+            self._claim_loaded = False  # a restarted Redis forgot the script
+        else:
+            message.headers = {**message.headers, CLAIM_HEADER: claim.as_header()}
+
+
 class Channel(kombu_redis.Channel):
     """A channel that raises ``redis.ConnectionError`` once its transport was
-    detached from its connection, where kombu raises ``AttributeError``."""
+    detached from its connection, where kombu raises ``AttributeError``;
+    its QoS claims runs on delivery (:class:`QoS`)."""
+
+    QoS = QoS
 
     def _connparams(self, asynchronous: bool = False) -> Any:
         if self.connection is None or self.connection.client is None:
