@@ -506,7 +506,9 @@ def test_a_run_waiting_for_its_target_says_which_run_goes_first(
     lab: QueueLab, worker: Any, qc: Any
 ) -> None:
     key = f"wait-{time.time_ns()}"
-    first = qc.submit("test.sleep", {"key": key, "seconds": 4}, requester="t", source="api")
+    # Long enough that the follower below (a CLI process, slow to start on a
+    # loaded machine) attaches while the first still runs.
+    first = qc.submit("test.sleep", {"key": key, "seconds": 15}, requester="t", source="api")
     wait_for(lambda: qc.get(first.run_id).state == "running", 20, "the first run to start")
     second = qc.submit("test.sleep", {"key": key, "seconds": 0}, requester="t", source="api")
     env = lab.env(SPARKSWARM_QUEUED_NOTICE="1")
