@@ -137,34 +137,28 @@ class ClaimRequest:
 
     def claim(self, qc: QueueClient, *, params_json: str | None = None) -> Claim:
         """Claim the run now, in a round trip of its own."""
-        outcome, delivery, holder, busy = qc.store.claim(
-            self.run_id,
-            self.token,
-            self.lock_keys,
-            self.started_json,
-            heartbeat_ttl=qc.settings.heartbeat_ttl,
-            lock_ttl=qc.settings.heartbeat_ttl * 3,
-            max_deliveries=qc.settings.max_deliveries,
-            op=self.op_name,
-            params_json=self.params_json if params_json is None else params_json,
-        )
+        outcome, delivery, holder, busy = qc.store.claim(**self._claim_args(qc, params_json))
         return Claim(self.token, outcome, delivery, holder, busy)
 
     def queue_on(self, qc: QueueClient, pipe: Any) -> None:
         """Add this claim to redis-py pipeline ``pipe`` (read its reply
         with :meth:`answer`)."""
-        keys, args = qc.store.claim_call(
-            self.run_id,
-            self.token,
-            self.lock_keys,
-            self.started_json,
-            heartbeat_ttl=qc.settings.heartbeat_ttl,
-            lock_ttl=qc.settings.heartbeat_ttl * 3,
-            max_deliveries=qc.settings.max_deliveries,
-            op=self.op_name,
-            params_json=self.params_json,
-        )
+        keys, args = qc.store.claim_call(**self._claim_args(qc, None))
         pipe.evalsha(qc.store.claim_sha, len(keys), *keys, *args)
+
+    def _claim_args(self, qc: QueueClient, params_json: str | None) -> dict[str, Any]:
+        """The arguments of ``RunStore.claim`` (and ``claim_call``) for this run."""
+        return {
+            "run_id": self.run_id,
+            "worker": self.token,
+            "lock_keys": self.lock_keys,
+            "event_json": self.started_json,
+            "heartbeat_ttl": qc.settings.heartbeat_ttl,
+            "lock_ttl": qc.settings.heartbeat_ttl * 3,
+            "max_deliveries": qc.settings.max_deliveries,
+            "op": self.op_name,
+            "params_json": self.params_json if params_json is None else params_json,
+        }
 
     def answer(self, reply: Any) -> Claim | None:
         """The claim in the pipeline's ``reply``; None if the script failed
