@@ -49,16 +49,21 @@ SESSION_ID = "ssw" + secrets.token_hex(3)
 # fixture (a queue lab, a stack, schedules waiting for their ticks) form a
 # group of their own, so that fixture is set up once, not once per worker.
 EXCLUSIVE_GROUPS = {"multinode": "multinode", "spark": "spark", "e2e": "spark", "serial": "serial"}
+# The Spark tests on a stack the session shares run in the group of that
+# stack (its fixture -> the group), so it is deployed once, on one worker.
+SHARED_STACK_GROUPS = {"spark_cluster": "spark", "connect_stack": "spark-connect"}
 
 
 def xdist_group_of(item: pytest.Item) -> str | None:
     """The xdist group ``item`` runs in, or None (any worker, any time)."""
     for marker, group in EXCLUSIVE_GROUPS.items():
         if item.get_closest_marker(marker):
-            if group == "spark" and "spark_cluster" not in getattr(item, "fixturenames", ()):
+            if group == "spark":
+                fixtures = getattr(item, "fixturenames", ())
+                shared = [g for f, g in SHARED_STACK_GROUPS.items() if f in fixtures]
                 # Tests that deploy a Spark cluster of their own run beside
-                # those on the shared stack, on a worker of their own.
-                return "spark-own-stack"
+                # those on the shared stacks, on a worker of their own.
+                return shared[0] if shared else "spark-own-stack"
             return group
     info = getattr(item, "_fixtureinfo", None)
     definitions = info.name2fixturedefs.values() if info else ()
@@ -70,8 +75,9 @@ def xdist_group_of(item: pytest.Item) -> str | None:
 # Under ``--dist loadgroup`` the longest groups start first, then the module
 # groups, then single tests: scripts/test.sh passes ``--no-loadscope-reorder``,
 # so xdist hands out work in this order (by default it starts the groups with
-# the most tests first, which left the Spark groups for later).
-FIRST_GROUPS = ("spark", "multinode", "spark-own-stack", "serial")
+# the most tests first, which left the Spark groups for later). On four
+# workers the fifth, ``spark-connect``, follows the first to end (``serial``).
+FIRST_GROUPS = ("spark", "multinode", "spark-own-stack", "serial", "spark-connect")
 
 
 def start_rank(group: str | None) -> int:
@@ -168,6 +174,18 @@ def spark_cluster(gw: object, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
     with deployed_spark_cluster(gw, tmp_path_factory.mktemp("stacks")) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def connect_stack(gw: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The name of a ready-made spark stack with its Spark Connect server
+    published (token on) that the Spark Connect tests share: deployed once
+    per session (they all run on one xdist worker, in the ``spark-connect``
+    group) and removed at its end (tests/support/spark_cluster.py)."""
+    from tests.support.spark_cluster import deployed_connect_stack
+
+    with deployed_connect_stack(gw, tmp_path_factory.mktemp("stacks")) as stack:
+        yield stack
 
 
 @pytest.fixture

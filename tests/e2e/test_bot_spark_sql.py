@@ -1,9 +1,9 @@
 """Chat -> queue -> Spark Connect: ``/spark sql SELECT 1+1`` in the (double's)
 channel answered in its thread by a real worker's warm session on a real
-Spark stack (``connect=true``, published with its token); a running
-statement's Cancel button refuses a viewer and interrupts for an operator.
-One stack, one redis-server and one worker serve the module; each test has
-its own Slack double and HTTP bot.
+Spark stack (``connect=true``, published with its token: the session's
+``connect_stack``, tests/conftest.py); a running statement's Cancel button
+refuses a viewer and interrupts for an operator. One redis-server and one
+worker serve the module; each test has its own Slack double and HTTP bot.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from sparkswarm.bots.sqlview import CANCEL_ACTION
-from tests.integration.test_spark_connect import connect_stack  # noqa: F401 (a fixture)
 from tests.support.bot_harness import OPERATOR, VIEWER, BotLab
 from tests.support.queue_harness import QueueLab, queue_lab, wait_for
 
@@ -46,7 +45,7 @@ def chat(queue: tuple[QueueLab, Path]) -> Iterator[tuple[QueueLab, BotLab]]:
 
 
 def test_spark_sql_from_chat_answers_2_in_the_thread(
-    connect_stack: str,  # noqa: F811
+    connect_stack: str,
     chat: tuple[QueueLab, BotLab],
 ) -> None:
     lab, bots = chat
@@ -62,7 +61,7 @@ def test_spark_sql_from_chat_answers_2_in_the_thread(
 
 
 def test_the_cancel_button_checks_the_role_then_interrupts(
-    connect_stack: str,  # noqa: F811
+    connect_stack: str,
     chat: tuple[QueueLab, BotLab],
 ) -> None:
     lab, bots = chat

@@ -50,15 +50,42 @@ def test_every_bench_script_has_a_smoke_run() -> None:
     )
 
 
+# Benches that take ``--stack NAME`` run on the session's shared stack (the
+# fixture named here) instead of deploying one: the bench itself runs end to
+# end; deploying is what the stack tests and spark_autoscale.py exercise.
+ON_SHARED_STACK = {"spark_submit.py": "spark_stack", "spark_sql.py": "connect_stack"}
+
+
 @pytest.mark.parametrize(
     "script",
-    [pytest.param(name, marks=marks) for name, (_, marks) in SMOKE.items()],
+    [
+        pytest.param(name, marks=marks)
+        for name, (_, marks) in SMOKE.items()
+        if name not in ON_SHARED_STACK
+    ],
 )
 def test_bench_runs_at_its_smallest_size(script: str, gw: object, redis_url: str) -> None:
+    run_bench(script)
+
+
+@pytest.mark.spark
+def test_spark_submit_bench_runs_on_the_shared_stack(spark_stack: str, redis_url: str) -> None:
+    run_bench("spark_submit.py", "--stack", spark_stack)
+
+
+@pytest.mark.spark
+def test_spark_sql_bench_runs_on_the_shared_connect_stack(
+    connect_stack: str, redis_url: str
+) -> None:
+    run_bench("spark_sql.py", "--stack", connect_stack)
+
+
+def run_bench(script: str, *extra: str) -> None:
+    """``bench/SCRIPT`` with its smoke arguments (and ``extra``): exits 0, prints a figure."""
     args, _ = SMOKE[script]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     done = subprocess.run(
-        [sys.executable, str(BENCH / script), *args],
+        [sys.executable, str(BENCH / script), *args, *extra],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -1,83 +1,28 @@
-"""Spark Connect on the real engine with the real Spark image: the spark stack
-deployed with ``connect=true`` and its server published on a free host port
-(token on), a queue of the module's own (a redis-server and one
-``sparkswarm worker`` with two slots), and ``sparkswarm spark sql`` answered
-through the worker's warm session. Everything is named with a random prefix
-(the stack and both of its secrets) and removed after.
+"""Spark Connect on the real engine with the real Spark image: the session's
+spark stack deployed with ``connect=true`` and its server published on a free
+host port, token on (``connect_stack``, tests/conftest.py), a queue of the
+module's own (a redis-server and one ``sparkswarm worker`` with two slots),
+and ``sparkswarm spark sql`` answered through the worker's warm session.
+Everything is named with a random prefix (the stack and both of its secrets)
+and removed after.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import SESSION_ID
 from tests.support.cli import cli_env, sparkswarm
-from tests.support.engine import remove_prefixed
 from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
-REPO = Path(__file__).resolve().parents[2]
 TIME_LIMIT = 30  # the module's worker interrupts a statement after this many seconds
-
-
-@pytest.fixture(scope="module")
-def connect_stack(gw: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`stack deploy NAME --set connect=true --set connect_port=P` (the user's
-    path, by name); the Connect server registered with the master."""
-    from sparkswarm.spark.status import wait_for_connect
-    from tests.support.queue_harness import free_port
-
-    prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
-    stack = f"{prefix}-cx"
-    stacks = tmp_path_factory.mktemp("stacks")
-    (stacks / stack).symlink_to(REPO / "stacks" / "spark")
-    sets = {
-        "workers": "1",
-        "connect": "true",
-        "connect_port": str(free_port()),
-        "auth_secret": f"{prefix}-auth",
-        "connect_token_secret": f"{prefix}-token",
-    }
-    try:
-        words = [w for key, value in sets.items() for w in ("--set", f"{key}={value}")]
-        done = sparkswarm(
-            "stack",
-            "deploy",
-            stack,
-            *words,
-            env=cli_env(SPARKSWARM_STACKS_DIR=str(stacks)),
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr
-        wait_for_connect(gw, stack=stack, timeout=240)
-        warm_up(gw, stack)
-        yield stack
-    finally:
-        remove_prefixed(gw, prefix)
-
-
-def warm_up(gw: Any, stack: str) -> None:
-    """The server's first statement, with no time limit: it loads and compiles
-    what every later one reuses (tens of seconds on a busy machine), which a
-    user's cluster has done long before. The tests' worker still opens its
-    own session: its first statement is on a new session."""
-    from sparkswarm.spark.connect import connect_endpoint
-    from sparkswarm.spark.sql import open_session
-
-    session = open_session(connect_endpoint(gw, stack=stack))
-    try:
-        assert session.sql("SELECT 1 AS one").collect()[0]["one"] == 1
-    finally:
-        session.client.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,14 @@
-"""One ready-made Spark stack for every test that runs jobs on a cluster.
+"""Ready-made Spark stacks shared by the tests that run jobs or statements on one.
 
-Deploying the stack and waiting for its workers is most of a Spark test
-module's set-up, so the session deploys it once (``spark_cluster`` in
-tests/conftest.py) and the Spark tests share it: they all run in the
-``spark`` xdist group, on one worker, one after another. Each test keeps to
-its own queue lab and job ids and leaves the stack as it found it; a test
-that must change the stack itself (scaling its workers leaves DEAD workers
-in the master's list) deploys one of its own with
+Deploying a stack and waiting for its workers is most of a Spark test
+module's set-up, so the session deploys each kind once (tests/conftest.py)
+and the tests share it: ``spark_cluster`` (two workers) for the jobs, in the
+``spark`` xdist group; ``connect_stack`` (one worker and a published Spark
+Connect server with its token) for the statements, in the ``spark-connect``
+group. The tests of a group run on one worker, one after another. Each test
+keeps to its own queue lab and job ids and leaves the stack as it found it;
+a test that must change the stack itself (scaling its workers leaves DEAD
+workers in the master's list) deploys one of its own with
 :func:`deployed_spark_cluster`.
 """
 
@@ -84,3 +86,56 @@ def deployed_spark_cluster(gw: Any, stacks_dir: Path) -> Iterator[SparkCluster]:
             # Ours to remove; refused while another stack still uses it.
             with contextlib.suppress(SparkswarmError):
                 gw.api.remove_secret(DEFAULT_SECRET)
+
+
+@contextlib.contextmanager
+def deployed_connect_stack(gw: Any, stacks_dir: Path) -> Iterator[str]:
+    """``stack deploy NAME --set connect=true --set connect_port=P`` (the user's
+    path, by name) under a prefixed name, with secrets of its own (auth and
+    client token); the Connect server registered with the master and warmed
+    up (:func:`warm_up`). Yields the stack's name; everything removed on exit."""
+    from sparkswarm.spark.status import wait_for_connect
+    from tests.conftest import SESSION_ID
+    from tests.support.queue_harness import free_port
+
+    prefix = f"{SESSION_ID}{secrets.token_hex(2)}"
+    stack = f"{prefix}-cx"
+    (stacks_dir / stack).symlink_to(REPO / "stacks" / "spark")
+    sets = {
+        "workers": "1",
+        "connect": "true",
+        "connect_port": str(free_port()),
+        "auth_secret": f"{prefix}-auth",
+        "connect_token_secret": f"{prefix}-token",
+    }
+    try:
+        words = [w for key, value in sets.items() for w in ("--set", f"{key}={value}")]
+        done = sparkswarm(
+            "stack",
+            "deploy",
+            stack,
+            *words,
+            env=cli_env(SPARKSWARM_STACKS_DIR=str(stacks_dir)),
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        wait_for_connect(gw, stack=stack, timeout=240)
+        warm_up(gw, stack)
+        yield stack
+    finally:
+        remove_prefixed(gw, prefix)
+
+
+def warm_up(gw: Any, stack: str) -> None:
+    """The server's first statement, with no time limit: it loads and compiles
+    what every later one reuses (tens of seconds on a busy machine), which a
+    user's cluster has done long before. A test's queue worker still opens
+    its own session: its first statement is on a new session."""
+    from sparkswarm.spark.connect import connect_endpoint
+    from sparkswarm.spark.sql import open_session
+
+    session = open_session(connect_endpoint(gw, stack=stack))
+    try:
+        assert session.sql("SELECT 1 AS one").collect()[0]["one"] == 1
+    finally:
+        session.client.close()
