@@ -85,3 +85,39 @@ def test_the_group_help_and_a_misspelt_command_still_see_every_command() -> None
     misspelt = invoke("service", "scal", "web=1")
     assert misspelt.exit_code == 2
     assert "Did you mean 'scale'" in misspelt.output
+
+
+def _top_help_in_a_fresh_process(load_every_group_first: bool) -> tuple[str, set[str]]:
+    """`sparkswarm --help` output, and which command modules it loaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sparkswarm.cli import main\n"
+        "from typer.testing import CliRunner\n"
+        f"if {load_every_group_first}:  # no stand-ins: every group is built to be listed\n"
+        "    main._listing_entry = lambda name, loaded: None\n"
+        "out = CliRunner().invoke(main.app, ['--help'], terminal_width=100).output\n"
+        "loaded = [m for m in sys.modules if m.startswith('sparkswarm.cli.')]\n"
+        "print(out + '\\x00' + ' '.join(loaded))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out, _, loaded = done.stdout.rpartition("\x00")
+    return out, set(loaded.split())
+
+
+def test_the_top_level_help_lists_groups_without_building_them() -> None:
+    """`sparkswarm --help` lists each request group from the grammar's one
+    line (as the group itself says it) and loads none of their commands."""
+    from sparkswarm.cli.main import COMMANDS
+    from sparkswarm.requests.builders import GROUPS
+    from sparkswarm.requests.grammar import load_groups
+
+    load_groups()
+    quick, loaded = _top_help_in_a_fresh_process(load_every_group_first=False)
+    built, _ = _top_help_in_a_fresh_process(load_every_group_first=True)
+    assert quick == built
+    group_modules = {COMMANDS[name].partition(":")[0] for name in GROUPS if name in COMMANDS}
+    assert len(group_modules) >= 8
+    assert not loaded & group_modules

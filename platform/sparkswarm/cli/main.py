@@ -14,8 +14,9 @@ from typer.core import TyperGroup
 
 # Every command group and top-level command: its name, and where it lives as
 # "module:attribute" (a typer app, or a function for a one-word command). A
-# command's module is imported only when that command runs (or for --help):
-# importing all of them would weigh on every start (bench/cli_start.py).
+# command's module is imported only when that command runs, or when a misspelt
+# name needs every command to suggest from; the top-level --help lists the
+# request groups from the grammar (LazyGroup.format_help).
 COMMANDS: dict[str, str] = {
     "swarm": "sparkswarm.cli.swarm:app",
     "node": "sparkswarm.cli.node:app",
@@ -72,6 +73,18 @@ def _narrowed(group: typer.Typer, only: str | None) -> typer.Typer:
     return narrow
 
 
+def _listing_entry(name: str, loaded: dict[str, Any]) -> Any:
+    """A stand-in for request group ``name`` to list in the help (None if it
+    is loaded already or is not a request group: those load, cheaply)."""
+    from sparkswarm.requests.builders import GROUPS
+    from sparkswarm.requests.grammar import load_groups
+
+    load_groups()
+    if name in loaded or name not in GROUPS:
+        return None
+    return TyperGroup(name=name, help=GROUPS[name].help)
+
+
 class LazyGroup(TyperGroup):
     """The top-level group: commands are looked up in :data:`COMMANDS` when used."""
 
@@ -82,6 +95,24 @@ class LazyGroup(TyperGroup):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             self.commands[cmd_name] = load_command(cmd_name)
         return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The top-level help: each group listed with the grammar's one line.
+
+        Listing a group needs its help, not its commands: a group not yet
+        loaded is listed by a stand-in named and described as in the request
+        grammar (which the group modules build their help from), so ``--help``
+        does not turn every command's signature into click options.
+        """
+        stand_ins = {
+            name: entry for name in COMMANDS if (entry := _listing_entry(name, self.commands))
+        }
+        self.commands.update(stand_ins)
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            for name in stand_ins:
+                del self.commands[name]
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] not in COMMANDS:

@@ -28,8 +28,8 @@ from sparkswarm.requests.builders import GROUPS, files_allowed
 from sparkswarm.requests.model import Request
 
 
-def _load_groups() -> None:
-    # The group modules register themselves on import.
+def load_groups() -> None:
+    """Import the group modules (each registers itself in ``GROUPS``)."""
     from sparkswarm.requests import nodes, queue, services, spark, stacks, swarm  # noqa: F401
 
 
@@ -63,7 +63,7 @@ def parse(
     InvalidRequest with the usage of the closest command when the words are
     not a valid request.
     """
-    _load_groups()
+    load_groups()
     words = [str(word) for word in words]
     if not words:
         raise InvalidRequest("no command given\n" + usage())
@@ -106,7 +106,7 @@ def parse(
 def usage(words: Sequence[str] = ()) -> str:
     """Plain-text help: every command (no words), a group's commands, or one
     command's usage and options."""
-    _load_groups()
+    load_groups()
     words = [w for w in words if w]
     if not words or words[0] not in GROUPS:
         lines = ["commands:"]
