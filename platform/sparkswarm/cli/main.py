@@ -7,6 +7,7 @@ import importlib
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import typer
@@ -73,7 +74,7 @@ def _narrowed(group: typer.Typer, only: str | None) -> typer.Typer:
     return narrow
 
 
-def _listing_entry(name: str, loaded: dict[str, Any]) -> Any:
+def _listing_entry(name: str, loaded: Mapping[str, Any]) -> Any:
     """A stand-in for request group ``name`` to list in the help (None if it
     is loaded already or is not a request group: those load, cheaply)."""
     from sparkswarm.requests.builders import GROUPS
