@@ -128,7 +128,7 @@ def test_make_base_image_gives_java_17_and_python_311(
 ) -> None:
     import shutil
 
-    from sparkswarm.images import make_base_image
+    from sparkswarm.image_build import make_base_image
 
     if shutil.which("mmdebstrap") is None:
         pytest.skip("mmdebstrap is not installed")
