@@ -20,7 +20,8 @@ queue's Executor). Modules: ``app`` (Celery settings, each explained),
 delivery's life),
 ``recovery`` (runs whose worker died, lost messages), ``records`` + ``lua`` (run records),
 ``locks`` (target locks and heartbeats), ``events``, ``schedules`` (RedBeat),
-``wire`` (the Celery message written together with its record).
+``task_message`` (the Celery message written together with its record),
+``delivery_claim`` (a run claimed on the round trip that delivers its message).
 """
 
 from sparkswarm.operations import register as _register

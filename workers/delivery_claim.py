@@ -189,7 +189,7 @@ def request_for_message(qc: QueueClient, message: Any) -> ClaimRequest | None:
         return None  # Celery decides what to do with it
     try:
         # The body as Celery will read it (protocol 2: args, kwargs, embed);
-        # run messages are plain JSON (wire.py), so the standard parser.
+        # run messages are plain JSON (task_message.py), so the standard parser.
         _args, kwargs, _embed = json.loads(message.body)
     except (TypeError, ValueError):
         return None
