@@ -103,12 +103,14 @@ class Claim:
 @dataclass(frozen=True)
 class ClaimRequest:
     """Everything one claim of run ``run_id`` needs (``RunStore.claim``), by
-    delivery ``token``, for ``params`` as the message gives them."""
+    delivery ``token``, for ``params`` as the message gives them; ``key_prefix``
+    is the queue client's (its settings name the lock keys)."""
 
     run_id: str
     op_name: str
     params: dict[str, Any]
     token: str
+    key_prefix: str
 
     @cached_property
     def target(self) -> str:
@@ -116,9 +118,7 @@ class ClaimRequest:
 
     @cached_property
     def lock_keys(self) -> list[str]:
-        from sparkswarm.config import get_settings
-
-        return target_keys(get_settings().key_prefix, self.target)
+        return target_keys(self.key_prefix, self.target)
 
     @cached_property
     def params_json(self) -> str:
@@ -198,4 +198,4 @@ def request_for_message(qc: QueueClient, message: Any) -> ClaimRequest | None:
     run_id, params = kwargs.get("run_id"), kwargs.get("params")
     if not isinstance(run_id, str) or not isinstance(params, dict):
         return None
-    return ClaimRequest(run_id, name, params, delivery_token())
+    return ClaimRequest(run_id, name, params, delivery_token(), qc.settings.key_prefix)

@@ -186,8 +186,9 @@ def _deliver(
     qc: QueueClient, op_name: str, run_id: str, params: dict[str, Any], claimed: Claim | None
 ) -> dict[str, Any]:
     """A delivery that no other thread of this process is executing."""
-    request = ClaimRequest(run_id, op_name, params, claimed.token if claimed else delivery_token())
-    token, target, lock_keys = request.token, request.target, request.lock_keys
+    token = claimed.token if claimed else delivery_token()
+    request = ClaimRequest(run_id, op_name, params, token, qc.settings.key_prefix)
+    target, lock_keys = request.target, request.lock_keys
     params_json = request.params_json
     while True:
         claim = claimed or request.claim(qc, params_json=params_json)
@@ -282,7 +283,7 @@ def _refuse_local(
     )
     record = qc.store.find(run_id)
     if record is not None and record.op == op_name and not record.done:
-        unclaimed = ClaimRequest(run_id, op_name, params, token="")
+        unclaimed = ClaimRequest(run_id, op_name, params, "", qc.settings.key_prefix)
         _finish_failed(qc, unclaimed, reason, "InvalidRequest", target=record.target)
         log.error("run %s: %s", run_id, reason)
         return DeliveryOutcome(run_id, "refused", "failed").as_dict()
