@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +24,7 @@ from tests.support.wait import wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
 TIME_LIMIT = 30  # the module's worker interrupts a statement after this many seconds
+LONG = "SELECT count(*) FROM range(100000000003)"  # hours of work on the stack's one core
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +103,45 @@ def test_sql_cancel_interrupts_a_running_statement(lab: Any, connect_stack: str)
     assert record.state == "failed"
     assert "statement interrupted: cancelled" in record.error
     assert "time limit" not in record.error
+
+
+def test_a_cancel_in_a_statements_first_moments_leaves_no_job_holding_the_core(
+    gw: Any, connect_stack: str
+) -> None:
+    """A cancel that arrives while the server still plans the statement (the
+    moment right after a user's click) ends it and leaves nothing running:
+    the stack's one core answers the next statement at once. Spark Connect
+    alone may leave the job running there or lose the interrupt; run in this
+    process, at three moments of the first second."""
+    from sparkswarm.errors import OperationFailed
+    from sparkswarm.spark.sql import SESSIONS, cancel_sql, run_sql
+
+    try:
+        assert run_sql(gw, stack=connect_stack, statement="SELECT 1", timeout=120).rows == [["1"]]
+        for attempt, delay in enumerate((0.05, 0.15, 0.4)):
+            run_id = f"early-{attempt}"
+            outcome: list[BaseException] = []
+
+            def statement(run_id: str = run_id, outcome: list[BaseException] = outcome) -> None:
+                try:
+                    run_sql(gw, stack=connect_stack, statement=LONG, timeout=600, run_id=run_id)
+                except BaseException as exc:  # the test's verdict below
+                    outcome.append(exc)
+
+            running = threading.Thread(target=statement, daemon=True)
+            running.start()
+            time.sleep(delay)
+            assert cancel_sql(gw, stack=connect_stack, run_id=run_id, requester="U1")["interrupted"]
+            running.join(60)
+            assert not running.is_alive(), f"the statement cancelled after {delay} s ran on"
+            assert [type(e) for e in outcome] == [OperationFailed], outcome
+            assert "cancelled by U1" in str(outcome[0])
+            after = run_sql(
+                gw, stack=connect_stack, statement="SELECT count(*) FROM range(1000)", timeout=30
+            )
+            assert after.rows == [["1000"]]
+    finally:
+        SESSIONS.drop(connect_stack)
 
 
 def test_connect_url_carries_the_token_and_a_wrong_token_is_refused(

@@ -10,6 +10,14 @@ limit (``SPARKSWARM_SPARK_SQL_TIMEOUT``) passes, and ``spark.sql_cancel``
 interrupts it on request. The Connect client (``pyspark[connect]``, the
 ``connect`` extra) is imported here only, on first use.
 
+An interrupt is sent once the statement runs a Spark job (the server's
+progress report says so), not while the server still plans it: Spark
+Connect's interrupt is best effort in that phase (SPARK-43331), and one that
+lands there can leave the statement's job running with nobody waiting for it,
+holding the stack's cores, or be lost while the statement runs on; the
+server takes an operation's interrupt only once. :data:`JOB_WAIT` bounds the
+wait for a statement that never starts a job.
+
 The client sends the token as a gRPC ``authorization: Bearer`` header on a
 plaintext channel: the server speaks no TLS, and pyspark's own handling of
 ``;token=`` insists on TLS for any host but ``localhost``.
@@ -21,6 +29,7 @@ import contextlib
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -38,6 +47,7 @@ MAX_CELL = 1000  # characters kept of a cell (the answer is recorded in Redis)
 MAX_ANSWER = 1 << 20  # characters of cells in all; rows beyond are left out (said: ``more``)
 MAX_STATEMENT = 20_000  # characters
 EXTRA = "connect"  # pip install 'sparkswarm[connect]'
+JOB_WAIT = 15.0  # seconds an interrupt waits for the statement's first Spark job
 
 
 class SqlAnswer(LazyModel):
@@ -84,13 +94,17 @@ def connect_client() -> Any:
 
 
 class SessionPool:
-    """One Spark Connect session per stack in this process, made on first use."""
+    """One Spark Connect session per stack in this process, made on first use,
+    and the statements running on them (by tag)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sessions: dict[str, Any] = {}
         # tag -> why it was interrupted (time limit, or who cancelled)
         self.interrupted: dict[str, str] = {}
+        # tag -> set once the statement runs a Spark job, or has ended
+        self._job_started: dict[str, threading.Event] = {}
+        self._current = threading.local()  # the tag of this thread's statement
 
     def get(self, gw: Gateway, stack: str) -> tuple[Any, bool]:
         """(session, warm): the stack's session, made now when there is none."""
@@ -101,6 +115,7 @@ class SessionPool:
         from sparkswarm.spark.connect import connect_endpoint
 
         session = open_session(connect_endpoint(gw, stack=stack))
+        session.registerProgressHandler(self._on_progress)
         with self._lock:
             self._sessions.setdefault(stack, session)
             return self._sessions[stack], False
@@ -114,15 +129,54 @@ class SessionPool:
             with contextlib.suppress(Exception):
                 session.client.close()
 
+    @contextlib.contextmanager
+    def statement(self, tag: str) -> Iterator[None]:
+        """The span of this thread's statement tagged ``tag``. Raises
+        OperationFailed at once when the tag was interrupted before it began."""
+        with self._lock:
+            why = self.interrupted.get(tag)
+            if why is None:
+                self._job_started[tag] = threading.Event()
+        if why is not None:
+            raise OperationFailed(f"statement interrupted: {why}")
+        self._current.tag = tag
+        try:
+            yield
+        finally:
+            self._current.tag = None
+            with self._lock:
+                self._job_started.pop(tag).set()
+
+    def _on_progress(self, stages: Any, inflight_tasks: int, operation_id: Any, done: bool) -> None:
+        """pyspark's progress handler, called in the thread that waits for the
+        statement: reported stages mean a Spark job of it runs."""
+        tag = getattr(self._current, "tag", None)
+        if tag is not None and stages:
+            with self._lock:
+                started = self._job_started.get(tag)
+            if started is not None:
+                started.set()
+
     def interrupt(self, stack: str, tag: str, why: str) -> bool:
-        """Interrupt the statements tagged ``tag`` on the stack's session in
-        this process; False when this process holds no session for it."""
+        """Interrupt the statement tagged ``tag`` on the stack's session in
+        this process once it runs a Spark job (at once when it does already,
+        after :data:`JOB_WAIT` seconds at most); False when this process
+        holds no session for the stack."""
         with self._lock:
             session = self._sessions.get(stack)
-        if session is None:
-            return False
-        self.interrupted[tag] = why
-        session.interruptTag(tag)
+            if session is None:
+                return False
+            self.interrupted[tag] = why
+            started = self._job_started.get(tag)
+        if started is None or started.is_set():
+            session.interruptTag(tag)
+            return True
+
+        def when_started() -> None:
+            started.wait(JOB_WAIT)
+            session.interruptTag(tag)
+
+        threading.Thread(target=when_started, name=f"interrupt {tag}", daemon=True).start()
         return True
 
 
@@ -179,7 +233,7 @@ def run_sql(
         session, warm = SESSIONS.get(gw, stack)
         progress(f"running on {'a warm' if warm else 'a new'} session of {stack}", log=True)
         try:
-            columns, rows, more = _execute(session, statement, tag, limit)
+            columns, rows, more = _execute(session, stack, statement, tag, limit)
         except Exception as exc:
             why = SESSIONS.interrupted.pop(tag, None)
             if why is not None:
@@ -207,25 +261,25 @@ def run_sql(
 
 
 def _execute(
-    session: Any, statement: str, tag: str, limit: float
+    session: Any, stack: str, statement: str, tag: str, limit: float
 ) -> tuple[list[str], list[list[str]], bool]:
     """Run the statement tagged ``tag``; interrupt the tag after ``limit`` s."""
 
     def stop() -> None:
-        SESSIONS.interrupted[tag] = f"it ran longer than the time limit of {limit:g} s"
-        session.interruptTag(tag)
+        SESSIONS.interrupt(stack, tag, f"it ran longer than the time limit of {limit:g} s")
 
     timer = threading.Timer(limit, stop)
     timer.daemon = True
-    session.addTag(tag)  # tags are per thread: only this statement carries it
-    timer.start()
-    try:
-        frame = session.sql(statement)
-        fetched = frame.limit(MAX_ROWS + 1).collect()
-        columns = list(frame.columns)
-    finally:
-        timer.cancel()
-        session.removeTag(tag)
+    with SESSIONS.statement(tag):
+        session.addTag(tag)  # tags are per thread: only this statement carries it
+        timer.start()
+        try:
+            frame = session.sql(statement)
+            fetched = frame.limit(MAX_ROWS + 1).collect()
+            columns = list(frame.columns)
+        finally:
+            timer.cancel()
+            session.removeTag(tag)
     rows: list[list[str]] = []
     size = 0
     for row in fetched[:MAX_ROWS]:
