@@ -146,3 +146,28 @@ def test_reads_leave_what_only_changes_use_unloaded() -> None:
     assert "sparkswarm.services.queries" in loaded  # the walk did load the reads
     unwanted = {"services.rolling", "services.specs", "spark.quota"}
     assert not loaded & {f"sparkswarm.{name}" for name in unwanted}
+
+
+def test_a_plan_and_a_detached_create_leave_the_task_watcher_unloaded() -> None:
+    # Only following tasks needs the rolling-update watcher: `stack diff` plans
+    # and a detached `service create` follows nothing. A stack file's Spark
+    # Connect rule is pure: the Spark engine queries load only to find a
+    # Connect server. A create without --network checks no network name.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sparkswarm.operations import get_operation\n"
+        "from sparkswarm.requests import parse\n"
+        "parse(['service', 'create', 'web', 'nginx:1', '--replicas', '2'])\n"
+        "for name in ('service.create', 'stack.deploy'):\n"
+        "    get_operation(name).resolve()\n"
+        "import sparkswarm.spark.connect, sparkswarm.stacks.source\n"
+        "print(' '.join(m for m in sys.modules if m.startswith('sparkswarm.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    assert {"sparkswarm.services.ops", "sparkswarm.stacks.deploy"} <= loaded
+    unwanted = {"services.rolling", "spark.queries", "networks"}
+    assert not loaded & {f"sparkswarm.{name}" for name in unwanted}

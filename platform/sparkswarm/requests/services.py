@@ -155,11 +155,13 @@ def create(
     if replicas is not None:  # refused here, before the options' pydantic models load
         check_replicas(replicas, service=name)
     _check_policies(update or {}, rollback or {})
-    from sparkswarm.networks import validate_network_name
     from sparkswarm.services.specs import ServiceOptions, build_service_spec, validated
 
-    for network_name in network:  # a name or ID, looked up by the engine at create
-        validate_network_name(network_name)
+    if network:  # a name or ID each, looked up by the engine at create
+        from sparkswarm.networks import validate_network_name
+
+        for network_name in network:
+            validate_network_name(network_name)
     build_service_spec(name, image, validated(ServiceOptions, options, "service options"))
     return request(
         "service.create",

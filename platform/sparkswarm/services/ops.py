@@ -34,19 +34,11 @@ from sparkswarm.services.admission import admit_replicas, admit_reservations
 from sparkswarm.services.models import Outcome, RemoveResult, ServiceOutcome
 from sparkswarm.services.modes import JOB_MODES, mode_name
 from sparkswarm.services.queries import find_service, resolve_service
-from sparkswarm.services.rolling import (
-    TaskWatcher,
-    UpdateEnd,
-    rollout_pending,
-    update_in_progress,
-    wait_for_job,
-    wait_for_services,
-    wait_for_update,
-)
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import JSON, Gateway
     from sparkswarm.services.changes import ServiceChanges
+    from sparkswarm.services.rolling import TaskWatcher, UpdateEnd
     from sparkswarm.services.specs import ServiceOptions
 
 DEFAULT_TIMEOUT = 300.0
@@ -179,6 +171,9 @@ def _await_new_service(
     )
     if detach:
         return result
+    # Following tasks loads here: a detached create needs none of it.
+    from sparkswarm.services.rolling import TaskWatcher, wait_for_job, wait_for_services
+
     watcher = TaskWatcher(gw, service_id, name, progress)
     if mode_name(spec["Mode"]) in JOB_MODES:
         done, wanted = wait_for_job(gw, watcher, timeout=timeout)
@@ -215,6 +210,12 @@ def update_service(
         apply_changes,
         rollout_expected,
         unmatched_port_removals,
+    )
+    from sparkswarm.services.rolling import (
+        TaskWatcher,
+        rollout_pending,
+        update_in_progress,
+        wait_for_update,
     )
     from sparkswarm.services.specs import spec_differences, validated
 
@@ -311,6 +312,8 @@ def rollback_service(
     NotFound for an unknown service, InvalidRequest when there is no previous
     spec, OperationFailed when the rollback pauses.
     """
+    from sparkswarm.services.rolling import TaskWatcher, wait_for_update
+
     started = time.monotonic()
     check_wait(timeout)
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm.errors import InvalidRequest, SparkswarmError, Unavailable
-from sparkswarm.spark.queries import require_stack_service, running_container
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -101,6 +100,10 @@ def connect_endpoint(gw: Gateway, *, stack: str) -> ConnectEndpoint:
     ``connect=true``), Unavailable when the server has no running task on
     the engine the gateway talks to, or its token cannot be read.
     """
+    # The engine queries load here: every stack deploy and diff imports this
+    # module for refuse_open_connect, a pure check.
+    from sparkswarm.spark.queries import require_stack_service, running_container
+
     service = require_stack_service(gw, stack, CONNECT_SERVICE)
     container = running_container(gw, dict(service), f"the Spark Connect server of {stack}")
     token = _read_token(gw, service, container)

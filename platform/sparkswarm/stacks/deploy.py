@@ -21,7 +21,6 @@ from sparkswarm import limits
 from sparkswarm.errors import Conflict, InvalidRequest, NotFound, SparkswarmError
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
-from sparkswarm.services.rolling import TaskWatcher, wait_for_services
 from sparkswarm.stacks.convert import (
     DesiredStack,
     translate,
@@ -39,6 +38,7 @@ from sparkswarm.stacks.source import load_stack_source
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import JSON, Gateway
+    from sparkswarm.services.rolling import TaskWatcher
 
 
 def stack_services(gw: Gateway, stack: str) -> dict[str, dict[str, Any]]:
@@ -283,6 +283,9 @@ def apply_stack(
     timeout: float = 300.0,
 ) -> StackResult:
     """Make the swarm match ``desired``; returns the per-service report."""
+    # Loaded by what changes the swarm, not by `stack diff`, which plans only.
+    from sparkswarm.services.rolling import TaskWatcher, wait_for_services
+
     external_ids = _check_before_changing(gw, desired)
     created: list[tuple[str, str]] = []
     touched: list[TaskWatcher] = []
