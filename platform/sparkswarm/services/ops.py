@@ -232,7 +232,8 @@ def update_service(
         if not spec_differences(after, service["Spec"]):
             return service, after, None
         watcher = TaskWatcher(gw, service["ID"], name, progress)
-        watcher.baseline()
+        if not detach:  # the tasks before the update, to tell the new ones when following
+            watcher.baseline()
         gw.update_service(service["ID"], service["Version"]["Index"], after)
         return service, after, watcher
 
