@@ -67,11 +67,15 @@ end
 # run gets its submission number and its place in its targets' FIFOs.
 # KEYS: run, params, index, stream, queue list, seq counter, FIFO set, lock
 # keys... ARGV: id, created, params json, event json, maxlen, ttl seconds,
-# message, lock keys (space-separated), then field/value pairs of the record.
+# message, lock keys (space-separated), the record's field/value pairs (a
+# JSON array of strings: one argument to send instead of two per field).
 CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 9))
-redis.call('HSET', KEYS[1], 'seq', redis.call('INCR', KEYS[6]), 'lock_keys', ARGV[8])
+local fields = cjson.decode(ARGV[9])
+local n = #fields
+fields[n + 1], fields[n + 2] = 'seq', redis.call('INCR', KEYS[6])
+fields[n + 3], fields[n + 4] = 'lock_keys', ARGV[8]
+redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])

@@ -71,6 +71,17 @@ class RunRecord(LazyModel):
         return cls.model_validate(values)
 
 
+def _hash_value(key: str, value: Any) -> str:
+    """A record field's value as the run hash holds it: the JSON of
+    ``params``, ``result`` and ``notes``, numbers as redis-py writes them
+    (``repr``), strings as they are."""
+    if key in ("params", "result", "notes"):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return value
+    return repr(value)
+
+
 class RunStore(IndexedStore):
     """Operation records on one Redis client (``decode_responses=True``).
 
@@ -134,13 +145,10 @@ class RunStore(IndexedStore):
         queued event); (False, "") when the id was taken: the same idempotency
         key submitted again (nothing is pushed then).
         """
-        fields: list[Any] = []
+        fields: list[str] = []
         for key, value in record.model_dump(mode="json").items():
-            if value is None:
-                continue
-            if key in ("params", "result", "notes"):
-                value = json.dumps(value)
-            fields += [key, value]
+            if value is not None:
+                fields += [key, _hash_value(key, value)]
         created, sid = self._create(
             keys=[
                 self.run_key(record.id),
@@ -161,7 +169,7 @@ class RunStore(IndexedStore):
                 self.retention_seconds,
                 message,
                 " ".join(lock_keys),
-                *fields,
+                json.dumps(fields, ensure_ascii=False),
             ],
         )
         return bool(created), str(sid)
