@@ -189,13 +189,13 @@ def _deliver(
     token = claimed.token if claimed else delivery_token()
     request = ClaimRequest(run_id, op_name, params, token, qc.settings.key_prefix)
     target, lock_keys = request.target, request.lock_keys
-    params_json = request.params_json
+    params_json: str | None = None  # compare the parameters' JSON with the record's
     while True:
         claim = claimed or request.claim(qc, params_json=params_json)
         claimed = None
         outcome, delivery, holder, busy = claim.outcome, claim.delivery, claim.holder, claim.busy
         if outcome == "mismatch":
-            if holder == op_name and params_json and _same_json(busy, params):
+            if holder == op_name and params_json != "" and _same_json(busy, params):
                 params_json = ""  # the same values, spelled otherwise: claim without
                 continue
             why = (
