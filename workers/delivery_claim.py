@@ -36,8 +36,7 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sparkswarm.operations import get_operation
 from sparkswarm.workers.events import OperationStarted
@@ -66,10 +65,10 @@ def delivery_token() -> str:
     return f"{WORKER_TOKEN}:{os.getpid()}-{next(_deliveries)}"
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """What ``lua.CLAIM`` answered for one delivery (see ``RunStore.claim``),
-    and the token it claimed with."""
+    and the token it claimed with. A named tuple: one is made for every
+    delivered run, on the worker's event loop."""
 
     token: str
     outcome: str
@@ -78,7 +77,7 @@ class Claim:
     busy: str = ""
 
     def as_header(self) -> list[Any]:
-        return [self.token, self.outcome, self.delivery, self.holder, self.busy]
+        return list(self)
 
     @classmethod
     def from_header(cls, value: Any) -> Claim | None:

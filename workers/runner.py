@@ -358,7 +358,6 @@ def _run_and_record(
         except Exception as exc:
             log.warning("progress event lost: %s", exc)
 
-    delays = retry_delays(s.retry_attempts, s.retry_backoff, s.retry_backoff_max)
     attempt = 0
     while True:
         attempt += 1
@@ -366,6 +365,7 @@ def _run_and_record(
         try:
             result = run_operation(gw, op_name, params, progress, run_id=run_id)
         except SparkswarmError as exc:
+            delays = retry_delays(s.retry_attempts, s.retry_backoff, s.retry_backoff_max)
             if exc.retryable and attempt <= len(delays):
                 delay = delays[attempt - 1]
                 qc.store.note(
