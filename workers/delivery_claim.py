@@ -36,9 +36,7 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sparkswarm.operations import get_operation
 from sparkswarm.workers.events import OperationStarted
@@ -67,10 +65,10 @@ def delivery_token() -> str:
     return f"{WORKER_TOKEN}:{os.getpid()}-{next(_deliveries)}"
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """What ``lua.CLAIM`` answered for one delivery (see ``RunStore.claim``),
-    and the token it claimed with."""
+    and the token it claimed with. A named tuple: one is made for every
+    delivered run, on the worker's event loop."""
 
     token: str
     outcome: str
@@ -79,7 +77,7 @@ class Claim:
     busy: str = ""
 
     def as_header(self) -> list[Any]:
-        return [self.token, self.outcome, self.delivery, self.holder, self.busy]
+        return list(self)
 
     @classmethod
     def from_header(cls, value: Any) -> Claim | None:
@@ -89,42 +87,47 @@ class Claim:
         if not isinstance(value, list) or len(value) != 5:
             return None
         token, outcome, delivery, holder, busy = value
-        if not all(isinstance(v, str) for v in (token, outcome, holder, busy)):
+        if not (
+            isinstance(token, str)
+            and isinstance(outcome, str)
+            and isinstance(holder, str)
+            and isinstance(busy, str)
+            and type(delivery) is int  # not a bool either
+            and token.count(":") >= 3
+        ):
             return None
-        if not isinstance(delivery, int) or isinstance(delivery, bool):
-            return None
-        parts = token.split(":")
-        host, pid = ":".join(parts[:-3]), parts[-3] if len(parts) >= 4 else ""
+        host, pid, _random, _delivery = token.rsplit(":", 3)
         if host != _HOST or pid not in (str(os.getpid()), str(os.getppid())):
             return None
         return cls(token, outcome, delivery, holder, busy)
 
 
-@dataclass(frozen=True)
 class ClaimRequest:
     """Everything one claim of run ``run_id`` needs (``RunStore.claim``), by
     delivery ``token``, for ``params`` as the message gives them; ``key_prefix``
-    is the queue client's (its settings name the lock keys)."""
+    is the queue client's (its settings name the lock keys).
 
-    run_id: str
-    op_name: str
-    params: dict[str, Any]
-    token: str
-    key_prefix: str
+    A plain class whose target and lock keys are computed once, when it is
+    made: it is made for every delivered run, on the worker's event loop.
+    """
 
-    @cached_property
-    def target(self) -> str:
-        return get_operation(self.op_name).target(self.params)
+    __slots__ = ("key_prefix", "lock_keys", "op_name", "params", "run_id", "target", "token")
 
-    @cached_property
-    def lock_keys(self) -> list[str]:
-        return target_keys(self.key_prefix, self.target)
+    def __init__(
+        self, run_id: str, op_name: str, params: dict[str, Any], token: str, key_prefix: str
+    ) -> None:
+        self.run_id = run_id
+        self.op_name = op_name
+        self.params = params
+        self.token = token
+        self.key_prefix = key_prefix
+        self.target = get_operation(op_name).target(params)
+        self.lock_keys = target_keys(key_prefix, self.target)
 
-    @cached_property
     def params_json(self) -> str:
+        """The parameters' JSON, as the claim compares it with the record's."""
         return json.dumps(self.params)
 
-    @cached_property
     def started_json(self) -> str:
         """The ``started`` event the claim writes."""
         return OperationStarted(
@@ -136,28 +139,31 @@ class ClaimRequest:
         ).model_dump_json()
 
     def claim(self, qc: QueueClient, *, params_json: str | None = None) -> Claim:
-        """Claim the run now, in a round trip of its own."""
+        """Claim the run now, in a round trip of its own; ``params_json`` ""
+        skips the comparison of the parameters (see ``RunStore.claim``)."""
+        if params_json is None:
+            params_json = self.params_json()
         outcome, delivery, holder, busy = qc.store.claim(**self._claim_args(qc, params_json))
         return Claim(self.token, outcome, delivery, holder, busy)
 
     def queue_on(self, qc: QueueClient, pipe: Any) -> None:
         """Add this claim to redis-py pipeline ``pipe`` (read its reply
         with :meth:`answer`)."""
-        keys, args = qc.store.claim_call(**self._claim_args(qc, None))
+        keys, args = qc.store.claim_call(**self._claim_args(qc, self.params_json()))
         pipe.evalsha(qc.store.claim_sha, len(keys), *keys, *args)
 
-    def _claim_args(self, qc: QueueClient, params_json: str | None) -> dict[str, Any]:
+    def _claim_args(self, qc: QueueClient, params_json: str) -> dict[str, Any]:
         """The arguments of ``RunStore.claim`` (and ``claim_call``) for this run."""
         return {
             "run_id": self.run_id,
             "worker": self.token,
             "lock_keys": self.lock_keys,
-            "event_json": self.started_json,
+            "event_json": self.started_json(),
             "heartbeat_ttl": qc.settings.heartbeat_ttl,
             "lock_ttl": qc.settings.heartbeat_ttl * 3,
             "max_deliveries": qc.settings.max_deliveries,
             "op": self.op_name,
-            "params_json": self.params_json if params_json is None else params_json,
+            "params_json": params_json,
         }
 
     def answer(self, reply: Any) -> Claim | None:

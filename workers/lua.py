@@ -67,11 +67,15 @@ end
 # run gets its submission number and its place in its targets' FIFOs.
 # KEYS: run, params, index, stream, queue list, seq counter, FIFO set, lock
 # keys... ARGV: id, created, params json, event json, maxlen, ttl seconds,
-# message, lock keys (space-separated), then field/value pairs of the record.
+# message, lock keys (space-separated), the record's field/value pairs (a
+# JSON array of strings: one argument to send instead of two per field).
 CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 9))
-redis.call('HSET', KEYS[1], 'seq', redis.call('INCR', KEYS[6]), 'lock_keys', ARGV[8])
+local fields = cjson.decode(ARGV[9])
+local n = #fields
+fields[n + 1], fields[n + 2] = 'seq', redis.call('INCR', KEYS[6])
+fields[n + 3], fields[n + 4] = 'lock_keys', ARGV[8]
+redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
@@ -101,15 +105,16 @@ return {1, sid}
 CLAIM = (
     _ORDER
     + """
-local state = redis.call('HGET', KEYS[1], 'state')
+local run = redis.call('HMGET', KEYS[1], 'state', 'op', 'params', 'deliveries',
+                      'waiting_since', 'started_at')
+local state, op = run[1], run[2] or ''
 if state == false then return {'missing', 0, '', ''} end
 if state == 'succeeded' or state == 'failed' or state == 'cancelled' then
   return {'done', 0, '', ''}
 end
-local op = redis.call('HGET', KEYS[1], 'op') or ''
 if ARGV[10] ~= '' and op ~= ARGV[10] then return {'mismatch', 0, op, ''} end
 if ARGV[11] ~= '' then
-  local params = redis.call('HGET', KEYS[1], 'params') or ''
+  local params = run[3] or ''
   if params ~= ARGV[11] then return {'mismatch', 0, op, params} end
 end
 local beat = redis.call('GET', KEYS[2])
@@ -117,21 +122,31 @@ if beat ~= false and beat ~= ARGV[2] then return {'duplicate', 0, beat, ''} end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[1])
 for i = 6, #KEYS do
-  local holder = blocker(ARGV[1], KEYS[i], ARGV[9])
-  if holder then return {'locked', 0, holder, KEYS[i]} end
+  -- The run is live (its state was read above): at the head of the FIFO,
+  -- nothing older waits for the target, and blocker()'s walk is not needed.
+  local holder = redis.call('GET', KEYS[i])
+  if holder and holder ~= ARGV[1] then return {'locked', 0, holder, KEYS[i]} end
+  if redis.call('LINDEX', KEYS[i] .. ':fifo', 0) ~= ARGV[1] then
+    holder = blocker(ARGV[1], KEYS[i], ARGV[9])
+    if holder then return {'locked', 0, holder, KEYS[i]} end
+  end
 end
 for i = 6, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[4]) end
 redis.call('HDEL', KEYS[5], ARGV[1])
-local since = redis.call('HGET', KEYS[1], 'waiting_since')
+local since = run[5]
 if since then
   redis.call('HDEL', KEYS[1], 'waiting_since')
   redis.call('HINCRBYFLOAT', ARGV[12], op, math.max(tonumber(ARGV[6]) - tonumber(since), 0))
 end
-local deliveries = tonumber(redis.call('HGET', KEYS[1], 'deliveries') or '0')
+local deliveries = tonumber(run[4] or '0')
 if deliveries >= tonumber(ARGV[5]) then return {'exhausted', deliveries, '', ''} end
-deliveries = redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
-redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2])
-redis.call('HSETNX', KEYS[1], 'started_at', ARGV[6])
+deliveries = deliveries + 1
+if run[6] then
+  redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2], 'deliveries', deliveries)
+else
+  redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2], 'deliveries', deliveries,
+             'started_at', ARGV[6])
+end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'event', ARGV[7])
 return {'started', deliveries, '', ''}
 """

@@ -71,6 +71,17 @@ class RunRecord(LazyModel):
         return cls.model_validate(values)
 
 
+def _hash_value(key: str, value: Any) -> str:
+    """A record field's value as the run hash holds it: the JSON of
+    ``params``, ``result`` and ``notes``, numbers as redis-py writes them
+    (``repr``), strings as they are."""
+    if key in ("params", "result", "notes"):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return value
+    return repr(value)
+
+
 class RunStore(IndexedStore):
     """Operation records on one Redis client (``decode_responses=True``).
 
@@ -113,6 +124,17 @@ class RunStore(IndexedStore):
         self._orphaned = client.register_script(lua.ORPHANED)
         self._requeue_orphan = client.register_script(lua.REQUEUE_ORPHAN)
         self._refresh = client.register_script(lua.REFRESH)
+        self._claim_constants = tuple(
+            str(v).encode()
+            for v in (
+                self.active_key,
+                self.stream_key,
+                self.parked_key,
+                self.events_maxlen,
+                self.run_prefix,
+                self.lock_wait_seconds_key,
+            )
+        )
 
     def create(
         self,
@@ -134,13 +156,10 @@ class RunStore(IndexedStore):
         queued event); (False, "") when the id was taken: the same idempotency
         key submitted again (nothing is pushed then).
         """
-        fields: list[Any] = []
+        fields: list[str] = []
         for key, value in record.model_dump(mode="json").items():
-            if value is None:
-                continue
-            if key in ("params", "result", "notes"):
-                value = json.dumps(value)
-            fields += [key, value]
+            if value is not None:
+                fields += [key, _hash_value(key, value)]
         created, sid = self._create(
             keys=[
                 self.run_key(record.id),
@@ -161,7 +180,7 @@ class RunStore(IndexedStore):
                 self.retention_seconds,
                 message,
                 " ".join(lock_keys),
-                *fields,
+                json.dumps(fields, ensure_ascii=False),
             ],
         )
         return bool(created), str(sid)
@@ -227,29 +246,33 @@ class RunStore(IndexedStore):
         max_deliveries: int,
         op: str = "",
         params_json: str = "",
-    ) -> tuple[list[str], list[Any]]:
-        """The KEYS and ARGV of :meth:`claim` (same arguments)."""
+    ) -> tuple[list[bytes], list[bytes]]:
+        """The KEYS and ARGV of :meth:`claim` (same arguments), encoded: a
+        worker claims every run it is delivered on its event loop, and
+        redis-py's encoder would convert each argument there again (those
+        that are the same for every claim are encoded once per store)."""
+        active, stream, parked, maxlen, run_prefix, waits = self._claim_constants
         keys = [
-            self.run_key(run_id),
-            self.heartbeat_key(run_id),
-            self.active_key,
-            self.stream_key,
-            self.parked_key,
-            *lock_keys,
+            f"{self.run_prefix}{run_id}".encode(),
+            heartbeat_key(self.prefix, run_id).encode(),
+            active,
+            stream,
+            parked,
+            *(key.encode() for key in lock_keys),
         ]
-        args: list[Any] = [
-            run_id,
-            worker,
-            int(heartbeat_ttl * 1000),
-            int(lock_ttl * 1000),
-            max_deliveries,
-            time.time(),
-            event_json,
-            self.events_maxlen,
-            self.run_prefix,
-            op,
-            params_json,
-            self.lock_wait_seconds_key,
+        args = [
+            run_id.encode(),
+            worker.encode(),
+            b"%d" % int(heartbeat_ttl * 1000),
+            b"%d" % int(lock_ttl * 1000),
+            b"%d" % max_deliveries,
+            repr(time.time()).encode(),
+            event_json.encode(),
+            maxlen,
+            run_prefix,
+            op.encode(),
+            params_json.encode(),
+            waits,
         ]
         return keys, args
 

@@ -28,7 +28,10 @@ class RedisScript(Protocol):
     sha: str  # its SHA1, for EVALSHA
 
     def __call__(
-        self, keys: Sequence[str] = ..., args: Sequence[Field] = ..., client: Any = ...
+        self,
+        keys: Sequence[str | bytes] = ...,
+        args: Sequence[Field | bytes] = ...,
+        client: Any = ...,
     ) -> Any: ...
 
 

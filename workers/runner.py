@@ -189,13 +189,13 @@ def _deliver(
     token = claimed.token if claimed else delivery_token()
     request = ClaimRequest(run_id, op_name, params, token, qc.settings.key_prefix)
     target, lock_keys = request.target, request.lock_keys
-    params_json = request.params_json
+    params_json: str | None = None  # compare the parameters' JSON with the record's
     while True:
         claim = claimed or request.claim(qc, params_json=params_json)
         claimed = None
         outcome, delivery, holder, busy = claim.outcome, claim.delivery, claim.holder, claim.busy
         if outcome == "mismatch":
-            if holder == op_name and params_json and _same_json(busy, params):
+            if holder == op_name and params_json != "" and _same_json(busy, params):
                 params_json = ""  # the same values, spelled otherwise: claim without
                 continue
             why = (
@@ -358,7 +358,6 @@ def _run_and_record(
         except Exception as exc:
             log.warning("progress event lost: %s", exc)
 
-    delays = retry_delays(s.retry_attempts, s.retry_backoff, s.retry_backoff_max)
     attempt = 0
     while True:
         attempt += 1
@@ -366,6 +365,7 @@ def _run_and_record(
         try:
             result = run_operation(gw, op_name, params, progress, run_id=run_id)
         except SparkswarmError as exc:
+            delays = retry_delays(s.retry_attempts, s.retry_backoff, s.retry_backoff_max)
             if exc.retryable and attempt <= len(delays):
                 delay = delays[attempt - 1]
                 qc.store.note(

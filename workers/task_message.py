@@ -15,8 +15,21 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
+from functools import cache
 from typing import Any
+
+
+@cache
+def _same_for_every_run(pid: int) -> dict[str, str]:
+    """The headers ``as_task_v2`` would compute for each message that are
+    the same for every run message process ``pid`` sends: ``origin`` (host
+    name and pid) and ``argsrepr`` (runs take no positional arguments)."""
+    from celery.utils.nodenames import anon_nodename
+    from celery.utils.saferepr import saferepr
+
+    return {"origin": anon_nodename(), "argsrepr": saferepr(())}
 
 
 def task_envelope(
@@ -39,6 +52,7 @@ def task_envelope(
         args=(),
         kwargs=kwargs,
         kwargsrepr=repr(kwargs_shown if kwargs_shown is not None else kwargs),
+        **_same_for_every_run(os.getpid()),
     )
     body = json.dumps(message.body).encode()
     properties = dict(message.properties)

@@ -398,3 +398,22 @@ def test_a_run_parked_behind_another_queue_s_run_is_woken_onto_its_own_queue(
     lab.start_worker(concurrency=1, SPARKSWARM_QUEUE=other.settings.queue)
     assert qc.wait(second.run_id, 60).state == "succeeded"
     assert [e.split()[0] for e in executions(qc, key)] == ["start", "end", "start", "end"]
+
+
+def test_a_record_holds_any_text_it_was_submitted_with_exactly(lab: QueueLab) -> None:
+    """The record's fields reach ``lua.CREATE`` as one JSON argument: text
+    that JSON escapes (quotes, backslashes, control characters, NUL,
+    non-ASCII, U+2028) is stored as given, numbers as redis-py writes them."""
+    from sparkswarm.workers.client import QueueClient
+
+    qc = QueueClient(replace(lab.settings(), queue=f"{lab.queue}-text"))  # no worker runs it
+    text = 'é "q" \\ \n\t\x00\x01\x7f \u2028 😀 <&>'
+    params = {"key": text, "n": None, "f": 0.1, "big": 2**70, "nested": [text, {"k": text}]}
+    run = qc.submit("test.sleep", params, requester=text, source="api", schedule=text)
+    stored = qc.redis.hgetall(qc.store.run_key(run.run_id))
+    record = qc.get(run.run_id)
+    assert (record.requester, record.schedule, record.params) == (text, text, params)
+    assert stored["params"] == json.dumps(params)
+    assert stored["created_at"] == repr(record.created_at)
+    assert (stored["state"], stored["deliveries"], stored["notes"]) == ("queued", "0", "[]")
+    assert stored["target"] == f"test:{text}" and int(stored["seq"]) >= 1
