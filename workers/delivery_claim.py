@@ -44,6 +44,7 @@ from sparkswarm.workers.locks import target_keys
 
 if TYPE_CHECKING:
     from sparkswarm.workers.client import QueueClient
+    from sparkswarm.workers.records import ClaimArgs
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class ClaimRequest:
         keys, args = qc.store.claim_call(**self._claim_args(qc, self.params_json()))
         pipe.evalsha(qc.store.claim_sha, len(keys), *keys, *args)
 
-    def _claim_args(self, qc: QueueClient, params_json: str) -> dict[str, Any]:
+    def _claim_args(self, qc: QueueClient, params_json: str) -> ClaimArgs:
         """The arguments of ``RunStore.claim`` (and ``claim_call``) for this run."""
         return {
             "run_id": self.run_id,

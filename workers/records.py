@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from pydantic import Field
 
@@ -80,6 +80,24 @@ def _hash_value(key: str, value: Any) -> str:
     if isinstance(value, str):
         return value
     return repr(value)
+
+
+class ClaimArgs(TypedDict):
+    """The arguments of one claim (:meth:`RunStore.claim`, ``claim_call``):
+    run ``run_id`` for delivery token ``worker``, the target's ``lock_keys``,
+    the ``started`` event to write, the heartbeat's and locks' lifetimes in
+    seconds, how many deliveries a run may have, and what the record must
+    hold: operation ``op`` and (unless "") exactly ``params_json``."""
+
+    run_id: str
+    worker: str
+    lock_keys: list[str]
+    event_json: str
+    heartbeat_ttl: float
+    lock_ttl: float
+    max_deliveries: int
+    op: NotRequired[str]
+    params_json: NotRequired[str]
 
 
 class RunStore(IndexedStore):
@@ -188,20 +206,8 @@ class RunStore(IndexedStore):
     def heartbeat_key(self, run_id: str) -> str:
         return heartbeat_key(self.prefix, run_id)
 
-    def claim(
-        self,
-        run_id: str,
-        worker: str,
-        lock_keys: list[str],
-        event_json: str,
-        *,
-        heartbeat_ttl: float,
-        lock_ttl: float,
-        max_deliveries: int,
-        op: str = "",
-        params_json: str = "",
-    ) -> tuple[str, int, str, str]:
-        """Take the run for ``worker`` and mark it running, in one round trip,
+    def claim(self, **claim: Unpack[ClaimArgs]) -> tuple[str, int, str, str]:
+        """Take run ``run_id`` for ``worker`` and mark it running, in one round trip,
         if its record is of operation ``op`` and (unless ``params_json`` is
         "") has exactly these parameters.
 
@@ -215,17 +221,7 @@ class RunStore(IndexedStore):
         ``mismatch`` (nothing taken: the record's operation is third, and its
         parameters' JSON fourth if they were what differed).
         """
-        keys, args = self.claim_call(
-            run_id,
-            worker,
-            lock_keys,
-            event_json,
-            heartbeat_ttl=heartbeat_ttl,
-            lock_ttl=lock_ttl,
-            max_deliveries=max_deliveries,
-            op=op,
-            params_json=params_json,
-        )
+        keys, args = self.claim_call(**claim)
         outcome, deliveries, holder, busy = self._claim(keys=keys, args=args)
         return str(outcome), int(deliveries), str(holder), str(busy)
 
@@ -234,23 +230,12 @@ class RunStore(IndexedStore):
         """The SHA1 of ``lua.CLAIM`` (for ``EVALSHA`` in another client's pipeline)."""
         return str(self._claim.sha)
 
-    def claim_call(
-        self,
-        run_id: str,
-        worker: str,
-        lock_keys: list[str],
-        event_json: str,
-        *,
-        heartbeat_ttl: float,
-        lock_ttl: float,
-        max_deliveries: int,
-        op: str = "",
-        params_json: str = "",
-    ) -> tuple[list[bytes], list[bytes]]:
+    def claim_call(self, **claim: Unpack[ClaimArgs]) -> tuple[list[bytes], list[bytes]]:
         """The KEYS and ARGV of :meth:`claim` (same arguments), encoded: a
         worker claims every run it is delivered on its event loop, and
         redis-py's encoder would convert each argument there again (those
         that are the same for every claim are encoded once per store)."""
+        run_id = claim["run_id"]
         active, stream, parked, maxlen, run_prefix, waits = self._claim_constants
         keys = [
             f"{self.run_prefix}{run_id}".encode(),
@@ -258,20 +243,20 @@ class RunStore(IndexedStore):
             active,
             stream,
             parked,
-            *(key.encode() for key in lock_keys),
+            *(key.encode() for key in claim["lock_keys"]),
         ]
         args = [
             run_id.encode(),
-            worker.encode(),
-            b"%d" % int(heartbeat_ttl * 1000),
-            b"%d" % int(lock_ttl * 1000),
-            b"%d" % max_deliveries,
+            claim["worker"].encode(),
+            b"%d" % int(claim["heartbeat_ttl"] * 1000),
+            b"%d" % int(claim["lock_ttl"] * 1000),
+            b"%d" % claim["max_deliveries"],
             repr(time.time()).encode(),
-            event_json.encode(),
+            claim["event_json"].encode(),
             maxlen,
             run_prefix,
-            op.encode(),
-            params_json.encode(),
+            claim.get("op", "").encode(),
+            claim.get("params_json", "").encode(),
             waits,
         ]
         return keys, args

@@ -410,10 +410,10 @@ def test_a_recovery_pass_cut_short_leaves_the_orphan_to_the_next_pass(lab: Queue
     qc.redis.delete(settings.queue)
     started = OperationStarted(run_id=run.run_id, op="test.sleep", target="test:orphan")
     outcome, *_ = qc.store.claim(
-        run.run_id,
-        "dead-worker",
-        [],
-        started.model_dump_json(),
+        run_id=run.run_id,
+        worker="dead-worker",
+        lock_keys=[],
+        event_json=started.model_dump_json(),
         heartbeat_ttl=0.2,
         lock_ttl=0.2,
         max_deliveries=3,

@@ -142,10 +142,10 @@ def test_a_run_of_a_queue_no_worker_serves_is_left_to_that_queue(
     assert other.redis.lrem(other.settings.queue, 0, taken[0]) == 1  # taken by that worker
     started = OperationStarted(run_id=orphan.run_id, op="test.sleep", target=f"test:{key}-o")
     outcome, *_ = other.store.claim(
-        orphan.run_id,
-        "dead-worker",
-        [],
-        started.model_dump_json(),
+        run_id=orphan.run_id,
+        worker="dead-worker",
+        lock_keys=[],
+        event_json=started.model_dump_json(),
         heartbeat_ttl=0.2,
         lock_ttl=0.2,
         max_deliveries=3,
@@ -348,10 +348,10 @@ def test_the_heartbeat_refresh_of_a_run_that_just_finished_leaves_its_target_fre
     locks = target_keys(settings.key_prefix, f"test:{key}")
     started = OperationStarted(run_id=run.run_id, op="test.sleep", target=f"test:{key}")
     outcome, *_ = qc.store.claim(
-        run.run_id,
-        "w",
-        locks,
-        started.model_dump_json(),
+        run_id=run.run_id,
+        worker="w",
+        lock_keys=locks,
+        event_json=started.model_dump_json(),
         heartbeat_ttl=10,
         lock_ttl=30,
         max_deliveries=3,
