@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,6 +49,7 @@ from sparkswarm.workers.events import (
     OperationWaiting,
     progress_event,
 )
+from sparkswarm.workers.held_runs import HeldRuns
 from sparkswarm.workers.sealing import unseal_params
 
 __all__ = ["WORKER_TOKEN", "DeliveryOutcome", "execute_run", "worker_client"]
@@ -75,79 +75,8 @@ class DeliveryOutcome:
         return {"run_id": self.run_id, "outcome": self.outcome, "state": self.state}
 
 
-class _Refresher:
-    """One thread per worker process that extends the heartbeat and target
-    locks of every run this process holds, every quarter of their TTL.
-
-    Shared rather than one thread per run: starting a thread costs as much as
-    a Redis round trip, on every operation.
-    """
-
-    def __init__(self) -> None:
-        self._held: dict[str, tuple[str, list[str]]] = {}
-        self._reserved: set[str] = set()
-        self._guard = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def hold(self, run_id: str, token: str, lock_keys: list[str]) -> None:
-        """Keep run ``run_id``'s heartbeat (owner ``token``) and target
-        ``lock_keys`` alive."""
-        with self._guard:
-            self._held[run_id] = (token, lock_keys)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._loop, daemon=True, name="sparkswarm-heartbeat"
-                )
-                self._thread.start()
-
-    def drop(self, run_id: str) -> None:
-        with self._guard:
-            self._held.pop(run_id, None)
-
-    def reserve(self, run_id: str) -> bool:
-        """Mark ``run_id`` as executed by a thread of this process; False if
-        one is already at it. The heartbeat cannot tell: its owner is the
-        delivery that claimed (each has its own token), and two copies of
-        one message (a recovery race) may reach two threads of the same
-        worker, the second before the first claimed."""
-        with self._guard:
-            if run_id in self._reserved:
-                return False
-            self._reserved.add(run_id)
-            return True
-
-    def release(self, run_id: str) -> None:
-        with self._guard:
-            self._reserved.discard(run_id)
-
-    def refresh_all(self) -> None:
-        """One refresh of every run held. A run that finished meanwhile is
-        left alone (``lua.REFRESH`` checks its state in the same script):
-        re-taking its target lock would hold up the target's next runs."""
-        qc = worker_client()
-        ttl = qc.settings.heartbeat_ttl
-        with self._guard:
-            held = list(self._held.items())
-        for run_id, (token, lock_keys) in held:
-            try:
-                kept = qc.store.refresh(
-                    run_id, token, lock_keys, heartbeat_ttl=ttl, lock_ttl=ttl * 3
-                )
-                if kept == 0:
-                    log.warning(
-                        "run %s: its heartbeat or target lock has another owner now", run_id
-                    )
-            except Exception as exc:
-                log.warning("heartbeat refresh of run %s failed: %s", run_id, exc)
-
-    def _loop(self) -> None:
-        interval = worker_client().settings.heartbeat_ttl / 4
-        while True:
-            time.sleep(interval)
-            self.refresh_all()
-
-
-_REFRESHER = _Refresher()
+# The runs this process executes: their heartbeats and locks are refreshed.
+HELD_RUNS = HeldRuns(worker_client)
 
 
 def execute_run(
@@ -174,12 +103,12 @@ def execute_run(
         )
     if op.local:
         return _refuse_local(qc, op_name, run_id, params)
-    if not _REFRESHER.reserve(run_id):
+    if not HELD_RUNS.reserve(run_id):
         return DeliveryOutcome(run_id, "duplicate").as_dict()
     try:
         return _deliver(qc, op_name, run_id, params, claimed)
     finally:
-        _REFRESHER.release(run_id)
+        HELD_RUNS.release(run_id)
 
 
 def _deliver(
@@ -212,7 +141,7 @@ def _deliver(
     if outcome in ("duplicate", "done", "missing"):
         # duplicate: another live worker is executing this run right now.
         return DeliveryOutcome(run_id, outcome).as_dict()
-    _REFRESHER.hold(run_id, token, lock_keys)
+    HELD_RUNS.hold(run_id, token, lock_keys)
     try:
         if outcome == "exhausted":
             reason = (
@@ -243,7 +172,7 @@ def _deliver(
             return DeliveryOutcome(run_id, "finished", "failed").as_dict()
         return _run_and_record(qc, request, params, first_started)
     finally:
-        _REFRESHER.drop(run_id)
+        HELD_RUNS.drop(run_id)
 
 
 def _same_json(recorded: str, params: dict[str, Any]) -> bool:
