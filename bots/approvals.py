@@ -64,7 +64,7 @@ class Pending:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ClickVerdict:
     """What a click does: run or cancel (claiming the confirmation), tell the
     clicker something (ephemeral), and/or replace the question's buttons."""
 
@@ -94,38 +94,40 @@ def judge(
     role: str | None,
     approver: bool,
     now: float,
-) -> Verdict:
+) -> ClickVerdict:
     """The verdict on ``user`` (of ``team``, with ``role`` now) clicking
     ``action`` ("confirm" or "cancel") on ``pending`` (None: gone, expired)."""
     if pending is None:
-        return Verdict(tell="This confirmation has expired; nothing ran.", replace=expired_text(""))
+        return ClickVerdict(
+            tell="This confirmation has expired; nothing ran.", replace=expired_text("")
+        )
     if pending.done_by:
-        return Verdict(
+        return ClickVerdict(
             tell=f"This was already answered by {mention(pending.done_by)}; nothing more ran.",
             replace=answered_text(pending),
         )
     if pending.expires < now:
         text = expired_text(pending.words)
-        return Verdict(tell="This confirmation has expired; nothing ran.", replace=text)
+        return ClickVerdict(tell="This confirmation has expired; nothing ran.", replace=text)
     own = user == pending.requester and (team or pending.requester_team) == pending.requester_team
     if action == "cancel":
         if own or (pending.two_person and approver):
-            return Verdict(cancel=True)
-        return Verdict(tell=f"Only {mention(pending.requester)} can cancel this; nothing ran.")
+            return ClickVerdict(cancel=True)
+        return ClickVerdict(tell=f"Only {mention(pending.requester)} can cancel this; nothing ran.")
     why = refusal(role, pending.role, code(pending.words))
     if why:
-        return Verdict(tell=why, refused=True)
+        return ClickVerdict(tell=why, refused=True)
     if pending.two_person:
         if own:
-            return Verdict(
+            return ClickVerdict(
                 tell="you asked for this: another approver must confirm it", refused=True
             )
         if not approver:
-            return Verdict(tell="only an approver can confirm this", refused=True)
-        return Verdict(run=True)
+            return ClickVerdict(tell="only an approver can confirm this", refused=True)
+        return ClickVerdict(run=True)
     if not own:
-        return Verdict(tell=f"Only {mention(pending.requester)} can answer this; nothing ran.")
-    return Verdict(run=True)
+        return ClickVerdict(tell=f"Only {mention(pending.requester)} can answer this; nothing ran.")
+    return ClickVerdict(run=True)
 
 
 class ConfirmStore:

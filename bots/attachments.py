@@ -67,7 +67,7 @@ class Attachment:
 
 
 @dataclass(frozen=True)
-class Limits:
+class AttachmentLimits:
     """Bytes of one script, bytes of all data files, and files per command."""
 
     script: int
@@ -79,7 +79,7 @@ def _size(n: int) -> str:
     return f"{n / MIB:.1f} MiB" if n >= MIB else f"{n / 1024:.1f} KiB"
 
 
-def check(files: Sequence[Attachment], limits: Limits) -> None:
+def check(files: Sequence[Attachment], limits: AttachmentLimits) -> None:
     """InvalidRequest, naming the file, for: too many files, a name the
     request layer would refuse or given twice, an unknown size, a ``.py``
     that Slack does not take for text or Python, a script over
@@ -178,7 +178,9 @@ def looks_like(got: bytes, content_type: str, f: Attachment) -> str | None:
     return None
 
 
-def fetch(out: Any, ids: Sequence[str], limits: Limits, timeout: float = 20.0) -> dict[str, bytes]:
+def fetch(
+    out: Any, ids: Sequence[str], limits: AttachmentLimits, timeout: float = 20.0
+) -> dict[str, bytes]:
     """The attachments ``ids`` by name, read through ``out`` (a SlackOut):
     ``files.info`` for each, :func:`check`, then each ``url_private`` with the
     bot token. InvalidRequest for a file Slack will not describe or send, or

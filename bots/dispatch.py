@@ -43,7 +43,7 @@ from sparkswarm.executor import Executor, Origin
 from sparkswarm.requests.model import Request
 
 if TYPE_CHECKING:
-    from sparkswarm.bots.attachments import Limits
+    from sparkswarm.bots.attachments import AttachmentLimits
     from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
@@ -291,12 +291,12 @@ class Dispatcher:
         else:
             self.submit(req, request.op, dict(request.params), shown)
 
-    def attach_limits(self) -> Limits:
-        """The settings' limits on attached files (``attachments.Limits``)."""
+    def attach_limits(self) -> AttachmentLimits:
+        """The settings' limits on attached files (``attachments.AttachmentLimits``)."""
         from sparkswarm.bots import attachments
 
         s = self.settings
-        return attachments.Limits(
+        return attachments.AttachmentLimits(
             s.bot_attach_script_max, s.bot_attach_data_max, s.bot_attach_files_max
         )
 

@@ -56,7 +56,7 @@ class TaskFact:
 
 
 @dataclass(frozen=True)
-class NodeChange:
+class NodeStateChange:
     """A node's state change, from a ``node update`` event of ``/events``."""
 
     node_id: str
@@ -167,7 +167,7 @@ def task_fact(task: JSON) -> TaskFact:
     )
 
 
-def node_change(event: JSON) -> NodeChange | None:
+def node_change(event: JSON) -> NodeStateChange | None:
     """A node state change of an ``/events`` message; None for anything else."""
     if event.get("Type") != "node" or event.get("Action") != "update":
         return None
@@ -176,7 +176,7 @@ def node_change(event: JSON) -> NodeChange | None:
     state = attributes.get("state.new")
     if not state:
         return None
-    return NodeChange(
+    return NodeStateChange(
         node_id=str(actor.get("ID", "")),
         hostname=str(attributes.get("name", "")),
         state=str(state),

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sparkswarm.health_facts import NodeChange, NodeFact, ServiceFact, SwarmFacts, TaskFact
+from sparkswarm.health_facts import NodeFact, NodeStateChange, ServiceFact, SwarmFacts, TaskFact
 
 # "unknown" is what a newly elected leader says of every node until it hears
 # from it (a second or two): not news. A node that is gone turns "down".
@@ -91,7 +91,9 @@ def node_names(nodes: Iterable[NodeFact]) -> dict[str, str]:
     }
 
 
-def replay_node_changes(changes: Iterable[NodeChange], names: dict[str, str]) -> list[Observation]:
+def replay_node_changes(
+    changes: Iterable[NodeStateChange], names: dict[str, str]
+) -> list[Observation]:
     """Node changes from ``/events`` in order, as node_down observations.
 
     A node that went down and came back while nobody looked (a watcher

@@ -10,7 +10,7 @@ import pytest
 
 from sparkswarm.bots.attachments import (
     Attachment,
-    Limits,
+    AttachmentLimits,
     allowed_url,
     check,
     complete_words,
@@ -19,7 +19,7 @@ from sparkswarm.bots.attachments import (
 from sparkswarm.bots.commands import parse
 from sparkswarm.errors import InvalidRequest
 
-LIMITS = Limits(script=1024 * 1024, data=20 * 1024 * 1024, files=5)
+LIMITS = AttachmentLimits(script=1024 * 1024, data=20 * 1024 * 1024, files=5)
 MIB = 1024 * 1024
 
 

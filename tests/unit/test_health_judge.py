@@ -8,8 +8,8 @@ import pytest
 
 from sparkswarm.health_facts import (
     JobFact,
-    NodeChange,
     NodeFact,
+    NodeStateChange,
     ServiceFact,
     SwarmFacts,
     TaskFact,
@@ -194,7 +194,7 @@ def test_open_incidents_that_no_longer_hold_are_reported_cleared() -> None:
 
 
 def test_node_changes_replay_in_order() -> None:
-    changes = [NodeChange("n2", "w1", "down", 1.0), NodeChange("n2", "w1", "ready", 2.0)]
+    changes = [NodeStateChange("n2", "w1", "down", 1.0), NodeStateChange("n2", "w1", "ready", 2.0)]
     seen = replay_node_changes(changes, {"n2": "w1"})
     assert [(o.key, o.active) for o in seen] == [("node_down:w1", True), ("node_down:w1", False)]
 
@@ -267,7 +267,7 @@ def test_node_change_from_an_event() -> None:
         "Actor": {"ID": "n", "Attributes": {"name": "w1", "state.new": "down"}},
         "timeNano": 2_500_000_000,
     }
-    assert node_change(event) == NodeChange("n", "w1", "down", 2.5)
+    assert node_change(event) == NodeStateChange("n", "w1", "down", 2.5)
     assert node_change({**event, "Type": "service"}) is None
     assert node_change({**event, "Actor": {"ID": "n", "Attributes": {"name": "w1"}}}) is None
 

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sparkswarm.errors import InvalidRequest, NotFound, OperationFailed
+from sparkswarm.errors import InvalidRequest, OperationFailed
 from sparkswarm.gateway import Gateway
+from sparkswarm.image_build import image_id
 from sparkswarm.images import split_ref, validate_image_ref
 from sparkswarm.model_base import LazyModel
 from sparkswarm.progress import ProgressFn, no_progress
@@ -33,14 +34,6 @@ class ImageCopy(LazyModel):
     size_mb: int
     loaded_into: list[str]
     seconds: float
-
-
-def image_id(gw: Gateway, ref: str) -> str | None:
-    """The id of ``ref`` in ``gw``'s engine, or None if it has no such image."""
-    try:
-        return str(gw.inspect_image(ref)["Id"])
-    except NotFound:
-        return None
 
 
 def default_images(source: Gateway) -> list[str]:
