@@ -71,6 +71,12 @@ def shorten(escaped: str, limit: int, mark: str = ELLIPSIS) -> str:
     return kept + mark
 
 
+def shorten_plain(text: str, limit: int) -> str:
+    """Unescaped text (plain_text fields, file titles, lines escaped later) in
+    at most ``limit`` characters; a cut ends with an ellipsis."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + ELLIPSIS
+
+
 def bounded(escaped: str, limit: int, more: str) -> str:
     """Escaped text in at most ``limit`` characters; a cut says how many
     characters were left out and ``more``, where to read them

@@ -29,6 +29,7 @@ OPTION_VALUE = 150  # an option's value, at most
 NEXT_FILE = "@next-attached-file"
 NEXT_FILE_TEXT = "The .py file you attach next"
 FIELD = "value"  # every input's action_id (also the scale form's)
+INPUT_ERROR = 150  # characters of the error shown under a form's input: one line
 
 
 def form_view(
@@ -172,14 +173,20 @@ def judge_submission(state_values: dict[str, Any]) -> tuple[list[str], dict[str,
         else:
             commands.parse(words)
     except (ValueError, InvalidRequest) as exc:
-        first = str(exc).partition("\n")[0] or "not understood"
+        first = input_error(exc)
         lowered = first.lower()
         block = next(
             (b for b, word in _BLOCK_WORDS if word in lowered),
             "args",
         )
-        return [], {block: first[:150]}
+        return [], {block: first}
     return words, {}
+
+
+def input_error(exc: Exception) -> str:
+    """The first line of ``exc``, to show under a form's input (plain text;
+    a longer one ends in an ellipsis)."""
+    return blockkit.shorten_plain(str(exc).partition("\n")[0] or "not understood", INPUT_ERROR)
 
 
 # Which input a grammar error is about, by a word in it (else the arguments).

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots.blockkit import (
     CUT,
+    ELLIPSIS,
     FIELD_TEXT,
     MESSAGE_BLOCKS,
     SECTION_TEXT,
@@ -29,9 +30,12 @@ from sparkswarm.bots.blockkit import (
     mention,
     section,
     shorten,
+    shorten_plain,
 )
 from sparkswarm.bots.jobview import RANK, JobView, duration, job_lines
 from sparkswarm.states import TERMINAL_STATES
+
+ROW_TEXT = 120  # characters of a result row shown without known fields
 
 if TYPE_CHECKING:
     from sparkswarm.spark.job_record import JobRecord
@@ -138,28 +142,40 @@ class RunView:
 
 
 def summarize(result: dict[str, Any] | list[Any], limit: int = 8) -> list[str]:
-    """A few readable lines of an operation's JSON result."""
+    """A few readable lines of an operation's JSON result, at most ``limit``;
+    what does not fit is counted in the last line (``… 12 more``), and a long
+    output shows its last lines after a count of the earlier ones."""
     if isinstance(result, list):
-        return [_row(r) if isinstance(r, dict) else str(r) for r in result[:limit]]
+        return _at_most([_row(r) if isinstance(r, dict) else str(r) for r in result], limit)
     lines: list[str] = []
     output = result.get("output")
     if isinstance(output, list) and output:
         lines += [str(line) for line in output[-limit:]]
+        if len(output) > limit:
+            lines[0] = f"{ELLIPSIS} {len(output) - limit + 1} earlier lines of output"
     for key, value in result.items():
-        if key == "output" or len(lines) >= limit:
+        if key == "output":
             continue
         if isinstance(value, str | int | float | bool) and value not in ("", None):
             lines.append(f"{key}: {value}")
         elif isinstance(value, list) and value and isinstance(value[0], dict):
-            for item in value[: limit - len(lines)]:
-                lines.append(_row(item))
-    return lines[:limit]
+            lines += [_row(item) for item in value]
+    return _at_most(lines, limit)
+
+
+def _at_most(lines: list[str], limit: int) -> list[str]:
+    """``lines``, or their first ``limit - 1`` and a count of the rest."""
+    if len(lines) <= limit:
+        return lines
+    return [*lines[: limit - 1], f"{ELLIPSIS} {len(lines) - limit + 1} more"]
 
 
 def _row(item: dict[str, Any]) -> str:
     keys = ("service", "name", "outcome", "replicas", "running", "desired", "state", "image")
     parts = [f"{k}={item[k]}" for k in keys if k in item and item[k] not in (None, "")]
-    return ", ".join(parts) or str(item)[:120]
+    if parts:
+        return ", ".join(parts)
+    return shorten_plain(str(item), ROW_TEXT)
 
 
 def status_message(view: RunView) -> tuple[str, Blocks]:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SCREENFUL = 15  # rows of a listing answered in chat
+FILE_TITLE = 80  # characters of an uploaded answer's title (its first line)
 
 
 def queue_read(d: Dispatcher, req: ChatRequest, request: Request) -> None:
@@ -106,7 +107,7 @@ def post(
         if posted is None and req.response_url:
             d.respond(req.response_url, answer.text, blocks=answer.blocks)
     if answer.file is not None:
-        title = text.partition("\n")[0][:80]
+        title = blockkit.shorten_plain(text.partition("\n")[0], FILE_TITLE)
         if not d.out.upload(
             req.channel, "sparkswarm.txt", answer.file, thread_ts=req.thread_ts, title=title
         ):

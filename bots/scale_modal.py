@@ -24,6 +24,7 @@ from sparkswarm.bots.modal import (
     field_value,
     form_input,
     form_view,
+    input_error,
 )
 
 CALLBACK_ID = "sparkswarm_scale"
@@ -121,8 +122,8 @@ def judge_submission(state_values: dict[str, Any]) -> tuple[list[str], dict[str,
     try:
         commands.parse(words)
     except InvalidRequest as exc:
-        first = str(exc).partition("\n")[0] or "not understood"
+        first = input_error(exc)
         lowered = first.lower()
         block = "service" if "service" in lowered and "replica" not in lowered else "replicas"
-        return [], {block: first[:150]}
+        return [], {block: first}
     return words, {}

@@ -101,3 +101,11 @@ def test_the_file_you_attach_next_stands_in_the_script_s_place() -> None:
     assert modal.with_script(["spark", "submit", "pi"], "job.py") == ["spark", "submit", "pi"]
     _, errors = modal.judge_submission(_values(modal.NEXT_FILE, cores="many"))
     assert list(errors) == ["cores"]
+
+
+def test_a_long_grammar_error_under_an_input_ends_in_an_ellipsis() -> None:
+    long = "x" * 400 + "\nsecond line"
+    shown = modal.input_error(ValueError(long))
+    assert len(shown) == modal.INPUT_ERROR and shown.endswith("…") and "second" not in shown
+    assert modal.input_error(ValueError("short")) == "short"
+    assert modal.input_error(ValueError("")) == "not understood"

@@ -132,6 +132,20 @@ def test_status_message_shows_state_progress_and_outcome() -> None:
     assert "reason: service 'x' not found" in present.status_message(failed)[0]
 
 
+def test_a_result_too_long_for_the_thread_says_how_much_is_not_shown() -> None:
+    services = [{"name": f"s{i}", "replicas": i} for i in range(20)]
+    lines = present.summarize(services)
+    assert len(lines) == 8 and lines[:2] == ["name=s0, replicas=0", "name=s1, replicas=1"]
+    assert lines[-1] == "… 13 more"
+    output = [f"line {i}" for i in range(30)]
+    lines = present.summarize({"output": output, "exit_code": 0})
+    assert lines[0] == "… 23 earlier lines of output" and lines[1:7] == output[-7:-1]
+    assert lines[-1] == "… 2 more"  # the last output line and exit_code
+    assert present.summarize({"output": ["only"], "exit_code": 0}) == ["only", "exit_code: 0"]
+    odd = present.summarize([{"x": "y" * 500}])[0]
+    assert len(odd) == present.ROW_TEXT and odd.endswith("…")
+
+
 def test_durations_and_usage_messages() -> None:
     assert present.duration(4.24) == "4.2 s"
     assert present.duration(185) == "3 min 05 s"
