@@ -50,8 +50,11 @@ from sparkswarm.workers.incidents import Incident, IncidentStore, incident_store
 from sparkswarm.workers.locks import RedisLock
 
 if TYPE_CHECKING:
+    from slack_bolt import Ack, App
+
     from sparkswarm.bots.dispatch import Dispatcher
     from sparkswarm.bots.slack_out import SlackOut
+    from sparkswarm.bots.workpool import BoundedPool
     from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
@@ -300,7 +303,7 @@ def on_alert_button(
         dispatcher.out.ephemeral(channel, user, INTERNAL_ERROR)
 
 
-def register(app: Any, dispatcher: Dispatcher, qc: QueueClient, work: Any) -> None:
+def register(app: App, dispatcher: Dispatcher, qc: QueueClient, work: BoundedPool) -> None:
     """Listen to the alerts' buttons (Bolt ``app``); clicks are worked in ``work``."""
     import re
 
@@ -308,7 +311,7 @@ def register(app: Any, dispatcher: Dispatcher, qc: QueueClient, work: Any) -> No
 
     store = incident_store(qc)
 
-    def on_click(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_click(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         click_id = str(action.get("action_ts") or body.get("trigger_id") or uuid.uuid4().hex)
         work.submit(

@@ -35,6 +35,8 @@ from sparkswarm.config import Settings
 from sparkswarm.errors import InvalidRequest, Unavailable
 
 if TYPE_CHECKING:
+    from slack_bolt import App
+
     from sparkswarm.workers.client import QueueClient
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 class Bot:
     """A built bot: the Bolt app, its dispatcher and notifier."""
 
-    app: Any
+    app: App
     dispatcher: Dispatcher
     notifier: Notifier
     settings: Settings
@@ -160,7 +162,7 @@ def build(settings: Settings, qc: QueueClient | None = None, *, http: bool = Tru
     return bot
 
 
-def _on_lifecycle(app: Any, bot: Bot) -> None:
+def _on_lifecycle(app: App, bot: Bot) -> None:
     """Uninstalled, or the bot's tokens revoked: post nothing more (every call
     would fail), stop the notifier, and say so in the log."""
 
@@ -187,7 +189,7 @@ class _ThreadedAsgi:
     so one slow request does not hold up the others' acks, behind a cap on
     the body's size (checked before the body is read, let alone verified)."""
 
-    def __init__(self, app: Any, path: str = "/slack/events", max_body: int = 1 << 20) -> None:
+    def __init__(self, app: App, path: str = "/slack/events", max_body: int = 1 << 20) -> None:
         self.max_body = max_body
         from slack_bolt.adapter.asgi import SlackRequestHandler
 

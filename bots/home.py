@@ -31,7 +31,10 @@ from sparkswarm.bots.blockkit import (
 )
 
 if TYPE_CHECKING:
+    from slack_bolt import App
+
     from sparkswarm.bots.dispatch import Dispatcher
+    from sparkswarm.bots.workpool import BoundedPool
     from sparkswarm.workers.client import QueueClient
     from sparkswarm.workers.incidents import Incident
     from sparkswarm.workers.records import RunRecord
@@ -208,7 +211,7 @@ class Home:
         return [r for r in result if isinstance(r, dict)]
 
 
-def register_home(app: Any, home: Home, work: Any) -> None:
+def register_home(app: App, home: Home, work: BoundedPool) -> None:
     """Listen to ``app_home_opened`` (Bolt ``app``); the view is built in ``work``."""
 
     def on_home(event: dict[str, Any]) -> None:

@@ -18,10 +18,13 @@ import logging
 import shlex
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.bots.dispatch import BUSY, CHANNEL_MESSAGE, ChatRequest, Dispatcher
 from sparkswarm.bots.workpool import BoundedPool
+
+if TYPE_CHECKING:
+    from slack_bolt import Ack, App
 
 log = logging.getLogger(__name__)
 SLASH_COMMANDS = ("/sparkswarm", "/spark", "/swarm")
@@ -62,7 +65,7 @@ def on_pool(
         threading.Thread(target=dispatcher.busy, args=(req,), daemon=True).start()
 
 
-def listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str = "") -> None:
+def listen(app: App, dispatcher: Dispatcher, work: BoundedPool, bot_user: str = "") -> None:
     """Register the bot's listeners on the Bolt ``app``."""
     from sparkswarm.bots import modal, scale_modal
     from sparkswarm.bots.awaited import CANCEL_ACTION as WAIT_CANCEL
@@ -71,7 +74,7 @@ def listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str = 
     def take(req: ChatRequest) -> None:
         on_pool(work, dispatcher, req, dispatcher.handle, req)
 
-    def on_command(ack: Any, command: dict[str, Any]) -> None:
+    def on_command(ack: Ack, command: dict[str, Any]) -> None:
         req = ChatRequest(
             command=command.get("command", ""),
             text=command.get("text", ""),
@@ -102,7 +105,7 @@ def listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str = 
             # A file in a channel: the one someone waits to attach, if so (awaited.py).
             take(dataclasses.replace(event_request(event, body), command=CHANNEL_MESSAGE))
 
-    def on_confirm(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_confirm(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         answer = "confirm" if action.get("action_id") == "sparkswarm_confirm" else "cancel"
         value = str(action.get("value", ""))
@@ -114,7 +117,7 @@ def listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str = 
         """A sent form: its words go the way typed ones do (a mistake the
         grammar finds is shown in the form, nothing runs)."""
 
-        def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
             words, errors = judge(view.get("state", {}).get("values", {}))
             if errors:
                 ack(response_action="errors", errors=errors)
@@ -125,7 +128,7 @@ def listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str = 
 
         return on_submit
 
-    def on_wait_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_wait_cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Cancel on the message saying the bot waits for a file."""
         ack()
         req = click_request(body, f"click:{action.get('action_ts', '')}")
@@ -133,7 +136,7 @@ def listen(app: Any, dispatcher: Dispatcher, work: BoundedPool, bot_user: str = 
             work, dispatcher, req, dispatcher.file_waits.cancel, req, str(action.get("value", ""))
         )
 
-    def on_sql_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_sql_cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A running statement's Cancel button (roles checked in sqlcancel)."""
         from sparkswarm.bots import sqlcancel
 

@@ -21,12 +21,16 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 
 from sparkswarm.bots.budget import Budgets, retry_after
 from sparkswarm.bots.scrub import Scrubber
 from sparkswarm.errors import Unavailable
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 
 log = logging.getLogger(__name__)
 # Methods Slack takes as a query string only (their pages: "does not
@@ -62,17 +66,22 @@ def _method_of(url: str) -> str:
     return url.split("?")[0].rsplit("/", 1)[-1]
 
 
-def _retry_handler(budgets: Budgets, retries: int, meter: CallMeter) -> Any:
+def _retry_handler(budgets: Budgets, retries: int, meter: CallMeter) -> RetryHandler:
     """slack_sdk's 429 retry, told to sleep until our budget lets the method
     go again (after recording the ``Retry-After`` there for every caller)."""
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
     class RetryOnBudget(RateLimitErrorRetryHandler):
         def prepare_for_next_attempt(
-            self, *, state: Any, request: Any, response: Any = None, error: Any = None
+            self,
+            *,
+            state: RetryState,
+            request: HttpRequest,
+            response: HttpResponse | None = None,
+            error: Exception | None = None,
         ) -> None:
-            if response is None:
-                raise error
+            if response is None:  # never: the handler retries only a 429 response
+                return
             method = _method_of(request.url)
             meter.limited(method)
             channel = _channel_of(request.data)
@@ -101,7 +110,7 @@ class SlackOut:
 
     def __init__(
         self,
-        client: Any,
+        client: WebClient,
         scrubber: Scrubber,
         *,
         max_wait: float = 120.0,
@@ -158,8 +167,9 @@ class SlackOut:
                 response = client.api_call(method, http_verb="GET", params=clean)
             else:
                 response = client.api_call(method, json=clean)
-            data: dict[str, Any] = dict(response.data)
-            return data
+            if not isinstance(response.data, dict):  # a file's bytes: no method here
+                raise Unavailable(f"slack {method}: the answer is not JSON")
+            return dict(response.data)
         except SlackApiError as exc:
             if exc.response.status_code == 429:
                 self.meter.limited(method)

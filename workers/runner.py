@@ -30,7 +30,7 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkswarm.config import retry_delays
 from sparkswarm.errors import InvalidRequest, SparkswarmError
@@ -51,6 +51,9 @@ from sparkswarm.workers.events import (
 )
 from sparkswarm.workers.held_runs import HeldRuns
 from sparkswarm.workers.sealing import unseal_params
+
+if TYPE_CHECKING:
+    from sparkswarm.gateway import Gateway
 
 __all__ = ["WORKER_TOKEN", "DeliveryOutcome", "execute_run", "worker_client"]
 
@@ -383,7 +386,7 @@ def _finish_failed(
 
 
 def _credit_earlier_delivery(
-    qc: QueueClient, run_id: str, gw: Any, result: Any, since: float
+    qc: QueueClient, run_id: str, gw: Gateway, result: Any, since: float
 ) -> Any:
     """A recovered run's result, with what its earlier delivery did put back.
 
