@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.worker.consumer import Consumer as CeleryConsumer
 
 from sparkswarm.workers.dead_letters import move_aside
 
+if TYPE_CHECKING:
+    from kombu import Message
+
 log = logging.getLogger(__name__)
 
 
-def _raw_of(message: Any) -> bytes:
+def _raw_of(message: Message) -> bytes:
     """The item as it was on the Redis list (kombu's virtual messages keep it)."""
     raw = getattr(message, "_raw", None)
     if raw is not None:
@@ -34,30 +37,30 @@ def _raw_of(message: Any) -> bytes:
 class Consumer(CeleryConsumer):  # type: ignore[misc]
     """Celery's consumer that also moves aside the messages it drops."""
 
-    def _move_aside(self, message: Any, reason: str) -> None:
+    def _move_aside(self, message: Message, reason: str) -> None:
         queue = (getattr(message, "delivery_info", None) or {}).get("routing_key") or "?"
         # The channel the message came on: kombu's Redis channel, whose
         # pool reaches the same broker.
         with message.channel.conn_or_acquire() as client:
             move_aside(client, _raw_of(message), str(queue), reason)
 
-    def on_unknown_message(self, body: Any, message: Any) -> None:
+    def on_unknown_message(self, body: Any, message: Message) -> None:
         self._safely(message, "not a task message")
         super().on_unknown_message(body, message)
 
-    def on_unknown_task(self, body: Any, message: Any, exc: Exception) -> None:
+    def on_unknown_task(self, body: Any, message: Message, exc: Exception) -> None:
         self._safely(message, f"unknown task: {exc}")
         super().on_unknown_task(body, message, exc)
 
-    def on_invalid_task(self, body: Any, message: Any, exc: Exception) -> None:
+    def on_invalid_task(self, body: Any, message: Message, exc: Exception) -> None:
         self._safely(message, f"invalid task message: {exc}")
         super().on_invalid_task(body, message, exc)
 
-    def on_decode_error(self, message: Any, exc: Exception) -> None:
+    def on_decode_error(self, message: Message, exc: Exception) -> None:
         self._safely(message, f"body does not decode: {type(exc).__name__}: {exc}")
         super().on_decode_error(message, exc)
 
-    def _safely(self, message: Any, reason: str) -> None:
+    def _safely(self, message: Message, reason: str) -> None:
         try:
             self._move_aside(message, reason)
         except Exception as exc:
