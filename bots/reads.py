@@ -15,7 +15,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.bots import blockkit, present
+from sparkswarm.bots import answers, blockkit, present
 from sparkswarm.errors import SparkswarmError
 from sparkswarm.executor import Origin
 from sparkswarm.requests.model import Request
@@ -40,19 +40,19 @@ def queue_read(d: Dispatcher, req: ChatRequest, request: Request) -> None:
     result = d.executor.read(Request(op=request.op, params=params, read_only=True))
     blocks: list[blockkit.Block] | None
     if request.op == "spark.jobs":
-        text, blocks = present.jobs_answer(result)
+        text, blocks = answers.jobs_answer(result)
     elif request.op == "spark.job":
-        text, blocks = present.job_answer(result)
+        text, blocks = answers.job_answer(result)
     elif request.op == "runs.show":
         full = json.dumps(result.model_dump(mode="json"), indent=1)
         post(d, req, f"run {result.id}", full, None)
         return
     elif request.op == "runs.ls":
-        text, blocks = present.runs_answer(result)
+        text, blocks = answers.runs_answer(result)
     else:
         rows = [item.model_dump(mode="json") for item in result]
         columns = ["name", "cron", "command", "next_run", "last_state"]
-        text, blocks = present.table_answer("schedules", rows, columns, "schedule ls")
+        text, blocks = answers.table_answer("schedules", rows, columns, "schedule ls")
     post(d, req, text, text, blocks)
 
 
@@ -66,7 +66,7 @@ def worker_read(d: Dispatcher, req: ChatRequest, request: Request, shown: str) -
         if record.state != "succeeded":
             d.tell(req, present.read_failed(shown, record.error or ""))
             return
-        text, blocks = present.read_answer(shown, record.result or {})
+        text, blocks = answers.read_answer(shown, record.result or {})
         post(d, req, text, text, blocks)
     except (SparkswarmError, TimeoutError) as exc:
         d.tell(req, present.read_failed(shown, str(exc)))

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparkswarm.bots import approvals, blockkit, commands, present
+from sparkswarm.bots import answers, approvals, blockkit, commands, present
 from sparkswarm.bots.budget import Budgets, retry_after
 from sparkswarm.bots.double_rules import Meter, block_errors, message_error
 from sparkswarm.bots.jobview import JobView
@@ -177,7 +177,7 @@ def test_a_listing_of_120_services_fits_and_counts_what_it_leaves_out() -> None:
         {"name": f"svc-{i:03d}", "replicas": "1/1", "mode": "replicated", "image": "busybox:1"}
         for i in range(120)
     ]
-    text, blocks = present.read_answer("service ls", rows)
+    text, blocks = answers.read_answer("service ls", rows)
     assert_valid(blocks)
     assert len(blocks) == 50
     note = blocks[-1]
@@ -191,13 +191,13 @@ def test_a_listing_of_120_services_fits_and_counts_what_it_leaves_out() -> None:
 
 def test_long_read_answers_hostile_cells_and_empty_values_stay_within_limits() -> None:
     result = {"output": ["x" * 4427], "status": "<!channel>"}
-    text, blocks = present.read_answer("swarm status", result)
+    text, blocks = answers.read_answer("swarm status", result)
     answer = blockkit.reply(text, text, blocks, 2800)
     assert answer.blocks is not None and answer.text is not None
     assert_valid(answer.blocks, answer.text)
     assert blocks[0]["block_id"] == blockkit.CUT  # the line was clipped: the file follows
     rows = [{"name": h, "error": "", "image": "y" * 5000} for h in HOSTILE]
-    text, blocks = present.table_answer("<!here> " * 40, rows, ["name", "error", "image"])
+    text, blocks = answers.table_answer("<!here> " * 40, rows, ["name", "error", "image"])
     answer = blockkit.reply(text, text, blocks, 2800)
     assert answer.blocks is not None and answer.text is not None
     assert_valid(answer.blocks, answer.text)
@@ -227,9 +227,9 @@ def test_every_other_answer_is_valid_and_escaped(hostile: str) -> None:
         cancelled_by: str = ""
 
     for _text, blocks in [
-        present.runs_answer([Record()]),
+        answers.runs_answer([Record()]),
         present.confirm_blocks("c1", f"service rm {hostile}", "U0OPER", 120),
-        present.read_answer(f"service ps {hostile}", [{"name": hostile, "state": hostile}]),
+        answers.read_answer(f"service ps {hostile}", [{"name": hostile, "state": hostile}]),
     ]:
         assert_valid(blocks)
         assert_no_markup_but_ours(blocks)
@@ -386,13 +386,13 @@ def test_any_text_from_anywhere_makes_valid_escaped_messages(
     table = [
         {"name": (lines or [words])[i % max(1, len(lines))], "state": words} for i in range(rows)
     ]
-    answers = [
+    rendered = [
         present.status_message(view),
-        present.read_answer(words, table),
-        present.read_answer(words, {"output": lines, "note": words}),
+        answers.read_answer(words, table),
+        answers.read_answer(words, {"output": lines, "note": words}),
         present.confirm_blocks("c", words, words, 60),
     ]
-    for text, blocks in answers:
+    for text, blocks in rendered:
         reply = blockkit.reply(text, text, blocks, 2800)
         assert reply.blocks is not None and reply.text is not None
         assert_valid(reply.blocks, reply.text)
@@ -403,6 +403,6 @@ def test_a_secret_with_markup_characters_is_scrubbed_after_escaping_too() -> Non
     from sparkswarm.bots.scrub import MASK, Scrubber
 
     secret = "p&ss<w>rd-1234"
-    _, blocks = present.read_answer("swarm status", {"output": [f"password={secret}"]})
+    _, blocks = answers.read_answer("swarm status", {"output": [f"password={secret}"]})
     clean = Scrubber([secret]).data(blocks)
     assert "p&amp;ss&lt;w&gt;rd" not in json.dumps(clean) and MASK in json.dumps(clean)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sparkswarm.bots import commands, present
+from sparkswarm.bots import answers, commands, present
 from sparkswarm.bots.jobview import job_output
 from sparkswarm.spark.job_record import JobAsk, JobRecord
 from sparkswarm.workers.events import OperationStarted, OperationSucceeded, SparkJobChanged
@@ -144,13 +144,13 @@ def test_jobs_and_job_answers_are_block_kit() -> None:
         _record(state="RUNNING", requester="U0OPER", source="slack", created_at=now - 5),
         _record(id="j2", state="FAILED", reason="no alive workers", finished_at=now),
     ]
-    text, blocks = present.jobs_answer(records)
+    text, blocks = answers.jobs_answer(records)
     assert blocks[0]["type"] == "header" and len(blocks) == 3
     fields = [f["text"] for f in blocks[1]["fields"]]
     assert "*id*\nj1" in fields and "*state*\n:arrows_counterclockwise: running" in fields
     assert "*by*\nU0OPER (slack)" in fields
     assert "no alive workers" in text
-    text, blocks = present.job_answer(_record(state="SUCCEEDED", output=["Pi is roughly 3.1"]))
+    text, blocks = answers.job_answer(_record(state="SUCCEEDED", output=["Pi is roughly 3.1"]))
     assert ":white_check_mark: *succeeded* spark job `j1` (pi)" in blocks[0]["text"]["text"]
     assert "Pi is roughly 3.1" in blocks[1]["text"]["text"]
 
