@@ -145,8 +145,10 @@ def test_arbitrary_words_never_crash_and_never_print(words: list[str]) -> None:
     ),
 )
 def test_near_valid_words_never_crash(group: str, rest: list[str]) -> None:
+    """Words either parse into a request or are refused with InvalidRequest."""
     with contextlib.suppress(InvalidRequest):
-        parse([group, *rest])
+        request = parse([group, *rest])
+        assert request.op and isinstance(request.params, dict)
 
 
 MUTATING = sorted(name for name, words in SAMPLES.items() if not parse(words).read_only)
