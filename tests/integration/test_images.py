@@ -16,6 +16,7 @@ import pytest
 
 from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.spark.version import LOCAL_IMAGE, OFFICIAL_IMAGE, SPARK_VERSION
+from tests.conftest import unavailable
 from tests.support.cli import sparkswarm
 
 pytestmark = pytest.mark.integration
@@ -131,7 +132,7 @@ def test_make_base_image_gives_java_17_and_python_311(
     from sparkswarm.image_build import make_base_image
 
     if shutil.which("mmdebstrap") is None:
-        pytest.skip("mmdebstrap is not installed")
+        unavailable("mmdebstrap is not installed (scripts/setup.sh installs it)")
     tag = f"sparkswarm-test/base:{prefix}"
     test_tags.append(tag)
     started = time.monotonic()

@@ -59,8 +59,6 @@ def test_deploy_matches_docker_stack_deploy(gw: Any, name: Any, web_images: Any,
     from sparkswarm.stacks.source import read_stack_source
 
     paths = [str(CASES / f) if not os.path.isabs(f) else f for f in ORACLE_CASES[case]]
-    if case == "spark" and not SPARK_STACK.exists():
-        pytest.skip("stacks/spark/stack.yml does not exist yet")
     stack = name("o")
     env = _case_env(gw, name, case, Path(paths[0]))
     params, _ = read_stack_source(paths, {**os.environ, **env})
