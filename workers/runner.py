@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sparkswarm.config import retry_delays
 from sparkswarm.errors import InvalidRequest, SparkswarmError
+from sparkswarm.retry import retry_delays
 from sparkswarm.workers.client import QueueClient
 from sparkswarm.workers.delivery_claim import (
     WORKER_TOKEN,

@@ -40,7 +40,6 @@ __all__ = [
     "Settings",
     "from_environment",
     "get_settings",
-    "retry_delays",
 ]
 
 ENV_PREFIX = "SPARKSWARM_"
@@ -581,13 +580,3 @@ def get_settings() -> Settings:
     (its value is not repeated: SPARKSWARM_REDIS_URL may hold a password).
     """
     return from_environment()
-
-
-def retry_delays(attempts: int, first: float, cap: float) -> list[float]:
-    """Delays between ``attempts`` tries: ``first``, doubling, at most ``cap``
-    (from the ``retry_*`` settings).
-
-    >>> retry_delays(4, 1.0, 3.0)
-    [1.0, 2.0, 3.0]
-    """
-    return [min(first * 2**n, cap) for n in range(max(attempts - 1, 0))]

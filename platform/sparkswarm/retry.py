@@ -1,10 +1,14 @@
-"""The one read-modify-write retry: resend a change made on a stale version.
+"""Retrying: the one read-modify-write retry, and the queue's backoff.
 
+A change made on a stale version is resent (:func:`update_with_retry`).
 The Engine replaces a service's, node's or swarm's whole spec on update and
 takes the version the change was made on; if someone changed the object in
 between, it answers "update out of sequence" (:class:`~sparkswarm.errors.OutOfSequence`).
 The cure is always the same: read the object again, make the change again on
 what was read, send it again, a bounded number of times with a growing pause.
+
+A worker retries an operation that failed with a retryable error after the
+pauses of :func:`retry_delays` (doubling up to a cap).
 """
 
 from __future__ import annotations
@@ -49,3 +53,13 @@ def update_with_retry(
             on_retry(attempt)
         time.sleep((BACKOFF_SECONDS if backoff is None else backoff) * attempt)
         attempt += 1
+
+
+def retry_delays(attempts: int, first: float, cap: float) -> list[float]:
+    """Delays between ``attempts`` tries: ``first``, doubling, at most ``cap``
+    (a worker takes them from the ``retry_*`` settings).
+
+    >>> retry_delays(4, 1.0, 3.0)
+    [1.0, 2.0, 3.0]
+    """
+    return [min(first * 2**n, cap) for n in range(max(attempts - 1, 0))]

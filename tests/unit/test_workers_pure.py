@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sparkswarm.config import retry_delays
 from sparkswarm.errors import InvalidRequest
+from sparkswarm.retry import retry_delays
 from sparkswarm.workers.locks import target_keys
 from sparkswarm.workers.records import RunRecord
 
