@@ -128,6 +128,22 @@ def test_a_record_is_shown_in_words() -> None:
     assert record_row(record)["duration"] == "42.5s"
 
 
+def test_a_record_shows_exit_code_0_and_leaves_out_what_it_does_not_know() -> None:
+    record = JobRecord(
+        id="ab12cd34",
+        stack="lab",
+        service="lab-job-ab12cd34",
+        name="pi",
+        script="pi.py",
+        ask=JobAsk(cores=1, executor_memory_mb=512),
+        created_at=1000.0,
+        exit_code=0,
+        history_ui="http://10.0.0.1:18080/",
+    )
+    lines = describe(record)[6:]
+    assert lines == ["  exit code  0", "  history    http://10.0.0.1:18080/"]
+
+
 def test_a_schedule_captures_spark_submit_as_plain_json() -> None:
     from sparkswarm.requests import parse
 
