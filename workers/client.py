@@ -100,13 +100,7 @@ class QueueClient:
             ),
         )
         prefix = self.settings.key_prefix
-        self.store = RunStore(
-            self.redis,
-            prefix,
-            retention_days=self.settings.run_retention_days,
-            retention_count=self.settings.run_retention_count,
-            events_maxlen=self.settings.events_maxlen,
-        )
+        self.store = RunStore.for_client(self)
         self.events = EventStream(self.redis, prefix, self.settings.events_maxlen)
         # Chat users waiting to attach the script of a ``/spark submit`` form.
         self.attachment_waits = AttachmentWaits(self.redis, prefix)

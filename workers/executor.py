@@ -8,14 +8,13 @@ returns.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from sparkswarm.errors import InvalidRequest
-from sparkswarm.executor import Executor, LocalExecutor, Origin, Run
+from sparkswarm.executor import Executor, LocalExecutor, Origin, Run, SubmitOptions
 
 if TYPE_CHECKING:
     from sparkswarm.config import Settings
-    from sparkswarm.progress import ProgressFn
     from sparkswarm.requests.model import Request
     from sparkswarm.workers.client import QueueClient
 
@@ -50,15 +49,7 @@ class QueueExecutor:
             self._client = self._client()
         return self._client
 
-    def submit(
-        self,
-        request: Request,
-        *,
-        origin: Origin,
-        key: str | None = None,
-        detach: bool = False,
-        progress: ProgressFn | None = None,
-    ) -> Run:
+    def submit(self, request: Request, *, origin: Origin, **options: Unpack[SubmitOptions]) -> Run:
         """Record and enqueue ``request`` (see :meth:`QueueClient.submit`); a
         ``local`` operation runs in this process when a local executor is set.
         Raises InvalidRequest, Conflict (a key reused for other params) and
@@ -66,15 +57,13 @@ class QueueExecutor:
         from sparkswarm.operations import get_operation
 
         if self.local is not None and get_operation(request.op).local:
-            return self.local.submit(
-                request, origin=origin, key=key, detach=detach, progress=progress
-            )
+            return self.local.submit(request, origin=origin, **options)
         sub = self.client.submit(
             request.op,
             dict(request.params),
             requester=origin.requester,
             source=origin.source,
-            key=key,
+            key=options.get("key"),
             schedule=origin.schedule,
         )
         return Run(run_id=sub.run_id, created=sub.created, stream_id=sub.stream_id)

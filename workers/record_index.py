@@ -8,38 +8,57 @@ what a record is, and which ones must stay, is theirs.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Self, TypedDict, Unpack
 
 if TYPE_CHECKING:
+    from sparkswarm.workers.client import QueueClient
     from sparkswarm.workers.redis_api import RedisClient
 
 
+class Retention(TypedDict, total=False):
+    """How long a store keeps records (``retention_days``, default 30; at most
+    ``retention_count``, default 5000) and how long the event stream it
+    writes to grows (``events_maxlen``, default 10,000)."""
+
+    retention_days: int
+    retention_count: int
+    events_maxlen: int
+
+
 class IndexedStore:
-    """What both record stores hold: the Redis client, where their keys live,
-    how long records are kept, and the event stream they write to.
+    """What both record stores hold: the Redis client, where their keys live
+    (under ``prefix``), how long records are kept, and the event stream they
+    write to.
 
     ``index`` names the store's keys: ``<prefix><index>`` is the time index,
     ``<prefix><index>:active`` the set of records still under way.
     """
 
+    index: ClassVar[str]
+
     def __init__(
-        self,
-        client: RedisClient,
-        prefix: str,
-        index: str,
-        *,
-        retention_days: int,
-        retention_count: int,
-        events_maxlen: int,
+        self, client: RedisClient, prefix: str = "ssw:", **retention: Unpack[Retention]
     ) -> None:
         self.client = client
         self.prefix = prefix
-        self.index_key = f"{prefix}{index}"
-        self.active_key = f"{prefix}{index}:active"
+        self.index_key = f"{prefix}{self.index}"
+        self.active_key = f"{prefix}{self.index}:active"
         self.stream_key = f"{prefix}events"
-        self.retention_seconds = retention_days * 86400
-        self.retention_count = retention_count
-        self.events_maxlen = events_maxlen
+        self.retention_seconds = retention.get("retention_days", 30) * 86400
+        self.retention_count = retention.get("retention_count", 5000)
+        self.events_maxlen = retention.get("events_maxlen", 10_000)
+
+    @classmethod
+    def for_client(cls, qc: QueueClient) -> Self:
+        """The store on ``qc``'s Redis, with its prefix and retention settings."""
+        s = qc.settings
+        return cls(
+            qc.redis,
+            s.key_prefix,
+            retention_days=s.run_retention_days,
+            retention_count=s.run_retention_count,
+            events_maxlen=s.events_maxlen,
+        )
 
 
 def newest_first(client: RedisClient, index_key: str, page: int) -> Iterator[list[str]]:

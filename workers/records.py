@@ -24,7 +24,7 @@ from sparkswarm.model_base import LazyModel
 from sparkswarm.states import TERMINAL_STATES, RunState
 from sparkswarm.workers import lua
 from sparkswarm.workers.locks import heartbeat_key
-from sparkswarm.workers.record_index import IndexedStore, newest_first, past_retention
+from sparkswarm.workers.record_index import IndexedStore, Retention, newest_first, past_retention
 from sparkswarm.workers.redis_api import RedisClient
 
 
@@ -107,23 +107,12 @@ class RunStore(IndexedStore):
     :class:`NotFound` for an unknown run id where it says so.
     """
 
+    index = "runs"
+
     def __init__(
-        self,
-        client: RedisClient,
-        prefix: str = "ssw:",
-        *,
-        retention_days: int = 30,
-        retention_count: int = 5000,
-        events_maxlen: int = 10_000,
+        self, client: RedisClient, prefix: str = "ssw:", **retention: Unpack[Retention]
     ) -> None:
-        super().__init__(
-            client,
-            prefix,
-            "runs",
-            retention_days=retention_days,
-            retention_count=retention_count,
-            events_maxlen=events_maxlen,
-        )
+        super().__init__(client, prefix, **retention)
         self._create = client.register_script(lua.CREATE)
         self._claim = client.register_script(lua.CLAIM)
         self._park = client.register_script(lua.PARK)

@@ -19,14 +19,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from sparkswarm.errors import InvalidRequest, NotFound
 from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.spark.job_record import JobRecord
 from sparkswarm.states import FINAL_JOB_STATES
 from sparkswarm.workers.events import SparkJobChanged
-from sparkswarm.workers.record_index import IndexedStore, newest_first, past_retention
+from sparkswarm.workers.record_index import IndexedStore, Retention, newest_first, past_retention
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -42,36 +42,13 @@ class JobStore(IndexedStore):
     Methods raise redis-py's errors when Redis is unreachable.
     """
 
-    def __init__(
-        self,
-        client: RedisClient,
-        prefix: str = "ssw:",
-        *,
-        retention_days: int = 30,
-        retention_count: int = 5000,
-        events_maxlen: int = 10_000,
-    ) -> None:
-        super().__init__(
-            client,
-            prefix,
-            "sparkjobs",
-            retention_days=retention_days,
-            retention_count=retention_count,
-            events_maxlen=events_maxlen,
-        )
-        self.unclean_key = f"{prefix}sparkjobs:unclean"
+    index = "sparkjobs"
 
-    @classmethod
-    def for_client(cls, qc: QueueClient) -> JobStore:
-        """The store next to ``qc``'s run records (same Redis, prefix, retention)."""
-        s = qc.settings
-        return cls(
-            qc.redis,
-            s.key_prefix,
-            retention_days=s.run_retention_days,
-            retention_count=s.run_retention_count,
-            events_maxlen=s.events_maxlen,
-        )
+    def __init__(
+        self, client: RedisClient, prefix: str = "ssw:", **retention: Unpack[Retention]
+    ) -> None:
+        super().__init__(client, prefix, **retention)
+        self.unclean_key = f"{prefix}sparkjobs:unclean"
 
     def key(self, job_id: str) -> str:
         return f"{self.prefix}sparkjob:{job_id}"

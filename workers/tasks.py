@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from celery import signals
@@ -71,45 +72,34 @@ def bare_noop(mark_list: str) -> None:
 app.task(name="sparkswarm.bench.bare_noop", ignore_result=True)(bare_noop)
 
 
-_recovery_stop = threading.Event()
+_background_stop = threading.Event()
 
 
-def _start_recovery(**_: Any) -> None:
-    """At worker start, and every few seconds after: re-queue orphaned runs."""
+def _start_background_threads(**_: Any) -> None:
+    """At worker start: the recovery of orphaned runs (every few seconds), and
+    as the settings say the swarm and Spark job watchers (each active only
+    while it holds its lease or lock); all stop when the worker shuts down."""
     from sparkswarm.workers.recovery import recovery_loop
 
-    threading.Thread(
-        target=recovery_loop, args=(_recovery_stop,), daemon=True, name="sparkswarm-recovery"
-    ).start()
+    settings = get_settings()
+    loops: list[tuple[str, Callable[[threading.Event], None]]] = [("recovery", recovery_loop)]
+    if settings.swarm_watcher_in_worker:
+        from sparkswarm.workers import swarm_watch
+
+        loops.append(("swarm-watcher", swarm_watch.watch_forever))
+    if settings.spark_watcher_in_worker:
+        from sparkswarm.workers import spark_watcher
+
+        loops.append(("spark-watcher", spark_watcher.watch_forever))
+    for name, loop in loops:
+        threading.Thread(
+            target=loop, args=(_background_stop,), daemon=True, name=f"sparkswarm-{name}"
+        ).start()
 
 
-def _stop_recovery(**_: Any) -> None:
-    _recovery_stop.set()
+def _stop_background_threads(**_: Any) -> None:
+    _background_stop.set()
 
 
-def _start_spark_watcher(**_: Any) -> None:
-    """At worker start: a Spark job watcher thread (active only while it holds the lock)."""
-    if not get_settings().spark_watcher_in_worker:
-        return
-    from sparkswarm.workers.spark_watcher import watch_forever
-
-    threading.Thread(
-        target=watch_forever, args=(_recovery_stop,), daemon=True, name="sparkswarm-spark-watcher"
-    ).start()
-
-
-def _start_swarm_watcher(**_: Any) -> None:
-    """At worker start: a swarm watcher thread (active only while it holds the lease)."""
-    if not get_settings().swarm_watcher_in_worker:
-        return
-    from sparkswarm.workers.swarm_watch import watch_forever
-
-    threading.Thread(
-        target=watch_forever, args=(_recovery_stop,), daemon=True, name="sparkswarm-swarm-watcher"
-    ).start()
-
-
-signals.worker_ready.connect(_start_recovery, weak=False)
-signals.worker_ready.connect(_start_swarm_watcher, weak=False)
-signals.worker_ready.connect(_start_spark_watcher, weak=False)
-signals.worker_shutdown.connect(_stop_recovery, weak=False)
+signals.worker_ready.connect(_start_background_threads, weak=False)
+signals.worker_shutdown.connect(_stop_background_threads, weak=False)

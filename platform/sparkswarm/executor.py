@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, Unpack, get_args
 
 from sparkswarm.errors import InvalidRequest
 
@@ -63,22 +63,22 @@ class Run:
         return self.run_id is not None
 
 
+class SubmitOptions(TypedDict, total=False):
+    """How :meth:`Executor.submit` runs a change: the same ``key`` twice runs
+    once (recorded runs only); ``detach`` tells the operation not to wait for
+    the swarm to converge (a recorded run never makes the caller wait); in
+    this process ``progress`` is told what happens."""
+
+    key: str | None
+    detach: bool
+    progress: ProgressFn | None
+
+
 class Executor(Protocol):
     """Runs requests; see the module docstring."""
 
-    def submit(
-        self,
-        request: Request,
-        *,
-        origin: Origin,
-        key: str | None = None,
-        detach: bool = False,
-        progress: ProgressFn | None = None,
-    ) -> Run:
-        """Carry out change ``request`` for ``origin``; the same ``key`` twice
-        runs once (recorded runs only). In this process ``progress`` is told
-        what happens, and ``detach`` tells the operation not to wait for the
-        swarm to converge (a recorded run never makes the caller wait).
+    def submit(self, request: Request, *, origin: Origin, **options: Unpack[SubmitOptions]) -> Run:
+        """Carry out change ``request`` for ``origin`` (see SubmitOptions).
         Raises InvalidRequest for a request this executor cannot run, and
         (in this process) what the operation raises."""
         ...
@@ -98,28 +98,20 @@ class LocalExecutor:
     def __init__(self, gateway: Callable[[], Gateway]) -> None:
         self.gateway = gateway
 
-    def submit(
-        self,
-        request: Request,
-        *,
-        origin: Origin,
-        key: str | None = None,
-        detach: bool = False,
-        progress: ProgressFn | None = None,
-    ) -> Run:
+    def submit(self, request: Request, *, origin: Origin, **options: Unpack[SubmitOptions]) -> Run:
         """Run ``request`` now; the Run holds its result. InvalidRequest with
         a ``key`` (only recorded runs have one) or for a queue read."""
         from sparkswarm.operations import call_operation
 
-        if key is not None:
+        if options.get("key") is not None:
             raise InvalidRequest(
                 "--key needs the queue (SPARKSWARM_REDIS_URL): runs in this process are "
                 "not recorded"
             )
         params = {**request.params}
-        if detach:
+        if options.get("detach"):
             params.setdefault("detach", True)
-        result = call_operation(self.gateway(), request.op, params, progress)
+        result = call_operation(self.gateway(), request.op, params, options.get("progress"))
         return Run(run_id=None, result=result)
 
     def read(self, request: Request) -> Any:

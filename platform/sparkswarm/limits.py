@@ -38,8 +38,6 @@ DEFAULT_MAX_STACK_REPLICAS = 200
 # Longest wait any command accepts (seconds): a week. Beyond that a number is
 # a typo, and ``inf`` would hold a worker slot for ever.
 MAX_WAIT_SECONDS = 7 * 24 * 3600
-# Engine integers (durations in ns, bytes, NanoCPUs) are Go int64.
-MAX_INT64 = 2**63 - 1
 
 _ASCII_COUNT = re.compile(r"[0-9]+")
 

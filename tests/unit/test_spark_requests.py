@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,20 +104,27 @@ def test_job_states_move_forward_only() -> None:
     assert not can_move("RUNNING", "RUNNING")
 
 
-def test_a_record_is_shown_in_words() -> None:
-    record = JobRecord(
+def _pi_record(**fields: Any) -> JobRecord:
+    """The record of job ab12cd34 (pi.py on stack lab, submitted at 1000.0), ``fields`` set."""
+    return JobRecord(
         id="ab12cd34",
         stack="lab",
         service="lab-job-ab12cd34",
         name="pi",
         script="pi.py",
+        ask=JobAsk(cores=1, executor_memory_mb=512),
+        created_at=1000.0,
+        **fields,
+    )
+
+
+def test_a_record_is_shown_in_words() -> None:
+    record = _pi_record(
         args=["4"],
         requester="ann@host",
         source="slack",
-        ask=JobAsk(cores=1, executor_memory_mb=512),
         state="FAILED",
         reason="ValueError: no",
-        created_at=1000.0,
         finished_at=1042.5,
         exit_code=1,
         output=["started"],
@@ -126,6 +134,12 @@ def test_a_record_is_shown_in_words() -> None:
     assert "job ab12cd34: FAILED" in text and "reason     ValueError: no" in text
     assert "after 42.5 s" in text and "ann@host (slack)" in text and "master UI" in text
     assert record_row(record)["duration"] == "42.5s"
+
+
+def test_a_record_shows_exit_code_0_and_leaves_out_what_it_does_not_know() -> None:
+    record = _pi_record(exit_code=0, history_ui="http://10.0.0.1:18080/")
+    lines = describe(record)[6:]
+    assert lines == ["  exit code  0", "  history    http://10.0.0.1:18080/"]
 
 
 def test_a_schedule_captures_spark_submit_as_plain_json() -> None:

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
     from sparkswarm.requests import Request
 
-EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
 

@@ -7,6 +7,7 @@ so every command acts from here with this process's gateway and settings
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -38,34 +39,6 @@ MONITORING_OPTION = typer.Option(
 )
 
 
-def _deploy(
-    *,
-    name: str,
-    image: str | None,
-    redis_image: str | None,
-    sets: list[str] | None,
-    upgrade: bool,
-    monitoring: bool | None,
-) -> Any:
-    from sparkswarm.cli.common import gateway
-    from sparkswarm.config import get_settings
-    from sparkswarm.platform_stack import platform_up
-
-    verb = "upgrade" if upgrade else "up"
-    with live_progress(f"platform {verb} {name}") as progress:
-        return platform_up(
-            gateway(),
-            settings=get_settings(),
-            name=name,
-            image=image,
-            redis_image=redis_image,
-            sets=list(sets or []),
-            upgrade=upgrade,
-            monitoring=monitoring,
-            progress=progress,
-        )
-
-
 def _show_deploy(result: Any, as_json: bool) -> None:
     from sparkswarm.cli.common import console, print_json, print_table
 
@@ -81,53 +54,55 @@ def _show_deploy(result: Any, as_json: bool) -> None:
         console().print("every changed service is running and healthy", highlight=False)
 
 
-@app.command("up")
-def up(
-    name: str = NAME_OPTION,
-    image: str | None = IMAGE_OPTION,
-    redis_image: str | None = REDIS_IMAGE_OPTION,
-    sets: list[str] = SET_OPTION,
-    monitoring: bool | None = MONITORING_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Deploy the platform stack (or bring it up to date) and wait until it is healthy.
+def _deploy_command(*, upgrade: bool) -> Callable[..., None]:
+    """The command behind `platform up` and `platform upgrade` (``upgrade``:
+    roll the running services onto the current images)."""
+
+    def deploy(
+        name: str = NAME_OPTION,
+        image: str | None = IMAGE_OPTION,
+        redis_image: str | None = REDIS_IMAGE_OPTION,
+        sets: list[str] = SET_OPTION,
+        monitoring: bool | None = MONITORING_OPTION,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        from sparkswarm.cli.common import gateway
+        from sparkswarm.config import get_settings
+        from sparkswarm.platform_stack import platform_up
+
+        verb = "upgrade" if upgrade else "up"
+        with live_progress(f"platform {verb} {name}") as progress:
+            result = platform_up(
+                gateway(),
+                settings=get_settings(),
+                name=name,
+                image=image,
+                redis_image=redis_image,
+                sets=list(sets or []),
+                upgrade=upgrade,
+                monitoring=monitoring,
+                progress=progress,
+            )
+        _show_deploy(result, as_json)
+
+    return deploy
+
+
+app.command(
+    "up",
+    help="""Deploy the platform stack (or bring it up to date) and wait until it is healthy.
 
     The bot is deployed when SPARKSWARM_SLACK_BOT_TOKEN and
     SPARKSWARM_SLACK_APP_TOKEN (or their _FILE variants) are set here;
     Prometheus with --monitoring (`images build prometheus` first).
-    """
-    result = _deploy(
-        name=name,
-        image=image,
-        redis_image=redis_image,
-        sets=sets,
-        upgrade=False,
-        monitoring=monitoring,
-    )
-    _show_deploy(result, as_json)
-
-
-@app.command("upgrade")
-def upgrade(
-    name: str = NAME_OPTION,
-    image: str | None = IMAGE_OPTION,
-    redis_image: str | None = REDIS_IMAGE_OPTION,
-    sets: list[str] = SET_OPTION,
-    monitoring: bool | None = MONITORING_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Roll the running platform onto the current images (after `images build platform`,
+    """,
+)(_deploy_command(upgrade=False))
+app.command(
+    "upgrade",
+    help="""Roll the running platform onto the current images (after `images build platform`,
     which builds anew when the checkout changed), one task at a time, through our
-    own rolling update."""
-    result = _deploy(
-        name=name,
-        image=image,
-        redis_image=redis_image,
-        sets=sets,
-        upgrade=True,
-        monitoring=monitoring,
-    )
-    _show_deploy(result, as_json)
+    own rolling update.""",
+)(_deploy_command(upgrade=True))
 
 
 @app.command("status")

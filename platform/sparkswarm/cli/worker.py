@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    import threading
+
+    from sparkswarm.config import Settings
 
 # Operations mostly wait on the Engine API; beyond this many at once a worker
 # only adds lock contention and Engine load.
 MAX_CONCURRENCY = 64
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOGLEVEL_OPTION = typer.Option("info", "--loglevel", "-l", help="Log level.")
 LOG_FORMAT_OPTION = typer.Option(
     None,
     "--log-format",
@@ -33,15 +42,6 @@ def _celery_log_format(chosen: str) -> None:
         json_for_celery(get_settings())
 
 
-def _check_broker() -> None:
-    """Exit 2 with one sentence when Redis refuses our credentials (Celery
-    would retry that for ever); an unreachable Redis is left to Celery."""
-    from sparkswarm.config import get_settings
-    from sparkswarm.workers.broker_check import check_broker_credentials
-
-    check_broker_credentials(get_settings())
-
-
 def _loglevel(text: str) -> str:
     """``text`` as a Celery log level; a one-line refusal (exit 2) otherwise."""
     from sparkswarm.cli.common import fail
@@ -52,18 +52,49 @@ def _loglevel(text: str) -> str:
     return level
 
 
+def _settings_with_broker(*, check_credentials: bool = True) -> Settings:
+    """The settings; exit 2 with one sentence when no broker is configured,
+    or (``check_credentials``) when Redis refuses our credentials (Celery
+    would retry that for ever). An unreachable Redis is left to Celery."""
+    from sparkswarm.cli.common import fail
+    from sparkswarm.config import get_settings
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
+    if check_credentials:
+        from sparkswarm.workers.broker_check import check_broker_credentials
+
+        check_broker_credentials(settings)
+    return settings
+
+
+def _until_stopped(watch_forever: Callable[[threading.Event], None], what: str) -> None:
+    """Run a watcher's ``watch_forever`` until SIGTERM or Ctrl-C."""
+    import logging
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    logging.getLogger("sparkswarm").warning("%s started", what)
+    try:
+        watch_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
 def worker(
     concurrency: int = typer.Option(4, "--concurrency", "-c", help="Operations run at once."),
     pool: str = typer.Option(
         "threads", "--pool", help="Celery pool: threads (default), prefork or solo."
     ),
-    loglevel: str = typer.Option("info", "--loglevel", "-l", help="Log level."),
+    loglevel: str = LOGLEVEL_OPTION,
     hostname: str = typer.Option("", "--hostname", "-n", help="Worker name (default: host)."),
     log_format: str | None = LOG_FORMAT_OPTION,
 ) -> None:
     """Run a worker that executes queued operations (needs SPARKSWARM_REDIS_URL)."""
     from sparkswarm.cli.common import fail
-    from sparkswarm.config import get_settings
 
     # Checked before Celery sees them: its own checks end in a traceback.
     if not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -71,10 +102,7 @@ def worker(
     level = _loglevel(loglevel)
     if pool not in ("threads", "prefork", "solo"):
         raise fail("--pool is one of threads, prefork, solo")
-    settings = get_settings()
-    if not settings.redis_url:
-        raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
-    _check_broker()
+    settings = _settings_with_broker()
     chosen_format = checked_log_format(log_format) or settings.log_format
     _celery_log_format(chosen_format)
     from sparkswarm.workers.app import app
@@ -99,19 +127,13 @@ def worker(
 
 
 def beat(
-    loglevel: str = typer.Option("info", "--loglevel", "-l", help="Log level."),
+    loglevel: str = LOGLEVEL_OPTION,
     log_format: str | None = LOG_FORMAT_OPTION,
 ) -> None:
     """Run the scheduler (RedBeat; a second beat waits on the lock as a standby)."""
-    from sparkswarm.cli.common import fail
-    from sparkswarm.config import get_settings
-
     level = _loglevel(loglevel)
-    url = get_settings().redis_url
-    if not url:
-        raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
-    _check_broker()
-    _celery_log_format(checked_log_format(log_format) or get_settings().log_format)
+    settings = _settings_with_broker()
+    _celery_log_format(checked_log_format(log_format) or settings.log_format)
     from sparkswarm.workers.app import app
 
     app.start(
@@ -125,56 +147,28 @@ def beat(
 
 
 def spark_watcher(
-    loglevel: str = typer.Option("info", "--loglevel", "-l", help="Log level."),
+    loglevel: str = LOGLEVEL_OPTION,
     log_format: str | None = LOG_FORMAT_OPTION,
 ) -> None:
     """Run the Spark job watcher (one is active at a time; others stand by)."""
-    import logging
-    import signal
-    import threading
-
-    from sparkswarm.cli.common import fail
-    from sparkswarm.config import get_settings
-
-    url = get_settings().redis_url
-    if not url:
-        raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
-    _check_broker()
+    settings = _settings_with_broker()
     from sparkswarm.workers.log_format import configure
     from sparkswarm.workers.spark_watcher import watch_forever
 
-    configure(get_settings(), _loglevel(loglevel), checked_log_format(log_format))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    logging.getLogger("sparkswarm").warning("spark watcher started")
-    try:
-        watch_forever(stop)
-    except KeyboardInterrupt:
-        stop.set()
+    configure(settings, _loglevel(loglevel), checked_log_format(log_format))
+    _until_stopped(watch_forever, "spark watcher")
 
 
 def watch(
-    loglevel: str = typer.Option("info", "--loglevel", "-l", help="Log level."),
+    loglevel: str = LOGLEVEL_OPTION,
 ) -> None:
     """Run the swarm watcher: engine events and task states -> incidents (one active at a time)."""
     import logging
-    import signal
-    import threading
 
-    from sparkswarm.cli.common import fail
-    from sparkswarm.config import get_settings
-
-    if not get_settings().redis_url:
-        raise fail("set SPARKSWARM_REDIS_URL to the broker, e.g. redis://127.0.0.1:6379/0")
+    _settings_with_broker(check_credentials=False)
     from sparkswarm.workers.swarm_watch import watch_forever
 
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    logging.getLogger("sparkswarm").warning("swarm watcher started")
-    try:
-        watch_forever(stop)
-    except KeyboardInterrupt:
-        stop.set()
+    _until_stopped(watch_forever, "swarm watcher")

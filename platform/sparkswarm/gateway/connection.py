@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, Unpack, cast
 
 from sparkswarm.errors import SparkswarmError, Unavailable
 from sparkswarm.gateway.engine_errors import classify, enable_ssh, load_docker, translated_errors
-from sparkswarm.gateway.engine_http import Wire, json_body, query_string, speaks_plain_http
+from sparkswarm.gateway.engine_http import RequestParts, Wire, encoded_request, speaks_plain_http
 
 # Named for the package: users filter the failover warnings by this name.
 log = logging.getLogger("sparkswarm.gateway")
@@ -44,16 +44,7 @@ class Transport(Protocol):
 
     def ping(self) -> str: ...
 
-    def request(
-        self,
-        what: str,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any: ...
+    def request(self, what: str, method: str, path: str, **parts: Unpack[RequestParts]) -> Any: ...
 
     def close(self) -> None: ...
 
@@ -69,24 +60,14 @@ class DockerPyTransport:
             self.api.ping()
         return str(self.api.api_version)
 
-    def request(
-        self,
-        what: str,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    def request(self, what: str, method: str, path: str, **parts: Unpack[RequestParts]) -> Any:
         """As :meth:`Wire.request`, over docker-py's session (its public API only)."""
         import docker.errors
         import requests
 
         api = self.api
-        query = query_string(params)
-        url = f"{api.base_url}/v{api.api_version}{path}" + (f"?{query}" if query else "")
-        data, sent = json_body(body, headers)
+        target, data, sent = encoded_request(api.api_version, path, parts)
+        url = f"{api.base_url}{target}"
         with translated_errors(what):
             response = api.request(
                 method, url, data=data, headers=sent, timeout=api.timeout, allow_redirects=False
@@ -147,16 +128,7 @@ class Connection:
         self._chosen = ""  # the configured endpoint in use ("" = the environment's)
         self.endpoint: str | None = None
 
-    def _call(
-        self,
-        what: str,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    def _call(self, what: str, method: str, path: str, **parts: Unpack[RequestParts]) -> Any:
         """Send one JSON request to the manager in use; its decoded answer or None.
 
         ``path`` is the Engine API path without version (``/services``).
@@ -164,7 +136,7 @@ class Connection:
         """
         transport = self._in_use()
         try:
-            return transport.request(what, method, path, params=params, body=body, headers=headers)
+            return transport.request(what, method, path, **parts)
         except Unavailable:
             self.close()
             raise

@@ -23,7 +23,7 @@ import json
 import select
 import socket
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import quote, urlencode, urlsplit
 
 from sparkswarm.errors import InvalidRequest, Unavailable
@@ -69,6 +69,27 @@ def filters_param(filters: Mapping[str, str | list[str]] | None) -> dict[str, st
         name: [value] if isinstance(value, str) else list(value) for name, value in filters.items()
     }
     return {"filters": json.dumps(as_lists)}
+
+
+class RequestParts(TypedDict, total=False):
+    """What a JSON request to the Engine carries besides its method and path:
+    query ``params`` (None values left out), a JSON ``body`` (None values left
+    out: the Engine's Go decoder refuses null for strings) and extra ``headers``."""
+
+    params: Mapping[str, Any] | None
+    body: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+
+
+def encoded_request(
+    api_version: str | None, path: str, parts: RequestParts
+) -> tuple[str, bytes | None, dict[str, str]]:
+    """The request line's target (``/v<version><path>?<query>``), the JSON body
+    and the headers of one request."""
+    query = query_string(parts.get("params"))
+    target = f"/v{api_version}{path}" + (f"?{query}" if query else "")
+    data, headers = json_body(parts.get("body"), parts.get("headers"))
+    return target, data, headers
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -132,23 +153,12 @@ class Wire:
         self.api_version = headers.get("api-version")
         return self.api_version or ""
 
-    def request(
-        self,
-        what: str,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    def request(self, what: str, method: str, path: str, **parts: Unpack[RequestParts]) -> Any:
         """Send one request to the versioned ``path``; the decoded JSON answer or None.
 
         ``what`` names the request in errors ("list services: ...").
-        ``body`` is sent as JSON with its None values left out (the Engine's
-        Go decoder refuses null for strings).
         """
-        target, data, sent_headers = self._prepared(path, params, body, headers)
+        target, data, sent_headers = self._prepared(path, parts)
         status, _, payload = self._exchange(what, method, target, data, sent_headers)
         if status >= 300:
             raise classify(status, _message(payload) or f"{what}: the engine answered {status}")
@@ -176,7 +186,7 @@ class Wire:
         a followed log that may be quiet for long); it is closed when the
         iterator ends or is closed.
         """
-        target, data, headers = self._prepared(path, params, body, None)
+        target, data, headers = self._prepared(path, {"params": params, "body": body})
         connection = self._new_connection(timeout)
         try:
             try:
@@ -194,20 +204,11 @@ class Wire:
         finally:
             connection.close()
 
-    def _prepared(
-        self,
-        path: str,
-        params: Mapping[str, Any] | None,
-        body: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-    ) -> tuple[str, bytes | None, dict[str, str]]:
-        """The request line's target, the JSON body and the headers of one request."""
+    def _prepared(self, path: str, parts: RequestParts) -> tuple[str, bytes | None, dict[str, str]]:
+        """As :func:`encoded_request`, in the API version the engine speaks."""
         if self.api_version is None:
             self.ping()
-        query = query_string(params)
-        target = f"/v{self.api_version}{path}" + (f"?{query}" if query else "")
-        data, sent_headers = json_body(body, headers)
-        return target, data, sent_headers
+        return encoded_request(self.api_version, path, parts)
 
     def _exchange(
         self, what: str, method: str, target: str, data: bytes | None, headers: dict[str, str]

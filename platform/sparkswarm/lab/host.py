@@ -20,7 +20,6 @@ from sparkswarm.errors import InvalidRequest, OperationFailed
 
 BRIDGE = "ssw-br0"
 BRIDGE_HOST_ADDRESS = "10.77.0.1"
-BRIDGE_NETWORK = "10.77.0.0/24"
 TOOLS = ("ip", "iptables", "nsenter", "unshare", "dockerd", "umount")
 _TOOL_PACKAGES = {
     "ip": "iproute2",

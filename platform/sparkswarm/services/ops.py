@@ -68,17 +68,24 @@ def image_of(spec: dict[str, Any]) -> str:
     return str(spec["TaskTemplate"]["ContainerSpec"]["Image"])
 
 
-def unchanged_outcome(name: str, service: dict[str, Any]) -> ServiceOutcome:
-    """The outcome of an operation that found ``service`` as asked: nothing sent."""
-    spec = service["Spec"]
+def spec_outcome(
+    name: str, service_id: str, spec: dict[str, Any], outcome: Outcome
+) -> ServiceOutcome:
+    """The ``outcome`` of an operation that leaves service ``name`` at
+    ``spec``: its image and replicas; changed unless ``unchanged``."""
     return ServiceOutcome(
         service=name,
-        id=service["ID"],
-        changed=False,
-        outcome="unchanged",
+        id=service_id,
+        changed=outcome != "unchanged",
+        outcome=outcome,
         image=image_of(spec),
         desired=replicas_of(spec),
     )
+
+
+def unchanged_outcome(name: str, service: dict[str, Any]) -> ServiceOutcome:
+    """The outcome of an operation that found ``service`` as asked: nothing sent."""
+    return spec_outcome(name, service["ID"], service["Spec"], "unchanged")
 
 
 # --- create -------------------------------------------------------------------
@@ -160,15 +167,7 @@ def _await_new_service(
     progress: ProgressFn,
     started: float,
 ) -> ServiceOutcome:
-    image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
-    result = ServiceOutcome(
-        service=name,
-        id=service_id,
-        changed=True,
-        outcome="created",
-        image=image,
-        desired=replicas_of(spec),
-    )
+    result = spec_outcome(name, service_id, spec, "created")
     if detach:
         return result
     # Following tasks loads here: a detached create needs none of it.
@@ -252,14 +251,7 @@ def update_service(
         end = wait_for_update(gw, watcher, timeout=timeout, expect_rollout=True)
         return _finished(unchanged, end, started, rollback=False)
     progress(f"update of {name} accepted", service=name, log=True)
-    result = ServiceOutcome(
-        service=name,
-        id=service["ID"],
-        changed=True,
-        outcome="detached",
-        image=image_of(after),
-        desired=replicas_of(after),
-    )
+    result = spec_outcome(name, service["ID"], after, "detached")
     if detach:
         return result
     end = wait_for_update(
@@ -333,13 +325,7 @@ def rollback_service(
                 service["ID"], service["Version"]["Index"], service["Spec"], rollback=True
             )
             progress(f"rollback of {name} started", service=name, log=True)
-            result = replace(
-                result,
-                changed=True,
-                outcome="detached",
-                image=image_of(service["PreviousSpec"]),
-                desired=replicas_of(service["PreviousSpec"]),
-            )
+            result = spec_outcome(name, service["ID"], service["PreviousSpec"], "detached")
         return result, watcher
 
     # An update under way moves the service's version on: read it again and retry.

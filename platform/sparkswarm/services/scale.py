@@ -12,7 +12,7 @@ from sparkswarm.progress import ProgressFn, no_progress
 from sparkswarm.retry import update_with_retry
 from sparkswarm.services.admission import admit_replicas
 from sparkswarm.services.models import ScaleResult, ServiceOutcome
-from sparkswarm.services.ops import DEFAULT_TIMEOUT, replicas_of, unchanged_outcome
+from sparkswarm.services.ops import DEFAULT_TIMEOUT, replicas_of, spec_outcome, unchanged_outcome
 from sparkswarm.services.queries import resolve_service
 from sparkswarm.services.replicas import set_replicas
 from sparkswarm.services.rolling import TaskWatcher, wait_for_services
@@ -56,7 +56,7 @@ def scale_services(
             spec = set_replicas(service["Spec"], count)
             gw.update_service(service["ID"], service["Version"]["Index"], spec)
             progress(f"{name} scaled to {count}", service=name, replicas=count, log=True)
-            return watcher, replace(outcome, changed=True, outcome="detached", desired=count)
+            return watcher, spec_outcome(name, service["ID"], spec, "detached")
 
         scaled.append(update_with_retry(partial(resolve_service, gw, name), change))
     ended = {} if detach else wait_for_services(gw, [w for w, _ in scaled], timeout=timeout)

@@ -126,22 +126,17 @@ def describe(record: JobRecord) -> list[str]:
         f"  by         {record.requester or '?'} ({record.source or '?'})",
         f"  submitted  {_when(record.created_at)}",
     ]
-    if record.schedule:
-        lines.append(f"  schedule   {record.schedule}")
-    if record.app_id:
-        lines.append(f"  app        {record.app_id}")
-    if record.started_at:
-        lines.append(f"  running    {_when(record.started_at)}")
-    if record.finished_at:
-        lines.append(f"  ended      {_when(record.finished_at)} after {record.duration:g} s")
-    if record.exit_code is not None:
-        lines.append(f"  exit code  {record.exit_code}")
-    if record.reason:
-        lines.append(f"  reason     {record.reason}")
-    if record.master_ui:
-        lines.append(f"  master UI  {record.master_ui}")
-    if record.history_ui:
-        lines.append(f"  history    {record.history_ui}")
+    known_only = {
+        "schedule": record.schedule,
+        "app": record.app_id,
+        "running": record.started_at and _when(record.started_at),
+        "ended": record.finished_at and f"{_when(record.finished_at)} after {record.duration:g} s",
+        "exit code": None if record.exit_code is None else str(record.exit_code),
+        "reason": record.reason,
+        "master UI": record.master_ui,
+        "history": record.history_ui,
+    }
+    lines += [f"  {label:<10} {value}" for label, value in known_only.items() if value]
     if record.output:
         lines += ["  output:", *(f"    {line}" for line in record.output[-20:])]
     return lines

@@ -110,10 +110,12 @@ def plan_job(
     image: str | None = None,
     job_id: str,
 ) -> JobRecord:
-    """The QUEUED record of a job that waits for its turn: checked as
-    :func:`submit_job` checks it (script, conf, the cluster's size), nothing
-    started. Raises InvalidRequest (the job can never fit: the numbers) and
-    NotFound as :func:`submit_job` does."""
+    """The QUEUED record of a job that waits for its turn, checked (script,
+    conf, job id, the cluster's size) and nothing started; ``reason`` says
+    why it would wait now (None if it fits). :func:`submit_job` starts the
+    job of such a record. Raises InvalidRequest for a bad script, conf or
+    job id, and when the job can never fit the cluster (the message gives
+    the numbers); NotFound when the stack has no master."""
     conf = validate_conf(dict(conf or {}))
     validate_script(script, script_name)
     job_id = validate_job_id(job_id)
@@ -121,7 +123,7 @@ def plan_job(
     ask = job_ask(master, conf, total_executor_cores, executor_memory)
     conf = {**conf, "spark.cores.max": str(ask.cores)}
     conf["spark.executor.memory"] = f"{ask.executor_memory_mb}m"
-    check_fit(gw, stack, ask)
+    reason = check_fit(gw, stack, ask)
     master_ui, history_ui = ui_links(gw, stack)
     return JobRecord(
         id=job_id,
@@ -135,6 +137,7 @@ def plan_job(
         files=[f["name"] for f in [*(files or []), *(py_files or [])]],
         image=image or master["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"],
         state="QUEUED",
+        reason=reason,
         master_ui=master_ui,
         history_ui=history_ui,
     )
@@ -165,37 +168,28 @@ def submit_job(
     NotFound when the stack has no master. A driver that cannot start
     (image missing, ...) is a result in state FAILED with the reason.
     """
-    args = [str(a) for a in args or []]
-    conf = validate_conf(dict(conf or {}))
-    validate_script(script, script_name)
-    job_id = validate_job_id(job_id) if job_id else new_job_id()
     check_wait(start_timeout)
     started = time.monotonic()
-    master = require_stack_service(gw, stack, "master")
-    ask = job_ask(master, conf, total_executor_cores, executor_memory)
-    conf = {**conf, "spark.cores.max": str(ask.cores)}
-    conf["spark.executor.memory"] = f"{ask.executor_memory_mb}m"
-    reason = check_fit(gw, stack, ask)
-    master_ui, history_ui = ui_links(gw, stack)
-    record = JobRecord(
-        id=job_id,
+    record = plan_job(
+        gw,
         stack=stack,
-        service=job_service_name(stack, job_id),
-        name=name or script_name.removesuffix(".py"),
-        script=script_name,
+        script=script,
+        script_name=script_name,
         args=args,
-        ask=ask,
+        name=name,
         conf=conf,
-        files=[f["name"] for f in [*(files or []), *(py_files or [])]],
-        image=image or master["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"],
-        reason=reason,
-        master_ui=master_ui,
-        history_ui=history_ui,
-    )
+        files=files,
+        py_files=py_files,
+        executor_memory=executor_memory,
+        total_executor_cores=total_executor_cores,
+        image=image,
+        job_id=job_id or new_job_id(),
+    ).model_copy(update={"state": "SUBMITTED"})
+    reason, job_id = record.reason, record.id
     service = find_service(gw, record.service)
     if service is None:
         progress(f"starting job {job_id} on {stack}", log=True)
-        service = _start(gw, record, master, script, files or [], py_files or [])
+        service = _start(gw, record, script, files or [], py_files or [])
     else:
         progress(f"job {job_id} exists already")
     task = _wait_for_driver(gw, service["ID"], start_timeout)
@@ -247,11 +241,13 @@ def check_fit(gw: Gateway, stack: str, ask: JobAsk) -> str | None:
 def _start(
     gw: Gateway,
     record: JobRecord,
-    master: dict[str, Any],
     script: str,
     files: list[dict[str, str]],
     py_files: list[dict[str, str]],
 ) -> dict[str, Any]:
+    """Create the job's configs and its driver service (on the master's
+    network); the service as created."""
+    master = require_stack_service(gw, record.stack, "master")
     labels = {JOB_LABEL: record.id, STACK_LABEL: record.stack}
 
     def config(file_name: str, data: bytes) -> dict[str, str]:

@@ -21,9 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-JOBS_VARIABLE = "SPARKSWARM_SPARK_QUOTA_JOBS"
 CORES_VARIABLE = "SPARKSWARM_SPARK_QUOTA_CORES"
-OVERRIDES_VARIABLE = "SPARKSWARM_SPARK_QUOTAS"
 
 
 @dataclass(frozen=True)
