@@ -32,21 +32,25 @@ class QueueExecutor:
 
     def __init__(
         self,
-        client: QueueClient | Callable[[], QueueClient],
+        client: QueueClient | None = None,
         *,
+        connect: Callable[[], QueueClient] | None = None,
         local: LocalExecutor | None = None,
     ) -> None:
+        """On ``client``, or on the one ``connect()`` returns when first needed
+        (the CLI's engine reads never need Redis); one of the two is given."""
+        if (client is None) == (connect is None):
+            raise TypeError("QueueExecutor takes a client or a connect function, not both")
         self._client = client
+        self._connect = connect
         self.local = local
 
     @property
     def client(self) -> QueueClient:
-        """The queue client (connected on first use: the CLI's engine reads
-        never need Redis)."""
-        from sparkswarm.workers.client import QueueClient
-
-        if not isinstance(self._client, QueueClient):
-            self._client = self._client()
+        """The queue client (connected on first use when made with ``connect``)."""
+        if self._client is None:
+            assert self._connect is not None  # __init__ took one of the two
+            self._client = self._connect()
         return self._client
 
     def submit(self, request: Request, *, origin: Origin, **options: Unpack[SubmitOptions]) -> Run:
@@ -96,7 +100,7 @@ def executor_for(settings: Settings, *, local: LocalExecutor | None = None) -> E
     setting otherwise.
     """
     if settings.redis_url:
-        return QueueExecutor(lambda: _client_for(settings), local=local)
+        return QueueExecutor(connect=lambda: _client_for(settings), local=local)
     if local is None:
         raise InvalidRequest("no broker configured: set SPARKSWARM_REDIS_URL")
     return local

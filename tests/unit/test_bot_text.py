@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sparkswarm.bots import commands, present
@@ -193,8 +193,10 @@ class _FakeQueue:
         self.refused.append(refusal)
 
     def submit(self, op: str, params: dict[str, Any], **kwargs: Any) -> Any:
+        from sparkswarm.workers.client import Submission
+
         self.submitted.append((op, params))
-        return type("Sub", (), {"run_id": "r1", "created": True})()
+        return Submission("r1", True, "1-0")
 
     def list(self, **kwargs: Any) -> list[Any]:
         return []
@@ -236,6 +238,7 @@ _PREFIXES = st.sampled_from(
 
 
 @settings(max_examples=300, deadline=None)
+@example(command="/sparkswarm", prefix="service ", text="inspect 0")  # an engine read: submitted
 @given(
     command=st.sampled_from(["/sparkswarm", "/spark", "/swarm", ""]),
     prefix=_PREFIXES,

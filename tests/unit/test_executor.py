@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,6 +77,25 @@ def test_the_executor_is_chosen_from_the_settings() -> None:
         executor_for(no_broker)  # the bot and the scheduler need the broker
     chosen = executor_for(replace(no_broker, redis_url="redis://127.0.0.1:1/0"), local=local)
     assert isinstance(chosen, QueueExecutor) and chosen.local is local
+
+
+def test_the_queue_executor_connects_once_and_only_when_first_needed() -> None:
+    from sparkswarm.workers.executor import QueueExecutor
+
+    made: list[object] = []
+    client: Any = object()  # any client: the executor only hands it on
+
+    def connect() -> Any:
+        made.append(client)
+        return client
+
+    lazy = QueueExecutor(connect=connect)
+    assert made == []
+    assert lazy.client is client and lazy.client is client and made == [client]
+    assert QueueExecutor(client).client is client
+    for wrong in ({}, {"client": client, "connect": connect}):
+        with pytest.raises(TypeError, match="a client or a connect function"):
+            QueueExecutor(**wrong)
 
 
 def test_run_states_are_defined_once_and_the_grammar_uses_them() -> None:
