@@ -121,7 +121,7 @@ def test_a_duration_is_the_sum_of_its_parts(parts: list[tuple[int, str]], sign: 
 
 @pytest.mark.parametrize(("text", "nanoseconds"), [("10s", 10 * S), ("+5s", 5 * S), ("0", 0)])
 def test_a_duration_flag(text: str, nanoseconds: int) -> None:
-    assert flags.parse_duration(text, "--update-delay") == nanoseconds
+    assert flags.duration_flag(text, "--update-delay") == nanoseconds
 
 
 @pytest.mark.parametrize(
@@ -136,5 +136,5 @@ def test_a_duration_flag(text: str, nanoseconds: int) -> None:
 )
 def test_a_bad_duration_flag_is_named_with_the_rule(text: str, message: str) -> None:
     with pytest.raises(InvalidRequest) as raised:
-        flags.parse_duration(text, "--update-delay")
+        flags.duration_flag(text, "--update-delay")
     assert str(raised.value).startswith(message)

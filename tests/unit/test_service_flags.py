@@ -184,13 +184,13 @@ def test_parse_mount_refuses(text: str) -> None:
     ],
 )
 def test_parse_memory(text: str, size: int) -> None:
-    assert flags.parse_memory(text) == size
+    assert flags.memory_flag(text) == size
 
 
 @pytest.mark.parametrize("text", ["", "0", "0m", "-1g", "1x", "lots", "1.5.5g"])
 def test_parse_memory_refuses(text: str) -> None:
     with pytest.raises(InvalidRequest):
-        flags.parse_memory(text)
+        flags.memory_flag(text)
 
 
 @pytest.mark.parametrize(
@@ -198,13 +198,13 @@ def test_parse_memory_refuses(text: str) -> None:
     [("0.5", 500_000_000), ("2", 2_000_000_000), ("0.000000001", 1), ("1.25", 1_250_000_000)],
 )
 def test_parse_cpus(text: str, nano: int) -> None:
-    assert flags.parse_cpus(text) == nano
+    assert flags.cpus_flag(text) == nano
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "abc", "0.0000000001", "nan", "inf", ""])
 def test_parse_cpus_refuses(text: str) -> None:
     with pytest.raises(InvalidRequest):
-        flags.parse_cpus(text)
+        flags.cpus_flag(text)
 
 
 def test_parse_key_values() -> None:

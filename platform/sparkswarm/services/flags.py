@@ -271,7 +271,7 @@ def parse_mount(spec: str) -> dict[str, Any]:
             if value.lower() in _TRUE:
                 mount["ReadOnly"] = True
         elif key == "tmpfs-size" and equals:
-            tmpfs["SizeBytes"] = parse_memory(value, "--mount tmpfs-size")
+            tmpfs["SizeBytes"] = memory_flag(value, "--mount tmpfs-size")
         else:
             raise InvalidRequest(
                 f"unknown field {field!r} in --mount {spec!r}: "
@@ -294,16 +294,16 @@ def parse_mount(spec: str) -> dict[str, Any]:
 # --- durations and resources: Go's syntax (sparkswarm.units), our ranges -----
 
 
-def parse_duration(text: str, flag: str = "duration") -> int:
+def duration_flag(text: str, flag: str = "duration") -> int:
     """Nanoseconds in a Go duration (``10s``, ``1m30s``, ``500ms``) for a swarm setting.
 
     Raises InvalidRequest when ``text`` is not a duration (Go's rules: no
     spaces, an int64 of nanoseconds) or is negative (no swarm setting takes one).
     """
-    from sparkswarm.units import parse_duration as go_duration
+    from sparkswarm.units import parse_duration
 
     try:
-        nanoseconds = go_duration(text)
+        nanoseconds = parse_duration(text)
     except ValueError as exc:
         reason = str(exc).removeprefix("time: ")
         detail = "" if reason.startswith("invalid duration") else f"{reason}; "
@@ -316,7 +316,7 @@ def parse_duration(text: str, flag: str = "duration") -> int:
     return nanoseconds
 
 
-def parse_memory(text: str, flag: str = "memory") -> int:
+def memory_flag(text: str, flag: str = "memory") -> int:
     """Bytes in ``text``: ``512m``, ``1g``, ``1.5g``, ``64mb``, ``1024`` (binary units).
 
     Raises InvalidRequest when ``text`` is not a size more than 0.
@@ -332,7 +332,7 @@ def parse_memory(text: str, flag: str = "memory") -> int:
     return size
 
 
-def parse_cpus(text: str, flag: str = "cpu") -> int:
+def cpus_flag(text: str, flag: str = "cpu") -> int:
     """NanoCPUs in ``text`` (``0.5`` -> 500_000_000).
 
     Raises InvalidRequest when ``text`` is not a number more than 0 or is finer than 1e-9.

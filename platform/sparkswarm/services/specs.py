@@ -123,13 +123,13 @@ def policy_config(
         raise InvalidRequest("--rollback-failure-action must be pause or continue")
     config = {**DEFAULT_POLICY, **(current or {})}
     if policy.delay is not None:
-        config["Delay"] = flags.parse_duration(policy.delay, f"--{kind}-delay")
+        config["Delay"] = flags.duration_flag(policy.delay, f"--{kind}-delay")
     if policy.parallelism is not None:
         config["Parallelism"] = policy.parallelism
     if policy.failure_action is not None:
         config["FailureAction"] = policy.failure_action
     if policy.monitor is not None:
-        config["Monitor"] = flags.parse_duration(policy.monitor, f"--{kind}-monitor")
+        config["Monitor"] = flags.duration_flag(policy.monitor, f"--{kind}-monitor")
     if policy.max_failure_ratio is not None:
         config["MaxFailureRatio"] = policy.max_failure_ratio
     if policy.order is not None:
@@ -168,7 +168,7 @@ def _restart_policy(options: ServiceOptions) -> dict[str, Any] | None:
     if condition is not None:
         policy["Condition"] = condition
     if options.restart_delay is not None:
-        policy["Delay"] = flags.parse_duration(options.restart_delay, "--restart-delay")
+        policy["Delay"] = flags.duration_flag(options.restart_delay, "--restart-delay")
     if options.restart_max_attempts is not None:
         policy["MaxAttempts"] = options.restart_max_attempts
     return policy or None
@@ -178,13 +178,13 @@ def _resources(options: ServiceOptions) -> dict[str, Any] | None:
     limits: dict[str, int] = {}
     reservations: dict[str, int] = {}
     if options.limit_cpu is not None:
-        limits["NanoCPUs"] = flags.parse_cpus(options.limit_cpu, "--limit-cpu")
+        limits["NanoCPUs"] = flags.cpus_flag(options.limit_cpu, "--limit-cpu")
     if options.limit_memory is not None:
-        limits["MemoryBytes"] = flags.parse_memory(options.limit_memory, "--limit-memory")
+        limits["MemoryBytes"] = flags.memory_flag(options.limit_memory, "--limit-memory")
     if options.reserve_cpu is not None:
-        reservations["NanoCPUs"] = flags.parse_cpus(options.reserve_cpu, "--reserve-cpu")
+        reservations["NanoCPUs"] = flags.cpus_flag(options.reserve_cpu, "--reserve-cpu")
     if options.reserve_memory is not None:
-        reservations["MemoryBytes"] = flags.parse_memory(options.reserve_memory, "--reserve-memory")
+        reservations["MemoryBytes"] = flags.memory_flag(options.reserve_memory, "--reserve-memory")
     resources: dict[str, Any] = {}
     if limits:
         resources["Limits"] = limits
@@ -202,9 +202,9 @@ def _healthcheck(options: ServiceOptions) -> dict[str, Any] | None:
         return None
     check: dict[str, Any] = {"Test": ["CMD-SHELL", options.health_cmd]}
     if options.health_interval is not None:
-        check["Interval"] = flags.parse_duration(options.health_interval, "--health-interval")
+        check["Interval"] = flags.duration_flag(options.health_interval, "--health-interval")
     if options.health_timeout is not None:
-        check["Timeout"] = flags.parse_duration(options.health_timeout, "--health-timeout")
+        check["Timeout"] = flags.duration_flag(options.health_timeout, "--health-timeout")
     if options.health_retries is not None:
         check["Retries"] = options.health_retries
     return check
@@ -257,7 +257,7 @@ def build_service_spec(
     if options.mounts:
         container["Mounts"] = [flags.parse_mount(mount) for mount in options.mounts]
     if options.stop_grace_period is not None:
-        container["StopGracePeriod"] = flags.parse_duration(
+        container["StopGracePeriod"] = flags.duration_flag(
             options.stop_grace_period, "--stop-grace-period"
         )
     health = _healthcheck(options)
