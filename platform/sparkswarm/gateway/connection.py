@@ -39,7 +39,7 @@ def as_objects(value: Any) -> list[JSON]:
     return cast(list[JSON], value or [])
 
 
-class Transport(Protocol):
+class EngineTransport(Protocol):
     """What :class:`Connection` needs of a way to reach one engine."""
 
     def ping(self) -> str: ...
@@ -88,7 +88,7 @@ class DockerPyTransport:
         self.api.close()
 
 
-def _is_swarm_manager(transport: Transport) -> bool:
+def _is_swarm_manager(transport: EngineTransport) -> bool:
     info = transport.request("info", "GET", "/info") or {}
     swarm = info.get("Swarm") or {}
     return swarm.get("LocalNodeState") == "active" and bool(swarm.get("ControlAvailable"))
@@ -123,7 +123,7 @@ class Connection:
         self.tls_verify = tls_verify
         self.cert_path = cert_path
         self.timeout = timeout
-        self._transport: Transport | None = None
+        self._transport: EngineTransport | None = None
         self._api: Any = None  # docker-py's client, only once a streaming call needs it
         self._chosen = ""  # the configured endpoint in use ("" = the environment's)
         self.endpoint: str | None = None
@@ -146,7 +146,7 @@ class Connection:
         transport = self._in_use()
         return transport if isinstance(transport, Wire) else None
 
-    def _in_use(self) -> Transport:
+    def _in_use(self) -> EngineTransport:
         """The transport to the manager in use, connecting (with failover) first if needed."""
         if self._transport is None:
             self._transport = self._connect()
@@ -173,7 +173,7 @@ class Connection:
             self.close()
             raise
 
-    def _connect(self) -> Transport:
+    def _connect(self) -> EngineTransport:
         """The first reachable endpoint that is a swarm manager.
 
         With several endpoints configured, a reachable one that is not (or no
@@ -183,7 +183,7 @@ class Connection:
         """
         candidates = self.managers or [""]
         failures: list[str] = []
-        fallback: tuple[str, Transport] | None = None
+        fallback: tuple[str, EngineTransport] | None = None
         for endpoint in candidates:
             shown = endpoint or os.environ.get("DOCKER_HOST", "local socket")
             try:
@@ -205,12 +205,12 @@ class Connection:
             return self._use(*fallback)
         raise Unavailable("no swarm manager reachable: " + "; ".join(failures))
 
-    def _use(self, endpoint: str, transport: Transport) -> Transport:
+    def _use(self, endpoint: str, transport: EngineTransport) -> EngineTransport:
         self._chosen = endpoint
         self.endpoint = endpoint or _docker_host()
         return transport
 
-    def _transport_for(self, endpoint: str) -> Transport:
+    def _transport_for(self, endpoint: str) -> EngineTransport:
         """A :class:`Wire` where plain HTTP reaches the engine, else docker-py."""
         address = endpoint or _docker_host()
         plain = speaks_plain_http(address) and (
