@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from sparkswarm.bots.workpool import BoundedPool
     from sparkswarm.workers.client import QueueClient
     from sparkswarm.workers.incidents import Incident
-    from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.run_record import RunRecord
 
 log = logging.getLogger(__name__)
 RECENT = 3600.0

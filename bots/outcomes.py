@@ -20,7 +20,7 @@ from sparkswarm.workers.outcomes import OutcomeNotices
 if TYPE_CHECKING:
     from sparkswarm.bots.slack_out import SlackOut
     from sparkswarm.workers.client import QueueClient
-    from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.run_record import RunRecord
 
 
 def outcome_message(record: RunRecord, what: str) -> tuple[str, list[Block]]:

@@ -34,7 +34,7 @@ from sparkswarm.states import TERMINAL_STATES
 ROW_TEXT = 120  # characters of a result row shown without known fields
 
 if TYPE_CHECKING:
-    from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.run_record import RunRecord
 
 EMOJI = {
     "queued": ":hourglass_flowing_sand:",

@@ -30,8 +30,9 @@ from sparkswarm.workers.events import (
     OperationCancelled,
     OperationQueued,
 )
-from sparkswarm.workers.records import RunRecord, RunStore
+from sparkswarm.workers.records import RunStore
 from sparkswarm.workers.redis_api import RedisClient
+from sparkswarm.workers.run_record import RunRecord
 from sparkswarm.workers.sealing import seal_params
 
 if TYPE_CHECKING:

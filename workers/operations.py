@@ -27,7 +27,7 @@ from sparkswarm.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
     from sparkswarm.workers.client import QueueClient
-    from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.run_record import RunRecord
     from sparkswarm.workers.schedules import ScheduleView
 
 _JOB_RECORD = "sparkswarm.spark.job_record:JobRecord"

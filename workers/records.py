@@ -1,4 +1,5 @@
-"""Operation records in Redis: who asked for what, and what became of it.
+"""Operation records in Redis: who asked for what, and what became of it
+(:class:`~sparkswarm.workers.run_record.RunRecord`), and the store of them.
 
 A record is the hash ``ssw:run:<id>``; ``ssw:runs`` indexes them by creation
 time and ``ssw:runs:active`` holds the runs a worker has picked up. Records
@@ -17,69 +18,13 @@ import json
 import time
 from typing import Any, NotRequired, TypedDict, Unpack
 
-from pydantic import Field
-
 from sparkswarm.errors import NotFound
-from sparkswarm.model_base import LazyModel
-from sparkswarm.states import TERMINAL_STATES, RunState
+from sparkswarm.states import RunState
 from sparkswarm.workers import lua
 from sparkswarm.workers.locks import heartbeat_key
 from sparkswarm.workers.record_index import IndexedStore, Retention, newest_first, past_retention
 from sparkswarm.workers.redis_api import RedisClient
-
-
-class RunRecord(LazyModel):
-    """One operation run as recorded; ``params`` has its secrets masked."""
-
-    id: str
-    op: str
-    target: str
-    requester: str = ""
-    source: str = ""
-    params: dict[str, Any] = Field(default_factory=dict)
-    state: RunState = "queued"
-    created_at: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    deliveries: int = 0
-    retries: int = 0
-    worker: str | None = None
-    result: dict[str, Any] | list[Any] | None = None
-    error: str | None = None
-    error_type: str | None = None
-    notes: list[str] = Field(default_factory=list)
-    schedule: str | None = None
-    seq: int = 0  # submission order (one counter per Redis key prefix)
-    #: the queue its messages go to: only that queue's workers run or recover it
-    #: ("" in records of versions before it was kept)
-    queue: str = ""
-
-    @property
-    def done(self) -> bool:
-        return self.state in TERMINAL_STATES
-
-    @classmethod
-    def from_hash(cls, data: dict[str, str]) -> RunRecord:
-        """Decode the Redis hash (all values strings, some of them JSON)."""
-        values: dict[str, Any] = {k: v for k, v in data.items() if v != ""}
-        for key in ("params", "result"):
-            if key in values:
-                values[key] = json.loads(values[key])
-        notes = json.loads(values.pop("notes", "[]"))
-        # Lua's cjson encodes an empty table as {}.
-        values["notes"] = notes if isinstance(notes, list) else []
-        return cls.model_validate(values)
-
-
-def _hash_value(key: str, value: Any) -> str:
-    """A record field's value as the run hash holds it: the JSON of
-    ``params``, ``result`` and ``notes``, numbers as redis-py writes them
-    (``repr``), strings as they are."""
-    if key in ("params", "result", "notes"):
-        return json.dumps(value)
-    if isinstance(value, str):
-        return value
-    return repr(value)
+from sparkswarm.workers.run_record import RunRecord, hash_value
 
 
 class ClaimArgs(TypedDict):
@@ -166,7 +111,7 @@ class RunStore(IndexedStore):
         fields: list[str] = []
         for key, value in record.model_dump(mode="json").items():
             if value is not None:
-                fields += [key, _hash_value(key, value)]
+                fields += [key, hash_value(key, value)]
         created, sid = self._create(
             keys=[
                 self.run_key(record.id),

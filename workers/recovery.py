@@ -36,7 +36,7 @@ from typing import Any
 
 from sparkswarm.workers.client import QueueClient
 from sparkswarm.workers.events import OperationFailedEvent, OperationRecovered
-from sparkswarm.workers.records import RunRecord
+from sparkswarm.workers.run_record import RunRecord
 from sparkswarm.workers.runner import WORKER_TOKEN, worker_client
 
 log = logging.getLogger(__name__)

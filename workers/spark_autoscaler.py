@@ -106,7 +106,7 @@ class Autoscaler:
         self, stack: str, service: dict[str, Any], policy: ScalingPolicy, now: float
     ) -> str | None:
         from sparkswarm.spark.status import spark_status
-        from sparkswarm.workers.records import TERMINAL_STATES
+        from sparkswarm.states import TERMINAL_STATES
 
         previous = self.pending.get(stack)
         if previous and self.qc.get(previous).state not in TERMINAL_STATES:

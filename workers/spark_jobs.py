@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
     from sparkswarm.spark.jobs import SparkJobSubmitted
     from sparkswarm.workers.client import QueueClient
-    from sparkswarm.workers.records import RunRecord
     from sparkswarm.workers.redis_api import RedisClient, RedisPipeline
+    from sparkswarm.workers.run_record import RunRecord
 
 
 class JobStore(IndexedStore):

@@ -372,7 +372,7 @@ def test_events_follow_prints_a_run_s_events_as_they_happen(
 
 def test_a_queued_run_whose_message_was_lost_is_requeued(worker: Any, qc: Any) -> None:
     from sparkswarm.workers.events import OperationQueued
-    from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.run_record import RunRecord
 
     # What a worker dying between taking a message and claiming its run
     # leaves behind: a queued record, and its message nowhere.

@@ -215,7 +215,7 @@ def forge(
     from sparkswarm.workers.app import app
     from sparkswarm.workers.events import OperationQueued
     from sparkswarm.workers.locks import target_keys
-    from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.run_record import RunRecord
     from sparkswarm.workers.task_message import task_envelope
 
     run_id = f"forged-{time.time_ns()}"
@@ -299,7 +299,7 @@ def test_a_record_of_an_unknown_operation_is_failed_by_recovery_not_requeued(
     lab: QueueLab, worker: Any, qc: Any
 ) -> None:
     from sparkswarm.workers.events import OperationQueued
-    from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.run_record import RunRecord
 
     # Records alone (no message): only recovery could queue them. One of an
     # operation nobody registered, and an ordinary run whose message was lost.

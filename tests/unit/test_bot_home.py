@@ -8,7 +8,7 @@ import json
 from sparkswarm.bots.blockkit import VIEW_BLOCKS as MAX_BLOCKS
 from sparkswarm.bots.home import home_view
 from sparkswarm.workers.incidents import Incident
-from sparkswarm.workers.records import RunRecord
+from sparkswarm.workers.run_record import RunRecord
 
 NODES = [
     {"hostname": "m1", "role": "manager", "status": "ready", "availability": "active"},

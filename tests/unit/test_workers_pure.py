@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sparkswarm.errors import InvalidRequest
 from sparkswarm.retry import retry_delays
 from sparkswarm.workers.locks import target_keys
-from sparkswarm.workers.records import RunRecord
+from sparkswarm.workers.run_record import RunRecord
 
 
 @pytest.mark.parametrize(

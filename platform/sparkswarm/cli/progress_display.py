@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sparkswarm.progress import ProgressFn
     from sparkswarm.workers.client import QueueClient
-    from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.run_record import RunRecord
 
 
 @contextmanager

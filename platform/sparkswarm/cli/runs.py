@@ -10,7 +10,7 @@ from sparkswarm.cli.common import JSON_OPTION, console, expose, print_json, show
 from sparkswarm.requests import queue as grammar
 
 if TYPE_CHECKING:
-    from sparkswarm.workers.records import RunRecord
+    from sparkswarm.workers.run_record import RunRecord
 
 app = typer.Typer(help=grammar.runs.help, no_args_is_help=True)
 
