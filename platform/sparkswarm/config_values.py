@@ -14,9 +14,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
@@ -228,8 +227,7 @@ def is_sentinel(url: str) -> bool:
     return url.startswith(f"{SENTINEL_SCHEME}://")
 
 
-@dataclass(frozen=True)
-class SentinelURL:
+class SentinelURL(NamedTuple):
     """What a ``sentinel://`` URL names: the sentinels to ask for the current
     primary, and the credentials and database of that primary (given on the
     first sentinel, where kombu reads them)."""

@@ -23,8 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sparkswarm.errors import InvalidRequest
 
@@ -42,8 +41,7 @@ MAX_WAIT_SECONDS = 7 * 24 * 3600
 _ASCII_COUNT = re.compile(r"[0-9]+")
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """The replica limits in force (settings ``SPARKSWARM_MAX_*``)."""
 
     max_replicas: int = DEFAULT_MAX_REPLICAS
@@ -258,8 +256,7 @@ def check_numbers(values: Mapping[str, Any], prefix: str = "--") -> None:
 # --- reservations against the nodes -------------------------------------------
 
 
-@dataclass(frozen=True)
-class NodeCapacity:
+class NodeCapacity(NamedTuple):
     """What one node that can take tasks offers (from the engine's node list)."""
 
     hostname: str

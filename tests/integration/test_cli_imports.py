@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import cli_env
-from tests.support.import_spy import heavy_imports
+from tests.support.import_spy import heavy_imports, spy_report
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +54,21 @@ def test_engine_commands_load_nothing_heavy(gw: object, name: Callable[[str], st
         assert done.returncode == code, shown
         allowed = READS_FILES if words[:2] == ["stack", "diff"] else set()
         assert set(loaded) <= allowed, (shown, importers)
+
+
+def test_detached_changes_leave_the_task_watcher_unloaded(
+    gw: object, name: Callable[[str], str]
+) -> None:
+    # Only following tasks needs the rolling-update watcher: a detached deploy
+    # (creating, then finding nothing to change) and a detached update follow nothing.
+    stack = name("st")
+    deploy = ["stack", "deploy", stack, "-c", str(COMPOSE), "--detach"]
+    update = ["service", "update", f"{stack}_web", "--env-add", "A=1", "--detach"]
+    for words in (deploy, deploy, update):
+        done, report = spy_report("run", words, env=cli_env())
+        assert done.returncode == 0, done.stderr[-600:]
+        assert "sparkswarm.stacks.deploy" in report["sparkswarm"] or words == update
+        assert "sparkswarm.services.rolling" not in report["sparkswarm"], words
+        if words == deploy:  # its node check needs no service reads nor their result types
+            reads = {"sparkswarm.services.queries", "sparkswarm.services.models"}
+            assert not reads & set(report["sparkswarm"])

@@ -6,9 +6,10 @@ engine: load ``sparkswarm.cli.main``, parse WORDS into a request, resolve
 the operation and its result type, load the renderers) or ``run`` (the
 console script itself, for real). At exit it writes one line to stderr:
 ``IMPORTS {"loaded": [...], "importers": {package: [module, ...]},
-"plugin_scan": bool}``, the importers being the modules outside those
-packages whose import statements named them, ``plugin_scan`` whether
-pydantic looked for plugins in the installed packages' metadata.
+"plugin_scan": bool, "sparkswarm": [module, ...]}``, the importers being the
+modules outside those packages whose import statements named them,
+``plugin_scan`` whether pydantic looked for plugins in the installed
+packages' metadata, ``sparkswarm`` our own modules that were loaded.
 :func:`heavy_imports` runs it and returns the first two; :func:`spy_report`
 returns the whole report.
 """
@@ -99,6 +100,7 @@ def main(mode: str, words: list[str]) -> None:
             "importers": {k: sorted(v) for k, v in importers.items()},
             # pydantic fills its plugin cache when it has scanned the metadata.
             "plugin_scan": getattr(loader, "_plugins", None) is not None,
+            "sparkswarm": sorted(name for name in sys.modules if name.startswith("sparkswarm.")),
         }
         sys.stderr.write("IMPORTS " + json.dumps(found) + "\n")
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sparkswarm import limits
-from sparkswarm.services.queries import resolve_service
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import Gateway
@@ -26,6 +25,9 @@ def admit_replicas(gw: Gateway, wanted: Mapping[str, int]) -> None:
     counted with the stack's other services as they are now. Raises
     InvalidRequest (over a limit) or NotFound (unknown service).
     """
+    # The service reads (and their result types) load here: a deploy's node check needs none.
+    from sparkswarm.services.queries import resolve_service
+
     by_stack: dict[str, dict[str, int]] = {}
     for name, count in wanted.items():
         spec = resolve_service(gw, name)["Spec"]

@@ -210,12 +210,6 @@ def update_service(
         rollout_expected,
         unmatched_port_removals,
     )
-    from sparkswarm.services.rolling import (
-        TaskWatcher,
-        rollout_pending,
-        update_in_progress,
-        wait_for_update,
-    )
     from sparkswarm.services.specs import spec_differences, validated
 
     started = time.monotonic()
@@ -224,23 +218,36 @@ def update_service(
     if wanted.replicas is not None:
         admit_replicas(gw, {name: wanted.replicas})
 
-    def change(service: JSON) -> tuple[JSON, JSON, TaskWatcher | None]:
+    def change(service: JSON) -> tuple[JSON, JSON, bool, TaskWatcher | None]:
         after = apply_changes(service["Spec"], wanted)
         for unmatched in unmatched_port_removals(service["Spec"], wanted.publish_rm):
             progress(unmatched, service=name, log=True)
         if not spec_differences(after, service["Spec"]):
-            return service, after, None
-        watcher = TaskWatcher(gw, service["ID"], name, progress)
+            return service, after, False, None
+        watcher = None
         if not detach:  # the tasks before the update, to tell the new ones when following
+            from sparkswarm.services.rolling import TaskWatcher  # a detached update follows none
+
+            watcher = TaskWatcher(gw, service["ID"], name, progress)
             watcher.baseline()
         gw.update_service(service["ID"], service["Version"]["Index"], after)
-        return service, after, watcher
+        return service, after, True, watcher
 
-    service, after, watcher = update_with_retry(lambda: resolve_service(gw, name), change)
+    service, after, changed, watcher = update_with_retry(lambda: resolve_service(gw, name), change)
     before = service["Spec"]
-    if watcher is None:
+    if not changed:
         unchanged = unchanged_outcome(name, service)
-        if detach or not (update_in_progress(service) or rollout_pending(gw, service)):
+        if detach:
+            progress(f"service {name} already as requested", service=name)
+            return unchanged
+        from sparkswarm.services.rolling import (
+            TaskWatcher,
+            rollout_pending,
+            update_in_progress,
+            wait_for_update,
+        )
+
+        if not (update_in_progress(service) or rollout_pending(gw, service)):
             progress(f"service {name} already as requested", service=name)
             return unchanged
         # The spec was sent already (by an earlier delivery of this very
@@ -252,8 +259,10 @@ def update_service(
         return _finished(unchanged, end, started, rollback=False)
     progress(f"update of {name} accepted", service=name, log=True)
     result = spec_outcome(name, service["ID"], after, "detached")
-    if detach:
+    if watcher is None:  # detached
         return result
+    from sparkswarm.services.rolling import wait_for_update
+
     end = wait_for_update(
         gw, watcher, timeout=timeout, expect_rollout=rollout_expected(before, after)
     )

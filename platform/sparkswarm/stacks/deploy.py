@@ -38,7 +38,6 @@ from sparkswarm.stacks.source import load_stack_source
 
 if TYPE_CHECKING:
     from sparkswarm.gateway import JSON, Gateway
-    from sparkswarm.services.rolling import TaskWatcher
 
 
 def stack_services(gw: Gateway, stack: str) -> dict[str, dict[str, Any]]:
@@ -283,12 +282,9 @@ def apply_stack(
     timeout: float = 300.0,
 ) -> StackResult:
     """Make the swarm match ``desired``; returns the per-service report."""
-    # Loaded by what changes the swarm, not by `stack diff`, which plans only.
-    from sparkswarm.services.rolling import TaskWatcher, wait_for_services
-
     external_ids = _check_before_changing(gw, desired)
     created: list[tuple[str, str]] = []
-    touched: list[TaskWatcher] = []
+    touched: list[tuple[str, str]] = []  # (service ID, full name) created or updated
     try:
         ids = {**external_ids, **_create_objects(gw, desired, progress, created)}
         plan = plan_stack(gw, desired, prune=prune)
@@ -300,11 +296,11 @@ def apply_stack(
                     progress(f"creating service {full}", log=True)
                     service_id = gw.create_service(_service_spec(_with_ids(spec, ids)))
                     created.append(("service", service_id))
-                    touched.append(TaskWatcher(gw, service_id, full, no_progress))
+                    touched.append((service_id, full))
                 elif change.action == "update" and spec:
                     progress(f"updating service {full} ({', '.join(change.changes[:3])})", log=True)
                     service_id = _update_service(gw, full, _with_ids(spec, ids))
-                    touched.append(TaskWatcher(gw, service_id, full, no_progress))
+                    touched.append((service_id, full))
                 elif change.action == "remove":
                     progress(f"removing service {full}", log=True)
                     gw.remove_service(full)
@@ -315,7 +311,11 @@ def apply_stack(
         raise
     snapshot = save_snapshot(gw, desired)
     if touched and not detach:
-        wait_for_services(gw, touched, timeout=timeout, strict=True, summary=progress)
+        # The task watcher loads only here: a detached deploy and `stack diff` follow nothing.
+        from sparkswarm.services.rolling import TaskWatcher, wait_for_services
+
+        watchers = [TaskWatcher(gw, sid, full, no_progress) for sid, full in touched]
+        wait_for_services(gw, watchers, timeout=timeout, strict=True, summary=progress)
     return StackResult(
         stack=desired.name,
         services=[

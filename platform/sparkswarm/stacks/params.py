@@ -22,9 +22,8 @@ too.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sparkswarm.bounded import MAX_YAML_BYTES, load_yaml, read_text_bounded
 from sparkswarm.config import get_settings
@@ -35,8 +34,7 @@ STACK_FILE = "stack.yml"
 PARAMS_FILE = "params.yml"
 
 
-@dataclass(frozen=True)
-class StackParam:
+class StackParam(NamedTuple):
     """One declared parameter."""
 
     name: str

@@ -10,6 +10,7 @@ secrets by name only (swarm secrets cannot change in place anyway).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +30,10 @@ def snapshot_name(stack: str, seq: int) -> str:
 
 def encode(desired: DesiredStack) -> bytes:
     """The snapshot payload: the desired stack without secret data."""
-    data = desired.to_json()
-    for secret in data["secrets"].values():
-        secret["Data"] = ""
+    # The stack's own fields, dumped as they are: only the secrets are copied,
+    # to blank their data (a deep copy of every spec would be thrown away).
+    data = {field.name: getattr(desired, field.name) for field in dataclasses.fields(desired)}
+    data["secrets"] = {name: {**secret, "Data": ""} for name, secret in desired.secrets.items()}
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
